@@ -1,0 +1,106 @@
+"""``create_app(settings)``: the web application. Nothing happens at import time.
+
+Every request runs the same pipeline before its handler, in this order:
+tenant (``/t/<slug>/`` or host) -> identity (token or session + CSRF) ->
+permission (declared on the route). Handlers then call services, which are the
+only code that changes data.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from quart import Quart, current_app, request
+
+from .auth.access import authenticate, authorize
+from .auth.permissions import access_of
+from .auth.tokens import TokenService
+from .events import configure_dispatch
+from .http import register_error_handlers
+from .plugins import collect_list, make_plugin_manager
+from .secrets_file import resolve_secret_key
+from .settings import Settings
+from .store.client import Store
+from .tenancy.resolution import HostTenantMiddleware, resolve_tenant
+from .tenancy.service import TenantDirectory
+from .worker import DISPATCH_EVENT, make_celery, send_task_async
+
+log = logging.getLogger(__name__)
+
+
+class UndeclaredAccess(RuntimeError):
+    """A route was registered without @public, @requires or @superuser_only."""
+
+
+def document_models(pm) -> list[type]:
+    return collect_list(pm.hook.xinfang_document_models())
+
+
+def check_route_declarations(app: Quart) -> None:
+    missing = [
+        rule.rule
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint != "static" and access_of(app.view_functions[rule.endpoint]) is None
+    ]
+    if missing:
+        raise UndeclaredAccess("routes without an access declaration: " + ", ".join(sorted(missing)))
+
+
+def create_app(settings: Settings | None = None, *, plugins: list | None = None) -> Quart:
+    settings = settings or Settings.from_env()
+    app = Quart("xinfang")
+    secret_key = resolve_secret_key(settings)
+    app.config.update(
+        SECRET_KEY=secret_key,
+        SESSION_COOKIE_NAME="xinfang_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=timedelta(seconds=settings.session_ttl_seconds),
+        MAX_CONTENT_LENGTH=20 * 1024 * 1024,
+        JSON_AS_ASCII=False,
+    )
+    app.json.ensure_ascii = False
+    pm = make_plugin_manager(plugins)
+    celery_app = make_celery(settings)
+    directory = TenantDirectory()
+    app.extensions.update(
+        {
+            "xinfang.settings": settings,
+            "xinfang.pm": pm,
+            "xinfang.celery": celery_app,
+            "xinfang.tokens": TokenService(secret_key, settings.token_ttl_seconds),
+            "xinfang.directory": directory,
+        }
+    )
+    for blueprint in collect_list(pm.hook.xinfang_blueprints()):
+        app.register_blueprint(blueprint)
+    check_route_declarations(app)
+    register_error_handlers(app)
+
+    @app.before_serving
+    async def open_store():
+        store = await Store.open(settings, document_models(pm))
+        app.extensions["xinfang.store"] = store
+
+        async def enqueue(event_ids: list[str]) -> None:
+            for event_id in event_ids:
+                await send_task_async(celery_app, DISPATCH_EVENT, [event_id])
+
+        configure_dispatch(lambda: store.client, enqueue)
+
+    @app.after_serving
+    async def close_store():
+        await app.extensions["xinfang.store"].close()
+
+    @app.before_request
+    async def request_pipeline():
+        view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+        if view is None:
+            return  # 404/405 from routing; the error handler answers
+        await resolve_tenant(directory)
+        await authenticate()
+        authorize(view)
+
+    app.asgi_app = HostTenantMiddleware(app.asgi_app, directory)
+    return app

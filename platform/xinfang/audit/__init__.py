@@ -1,0 +1,1 @@
+"""The audit log of cross-tenant reads (hash-chaining arrives with the archives issue)."""

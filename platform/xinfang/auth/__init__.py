@@ -1,0 +1,1 @@
+"""Identity and permissions: accounts, passwords, sessions with CSRF, bearer tokens, roles."""

@@ -1,0 +1,117 @@
+"""Auth routes: log in (session or token), who am I, staff accounts of the tenant."""
+
+from __future__ import annotations
+
+from quart import Blueprint, current_app
+
+from ..errors import NotAuthenticated, NotFound
+from ..http import parse_body
+from ..tenancy.resolution import current_tenant
+from .access import current_principal, end_session, start_session
+from .models import StaffAccount
+from .permissions import Permission, public, requires, superuser_only
+from .schemas import Credentials, NewStaffAccount, RolesIn
+from .service import authenticate_staff, authenticate_superuser, do_create_staff_account, do_set_staff_roles
+
+tenant_auth_bp = Blueprint("auth", __name__, url_prefix="/t/<tenant_slug>")
+platform_auth_bp = Blueprint("platform_auth", __name__, url_prefix="/api/platform")
+
+BAD_LOGIN = NotAuthenticated({"zh": "用户名或密码错误", "en": "wrong username or password"})
+
+
+def _token_response(account_id, tenant_id) -> dict:
+    token, ttl = current_app.extensions["xinfang.tokens"].issue(str(account_id), str(tenant_id) if tenant_id else None)
+    return {"access_token": token, "token_type": "Bearer", "expires_in": ttl}
+
+
+@tenant_auth_bp.post("/api/session")
+@public("logging in is how one stops being anonymous")
+async def login(tenant_slug):
+    body = await parse_body(Credentials)
+    account = await authenticate_staff(current_tenant().scope, body.username, body.password)
+    if account is None:
+        raise BAD_LOGIN
+    return {"account": account.public_view(), "csrf_token": start_session(account.id, account.tenant_id)}
+
+
+@tenant_auth_bp.delete("/api/session")
+@requires(Permission.TENANT_READ)
+async def logout(tenant_slug):
+    end_session()
+    return {"ok": True}
+
+
+@tenant_auth_bp.post("/api/tokens")
+@public("API clients exchange a password for a bearer token here")
+async def issue_token(tenant_slug):
+    body = await parse_body(Credentials)
+    account = await authenticate_staff(current_tenant().scope, body.username, body.password)
+    if account is None:
+        raise BAD_LOGIN
+    return _token_response(account.id, account.tenant_id)
+
+
+@tenant_auth_bp.get("/api/me")
+@requires(Permission.TENANT_READ)
+async def me(tenant_slug):
+    principal = current_principal()
+    account = await current_tenant().scope.repo(StaffAccount).get(principal.account_id)
+    return {"account": account.public_view(), "permissions": sorted(principal.permissions)}
+
+
+@tenant_auth_bp.get("/api/accounts")
+@requires(Permission.ACCOUNTS_READ)
+async def list_accounts(tenant_slug):
+    accounts = await current_tenant().scope.repo(StaffAccount).find().sort("username").to_list()
+    return {"accounts": [a.public_view() for a in accounts]}
+
+
+@tenant_auth_bp.post("/api/accounts")
+@requires(Permission.ACCOUNTS_MANAGE)
+async def create_account(tenant_slug):
+    body = await parse_body(NewStaffAccount)
+    account = await do_create_staff_account(current_tenant().scope, actor_id=current_principal().account_id, **body.model_dump())
+    return account.public_view(), 201
+
+
+@tenant_auth_bp.get("/api/accounts/<account_id>")
+@requires(Permission.ACCOUNTS_READ)
+async def show_account(tenant_slug, account_id):
+    account = await current_tenant().scope.repo(StaffAccount).get(account_id)
+    if account is None:
+        raise NotFound()
+    return account.public_view()
+
+
+@tenant_auth_bp.put("/api/accounts/<account_id>/roles")
+@requires(Permission.ACCOUNTS_MANAGE)
+async def set_roles(tenant_slug, account_id):
+    body = await parse_body(RolesIn)
+    account = await do_set_staff_roles(current_tenant().scope, account_id, body.roles, actor_id=current_principal().account_id)
+    return account.public_view()
+
+
+@platform_auth_bp.post("/session")
+@public("superusers log in here")
+async def platform_login():
+    body = await parse_body(Credentials)
+    account = await authenticate_superuser(body.username, body.password)
+    if account is None:
+        raise BAD_LOGIN
+    return {"account": account.public_view(), "csrf_token": start_session(account.id, None)}
+
+
+@platform_auth_bp.post("/tokens")
+@public("superuser API clients exchange a password for a bearer token here")
+async def platform_token():
+    body = await parse_body(Credentials)
+    account = await authenticate_superuser(body.username, body.password)
+    if account is None:
+        raise BAD_LOGIN
+    return _token_response(account.id, None)
+
+
+@platform_auth_bp.get("/me")
+@superuser_only(Permission.PLATFORM_ADMIN)
+async def platform_me():
+    return {"username": current_principal().username, "superuser": True}

@@ -1,0 +1,98 @@
+"""Permissions, which roles grant them, and the declaration every route must carry.
+
+A route declares its access with exactly one of ``@public(reason)``,
+``@requires(permission)`` or ``@superuser_only(permission)``. ``create_app``
+refuses to start when a route declares none, and the request pipeline enforces
+the declaration before the handler runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from enum import StrEnum
+
+from .models import Role
+
+
+class Permission(StrEnum):
+    TENANT_READ = "tenant.read"
+    ACCOUNTS_READ = "accounts.read"
+    ACCOUNTS_MANAGE = "accounts.manage"
+    PLUGINS_MANAGE = "plugins.manage"
+    ACTIVITY_READ = "activity.read"
+    PLATFORM_ADMIN = "platform.admin"
+    PLATFORM_CROSS_TENANT_READ = "platform.cross_tenant_read"
+
+
+ALL_STAFF = {Permission.TENANT_READ}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.REGISTRAR: frozenset(ALL_STAFF),
+    Role.HANDLER: frozenset(ALL_STAFF),
+    Role.LEADER: frozenset(ALL_STAFF | {Permission.ACCOUNTS_READ, Permission.ACTIVITY_READ}),
+    Role.TENANT_ADMIN: frozenset(
+        ALL_STAFF
+        | {
+            Permission.ACCOUNTS_READ,
+            Permission.ACCOUNTS_MANAGE,
+            Permission.PLUGINS_MANAGE,
+            Permission.ACTIVITY_READ,
+        }
+    ),
+    Role.AUDITOR: frozenset(ALL_STAFF | {Permission.ACCOUNTS_READ, Permission.ACTIVITY_READ}),
+}
+
+SUPERUSER_PERMISSIONS = frozenset({Permission.PLATFORM_ADMIN, Permission.PLATFORM_CROSS_TENANT_READ})
+
+
+def permissions_of(roles) -> frozenset[Permission]:
+    granted: set[Permission] = set()
+    for role in roles:
+        granted |= ROLE_PERMISSIONS.get(Role(role), frozenset())
+    return frozenset(granted)
+
+
+@dataclasses.dataclass(frozen=True)
+class Access:
+    """What a route demands. ``permission`` None with ``public`` True means anyone."""
+
+    public: bool = False
+    reason: str = ""
+    permission: Permission | None = None
+    platform: bool = False  # superuser route outside any tenant
+
+
+ACCESS_ATTRIBUTE = "__xinfang_access__"
+
+
+def _declare(access: Access):
+    def decorator(view):
+        if hasattr(view, ACCESS_ATTRIBUTE):
+            raise TypeError(f"{view.__name__} declares its access twice")
+        setattr(view, ACCESS_ATTRIBUTE, access)
+        return view
+
+    return decorator
+
+
+def public(reason: str):
+    """Anyone may call this route; say why."""
+    if not reason:
+        raise ValueError("a public route must say why it is public")
+    return _declare(Access(public=True, reason=reason))
+
+
+def requires(permission: Permission):
+    """A staff member of the request's tenant whose roles grant ``permission``."""
+    return _declare(Access(permission=permission))
+
+
+def superuser_only(permission: Permission):
+    """A platform superuser; the route lives outside any tenant."""
+    if permission not in SUPERUSER_PERMISSIONS:
+        raise ValueError(f"{permission} is not a superuser permission")
+    return _declare(Access(permission=permission, platform=True))
+
+
+def access_of(view) -> Access | None:
+    return getattr(view, ACCESS_ATTRIBUTE, None)

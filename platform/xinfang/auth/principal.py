@@ -1,0 +1,36 @@
+"""Who is calling: a staff member of one tenant, or a platform superuser."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from beanie import PydanticObjectId
+
+from .models import PlatformAccount, StaffAccount
+from .permissions import SUPERUSER_PERMISSIONS, Permission, permissions_of
+
+
+@dataclasses.dataclass(frozen=True)
+class Principal:
+    account_id: PydanticObjectId
+    username: str
+    tenant_id: PydanticObjectId | None  # None for a superuser
+    permissions: frozenset[Permission]
+    via: str  # "session" or "token"
+
+    @property
+    def is_superuser(self) -> bool:
+        return self.tenant_id is None
+
+    def can(self, permission: Permission, tenant_id=None) -> bool:
+        if self.is_superuser:
+            return permission in SUPERUSER_PERMISSIONS
+        return tenant_id == self.tenant_id and permission in self.permissions
+
+    @classmethod
+    def of_staff(cls, account: StaffAccount, via: str) -> "Principal":
+        return cls(account.id, account.username, account.tenant_id, permissions_of(account.roles), via)
+
+    @classmethod
+    def of_superuser(cls, account: PlatformAccount, via: str) -> "Principal":
+        return cls(account.id, account.username, None, SUPERUSER_PERMISSIONS, via)

@@ -1,0 +1,110 @@
+"""Account verbs: the only code that creates or changes accounts."""
+
+from __future__ import annotations
+
+from beanie import PydanticObjectId
+from pymongo.errors import DuplicateKeyError
+
+from ..errors import Conflict, InvalidInput, NotFound
+from ..events import DomainEvent, unit_of_work
+from ..store.scoped import TenantScope
+from .models import PlatformAccount, Role, StaffAccount
+from .passwords import hash_password, verify_password
+
+MIN_PASSWORD_LENGTH = 10
+
+
+def _check_password(password: str) -> None:
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(
+            fields={
+                "password": {
+                    "zh": f"密码至少 {MIN_PASSWORD_LENGTH} 个字符",
+                    "en": f"password must have at least {MIN_PASSWORD_LENGTH} characters",
+                }
+            }
+        )
+
+
+def _check_roles(roles: list[str]) -> list[Role]:
+    try:
+        return [Role(r) for r in roles]
+    except ValueError:
+        raise InvalidInput(
+            fields={
+                "roles": {
+                    "zh": "未知角色；可选：" + "、".join(r.value for r in Role),
+                    "en": "unknown role; allowed: " + ", ".join(r.value for r in Role),
+                }
+            }
+        ) from None
+
+
+async def do_create_staff_account(
+    scope: TenantScope, *, username: str, display_name: str, roles: list[str], password: str, actor_id=None
+) -> StaffAccount:
+    _check_password(password)
+    account = StaffAccount(
+        tenant_id=scope.tenant_id,
+        username=username,
+        display_name=display_name,
+        roles=_check_roles(roles),
+        password_hash=hash_password(password),
+    )
+    try:
+        async with unit_of_work() as uow:
+            await scope.repo(StaffAccount).insert(account, session=uow.session)
+            uow.record(
+                DomainEvent("account.created", scope.tenant_id, account.id, {"actor_id": str(actor_id or "")})
+            )
+    except DuplicateKeyError:
+        raise Conflict(
+            {"zh": f"用户名 {username} 已存在", "en": f"username {username} already exists"},
+            field="username",
+        ) from None
+    return account
+
+
+async def do_set_staff_roles(scope: TenantScope, account_id, roles: list[str], actor_id=None) -> StaffAccount:
+    account = await scope.repo(StaffAccount).get(account_id)
+    if account is None:
+        raise NotFound()
+    account.roles = _check_roles(roles)
+    async with unit_of_work() as uow:
+        await scope.repo(StaffAccount).save(account, session=uow.session)
+        uow.record(DomainEvent("account.roles_changed", scope.tenant_id, account.id, {"actor_id": str(actor_id or "")}))
+    return account
+
+
+async def do_create_superuser(*, username: str, display_name: str, password: str) -> PlatformAccount:
+    _check_password(password)
+    account = PlatformAccount(username=username, display_name=display_name, password_hash=hash_password(password))
+    try:
+        async with unit_of_work() as uow:
+            await account.insert(session=uow.session)
+            uow.record(DomainEvent("superuser.created", None, account.id, {}))
+    except DuplicateKeyError:
+        raise Conflict({"zh": f"用户名 {username} 已存在", "en": f"username {username} already exists"}, field="username") from None
+    return account
+
+
+async def authenticate_staff(scope: TenantScope, username: str, password: str) -> StaffAccount | None:
+    account = await scope.repo(StaffAccount).find_one({"username": username, "active": True})
+    ok = await verify_password(account.password_hash if account else None, password)
+    return account if ok else None
+
+
+async def authenticate_superuser(username: str, password: str) -> PlatformAccount | None:
+    account = await PlatformAccount.find_one({"username": username, "active": True})
+    ok = await verify_password(account.password_hash if account else None, password)
+    return account if ok else None
+
+
+async def load_staff(scope: TenantScope, account_id) -> StaffAccount | None:
+    account = await scope.repo(StaffAccount).get(account_id)
+    return account if account and account.active else None
+
+
+async def load_superuser(account_id) -> PlatformAccount | None:
+    account = await PlatformAccount.find_one({"_id": PydanticObjectId(account_id), "active": True})
+    return account

@@ -1,0 +1,38 @@
+"""Plugin hook specifications. Built-in features implement these same hooks.
+
+Implementations may be plain functions or coroutines; the platform awaits
+what needs awaiting. Third-party plugins register under the entry point group
+``xinfang.plugins``.
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("xinfang")
+hookimpl = pluggy.HookimplMarker("xinfang")
+
+
+@hookspec
+def xinfang_plugin_info():
+    """Describe this plugin: a PluginInfo (name, titles, default enablement, config JSON Schema)."""
+
+
+@hookspec
+def xinfang_document_models():
+    """Return the Beanie document classes this plugin stores."""
+
+
+@hookspec
+def xinfang_blueprints():
+    """Return Quart blueprints: tenant routes go under /t/<tenant_slug>, others as they are."""
+
+
+@hookspec
+def xinfang_handle_event(event, tenant, config):
+    """React to a committed domain event (OutboxEvent) for an enabled tenant; must be idempotent."""
+
+
+@hookspec
+def xinfang_sweep(now, runtime):
+    """Do idempotent periodic work; called by the single beat sweeper (runtime: settings, enqueue)."""

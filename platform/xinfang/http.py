@@ -1,0 +1,76 @@
+"""HTTP helpers shared by every blueprint: bodies in, errors out, in Chinese and English."""
+
+from __future__ import annotations
+
+import logging
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+from quart import request
+from werkzeug.exceptions import HTTPException
+
+from .errors import DomainError, InvalidInput
+
+log = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=BaseModel)
+
+# Pydantic error types -> Chinese wording; English comes from pydantic itself.
+_ZH = {
+    "missing": "必填",
+    "extra_forbidden": "不允许的字段",
+    "string_too_short": "太短",
+    "string_too_long": "太长",
+    "bool_type": "应为 true 或 false",
+    "bool_parsing": "应为 true 或 false",
+    "dict_type": "应为对象",
+    "list_type": "应为列表",
+    "string_type": "应为字符串",
+    "int_type": "应为整数",
+    "int_parsing": "应为整数",
+    "enum": "不在可选值中",
+    "literal_error": "不在可选值中",
+    "string_pattern_mismatch": "格式不对",
+}
+
+
+def validation_fields(error: ValidationError) -> dict[str, dict[str, str]]:
+    fields = {}
+    for item in error.errors(include_url=False):
+        path = ".".join(str(p) for p in item["loc"]) or "body"
+        fields[path] = {"zh": _ZH.get(item["type"], "格式不对") + f"（{item['type']}）", "en": item["msg"]}
+    return fields
+
+
+async def parse_body(model: type[M]) -> M:
+    """The JSON body as ``model``, or a 422 with one message per bad field."""
+    data = await request.get_json(silent=True, force=True)
+    if not isinstance(data, dict):
+        raise InvalidInput({"zh": "请求体应为 JSON 对象", "en": "the request body must be a JSON object"}, field="body")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInput(fields=validation_fields(exc)) from None
+
+
+_HTTP_ZH = {
+    400: "请求有误", 401: "请先登录", 403: "无权访问", 404: "未找到", 405: "不支持此请求方法",
+    413: "请求内容太大", 415: "不支持的内容类型", 429: "请求太频繁，请稍后再试",
+}
+
+
+def register_error_handlers(app) -> None:
+    @app.errorhandler(DomainError)
+    async def domain_error(error: DomainError):
+        return error.to_json(), error.status
+
+    @app.errorhandler(HTTPException)
+    async def http_error(error: HTTPException):
+        code = error.code or 500
+        zh = _HTTP_ZH.get(code, "请求失败")
+        return {"error": {"code": error.name.lower().replace(" ", "_"), "message": {"zh": zh, "en": error.description or error.name}}}, code
+
+    @app.errorhandler(Exception)
+    async def unexpected(error: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return {"error": {"code": "internal", "message": {"zh": "服务器内部错误，已记录", "en": "internal error; it has been logged"}}}, 500

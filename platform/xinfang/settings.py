@@ -1,0 +1,142 @@
+"""Settings: the only reader of ``XINFANG_*`` environment variables.
+
+Every knob is listed in ``SETTINGS_TABLE`` so the README table and the code
+cannot drift apart (``xinfang settings`` prints the table).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+PREFIX = "XINFANG_"
+
+
+class SettingsError(ValueError):
+    """A XINFANG_* variable holds a value that cannot be used."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("var")
+    mongodb_uri: str | None = None
+    mongodb_database: str = "xinfang"
+    embedded_store_port: int = 27117
+    broker_url: str | None = None
+    task_queue: str = "xinfang"
+    secret_key: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    token_ttl_seconds: int = 3600
+    session_ttl_seconds: int = 8 * 3600
+    sweep_interval_seconds: float = 30.0
+    event_lease_seconds: float = 60.0
+    load_demo_tenants: bool | None = None
+    bootstrap_password: str | None = None
+    log_level: str = "INFO"
+
+    @property
+    def embedded_store(self) -> bool:
+        """True when the platform must start its own document store."""
+        return not self.mongodb_uri
+
+    @property
+    def embedded_broker(self) -> bool:
+        return not self.broker_url
+
+    @property
+    def should_load_demo_tenants(self) -> bool:
+        if self.load_demo_tenants is None:
+            return self.embedded_store
+        return self.load_demo_tenants
+
+    @property
+    def effective_mongodb_uri(self) -> str:
+        if self.mongodb_uri:
+            return self.mongodb_uri
+        return f"mongodb://127.0.0.1:{self.embedded_store_port}/?directConnection=true"
+
+    @property
+    def effective_broker_url(self) -> str:
+        return self.broker_url or "filesystem://"
+
+    @property
+    def broker_folder(self) -> Path:
+        return self.data_dir / "broker"
+
+    @property
+    def store_dir(self) -> Path:
+        return self.data_dir / "store"
+
+    def with_overrides(self, **changes) -> "Settings":
+        return dataclasses.replace(self, **changes)
+
+    def to_env(self) -> dict[str, str]:
+        """The environment that reproduces these settings in a child process."""
+        env: dict[str, str] = {}
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if value is None:
+                continue
+            if isinstance(value, bool):
+                value = "1" if value else "0"
+            env[PREFIX + field.name.upper()] = str(value)
+        return env
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        environ = os.environ if environ is None else environ
+        known = {PREFIX + f.name.upper(): f for f in dataclasses.fields(cls)}
+        unknown = sorted(k for k in environ if k.startswith(PREFIX) and k not in known)
+        if unknown:
+            raise SettingsError(f"unknown setting(s): {', '.join(unknown)}")
+        values = {}
+        for name, field in known.items():
+            raw = environ.get(name)
+            if raw is None or raw == "":
+                continue
+            values[field.name] = _parse(name, raw, field.default)
+        return cls(**values)
+
+
+def _parse(name: str, raw: str, default):
+    try:
+        if isinstance(default, bool) or name.endswith("LOAD_DEMO_TENANTS"):
+            lowered = raw.strip().lower()
+            if lowered in {"1", "true", "yes", "on"}:
+                return True
+            if lowered in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError("expected true/false")
+        if isinstance(default, Path):
+            return Path(raw).expanduser()
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name}={raw!r}: {exc}") from None
+    return raw
+
+
+# name, default as the user sees it, meaning. The README table is generated from this.
+SETTINGS_TABLE: list[tuple[str, str, str]] = [
+    ("XINFANG_DATA_DIR", "var", "Where the embedded store, the embedded broker, the generated secret and logs live."),
+    ("XINFANG_MONGODB_URI", "(unset)", "MongoDB to use (a replica set in production). Unset: start the embedded nx-27017 server under the data directory."),
+    ("XINFANG_MONGODB_DATABASE", "xinfang", "Database name."),
+    ("XINFANG_EMBEDDED_STORE_PORT", "27117", "Port of the embedded store (127.0.0.1 only)."),
+    ("XINFANG_BROKER_URL", "(unset)", "Celery broker, e.g. redis://127.0.0.1:6379/0. Unset: kombu's filesystem transport under the data directory."),
+    ("XINFANG_TASK_QUEUE", "xinfang", "Celery queue name; lets several deployments share one Redis."),
+    ("XINFANG_SECRET_KEY", "(unset)", "Signs sessions, CSRF tokens and JWTs; must be equal on every web replica. Unset: generated once into DATA_DIR/secret.key."),
+    ("XINFANG_HOST", "127.0.0.1", "Web server bind address."),
+    ("XINFANG_PORT", "8000", "Web server port."),
+    ("XINFANG_TOKEN_TTL_SECONDS", "3600", "Lifetime of API bearer tokens."),
+    ("XINFANG_SESSION_TTL_SECONDS", "28800", "Lifetime of browser sessions."),
+    ("XINFANG_SWEEP_INTERVAL_SECONDS", "30", "How often beat runs the sweeper that re-enqueues unfinished work."),
+    ("XINFANG_EVENT_LEASE_SECONDS", "60", "An event not finished this long after its last dispatch is dispatched again."),
+    ("XINFANG_LOAD_DEMO_TENANTS", "(embedded: yes)", "Load the bundles in tenants/ on start. Defaults to yes on the embedded store, no otherwise."),
+    ("XINFANG_BOOTSTRAP_PASSWORD", "(unset)", "Password given to bundle accounts when they are first created. Unset: a random one, printed once and written to DATA_DIR/bootstrap-credentials.txt."),
+    ("XINFANG_LOG_LEVEL", "INFO", "Python logging level."),
+]

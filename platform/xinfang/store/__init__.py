@@ -1,0 +1,1 @@
+"""The document store: embedded server supervision, client lifecycle, tenant-scoped access."""

@@ -1,0 +1,101 @@
+"""Base document classes. Tenant data refuses to be read without a tenant filter.
+
+Beanie routes every read through ``find_one`` / ``find_many`` (``get``,
+``find``, ``find_all``, ``count`` and ``aggregate`` included), so guarding those
+two makes an unscoped query on tenant data impossible by construction. The
+only way around the guard is ``cross_tenant_reads()``, which the audited
+superuser service (``xinfang.store.crosstenant``) opens and nothing else does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from beanie import Document, PydanticObjectId
+from bson import ObjectId
+from pydantic import Field
+
+
+class UnscopedQueryError(RuntimeError):
+    """A query on tenant data did not say which tenant it is for."""
+
+
+class CrossTenantWriteError(RuntimeError):
+    """A write tried to put a document into a tenant other than the scope's."""
+
+
+_cross_tenant_reason: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "xinfang_cross_tenant_reason", default=None
+)
+
+
+@contextlib.contextmanager
+def cross_tenant_reads(reason: str):
+    """Allow reads across tenants inside this block. Only the audited service may call it."""
+    token = _cross_tenant_reason.set(reason)
+    try:
+        yield
+    finally:
+        _cross_tenant_reason.reset(token)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _query_of(arg: Any) -> Mapping | None:
+    if isinstance(arg, Mapping):
+        return arg
+    query = getattr(arg, "query", None)  # Beanie expressions such as Model.field == value
+    return query if isinstance(query, Mapping) else None
+
+
+def _is_scoped(args: tuple) -> bool:
+    for arg in args:
+        query = _query_of(arg)
+        if query is None:
+            continue
+        if isinstance(query.get("tenant_id"), ObjectId):
+            return True
+    return False
+
+
+def _check_scope(model: type, args: tuple) -> None:
+    if _is_scoped(args) or _cross_tenant_reason.get() is not None:
+        return
+    raise UnscopedQueryError(
+        f"{model.__name__}: query without tenant_id; use a TenantScope repository "
+        "or the audited cross-tenant service"
+    )
+
+
+class TenantDocument(Document):
+    """A document that belongs to exactly one tenant. Read it only through a scope."""
+
+    tenant_id: PydanticObjectId
+    created_at: datetime = Field(default_factory=utcnow)
+
+    @classmethod
+    def find_one(cls, *args, **kwargs):  # type: ignore[override]
+        _check_scope(cls, args)
+        return super().find_one(*args, **kwargs)
+
+    @classmethod
+    def find_many(cls, *args, **kwargs):  # type: ignore[override]
+        _check_scope(cls, args)
+        return super().find_many(*args, **kwargs)
+
+    @classmethod
+    def find(cls, *args, **kwargs):  # type: ignore[override]
+        _check_scope(cls, args)
+        return super().find(*args, **kwargs)
+
+
+class PlatformDocument(Document):
+    """A document that belongs to the platform, not to a tenant (tenants, superusers)."""
+
+    created_at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,101 @@
+"""The tenant-scoped repository: the only door to tenant data.
+
+A ``TenantScope`` is made once per request (or task) from the resolved tenant.
+Its repositories stamp ``tenant_id`` on every insert and put it in front of
+every filter, so a handler cannot forget it. Objects of another tenant are
+simply not found: the caller answers 404, exactly as for an id that does not
+exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Generic, TypeVar
+
+from beanie import PydanticObjectId
+from bson import ObjectId
+from bson.errors import InvalidId
+from pymongo.asynchronous.client_session import AsyncClientSession
+
+from .documents import CrossTenantWriteError, TenantDocument
+
+D = TypeVar("D", bound=TenantDocument)
+
+
+def parse_object_id(value: Any) -> ObjectId | None:
+    """An ObjectId, or None for anything that is not one (so it is 'not found', never a 500)."""
+    if isinstance(value, ObjectId):
+        return value
+    try:
+        return ObjectId(str(value))
+    except (InvalidId, TypeError):
+        return None
+
+
+class ScopedRepository(Generic[D]):
+    def __init__(self, model: type[D], tenant_id: ObjectId):
+        self.model = model
+        self.tenant_id = PydanticObjectId(tenant_id)
+
+    def _filter(self, query: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        query = dict(query or {})
+        if "tenant_id" in query and query["tenant_id"] != self.tenant_id:
+            raise CrossTenantWriteError("a scoped query may not name another tenant")
+        query["tenant_id"] = self.tenant_id
+        return query
+
+    async def get(self, object_id: Any, session: AsyncClientSession | None = None) -> D | None:
+        oid = parse_object_id(object_id)
+        if oid is None:
+            return None
+        return await self.model.find_one(self._filter({"_id": oid}), session=session)
+
+    async def find_one(self, query: Mapping[str, Any], session=None) -> D | None:
+        return await self.model.find_one(self._filter(query), session=session)
+
+    def find(self, query: Mapping[str, Any] | None = None, **kwargs):
+        return self.model.find(self._filter(query), **kwargs)
+
+    async def count(self, query: Mapping[str, Any] | None = None) -> int:
+        return await self.model.find(self._filter(query)).count()
+
+    def _stamp(self, document: D) -> D:
+        if getattr(document, "tenant_id", None) is None:
+            document.tenant_id = self.tenant_id
+        elif document.tenant_id != self.tenant_id:
+            raise CrossTenantWriteError(
+                f"{type(document).__name__} belongs to tenant {document.tenant_id}, scope is {self.tenant_id}"
+            )
+        return document
+
+    async def insert(self, document: D, session: AsyncClientSession | None = None) -> D:
+        return await self._stamp(document).insert(session=session)
+
+    async def save(self, document: D, session: AsyncClientSession | None = None) -> D:
+        return await self._stamp(document).save(session=session)
+
+    async def update_one(self, query: Mapping[str, Any], update: Mapping[str, Any], session=None) -> int:
+        collection = self.model.get_pymongo_collection()
+        result = await collection.update_one(self._filter(query), update, session=session)
+        return result.modified_count
+
+    async def delete(self, document: D, session: AsyncClientSession | None = None) -> None:
+        self._stamp(document)
+        await self.model.get_pymongo_collection().delete_one(
+            self._filter({"_id": document.id}), session=session
+        )
+
+
+class TenantScope:
+    """Everything one tenant may touch. Built once per request or task."""
+
+    def __init__(self, tenant_id: ObjectId):
+        self.tenant_id = PydanticObjectId(tenant_id)
+        self._repositories: dict[type, ScopedRepository] = {}
+
+    def repo(self, model: type[D]) -> ScopedRepository[D]:
+        if not issubclass(model, TenantDocument):
+            raise TypeError(f"{model.__name__} is not tenant data")
+        if model not in self._repositories:
+            self._repositories[model] = ScopedRepository(model, self.tenant_id)
+        return self._repositories[model]

@@ -1,0 +1,22 @@
+"""Built-in plugin: superuser routes and the audit log."""
+
+from ..audit.models import AuditRecord
+from ..hookspecs import hookimpl
+from ..plugins import PluginInfo
+
+
+@hookimpl
+def xinfang_plugin_info():
+    return PluginInfo("superuser", {"zh": "跨单位管理", "en": "Cross-tenant administration"}, required=True)
+
+
+@hookimpl
+def xinfang_document_models():
+    return [AuditRecord]
+
+
+@hookimpl
+def xinfang_blueprints():
+    from .http import platform_bp
+
+    return [platform_bp]

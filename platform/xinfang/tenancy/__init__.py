@@ -1,0 +1,1 @@
+"""Tenants: hierarchy, resolution of the tenant of each request, bundles in tenants/."""

@@ -1,0 +1,79 @@
+"""Tenant documents. Tenants are platform data: they are not themselves tenant-scoped."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from beanie import PydanticObjectId
+from pydantic import BaseModel, Field
+from pymongo import ASCENDING, IndexModel
+
+from ..store.documents import PlatformDocument, TenantDocument
+
+
+class TenantLevel(StrEnum):
+    NATIONAL = "national"
+    PROVINCIAL = "provincial"
+    PREFECTURE = "prefecture"
+    COUNTY = "county"
+    TOWNSHIP = "township"
+
+    @property
+    def rank(self) -> int:
+        return list(TenantLevel).index(self)
+
+
+class TenantKind(StrEnum):
+    COMMISSION = "commission"  # 纪委监委
+    EDUCATION_BUREAU = "education_bureau"  # 教育局纪委
+
+
+class LocalizedName(BaseModel):
+    zh: str = Field(min_length=1, max_length=100)
+    en: str = Field(min_length=1, max_length=200)
+
+
+class Tenant(PlatformDocument):
+    slug: str
+    name: LocalizedName
+    level: TenantLevel
+    kind: TenantKind = TenantKind.COMMISSION
+    region_code: str  # GB/T 2260 administrative division code
+    parent_id: PydanticObjectId | None = None
+    # Materialised path of ancestor ids, root first: hierarchy queries need no joins
+    # (the embedded store's $lookup is not trustworthy; see STACK.md).
+    ancestor_ids: list[PydanticObjectId] = Field(default_factory=list)
+    hosts: list[str] = Field(default_factory=list)
+    active: bool = True
+    bundle_digest: str | None = None  # of the bundle this tenant was last loaded from
+
+    class Settings:
+        name = "tenants"
+        indexes = [
+            IndexModel([("slug", ASCENDING)], unique=True),
+            IndexModel([("hosts", ASCENDING)]),
+            IndexModel([("ancestor_ids", ASCENDING)]),
+        ]
+
+    def public_view(self) -> dict:
+        return {
+            "id": str(self.id),
+            "slug": self.slug,
+            "name": self.name.model_dump(),
+            "level": self.level.value,
+            "kind": self.kind.value,
+            "region_code": self.region_code,
+            "parent_id": str(self.parent_id) if self.parent_id else None,
+        }
+
+
+class TenantPluginSetting(TenantDocument):
+    """Whether a plugin is on for a tenant, and its configuration (validated by the plugin's schema)."""
+
+    plugin: str
+    enabled: bool
+    config: dict = Field(default_factory=dict)
+
+    class Settings:
+        name = "tenant_plugin_settings"
+        indexes = [IndexModel([("tenant_id", ASCENDING), ("plugin", ASCENDING)], unique=True)]

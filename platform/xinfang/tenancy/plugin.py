@@ -1,0 +1,22 @@
+"""Built-in plugin: tenants and their routes."""
+
+from ..hookspecs import hookimpl
+from ..plugins import PluginInfo
+from .models import Tenant, TenantPluginSetting
+
+
+@hookimpl
+def xinfang_plugin_info():
+    return PluginInfo("tenancy", {"zh": "单位与层级", "en": "Tenants and hierarchy"}, required=True)
+
+
+@hookimpl
+def xinfang_document_models():
+    return [Tenant, TenantPluginSetting]
+
+
+@hookimpl
+def xinfang_blueprints():
+    from .http import directory_bp, tenant_bp
+
+    return [directory_bp, tenant_bp]

@@ -1,0 +1,131 @@
+"""Celery: the app factory and the per-process runtime that runs async task code.
+
+Celery 5.7 has no asyncio pool, so each worker process owns one event loop,
+created in that process (after fork) together with its own AsyncMongoClient
+and Beanie initialisation. Tasks carry ids, never documents; they are
+``acks_late`` and idempotent, and their progress lives on the documents, so a
+message lost with a killed worker is found again by the sweeper.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from datetime import timedelta
+
+from celery import Celery
+
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+DISPATCH_EVENT = "xinfang.events.dispatch"
+SWEEP = "xinfang.sweep"
+PROBE = "xinfang.diagnostics.probe"
+
+
+def make_celery(settings: Settings) -> Celery:
+    app = Celery("xinfang", set_as_current=False)
+    transport_options: dict = {}
+    if settings.embedded_broker:
+        # Single-machine default: kombu's filesystem transport, nothing to install.
+        folder = settings.broker_folder
+        for sub in ("queue", "processed"):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+        transport_options = {
+            "data_folder_in": str(folder / "queue"),
+            "data_folder_out": str(folder / "queue"),
+            "processed_folder": str(folder / "processed"),
+            "store_processed": False,
+            "polling_interval": 0.1,
+        }
+    else:
+        # Must exceed the longest task; deadlines never ride on ETAs (see the sweeper).
+        transport_options = {"visibility_timeout": 3600}
+    app.conf.update(
+        broker_url=settings.effective_broker_url,
+        broker_transport_options=transport_options,
+        broker_connection_retry_on_startup=True,
+        task_default_queue=settings.task_queue,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_ignore_result=True,
+        worker_prefetch_multiplier=1,
+        worker_hijack_root_logger=False,
+        timezone="UTC",
+        enable_utc=True,
+        beat_schedule={
+            "sweep": {
+                "task": SWEEP,
+                "schedule": timedelta(seconds=settings.sweep_interval_seconds),
+                "options": {"expires": max(1.0, settings.sweep_interval_seconds)},
+            }
+        },
+        beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),
+    )
+    app.xinfang_settings = settings
+    _register_tasks(app)
+    return app
+
+
+class WorkerRuntime:
+    """What one worker process needs: its loop, its store, its plugins. Made after fork."""
+
+    def __init__(self, settings: Settings, celery_app: Celery):
+        self.settings = settings
+        self.celery_app = celery_app
+        self._pid: int | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.store = None
+        self.pm = None
+
+    def _start(self) -> None:
+        from .app import document_models
+        from .events import configure_dispatch
+        from .plugins import make_plugin_manager
+        from .store.client import Store
+
+        self._pid = os.getpid()
+        self.loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self.loop)
+        self.pm = make_plugin_manager()
+        self.store = self.loop.run_until_complete(Store.open(self.settings, document_models(self.pm)))
+        configure_dispatch(lambda: self.store.client, self.enqueue)
+        log.info("worker process %s ready", self._pid)
+
+    def run(self, coroutine_factory, *args):
+        if self._pid != os.getpid():  # first task in this (possibly forked) process
+            self._start()
+        return self.loop.run_until_complete(coroutine_factory(self, *args))
+
+    async def enqueue(self, event_ids: list[str]) -> None:
+        for event_id in event_ids:
+            await asyncio.to_thread(self.celery_app.send_task, DISPATCH_EVENT, args=[event_id])
+
+
+def _register_tasks(app: Celery) -> None:
+    from . import dispatch
+
+    runtime = WorkerRuntime(app.xinfang_settings, app)
+    app.xinfang_runtime = runtime
+    options = dict(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+
+    @app.task(name=DISPATCH_EVENT, **options)
+    def dispatch_event(event_id: str) -> None:
+        runtime.run(dispatch.dispatch_event, event_id)
+
+    @app.task(name=SWEEP, **options)
+    def sweep() -> None:
+        runtime.run(dispatch.sweep)
+
+    @app.task(name=PROBE, **options)
+    def probe(probe_id: str) -> None:
+        from .diagnostics import record_probe
+
+        runtime.run(record_probe, probe_id)
+
+
+async def send_task_async(celery_app: Celery, name: str, args: list) -> None:
+    """Celery's send is blocking I/O; keep it off the web server's event loop."""
+    await asyncio.to_thread(celery_app.send_task, name, args=args)
