@@ -22,6 +22,7 @@ ENTRY_POINT_GROUP = "xinfang.plugins"
 BUILTIN_PLUGINS = [
     "xinfang.tenancy.plugin",
     "xinfang.auth.plugin",
+    "xinfang.cards.plugin",
     "xinfang.events_plugin",
     "xinfang.superuser.plugin",
     "xinfang.diagnostics",

@@ -1,0 +1,1 @@
+"""Supervision cards: card types and escalation rules as tenant data (the workflow arrives with its own issue)."""

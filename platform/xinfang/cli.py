@@ -1,0 +1,263 @@
+"""The ``xinfang`` command: run everything, or one role at a time, and the admin chores."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+from .settings import SETTINGS_TABLE, Settings, SettingsError
+
+log = logging.getLogger("xinfang")
+
+DEFAULT_TENANTS_DIR = Path(__file__).resolve().parents[2] / "tenants"
+
+
+def _settings() -> Settings:
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        raise click.UsageError(str(exc)) from None
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return settings
+
+
+@click.group()
+def main() -> None:
+    """xinfang 信访监督平台: petition supervision for discipline-inspection commissions."""
+
+
+@main.command()
+@click.option("--tenants", "tenants_dir", type=click.Path(path_type=Path), default=DEFAULT_TENANTS_DIR, show_default=True)
+@click.option("--workers", default=2, show_default=True, help="Celery worker processes.")
+def run(tenants_dir: Path, workers: int) -> None:
+    """Run the whole platform on one machine: store (embedded unless configured), worker, beat, web."""
+    settings = _settings()
+    store = _start_embedded_store(settings)
+    worker = None
+    try:
+        if settings.should_load_demo_tenants and tenants_dir.is_dir():
+            _load_tenants(settings, tenants_dir)
+        env = dict(os.environ, **settings.to_env())
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "xinfang", "worker", "--beat", "--concurrency", str(workers)], env=env
+        )
+        click.echo(f"xinfang 已启动 / running: http://{settings.host}:{settings.port}/api/tenants  (Ctrl-C 停止 / to stop)")
+        _serve(settings)
+    finally:
+        if worker is not None and worker.poll() is None:
+            worker.send_signal(signal.SIGTERM)
+            try:
+                worker.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+        if store is not None:
+            store.stop()
+        click.echo("xinfang stopped / 已停止")
+
+
+@main.command()
+def serve() -> None:
+    """Run one web server (the store and broker must be reachable)."""
+    _serve(_settings())
+
+
+@main.command()
+def store() -> None:
+    """Run only the embedded document store, in the foreground."""
+    settings = _settings()
+    embedded = _start_embedded_store(settings)
+    if embedded is None:
+        raise click.UsageError("XINFANG_MONGODB_URI is set: there is no embedded store to run")
+    click.echo(f"embedded store on {embedded.uri} (Ctrl-C to stop)")
+    try:
+        embedded.process.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        embedded.stop()
+
+
+@main.command()
+@click.option("--beat", is_flag=True, help="Also run the beat scheduler in this worker (single-machine setups).")
+@click.option("--concurrency", default=2, show_default=True)
+@click.option("--loglevel", default="INFO", show_default=True)
+def worker(beat: bool, concurrency: int, loglevel: str) -> None:
+    """Run a Celery worker (one event loop per process)."""
+    from .worker import make_celery
+
+    settings = _settings()
+    argv = ["worker", "--loglevel", loglevel, "--concurrency", str(concurrency), "-Q", settings.task_queue,
+            "--hostname", f"xinfang-{os.getpid()}@%h"]
+    if beat:
+        argv += ["--beat", "--schedule", str(settings.data_dir / "celerybeat-schedule")]
+    make_celery(settings).worker_main(argv)
+
+
+@main.command()
+@click.option("--loglevel", default="INFO", show_default=True)
+def beat(loglevel: str) -> None:
+    """Run the beat scheduler: exactly one per deployment."""
+    from .worker import make_celery
+
+    settings = _settings()
+    make_celery(settings).start(["beat", "--loglevel", loglevel, "--schedule", str(settings.data_dir / "celerybeat-schedule")])
+
+
+@main.command("load-tenants")
+@click.argument("tenants_dir", type=click.Path(path_type=Path, exists=True, file_okay=False), default=DEFAULT_TENANTS_DIR)
+def load_tenants(tenants_dir: Path) -> None:
+    """Load (or update) tenant bundles from a folder; running it twice changes nothing."""
+    settings = _settings()
+    store = _start_embedded_store(settings, required=False)
+    try:
+        _load_tenants(settings, tenants_dir)
+    finally:
+        if store is not None:
+            store.stop()
+
+
+@main.command("create-user")
+@click.option("--tenant", "tenant_slug", help="Tenant slug; omit with --superuser.")
+@click.option("--username", required=True)
+@click.option("--display-name", required=True)
+@click.option("--role", "roles", multiple=True, help="registrar, handler, leader, tenant_admin, auditor (repeatable)")
+@click.option("--superuser", is_flag=True, help="A platform superuser above all tenants.")
+@click.password_option(envvar="XINFANG_NEW_USER_PASSWORD", help="Prompted for when not given.")
+def create_user(tenant_slug, username, display_name, roles, superuser, password) -> None:
+    """Create a staff account in a tenant, or a platform superuser."""
+    if bool(tenant_slug) == bool(superuser):
+        raise click.UsageError("give exactly one of --tenant or --superuser")
+    settings = _settings()
+    store = _start_embedded_store(settings, required=False)
+
+    async def create():
+        from .auth.service import do_create_staff_account, do_create_superuser
+        from .errors import DomainError
+        from .store.scoped import TenantScope
+        from .tenancy.models import Tenant
+
+        try:
+            if superuser:
+                return await do_create_superuser(username=username, display_name=display_name, password=password)
+            tenant = await Tenant.find_one({"slug": tenant_slug})
+            if tenant is None:
+                raise click.UsageError(f"no tenant {tenant_slug!r}")
+            return await do_create_staff_account(
+                TenantScope(tenant.id), username=username, display_name=display_name, roles=list(roles), password=password
+            )
+        except DomainError as exc:
+            details = "; ".join(f"{k}: {v['zh']} / {v['en']}" for k, v in exc.fields.items()) or exc.message["en"]
+            raise click.UsageError(details) from None
+
+    try:
+        account = _with_store(settings, create)
+        click.echo(f"created {account.username} ({account.id})")
+    finally:
+        if store is not None:
+            store.stop()
+
+
+@main.command("settings")
+def show_settings() -> None:
+    """Print the XINFANG_* settings as a Markdown table (the README's table comes from here)."""
+    click.echo("| variable | default | meaning |\n|---|---|---|")
+    for name, default, meaning in SETTINGS_TABLE:
+        click.echo(f"| `{name}` | {default} | {meaning} |")
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+
+def _start_embedded_store(settings: Settings, required: bool = True):
+    """Start the embedded store when no MongoDB is configured (and none is already up)."""
+    from .store.embedded import EmbeddedStore, port_is_open
+
+    if not settings.embedded_store:
+        return None
+    if not required and port_is_open("127.0.0.1", settings.embedded_store_port):
+        return None  # a running `xinfang run` owns it; talk to that one
+    store = EmbeddedStore(settings.store_dir, settings.embedded_store_port).start()
+    click.echo(f"embedded store started: {store.uri}, data in {settings.store_dir}")
+    return store
+
+
+def _with_store(settings: Settings, work):
+    """Run ``work()`` with the store open and events enqueued to the broker."""
+
+    async def runner():
+        from .app import document_models
+        from .events import configure_dispatch
+        from .plugins import make_plugin_manager
+        from .store.client import Store
+        from .worker import DISPATCH_EVENT, make_celery, send_task_async
+
+        celery_app = make_celery(settings)
+        store = await Store.open(settings, document_models(make_plugin_manager()))
+
+        async def enqueue(event_ids):
+            for event_id in event_ids:
+                await send_task_async(celery_app, DISPATCH_EVENT, [event_id])
+
+        configure_dispatch(lambda: store.client, enqueue)
+        try:
+            return await work()
+        finally:
+            await store.close()
+
+    return asyncio.run(runner())
+
+
+def _load_tenants(settings: Settings, tenants_dir: Path) -> None:
+    from tqdm import tqdm
+
+    from .tenancy.bundles import BundleError, BundleLoader, credentials_note, discover
+
+    try:
+        platform, bundles = discover(tenants_dir)
+    except BundleError as exc:
+        raise click.ClickException(f"bundle refused / 配置包有误:\n{exc}") from None
+
+    async def load():
+        with tqdm(total=len(bundles), desc="loading tenants / 加载单位", unit="tenant") as bar:
+            loader = BundleLoader(settings.bootstrap_password)
+            return await loader.load(platform, bundles, progress=lambda slug: (bar.set_postfix_str(slug), bar.update()))
+
+    try:
+        report = _with_store(settings, load)
+    except BundleError as exc:
+        raise click.ClickException(f"bundle refused / 配置包有误:\n{exc}") from None
+    click.echo(f"tenants loaded: {report.summary()}")
+    if report.new_credentials:
+        note = credentials_note(report)
+        path = settings.data_dir / "bootstrap-credentials.txt"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "a") as handle:
+            handle.write(note)
+        if report.password:
+            click.echo(f"new accounts / 新账号 ({len(report.new_credentials)}), password / 初始密码: {report.password}")
+        click.echo(f"  listed in {path}")
+
+
+def _serve(settings: Settings) -> None:
+    from hypercorn.asyncio import serve as hypercorn_serve
+    from hypercorn.config import Config
+
+    from .app import create_app
+
+    config = Config()
+    config.bind = [f"{settings.host}:{settings.port}"]
+    config.accesslog = None
+    config.graceful_timeout = 5
+    asyncio.run(hypercorn_serve(create_app(settings), config))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,241 @@
+"""Tenant bundles: declarative, schema-checked folders in ``tenants/``, loaded idempotently.
+
+``tenants/<slug>/bundle.toml`` describes one tenant (profile, staff accounts,
+card types, escalation rules); ``tenants/platform.toml`` lists superusers.
+Loading twice changes nothing the second time: tenants, card types and rules
+are upserted by key and left alone when equal; accounts are created when
+missing and otherwise kept as the tenant admin left them (roles, passwords).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import secrets
+import tomllib
+from collections import Counter
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+
+from jsonschema import Draft202012Validator
+from referencing import Registry
+
+from ..auth.models import PlatformAccount, StaffAccount
+from ..auth.service import do_create_staff_account, do_create_superuser
+from ..cards.models import CardType, EscalationRule
+from ..events import DomainEvent, unit_of_work
+from ..store.scoped import TenantScope
+from .models import Tenant, TenantLevel
+
+PLATFORM_FILE = "platform.toml"
+BUNDLE_FILE = "bundle.toml"
+
+
+class BundleError(ValueError):
+    """A bundle that cannot be loaded; the message names the file and the place in it."""
+
+
+@dataclasses.dataclass
+class Bundle:
+    path: Path
+    data: dict
+
+    @property
+    def slug(self) -> str:
+        return self.data["tenant"]["slug"]
+
+    @property
+    def parent(self) -> str | None:
+        return self.data["tenant"].get("parent")
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(json.dumps(self.data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+@dataclasses.dataclass
+class LoadReport:
+    counts: Counter = dataclasses.field(default_factory=Counter)
+    new_credentials: list[tuple[str, str]] = dataclasses.field(default_factory=list)  # (where, username)
+    password: str | None = None
+
+    def add(self, kind: str, outcome: str) -> None:
+        self.counts[f"{kind}.{outcome}"] += 1
+
+    def summary(self) -> str:
+        return ", ".join(f"{key}={value}" for key, value in sorted(self.counts.items())) or "nothing to load"
+
+
+def _validator(schema_name: str) -> Draft202012Validator:
+    schema = json.loads(resources.files("xinfang.tenancy").joinpath(schema_name).read_text(encoding="utf-8"))
+    return Draft202012Validator(schema, registry=Registry())
+
+
+def _read(path: Path, schema_name: str) -> dict:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise BundleError(f"{path}: cannot read: {exc}") from None
+    errors = sorted(_validator(schema_name).iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        lines = [f"{path}: /{'/'.join(str(p) for p in e.absolute_path)}: {e.message}" for e in errors[:20]]
+        raise BundleError("\n".join(lines))
+    return data
+
+
+def discover(root: Path) -> tuple[dict | None, list[Bundle]]:
+    """Read and check every bundle under ``root``; tenants come parents first."""
+    root = Path(root)
+    if not root.is_dir():
+        raise BundleError(f"{root}: not a directory")
+    platform_path = root / PLATFORM_FILE
+    platform = _read(platform_path, "platform.schema.json") if platform_path.exists() else None
+    bundles = [Bundle(p, _read(p, "bundle.schema.json")) for p in sorted(root.glob(f"*/{BUNDLE_FILE}"))]
+    for bundle in bundles:
+        if bundle.path.parent.name != bundle.slug:
+            raise BundleError(f"{bundle.path}: folder name must equal tenant.slug {bundle.slug!r}")
+        _check_card_references(bundle)
+    return platform, _parents_first(bundles)
+
+
+def _check_card_references(bundle: Bundle) -> None:
+    keys = [c["key"] for c in bundle.data.get("card_types", [])]
+    if len(keys) != len(set(keys)):
+        raise BundleError(f"{bundle.path}: card type keys repeat")
+    for rule in bundle.data.get("escalation_rules", []):
+        for ref in (rule["trigger"]["card_type"], rule["outcome"]["card_type"]):
+            if ref not in keys:
+                raise BundleError(f"{bundle.path}: escalation rule {rule['key']!r} names unknown card type {ref!r}")
+
+
+def _parents_first(bundles: list[Bundle]) -> list[Bundle]:
+    by_slug = {b.slug: b for b in bundles}
+    ordered: list[Bundle] = []
+    visiting: set[str] = set()
+
+    def visit(bundle: Bundle) -> None:
+        if bundle in ordered:
+            return
+        if bundle.slug in visiting:
+            raise BundleError(f"{bundle.path}: the parent chain loops")
+        visiting.add(bundle.slug)
+        if bundle.parent in by_slug:
+            visit(by_slug[bundle.parent])
+        ordered.append(bundle)
+
+    for bundle in bundles:
+        visit(bundle)
+    return ordered
+
+
+class BundleLoader:
+    def __init__(self, password: str | None = None):
+        self.report = LoadReport()
+        self._password = password
+
+    def _bootstrap_password(self) -> str:
+        if self._password is None:
+            self._password = secrets.token_urlsafe(12)
+            self.report.password = self._password
+        return self._password
+
+    async def load(self, platform: dict | None, bundles: list[Bundle], progress: Callable[[str], None] | None = None) -> LoadReport:
+        if platform:
+            for entry in platform["superusers"]:
+                await self._superuser(entry)
+        for bundle in bundles:
+            await self._tenant_bundle(bundle)
+            if progress:
+                progress(bundle.slug)
+        return self.report
+
+    async def _superuser(self, entry: dict) -> None:
+        if await PlatformAccount.find_one({"username": entry["username"]}):
+            self.report.add("superusers", "kept")
+            return
+        await do_create_superuser(username=entry["username"], display_name=entry["display_name"], password=self._bootstrap_password())
+        self.report.add("superusers", "created")
+        self.report.new_credentials.append(("platform", entry["username"]))
+
+    async def _tenant_bundle(self, bundle: Bundle) -> None:
+        tenant = await self._tenant(bundle)
+        scope = TenantScope(tenant.id)
+        for entry in bundle.data.get("accounts", []):
+            await self._account(scope, tenant, entry)
+        await self._upsert_keyed(scope, CardType, bundle.data.get("card_types", []), "card_types")
+        await self._upsert_keyed(scope, EscalationRule, bundle.data.get("escalation_rules", []), "escalation_rules")
+
+    async def _tenant(self, bundle: Bundle) -> Tenant:
+        spec = bundle.data["tenant"]
+        parent = None
+        if bundle.parent:
+            parent = await Tenant.find_one({"slug": bundle.parent})
+            if parent is None:
+                raise BundleError(f"{bundle.path}: parent tenant {bundle.parent!r} is neither loaded nor in this folder")
+            if TenantLevel(parent.level).rank >= TenantLevel(spec["level"]).rank:
+                raise BundleError(f"{bundle.path}: a {spec['level']} tenant cannot sit under a {parent.level} one")
+        fields = {
+            "name": spec["name"],
+            "level": spec["level"],
+            "kind": spec.get("kind", "commission"),
+            "region_code": spec["region_code"],
+            "hosts": spec.get("hosts", []),
+            "parent_id": parent.id if parent else None,
+            "ancestor_ids": (parent.ancestor_ids + [parent.id]) if parent else [],
+            "bundle_digest": bundle.digest,
+        }
+        tenant = await Tenant.find_one({"slug": bundle.slug})
+        if tenant is None:
+            tenant = Tenant(slug=bundle.slug, **fields)
+            async with unit_of_work() as uow:
+                await tenant.insert(session=uow.session)
+                uow.record(DomainEvent("tenant.created", tenant.id, tenant.id, {}))
+            self.report.add("tenants", "created")
+        elif tenant.bundle_digest != bundle.digest or tenant.parent_id != fields["parent_id"]:
+            updated = Tenant.model_validate(dict(tenant.model_dump(), **fields))
+            async with unit_of_work() as uow:
+                await updated.replace(session=uow.session)
+                uow.record(DomainEvent("tenant.updated", tenant.id, tenant.id, {}))
+            tenant = updated
+            self.report.add("tenants", "updated")
+        else:
+            self.report.add("tenants", "unchanged")
+        return tenant
+
+    async def _account(self, scope: TenantScope, tenant: Tenant, entry: dict) -> None:
+        if await scope.repo(StaffAccount).find_one({"username": entry["username"]}):
+            self.report.add("accounts", "kept")
+            return
+        await do_create_staff_account(
+            scope,
+            username=entry["username"],
+            display_name=entry["display_name"],
+            roles=entry.get("roles", []),
+            password=self._bootstrap_password(),
+        )
+        self.report.add("accounts", "created")
+        self.report.new_credentials.append((tenant.slug, entry["username"]))
+
+    async def _upsert_keyed(self, scope: TenantScope, model, entries: list[dict], kind: str) -> None:
+        repo = scope.repo(model)
+        for entry in entries:
+            wanted = model.model_validate(dict(entry, tenant_id=scope.tenant_id))
+            existing = await repo.find_one({"key": entry["key"]})
+            if existing is None:
+                await repo.insert(wanted)
+                self.report.add(kind, "created")
+                continue
+            comparable = {"id", "created_at", "revision_id"}
+            if existing.model_dump(exclude=comparable) == wanted.model_dump(exclude=comparable):
+                self.report.add(kind, "unchanged")
+                continue
+            wanted.id, wanted.created_at = existing.id, existing.created_at
+            await repo.save(wanted)
+            self.report.add(kind, "updated")
+
+
+def credentials_note(report: LoadReport) -> str:
+    lines = [f"{where}\t{username}\t{report.password}" for where, username in report.new_credentials]
+    return "\n".join(lines) + ("\n" if lines else "")
