@@ -11,7 +11,7 @@ from .events import EventStatus, OutboxEvent
 from .plugins import maybe_await, plugin_name_of
 from .store.documents import utcnow
 from .tenancy.context import TenantContext
-from .tenancy.models import Tenant
+from .tenancy.service import get_tenant
 from .tenancy.plugin_settings import plugin_settings_for
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ async def dispatch_event(runtime, event_id: str) -> str:
     tenant_ctx = None
     settings = {}
     if event.tenant_id is not None:
-        tenant = await Tenant.find_one({"_id": event.tenant_id})
+        tenant = await get_tenant(event.tenant_id)
         if tenant is None:
             return "skipped"
         tenant_ctx = TenantContext.of(tenant)

@@ -19,11 +19,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from beanie import PydanticObjectId
 from pydantic import Field
 from pymongo import ASCENDING, IndexModel
 
-from .store.documents import PlatformDocument, utcnow
+from .store.documents import IdRef, PlatformDocument, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +32,8 @@ class DomainEvent:
     """Something that happened. Carries ids, never documents or personal data."""
 
     name: str
-    tenant_id: PydanticObjectId | None
-    subject_id: PydanticObjectId | None
+    tenant_id: str | None
+    subject_id: str | None
     data: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
@@ -52,8 +51,8 @@ class OutboxEvent(PlatformDocument):
     """
 
     name: str
-    tenant_id: PydanticObjectId | None
-    subject_id: PydanticObjectId | None
+    tenant_id: IdRef | None
+    subject_id: IdRef | None
     data: dict[str, Any] = Field(default_factory=dict)
     status: EventStatus = EventStatus.PENDING
     handled_by: list[str] = Field(default_factory=list)  # plugin names that finished

@@ -8,7 +8,6 @@ hands it to this plugin, and the plugin writes one entry per event. The unique
 
 from __future__ import annotations
 
-from beanie import PydanticObjectId
 from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.errors import DuplicateKeyError
 from quart import Blueprint, request
@@ -16,7 +15,7 @@ from quart import Blueprint, request
 from xinfang.auth.permissions import Permission, requires
 from xinfang.hookspecs import hookimpl
 from xinfang.plugins import PluginInfo
-from xinfang.store.documents import TenantDocument
+from xinfang.store.documents import IdRef, TenantDocument
 from xinfang.tenancy.resolution import current_tenant
 
 NAME = "activity"
@@ -24,9 +23,9 @@ DEFAULT_PAGE_SIZE = 50
 
 
 class ActivityEntry(TenantDocument):
-    event_id: PydanticObjectId
+    event_id: IdRef
     event: str
-    subject_id: PydanticObjectId | None = None
+    subject_id: IdRef | None = None
     actor_id: str | None = None
 
     class Settings:
@@ -78,7 +77,7 @@ async def xinfang_handle_event(event, tenant, config):
         return
     entry = ActivityEntry(
         tenant_id=tenant.tenant_id,
-        event_id=event.id,
+        event_id=str(event.id),
         event=event.name,
         subject_id=event.subject_id,
         actor_id=event.data.get("actor_id") or None,

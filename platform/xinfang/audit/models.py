@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from beanie import PydanticObjectId
 from pydantic import Field
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
-from ..store.documents import PlatformDocument
+from ..store.documents import IdRef, PlatformDocument
 
 
 class AuditRecord(PlatformDocument):
-    actor_id: PydanticObjectId
+    actor_id: IdRef
     actor_username: str
     action: str  # e.g. "cross_tenant.accounts.search"
     purpose: str  # why the superuser looked (required)
     query: dict = Field(default_factory=dict)
-    tenant_ids: list[PydanticObjectId] = Field(default_factory=list)  # tenants whose data was returned
+    tenant_ids: list[IdRef] = Field(default_factory=list)  # tenants whose data was returned
     result_count: int = 0
 
     class Settings:

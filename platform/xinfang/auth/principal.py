@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 
-from beanie import PydanticObjectId
-
 from .models import PlatformAccount, StaffAccount
 from .permissions import SUPERUSER_PERMISSIONS, Permission, permissions_of
 
 
 @dataclasses.dataclass(frozen=True)
 class Principal:
-    account_id: PydanticObjectId
+    account_id: str
     username: str
-    tenant_id: PydanticObjectId | None  # None for a superuser
+    tenant_id: str | None  # None for a superuser
     permissions: frozenset[Permission]
     via: str  # "session" or "token"
 
@@ -29,8 +27,8 @@ class Principal:
 
     @classmethod
     def of_staff(cls, account: StaffAccount, via: str) -> "Principal":
-        return cls(account.id, account.username, account.tenant_id, permissions_of(account.roles), via)
+        return cls(str(account.id), account.username, account.tenant_id, permissions_of(account.roles), via)
 
     @classmethod
     def of_superuser(cls, account: PlatformAccount, via: str) -> "Principal":
-        return cls(account.id, account.username, None, SUPERUSER_PERMISSIONS, via)
+        return cls(str(account.id), account.username, None, SUPERUSER_PERMISSIONS, via)

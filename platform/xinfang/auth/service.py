@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from beanie import PydanticObjectId
 from pymongo.errors import DuplicateKeyError
 
 from ..errors import Conflict, InvalidInput, NotFound
 from ..events import DomainEvent, unit_of_work
-from ..store.scoped import TenantScope
+from ..store.scoped import TenantScope, parse_object_id
 from .models import PlatformAccount, Role, StaffAccount
 from .passwords import hash_password, verify_password
 
@@ -55,7 +54,7 @@ async def do_create_staff_account(
         async with unit_of_work() as uow:
             await scope.repo(StaffAccount).insert(account, session=uow.session)
             uow.record(
-                DomainEvent("account.created", scope.tenant_id, account.id, {"actor_id": str(actor_id or "")})
+                DomainEvent("account.created", scope.tenant_id, str(account.id), {"actor_id": str(actor_id or "")})
             )
     except DuplicateKeyError:
         raise Conflict(
@@ -72,7 +71,7 @@ async def do_set_staff_roles(scope: TenantScope, account_id, roles: list[str], a
     account.roles = _check_roles(roles)
     async with unit_of_work() as uow:
         await scope.repo(StaffAccount).save(account, session=uow.session)
-        uow.record(DomainEvent("account.roles_changed", scope.tenant_id, account.id, {"actor_id": str(actor_id or "")}))
+        uow.record(DomainEvent("account.roles_changed", scope.tenant_id, str(account.id), {"actor_id": str(actor_id or "")}))
     return account
 
 
@@ -82,7 +81,7 @@ async def do_create_superuser(*, username: str, display_name: str, password: str
     try:
         async with unit_of_work() as uow:
             await account.insert(session=uow.session)
-            uow.record(DomainEvent("superuser.created", None, account.id, {}))
+            uow.record(DomainEvent("superuser.created", None, str(account.id), {}))
     except DuplicateKeyError:
         raise Conflict({"zh": f"用户名 {username} 已存在", "en": f"username {username} already exists"}, field="username") from None
     return account
@@ -106,5 +105,5 @@ async def load_staff(scope: TenantScope, account_id) -> StaffAccount | None:
 
 
 async def load_superuser(account_id) -> PlatformAccount | None:
-    account = await PlatformAccount.find_one({"_id": PydanticObjectId(account_id), "active": True})
-    return account
+    oid = parse_object_id(account_id)
+    return await PlatformAccount.find_one({"_id": oid, "active": True}) if oid else None

@@ -13,11 +13,22 @@ import contextlib
 import contextvars
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from beanie import Document, PydanticObjectId
-from bson import ObjectId
-from pydantic import Field
+from beanie import Document
+from pydantic import Field, StringConstraints
+
+
+# References between documents are stored as the 24-hex string of the target's _id,
+# not as ObjectId: the embedded store cannot match ObjectId equality on any field but
+# _id (it falls back to a full scan that finds nothing), while strings are indexed and
+# matched alike on both stores. Primary keys (_id) stay ObjectIds.
+ID_PATTERN = r"^[0-9a-f]{24}$"
+IdRef = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+
+
+def is_id_ref(value: Any) -> bool:
+    return isinstance(value, str) and len(value) == 24 and all(c in "0123456789abcdef" for c in value)
 
 
 class UnscopedQueryError(RuntimeError):
@@ -59,7 +70,7 @@ def _is_scoped(args: tuple) -> bool:
         query = _query_of(arg)
         if query is None:
             continue
-        if isinstance(query.get("tenant_id"), ObjectId):
+        if is_id_ref(query.get("tenant_id")):
             return True
     return False
 
@@ -76,7 +87,7 @@ def _check_scope(model: type, args: tuple) -> None:
 class TenantDocument(Document):
     """A document that belongs to exactly one tenant. Read it only through a scope."""
 
-    tenant_id: PydanticObjectId
+    tenant_id: IdRef
     created_at: datetime = Field(default_factory=utcnow)
 
     @classmethod

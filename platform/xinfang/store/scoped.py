@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Generic, TypeVar
 
-from beanie import PydanticObjectId
+from beanie.odm.utils.dump import get_dict
 from bson import ObjectId
 from bson.errors import InvalidId
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from .documents import CrossTenantWriteError, TenantDocument
+from .documents import CrossTenantWriteError, TenantDocument, is_id_ref
 
 D = TypeVar("D", bound=TenantDocument)
 
@@ -33,9 +33,9 @@ def parse_object_id(value: Any) -> ObjectId | None:
 
 
 class ScopedRepository(Generic[D]):
-    def __init__(self, model: type[D], tenant_id: ObjectId):
+    def __init__(self, model: type[D], tenant_id: str):
         self.model = model
-        self.tenant_id = PydanticObjectId(tenant_id)
+        self.tenant_id = tenant_id
 
     def _filter(self, query: Mapping[str, Any] | None = None) -> dict[str, Any]:
         query = dict(query or {})
@@ -72,7 +72,21 @@ class ScopedRepository(Generic[D]):
         return await self._stamp(document).insert(session=session)
 
     async def save(self, document: D, session: AsyncClientSession | None = None) -> D:
-        return await self._stamp(document).save(session=session)
+        """Insert a new document, or replace an existing one *of this tenant* (filter includes tenant_id).
+
+        Beanie's own ``save`` looks the document up by ``_id`` alone, which the
+        tenant guard rightly refuses; replacing through the scoped filter also means
+        a document of another tenant can never be overwritten here, whatever its id.
+        """
+        self._stamp(document)
+        if document.id is None:
+            return await document.insert(session=session)
+        result = await self.model.get_pymongo_collection().replace_one(
+            self._filter({"_id": document.id}), get_dict(document, to_db=True), session=session
+        )
+        if result.matched_count != 1:
+            raise LookupError(f"{self.model.__name__} {document.id} is not in tenant {self.tenant_id}")
+        return document
 
     async def update_one(self, query: Mapping[str, Any], update: Mapping[str, Any], session=None) -> int:
         collection = self.model.get_pymongo_collection()
@@ -89,8 +103,11 @@ class ScopedRepository(Generic[D]):
 class TenantScope:
     """Everything one tenant may touch. Built once per request or task."""
 
-    def __init__(self, tenant_id: ObjectId):
-        self.tenant_id = PydanticObjectId(tenant_id)
+    def __init__(self, tenant_id: str | ObjectId):
+        tenant_id = str(tenant_id)
+        if not is_id_ref(tenant_id):
+            raise ValueError(f"not a tenant id: {tenant_id!r}")
+        self.tenant_id = tenant_id
         self._repositories: dict[type, ScopedRepository] = {}
 
     def repo(self, model: type[D]) -> ScopedRepository[D]:

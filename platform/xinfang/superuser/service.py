@@ -11,6 +11,7 @@ from ..auth.models import StaffAccount
 from ..auth.principal import Principal
 from ..errors import Forbidden, InvalidInput
 from ..store.documents import cross_tenant_reads
+from ..store.scoped import parse_object_id
 from ..tenancy.models import Tenant
 
 MIN_PURPOSE_LENGTH = 4
@@ -31,7 +32,7 @@ async def search_staff_across_tenants(principal: Principal, *, username: str, pu
     purpose = _require_purpose(purpose)
     with cross_tenant_reads(purpose):
         accounts = await StaffAccount.find({"username": username}).sort("tenant_id").to_list(200)
-    tenants = {t.id: t for t in await Tenant.find({"_id": {"$in": [a.tenant_id for a in accounts]}}).to_list()}
+    tenants = {str(t.id): t for t in await Tenant.find({"_id": {"$in": [parse_object_id(a.tenant_id) for a in accounts]}}).to_list()}
     await AuditRecord(
         actor_id=principal.account_id,
         actor_username=principal.username,
@@ -50,10 +51,10 @@ async def search_staff_across_tenants(principal: Principal, *, username: str, pu
 
 async def tenant_tree() -> list[dict]:
     tenants = await Tenant.find({}).sort("slug").to_list()
-    nodes = {t.id: dict(t.public_view(), children=[]) for t in tenants}
+    nodes = {str(t.id): dict(t.public_view(), children=[]) for t in tenants}
     roots = []
     for tenant in tenants:
-        node = nodes[tenant.id]
+        node = nodes[str(tenant.id)]
         parent = nodes.get(tenant.parent_id) if tenant.parent_id else None
         (parent["children"] if parent else roots).append(node)
     return roots

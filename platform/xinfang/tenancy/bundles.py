@@ -182,8 +182,8 @@ class BundleLoader:
             "kind": spec.get("kind", "commission"),
             "region_code": spec["region_code"],
             "hosts": spec.get("hosts", []),
-            "parent_id": parent.id if parent else None,
-            "ancestor_ids": (parent.ancestor_ids + [parent.id]) if parent else [],
+            "parent_id": str(parent.id) if parent else None,
+            "ancestor_ids": (parent.ancestor_ids + [str(parent.id)]) if parent else [],
             "bundle_digest": bundle.digest,
         }
         tenant = await Tenant.find_one({"slug": bundle.slug})
@@ -191,13 +191,13 @@ class BundleLoader:
             tenant = Tenant(slug=bundle.slug, **fields)
             async with unit_of_work() as uow:
                 await tenant.insert(session=uow.session)
-                uow.record(DomainEvent("tenant.created", tenant.id, tenant.id, {}))
+                uow.record(DomainEvent("tenant.created", str(tenant.id), str(tenant.id), {}))
             self.report.add("tenants", "created")
         elif tenant.bundle_digest != bundle.digest or tenant.parent_id != fields["parent_id"]:
             updated = Tenant.model_validate(dict(tenant.model_dump(), **fields))
             async with unit_of_work() as uow:
                 await updated.replace(session=uow.session)
-                uow.record(DomainEvent("tenant.updated", tenant.id, tenant.id, {}))
+                uow.record(DomainEvent("tenant.updated", str(tenant.id), str(tenant.id), {}))
             tenant = updated
             self.report.add("tenants", "updated")
         else:

@@ -18,5 +18,5 @@ class TenantContext:
         return cls(tenant=tenant, scope=TenantScope(tenant.id))
 
     @property
-    def tenant_id(self):
-        return self.tenant.id
+    def tenant_id(self) -> str:
+        return self.scope.tenant_id

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from beanie import PydanticObjectId
 from pydantic import BaseModel, Field
 from pymongo import ASCENDING, IndexModel
 
-from ..store.documents import PlatformDocument, TenantDocument
+from ..store.documents import IdRef, PlatformDocument, TenantDocument
 
 
 class TenantLevel(StrEnum):
@@ -39,10 +38,10 @@ class Tenant(PlatformDocument):
     level: TenantLevel
     kind: TenantKind = TenantKind.COMMISSION
     region_code: str  # GB/T 2260 administrative division code
-    parent_id: PydanticObjectId | None = None
+    parent_id: IdRef | None = None
     # Materialised path of ancestor ids, root first: hierarchy queries need no joins
     # (the embedded store's $lookup is not trustworthy; see STACK.md).
-    ancestor_ids: list[PydanticObjectId] = Field(default_factory=list)
+    ancestor_ids: list[IdRef] = Field(default_factory=list)
     hosts: list[str] = Field(default_factory=list)
     active: bool = True
     bundle_digest: str | None = None  # of the bundle this tenant was last loaded from
@@ -63,7 +62,7 @@ class Tenant(PlatformDocument):
             "level": self.level.value,
             "kind": self.kind.value,
             "region_code": self.region_code,
-            "parent_id": str(self.parent_id) if self.parent_id else None,
+            "parent_id": self.parent_id,
         }
 
 

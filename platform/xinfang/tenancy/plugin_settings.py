@@ -64,6 +64,6 @@ async def do_configure_plugin(scope: TenantScope, pm, name: str, *, enabled: boo
             row.enabled, row.config = enabled, config
         await repo.save(row, session=uow.session)
         uow.record(
-            DomainEvent("plugin.configured", scope.tenant_id, row.id, {"plugin": name, "enabled": enabled, "actor_id": str(actor_id or "")})
+            DomainEvent("plugin.configured", scope.tenant_id, str(row.id), {"plugin": name, "enabled": enabled, "actor_id": str(actor_id or "")})
         )
     return EffectiveSetting(info, enabled, config)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import time
 
-from beanie import PydanticObjectId
-
+from ..store.scoped import parse_object_id
 from .models import Tenant
 
 
@@ -47,12 +46,13 @@ async def list_active_tenants() -> list[Tenant]:
 
 
 async def children_of(tenant: Tenant) -> list[Tenant]:
-    return await Tenant.find({"parent_id": tenant.id, "active": True}).sort("slug").to_list()
+    return await Tenant.find({"parent_id": str(tenant.id), "active": True}).sort("slug").to_list()
 
 
 async def descendants_of(tenant: Tenant) -> list[Tenant]:
-    return await Tenant.find({"ancestor_ids": tenant.id, "active": True}).sort("slug").to_list()
+    return await Tenant.find({"ancestor_ids": str(tenant.id), "active": True}).sort("slug").to_list()
 
 
-async def get_tenant(tenant_id: PydanticObjectId) -> Tenant | None:
-    return await Tenant.get(tenant_id)
+async def get_tenant(tenant_id: str) -> Tenant | None:
+    oid = parse_object_id(tenant_id)
+    return await Tenant.find_one({"_id": oid}) if oid else None

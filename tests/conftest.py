@@ -1,0 +1,170 @@
+"""Shared fixtures: a real document-store server, real Redis, a real Celery worker.
+
+Nothing here is mocked. The store is the embedded nx-27017 server started as a
+separate process (or the MongoDB named by XINFANG_TEST_MONGODB_URI, so the same
+suite can be pointed at real MongoDB); the broker is the machine's Redis; the
+worker is ``xinfang worker --beat`` in a child process. Every fixture set has
+two tenants (泗阳县教育局纪委 and 巴州纪委, with 库尔勒市纪委 under 巴州).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import redis
+
+from xinfang.settings import Settings
+from xinfang.store.embedded import EmbeddedStore
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+PASSWORD = "test-password-0123"
+REDIS_URL = os.environ.get("XINFANG_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(predicate, timeout: float = 20.0, interval: float = 0.1, message: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+
+
+async def eventually(probe, timeout: float = 20.0, interval: float = 0.1, message: str = "condition"):
+    """Await ``probe()`` until it returns something truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = await probe()
+        if value:
+            return value
+        await asyncio.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+
+
+@pytest.fixture(scope="session")
+def store_uri(tmp_path_factory):
+    external = os.environ.get("XINFANG_TEST_MONGODB_URI")
+    if external:
+        yield external
+        return
+    store = EmbeddedStore(tmp_path_factory.mktemp("store"), free_port()).start()
+    yield store.uri
+    store.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_available():
+    try:
+        redis.Redis.from_url(REDIS_URL).ping()
+    except redis.RedisError as exc:
+        pytest.fail(f"Redis is required for the tests at {REDIS_URL}: {exc}")
+    return REDIS_URL
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory, store_uri, redis_available) -> Settings:
+    run_id = uuid.uuid4().hex[:10]
+    return Settings(
+        data_dir=tmp_path_factory.mktemp("data"),
+        mongodb_uri=store_uri,
+        mongodb_database=f"xinfang_test_{run_id}",
+        broker_url=redis_available,
+        task_queue=f"xinfang-test-{run_id}",  # our own queue: tests never eat another run's tasks
+        secret_key="test-secret-key-" + run_id * 3,
+        sweep_interval_seconds=1.0,
+        event_lease_seconds=3.0,
+        bootstrap_password=PASSWORD,
+        log_level="WARNING",
+    )
+
+
+def child_env(settings: Settings) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("XINFANG_")}
+    env.update(settings.to_env())
+    return env
+
+
+@pytest.fixture(scope="session")
+def worker(settings):
+    """A real Celery worker process with an embedded beat, on its own Redis queue."""
+    log_path = settings.data_dir / "worker.log"
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "xinfang", "worker", "--beat", "--concurrency", "1", "--loglevel", "WARNING"],
+            env=child_env(settings), cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
+        )
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    redis.Redis.from_url(REDIS_URL).delete(settings.task_queue)
+
+
+@pytest.fixture(scope="session")
+async def app(settings, worker):
+    from xinfang.app import create_app
+    from xinfang.tenancy.bundles import BundleLoader, discover
+
+    application = create_app(settings)
+    async with application.test_app() as test_app:
+        platform_bundle, bundles = discover(REPO_ROOT / "tenants")
+        await BundleLoader(PASSWORD).load(platform_bundle, bundles)
+        yield test_app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+class Tenants:
+    """The two tenants every test has, plus the child tenant under 巴州."""
+
+    A = "siyang-edu"
+    B = "bazhou"
+    CHILD_OF_B = "korla"
+
+
+@pytest.fixture(scope="session")
+def tenants():
+    return Tenants
+
+
+async def login_token(client, tenant: str | None, username: str, password: str = PASSWORD) -> dict:
+    path = f"/t/{tenant}/api/tokens" if tenant else "/api/platform/tokens"
+    response = await client.post(path, json={"username": username, "password": password})
+    assert response.status_code == 200, await response.get_data(as_text=True)
+    token = (await response.get_json())["access_token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+async def admin_a(client, tenants):
+    return await login_token(client, tenants.A, "admin")
+
+
+@pytest.fixture
+async def admin_b(client, tenants):
+    return await login_token(client, tenants.B, "admin")
+
+
+@pytest.fixture
+async def superuser(client):
+    return await login_token(client, None, "org-reviewer")
