@@ -34,7 +34,9 @@ class TenantDirectory:
         loaded_at, mapping = self._hosts
         if now - loaded_at >= self.ttl:
             mapping = {}
-            async for tenant in Tenant.find({"active": True, "hosts.0": {"$exists": True}}):
+            # All active tenants, filtered here: the embedded store cannot match
+            # "hosts.0 exists" or "hosts != []" (it finds nothing); tenants are few.
+            async for tenant in Tenant.find({"active": True}):
                 for tenant_host in tenant.hosts:
                     mapping[tenant_host.lower()] = tenant.slug
             self._hosts = (now, mapping)
