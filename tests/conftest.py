@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from xinfang.processes import die_with_parent
 from xinfang.settings import Settings
 from xinfang.store.embedded import EmbeddedStore
 
@@ -107,6 +108,7 @@ def worker(settings):
         process = subprocess.Popen(
             [sys.executable, "-m", "xinfang", "worker", "--beat", "--concurrency", "1", "--loglevel", "WARNING"],
             env=child_env(settings), cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent,
         )
     yield process
     process.terminate()

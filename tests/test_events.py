@@ -56,6 +56,8 @@ async def test_a_committed_write_reaches_the_plugin_through_the_real_worker(clie
     assert [e.event for e in entries] == ["account.created"]
     event = await OutboxEvent.find_one({"subject_id": account_id})
     assert event.status == EventStatus.DONE and "activity" in event.handled_by
+    # Handed over directly after the commit, never re-claimed by the sweeper.
+    assert event.dispatched_at == event.created_at and event.attempts == 0
 
 
 async def test_an_aborted_write_leaves_neither_document_nor_event(app, tenants):

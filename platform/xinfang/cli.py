@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from .processes import die_with_parent, raise_keyboard_interrupt
 from .settings import SETTINGS_TABLE, Settings, SettingsError
 
 log = logging.getLogger("xinfang")
@@ -40,6 +41,7 @@ def main() -> None:
 def run(tenants_dir: Path, workers: int) -> None:
     """Run the whole platform on one machine: store (embedded unless configured), worker, beat, web."""
     settings = _settings()
+    signal.signal(signal.SIGTERM, raise_keyboard_interrupt)
     store = _start_embedded_store(settings)
     worker = None
     try:
@@ -47,10 +49,13 @@ def run(tenants_dir: Path, workers: int) -> None:
             _load_tenants(settings, tenants_dir)
         env = dict(os.environ, **settings.to_env())
         worker = subprocess.Popen(
-            [sys.executable, "-m", "xinfang", "worker", "--beat", "--concurrency", str(workers)], env=env
+            [sys.executable, "-m", "xinfang", "worker", "--beat", "--concurrency", str(workers)],
+            env=env, preexec_fn=die_with_parent,
         )
         click.echo(f"xinfang 已启动 / running: http://{settings.host}:{settings.port}/api/tenants  (Ctrl-C 停止 / to stop)")
         _serve(settings)
+    except KeyboardInterrupt:
+        pass
     finally:
         if worker is not None and worker.poll() is None:
             worker.send_signal(signal.SIGTERM)

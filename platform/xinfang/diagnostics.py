@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import platform as stdlib_platform
 import sys
-from datetime import datetime
 
 from quart import Blueprint, current_app
 
@@ -17,7 +16,7 @@ from .auth.permissions import Permission, public, superuser_only
 from .errors import NotFound, ServiceUnavailable
 from .hookspecs import hookimpl
 from .plugins import PluginInfo
-from .store.documents import PlatformDocument, utcnow
+from .store.documents import PlatformDocument, UtcDateTime, utcnow
 from .store.scoped import parse_object_id
 from .worker import PROBE, send_task_async
 
@@ -28,7 +27,7 @@ class WorkerProbe(PlatformDocument):
     answered_by_pid: int | None = None
     platform_module: str | None = None
     python: str | None = None
-    answered_at: datetime | None = None
+    answered_at: UtcDateTime | None = None
 
     class Settings:
         name = "worker_probes"

@@ -24,14 +24,18 @@ async def dispatch_event(runtime, event_id: str) -> str:
     """Run every enabled handler that has not yet finished this event. Idempotent."""
     pm = runtime.pm
     event = await OutboxEvent.find_one({"_id": _oid(event_id)})
-    if event is None or event.status != EventStatus.PENDING:
+    if event is None:
+        log.warning("event %s is not in the store; nothing to do", event_id)
+        return "missing"
+    if event.status != EventStatus.PENDING:
         return "skipped"
     tenant_ctx = None
     settings = {}
     if event.tenant_id is not None:
         tenant = await get_tenant(event.tenant_id)
         if tenant is None:
-            return "skipped"
+            log.warning("event %s names tenant %s, which is gone", event_id, event.tenant_id)
+            return "missing"
         tenant_ctx = TenantContext.of(tenant)
         settings = await plugin_settings_for(tenant_ctx.scope, pm)
     collection = OutboxEvent.get_pymongo_collection()

@@ -15,14 +15,14 @@ import contextlib
 import dataclasses
 import logging
 from collections.abc import Callable
-from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from bson import ObjectId
 from pydantic import Field
 from pymongo import ASCENDING, IndexModel
 
-from .store.documents import IdRef, PlatformDocument, utcnow
+from .store.documents import IdRef, PlatformDocument, UtcDateTime, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +57,8 @@ class OutboxEvent(PlatformDocument):
     status: EventStatus = EventStatus.PENDING
     handled_by: list[str] = Field(default_factory=list)  # plugin names that finished
     attempts: int = 0
-    dispatched_at: datetime | None = None
-    finished_at: datetime | None = None
+    dispatched_at: UtcDateTime | None = None
+    finished_at: UtcDateTime | None = None
     last_error: str | None = None
 
     class Settings:
@@ -103,6 +103,9 @@ async def unit_of_work():
             for event in uow.events:
                 outbox.append(
                     OutboxEvent(
+                        # Ids chosen here: insert_many does not write them back onto the objects.
+                        id=ObjectId(),
+                        created_at=now,
                         name=event.name,
                         tenant_id=event.tenant_id,
                         subject_id=event.subject_id,

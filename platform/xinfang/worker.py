@@ -31,12 +31,15 @@ def make_celery(settings: Settings) -> Celery:
     if settings.embedded_broker:
         # Single-machine default: kombu's filesystem transport, nothing to install.
         folder = settings.broker_folder
-        for sub in ("queue", "processed"):
+        for sub in ("queue", "processed", "control"):
             (folder / sub).mkdir(parents=True, exist_ok=True)
         transport_options = {
             "data_folder_in": str(folder / "queue"),
             "data_folder_out": str(folder / "queue"),
             "processed_folder": str(folder / "processed"),
+            # Exchange tables; kombu's default is ./control, relative to whatever the
+            # working directory is, which would mix up every deployment on the host.
+            "control_folder": str(folder / "control"),
             "store_processed": False,
             "polling_interval": 0.1,
         }
@@ -112,8 +115,8 @@ def _register_tasks(app: Celery) -> None:
     options = dict(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 
     @app.task(name=DISPATCH_EVENT, **options)
-    def dispatch_event(event_id: str) -> None:
-        runtime.run(dispatch.dispatch_event, event_id)
+    def dispatch_event(event_id: str) -> str:
+        return runtime.run(dispatch.dispatch_event, event_id)
 
     @app.task(name=SWEEP, **options)
     def sweep() -> None:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from beanie import Document
-from pydantic import Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
 
 # References between documents are stored as the 24-hex string of the target's _id,
@@ -58,6 +58,16 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def _as_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# Every stored moment is UTC and comes back aware. The embedded store returns a
+# datetime written by $set as a naive string; read as UTC it is the same moment
+# (tests/test_store_contract.py pins the gap).
+UtcDateTime = Annotated[datetime, AfterValidator(_as_utc)]
+
+
 def _query_of(arg: Any) -> Mapping | None:
     if isinstance(arg, Mapping):
         return arg
@@ -88,7 +98,7 @@ class TenantDocument(Document):
     """A document that belongs to exactly one tenant. Read it only through a scope."""
 
     tenant_id: IdRef
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: UtcDateTime = Field(default_factory=utcnow)
 
     @classmethod
     def find_one(cls, *args, **kwargs):  # type: ignore[override]
@@ -109,4 +119,4 @@ class TenantDocument(Document):
 class PlatformDocument(Document):
     """A document that belongs to the platform, not to a tenant (tenants, superusers)."""
 
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: UtcDateTime = Field(default_factory=utcnow)

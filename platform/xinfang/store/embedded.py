@@ -16,6 +16,8 @@ import sys
 import time
 from pathlib import Path
 
+from ..processes import die_with_parent
+
 log = logging.getLogger(__name__)
 
 
@@ -79,6 +81,7 @@ class EmbeddedStore:
             stdout=subprocess.DEVNULL,
             stderr=open(self.data_dir / "nx-27017.stderr", "ab"),
             start_new_session=True,  # a Ctrl-C in the terminal reaches us, and we stop it in order
+            preexec_fn=die_with_parent,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
