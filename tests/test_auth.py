@@ -74,6 +74,11 @@ async def test_session_login_requires_csrf_for_changes(app, tenants):
     assert wrong.status_code == 403
     accepted = await browser.post(f"/t/{tenants.A}/api/accounts", json=new_account, headers={"X-CSRF-Token": csrf})
     assert accepted.status_code == 201, await accepted.get_data(as_text=True)
+    # Logging in again over a live session needs no token (the login route is public).
+    again = await browser.post(f"/t/{tenants.A}/api/session", json={"username": "admin", "password": PASSWORD})
+    assert again.status_code == 200
+    csrf = (await again.get_json())["csrf_token"]
+    assert (await browser.delete(f"/t/{tenants.A}/api/session")).status_code == 403
     logout = await browser.delete(f"/t/{tenants.A}/api/session", headers={"X-CSRF-Token": csrf})
     assert logout.status_code == 200
     assert (await browser.get(f"/t/{tenants.A}/api/me")).status_code == 401

@@ -139,6 +139,9 @@ async def test_two_sweepers_at_once_never_claim_the_same_event(app):
     # Every event was claimed by one of them, or by the test worker's own beat sweeper meanwhile.
     remaining = await OutboxEvent.find({"name": "probe.claim", "dispatched_at": {"$lt": utcnow() - timedelta(hours=1)}}).count()
     assert remaining == 0
+    # A claimed moment reads back as an aware UTC datetime (the embedded store returns $set datetimes as strings).
+    claimed = await OutboxEvent.find_one({"name": "probe.claim"})
+    assert claimed.dispatched_at.tzinfo is not None and claimed.dispatched_at > long_ago
     await OutboxEvent.get_pymongo_collection().delete_many({"name": "probe.claim"})
 
 

@@ -100,7 +100,7 @@ def create_app(settings: Settings | None = None, *, plugins: list | None = None)
             return  # 404/405 from routing; the error handler answers
         await resolve_tenant(directory)
         await authenticate()
-        authorize(view)
+        await authorize(view)
 
     app.asgi_app = HostTenantMiddleware(app.asgi_app, directory)
     return app

@@ -8,7 +8,7 @@ from ..errors import NotAuthenticated, NotFound
 from ..http import parse_body
 from ..tenancy.resolution import current_tenant
 from .access import current_principal, end_session, start_session
-from .models import StaffAccount
+from .models import PlatformAccount, StaffAccount
 from .permissions import Permission, public, requires, superuser_only
 from .schemas import Credentials, NewStaffAccount, RolesIn
 from .service import authenticate_staff, authenticate_superuser, do_create_staff_account, do_set_staff_roles
@@ -19,6 +19,22 @@ platform_auth_bp = Blueprint("platform_auth", __name__, url_prefix="/api/platfor
 BAD_LOGIN = NotAuthenticated({"zh": "用户名或密码错误", "en": "wrong username or password"})
 
 
+async def _staff_from_credentials() -> StaffAccount:
+    body = await parse_body(Credentials)
+    account = await authenticate_staff(current_tenant().scope, body.username, body.password)
+    if account is None:
+        raise BAD_LOGIN
+    return account
+
+
+async def _superuser_from_credentials() -> PlatformAccount:
+    body = await parse_body(Credentials)
+    account = await authenticate_superuser(body.username, body.password)
+    if account is None:
+        raise BAD_LOGIN
+    return account
+
+
 def _token_response(account_id, tenant_id) -> dict:
     token, ttl = current_app.extensions["xinfang.tokens"].issue(str(account_id), str(tenant_id) if tenant_id else None)
     return {"access_token": token, "token_type": "Bearer", "expires_in": ttl}
@@ -27,10 +43,7 @@ def _token_response(account_id, tenant_id) -> dict:
 @tenant_auth_bp.post("/api/session")
 @public("logging in is how one stops being anonymous")
 async def login(tenant_slug):
-    body = await parse_body(Credentials)
-    account = await authenticate_staff(current_tenant().scope, body.username, body.password)
-    if account is None:
-        raise BAD_LOGIN
+    account = await _staff_from_credentials()
     return {"account": account.public_view(), "csrf_token": start_session(account.id, account.tenant_id)}
 
 
@@ -44,10 +57,7 @@ async def logout(tenant_slug):
 @tenant_auth_bp.post("/api/tokens")
 @public("API clients exchange a password for a bearer token here")
 async def issue_token(tenant_slug):
-    body = await parse_body(Credentials)
-    account = await authenticate_staff(current_tenant().scope, body.username, body.password)
-    if account is None:
-        raise BAD_LOGIN
+    account = await _staff_from_credentials()
     return _token_response(account.id, account.tenant_id)
 
 
@@ -94,20 +104,14 @@ async def set_roles(tenant_slug, account_id):
 @platform_auth_bp.post("/session")
 @public("superusers log in here")
 async def platform_login():
-    body = await parse_body(Credentials)
-    account = await authenticate_superuser(body.username, body.password)
-    if account is None:
-        raise BAD_LOGIN
+    account = await _superuser_from_credentials()
     return {"account": account.public_view(), "csrf_token": start_session(account.id, None)}
 
 
 @platform_auth_bp.post("/tokens")
 @public("superuser API clients exchange a password for a bearer token here")
 async def platform_token():
-    body = await parse_body(Credentials)
-    account = await authenticate_superuser(body.username, body.password)
-    if account is None:
-        raise BAD_LOGIN
+    account = await _superuser_from_credentials()
     return _token_response(account.id, None)
 
 
