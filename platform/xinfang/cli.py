@@ -49,7 +49,9 @@ def run(tenants_dir: Path, workers: int) -> None:
             _load_tenants(settings, tenants_dir)
         env = dict(os.environ, **settings.to_env())
         worker = subprocess.Popen(
-            [sys.executable, "-m", "xinfang", "worker", "--beat", "--concurrency", str(workers)],
+            # Celery logs every task at INFO; on one terminal only warnings are worth reading.
+            [sys.executable, "-m", "xinfang", "worker", "--beat", "--concurrency", str(workers),
+             "--loglevel", "WARNING" if settings.log_level == "INFO" else settings.log_level],
             env=env, preexec_fn=die_with_parent,
         )
         click.echo(f"xinfang 已启动 / running: http://{settings.host}:{settings.port}/api/tenants  (Ctrl-C 停止 / to stop)")
