@@ -125,3 +125,15 @@ async def test_superuser_is_above_tenants_not_inside_them(client, tenants, super
     assert (await client.get(f"/t/{tenants.A}/api/accounts", headers=superuser)).status_code == 403
     assert (await client.get("/api/platform/me", headers=admin_a)).status_code == 403
     assert (await client.get("/api/platform/me")).status_code == 401
+
+
+async def test_failed_logins_are_limited_per_account_and_address(client, tenants):
+    where = {"scope_base": {"client": ("10.66.0.1", 1)}}
+    for _ in range(10):
+        wrong = await client.post(f"/t/{tenants.B}/api/tokens", json={"username": "handler", "password": "not-the-password"}, **where)
+        assert wrong.status_code == 401
+    locked = await client.post(f"/t/{tenants.B}/api/tokens", json={"username": "handler", "password": PASSWORD}, **where)
+    assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 0
+    elsewhere = await client.post(f"/t/{tenants.B}/api/tokens", json={"username": "handler", "password": PASSWORD},
+                                  scope_base={"client": ("10.66.0.2", 1)})
+    assert elsewhere.status_code == 200  # another address is not locked out with the guesser

@@ -25,7 +25,9 @@ class Case:
     path: str  # after /t/<slug>; "{id}" is replaced with an object id
     kind: str  # "object" (path holds an object id), "collection", or "public"
     body: dict | None = None
-    owner_object: str = "account"  # which of the other tenant's objects to aim at
+    owner_object: str = "account"  # which of the other tenant's objects "{id}" stands for: account or petition
+    form: bool = False  # send the body form-encoded (HTML pages)
+    expect: tuple[int, ...] = (200, 201)  # what my own call on my own tenant answers
 
 
 NEW_ACCOUNT = {"username": "iso-probe", "display_name": "隔离测试", "roles": ["handler"], "password": "long-enough-pw"}
@@ -44,6 +46,46 @@ CASES: dict[str, Case] = {
     "tenancy.list_plugins": Case("GET", "/api/plugins", "collection"),
     "tenancy.configure_plugin": Case("PUT", "/api/plugins/activity", "collection", body={"enabled": True, "config": {}}),
     "activity.list_activity": Case("GET", "/api/activity", "collection"),
+    # forms
+    "forms.list_forms": Case("GET", "/api/forms", "public"),
+    "forms.show_form": Case("GET", "/api/forms/petition", "public"),
+    "forms.list_versions": Case("GET", "/api/forms/petition/versions", "collection"),
+    "forms.show_version": Case("GET", "/api/forms/petition/versions/1", "collection"),
+    "forms.publish_version": Case("POST", "/api/forms/petition/versions", "collection", body={"template": "petition"}),
+    "forms.list_templates": Case("GET", "/api/form-templates", "collection"),
+    "forms.preview": Case("POST", "/api/forms/preview", "collection", body={"schema": {"type": "object"}, "example": {}}),
+    "forms.admin_forms": Case("GET", "/admin/forms", "collection"),
+    # petitions: citizens (receipts are checked in test_petitions.py) and staff
+    "petitions.submit": Case("POST", "/api/petitions/submit", "public"),
+    "petitions.lookup": Case("POST", "/api/receipts/lookup", "public"),
+    "petitions.supplement": Case("POST", "/api/receipts/supplement", "public"),
+    "petitions.citizen_action": Case("POST", "/api/receipts/actions/request_review", "public"),
+    "petitions.list_petitions": Case("GET", "/api/petitions", "collection"),
+    "petitions.register": Case("POST", "/api/petitions", "collection", body={"form": "petition", "channel": "visit", "anonymous": True,
+                                                                             "answers": {"title": "隔离测试", "content": "隔离测试来访登记", "category": "other"}}),
+    "petitions.show_petition": Case("GET", "/api/petitions/{id}", "object", owner_object="petition"),
+    "petitions.transition": Case("POST", "/api/petitions/{id}/transitions/accept", "object", body={"fields": {}}, owner_object="petition"),
+    "petitions.download_attachment": Case("GET", "/api/petitions/{id}/attachments/{id}", "object", owner_object="petition"),
+    "petitions.show_workflow": Case("GET", "/api/workflow", "collection"),
+    "petitions.show_calendar": Case("GET", "/api/calendar", "collection"),
+    "petitions.set_calendar": Case("PUT", "/api/calendar", "collection", body={"holidays": ["2027-10-01"], "workdays": []}),
+    # citizen portal pages
+    "portal.home": Case("GET", "/", "public"),
+    "portal.new_petition": Case("GET", "/petition/petition", "public"),
+    "portal.submit_petition": Case("POST", "/petition/petition", "public"),
+    "portal.track": Case("GET", "/track", "public"),
+    "portal.track_lookup": Case("POST", "/track", "public"),
+    "portal.track_supplement": Case("POST", "/track/supplement", "public"),
+    "portal.track_action": Case("POST", "/track/actions/request_review", "public"),
+    # staff console pages
+    "console.login_page": Case("GET", "/staff/login", "public"),
+    "console.login_submit": Case("POST", "/staff/login", "public"),
+    "console.logout": Case("POST", "/staff/logout", "collection", form=True, expect=(302,)),
+    "console.inbox_page": Case("GET", "/staff/", "collection"),
+    "console.petition_page": Case("GET", "/staff/petitions/{id}", "object", owner_object="petition"),
+    "console.transition_submit": Case("POST", "/staff/petitions/{id}/transitions/accept", "object", form=True, owner_object="petition"),
+    "console.register_page": Case("GET", "/staff/register", "collection"),
+    "console.register_submit": Case("POST", "/staff/register", "collection", form=True, expect=(422,)),  # empty form: re-shown with messages
 }
 
 DIRECTIONS = [("A", "B"), ("B", "A")]
@@ -61,30 +103,47 @@ def test_every_tenant_route_has_an_isolation_case(app):
 @dataclasses.dataclass
 class Side:
     slug: str
-    headers: dict
+    headers: dict  # a user who holds every permission a tenant route asks for: admin + leader roles
     tenant_id: str
     account_ids: list[str]
+    petition_ids: list[str]
+
+    def object_id(self, kind: str) -> str:
+        return (self.petition_ids if kind == "petition" else self.account_ids)[0]
 
 
 async def _side(client, slug: str) -> Side:
-    headers = await login_token(client, slug, "admin")
+    admin = await login_token(client, slug, "admin")
+    username = f"iso-all-{slug}"
+    await client.post(f"/t/{slug}/api/accounts", headers=admin, json={
+        "username": username, "display_name": "隔离测试（全部角色）", "password": "long-enough-pw",
+        "roles": ["tenant_admin", "leader", "handler", "registrar"]})
+    headers = await login_token(client, slug, username, "long-enough-pw")
     tenant = await (await client.get(f"/t/{slug}/api/tenant")).get_json()
     accounts = await (await client.get(f"/t/{slug}/api/accounts", headers=headers)).get_json()
-    return Side(slug, headers, tenant["id"], [a["id"] for a in accounts["accounts"]])
+    filed = await client.post(f"/t/{slug}/api/petitions", headers=headers, json={
+        "form": "petition", "channel": "letter", "anonymous": True, "answers": {"title": "隔离测试", "content": f"{slug} 的隔离测试信访件", "category": "other"}})
+    assert filed.status_code == 201, await filed.get_data(as_text=True)
+    return Side(slug, headers, tenant["id"], [a["id"] for a in accounts["accounts"]], [(await filed.get_json())["id"]])
 
 
-@pytest.fixture
-async def sides(client, tenants):
+@pytest.fixture(scope="session")
+async def sides(app, tenants):
+    """Made once: each case only reads them (a user with every role, an account, a petition per tenant)."""
+    client = app.test_client()
     return {"A": await _side(client, tenants.A), "B": await _side(client, tenants.B)}
 
 
-async def _call(client, method: str, url: str, headers: dict, body: dict | None):
-    response = await client.open(url, method=method, headers=headers, json=body)
+async def _call(client, case: Case, url: str, headers: dict, body: dict | None):
+    if case.form:
+        response = await client.open(url, method=case.method, headers=headers, form=body or {})
+    else:
+        response = await client.open(url, method=case.method, headers=headers, json=body)
     return response.status_code, await response.get_data(as_text=True)
 
 
 def _leaks(text: str, other: Side) -> list[str]:
-    return [oid for oid in other.account_ids + [other.tenant_id] if oid in text]
+    return [oid for oid in other.account_ids + other.petition_ids + [other.tenant_id] if oid in text]
 
 
 @pytest.mark.parametrize("endpoint", sorted(e for e, c in CASES.items() if c.kind != "public"))
@@ -92,10 +151,10 @@ def _leaks(text: str, other: Side) -> list[str]:
 async def test_my_credentials_on_the_other_tenants_url_are_refused(client, sides, endpoint, me_name, other_name):
     me, other = sides[me_name], sides[other_name]
     case = CASES[endpoint]
-    path = case.path.replace("{id}", other.account_ids[0])
-    status, text = await _call(client, case.method, f"/t/{other.slug}{path}", me.headers, case.body)
+    foreign_id = other.object_id(case.owner_object)
+    status, text = await _call(client, case, f"/t/{other.slug}{case.path.replace('{id}', foreign_id)}", me.headers, case.body)
     assert status in (401, 403), (endpoint, status, text)
-    assert not _leaks(text.replace(other.account_ids[0], ""), other), text
+    assert not _leaks(text.replace(foreign_id, ""), other), text
 
 
 @pytest.mark.parametrize("endpoint", sorted(e for e, c in CASES.items() if c.kind == "object"))
@@ -103,8 +162,8 @@ async def test_my_credentials_on_the_other_tenants_url_are_refused(client, sides
 async def test_the_other_tenants_object_is_a_plain_404(client, sides, endpoint, me_name, other_name):
     me, other = sides[me_name], sides[other_name]
     case = CASES[endpoint]
-    foreign = await _call(client, case.method, f"/t/{me.slug}{case.path.replace('{id}', other.account_ids[0])}", me.headers, case.body)
-    made_up = await _call(client, case.method, f"/t/{me.slug}{case.path.replace('{id}', str(ObjectId()))}", me.headers, case.body)
+    foreign = await _call(client, case, f"/t/{me.slug}{case.path.replace('{id}', other.object_id(case.owner_object))}", me.headers, case.body)
+    made_up = await _call(client, case, f"/t/{me.slug}{case.path.replace('{id}', str(ObjectId()))}", me.headers, case.body)
     assert foreign[0] == 404, foreign
     assert foreign == made_up  # same status, same body: nothing tells "exists elsewhere" from "does not exist"
 
@@ -115,8 +174,14 @@ async def test_my_collections_hold_nothing_of_the_other_tenant(client, sides, en
     me, other = sides[me_name], sides[other_name]
     case = CASES[endpoint]
     body = dict(case.body, username=f"iso-{me_name}-{ObjectId()}") if case.body and "username" in case.body else case.body
-    status, text = await _call(client, case.method, f"/t/{me.slug}{case.path}", me.headers, body)
-    assert status in (200, 201), (endpoint, status, text)
+    status, text = await _call(client, case, f"/t/{me.slug}{case.path}", me.headers, body)
+    assert status in case.expect, (endpoint, status, text)
     assert not _leaks(text, other), (endpoint, text)
-    if status == 201:  # a created object is stamped with my tenant, whatever the body says
-        assert json.loads(text)["tenant_id"] == me.tenant_id
+    if status == 201 and case.path.startswith("/api/"):  # what I create lands in my tenant, whatever the body says
+        created = json.loads(text)
+        if "tenant_id" in created:
+            assert created["tenant_id"] == me.tenant_id
+        else:
+            mine = await client.get(f"/t/{me.slug}/api/petitions/{created['id']}", headers=me.headers)
+            theirs = await client.get(f"/t/{other.slug}/api/petitions/{created['id']}", headers=other.headers)
+            assert (mine.status_code, theirs.status_code) == (200, 404)

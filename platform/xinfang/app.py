@@ -11,15 +11,19 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from hypercorn.middleware import ProxyFixMiddleware
 from quart import Quart, current_app, request
 
 from .auth.access import authenticate, authorize
 from .auth.permissions import access_of
 from .auth.tokens import TokenService
+from .crypto import KeyRing
+from .i18n import register_i18n
+from .openapi import register_openapi
 from .events import configure_dispatch
 from .http import register_error_handlers
 from .plugins import collect_list, make_plugin_manager
-from .secrets_file import resolve_secret_key
+from .secrets_file import resolve_encryption_key, resolve_secret_key
 from .settings import Settings
 from .store.client import Store
 from .tenancy.resolution import HostTenantMiddleware, resolve_tenant
@@ -71,12 +75,15 @@ def create_app(settings: Settings | None = None, *, plugins: list | None = None)
             "xinfang.celery": celery_app,
             "xinfang.tokens": TokenService(secret_key, settings.token_ttl_seconds),
             "xinfang.directory": directory,
+            "xinfang.keyring": KeyRing(resolve_encryption_key(settings)),
         }
     )
+    register_openapi(app)
     for blueprint in collect_list(pm.hook.xinfang_blueprints()):
         app.register_blueprint(blueprint)
     check_route_declarations(app)
     register_error_handlers(app)
+    register_i18n(app)
 
     @app.before_serving
     async def open_store():
@@ -103,4 +110,7 @@ def create_app(settings: Settings | None = None, *, plugins: list | None = None)
         await authorize(view)
 
     app.asgi_app = HostTenantMiddleware(app.asgi_app, directory)
+    if settings.trusted_proxy_hops:
+        # Only behind known proxies may X-Forwarded-For name the client (rate limits count it).
+        app.asgi_app = ProxyFixMiddleware(app.asgi_app, mode="legacy", trusted_hops=settings.trusted_proxy_hops)
     return app

@@ -62,7 +62,8 @@ _HTTP_ZH = {
 def register_error_handlers(app) -> None:
     @app.errorhandler(DomainError)
     async def domain_error(error: DomainError):
-        return error.to_json(), error.status
+        retry_after = getattr(error, "retry_after", None)
+        return error.to_json(), error.status, ({"Retry-After": str(retry_after)} if retry_after else {})
 
     @app.errorhandler(HTTPException)
     async def http_error(error: HTTPException):

@@ -23,6 +23,8 @@ BUILTIN_PLUGINS = [
     "xinfang.tenancy.plugin",
     "xinfang.auth.plugin",
     "xinfang.cards.plugin",
+    "xinfang.forms.plugin",
+    "xinfang.petitions.plugin",
     "xinfang.events_plugin",
     "xinfang.superuser.plugin",
     "xinfang.diagnostics",

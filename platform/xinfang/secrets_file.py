@@ -1,22 +1,45 @@
-"""The secret key: from XINFANG_SECRET_KEY, else generated once into the data directory."""
+"""Process secrets: from the environment, else generated once into the data directory.
+
+The generated files are a convenience of the single-machine default; several
+web replicas must share the values through XINFANG_SECRET_KEY and
+XINFANG_ENCRYPTION_KEY.
+"""
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
+from pathlib import Path
 
 from .settings import Settings
+
+
+def _read_or_create(path: Path, make) -> str:
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = make()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process of this deployment made it first
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value)
+    return value
 
 
 def resolve_secret_key(settings: Settings) -> str:
     if settings.secret_key:
         return settings.secret_key
-    path = settings.data_dir / "secret.key"
-    if path.exists():
-        return path.read_text().strip()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key)
+    return _read_or_create(settings.data_dir / "secret.key", lambda: secrets.token_urlsafe(48))
+
+
+def resolve_encryption_key(settings: Settings) -> bytes:
+    raw = settings.encryption_key or _read_or_create(
+        settings.data_dir / "encryption.key", lambda: base64.b64encode(secrets.token_bytes(32)).decode()
+    )
+    key = base64.b64decode(raw)
+    if len(key) != 32:
+        raise ValueError("XINFANG_ENCRYPTION_KEY must be base64 of exactly 32 bytes")
     return key

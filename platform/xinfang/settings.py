@@ -27,7 +27,9 @@ class Settings:
     broker_url: str | None = None
     task_queue: str = "xinfang"
     secret_key: str | None = None
+    encryption_key: str | None = None
     host: str = "127.0.0.1"
+    trusted_proxy_hops: int = 0
     port: int = 8000
     token_ttl_seconds: int = 3600
     session_ttl_seconds: int = 8 * 3600
@@ -130,8 +132,10 @@ SETTINGS_TABLE: list[tuple[str, str, str]] = [
     ("XINFANG_BROKER_URL", "(unset)", "Celery broker, e.g. redis://127.0.0.1:6379/0. Unset: kombu's filesystem transport under the data directory."),
     ("XINFANG_TASK_QUEUE", "xinfang", "Celery queue name; lets several deployments share one Redis."),
     ("XINFANG_SECRET_KEY", "(unset)", "Signs sessions, CSRF tokens and JWTs; must be equal on every web replica. Unset: generated once into DATA_DIR/secret.key."),
+    ("XINFANG_ENCRYPTION_KEY", "(unset)", "Base64 of 32 bytes that wraps every tenant's data key (petitioner identities) and salts receipt hashes. Keep it safe and never rotate it casually. Unset: generated once into DATA_DIR/encryption.key."),
     ("XINFANG_HOST", "127.0.0.1", "Web server bind address."),
     ("XINFANG_PORT", "8000", "Web server port."),
+    ("XINFANG_TRUSTED_PROXY_HOPS", "0", "How many reverse proxies in front set X-Forwarded-For; rate limits count the client address they report. 0: the socket's address."),
     ("XINFANG_TOKEN_TTL_SECONDS", "3600", "Lifetime of API bearer tokens."),
     ("XINFANG_SESSION_TTL_SECONDS", "28800", "Lifetime of browser sessions."),
     ("XINFANG_SWEEP_INTERVAL_SECONDS", "30", "How often beat runs the sweeper that re-enqueues unfinished work."),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, current_app
+from quart import Blueprint, current_app, request
 
 from ..errors import NotAuthenticated, NotFound
 from ..http import parse_body
@@ -11,28 +11,22 @@ from .access import current_principal, end_session, start_session
 from .models import PlatformAccount, StaffAccount
 from .permissions import Permission, public, requires, superuser_only
 from .schemas import Credentials, NewStaffAccount, RolesIn
-from .service import authenticate_staff, authenticate_superuser, do_create_staff_account, do_set_staff_roles
+from .service import authenticate_staff, authenticate_superuser, do_create_staff_account, do_set_staff_roles, guarded_login
 
 tenant_auth_bp = Blueprint("auth", __name__, url_prefix="/t/<tenant_slug>")
 platform_auth_bp = Blueprint("platform_auth", __name__, url_prefix="/api/platform")
 
-BAD_LOGIN = NotAuthenticated({"zh": "用户名或密码错误", "en": "wrong username or password"})
 
 
 async def _staff_from_credentials() -> StaffAccount:
     body = await parse_body(Credentials)
-    account = await authenticate_staff(current_tenant().scope, body.username, body.password)
-    if account is None:
-        raise BAD_LOGIN
-    return account
+    ctx = current_tenant()
+    return await guarded_login(ctx.tenant_id, body.username, request.remote_addr, lambda: authenticate_staff(ctx.scope, body.username, body.password))
 
 
 async def _superuser_from_credentials() -> PlatformAccount:
     body = await parse_body(Credentials)
-    account = await authenticate_superuser(body.username, body.password)
-    if account is None:
-        raise BAD_LOGIN
-    return account
+    return await guarded_login("platform", body.username, request.remote_addr, lambda: authenticate_superuser(body.username, body.password))
 
 
 def _token_response(account_id, tenant_id) -> dict:

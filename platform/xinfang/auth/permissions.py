@@ -20,16 +20,28 @@ class Permission(StrEnum):
     ACCOUNTS_MANAGE = "accounts.manage"
     PLUGINS_MANAGE = "plugins.manage"
     ACTIVITY_READ = "activity.read"
+    PETITIONS_READ = "petitions.read"
+    PETITIONS_REGISTER = "petitions.register"
+    PETITIONS_ACT = "petitions.act"  # which transitions, the tenant's workflow decides by role
+    PETITION_IDENTITY_READ = "petitions.identity.read"
+    FORMS_MANAGE = "forms.manage"
+    CALENDAR_MANAGE = "calendar.manage"
     PLATFORM_ADMIN = "platform.admin"
     PLATFORM_CROSS_TENANT_READ = "platform.cross_tenant_read"
 
 
 ALL_STAFF = {Permission.TENANT_READ}
+CASEWORK = {
+    Permission.PETITIONS_READ,
+    Permission.PETITIONS_REGISTER,
+    Permission.PETITIONS_ACT,
+    Permission.PETITION_IDENTITY_READ,
+}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.REGISTRAR: frozenset(ALL_STAFF),
-    Role.HANDLER: frozenset(ALL_STAFF),
-    Role.LEADER: frozenset(ALL_STAFF | {Permission.ACCOUNTS_READ, Permission.ACTIVITY_READ}),
+    Role.REGISTRAR: frozenset(ALL_STAFF | CASEWORK),
+    Role.HANDLER: frozenset(ALL_STAFF | CASEWORK),
+    Role.LEADER: frozenset(ALL_STAFF | CASEWORK | {Permission.ACCOUNTS_READ, Permission.ACTIVITY_READ}),
     Role.TENANT_ADMIN: frozenset(
         ALL_STAFF
         | {
@@ -37,9 +49,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.ACCOUNTS_MANAGE,
             Permission.PLUGINS_MANAGE,
             Permission.ACTIVITY_READ,
+            Permission.FORMS_MANAGE,
+            Permission.CALENDAR_MANAGE,
         }
     ),
-    Role.AUDITOR: frozenset(ALL_STAFF | {Permission.ACCOUNTS_READ, Permission.ACTIVITY_READ}),
+    # Auditors oversee casework but never see who the petitioners are.
+    Role.AUDITOR: frozenset(ALL_STAFF | {Permission.ACCOUNTS_READ, Permission.ACTIVITY_READ, Permission.PETITIONS_READ}),
 }
 
 SUPERUSER_PERMISSIONS = frozenset({Permission.PLATFORM_ADMIN, Permission.PLATFORM_CROSS_TENANT_READ})

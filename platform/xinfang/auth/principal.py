@@ -15,6 +15,8 @@ class Principal:
     tenant_id: str | None  # None for a superuser
     permissions: frozenset[Permission]
     via: str  # "session" or "token"
+    roles: frozenset[str] = frozenset()
+    display_name: str = ""
 
     @property
     def is_superuser(self) -> bool:
@@ -27,8 +29,9 @@ class Principal:
 
     @classmethod
     def of_staff(cls, account: StaffAccount, via: str) -> "Principal":
-        return cls(str(account.id), account.username, account.tenant_id, permissions_of(account.roles), via)
+        return cls(str(account.id), account.username, account.tenant_id, permissions_of(account.roles), via,
+                   frozenset(r.value for r in account.roles), account.display_name)
 
     @classmethod
     def of_superuser(cls, account: PlatformAccount, via: str) -> "Principal":
-        return cls(str(account.id), account.username, None, SUPERUSER_PERMISSIONS, via)
+        return cls(str(account.id), account.username, None, SUPERUSER_PERMISSIONS, via, frozenset(), account.display_name)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pymongo.errors import DuplicateKeyError
 
-from ..errors import Conflict, InvalidInput, NotFound
+from ..errors import Conflict, InvalidInput, NotAuthenticated, NotFound
+from ..ratelimit import check, hit
 from ..events import DomainEvent, unit_of_work
 from ..store.scoped import TenantScope, parse_object_id
 from .models import PlatformAccount, Role, StaffAccount
@@ -84,6 +85,22 @@ async def do_create_superuser(*, username: str, display_name: str, password: str
             uow.record(DomainEvent("superuser.created", None, str(account.id), {}))
     except DuplicateKeyError:
         raise Conflict({"zh": f"用户名 {username} 已存在", "en": f"username {username} already exists"}, field="username") from None
+    return account
+
+
+FAILED_LOGINS_PER_WINDOW = 10
+LOGIN_WINDOW_SECONDS = 600
+BAD_LOGIN_MESSAGE = {"zh": "用户名或密码错误", "en": "wrong username or password"}
+
+
+async def guarded_login(where: str, username: str, address: str | None, attempt):
+    """Failed logins are counted per account and address (on every replica alike); past the limit, none are tried."""
+    bucket = f"login:{where}:{username}:{address or 'unknown'}"
+    await check(bucket, limit=FAILED_LOGINS_PER_WINDOW, window_seconds=LOGIN_WINDOW_SECONDS)
+    account = await attempt()
+    if account is None:
+        await hit(bucket, limit=FAILED_LOGINS_PER_WINDOW, window_seconds=LOGIN_WINDOW_SECONDS)
+        raise NotAuthenticated(BAD_LOGIN_MESSAGE)
     return account
 
 

@@ -15,6 +15,7 @@ from typing import Any, Generic, TypeVar
 from beanie.odm.utils.dump import get_dict
 from bson import ObjectId
 from bson.errors import InvalidId
+from pymongo import ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from .documents import CrossTenantWriteError, TenantDocument, is_id_ref
@@ -87,6 +88,55 @@ class ScopedRepository(Generic[D]):
         if result.matched_count != 1:
             raise LookupError(f"{self.model.__name__} {document.id} is not in tenant {self.tenant_id}")
         return document
+
+    async def replace_versioned(self, document: D, session: AsyncClientSession | None = None) -> bool:
+        """Write ``document`` if nobody changed it since it was read; bumps ``document.revision``.
+
+        Returns False when another writer got there first (the caller answers 409).
+        """
+        self._stamp(document)
+        expected = document.revision
+        document.revision = expected + 1
+        result = await self.model.get_pymongo_collection().replace_one(
+            self._filter({"_id": document.id, "revision": expected}), get_dict(document, to_db=True), session=session
+        )
+        if result.matched_count != 1:
+            document.revision = expected
+            return False
+        return True
+
+    async def move_to(self, document: D, target_tenant_id: str, session: AsyncClientSession | None = None) -> bool:
+        """Hand a document over to another tenant: the one explicit way tenant_id ever changes.
+
+        Guarded like ``replace_versioned`` when the document has a revision.
+        """
+        self._stamp(document)
+        query = {"_id": document.id}
+        expected = getattr(document, "revision", None)
+        if expected is not None:
+            query["revision"] = expected
+            document.revision = expected + 1
+        document.tenant_id = target_tenant_id
+        result = await self.model.get_pymongo_collection().replace_one(
+            self._filter(query), get_dict(document, to_db=True), session=session
+        )
+        if result.matched_count != 1:
+            document.tenant_id = self.tenant_id
+            if expected is not None:
+                document.revision = expected
+            return False
+        return True
+
+    async def update_many(self, query: Mapping[str, Any], update: Mapping[str, Any], session=None) -> int:
+        result = await self.model.get_pymongo_collection().update_many(self._filter(query), update, session=session)
+        return result.modified_count
+
+    async def increment(self, query: Mapping[str, Any], field: str, session=None) -> int:
+        """Atomically add one to ``field`` of the document matching ``query`` (created at 1 if missing)."""
+        doc = await self.model.get_pymongo_collection().find_one_and_update(
+            self._filter(query), {"$inc": {field: 1}}, upsert=True, return_document=ReturnDocument.AFTER, session=session
+        )
+        return doc[field]
 
     async def update_one(self, query: Mapping[str, Any], update: Mapping[str, Any], session=None) -> int:
         collection = self.model.get_pymongo_collection()

@@ -20,12 +20,17 @@ from importlib import resources
 from pathlib import Path
 
 from jsonschema import Draft202012Validator
+from pydantic import ValidationError
 from referencing import Registry
 
 from ..auth.models import PlatformAccount, StaffAccount
 from ..auth.service import do_create_staff_account, do_create_superuser
 from ..cards.models import CardType, EscalationRule
 from ..events import DomainEvent, unit_of_work
+from ..forms.service import do_publish_form_version
+from ..petitions.models import CalendarRules
+from ..petitions.service import do_set_calendar_rules
+from ..petitions.workflow import TenantWorkflow, Workflow, default_workflow_data
 from ..store.scoped import TenantScope
 from .models import Tenant, TenantLevel
 
@@ -166,6 +171,39 @@ class BundleLoader:
             await self._account(scope, tenant, entry)
         await self._upsert_keyed(scope, CardType, bundle.data.get("card_types", []), "card_types")
         await self._upsert_keyed(scope, EscalationRule, bundle.data.get("escalation_rules", []), "escalation_rules")
+        await self._workflow(scope, bundle)
+        await self._calendar(scope, bundle.data.get("calendar"))
+        for entry in bundle.data.get("forms", []):
+            _, created = await do_publish_form_version(scope, entry["key"], template=entry["template"], extend=entry.get("extend"))
+            self.report.add("forms", "published" if created else "unchanged")
+
+    async def _workflow(self, scope: TenantScope, bundle: Bundle) -> None:
+        data = bundle.data.get("workflow") or default_workflow_data()
+        try:
+            definition = Workflow.model_validate(data)
+        except ValidationError as exc:
+            raise BundleError(f"{bundle.path}: /workflow: {exc.errors()[0]['msg']}") from None
+        digest = hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+        repo = scope.repo(TenantWorkflow)
+        row = await repo.find_one({})
+        if row is not None and row.digest == digest:
+            self.report.add("workflows", "unchanged")
+            return
+        row = row or TenantWorkflow(tenant_id=scope.tenant_id, definition=definition, digest=digest)
+        row.definition, row.digest = definition, digest
+        await repo.save(row)
+        self.report.add("workflows", "updated")
+
+    async def _calendar(self, scope: TenantScope, calendar: dict | None) -> None:
+        if not calendar:
+            return
+        row = await scope.repo(CalendarRules).find_one({})
+        holidays, workdays = sorted(set(calendar.get("holidays", []))), sorted(set(calendar.get("workdays", [])))
+        if row is not None and row.holidays == holidays and row.workdays == workdays:
+            self.report.add("calendars", "unchanged")
+            return
+        await do_set_calendar_rules(scope, holidays=holidays, workdays=workdays)
+        self.report.add("calendars", "updated")
 
     async def _tenant(self, bundle: Bundle) -> Tenant:
         spec = bundle.data["tenant"]

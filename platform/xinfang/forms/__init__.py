@@ -1,0 +1,1 @@
+"""Tenant-defined petition forms: JSON Schema safety gate, server-side rendering, built-in templates."""

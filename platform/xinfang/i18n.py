@@ -1,0 +1,34 @@
+"""Language of the pages: Simplified Chinese first, English on request (``?lang=en``, kept in a cookie)."""
+
+from __future__ import annotations
+
+from quart import request
+
+LANGUAGES = ("zh", "en")
+COOKIE = "lang"
+
+
+def current_lang() -> str:
+    asked = request.args.get("lang")
+    if asked in LANGUAGES:
+        return asked
+    cookie = request.cookies.get(COOKIE)
+    return cookie if cookie in LANGUAGES else "zh"
+
+
+def register_i18n(app) -> None:
+    @app.context_processor
+    async def language_helpers():
+        lang = current_lang()
+        return {
+            "lang": lang,
+            "T": lambda zh, en: zh if lang == "zh" else en,
+            "L": lambda names: (names or {}).get(lang) or (names or {}).get("zh", ""),
+        }
+
+    @app.after_request
+    async def remember_language(response):
+        asked = request.args.get("lang")
+        if asked in LANGUAGES and request.cookies.get(COOKIE) != asked:
+            response.set_cookie(COOKIE, asked, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+        return response

@@ -1,0 +1,197 @@
+"""Petition JSON API: citizens (public, with receipts) and staff (inbox, registration, workflow)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from quart import Blueprint, Response, current_app, request
+from quart_schema import document_querystring, document_request, document_response
+
+from ..auth.access import current_principal
+from ..auth.permissions import Permission, public, requires
+from ..errors import InvalidInput, NotFound
+from ..forms.service import require_form
+from ..http import parse_body
+from ..ratelimit import hit
+from ..tenancy.resolution import current_tenant
+from . import service
+from .models import Attachment, CalendarRules, Channel
+from .schemas import CalendarIn, CitizenActionIn, ReceiptIn, ReceiptOut, RegistrationIn, SubmissionIn, SupplementIn, TransitionIn
+from .uploads import read_uploads
+from .views import public_view, staff_view, summary_view
+
+petitions_bp = Blueprint("petitions", __name__, url_prefix="/t/<tenant_slug>/api")
+
+# A receipt answer never comes sooner than this: right and wrong receipts cost the same.
+RECEIPT_ANSWER_SECONDS = 0.25
+RECEIPT_ATTEMPTS_PER_WINDOW = 10
+RECEIPT_WINDOW_SECONDS = 600
+
+
+def keyring():
+    return current_app.extensions["xinfang.keyring"]
+
+
+def client_address() -> str:
+    return request.remote_addr or "unknown"
+
+
+async def receipt_lookup(receipt_text: str):
+    """Rate-limited, constant-time lookup of a receipt; the petition must belong to this portal's case path."""
+    ctx = current_tenant()
+    await hit(f"receipt:{ctx.tenant_id}:{client_address()}", limit=RECEIPT_ATTEMPTS_PER_WINDOW, window_seconds=RECEIPT_WINDOW_SECONDS)
+    started = time.monotonic()
+    found = await service.find_by_receipt(keyring(), receipt_text)
+    if found and ctx.tenant_id not in (found[0].origin_tenant_id, found[0].tenant_id):
+        found = None  # a receipt works at the portal that issued it, or where the case is now
+    await asyncio.sleep(max(0.0, RECEIPT_ANSWER_SECONDS - (time.monotonic() - started)))
+    if found is None:
+        raise NotFound({"zh": "回执号不正确，或这件信访件不在本单位", "en": "wrong receipt, or the petition is not with this body"})
+    return found
+
+
+async def _scope_of(receipt_row):
+    from ..tenancy.context import TenantContext
+    from ..tenancy.service import get_tenant
+
+    return TenantContext.of(await get_tenant(receipt_row.tenant_id))
+
+
+@petitions_bp.post("/petitions/submit")
+@public("citizens file petitions without an account")
+@document_request(SubmissionIn)
+@document_response(ReceiptOut, 201)
+async def submit(tenant_slug):
+    """File a petition online (JSON, or multipart with a `payload` JSON field and `files`)."""
+    ctx = current_tenant()
+    body, uploads = await read_uploads(SubmissionIn)
+    form = await require_form(ctx.scope, body.form, body.version)
+    petition, receipt = await service.do_submit_petition(ctx, keyring(), form, answers=body.answers, anonymous=body.anonymous, uploads=uploads)
+    return {"number": petition.number, "receipt": receipt, "state": petition.state}, 201, {"Cache-Control": "no-store"}
+
+
+@petitions_bp.post("/receipts/lookup")
+@public("citizens follow their petition with the receipt")
+@document_request(ReceiptIn)
+async def lookup(tenant_slug):
+    """Status and public timeline of the petition with this receipt."""
+    body = await parse_body(ReceiptIn)
+    row, petition = await receipt_lookup(body.receipt)
+    ctx = await _scope_of(row)
+    return public_view(petition, await service.tenant_workflow(ctx.scope))
+
+
+@petitions_bp.post("/receipts/supplement")
+@public("citizens add information with the receipt")
+@document_request(SupplementIn)
+async def supplement(tenant_slug):
+    body = await parse_body(SupplementIn)
+    row, petition = await receipt_lookup(body.receipt)
+    ctx = await _scope_of(row)
+    petition = await service.do_add_supplement(ctx, petition, text=body.text)
+    return public_view(petition, await service.tenant_workflow(ctx.scope))
+
+
+@petitions_bp.post("/receipts/actions/<key>")
+@public("citizens request a review (复查/复核) with the receipt")
+@document_request(CitizenActionIn)
+async def citizen_action(tenant_slug, key):
+    body = await parse_body(CitizenActionIn)
+    row, petition = await receipt_lookup(body.receipt)
+    ctx = await _scope_of(row)
+    petition = await service.do_transition(ctx, keyring(), petition, key, actor=None, fields=body.fields)
+    return public_view(petition, await service.tenant_workflow(ctx.scope))
+
+
+@petitions_bp.get("/petitions")
+@requires(Permission.PETITIONS_READ)
+async def list_petitions(tenant_slug):
+    """The inbox: filters state, channel, overdue, subject, due_before, assignee; page, page_size."""
+    ctx = current_tenant()
+    page = request.args.get("page", 1, type=int) or 1
+    page_size = min(max(request.args.get("page_size", 20, type=int) or 20, 1), 100)
+    filters = {k: request.args.get(k) for k in service.INBOX_FILTERS if request.args.get(k)}
+    items, total = await service.inbox(ctx, filters=filters, page=page, page_size=page_size)
+    workflow = await service.tenant_workflow(ctx.scope)
+    return {"items": [summary_view(p, workflow) for p in items], "total": total, "page": page, "page_size": page_size}
+
+
+@petitions_bp.post("/petitions")
+@requires(Permission.PETITIONS_REGISTER)
+@document_request(RegistrationIn)
+@document_response(ReceiptOut, 201)
+async def register(tenant_slug):
+    """Register a letter, visit or call with the tenant's form; the receipt is for the petitioner."""
+    ctx = current_tenant()
+    body, uploads = await read_uploads(RegistrationIn)
+    form = await require_form(ctx.scope, body.form, body.version)
+    petition, receipt = await service.do_submit_petition(
+        ctx, keyring(), form, answers=body.answers, anonymous=body.anonymous, channel=body.channel,
+        registered_by=current_principal(), uploads=uploads,
+    )
+    return {"id": str(petition.id), "number": petition.number, "receipt": receipt, "state": petition.state}, 201, {"Cache-Control": "no-store"}
+
+
+@petitions_bp.get("/petitions/<petition_id>")
+@requires(Permission.PETITIONS_READ)
+async def show_petition(tenant_slug, petition_id):
+    """One petition with its full timeline and the actions this user may take."""
+    ctx, principal = current_tenant(), current_principal()
+    petition = await service.access_petition(ctx, petition_id)
+    workflow = await service.tenant_workflow(ctx.scope)
+    identity = await service.open_identity(keyring(), petition) if Permission.PETITION_IDENTITY_READ in principal.permissions else None
+    return staff_view(petition, workflow, principal, service.allowed_transitions(workflow, petition, principal), identity)
+
+
+@petitions_bp.post("/petitions/<petition_id>/transitions/<key>")
+@requires(Permission.PETITIONS_ACT)
+@document_request(TransitionIn)
+async def transition(tenant_slug, petition_id, key):
+    """Take one workflow action (its fields as the workflow declares them)."""
+    ctx, principal = current_tenant(), current_principal()
+    body = await parse_body(TransitionIn)
+    petition = await service.access_petition(ctx, petition_id)
+    petition = await service.do_transition(ctx, keyring(), petition, key, actor=principal, fields=body.fields)
+    workflow = await service.tenant_workflow(ctx.scope)
+    if petition.tenant_id != ctx.tenant_id:  # moved away: this tenant no longer holds it
+        return {"moved_to": petition.tenant_id, "number": petition.number}
+    return staff_view(petition, workflow, principal, service.allowed_transitions(workflow, petition, principal), None)
+
+
+@petitions_bp.get("/petitions/<petition_id>/attachments/<attachment_id>")
+@requires(Permission.PETITIONS_READ)
+async def download_attachment(tenant_slug, petition_id, attachment_id):
+    ctx = current_tenant()
+    petition = await service.access_petition(ctx, petition_id)
+    attachment = await ctx.scope.repo(Attachment).get(attachment_id)
+    if attachment is None or attachment.petition_id != str(petition.id):
+        raise NotFound()
+    filename = attachment.filename.encode("ascii", "ignore").decode() or "attachment"
+    return Response(attachment.data, content_type=attachment.content_type,
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"', "X-Content-Type-Options": "nosniff"})
+
+
+@petitions_bp.get("/workflow")
+@requires(Permission.TENANT_READ)
+async def show_workflow(tenant_slug):
+    """The tenant's workflow: states, transitions, roles, time limits."""
+    return (await service.tenant_workflow(current_tenant().scope)).model_dump(mode="json", by_alias=True)
+
+
+@petitions_bp.get("/calendar")
+@requires(Permission.TENANT_READ)
+async def show_calendar(tenant_slug):
+    row = await current_tenant().scope.repo(CalendarRules).find_one({})
+    return {"holidays": row.holidays if row else [], "workdays": row.workdays if row else []}
+
+
+@petitions_bp.put("/calendar")
+@requires(Permission.CALENDAR_MANAGE)
+@document_request(CalendarIn)
+async def set_calendar(tenant_slug):
+    """Days off and make-up workdays for years the official calendar does not cover yet."""
+    body = await parse_body(CalendarIn)
+    rules = await service.do_set_calendar_rules(current_tenant().scope, holidays=body.holidays, workdays=body.workdays,
+                                                actor_id=current_principal().account_id)
+    return {"holidays": rules.holidays, "workdays": rules.workdays}

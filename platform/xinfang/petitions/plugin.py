@@ -1,0 +1,46 @@
+"""Built-in plugin: petitions, the citizen portal, the staff console, and the overdue sweep."""
+
+import logging
+
+from ..crypto import TenantKey
+from ..hookspecs import hookimpl
+from ..plugins import PluginInfo
+from ..ratelimit import RateCounter, forget_expired
+from ..store.scoped import TenantScope
+from ..tenancy.service import list_active_tenants
+from .models import Attachment, CalendarRules, CaseCounter, Petition, Receipt
+from .service import china_today, flag_overdue
+from .workflow import TenantWorkflow
+
+log = logging.getLogger(__name__)
+
+
+@hookimpl
+def xinfang_plugin_info():
+    return PluginInfo("petitions", {"zh": "信访件", "en": "Petitions"}, required=True)
+
+
+@hookimpl
+def xinfang_document_models():
+    return [Petition, Receipt, Attachment, CaseCounter, CalendarRules, TenantWorkflow, TenantKey, RateCounter]
+
+
+@hookimpl
+def xinfang_blueprints():
+    from .console import console_bp
+    from .http import petitions_bp
+    from .portal import portal_bp
+
+    return [petitions_bp, portal_bp, console_bp]
+
+
+@hookimpl
+async def xinfang_sweep(now, runtime):
+    """Flag overdue petitions tenant by tenant (each through its own scope), and drop old rate counters."""
+    today = china_today(now)
+    flagged = 0
+    for tenant in await list_active_tenants():
+        flagged += await flag_overdue(TenantScope(tenant.id), today)
+    if flagged:
+        log.info("sweeper flagged %d overdue petition(s)", flagged)
+    await forget_expired(now.timestamp())

@@ -1,0 +1,165 @@
+"""The citizen portal: server-rendered pages that work without JavaScript, on a phone, zh/en."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import time
+
+from quart import Blueprint, render_template, request, session, url_for
+
+from ..auth.permissions import public
+from ..errors import DomainError, InvalidInput, NotFound
+from ..forms.rendering import parse_form, render_form
+from ..forms.schema_safety import FieldError
+from ..forms.service import list_forms, require_form
+from ..i18n import current_lang
+from ..ratelimit import TooManyRequests
+from ..tenancy.context import TenantContext
+from ..tenancy.resolution import current_tenant
+from ..tenancy.service import get_tenant
+from . import service
+from .http import keyring, receipt_lookup
+from .models import Petition, Receipt
+from .uploads import check_files
+from .views import public_view
+from .workflow import CITIZEN, FIELD_TITLES
+
+portal_bp = Blueprint("portal", __name__, url_prefix="/t/<tenant_slug>")
+
+FOLLOW_UP_SECONDS = 30 * 60  # how long a looked-up receipt lets the citizen add information
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _portal_csrf() -> str:
+    if "pcsrf" not in session:
+        session["pcsrf"] = secrets.token_urlsafe(24)
+    return session["pcsrf"]
+
+
+async def _page(template: str, status: int = 200, **context):
+    ctx = current_tenant()
+    html = await render_template(template, tenant=ctx.tenant, home_url=url_for("portal.home", tenant_slug=ctx.tenant.slug), **context)
+    return html, status, NO_STORE
+
+
+@portal_bp.get("/")
+@public("the citizen portal's front page")
+async def home(tenant_slug):
+    return await _page("portal/index.html", forms=await list_forms(current_tenant().scope))
+
+
+@portal_bp.get("/petition/<key>")
+@public("citizens open the petition form")
+async def new_petition(tenant_slug, key):
+    form = await require_form(current_tenant().scope, key)
+    return await _form_page(form, values={}, errors=[], anonymous=False)
+
+
+async def _form_page(form, *, values, errors, anonymous, file_errors=(), status=200):
+    lang = current_lang()
+    fields = render_form(form.json_schema, lang=lang, values=values, errors=errors)
+    general = [{"zh": e.zh, "en": e.en} for e in errors if not e.path]
+    return await _page("portal/form.html", status, form=form, fields=fields, errors=errors, anonymous=anonymous,
+                       general_errors=general, file_errors=list(file_errors))
+
+
+@portal_bp.post("/petition/<key>")
+@public("citizens file petitions without an account")
+async def submit_petition(tenant_slug, key):
+    ctx = current_tenant()
+    submitted = await request.form
+    form = await require_form(ctx.scope, key, submitted.get("_version", type=int))
+    anonymous = submitted.get("_anonymous") == "1"
+    answers = parse_form(form.json_schema, submitted)
+    try:
+        uploads = check_files((await request.files).getlist("files"))
+        petition, receipt = await service.do_submit_petition(ctx, keyring(), form, answers=answers, anonymous=anonymous, uploads=uploads)
+    except InvalidInput as invalid:
+        errors = [FieldError(path if path != "body" else "", m["zh"], m["en"]) for path, m in invalid.fields.items() if not path.startswith("files")]
+        file_errors = [m for path, m in invalid.fields.items() if path.startswith("files")]
+        return await _form_page(form, values=answers, errors=errors, anonymous=anonymous, file_errors=file_errors, status=422)
+    return await _page("portal/receipt.html", 201, number=petition.number, receipt=receipt)
+
+
+@portal_bp.get("/track")
+@public("citizens follow their petition with the receipt")
+async def track(tenant_slug):
+    return await _page("portal/track.html", message=None)
+
+
+@portal_bp.post("/track")
+@public("citizens follow their petition with the receipt")
+async def track_lookup(tenant_slug):
+    submitted = await request.form
+    try:
+        row, petition = await receipt_lookup(submitted.get("receipt", ""))
+    except (NotFound, TooManyRequests) as refused:
+        status = refused.status
+        return await _page("portal/track.html", status, message=refused.message)
+    session["portal"] = {"pid": row.petition_id, "exp": int(time.time()) + FOLLOW_UP_SECONDS}
+    return await _status_page(row, petition)
+
+
+async def _status_page(row: Receipt, petition: Petition, message=None, status=200):
+    ctx = TenantContext.of(await get_tenant(row.tenant_id))
+    workflow = await service.tenant_workflow(ctx.scope)
+    view = public_view(petition, workflow)
+    actions = service.allowed_transitions(workflow, petition, None)
+    return await _page("portal/status.html", status, view=view, citizen_actions=actions, field_titles=FIELD_TITLES,
+                       portal_csrf=_portal_csrf(), message=message)
+
+
+async def _followed_petition() -> tuple[Receipt, Petition]:
+    """The petition this browser looked up with its receipt a moment ago, wherever the case is now."""
+    submitted = await request.form
+    expected = session.get("pcsrf", "")
+    if not expected or not hmac.compare_digest(submitted.get("csrf_token", ""), expected):
+        raise NotFound({"zh": "页面已过期，请重新输入回执号", "en": "this page expired; enter your receipt again"})
+    followed = session.get("portal") or {}
+    if followed.get("exp", 0) < time.time():
+        raise NotFound({"zh": "页面已过期，请重新输入回执号", "en": "this page expired; enter your receipt again"})
+    row = await Receipt.find_one({"petition_id": followed.get("pid", "")})
+    petition = await service.TenantScope(row.tenant_id).repo(Petition).get(row.petition_id) if row else None
+    if petition is None:
+        raise NotFound()
+    return row, petition
+
+
+@portal_bp.post("/track/supplement")
+@public("citizens add information after looking up their receipt (session-bound, CSRF-checked)")
+async def track_supplement(tenant_slug):
+    try:
+        row, petition = await _followed_petition()
+    except NotFound as expired:
+        return await _page("portal/track.html", 403, message=expired.message)
+    ctx = TenantContext.of(await get_tenant(row.tenant_id))
+    submitted = await request.form
+    try:
+        uploads = check_files((await request.files).getlist("files"))
+        petition = await service.do_add_supplement(ctx, petition, text=submitted.get("text", ""), uploads=uploads)
+    except DomainError as refused:
+        message = next(iter(refused.fields.values()), refused.message)
+        return await _status_page(row, petition, message=message, status=refused.status)
+    return await _status_page(row, petition, message={"zh": "已收到您的补充材料。", "en": "Your information was added."})
+
+
+@portal_bp.post("/track/actions/<key>")
+@public("citizens request a review after looking up their receipt (session-bound, CSRF-checked)")
+async def track_action(tenant_slug, key):
+    try:
+        row, petition = await _followed_petition()
+    except NotFound as expired:
+        return await _page("portal/track.html", 403, message=expired.message)
+    ctx = TenantContext.of(await get_tenant(row.tenant_id))
+    submitted = await request.form
+    fields = {k: v for k, v in submitted.items() if k != "csrf_token"}
+    try:
+        petition = await service.do_transition(ctx, keyring(), petition, key, actor=None, fields=fields)
+    except DomainError as refused:
+        message = next(iter(refused.fields.values()), refused.message)
+        return await _status_page(row, petition, message=message, status=refused.status)
+    return await _status_page(row, petition, message={"zh": "申请已提交。", "en": "Your request was filed."})
+
+
+__all__ = ["portal_bp", "CITIZEN"]

@@ -1,0 +1,72 @@
+"""Request bodies with attachments: JSON, or multipart with a ``payload`` JSON field and ``files``.
+
+Files are checked by what they are (magic bytes), not by what they claim to be.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+from quart import request
+
+from ..errors import InvalidInput
+from ..http import parse_body, validation_fields
+from .service import Upload
+
+M = TypeVar("M", bound=BaseModel)
+
+MAX_FILES = 5
+MAX_FILE_BYTES = 5 * 1024 * 1024
+# magic prefix -> content type we store and serve
+ALLOWED_TYPES = {
+    b"%PDF-": "application/pdf",
+    b"\xff\xd8\xff": "image/jpeg",
+    b"\x89PNG\r\n\x1a\n": "image/png",
+}
+ALLOWED_NAMES = "PDF, JPEG, PNG"
+
+
+def sniff(data: bytes) -> str | None:
+    for magic, content_type in ALLOWED_TYPES.items():
+        if data.startswith(magic):
+            return content_type
+    return None
+
+
+def check_files(files) -> list[Upload]:
+    """FileStorage objects -> Uploads, or a 422 naming each refused file."""
+    uploads: list[Upload] = []
+    problems = {}
+    present = [f for f in files if f and f.filename]
+    if len(present) > MAX_FILES:
+        problems["files"] = {"zh": f"最多上传 {MAX_FILES} 个附件", "en": f"at most {MAX_FILES} attachments"}
+    for index, storage in enumerate(present[:MAX_FILES]):
+        data = storage.read(MAX_FILE_BYTES + 1)
+        key = f"files.{index}"
+        if len(data) > MAX_FILE_BYTES:
+            problems[key] = {"zh": f"{storage.filename}：超过 5 MB", "en": f"{storage.filename}: larger than 5 MB"}
+            continue
+        content_type = sniff(data)
+        if content_type is None:
+            problems[key] = {"zh": f"{storage.filename}：只接受 {ALLOWED_NAMES} 文件", "en": f"{storage.filename}: only {ALLOWED_NAMES} files are accepted"}
+            continue
+        uploads.append(Upload(filename=storage.filename, content_type=content_type, data=data))
+    if problems:
+        raise InvalidInput({"zh": "附件不符合要求", "en": "attachments refused"}, fields=problems)
+    return uploads
+
+
+async def read_uploads(model: type[M]) -> tuple[M, list[Upload]]:
+    if not (request.mimetype or "").startswith("multipart/"):
+        return await parse_body(model), []
+    form = await request.form
+    files = await request.files
+    try:
+        body = model.model_validate(json.loads(form.get("payload", "")))
+    except json.JSONDecodeError:
+        raise InvalidInput(fields={"payload": {"zh": "payload 应为 JSON", "en": "payload must be JSON"}}) from None
+    except ValidationError as exc:
+        raise InvalidInput(fields=validation_fields(exc)) from None
+    return body, check_files(files.getlist("files"))

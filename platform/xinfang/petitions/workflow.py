@@ -1,0 +1,138 @@
+"""The petition workflow as tenant data: states, transitions, roles, fields, time limits.
+
+A tenant's bundle may carry its own ``[workflow]``; otherwise the default in
+``default_workflow.toml`` applies. The definition is checked when it is loaded
+(every state a transition names exists, every role and field is known), so a
+bad workflow is refused at load time, never half-used at run time.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from functools import cache
+from importlib import resources
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pymongo import ASCENDING, IndexModel
+
+from ..cards.models import Period
+from ..store.documents import TenantDocument
+from ..tenancy.models import LocalizedName
+
+CITIZEN = "citizen"  # the petitioner, acting through the portal with their receipt
+KNOWN_ROLES = {"registrar", "handler", "leader", "tenant_admin", "auditor", CITIZEN}
+
+# Fields a transition may ask for. Each has a fixed meaning the service understands.
+FIELD_KINDS: dict[str, str] = {
+    "opinion": "text",  # internal opinion (拟办意见)
+    "reason": "text",
+    "reply": "text",  # the answer to the petitioner
+    "assignee": "account",  # a handler of this tenant
+    "target_tenant": "tenant",  # slug of the receiving tenant (moves only)
+}
+FIELD_TITLES = {
+    "opinion": {"zh": "意见", "en": "Opinion"},
+    "reason": {"zh": "理由", "en": "Reason"},
+    "reply": {"zh": "答复内容", "en": "Reply"},
+    "assignee": {"zh": "承办人", "en": "Handler"},
+    "target_tenant": {"zh": "接收单位", "en": "Receiving body"},
+}
+
+
+class State(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: str
+    name: LocalizedName
+    deadline: str | None = None  # key into time_limits; set when the petition enters this state
+    keep_deadline: bool = False  # entering keeps the running deadline (handling continues the same clock)
+    terminal: bool = False
+
+
+class Transition(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    key: str
+    name: LocalizedName
+    from_: list[str] = Field(alias="from")
+    to: str
+    roles: list[str]
+    fields: list[str] = Field(default_factory=list)
+    required: list[str] = Field(default_factory=list)
+    public_fields: list[str] = Field(default_factory=list)
+    move: Literal["child", "any"] | None = None  # the case moves to another tenant
+    extends: str | None = None  # key into time_limits: push the deadline back by it
+    once: bool = False  # may happen at most once per petition
+
+
+class Workflow(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    initial: str
+    time_limits: dict[str, Period]
+    states: list[State]
+    transitions: list[Transition]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Workflow":
+        states = {s.key for s in self.states}
+        problems = []
+        if self.initial not in states:
+            problems.append(f"initial state {self.initial!r} is not defined")
+        for state in self.states:
+            if state.deadline and state.deadline not in self.time_limits:
+                problems.append(f"state {state.key!r}: unknown time limit {state.deadline!r}")
+        for t in self.transitions:
+            for name in t.from_ + [t.to]:
+                if name not in states:
+                    problems.append(f"transition {t.key!r}: unknown state {name!r}")
+            for role in t.roles:
+                if role not in KNOWN_ROLES:
+                    problems.append(f"transition {t.key!r}: unknown role {role!r}")
+            for field in t.fields + t.required + t.public_fields:
+                if field not in FIELD_KINDS:
+                    problems.append(f"transition {t.key!r}: unknown field {field!r}")
+            if not set(t.required) <= set(t.fields):
+                problems.append(f"transition {t.key!r}: required fields must be among its fields")
+            if t.move and "target_tenant" not in t.required:
+                problems.append(f"transition {t.key!r}: a move must require target_tenant")
+            if t.extends and t.extends not in self.time_limits:
+                problems.append(f"transition {t.key!r}: unknown time limit {t.extends!r}")
+        if len({t.key for t in self.transitions}) != len(self.transitions):
+            problems.append("transition keys repeat")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def state(self, key: str) -> State:
+        return next(s for s in self.states if s.key == key)
+
+    def transition(self, key: str) -> Transition | None:
+        return next((t for t in self.transitions if t.key == key), None)
+
+    def available(self, state: str, roles: set[str]) -> list[Transition]:
+        return [t for t in self.transitions if state in t.from_ and roles & set(t.roles)]
+
+    def terminal_states(self) -> list[str]:
+        return [s.key for s in self.states if s.terminal]
+
+    def deadline_states(self) -> list[str]:
+        return [s.key for s in self.states if s.deadline]
+
+
+class TenantWorkflow(TenantDocument):
+    """The workflow a tenant runs, as loaded from its bundle (or the default)."""
+
+    definition: Workflow
+    digest: str
+
+    class Settings:
+        name = "tenant_workflows"
+        indexes = [IndexModel([("tenant_id", ASCENDING)], unique=True)]
+
+
+@cache
+def default_workflow_data() -> dict:
+    return tomllib.loads(resources.files("xinfang.petitions").joinpath("default_workflow.toml").read_text(encoding="utf-8"))
+
+
+def default_workflow() -> Workflow:
+    return Workflow.model_validate(default_workflow_data())

@@ -1,0 +1,70 @@
+"""The citizen portal and the staff console as pages: no JavaScript needed, Chinese first, English on request."""
+
+import re
+
+from tests.conftest import PASSWORD
+
+
+def _receipt_in(html: str) -> str:
+    return re.search(r'data-receipt="(\d{16})"', html).group(1)
+
+
+async def test_portal_front_page_and_form_in_both_languages(client, tenants):
+    home = await (await client.get(f"/t/{tenants.A}/")).get_data(as_text=True)
+    assert "泗阳县教育局纪委" in home and "/petition/report" in home
+    zh = await (await client.get(f"/t/{tenants.A}/petition/petition")).get_data(as_text=True)
+    assert "<script" not in zh and 'name="content"' in zh and "提交" in zh
+    en_response = await client.get(f"/t/{tenants.A}/petition/petition?lang=en")
+    en = await en_response.get_data(as_text=True)
+    assert "Submit" in en and "lang=en" in en_response.headers.get("Set-Cookie", "")
+
+
+async def test_filing_through_the_page_and_following_it(app, tenants):
+    browser = app.test_client()
+    page = await browser.post(f"/t/{tenants.A}/petition/petition", form={
+        "_anonymous": "1", "title": "网页提交", "content": "网页提交的信访内容", "category": "other"}, scope_base={"client": ("10.7.0.1", 1)})
+    assert page.status_code == 201, await page.get_data(as_text=True)
+    receipt = _receipt_in(await page.get_data(as_text=True))
+    status = await browser.post(f"/t/{tenants.A}/track", form={"receipt": receipt}, scope_base={"client": ("10.7.0.1", 1)})
+    html = await status.get_data(as_text=True)
+    assert status.status_code == 200 and "<h1>网页提交</h1>" in html and 'data-state="registered"' in html
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    added = await browser.post(f"/t/{tenants.A}/track/supplement", form={"csrf_token": csrf, "text": "补充：收费时间为九月一日"})
+    assert added.status_code == 200 and "补充：收费时间为九月一日" in await added.get_data(as_text=True)
+    forged = await browser.post(f"/t/{tenants.A}/track/supplement", form={"csrf_token": "forged", "text": "x"})
+    assert forged.status_code == 403
+
+
+async def test_form_errors_come_back_next_to_the_fields_with_values_kept(app, tenants):
+    browser = app.test_client()
+    page = await browser.post(f"/t/{tenants.A}/petition/petition", form={"_anonymous": "0", "title": "保留的标题"})
+    html = await page.get_data(as_text=True)
+    assert page.status_code == 422 and "保留的标题" in html and 'role="alert"' in html
+
+
+async def test_a_wrong_receipt_on_the_page(app, tenants):
+    page = await app.test_client().post(f"/t/{tenants.B}/track", form={"receipt": "1111 2222 3333 4444"}, scope_base={"client": ("10.7.0.9", 1)})
+    assert page.status_code == 404 and "回执号不正确" in await page.get_data(as_text=True)
+
+
+async def test_staff_console_login_inbox_and_action(app, tenants):
+    browser = app.test_client()
+    assert (await browser.get(f"/t/{tenants.B}/staff/")).status_code == 302  # to the login page
+    login = await browser.post(f"/t/{tenants.B}/staff/login", form={"username": "leader", "password": PASSWORD})
+    assert login.status_code == 302
+    inbox = await browser.get(f"/t/{tenants.B}/staff/")
+    html = await inbox.get_data(as_text=True)
+    assert inbox.status_code == 200 and "<table" in html
+    register = await browser.get(f"/t/{tenants.B}/staff/register")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', await register.get_data(as_text=True)).group(1)
+    created = await browser.post(f"/t/{tenants.B}/staff/register", form={
+        "csrf_token": csrf, "_form": "petition", "_channel": "visit", "_anonymous": "1", "title": "食堂问题", "content": "来访登记：反映食堂问题", "category": "other"})
+    assert created.status_code == 201, await created.get_data(as_text=True)
+    petition_path = re.search(r'href="(/t/bazhou/staff/petitions/[0-9a-f]{24})"', await created.get_data(as_text=True)).group(1)
+    page = await (await browser.get(petition_path)).get_data(as_text=True)
+    assert 'data-action="accept"' in page
+    without_csrf = await browser.post(petition_path + "/transitions/accept", form={})
+    assert without_csrf.status_code == 403
+    accepted = await browser.post(petition_path + "/transitions/accept", form={"csrf_token": csrf, "opinion": "受理"})
+    assert accepted.status_code == 302
+    assert 'data-state="accepted"' in await (await browser.get(petition_path)).get_data(as_text=True)
