@@ -1,0 +1,96 @@
+"""A real headless Chromium against the real HTTP server: a citizen files and follows, a handler acts.
+
+The server is ``xinfang serve`` in its own process, on the test store, Redis and worker.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import httpx
+import pytest
+from playwright.async_api import async_playwright
+
+from xinfang.processes import die_with_parent
+from tests.conftest import PASSWORD, REPO_ROOT, child_env, free_port, wait_until
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def live_server(settings, app, worker, tmp_path_factory):
+    port = free_port()
+    env = child_env(settings)
+    env["XINFANG_PORT"] = str(port)
+    log = open(tmp_path_factory.mktemp("web") / "serve.log", "ab")
+    process = subprocess.Popen([sys.executable, "-m", "xinfang", "serve"], env=env, cwd=REPO_ROOT,
+                               stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
+    base = f"http://127.0.0.1:{port}"
+
+    def up():
+        try:
+            return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    wait_until(up, timeout=30, message="the web server")
+    yield base
+    process.terminate()
+    process.wait(timeout=20)
+
+
+@pytest.fixture
+async def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.fail("Debian's chromium is required (./dev test installs it)")
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield chromium
+        await chromium.close()
+
+
+async def test_a_citizen_files_and_follows_and_a_handler_moves_it_forward(live_server, browser, tenants):
+    phone = await browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, locale="zh-CN")
+    page = await phone.new_page()
+    await page.goto(f"{live_server}/t/{tenants.A}/")
+    await page.click(f"a[href='/t/{tenants.A}/petition/petition']")
+    await page.check("input[name='_anonymous'][value='1']")
+    await page.fill("input[name='title']", "浏览器测试：食堂收费")
+    await page.select_option("select[name='category']", "integrity")
+    await page.fill("textarea[name='content']", "学校食堂每餐多收 2 元，没有公示。")
+    assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), "the form scrolls sideways on a phone"
+    await page.click("button[type='submit']")
+    receipt = await page.get_attribute(".receipt-number", "data-receipt")
+    assert receipt and len(receipt) == 16
+    number = (await page.inner_text("main strong")).strip()
+
+    await page.click(f"a[href='/t/{tenants.A}/track']")
+    await page.fill("input[name='receipt']", receipt)
+    await page.click("button[type='submit']")
+    assert await page.get_attribute(".state", "data-state") == "registered"
+    assert "浏览器测试：食堂收费" in await page.inner_text("h1")
+
+    desk = await browser.new_context(locale="zh-CN")
+    staff = await desk.new_page()
+    await staff.goto(f"{live_server}/t/{tenants.A}/staff/")
+    await staff.fill("input[name='username']", "handler")
+    await staff.fill("input[name='password']", PASSWORD)
+    await staff.click("button[type='submit']")
+    await staff.click(f"text={number}")
+    await staff.fill("form[data-action='accept'] textarea[name='opinion']", "属实，予以受理")
+    await staff.click("form[data-action='accept'] button[type='submit']")
+    assert await staff.get_attribute(".state", "data-state") == "accepted"
+    assert "属实，予以受理" in await staff.inner_text("ol.timeline")
+
+    await page.goto(f"{live_server}/t/{tenants.A}/track?lang=en")
+    await page.fill("input[name='receipt']", receipt)
+    await page.click("button[type='submit']")
+    assert await page.get_attribute(".state", "data-state") == "accepted"
+    assert "Accept" in await page.inner_text("ol.timeline")  # English on request
+    assert "属实，予以受理" not in await page.inner_text("main")  # the internal opinion stays internal
+    await phone.close()
+    await desk.close()
