@@ -259,3 +259,32 @@ async def test_concurrent_actions_on_one_petition_one_wins(client, tenants):
     leader = await login_token(client, tenants.B, "leader")
     responses = await asyncio.gather(_act(client, tenants.B, leader, pid, "accept"), _act(client, tenants.B, leader, pid, "reject", reason="不属于受理范围"))
     assert sorted(r.status_code for r in responses) == [200, 409]
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+async def test_attachments_are_checked_by_content_and_kept_with_the_petition(client, tenants):
+    payload = json.dumps({"form": "petition", "answers": ANONYMOUS, "anonymous": True})
+    from werkzeug.datastructures import FileStorage
+    import io
+
+    accepted = await client.post(f"/t/{tenants.A}/api/petitions/submit", form={"payload": payload},
+                                 files={"files": FileStorage(io.BytesIO(PNG), filename="photo.png", content_type="image/png")},
+                                 scope_base={"client": ("10.5.0.1", 1)})
+    assert accepted.status_code == 201, await accepted.get_data(as_text=True)
+    number = (await accepted.get_json())["number"]
+    disguised = await client.post(f"/t/{tenants.A}/api/petitions/submit", form={"payload": payload},
+                                  files={"files": FileStorage(io.BytesIO(b"MZ\x90\x00 not a picture"), filename="photo.png", content_type="image/png")})
+    assert disguised.status_code == 422 and "files.0" in (await disguised.get_json())["error"]["fields"]
+    too_big = await client.post(f"/t/{tenants.A}/api/petitions/submit", form={"payload": payload},
+                                files={"files": FileStorage(io.BytesIO(PNG + b"\x00" * (5 * 1024 * 1024)), filename="big.png")})
+    assert too_big.status_code in (413, 422)
+
+    handler = await login_token(client, tenants.A, "handler")
+    pid = await petition_id_of(tenants.A, number)
+    petition = await (await client.get(f"/t/{tenants.A}/api/petitions/{pid}", headers=handler)).get_json()
+    [attachment_id] = petition["attachments"]
+    download = await client.get(f"/t/{tenants.A}/api/petitions/{pid}/attachments/{attachment_id}", headers=handler)
+    assert download.status_code == 200 and await download.get_data() == PNG
+    assert download.headers["Content-Type"] == "image/png" and download.headers["X-Content-Type-Options"] == "nosniff"

@@ -68,3 +68,27 @@ async def test_staff_console_login_inbox_and_action(app, tenants):
     accepted = await browser.post(petition_path + "/transitions/accept", form={"csrf_token": csrf, "opinion": "受理"})
     assert accepted.status_code == 302
     assert 'data-state="accepted"' in await (await browser.get(petition_path)).get_data(as_text=True)
+
+
+async def test_pages_answer_errors_as_pages_and_send_strangers_to_the_login(app, tenants):
+    browser = app.test_client()
+    missing = await browser.get(f"/t/{tenants.A}/petition/no-such-form")
+    assert missing.status_code == 404 and "<html" in await missing.get_data(as_text=True)
+    admin_page = await browser.get(f"/t/{tenants.A}/admin/forms")
+    assert admin_page.status_code == 302 and "/staff/login?next=" in admin_page.headers["Location"]
+    api = await browser.get(f"/t/{tenants.A}/api/petitions")
+    assert api.status_code == 401 and (await api.get_json())["error"]["code"] == "not_authenticated"
+
+
+async def test_the_staff_page_shows_answers_with_the_forms_own_titles(app, tenants):
+    browser = app.test_client()
+    await browser.post(f"/t/{tenants.A}/staff/login", form={"username": "handler", "password": PASSWORD})
+    register = await browser.get(f"/t/{tenants.A}/staff/register?form=report")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', await register.get_data(as_text=True)).group(1)
+    created = await browser.post(f"/t/{tenants.A}/staff/register", form={
+        "csrf_token": csrf, "_form": "report", "_channel": "phone", "_anonymous": "1", "content": "来电反映", "category": "integrity",
+        "subject.kind": "person", "subject.name": "周九"})
+    assert created.status_code == 201, await created.get_data(as_text=True)
+    path = re.search(r'href="(/t/siyang-edu/staff/petitions/[0-9a-f]{24})"', await created.get_data(as_text=True)).group(1)
+    html = await (await browser.get(path)).get_data(as_text=True)
+    assert "被反映人" in html and "周九" in html and "违反廉洁纪律" in html

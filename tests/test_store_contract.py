@@ -65,6 +65,11 @@ UPDATE_STORES_DATETIME_AS_STRING = embedded_gap(
     "is stored as the string 'YYYY-MM-DD HH:MM:SS.ffffff' and reads back as str"
 )
 
+TRANSACTIONS_NOT_ISOLATED = embedded_gap(
+    "transactions of different clients share one SQLite connection: one client's abort rolls back "
+    "another client's transaction in flight (the platform therefore uses no transactions there)"
+)
+
 
 def contract_client(uri: str) -> AsyncMongoClient:
     """Configured like ``xinfang.store.client.durable_client``."""
@@ -675,3 +680,24 @@ def test_source_avoids_features_broken_on_the_embedded_server():
         for number, feature, line in forbidden_uses(path.read_text(encoding="utf-8"))
     ]
     assert not offences, "features that are broken on the embedded store:\n" + "\n".join(offences)
+
+
+@TRANSACTIONS_NOT_ISOLATED
+async def test_concurrent_transactions_of_two_clients_are_isolated(db, store_uri):
+    """events.unit_of_work uses transactions only where the server isolates them; this is why."""
+    first, second = contract_client(store_uri), contract_client(store_uri)
+    try:
+        await db.isolation.insert_one({"seed": True})  # the collection exists before the transactions
+        coll_a, coll_b = first[db.name].isolation, second[db.name].isolation
+        async with first.start_session() as session_a, second.start_session() as session_b:
+            await session_a.start_transaction()
+            await coll_a.insert_one({"who": "a"}, session=session_a)
+            await session_b.start_transaction()
+            await coll_b.insert_one({"who": "b"}, session=session_b)
+            await session_a.abort_transaction()
+            await session_b.commit_transaction()
+        assert await db.isolation.count_documents({"who": "b"}) == 1
+        assert await db.isolation.count_documents({"who": "a"}) == 0
+    finally:
+        await first.close()
+        await second.close()

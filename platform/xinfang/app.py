@@ -94,7 +94,7 @@ def create_app(settings: Settings | None = None, *, plugins: list | None = None)
             for event_id in event_ids:
                 await send_task_async(celery_app, DISPATCH_EVENT, [event_id])
 
-        configure_dispatch(lambda: store.client, enqueue)
+        configure_dispatch(store, enqueue)
 
     @app.after_serving
     async def close_store():

@@ -213,7 +213,7 @@ def _with_store(settings: Settings, work):
             for event_id in event_ids:
                 await send_task_async(celery_app, DISPATCH_EVENT, [event_id])
 
-        configure_dispatch(lambda: store.client, enqueue)
+        configure_dispatch(store, enqueue)
         try:
             return await work()
         finally:

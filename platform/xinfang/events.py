@@ -7,6 +7,15 @@ transaction commits, and only then is each event handed to Celery. If the
 broker is unreachable or the message is lost, the event stays ``pending`` in the
 database and the beat sweeper hands it over again: nothing is lost, and since
 handlers are idempotent, nothing is done twice.
+
+On the embedded store there is no transaction (``uow.session`` is None): its
+transactions share one SQLite connection between all clients, so one client's
+abort rolls back other clients' writes in flight and one client's commit ends
+another's transaction (tests/test_store_contract.py pins this). There, writes
+are made in order and the events are inserted once every write succeeded; a
+failed unit of work records no event, but writes made before the failure stay,
+and a crash between the last write and the event insert loses the event (never
+the data). Production runs on a replica set, with transactions.
 """
 
 from __future__ import annotations
@@ -71,12 +80,13 @@ class OutboxEvent(PlatformDocument):
 
 # Set by the process (web app or worker) once its store is open: hands event ids to the broker.
 _enqueue: Callable[[list[str]], Any] | None = None
-_client_getter: Callable[[], Any] | None = None
+_store: Any = None
 
 
-def configure_dispatch(client_getter: Callable[[], Any], enqueue: Callable[[list[str]], Any] | None) -> None:
-    global _enqueue, _client_getter
-    _client_getter, _enqueue = client_getter, enqueue
+def configure_dispatch(store, enqueue: Callable[[list[str]], Any] | None) -> None:
+    """``store``: the process's open ``xinfang.store.client.Store``."""
+    global _enqueue, _store
+    _store, _enqueue = store, enqueue
 
 
 class UnitOfWork:
@@ -88,33 +98,38 @@ class UnitOfWork:
         self.events.append(event)
 
 
+def _outbox_rows(events: list[DomainEvent]) -> list[OutboxEvent]:
+    now = utcnow()
+    return [
+        OutboxEvent(
+            # Ids chosen here: insert_many does not write them back onto the objects.
+            id=ObjectId(), created_at=now, dispatched_at=now,
+            name=event.name, tenant_id=event.tenant_id, subject_id=event.subject_id, data=event.data,
+        )
+        for event in events
+    ]
+
+
 @contextlib.asynccontextmanager
 async def unit_of_work():
-    """One transaction for the documents and their events; enqueue after commit."""
-    if _client_getter is None:
+    """The documents and their events together (one transaction where the store has them); enqueue after."""
+    if _store is None:
         raise RuntimeError("the store is not open in this process")
-    client = _client_getter()
     outbox: list[OutboxEvent] = []
-    async with client.start_session() as session:
-        async with await session.start_transaction():
-            uow = UnitOfWork(session)
-            yield uow
-            now = utcnow()
-            for event in uow.events:
-                outbox.append(
-                    OutboxEvent(
-                        # Ids chosen here: insert_many does not write them back onto the objects.
-                        id=ObjectId(),
-                        created_at=now,
-                        name=event.name,
-                        tenant_id=event.tenant_id,
-                        subject_id=event.subject_id,
-                        data=event.data,
-                        dispatched_at=now,
-                    )
-                )
-            if outbox:
-                await OutboxEvent.insert_many(outbox, session=session)
+    if _store.supports_transactions:
+        async with _store.client.start_session() as session:
+            async with await session.start_transaction():
+                uow = UnitOfWork(session)
+                yield uow
+                outbox = _outbox_rows(uow.events)
+                if outbox:
+                    await OutboxEvent.insert_many(outbox, session=session)
+    else:
+        uow = UnitOfWork(None)
+        yield uow
+        outbox = _outbox_rows(uow.events)
+        if outbox:
+            await OutboxEvent.insert_many(outbox)
     # Committed. From here on a failure only delays the event until the next sweep.
     if outbox and _enqueue is not None:
         try:

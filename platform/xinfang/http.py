@@ -6,10 +6,10 @@ import logging
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
-from quart import request
+from quart import g, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from .errors import DomainError, InvalidInput
+from .errors import DomainError, InvalidInput, Message, NotAuthenticated
 
 log = logging.getLogger(__name__)
 
@@ -59,16 +59,37 @@ _HTTP_ZH = {
 }
 
 
+def wants_page() -> bool:
+    """Pages (portal, console, admin) answer errors as pages; everything under /api/ answers JSON."""
+    return "/api/" not in request.path and request.path != "/openapi.json" and request.path != "/healthz"
+
+
+async def error_page(message: Message, status: int, headers: dict | None = None):
+    tenant_ctx = g.get("tenant_ctx")
+    tenant = tenant_ctx.tenant if tenant_ctx else None
+    home_url = url_for("portal.home", tenant_slug=tenant.slug) if tenant else "/api/tenants"
+    html = await render_template("error.html", message=message, status=status, tenant=tenant, home_url=home_url)
+    return html, status, headers or {}
+
+
 def register_error_handlers(app) -> None:
     @app.errorhandler(DomainError)
     async def domain_error(error: DomainError):
         retry_after = getattr(error, "retry_after", None)
-        return error.to_json(), error.status, ({"Retry-After": str(retry_after)} if retry_after else {})
+        headers = {"Retry-After": str(retry_after)} if retry_after else {}
+        if wants_page():
+            if isinstance(error, NotAuthenticated) and g.get("tenant_ctx") is not None:
+                login = url_for("console.login_page", tenant_slug=g.tenant_ctx.tenant.slug, next=request.full_path.rstrip("?"))
+                return redirect(login)
+            return await error_page(error.message, error.status, headers)
+        return error.to_json(), error.status, headers
 
     @app.errorhandler(HTTPException)
     async def http_error(error: HTTPException):
         code = error.code or 500
         zh = _HTTP_ZH.get(code, "请求失败")
+        if wants_page():
+            return await error_page({"zh": zh, "en": error.name}, code)
         return {"error": {"code": error.name.lower().replace(" ", "_"), "message": {"zh": zh, "en": error.description or error.name}}}, code
 
     @app.errorhandler(Exception)

@@ -94,7 +94,7 @@ class WorkerRuntime:
         asyncio.set_event_loop(self.loop)
         self.pm = make_plugin_manager()
         self.store = self.loop.run_until_complete(Store.open(self.settings, document_models(self.pm)))
-        configure_dispatch(lambda: self.store.client, self.enqueue)
+        configure_dispatch(self.store, self.enqueue)
         log.info("worker process %s ready", self._pid)
 
     def run(self, coroutine_factory, *args):

@@ -8,7 +8,7 @@ from ..auth.access import SESSION_KEY, current_principal, end_session, start_ses
 from ..auth.models import Role, StaffAccount
 from ..auth.permissions import Permission, public, requires
 from ..auth.service import authenticate_staff, guarded_login
-from ..errors import DomainError, NotAuthenticated
+from ..errors import DomainError
 from ..forms.rendering import parse_form, render_form
 from ..forms.schema_safety import FieldError
 from ..forms.service import list_forms, require_form
@@ -25,11 +25,6 @@ console_bp = Blueprint("console", __name__, url_prefix="/t/<tenant_slug>/staff")
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-@console_bp.errorhandler(NotAuthenticated)
-async def to_login(error):
-    return redirect(url_for("console.login_page", tenant_slug=current_tenant().tenant.slug, next=request.path))
-
-
 def _csrf() -> str:
     return (session.get(SESSION_KEY) or {}).get("csrf", "")
 
@@ -39,6 +34,23 @@ async def _page(template: str, status: int = 200, **context):
     html = await render_template(template, tenant=ctx.tenant, home_url=url_for("console.inbox_page", tenant_slug=ctx.tenant.slug),
                                  csrf_token=_csrf(), principal=context.pop("principal", None), **context)
     return html, status, NO_STORE
+
+
+def answer_rows(schema: dict, answers: dict, lang: str, prefix: str = "") -> list[tuple[str, str]]:
+    """(field title, shown value) pairs in the form's own order and words, nested fieldsets flattened."""
+    rows = []
+    properties = schema.get("properties", {})
+    for key, value in answers.items():
+        spec = properties.get(key, {})
+        title = (spec.get("x-en", {}).get("title") if lang == "en" else spec.get("title")) or key
+        labels = {c.get("const"): (c.get("x-en", {}).get("title") if lang == "en" else c.get("title")) for c in spec.get("oneOf", []) + spec.get("items", {}).get("oneOf", [])}
+        if isinstance(value, dict):
+            rows += answer_rows(spec, value, lang, prefix=f"{prefix}{title} · ")
+        elif isinstance(value, list):
+            rows.append((prefix + title, "、".join(str(labels.get(v) or v) for v in value)))
+        else:
+            rows.append((prefix + title, str(labels.get(value) or value)))
+    return rows
 
 
 @console_bp.get("/login")
@@ -59,7 +71,7 @@ async def login_submit(tenant_slug):
         return await _page("staff/login.html", refused.status, message=refused.message, next=submitted.get("next", ""))
     start_session(account.id, account.tenant_id)
     target = submitted.get("next", "")
-    if not target.startswith(f"/t/{tenant_slug}/staff/"):
+    if not (target.startswith(f"/t/{tenant_slug}/staff/") or target.startswith(f"/t/{tenant_slug}/admin/")):
         target = url_for("console.inbox_page", tenant_slug=tenant_slug)
     return redirect(target)
 
@@ -95,7 +107,10 @@ async def petition_page(tenant_slug, petition_id, message=None, status=200):
     handlers = [a async for a in ctx.scope.repo(StaffAccount).find({"roles": Role.HANDLER.value, "active": True})]
     children = await Tenant.find({"parent_id": ctx.tenant_id, "active": True}).to_list()
     others = await Tenant.find({"active": True}).to_list()
+    form = await service.form_of(ctx, petition)
     return await _page("staff/petition.html", status, principal=principal, view=view, field_titles=FIELD_TITLES, message=message,
+                       answer_rows=answer_rows(form.json_schema if form else {}, petition.answers, current_lang()),
+                       identity_rows=answer_rows(form.json_schema if form else {}, view.get("identity") or {}, current_lang()),
                        handlers=handlers, children=children, others=[t for t in others if str(t.id) != ctx.tenant_id],
                        channels=CHANNEL_NAMES)
 

@@ -202,6 +202,12 @@ async def access_petition(ctx: TenantContext, petition_id: str) -> Petition:
     return petition
 
 
+async def form_of(ctx: TenantContext, petition: Petition) -> FormVersion | None:
+    """The exact form version the petition was validated against (in the tenant that issued it)."""
+    row = await TenantScope(petition.origin_tenant_id).repo(FormVersion).find_one({"key": petition.form_key, "version": petition.form_version})
+    return row if row and row.digest == petition.form_digest else None
+
+
 async def open_identity(keyring: KeyRing, petition: Petition) -> dict:
     if not petition.identity_sealed:
         return {}

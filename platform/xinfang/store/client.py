@@ -42,11 +42,17 @@ class Store:
         self.settings = settings
         self.client = client
         self.database = client[settings.mongodb_database]
+        self.supports_transactions = False  # decided by open(), from what the server says it is
 
     @classmethod
     async def open(cls, settings: Settings, document_models: list[type]) -> "Store":
         client = durable_client(settings.effective_mongodb_uri)
         store = cls(settings, client)
+        hello = await client.admin.command("hello")
+        # MongoDB has isolated multi-document transactions on a replica set (setName) or
+        # behind mongos (isdbgrid). A standalone server has none, and the embedded store's
+        # are not isolated between clients (see events.py), so neither gets them.
+        store.supports_transactions = "setName" in hello or hello.get("msg") == "isdbgrid"
         await init_beanie(database=store.database, document_models=document_models)
         return store
 
