@@ -94,3 +94,27 @@ async def test_a_citizen_files_and_follows_and_a_handler_moves_it_forward(live_s
     assert "属实，予以受理" not in await page.inner_text("main")  # the internal opinion stays internal
     await phone.close()
     await desk.close()
+
+
+async def test_a_tenant_admin_edits_a_form_with_a_live_preview(live_server, browser, tenants):
+    context = await browser.new_context(locale="zh-CN")
+    page = await context.new_page()
+    await page.goto(f"{live_server}/t/{tenants.A}/admin/forms?key=suggestion")  # not logged in: to the login page
+    await page.fill("input[name='username']", "admin")
+    await page.fill("input[name='password']", PASSWORD)
+    messages = []
+    page.on("console", lambda message: messages.append(message.text))
+    await page.click("button[type='submit']")
+    try:
+        await page.wait_for_selector("#preview label", timeout=10_000)
+    except Exception:
+        raise AssertionError(f"no preview at {page.url}; console: {messages}; page: {(await page.content())[:1500]}") from None
+    assert "/admin/forms" in page.url
+    schema = await page.input_value("#schema")
+    edited = schema.replace('"title": "建议主题"', '"title": "建议的题目（预览）"', 1)
+    assert edited != schema, "the suggestion template changed its topic title; update this test"
+    await page.fill("#schema", edited)
+    await page.wait_for_function("document.querySelector('#preview').innerText.includes('建议的题目（预览）')")
+    await page.fill("#schema", edited.replace('"type": "object"', '"type": "objekt"', 1))
+    await page.wait_for_function("document.querySelector('#problems').children.length > 0")
+    await context.close()

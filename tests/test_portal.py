@@ -92,3 +92,9 @@ async def test_the_staff_page_shows_answers_with_the_forms_own_titles(app, tenan
     path = re.search(r'href="(/t/siyang-edu/staff/petitions/[0-9a-f]{24})"', await created.get_data(as_text=True)).group(1)
     html = await (await browser.get(path)).get_data(as_text=True)
     assert "被反映人" in html and "周九" in html and "违反廉洁纪律" in html
+
+
+async def test_stylesheet_and_script_are_served_to_anyone(client):
+    css = await client.get("/static/xinfang.css")
+    assert css.status_code == 200 and "font" in await css.get_data(as_text=True)
+    assert (await client.get("/static/form-admin.js")).status_code == 200

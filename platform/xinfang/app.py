@@ -102,6 +102,8 @@ def create_app(settings: Settings | None = None, *, plugins: list | None = None)
 
     @app.before_request
     async def request_pipeline():
+        if request.endpoint == "static":
+            return  # stylesheets and scripts are public, like any web page's
         view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
         if view is None:
             return  # 404/405 from routing; the error handler answers

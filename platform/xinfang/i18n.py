@@ -1,8 +1,9 @@
-"""Language of the pages: Simplified Chinese first, English on request (``?lang=en``, kept in a cookie)."""
+"""What every page template gets: the language (Simplified Chinese first, English on request with
+``?lang=en``, kept in a cookie) and the session's CSRF token for forms and scripts."""
 
 from __future__ import annotations
 
-from quart import request
+from quart import request, session
 
 LANGUAGES = ("zh", "en")
 COOKIE = "lang"
@@ -19,8 +20,11 @@ def current_lang() -> str:
 def register_i18n(app) -> None:
     @app.context_processor
     async def language_helpers():
+        from .auth.access import SESSION_KEY
+
         lang = current_lang()
         return {
+            "csrf_token": (session.get(SESSION_KEY) or {}).get("csrf", ""),
             "lang": lang,
             "T": lambda zh, en: zh if lang == "zh" else en,
             "L": lambda names: (names or {}).get(lang) or (names or {}).get("zh", ""),

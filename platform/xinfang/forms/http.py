@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, render_template, request
+from quart import Blueprint, render_template, request, url_for
 from quart_schema import document_request
 
 from ..auth.access import current_principal
@@ -97,5 +97,5 @@ async def admin_forms(tenant_slug):
     current = await service.latest_version(ctx.scope, key)
     return await render_template(
         "admin/forms.html", tenant=ctx.tenant, forms=forms, key=key, current=current,
-        templates=sorted(load_templates()), lang=request.cookies.get("lang", "zh"),
+        templates=sorted(load_templates()), home_url=url_for("portal.home", tenant_slug=ctx.tenant.slug),
     )

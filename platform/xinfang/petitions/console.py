@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, redirect, render_template, request, session, url_for
+from quart import Blueprint, redirect, render_template, request, url_for
 
-from ..auth.access import SESSION_KEY, current_principal, end_session, start_session
+from ..auth.access import current_principal, end_session, start_session
 from ..auth.models import Role, StaffAccount
 from ..auth.permissions import Permission, public, requires
 from ..auth.service import authenticate_staff, guarded_login
@@ -25,14 +25,10 @@ console_bp = Blueprint("console", __name__, url_prefix="/t/<tenant_slug>/staff")
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-def _csrf() -> str:
-    return (session.get(SESSION_KEY) or {}).get("csrf", "")
-
-
 async def _page(template: str, status: int = 200, **context):
     ctx = current_tenant()
     html = await render_template(template, tenant=ctx.tenant, home_url=url_for("console.inbox_page", tenant_slug=ctx.tenant.slug),
-                                 csrf_token=_csrf(), principal=context.pop("principal", None), **context)
+                                 principal=context.pop("principal", None), **context)
     return html, status, NO_STORE
 
 
