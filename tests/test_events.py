@@ -89,7 +89,7 @@ async def test_a_lost_message_is_recovered_by_the_sweeper(client, tenants, admin
     done = await eventually(
         lambda: OutboxEvent.find_one({"subject_id": account_id, "status": EventStatus.DONE}), message="event done"
     )
-    assert done.handled_by == ["activity"]
+    assert "activity" in done.handled_by and done.last_error is None
 
 
 def _runtime(settings, *extra_plugins):

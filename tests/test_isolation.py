@@ -69,6 +69,21 @@ CASES: dict[str, Case] = {
     "petitions.show_workflow": Case("GET", "/api/workflow", "collection"),
     "petitions.show_calendar": Case("GET", "/api/calendar", "collection"),
     "petitions.set_calendar": Case("PUT", "/api/calendar", "collection", body={"holidays": ["2027-10-01"], "workdays": []}),
+    # supervision cards and actions
+    "cards.list_card_types": Case("GET", "/api/card-types", "collection"),
+    "cards.list_supervisions": Case("GET", "/api/supervisions", "collection"),
+    "cards.create_supervision": Case("POST", "/api/supervisions", "collection",
+                                     body={"kind": "action", "type_key": "supervision_notice", "subject": {"kind": "unit", "name": "隔离测试单位"}}),
+    "cards.show_supervision": Case("GET", "/api/supervisions/{id}", "object", owner_object="supervision"),
+    "cards.submit_supervision": Case("POST", "/api/supervisions/{id}/submit", "object", owner_object="supervision"),
+    "cards.approve_supervision": Case("POST", "/api/supervisions/{id}/approve", "object", owner_object="supervision"),
+    "cards.issue_supervision": Case("POST", "/api/supervisions/{id}/issue", "object", owner_object="supervision"),
+    "cards.answer_supervision": Case("POST", "/api/supervisions/{id}/answer", "object", body={"text": "说明"}, owner_object="supervision"),
+    "cards.record_talk": Case("POST", "/api/supervisions/{id}/talk-record", "object", body={"text": "记录"}, owner_object="supervision"),
+    "cards.decide_supervision": Case("POST", "/api/supervisions/{id}/decide", "object", body={"outcome": "close"}, owner_object="supervision"),
+    "cards.rectified_supervision": Case("POST", "/api/supervisions/{id}/rectified", "object", owner_object="supervision"),
+    "cards.supervision_stats": Case("GET", "/api/supervision-stats", "collection"),
+    "notifications.list_notifications": Case("GET", "/api/notifications", "collection"),
     # citizen portal pages
     "portal.home": Case("GET", "/", "public"),
     "portal.new_petition": Case("GET", "/petition/petition", "public"),
@@ -107,9 +122,10 @@ class Side:
     tenant_id: str
     account_ids: list[str]
     petition_ids: list[str]
+    supervision_ids: list[str]
 
     def object_id(self, kind: str) -> str:
-        return (self.petition_ids if kind == "petition" else self.account_ids)[0]
+        return {"petition": self.petition_ids, "supervision": self.supervision_ids, "account": self.account_ids}[kind][0]
 
 
 async def _side(client, slug: str) -> Side:
@@ -124,7 +140,11 @@ async def _side(client, slug: str) -> Side:
     filed = await client.post(f"/t/{slug}/api/petitions", headers=headers, json={
         "form": "petition", "channel": "letter", "anonymous": True, "answers": {"title": "隔离测试", "content": f"{slug} 的隔离测试信访件", "category": "other"}})
     assert filed.status_code == 201, await filed.get_data(as_text=True)
-    return Side(slug, headers, tenant["id"], [a["id"] for a in accounts["accounts"]], [(await filed.get_json())["id"]])
+    supervision = await client.post(f"/t/{slug}/api/supervisions", headers=headers, json={
+        "kind": "action", "type_key": "supervision_notice", "subject": {"kind": "person", "name": f"{slug} 隔离测试对象"}})
+    assert supervision.status_code == 201, await supervision.get_data(as_text=True)
+    return Side(slug, headers, tenant["id"], [a["id"] for a in accounts["accounts"]], [(await filed.get_json())["id"]],
+                [(await supervision.get_json())["id"]])
 
 
 @pytest.fixture(scope="session")
@@ -143,7 +163,7 @@ async def _call(client, case: Case, url: str, headers: dict, body: dict | None):
 
 
 def _leaks(text: str, other: Side) -> list[str]:
-    return [oid for oid in other.account_ids + other.petition_ids + [other.tenant_id] if oid in text]
+    return [oid for oid in other.account_ids + other.petition_ids + other.supervision_ids + [other.tenant_id] if oid in text]
 
 
 @pytest.mark.parametrize("endpoint", sorted(e for e, c in CASES.items() if c.kind != "public"))

@@ -55,7 +55,9 @@ async def test_siyang_bundle_holds_the_four_cards_of_the_seed(app, tenants):
     assert rules["yellow_unrectified_3_months"].trigger.period.amount == 3
     assert rules["second_yellow_within_2_years"].outcome.action == "treat_as"
     other = TenantScope((await Tenant.find_one({"slug": tenants.B})).id)
-    assert await other.repo(CardType).count() == 0  # cards are one tenant's configuration, not product code
+    other_cards = {c.key: c async for c in other.repo(CardType).find()}
+    assert set(other_cards) == {"blue", "orange"}  # cards are each tenant's configuration, not product code
+    assert other_cards["orange"].colour == "#fb8500" and other_cards["blue"].response_deadline.amount == 10
 
 
 async def test_loading_the_bundles_again_changes_nothing(app):

@@ -25,6 +25,7 @@ BUILTIN_PLUGINS = [
     "xinfang.cards.plugin",
     "xinfang.forms.plugin",
     "xinfang.petitions.plugin",
+    "xinfang.notifications.plugin",
     "xinfang.events_plugin",
     "xinfang.superuser.plugin",
     "xinfang.diagnostics",

@@ -8,15 +8,9 @@ from typing import Literal
 from pydantic import BaseModel, Field
 from pymongo import ASCENDING, IndexModel
 
+from ..calendar import PeriodUnit
 from ..store.documents import TenantDocument
 from ..tenancy.models import LocalizedName
-
-
-class PeriodUnit(StrEnum):
-    WORKING_DAYS = "working_days"
-    CALENDAR_DAYS = "calendar_days"
-    CALENDAR_MONTHS = "calendar_months"
-    YEARS = "years"
 
 
 class Period(BaseModel):
@@ -42,6 +36,7 @@ class CardType(TenantDocument):
     follow_up_visits: list[Period] = Field(default_factory=list)
     copy_to: list[CopyTarget] = Field(default_factory=list)
     rank: int = 0  # severity order, 0 = mildest
+    needs_approval: bool = True  # 报批 before issue
 
     class Settings:
         name = "card_types"
@@ -70,3 +65,108 @@ class EscalationRule(TenantDocument):
     class Settings:
         name = "escalation_rules"
         indexes = [IndexModel([("tenant_id", ASCENDING), ("key", ASCENDING)], unique=True)]
+
+
+class ActionKind(StrEnum):
+    NOTICE = "notice"  # 信访监督通知书: explain in writing by a date
+    RECTIFICATION = "rectification"  # 信访整改通知书: rectify by a deadline, then checked
+    TALK = "talk"  # 谈话 (诫勉 / 警示): counts only once its written record is filed
+    MEETING = "meeting"  # 专题民主生活会
+    BRIEFING = "briefing"  # 通报会
+
+
+class ActionType(TenantDocument):
+    """A kind of supervision action a tenant uses; tenants add their own."""
+
+    key: str
+    name: LocalizedName
+    kind: ActionKind
+    needs_approval: bool = True  # 报批: nothing un-approved goes out
+    response_deadline: Period | None = None
+    record_required: bool = False  # a talk counts only with its written record
+
+    class Settings:
+        name = "action_types"
+        indexes = [IndexModel([("tenant_id", ASCENDING), ("key", ASCENDING)], unique=True)]
+
+
+class Subject(BaseModel):
+    """Who a card or action is about: a person or a unit (a school)."""
+
+    kind: Literal["person", "unit"]
+    name: str = Field(min_length=1, max_length=100)
+    position: str | None = Field(default=None, max_length=100)
+    unit: str | None = Field(default=None, max_length=100)
+
+    @property
+    def key(self) -> str:
+        """Matches the same subject across cards: NFKC-normalised, whitespace-free name and unit."""
+        import unicodedata
+
+        def norm(text: str | None) -> str:
+            return "".join(unicodedata.normalize("NFKC", text or "").split()).lower()
+
+        return f"{self.kind}:{norm(self.name)}@{norm(self.unit)}"
+
+
+class SupervisionState(StrEnum):
+    PROPOSED = "proposed"  # suggested by a rule; a person decides
+    DRAFT = "draft"
+    AWAITING_APPROVAL = "awaiting_approval"
+    ISSUED = "issued"  # waiting for the subject's answer
+    ANSWERED = "answered"  # the handler decides next
+    RECTIFYING = "rectifying"  # rectify by rectify_due, then checked
+    CLOSED = "closed"
+    TRANSFERRED = "transferred"  # 立案移送 after leader approval
+    DISMISSED = "dismissed"  # a proposal a person declined
+
+
+class AutomaticStep(BaseModel):
+    """A step the sweeper took, with its reason in words and the facts it used."""
+
+    rule: str
+    at: str  # ISO date
+    reason: LocalizedName
+    facts: list[str] = Field(default_factory=list)  # ids of the cards / actions / petitions it relied on
+
+
+class FollowUp(BaseModel):
+    due_on: str
+    done_on: str | None = None
+    note: str | None = None
+
+
+class Supervision(TenantDocument):
+    """One card (监督卡) or supervision action, from one or more petitions, about one subject."""
+
+    kind: Literal["card", "action"]
+    type_key: str
+    subject: Subject
+    subject_key: str
+    petition_ids: list[str] = Field(default_factory=list)
+    state: SupervisionState
+    needs_approval: bool = True
+    approved_by: str | None = None
+    issued_on: str | None = None
+    response_due: str | None = None
+    rectify_due: str | None = None
+    rectified_on: str | None = None
+    overdue: bool = False
+    follow_ups: list[FollowUp] = Field(default_factory=list)
+    copies: list[CopyTarget] = Field(default_factory=list)
+    treated_as: str | None = None  # e.g. a second yellow card treated as red
+    automatic: list[AutomaticStep] = Field(default_factory=list)
+    applied_rules: list[str] = Field(default_factory=list)  # what the sweeper already did here
+    answer: str | None = None
+    record: str | None = None  # a talk's written record
+    outcome: str | None = None
+    notes: list[dict] = Field(default_factory=list)  # {at, actor, action, text}
+    revision: int = 0
+
+    class Settings:
+        name = "supervisions"
+        indexes = [
+            IndexModel([("tenant_id", ASCENDING), ("state", ASCENDING), ("response_due", ASCENDING)]),
+            IndexModel([("tenant_id", ASCENDING), ("subject_key", ASCENDING), ("type_key", ASCENDING)]),
+            IndexModel([("tenant_id", ASCENDING), ("type_key", ASCENDING), ("issued_on", ASCENDING)]),
+        ]

@@ -393,7 +393,7 @@ async def do_add_supplement(ctx: TenantContext, petition: Petition, *, text: str
 async def flag_overdue(scope: TenantScope, today: date) -> int:
     """Mark petitions whose time limit has passed. Idempotent: a flagged one is not touched again."""
     return await scope.repo(Petition).update_many(
-        {"overdue": False, "due_on": {"$lt": today.isoformat()}}, {"$set": {"overdue": True}}
+        {"overdue": False, "due_on": {"$lt": today.isoformat()}}, {"$set": {"overdue": True}, "$inc": {"revision": 1}}
     )
 
 

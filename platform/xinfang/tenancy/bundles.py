@@ -25,7 +25,7 @@ from referencing import Registry
 
 from ..auth.models import PlatformAccount, StaffAccount
 from ..auth.service import do_create_staff_account, do_create_superuser
-from ..cards.models import CardType, EscalationRule
+from ..cards.models import ActionType, CardType, EscalationRule
 from ..events import DomainEvent, unit_of_work
 from ..forms.service import do_publish_form_version
 from ..petitions.models import CalendarRules
@@ -171,6 +171,7 @@ class BundleLoader:
             await self._account(scope, tenant, entry)
         await self._upsert_keyed(scope, CardType, bundle.data.get("card_types", []), "card_types")
         await self._upsert_keyed(scope, EscalationRule, bundle.data.get("escalation_rules", []), "escalation_rules")
+        await self._upsert_keyed(scope, ActionType, bundle.data.get("action_types", []), "action_types")
         await self._workflow(scope, bundle)
         await self._calendar(scope, bundle.data.get("calendar"))
         for entry in bundle.data.get("forms", []):

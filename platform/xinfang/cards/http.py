@@ -1,0 +1,122 @@
+"""Supervision routes: cards and actions from petitions, approval, issue, answers, decisions, statistics."""
+
+from __future__ import annotations
+
+from quart import Blueprint, request
+from quart_schema import document_request
+
+from ..auth.access import current_principal
+from ..auth.permissions import Permission, requires
+from ..http import parse_body
+from ..tenancy.resolution import current_tenant
+from . import service, stats
+from .models import ActionType, CardType, Supervision
+from .schemas import DecisionIn, SupervisionIn, TextIn
+
+cards_bp = Blueprint("cards", __name__, url_prefix="/t/<tenant_slug>/api")
+
+
+def view(sup: Supervision) -> dict:
+    return sup.model_dump(mode="json", exclude={"revision", "applied_rules"}) | {"id": str(sup.id)}
+
+
+@cards_bp.get("/card-types")
+@requires(Permission.TENANT_READ)
+async def list_card_types(tenant_slug):
+    """The tenant's cards (colours, deadlines, follow-ups, copies) and supervision action types."""
+    scope = current_tenant().scope
+    cards = await scope.repo(CardType).find({}).sort("rank").to_list()
+    actions = await scope.repo(ActionType).find({}).sort("key").to_list()
+    return {"card_types": [c.model_dump(mode="json", exclude={"revision_id"}) | {"id": str(c.id)} for c in cards],
+            "action_types": [a.model_dump(mode="json", exclude={"revision_id"}) | {"id": str(a.id)} for a in actions]}
+
+
+@cards_bp.get("/supervisions")
+@requires(Permission.PETITIONS_READ)
+async def list_supervisions(tenant_slug):
+    """Cards and actions, filtered by kind, type_key, state, subject_key, overdue."""
+    query = {k: request.args[k] for k in ("kind", "type_key", "state", "subject_key") if request.args.get(k)}
+    if request.args.get("overdue") in ("1", "true"):
+        query["overdue"] = True
+    rows = await current_tenant().scope.repo(Supervision).find(query).sort("-created_at").limit(200).to_list()
+    return {"items": [view(s) for s in rows]}
+
+
+@cards_bp.post("/supervisions")
+@requires(Permission.PETITIONS_ACT)
+@document_request(SupervisionIn)
+async def create_supervision(tenant_slug):
+    """A card or action from one or more petitions, about one subject (a draft until approved and issued)."""
+    body = await parse_body(SupervisionIn)
+    sup = await service.do_create_supervision(current_tenant().scope, kind=body.kind, type_key=body.type_key, subject=body.subject,
+                                              petition_ids=body.petition_ids, actor=current_principal())
+    return view(sup), 201
+
+
+@cards_bp.get("/supervisions/<supervision_id>")
+@requires(Permission.PETITIONS_READ)
+async def show_supervision(tenant_slug, supervision_id):
+    return view(await service.access_supervision(current_tenant().scope, supervision_id))
+
+
+async def _act(supervision_id, verb, *args, **kwargs):
+    scope = current_tenant().scope
+    sup = await service.access_supervision(scope, supervision_id)
+    return view(await verb(scope, sup, current_principal(), *args, **kwargs))
+
+
+@cards_bp.post("/supervisions/<supervision_id>/submit")
+@requires(Permission.PETITIONS_ACT)
+async def submit_supervision(tenant_slug, supervision_id):
+    """Ask a leader's approval (报批)."""
+    return await _act(supervision_id, service.do_submit_for_approval)
+
+
+@cards_bp.post("/supervisions/<supervision_id>/approve")
+@requires(Permission.PETITIONS_ACT)
+async def approve_supervision(tenant_slug, supervision_id):
+    return await _act(supervision_id, service.do_approve)
+
+
+@cards_bp.post("/supervisions/<supervision_id>/issue")
+@requires(Permission.PETITIONS_ACT)
+async def issue_supervision(tenant_slug, supervision_id):
+    """Issue it: the answer deadline, follow-up visits and copies start here."""
+    return await _act(supervision_id, service.do_issue)
+
+
+@cards_bp.post("/supervisions/<supervision_id>/answer")
+@requires(Permission.PETITIONS_ACT)
+@document_request(TextIn)
+async def answer_supervision(tenant_slug, supervision_id):
+    """The subject's written explanation or rectification report, filed by staff."""
+    return await _act(supervision_id, service.do_record_answer, (await parse_body(TextIn)).text)
+
+
+@cards_bp.post("/supervisions/<supervision_id>/talk-record")
+@requires(Permission.PETITIONS_ACT)
+@document_request(TextIn)
+async def record_talk(tenant_slug, supervision_id):
+    return await _act(supervision_id, service.do_record_talk, (await parse_body(TextIn)).text)
+
+
+@cards_bp.post("/supervisions/<supervision_id>/decide")
+@requires(Permission.PETITIONS_ACT)
+@document_request(DecisionIn)
+async def decide_supervision(tenant_slug, supervision_id):
+    """close | must_explain | rectify (with rectify_by) | verify_further | escalate | transfer (leader only)."""
+    body = await parse_body(DecisionIn)
+    return await _act(supervision_id, service.do_decide, body.outcome, note=body.note, rectify_by=body.rectify_by)
+
+
+@cards_bp.post("/supervisions/<supervision_id>/rectified")
+@requires(Permission.PETITIONS_ACT)
+async def rectified_supervision(tenant_slug, supervision_id):
+    return await _act(supervision_id, service.do_mark_rectified)
+
+
+@cards_bp.get("/supervision-stats")
+@requires(Permission.PETITIONS_READ)
+async def supervision_stats(tenant_slug):
+    """Cards by type and colour, actions by form with shares, overdue counts."""
+    return await stats.statistics(current_tenant().scope)

@@ -1,0 +1,27 @@
+"""Request bodies of the supervision routes."""
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .models import Subject
+
+
+class SupervisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["card", "action"]
+    type_key: str = Field(min_length=1, max_length=64)
+    subject: Subject
+    petition_ids: list[str] = Field(default_factory=list, max_length=50)
+
+
+class TextIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(default="", max_length=20000)
+
+
+class DecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    outcome: str = Field(min_length=1, max_length=32)
+    note: str = Field(default="", max_length=5000)
+    rectify_by: str | None = None

@@ -1,0 +1,185 @@
+"""Supervision verbs: create from petitions, approve (报批), issue, answer, decide, rectify, record a talk.
+
+The decision rules of DOMAIN.md are the outcomes of ``do_decide``: close when
+explained; must explain; rectify by a deadline; verify further when the same
+issue is reported again; escalate on refusal; transfer to case investigation
+(立案) only with a leader's approval.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from dateutil.relativedelta import relativedelta
+
+from ..auth.principal import Principal
+from ..calendar import PeriodUnit, WorkingCalendar
+from ..errors import Conflict, Forbidden, InvalidInput, NotFound
+from ..events import DomainEvent, unit_of_work
+from ..petitions.models import Petition
+from ..petitions.service import china_today, tenant_calendar
+from ..store.documents import utcnow
+from ..store.scoped import TenantScope
+from .models import ActionType, CardType, FollowUp, Period, Subject, Supervision, SupervisionState
+
+OUTCOMES = ("close", "must_explain", "rectify", "verify_further", "escalate", "transfer")
+LEADER = "leader"
+
+
+def period_end(calendar: WorkingCalendar, start: date, period: Period, *, to_working_day: bool = True) -> date:
+    """When a period that starts on ``start`` ends. Rules compare nominal ends (``to_working_day=False``)."""
+    unit = PeriodUnit(period.unit)
+    if unit == PeriodUnit.WORKING_DAYS or to_working_day:
+        return calendar.due_date(start, period.amount, unit.value)
+    if unit == PeriodUnit.CALENDAR_DAYS:
+        return start + relativedelta(days=period.amount)
+    if unit == PeriodUnit.CALENDAR_MONTHS:
+        return start + relativedelta(months=period.amount)
+    return start + relativedelta(years=period.amount)
+
+
+async def supervision_type(scope: TenantScope, kind: str, key: str) -> CardType | ActionType:
+    model = CardType if kind == "card" else ActionType
+    row = await scope.repo(model).find_one({"key": key})
+    if row is None:
+        raise InvalidInput(fields={"type_key": {"zh": f"本单位没有这种{'监督卡' if kind == 'card' else '监督方式'}：{key}",
+                                               "en": f"this body has no {kind} type {key!r}"}})
+    return row
+
+
+async def access_supervision(scope: TenantScope, supervision_id: str) -> Supervision:
+    row = await scope.repo(Supervision).get(supervision_id)
+    if row is None:
+        raise NotFound({"zh": "没有这项监督", "en": "no such card or action"})
+    return row
+
+
+def _note(sup: Supervision, actor: Principal | None, action: str, text: str = "", now: datetime | None = None) -> None:
+    sup.notes.append({"at": (now or utcnow()).isoformat(), "actor": actor.display_name if actor else "system",
+                      "action": action, "text": text})
+
+
+async def _save(scope: TenantScope, sup: Supervision, event: str, actor: Principal | None) -> Supervision:
+    async with unit_of_work() as uow:
+        if sup.revision == 0 and sup.id is None:
+            await scope.repo(Supervision).insert(sup, session=uow.session)
+        elif not await scope.repo(Supervision).replace_versioned(sup, session=uow.session):
+            raise Conflict({"zh": "这项监督刚被其他人处理过，请刷新后再试", "en": "someone else changed this meanwhile; reload and retry"})
+        uow.record(DomainEvent(event, scope.tenant_id, str(sup.id), {"actor_id": actor.account_id if actor else "system"}))
+    return sup
+
+
+async def do_create_supervision(scope: TenantScope, *, kind: str, type_key: str, subject: Subject, petition_ids: list[str],
+                                actor: Principal, now: datetime | None = None) -> Supervision:
+    kind_type = await supervision_type(scope, kind, type_key)
+    for petition_id in petition_ids:
+        if await scope.repo(Petition).get(petition_id) is None:
+            raise InvalidInput(fields={"petition_ids": {"zh": f"本单位没有信访件 {petition_id}", "en": f"no petition {petition_id} here"}})
+    sup = Supervision(tenant_id=scope.tenant_id, kind=kind, type_key=type_key, subject=subject, subject_key=subject.key,
+                      petition_ids=list(dict.fromkeys(petition_ids)), state=SupervisionState.DRAFT,
+                      needs_approval=getattr(kind_type, "needs_approval", True))
+    _note(sup, actor, "created", now=now)
+    return await _save(scope, sup, "supervision.created", actor)
+
+
+def _require(sup: Supervision, *states: SupervisionState) -> None:
+    if sup.state not in states:
+        raise Conflict({"zh": "当前状态下不能执行此操作", "en": "this action is not possible in the current state"})
+
+
+async def do_submit_for_approval(scope: TenantScope, sup: Supervision, actor: Principal) -> Supervision:
+    _require(sup, SupervisionState.DRAFT, SupervisionState.PROPOSED)
+    sup.state = SupervisionState.AWAITING_APPROVAL
+    _note(sup, actor, "submitted_for_approval")
+    return await _save(scope, sup, "supervision.submitted", actor)
+
+
+async def do_approve(scope: TenantScope, sup: Supervision, actor: Principal, note: str = "") -> Supervision:
+    """报批: a leader approves; the handler then issues."""
+    if LEADER not in actor.roles:
+        raise Forbidden({"zh": "只有领导可以审批", "en": "only a leader approves"})
+    _require(sup, SupervisionState.AWAITING_APPROVAL)
+    sup.approved_by, sup.state = actor.account_id, SupervisionState.DRAFT
+    _note(sup, actor, "approved", note)
+    return await _save(scope, sup, "supervision.approved", actor)
+
+
+async def do_issue(scope: TenantScope, sup: Supervision, actor: Principal, *, now: datetime | None = None) -> Supervision:
+    """Issue the card or notice: deadlines start, follow-ups are scheduled, copies go out."""
+    _require(sup, SupervisionState.DRAFT)
+    if sup.needs_approval and not sup.approved_by:
+        raise Conflict({"zh": "尚未经领导审批，不能发出", "en": "not approved yet: nothing un-approved goes out"})
+    today = china_today(now)
+    kind_type = await supervision_type(scope, sup.kind, sup.type_key)
+    calendar = await tenant_calendar(scope)
+    sup.state, sup.issued_on = SupervisionState.ISSUED, today.isoformat()
+    if kind_type.response_deadline:
+        sup.response_due = period_end(calendar, today, kind_type.response_deadline).isoformat()
+    for visit in getattr(kind_type, "follow_up_visits", []):
+        sup.follow_ups.append(FollowUp(due_on=period_end(calendar, today, visit).isoformat()))
+    sup.copies = list(getattr(kind_type, "copy_to", []))
+    _note(sup, actor, "issued", now=now)
+    return await _save(scope, sup, "supervision.issued", actor)
+
+
+async def do_record_answer(scope: TenantScope, sup: Supervision, actor: Principal, text: str) -> Supervision:
+    """The subject's written explanation or rectification report, uploaded by staff."""
+    _require(sup, SupervisionState.ISSUED, SupervisionState.RECTIFYING)
+    if not text.strip():
+        raise InvalidInput(fields={"text": {"zh": "请填写答复内容", "en": "the answer is empty"}})
+    sup.answer, sup.overdue = text.strip()[:20000], False
+    if sup.state == SupervisionState.ISSUED:
+        sup.state = SupervisionState.ANSWERED
+    _note(sup, actor, "answered", text[:200])
+    return await _save(scope, sup, "supervision.answered", actor)
+
+
+async def do_record_talk(scope: TenantScope, sup: Supervision, actor: Principal, record: str) -> Supervision:
+    """A talk counts only once its written record is filed (the seeds' known failure: talks not recorded)."""
+    if not record.strip():
+        raise InvalidInput(fields={"record": {"zh": "请填写谈话记录", "en": "the written record is empty"}})
+    sup.record = record.strip()[:20000]
+    _note(sup, actor, "talk_recorded")
+    return await _save(scope, sup, "supervision.talk_recorded", actor)
+
+
+async def do_decide(scope: TenantScope, sup: Supervision, actor: Principal, outcome: str, *, note: str = "",
+                    rectify_by: str | None = None, now: datetime | None = None) -> Supervision:
+    """The handler's decision after the answer, by the rules of DOMAIN.md."""
+    if outcome not in OUTCOMES:
+        raise InvalidInput(fields={"outcome": {"zh": "未知的处理决定", "en": f"outcome must be one of {', '.join(OUTCOMES)}"}})
+    _require(sup, SupervisionState.ANSWERED, SupervisionState.ISSUED, SupervisionState.RECTIFYING)
+    today = china_today(now)
+    if outcome == "close":
+        sup.state = SupervisionState.CLOSED
+    elif outcome == "must_explain":
+        kind_type = await supervision_type(scope, sup.kind, sup.type_key)
+        period = kind_type.response_deadline or Period(amount=15, unit="working_days")
+        sup.state, sup.answer = SupervisionState.ISSUED, None
+        sup.response_due = period_end(await tenant_calendar(scope), today, period).isoformat()
+    elif outcome == "rectify":
+        try:
+            due = date.fromisoformat(rectify_by or "")
+        except ValueError:
+            raise InvalidInput(fields={"rectify_by": {"zh": "请填写整改期限（YYYY-MM-DD）", "en": "give the rectification deadline (YYYY-MM-DD)"}}) from None
+        if due <= today:
+            raise InvalidInput(fields={"rectify_by": {"zh": "整改期限应晚于今天", "en": "the deadline must be after today"}})
+        sup.state, sup.rectify_due = SupervisionState.RECTIFYING, due.isoformat()
+    elif outcome == "verify_further":
+        sup.state = SupervisionState.ANSWERED  # stays open: the same issue came back, check it again
+    elif outcome == "escalate":
+        sup.state = SupervisionState.CLOSED
+    elif outcome == "transfer":
+        if LEADER not in actor.roles:
+            raise Forbidden({"zh": "转立案调查须经领导批准", "en": "transfer to case investigation needs a leader's approval"})
+        sup.state = SupervisionState.TRANSFERRED
+    sup.outcome = outcome
+    _note(sup, actor, f"decided:{outcome}", note, now=now)
+    return await _save(scope, sup, "supervision.decided", actor)
+
+
+async def do_mark_rectified(scope: TenantScope, sup: Supervision, actor: Principal, *, now: datetime | None = None) -> Supervision:
+    _require(sup, SupervisionState.RECTIFYING, SupervisionState.ANSWERED, SupervisionState.ISSUED)
+    sup.rectified_on, sup.state = china_today(now).isoformat(), SupervisionState.CLOSED
+    _note(sup, actor, "rectified", now=now)
+    return await _save(scope, sup, "supervision.rectified", actor)

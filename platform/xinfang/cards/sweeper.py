@@ -1,0 +1,156 @@
+"""The supervision sweep: deadlines, reminders, follow-ups and escalation rules, applied idempotently.
+
+Run by the single beat sweeper, tenant by tenant through each tenant's scope.
+Running it twice, or two at once, changes nothing more than running it once:
+- notifications have deterministic ids (a second insert is a duplicate, ignored);
+- a proposed card has a deterministic id derived from (tenant, rule, source card);
+- a rule applied to a card is recorded in ``applied_rules`` and written with the
+  card's revision, so of two concurrent sweeps exactly one applies it.
+No deadline rides on a broker ETA: everything is recomputed from the documents.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections import defaultdict
+from datetime import date
+
+from bson import ObjectId
+from pymongo.errors import DuplicateKeyError
+
+from ..calendar import WorkingCalendar
+from ..notifications.service import do_notify
+from ..petitions.service import tenant_calendar
+from ..store.scoped import TenantScope
+from .models import AutomaticStep, CardType, EscalationRule, Supervision, SupervisionState
+from .service import period_end
+
+OPEN = [SupervisionState.ISSUED, SupervisionState.ANSWERED, SupervisionState.RECTIFYING]
+COUNTED = OPEN + [SupervisionState.CLOSED, SupervisionState.TRANSFERRED]  # cards that were really issued
+REMINDER_WORKING_DAYS = 3
+HANDLING_ROLES = ["handler", "leader"]
+
+
+@dataclasses.dataclass
+class SweepReport:
+    overdue: int = 0
+    reminders: int = 0
+    follow_ups: int = 0
+    proposals: int = 0
+    treated_as: int = 0
+
+    def total(self) -> int:
+        return sum(dataclasses.astuple(self))
+
+
+def _proposal_id(tenant_id: str, rule_key: str, source_id: str) -> ObjectId:
+    return ObjectId(hashlib.sha256(f"{tenant_id}|{rule_key}|{source_id}".encode()).digest()[:12])
+
+
+async def sweep_tenant(scope: TenantScope, today: date, *, reminder_days: int = REMINDER_WORKING_DAYS) -> SweepReport:
+    report = SweepReport()
+    calendar = await tenant_calendar(scope)
+    repo = scope.repo(Supervision)
+    iso = today.isoformat()
+
+    # Overdue answers: flag once, alert once.
+    async for sup in repo.find({"state": SupervisionState.ISSUED.value, "overdue": False, "response_due": {"$lt": iso}}):
+        # The revision moves too, so a handler's concurrent change is refused rather than silently undoing this.
+        await repo.update_one({"_id": sup.id, "overdue": False}, {"$set": {"overdue": True}, "$inc": {"revision": 1}})
+        report.overdue += await do_notify(scope, f"overdue:{sup.id}:{sup.response_due}", kind="overdue", roles=HANDLING_ROLES,
+                                          text={"zh": f"{sup.subject.name} 逾期未按要求作出说明（期限 {sup.response_due}）",
+                                                "en": f"{sup.subject.name} missed the answer deadline of {sup.response_due}"},
+                                          link=f"/api/supervisions/{sup.id}", subject_id=str(sup.id))
+
+    # Reminders N working days before the answer is due.
+    horizon = calendar.add_working_days(today, reminder_days).isoformat()
+    async for sup in repo.find({"state": SupervisionState.ISSUED.value, "response_due": {"$gte": iso, "$lte": horizon}}):
+        report.reminders += await do_notify(scope, f"reminder:{sup.id}:{sup.response_due}", kind="reminder", roles=HANDLING_ROLES,
+                                            text={"zh": f"{sup.subject.name} 的说明将于 {sup.response_due} 到期",
+                                                  "en": f"the answer of {sup.subject.name} is due on {sup.response_due}"},
+                                            link=f"/api/supervisions/{sup.id}", subject_id=str(sup.id))
+
+    # Follow-up visits (回访) due.
+    async for sup in repo.find({"state": {"$in": [s.value for s in COUNTED]}}):
+        for visit in sup.follow_ups:
+            if visit.done_on is None and visit.due_on <= iso:
+                report.follow_ups += await do_notify(scope, f"follow_up:{sup.id}:{visit.due_on}", kind="follow_up", roles=HANDLING_ROLES,
+                                                     text={"zh": f"应对 {sup.subject.name} 进行回访（{visit.due_on}）",
+                                                           "en": f"follow-up visit to {sup.subject.name} due ({visit.due_on})"},
+                                                     link=f"/api/supervisions/{sup.id}", subject_id=str(sup.id))
+
+    for rule in await scope.repo(EscalationRule).find({}).to_list():
+        if rule.trigger.condition == "not_rectified_after":
+            report.proposals += await _not_rectified(scope, calendar, rule, today)
+        else:
+            report.treated_as += await _repeat_within(scope, calendar, rule)
+    return report
+
+
+async def _not_rectified(scope: TenantScope, calendar: WorkingCalendar, rule: EscalationRule, today: date) -> int:
+    """E.g. a yellow card not rectified more than 3 months after issue -> propose a red card."""
+    made = 0
+    repo = scope.repo(Supervision)
+    candidates = repo.find({"kind": "card", "type_key": rule.trigger.card_type, "state": {"$in": [s.value for s in OPEN]}})
+    async for card in candidates:
+        if card.rectified_on or rule.key in card.applied_rules or not card.issued_on:
+            continue
+        limit = period_end(calendar, date.fromisoformat(card.issued_on), rule.trigger.period, to_working_day=False)
+        if today <= limit:
+            continue
+        proposal = Supervision(
+            id=_proposal_id(scope.tenant_id, rule.key, str(card.id)), tenant_id=scope.tenant_id, kind="card",
+            type_key=rule.outcome.card_type, subject=card.subject, subject_key=card.subject_key, petition_ids=card.petition_ids,
+            state=SupervisionState.PROPOSED,
+            automatic=[AutomaticStep(rule=rule.key, at=today.isoformat(), reason=rule.reason,
+                                     facts=[str(card.id), *card.petition_ids])],
+        )
+        try:
+            await repo.insert(proposal)
+            made += 1
+            await do_notify(scope, f"proposal:{proposal.id}", kind="proposal", roles=HANDLING_ROLES,
+                            text={"zh": f"建议对 {card.subject.name} 发{rule.outcome.card_type}卡：{rule.reason.zh}",
+                                  "en": f"proposed {rule.outcome.card_type} card for {card.subject.name}: {rule.reason.en}"},
+                            link=f"/api/supervisions/{proposal.id}", subject_id=str(proposal.id))
+        except DuplicateKeyError:
+            pass  # proposed by an earlier (or a concurrent) sweep
+        card.applied_rules.append(rule.key)
+        await repo.replace_versioned(card)  # losing a race here only means the other sweep recorded it
+    return made
+
+
+async def _repeat_within(scope: TenantScope, calendar: WorkingCalendar, rule: EscalationRule) -> int:
+    """E.g. a second yellow card to the same subject within 2 years -> treat as red: copy to the organization department."""
+    applied = 0
+    repo = scope.repo(Supervision)
+    by_subject: dict[str, list[Supervision]] = defaultdict(list)
+    query = {"kind": "card", "type_key": rule.trigger.card_type, "state": {"$in": [s.value for s in COUNTED]}}
+    async for card in repo.find(query).sort("subject_key", "issued_on"):
+        if card.issued_on:
+            by_subject[card.subject_key].append(card)
+    count = rule.trigger.count
+    for cards in by_subject.values():
+        cards.sort(key=lambda c: c.issued_on)
+        for index in range(count - 1, len(cards)):
+            card, first = cards[index], cards[index - count + 1]
+            if rule.key in card.applied_rules:
+                continue
+            window_end = period_end(calendar, date.fromisoformat(first.issued_on), rule.trigger.period, to_working_day=False)
+            if date.fromisoformat(card.issued_on) > window_end:
+                continue
+            card.treated_as = rule.outcome.card_type
+            card.copies = card.copies + [c for c in rule.outcome.copy_to if c not in card.copies]
+            card.automatic.append(AutomaticStep(rule=rule.key, at=card.issued_on, reason=rule.reason,
+                                                facts=[str(c.id) for c in cards[index - count + 1:index + 1]]))
+            card.applied_rules.append(rule.key)
+            if await repo.replace_versioned(card):
+                applied += 1
+                await do_notify(scope, f"treated_as:{card.id}:{rule.key}", kind="copied", roles=HANDLING_ROLES,
+                                text={"zh": f"{card.subject.name}：{rule.reason.zh}", "en": f"{card.subject.name}: {rule.reason.en}"},
+                                link=f"/api/supervisions/{card.id}", subject_id=str(card.id))
+    return applied
+
+
+async def card_types_by_key(scope: TenantScope) -> dict[str, CardType]:
+    return {c.key: c async for c in scope.repo(CardType).find({})}

@@ -1,0 +1,36 @@
+"""Notifying staff. Every notification has a deterministic id, so a sweep that runs twice notifies once."""
+
+from __future__ import annotations
+
+import hashlib
+
+from bson import ObjectId
+from pymongo.errors import DuplicateKeyError
+
+from ..events import DomainEvent, unit_of_work
+from ..store.scoped import TenantScope
+from .models import Notification
+
+
+def notification_id(tenant_id: str, key: str) -> ObjectId:
+    """The same (tenant, key) always names the same notification."""
+    return ObjectId(hashlib.sha256(f"{tenant_id}|{key}".encode()).digest()[:12])
+
+
+async def do_notify(scope: TenantScope, key: str, *, kind: str, roles: list[str], text: dict,
+                    link: str | None = None, subject_id: str | None = None) -> bool:
+    """Create the notification named by ``key`` unless it exists. Returns True when it was new."""
+    row = Notification(id=notification_id(scope.tenant_id, key), tenant_id=scope.tenant_id, kind=kind, roles=roles,
+                       text=text, link=link, subject_id=subject_id)
+    try:
+        async with unit_of_work() as uow:
+            await scope.repo(Notification).insert(row, session=uow.session)
+            uow.record(DomainEvent("notification.created", scope.tenant_id, str(row.id), {"kind": kind}))
+    except DuplicateKeyError:
+        return False
+    return True
+
+
+async def inbox(scope: TenantScope, roles: set[str], limit: int = 100) -> list[Notification]:
+    rows = await scope.repo(Notification).find({}).sort("-created_at").limit(500).to_list()
+    return [n for n in rows if set(n.roles) & roles][:limit]

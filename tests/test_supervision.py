@@ -1,0 +1,226 @@
+"""Supervision cards and actions with a controllable clock: every rule of DOMAIN.md, two tenants."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import date, datetime, time, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from xinfang.auth.models import StaffAccount
+from xinfang.auth.principal import Principal
+from xinfang.cards import service
+from xinfang.cards.models import Subject, Supervision, SupervisionState
+from xinfang.cards.stats import statistics
+from xinfang.cards.sweeper import sweep_tenant
+from xinfang.errors import Conflict, Forbidden, InvalidInput
+from xinfang.notifications.models import Notification
+from xinfang.store.scoped import TenantScope
+from xinfang.tenancy.models import Tenant
+from tests.conftest import eventually, login_token
+
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+# The test worker's beat sweeper runs on the real clock meanwhile. Rules are therefore
+# exercised on dates after today's real date (2027 onwards) wherever the background
+# sweep could otherwise act first; 2026 dates are used only where it cannot interfere.
+
+
+def at(day: str) -> datetime:
+    """Ten in the morning, China time, on ``day``: the clock the services are given."""
+    return datetime.combine(date.fromisoformat(day), time(10), CHINA).astimezone(timezone.utc)
+
+
+async def staff(scope: TenantScope, username: str) -> Principal:
+    return Principal.of_staff(await scope.repo(StaffAccount).find_one({"username": username}), "token")
+
+
+@pytest.fixture
+async def siyang(app, tenants):
+    return TenantScope((await Tenant.find_one({"slug": tenants.A})).id)
+
+
+@pytest.fixture
+async def bazhou(app, tenants):
+    return TenantScope((await Tenant.find_one({"slug": tenants.B})).id)
+
+
+def someone() -> Subject:
+    """A subject of its own per test, so rules about 'the same subject' see only this test's cards."""
+    return Subject(kind="person", name=f"测试对象{uuid.uuid4().hex[:6]}", position="副校长", unit="某中学")
+
+
+async def issued(scope: TenantScope, kind: str, type_key: str, subject: Subject, day: str) -> Supervision:
+    handler, leader = await staff(scope, "handler"), await staff(scope, "leader")
+    sup = await service.do_create_supervision(scope, kind=kind, type_key=type_key, subject=subject, petition_ids=[], actor=handler)
+    if sup.needs_approval:
+        sup = await service.do_submit_for_approval(scope, sup, handler)
+        sup = await service.do_approve(scope, sup, leader)
+    return await service.do_issue(scope, sup, handler, now=at(day))
+
+
+async def test_a_white_card_gives_15_working_days_across_the_october_holidays(siyang):
+    card = await issued(siyang, "card", "white", someone(), "2026-09-25")
+    # 09-26/27 weekend, 10-01..07 National Day, 10-10 a make-up Saturday that counts: due 10-22.
+    assert card.response_due == "2026-10-22"
+
+
+async def test_a_deadline_that_crosses_into_a_year_the_calendar_does_not_know(siyang):
+    from xinfang.petitions.service import do_set_calendar_rules
+
+    await do_set_calendar_rules(siyang, holidays=["2027-01-01"], workdays=[])  # what 泗阳's admins entered for 2027
+    card = await issued(siyang, "card", "white", someone(), "2026-12-20")
+    # 2027 is unknown to chinese-calendar: weekends plus 泗阳's own holiday 2027-01-01 are skipped.
+    assert card.response_due == "2027-01-11"
+
+
+async def test_nothing_unapproved_goes_out(siyang):
+    handler, leader = await staff(siyang, "handler"), await staff(siyang, "leader")
+    sup = await service.do_create_supervision(siyang, kind="card", type_key="yellow", subject=someone(), petition_ids=[], actor=handler)
+    with pytest.raises(Conflict):
+        await service.do_issue(siyang, sup, handler)
+    sup = await service.do_submit_for_approval(siyang, sup, handler)
+    with pytest.raises(Forbidden):
+        await service.do_approve(siyang, sup, handler)
+    sup = await service.do_approve(siyang, sup, leader)
+    sup = await service.do_issue(siyang, sup, handler, now=at("2026-07-15"))
+    assert sup.state == SupervisionState.ISSUED and sup.follow_ups[0].due_on == "2026-10-15"
+
+
+async def test_a_yellow_card_not_rectified_after_three_months_proposes_a_red_card(siyang):
+    subject = someone()
+    yellow = await issued(siyang, "card", "yellow", subject, "2027-07-15")
+    await sweep_tenant(siyang, date(2027, 10, 15))  # exactly three months: not yet "more than"
+    assert await siyang.repo(Supervision).find_one({"subject_key": subject.key, "state": "proposed"}) is None
+    await asyncio.gather(sweep_tenant(siyang, date(2027, 10, 16)), sweep_tenant(siyang, date(2027, 10, 16)))
+    await sweep_tenant(siyang, date(2027, 10, 20))
+    proposals = await siyang.repo(Supervision).find({"subject_key": subject.key, "state": "proposed"}).to_list()
+    assert len(proposals) == 1  # two sweeps at once and a later one: still one proposal
+    red = proposals[0]
+    assert red.type_key == "red" and red.automatic[0].rule == "yellow_unrectified_3_months"
+    assert red.automatic[0].reason.zh.startswith("预警卡发出超过 3 个月") and str(yellow.id) in red.automatic[0].facts
+    rectified = await issued(siyang, "card", "yellow", someone(), "2027-07-15")
+    await service.do_mark_rectified(siyang, rectified, await staff(siyang, "handler"), now=at("2027-09-01"))
+    await sweep_tenant(siyang, date(2027, 10, 20))
+    assert await siyang.repo(Supervision).find_one({"subject_key": rectified.subject_key, "state": "proposed"}) is None
+
+
+async def test_a_second_yellow_card_within_two_years_is_treated_as_red(siyang):
+    subject = someone()
+    await issued(siyang, "card", "yellow", subject, "2025-03-01")
+    second = await issued(siyang, "card", "yellow", subject, "2027-02-26")
+    await sweep_tenant(siyang, date(2027, 2, 26))
+    await sweep_tenant(siyang, date(2027, 2, 27))
+    second = await siyang.repo(Supervision).get(second.id)
+    assert second.treated_as == "red" and [c.ref for c in second.copies] == ["org-personnel"]
+    assert len(second.automatic) == 1 and "两年内第二次" in second.automatic[0].reason.zh
+
+
+async def test_a_second_yellow_card_just_after_two_years_is_not(siyang):
+    subject = someone()
+    await issued(siyang, "card", "yellow", subject, "2025-03-01")
+    second = await issued(siyang, "card", "yellow", subject, "2027-03-02")
+    await sweep_tenant(siyang, date(2027, 3, 2))
+    second = await siyang.repo(Supervision).get(second.id)
+    assert second.treated_as is None and second.copies == []
+
+
+async def test_reminders_overdue_alerts_and_follow_ups_are_notified_once(siyang):
+    from xinfang.petitions.service import do_set_calendar_rules
+
+    await do_set_calendar_rules(siyang, holidays=["2027-01-01"], workdays=[])
+    card = await issued(siyang, "card", "white", someone(), "2027-04-01")
+    assert card.response_due == "2027-04-22"  # 15 working days; 2027 falls back to weekends + tenant holidays
+    before = await siyang.repo(Notification).count({"subject_id": str(card.id)})
+    await sweep_tenant(siyang, date(2027, 4, 16))  # 04-22 is 4 working days away: no reminder yet
+    assert await siyang.repo(Notification).count({"subject_id": str(card.id)}) == before
+    for _ in range(2):
+        await sweep_tenant(siyang, date(2027, 4, 19))
+    kinds = [n.kind for n in await siyang.repo(Notification).find({"subject_id": str(card.id)}).to_list()]
+    assert kinds.count("reminder") == 1
+    for _ in range(2):
+        await sweep_tenant(siyang, date(2027, 4, 23))
+    card = await siyang.repo(Supervision).get(card.id)
+    assert card.overdue is True
+    kinds = [n.kind for n in await siyang.repo(Notification).find({"subject_id": str(card.id)}).to_list()]
+    assert kinds.count("overdue") == 1
+    yellow = await issued(siyang, "card", "yellow", someone(), "2027-07-15")
+    await sweep_tenant(siyang, date(2027, 10, 14))
+    assert await siyang.repo(Notification).count({"subject_id": str(yellow.id), "kind": "follow_up"}) == 0
+    await sweep_tenant(siyang, date(2027, 10, 15))
+    assert await siyang.repo(Notification).count({"subject_id": str(yellow.id), "kind": "follow_up"}) == 1
+
+
+async def test_decisions_follow_the_rules(siyang):
+    handler, leader = await staff(siyang, "handler"), await staff(siyang, "leader")
+    sup = await issued(siyang, "action", "supervision_notice", someone(), "2027-04-01")
+    sup = await service.do_record_answer(siyang, sup, handler, "已书面说明情况")
+    with pytest.raises(InvalidInput):
+        await service.do_decide(siyang, sup, handler, "rectify")  # needs a deadline
+    with pytest.raises(Forbidden):
+        await service.do_decide(siyang, sup, handler, "transfer")  # 立案 needs a leader
+    sup = await service.do_decide(siyang, sup, handler, "rectify", rectify_by="2099-01-31", now=at("2027-04-10"))
+    assert sup.state == SupervisionState.RECTIFYING and sup.rectify_due == "2099-01-31"
+    sup = await service.do_decide(siyang, sup, leader, "transfer", note="问题严重，移送立案")
+    assert sup.state == SupervisionState.TRANSFERRED
+
+
+async def test_statistics_count_cards_by_colour_and_only_recorded_talks(bazhou):
+    before = await statistics(bazhou)
+    await issued(bazhou, "card", "orange", someone(), "2027-04-01")
+    talk = await issued(bazhou, "action", "admonishment_talk", someone(), "2027-04-01")
+    await issued(bazhou, "action", "supervision_notice", someone(), "2027-04-01")
+    middle = await statistics(bazhou)
+    assert middle["talks_without_record"] == before["talks_without_record"] + 1
+    await service.do_record_talk(bazhou, talk, await staff(bazhou, "handler"), "谈话记录：已指出问题，本人表示接受")
+    after = await statistics(bazhou)
+    orange = next(c for c in after["cards"] if c["type_key"] == "orange")
+    assert orange["colour"] == "#fb8500" and orange["count"] == next(c for c in before["cards"] if c["type_key"] == "orange")["count"] + 1
+    assert after["action_forms"]["talks"]["count"] == before["action_forms"]["talks"]["count"] + 1
+    shares = [v["share"] for v in after["action_forms"].values()]
+    assert abs(sum(shares) - 1.0) < 0.01
+    assert not any(c["type_key"] == "white" for c in after["cards"])  # 巴州 has its own cards, not 泗阳's
+
+
+async def test_supervision_api_with_two_tenants(client, tenants):
+    handler_a = await login_token(client, tenants.A, "handler")
+    handler_b = await login_token(client, tenants.B, "handler")
+    created = await client.post(f"/t/{tenants.A}/api/supervisions", headers=handler_a,
+                                json={"kind": "card", "type_key": "white", "subject": {"kind": "unit", "name": "某小学"}})
+    assert created.status_code == 201
+    sup_id = (await created.get_json())["id"]
+    assert (await client.get(f"/t/{tenants.B}/api/supervisions/{sup_id}", headers=handler_b)).status_code == 404  # not found elsewhere
+    unknown = await client.post(f"/t/{tenants.B}/api/supervisions", headers=handler_b,
+                                json={"kind": "card", "type_key": "white", "subject": {"kind": "unit", "name": "某小学"}})
+    assert unknown.status_code == 422  # 巴州 has no white card
+    unapproved = await client.post(f"/t/{tenants.A}/api/supervisions/{sup_id}/issue", headers=handler_a)
+    assert unapproved.status_code == 409 and (await unapproved.get_json())["error"]["message"]["zh"].startswith("尚未经领导审批")
+    stats = await (await client.get(f"/t/{tenants.A}/api/supervision-stats", headers=handler_a)).get_json()
+    assert [c["type_key"] for c in stats["cards"]] == ["white", "green", "yellow", "red"]
+
+
+async def test_a_case_assigned_down_shows_in_the_receiving_tenants_notifications(client, tenants, worker):
+    from tests.test_petitions import petition_id_of, submitted
+
+    result = await submitted(client, tenants.B, address="10.8.0.1")
+    pid = await petition_id_of(tenants.B, result["number"])
+    leader_b = await login_token(client, tenants.B, "leader")
+    await client.post(f"/t/{tenants.B}/api/petitions/{pid}/transitions/accept", headers=leader_b, json={"fields": {}})
+    moved = await client.post(f"/t/{tenants.B}/api/petitions/{pid}/transitions/assign_down", headers=leader_b,
+                              json={"fields": {"target_tenant": tenants.CHILD_OF_B}})
+    assert moved.status_code == 200
+    leader_korla = await login_token(client, tenants.CHILD_OF_B, "admin")
+    registrar_korla = await login_token(client, tenants.CHILD_OF_B, "handler")
+
+    async def arrived():
+        body = await (await client.get(f"/t/{tenants.CHILD_OF_B}/api/notifications", headers=registrar_korla)).get_json()
+        return [n for n in body["notifications"] if n["link"] == f"/api/petitions/{pid}"]
+
+    notes = await eventually(arrived, message="the notification in 库尔勒")
+    assert notes[0]["kind"] == "assigned"
+    other = await (await client.get(f"/t/{tenants.B}/api/notifications", headers=leader_b)).get_json()
+    assert not any(n["link"] == f"/api/petitions/{pid}" for n in other["notifications"])
+    assert leader_korla  # 库尔勒's admin can log in too (a tenant of its own)
