@@ -288,3 +288,14 @@ async def test_attachments_are_checked_by_content_and_kept_with_the_petition(cli
     download = await client.get(f"/t/{tenants.A}/api/petitions/{pid}/attachments/{attachment_id}", headers=handler)
     assert download.status_code == 200 and await download.get_data() == PNG
     assert download.headers["Content-Type"] == "image/png" and download.headers["X-Content-Type-Options"] == "nosniff"
+
+
+async def test_hostile_bodies_and_paging_are_4xx_not_5xx(client, tenants):
+    """Regressions found by the fuzz test: bad UTF-8, absurd nesting, and page numbers beyond 8-byte ints."""
+    for raw in (b"\xff\xfe{", b"[" * 100_000 + b"]" * 100_000, b'{"form": ' + b"[" * 50_000 + b"]" * 50_000 + b"}"):
+        response = await client.post(f"/t/{tenants.A}/api/petitions/submit", data=raw, headers={"Content-Type": "application/json"})
+        assert response.status_code == 422, raw[:20]
+        assert (await response.get_json())["error"]["message"]["en"]
+    registrar = await login_token(client, tenants.A, "registrar")
+    huge = await client.get(f"/t/{tenants.A}/api/petitions?page=99999999999999999999&page_size=-5", headers=registrar)
+    assert huge.status_code == 200 and (await huge.get_json())["items"] == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import TypeVar
 
@@ -42,15 +43,28 @@ def validation_fields(error: ValidationError) -> dict[str, dict[str, str]]:
     return fields
 
 
+NOT_JSON = {"zh": "请求体应为 JSON 对象", "en": "the request body must be a JSON object"}
+
+
+def loads_untrusted(raw: bytes | str):
+    """JSON from a client, or None: bad UTF-8, bad JSON and absurd nesting are all just 'not JSON'."""
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError, UnicodeDecodeError, TypeError):
+        return None
+
+
 async def parse_body(model: type[M]) -> M:
     """The JSON body as ``model``, or a 422 with one message per bad field."""
-    data = await request.get_json(silent=True, force=True)
+    data = loads_untrusted(await request.get_data())
     if not isinstance(data, dict):
-        raise InvalidInput({"zh": "请求体应为 JSON 对象", "en": "the request body must be a JSON object"}, field="body")
+        raise InvalidInput(NOT_JSON, field="body")
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         raise InvalidInput(fields=validation_fields(exc)) from None
+    except RecursionError:  # nesting deep enough to exhaust the validator: not a body anyone means
+        raise InvalidInput(NOT_JSON, field="body") from None
 
 
 _HTTP_ZH = {

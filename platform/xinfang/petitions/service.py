@@ -214,6 +214,7 @@ async def open_identity(keyring: KeyRing, petition: Petition) -> dict:
     return await keyring.open(petition.tenant_id, str(petition.id), petition.identity_sealed)
 
 
+MAX_PAGE = 100_000
 INBOX_FILTERS = ("state", "channel", "overdue", "subject", "due_before", "assignee")
 
 
@@ -233,7 +234,7 @@ async def inbox(ctx: TenantContext, *, filters: dict, page: int = 1, page_size: 
         query["subject_name"] = str(filters["subject"])[:100]
     repo = ctx.scope.repo(Petition)
     total = await repo.count(query)
-    page = max(page, 1)
+    page = min(max(page, 1), MAX_PAGE)
     items = await repo.find(query).sort("-created_at").skip((page - 1) * page_size).limit(page_size).to_list()
     return items, total
 

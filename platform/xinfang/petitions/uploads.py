@@ -5,14 +5,13 @@ Files are checked by what they are (magic bytes), not by what they claim to be.
 
 from __future__ import annotations
 
-import json
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 from quart import request
 
 from ..errors import InvalidInput
-from ..http import parse_body, validation_fields
+from ..http import loads_untrusted, parse_body, validation_fields
 from .service import Upload
 
 M = TypeVar("M", bound=BaseModel)
@@ -63,10 +62,13 @@ async def read_uploads(model: type[M]) -> tuple[M, list[Upload]]:
         return await parse_body(model), []
     form = await request.form
     files = await request.files
+    payload = loads_untrusted(form.get("payload", ""))
+    if not isinstance(payload, dict):
+        raise InvalidInput(fields={"payload": {"zh": "payload 应为 JSON 对象", "en": "payload must be a JSON object"}})
     try:
-        body = model.model_validate(json.loads(form.get("payload", "")))
-    except json.JSONDecodeError:
-        raise InvalidInput(fields={"payload": {"zh": "payload 应为 JSON", "en": "payload must be JSON"}}) from None
+        body = model.model_validate(payload)
     except ValidationError as exc:
         raise InvalidInput(fields=validation_fields(exc)) from None
+    except RecursionError:
+        raise InvalidInput(fields={"payload": {"zh": "payload 嵌套过深", "en": "payload is nested too deeply"}}) from None
     return body, check_files(files.getlist("files"))
