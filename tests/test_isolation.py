@@ -83,6 +83,9 @@ CASES: dict[str, Case] = {
     "cards.decide_supervision": Case("POST", "/api/supervisions/{id}/decide", "object", body={"outcome": "close"}, owner_object="supervision"),
     "cards.rectified_supervision": Case("POST", "/api/supervisions/{id}/rectified", "object", owner_object="supervision"),
     "cards.supervision_stats": Case("GET", "/api/supervision-stats", "collection"),
+    "cards.supervision_document": Case("GET", "/api/supervisions/{id}/document", "object", owner_object="supervision"),
+    "answers.answer_page": Case("GET", "/answer/not-a-token", "public"),
+    "answers.answer_submit": Case("POST", "/answer/not-a-token", "public"),
     "notifications.list_notifications": Case("GET", "/api/notifications", "collection"),
     # citizen portal pages
     "portal.home": Case("GET", "/", "public"),

@@ -59,7 +59,8 @@ async def issued(scope: TenantScope, kind: str, type_key: str, subject: Subject,
     if sup.needs_approval:
         sup = await service.do_submit_for_approval(scope, sup, handler)
         sup = await service.do_approve(scope, sup, leader)
-    return await service.do_issue(scope, sup, handler, now=at(day))
+    sup, _token = await service.do_issue(scope, sup, handler, now=at(day))
+    return sup
 
 
 async def test_a_white_card_gives_15_working_days_across_the_october_holidays(siyang):
@@ -86,7 +87,7 @@ async def test_nothing_unapproved_goes_out(siyang):
     with pytest.raises(Forbidden):
         await service.do_approve(siyang, sup, handler)
     sup = await service.do_approve(siyang, sup, leader)
-    sup = await service.do_issue(siyang, sup, handler, now=at("2026-07-15"))
+    sup, _token = await service.do_issue(siyang, sup, handler, now=at("2026-07-15"))
     assert sup.state == SupervisionState.ISSUED and sup.follow_ups[0].due_on == "2026-10-15"
 
 
@@ -224,3 +225,45 @@ async def test_a_case_assigned_down_shows_in_the_receiving_tenants_notifications
     other = await (await client.get(f"/t/{tenants.B}/api/notifications", headers=leader_b)).get_json()
     assert not any(n["link"] == f"/api/petitions/{pid}" for n in other["notifications"])
     assert leader_korla  # 库尔勒's admin can log in too (a tenant of its own)
+
+
+async def test_the_issued_document_and_the_one_time_answer_link(client, tenants, app):
+    handler = await login_token(client, tenants.A, "handler")
+    leader = await login_token(client, tenants.A, "leader")
+    created = await (await client.post(f"/t/{tenants.A}/api/supervisions", headers=handler, json={
+        "kind": "card", "type_key": "white", "subject": {"kind": "person", "name": "吴十", "unit": "某小学", "position": "校长"}})).get_json()
+    sid = created["id"]
+    assert (await client.get(f"/t/{tenants.A}/api/supervisions/{sid}/document", headers=handler)).status_code == 404  # not issued
+    await client.post(f"/t/{tenants.A}/api/supervisions/{sid}/submit", headers=handler)
+    await client.post(f"/t/{tenants.A}/api/supervisions/{sid}/approve", headers=leader)
+    issued_card = await (await client.post(f"/t/{tenants.A}/api/supervisions/{sid}/issue", headers=handler)).get_json()
+    link = issued_card["answer_link"]
+    assert "answer_token_hash" not in issued_card and link.startswith(f"/t/{tenants.A}/answer/")
+    document = await (await client.get(f"/t/{tenants.A}/api/supervisions/{sid}/document", headers=handler)).get_data(as_text=True)
+    assert "询问卡" in document and "吴十" in document and issued_card["response_due"] in document and "泗阳县教育局纪委" in document
+
+    browser = app.test_client()
+    page = await browser.get(link)
+    assert page.status_code == 200 and "询问卡" in await page.get_data(as_text=True)
+    answered = await browser.post(link, form={"text": "关于反映的问题，书面说明如下……"})
+    assert answered.status_code == 200
+    again = await browser.post(link, form={"text": "第二次"})
+    assert again.status_code == 404  # one time only
+    after = await (await client.get(f"/t/{tenants.A}/api/supervisions/{sid}", headers=handler)).get_json()
+    assert after["state"] == "answered" and after["answer"].startswith("关于反映的问题")
+    elsewhere = await browser.get(link.replace(tenants.A, tenants.B, 1))
+    assert elsewhere.status_code == 404  # the link belongs to its tenant
+
+
+async def test_a_tenant_template_is_sandboxed(siyang):
+    from xinfang.cards.documents import render_document
+    from xinfang.cards.models import CardType
+
+    card_type = await siyang.repo(CardType).find_one({"key": "white"})
+    hostile = card_type.model_copy(update={"document_template": "{{ subject.name }}{{ ''.__class__.__mro__[1].__subclasses__() }}"})
+    sup = Supervision(tenant_id=siyang.tenant_id, kind="card", type_key="white", subject=Subject(kind="person", name="<b>x</b>"),
+                      subject_key="k", state=SupervisionState.DRAFT)
+    with pytest.raises(InvalidInput):
+        render_document(await Tenant.find_one({"slug": "siyang-edu"}), hostile, sup)
+    plain = card_type.model_copy(update={"document_template": "<p>{{ subject.name }}</p>"})
+    assert render_document(await Tenant.find_one({"slug": "siyang-edu"}), plain, sup) == "<p>&lt;b&gt;x&lt;/b&gt;</p>"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, request
+from markupsafe import Markup
+from quart import Blueprint, render_template, request, url_for
 from quart_schema import document_request
 
 from ..auth.access import current_principal
-from ..auth.permissions import Permission, requires
+from ..auth.permissions import Permission, public, requires
+from ..errors import NotFound
 from ..http import parse_body
 from ..tenancy.resolution import current_tenant
 from . import service, stats
@@ -17,7 +19,7 @@ cards_bp = Blueprint("cards", __name__, url_prefix="/t/<tenant_slug>/api")
 
 
 def view(sup: Supervision) -> dict:
-    return sup.model_dump(mode="json", exclude={"revision", "applied_rules"}) | {"id": str(sup.id)}
+    return sup.model_dump(mode="json", exclude={"revision", "applied_rules", "answer_token_hash", "document_html"}) | {"id": str(sup.id)}
 
 
 @cards_bp.get("/card-types")
@@ -81,8 +83,43 @@ async def approve_supervision(tenant_slug, supervision_id):
 @cards_bp.post("/supervisions/<supervision_id>/issue")
 @requires(Permission.PETITIONS_ACT)
 async def issue_supervision(tenant_slug, supervision_id):
-    """Issue it: the answer deadline, follow-up visits and copies start here."""
-    return await _act(supervision_id, service.do_issue)
+    """Issue it: the answer deadline, follow-up visits and copies start here; the answer link is shown once."""
+    scope = current_tenant().scope
+    sup = await service.access_supervision(scope, supervision_id)
+    sup, token = await service.do_issue(scope, sup, current_principal())
+    link = url_for("answers.answer_page", tenant_slug=tenant_slug, token=token)
+    return view(sup) | {"answer_link": link}, 200, {"Cache-Control": "no-store"}
+
+
+@cards_bp.get("/supervisions/<supervision_id>/document")
+@requires(Permission.PETITIONS_READ)
+async def supervision_document(tenant_slug, supervision_id):
+    """The issued document exactly as it went out, as a printable page."""
+    sup = await service.access_supervision(current_tenant().scope, supervision_id)
+    if not sup.document_html:
+        raise NotFound({"zh": "尚未发出，没有文书", "en": "not issued yet: no document"})
+    return await render_template("documents/page.html", tenant=current_tenant().tenant, document=Markup(sup.document_html),
+                                 home_url=url_for("portal.home", tenant_slug=tenant_slug))
+
+
+answers_bp = Blueprint("answers", __name__, url_prefix="/t/<tenant_slug>")
+
+
+@answers_bp.get("/answer/<token>")
+@public("the subject of a card or notice answers through the one-time link they were given")
+async def answer_page(tenant_slug, token):
+    sup = await service.find_by_answer_token(current_tenant().scope, token)
+    return await render_template("documents/answer.html", tenant=current_tenant().tenant, document=Markup(sup.document_html or ""),
+                                 done=False, home_url=url_for("portal.home", tenant_slug=tenant_slug)), 200, {"Cache-Control": "no-store"}
+
+
+@answers_bp.post("/answer/<token>")
+@public("the subject of a card or notice answers through the one-time link they were given")
+async def answer_submit(tenant_slug, token):
+    text = (await request.form).get("text", "")
+    sup = await service.do_answer_by_link(current_tenant().scope, token, text)
+    return await render_template("documents/answer.html", tenant=current_tenant().tenant, document=Markup(sup.document_html or ""),
+                                 done=True, home_url=url_for("portal.home", tenant_slug=tenant_slug)), 200, {"Cache-Control": "no-store"}
 
 
 @cards_bp.post("/supervisions/<supervision_id>/answer")

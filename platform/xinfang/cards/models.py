@@ -37,6 +37,7 @@ class CardType(TenantDocument):
     copy_to: list[CopyTarget] = Field(default_factory=list)
     rank: int = 0  # severity order, 0 = mildest
     needs_approval: bool = True  # 报批 before issue
+    document_template: str | None = None  # the tenant's own wording (Jinja, sandboxed); a default otherwise
 
     class Settings:
         name = "card_types"
@@ -84,6 +85,7 @@ class ActionType(TenantDocument):
     needs_approval: bool = True  # 报批: nothing un-approved goes out
     response_deadline: Period | None = None
     record_required: bool = False  # a talk counts only with its written record
+    document_template: str | None = None
 
     class Settings:
         name = "action_types"
@@ -161,6 +163,9 @@ class Supervision(TenantDocument):
     record: str | None = None  # a talk's written record
     outcome: str | None = None
     notes: list[dict] = Field(default_factory=list)  # {at, actor, action, text}
+    document_html: str | None = None  # the issued document as it went out, kept
+    answer_token_hash: str | None = None  # SHA-256 of the one-time answer link's token
+    answer_token_used: bool = False
     revision: int = 0
 
     class Settings:
@@ -169,4 +174,5 @@ class Supervision(TenantDocument):
             IndexModel([("tenant_id", ASCENDING), ("state", ASCENDING), ("response_due", ASCENDING)]),
             IndexModel([("tenant_id", ASCENDING), ("subject_key", ASCENDING), ("type_key", ASCENDING)]),
             IndexModel([("tenant_id", ASCENDING), ("type_key", ASCENDING), ("issued_on", ASCENDING)]),
+            IndexModel([("tenant_id", ASCENDING), ("answer_token_hash", ASCENDING)]),
         ]

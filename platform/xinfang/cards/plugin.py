@@ -25,9 +25,9 @@ def xinfang_document_models():
 
 @hookimpl
 def xinfang_blueprints():
-    from .http import cards_bp
+    from .http import answers_bp, cards_bp
 
-    return [cards_bp]
+    return [cards_bp, answers_bp]
 
 
 @hookimpl

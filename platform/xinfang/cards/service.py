@@ -8,6 +8,8 @@ issue is reported again; escalate on refusal; transfer to case investigation
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from datetime import date, datetime
 
 from dateutil.relativedelta import relativedelta
@@ -20,6 +22,8 @@ from ..petitions.models import Petition
 from ..petitions.service import china_today, tenant_calendar
 from ..store.documents import utcnow
 from ..store.scoped import TenantScope
+from ..tenancy.service import get_tenant
+from .documents import render_document
 from .models import ActionType, CardType, FollowUp, Period, Subject, Supervision, SupervisionState
 
 OUTCOMES = ("close", "must_explain", "rectify", "verify_further", "escalate", "transfer")
@@ -55,7 +59,7 @@ async def access_supervision(scope: TenantScope, supervision_id: str) -> Supervi
 
 
 def _note(sup: Supervision, actor: Principal | None, action: str, text: str = "", now: datetime | None = None) -> None:
-    sup.notes.append({"at": (now or utcnow()).isoformat(), "actor": actor.display_name if actor else "system",
+    sup.notes.append({"at": (now or utcnow()).isoformat(), "actor": actor.display_name if actor else "被监督对象 subject",
                       "action": action, "text": text})
 
 
@@ -65,7 +69,7 @@ async def _save(scope: TenantScope, sup: Supervision, event: str, actor: Princip
             await scope.repo(Supervision).insert(sup, session=uow.session)
         elif not await scope.repo(Supervision).replace_versioned(sup, session=uow.session):
             raise Conflict({"zh": "这项监督刚被其他人处理过，请刷新后再试", "en": "someone else changed this meanwhile; reload and retry"})
-        uow.record(DomainEvent(event, scope.tenant_id, str(sup.id), {"actor_id": actor.account_id if actor else "system"}))
+        uow.record(DomainEvent(event, scope.tenant_id, str(sup.id), {"actor_id": actor.account_id if actor else "subject"}))
     return sup
 
 
@@ -104,8 +108,16 @@ async def do_approve(scope: TenantScope, sup: Supervision, actor: Principal, not
     return await _save(scope, sup, "supervision.approved", actor)
 
 
-async def do_issue(scope: TenantScope, sup: Supervision, actor: Principal, *, now: datetime | None = None) -> Supervision:
-    """Issue the card or notice: deadlines start, follow-ups are scheduled, copies go out."""
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def do_issue(scope: TenantScope, sup: Supervision, actor: Principal, *, now: datetime | None = None) -> tuple[Supervision, str]:
+    """Issue the card or notice: deadlines start, follow-ups are scheduled, copies go out.
+
+    Returns the supervision and the one-time answer token for the subject's link
+    (shown once; only its hash is kept).
+    """
     _require(sup, SupervisionState.DRAFT)
     if sup.needs_approval and not sup.approved_by:
         raise Conflict({"zh": "尚未经领导审批，不能发出", "en": "not approved yet: nothing un-approved goes out"})
@@ -118,12 +130,29 @@ async def do_issue(scope: TenantScope, sup: Supervision, actor: Principal, *, no
     for visit in getattr(kind_type, "follow_up_visits", []):
         sup.follow_ups.append(FollowUp(due_on=period_end(calendar, today, visit).isoformat()))
     sup.copies = list(getattr(kind_type, "copy_to", []))
+    sup.document_html = render_document(await get_tenant(scope.tenant_id), kind_type, sup)
+    token = secrets.token_urlsafe(24)
+    sup.answer_token_hash, sup.answer_token_used = token_hash(token), False
     _note(sup, actor, "issued", now=now)
-    return await _save(scope, sup, "supervision.issued", actor)
+    return await _save(scope, sup, "supervision.issued", actor), token
 
 
-async def do_record_answer(scope: TenantScope, sup: Supervision, actor: Principal, text: str) -> Supervision:
-    """The subject's written explanation or rectification report, uploaded by staff."""
+async def find_by_answer_token(scope: TenantScope, token: str) -> Supervision:
+    sup = await scope.repo(Supervision).find_one({"answer_token_hash": token_hash(token or "")})
+    if sup is None or sup.answer_token_used or sup.state not in (SupervisionState.ISSUED, SupervisionState.RECTIFYING):
+        raise NotFound({"zh": "链接无效或已使用", "en": "this link is invalid or was already used"})
+    return sup
+
+
+async def do_answer_by_link(scope: TenantScope, token: str, text: str) -> Supervision:
+    """The subject answers through the one-time link; the link stops working."""
+    sup = await find_by_answer_token(scope, token)
+    sup.answer_token_used = True
+    return await do_record_answer(scope, sup, None, text)
+
+
+async def do_record_answer(scope: TenantScope, sup: Supervision, actor: Principal | None, text: str) -> Supervision:
+    """The subject's written explanation or rectification report: filed by staff, or by the subject (actor None)."""
     _require(sup, SupervisionState.ISSUED, SupervisionState.RECTIFYING)
     if not text.strip():
         raise InvalidInput(fields={"text": {"zh": "请填写答复内容", "en": "the answer is empty"}})
