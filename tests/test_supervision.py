@@ -267,3 +267,13 @@ async def test_a_tenant_template_is_sandboxed(siyang):
         render_document(await Tenant.find_one({"slug": "siyang-edu"}), hostile, sup)
     plain = card_type.model_copy(update={"document_template": "<p>{{ subject.name }}</p>"})
     assert render_document(await Tenant.find_one({"slug": "siyang-edu"}), plain, sup) == "<p>&lt;b&gt;x&lt;/b&gt;</p>"
+
+
+async def test_escalating_on_refusal_proposes_the_next_card_up(siyang):
+    handler = await staff(siyang, "handler")
+    subject = someone()
+    green = await issued(siyang, "card", "green", subject, "2027-04-01")
+    green = await service.do_record_answer(siyang, green, handler, "拒绝说明")
+    await service.do_decide(siyang, green, handler, "escalate", note="态度不端正")
+    [proposal] = await siyang.repo(Supervision).find({"subject_key": subject.key, "state": "proposed"}).to_list()
+    assert proposal.type_key == "yellow" and proposal.automatic[0].facts == [str(green.id)]

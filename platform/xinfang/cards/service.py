@@ -24,7 +24,7 @@ from ..store.documents import utcnow
 from ..store.scoped import TenantScope
 from ..tenancy.service import get_tenant
 from .documents import render_document
-from .models import ActionType, CardType, FollowUp, Period, Subject, Supervision, SupervisionState
+from .models import ActionType, AutomaticStep, CardType, FollowUp, Period, Subject, Supervision, SupervisionState
 
 OUTCOMES = ("close", "must_explain", "rectify", "verify_further", "escalate", "transfer")
 LEADER = "leader"
@@ -198,6 +198,7 @@ async def do_decide(scope: TenantScope, sup: Supervision, actor: Principal, outc
         sup.state = SupervisionState.ANSWERED  # stays open: the same issue came back, check it again
     elif outcome == "escalate":
         sup.state = SupervisionState.CLOSED
+        await _propose_stronger(scope, sup, actor, note, today)
     elif outcome == "transfer":
         if LEADER not in actor.roles:
             raise Forbidden({"zh": "转立案调查须经领导批准", "en": "transfer to case investigation needs a leader's approval"})
@@ -205,6 +206,24 @@ async def do_decide(scope: TenantScope, sup: Supervision, actor: Principal, outc
     sup.outcome = outcome
     _note(sup, actor, f"decided:{outcome}", note, now=now)
     return await _save(scope, sup, "supervision.decided", actor)
+
+
+async def _propose_stronger(scope: TenantScope, sup: Supervision, actor: Principal, note: str, today: date) -> None:
+    """Refusal or a bad attitude: the next card up is proposed (a person still approves and issues it)."""
+    if sup.kind != "card":
+        return
+    current = await scope.repo(CardType).find_one({"key": sup.type_key})
+    stronger = await scope.repo(CardType).find({"rank": {"$gt": current.rank if current else 0}}).sort("rank").first_or_none()
+    if stronger is None:
+        return
+    proposal = Supervision(tenant_id=scope.tenant_id, kind="card", type_key=stronger.key, subject=sup.subject, subject_key=sup.subject_key,
+                           petition_ids=sup.petition_ids, state=SupervisionState.PROPOSED, needs_approval=stronger.needs_approval)
+    proposal.automatic.append(AutomaticStep(
+        rule="escalate_on_refusal", at=today.isoformat(), facts=[str(sup.id)],
+        reason={"zh": f"因拒不说明或态度不端正，由{current.name.zh if current else sup.type_key}升级，建议发{stronger.name.zh}",
+                "en": f"proposed because the subject refused to answer properly: escalated from {sup.type_key} to {stronger.key}"}))
+    _note(proposal, actor, "proposed", note)
+    await _save(scope, proposal, "supervision.proposed", actor)
 
 
 async def do_mark_rectified(scope: TenantScope, sup: Supervision, actor: Principal, *, now: datetime | None = None) -> Supervision:
