@@ -11,6 +11,7 @@ from pymongo.errors import DuplicateKeyError
 
 from ..errors import Conflict, InvalidInput, NotFound
 from ..events import DomainEvent, unit_of_work
+from ..store.cache import tenant_config
 from ..store.scoped import TenantScope
 from .models import FormVersion
 from .schema_safety import SchemaRejected, check_tenant_schema
@@ -57,11 +58,17 @@ def resolve_schema(*, schema: dict | None, template: str | None, extend: dict | 
 
 
 async def latest_version(scope: TenantScope, key: str) -> FormVersion | None:
-    return await scope.repo(FormVersion).find({"key": key}).sort("-version").first_or_none()
+    return await tenant_config.get(
+        ("form", scope.tenant_id, key), lambda: scope.repo(FormVersion).find({"key": key}).sort("-version").first_or_none()
+    )
 
 
 async def get_version(scope: TenantScope, key: str, version: int) -> FormVersion | None:
-    return await scope.repo(FormVersion).find_one({"key": key, "version": version})
+    # Versions never change once written: only "not found" must not be kept long.
+    row = await tenant_config.get(("form", scope.tenant_id, key, version), lambda: scope.repo(FormVersion).find_one({"key": key, "version": version}))
+    if row is None:
+        tenant_config.drop(("form", scope.tenant_id, key, version))
+    return row
 
 
 async def list_forms(scope: TenantScope) -> list[FormVersion]:
@@ -99,6 +106,7 @@ async def do_publish_form_version(
         async with unit_of_work() as uow:
             await scope.repo(FormVersion).insert(row, session=uow.session)
             uow.record(DomainEvent("form.published", scope.tenant_id, str(row.id), {"key": key, "version": row.version, "actor_id": actor_id or ""}))
+        tenant_config.drop(("form", scope.tenant_id, key))
     except DuplicateKeyError:
         raise Conflict({"zh": "另一位管理员刚刚发布了新版本，请刷新后重试", "en": "another admin just published a version; reload and retry"}) from None
     return row, True

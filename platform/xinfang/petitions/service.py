@@ -19,6 +19,7 @@ from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..events import DomainEvent, unit_of_work
 from ..forms.models import FormVersion
 from ..forms.schema_safety import validate_submission
+from ..store.cache import tenant_config
 from ..store.documents import utcnow
 from ..store.scoped import TenantScope, parse_object_id
 from ..tenancy.context import TenantContext
@@ -40,18 +41,24 @@ def china_today(now: datetime | None = None) -> date:
 
 
 async def tenant_workflow(scope: TenantScope) -> Workflow:
-    row = await scope.repo(TenantWorkflow).find_one({})
-    return row.definition if row else default_workflow()
+    async def load():
+        row = await scope.repo(TenantWorkflow).find_one({})
+        return row.definition if row else default_workflow()
+
+    return await tenant_config.get(("workflow", scope.tenant_id), load)
 
 
 async def tenant_calendar(scope: TenantScope) -> WorkingCalendar:
-    row = await scope.repo(CalendarRules).find_one({})
-    if row is None:
-        return WorkingCalendar()
-    return WorkingCalendar(TenantCalendarRules(
-        holidays=frozenset(date.fromisoformat(d) for d in row.holidays),
-        workdays=frozenset(date.fromisoformat(d) for d in row.workdays),
-    ))
+    async def load():
+        row = await scope.repo(CalendarRules).find_one({})
+        if row is None:
+            return WorkingCalendar()
+        return WorkingCalendar(TenantCalendarRules(
+            holidays=frozenset(date.fromisoformat(d) for d in row.holidays),
+            workdays=frozenset(date.fromisoformat(d) for d in row.workdays),
+        ))
+
+    return await tenant_config.get(("calendar", scope.tenant_id), load)
 
 
 async def _deadline(scope: TenantScope, workflow: Workflow, rule: str, start: date) -> str:
@@ -420,4 +427,5 @@ async def do_set_calendar_rules(scope: TenantScope, *, holidays: list[str], work
         row.holidays, row.workdays = sorted(set(holidays)), sorted(set(workdays))
         await repo.save(row, session=uow.session)
         uow.record(DomainEvent("calendar.changed", scope.tenant_id, str(row.id), {"actor_id": actor_id or ""}))
+    tenant_config.drop(("calendar", scope.tenant_id))
     return row

@@ -31,6 +31,7 @@ from ..forms.service import do_publish_form_version
 from ..petitions.models import CalendarRules
 from ..petitions.service import do_set_calendar_rules
 from ..petitions.workflow import TenantWorkflow, Workflow, default_workflow_data
+from ..store.cache import tenant_config
 from ..store.scoped import TenantScope
 from .models import Tenant, TenantLevel
 
@@ -193,6 +194,7 @@ class BundleLoader:
         row = row or TenantWorkflow(tenant_id=scope.tenant_id, definition=definition, digest=digest)
         row.definition, row.digest = definition, digest
         await repo.save(row)
+        tenant_config.drop(("workflow", scope.tenant_id))
         self.report.add("workflows", "updated")
 
     async def _calendar(self, scope: TenantScope, calendar: dict | None) -> None:
