@@ -277,3 +277,26 @@ async def test_escalating_on_refusal_proposes_the_next_card_up(siyang):
     await service.do_decide(siyang, green, handler, "escalate", note="态度不端正")
     [proposal] = await siyang.repo(Supervision).find({"subject_key": subject.key, "state": "proposed"}).to_list()
     assert proposal.type_key == "yellow" and proposal.automatic[0].facts == [str(green.id)]
+
+
+async def test_notifications_go_out_through_the_sender_plugin(siyang, settings, worker):
+    """The default sender writes each message to DATA_DIR/notifications/outbox.jsonl, through the real worker."""
+    import json as _json
+
+    from xinfang.notifications.service import do_notify
+
+    key = f"sender-test-{uuid.uuid4().hex}"
+    assert await do_notify(siyang, key, kind="reminder", roles=["handler"], text={"zh": "测试提醒", "en": "test reminder"})
+    outbox = settings.data_dir / "notifications" / "outbox.jsonl"
+    from xinfang.notifications.service import notification_id
+
+    wanted = str(notification_id(siyang.tenant_id, key))
+
+    async def sent():
+        if not outbox.exists():
+            return None
+        lines = [_json.loads(line) for line in outbox.read_text(encoding="utf-8").splitlines()]
+        return [line for line in lines if line["notification_id"] == wanted]
+
+    lines = await eventually(sent, message="the sender plugin to write the message")
+    assert sorted(line["channel"] for line in lines) == ["email", "sms"] and lines[0]["tenant"] == "siyang-edu"
