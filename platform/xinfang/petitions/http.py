@@ -14,7 +14,9 @@ from ..errors import InvalidInput, NotFound
 from ..forms.service import require_form
 from ..http import parse_body
 from ..ratelimit import hit
+from ..tenancy.context import TenantContext
 from ..tenancy.resolution import current_tenant
+from ..tenancy.service import get_tenant
 from . import service
 from .models import Attachment, CalendarRules, Channel
 from .schemas import CalendarIn, CitizenActionIn, ReceiptIn, ReceiptOut, RegistrationIn, SubmissionIn, SupplementIn, TransitionIn
@@ -51,11 +53,11 @@ async def receipt_lookup(receipt_text: str):
     return found
 
 
-async def _scope_of(receipt_row):
-    from ..tenancy.context import TenantContext
-    from ..tenancy.service import get_tenant
-
-    return TenantContext.of(await get_tenant(receipt_row.tenant_id))
+async def followed_by_receipt(model):
+    """(body, context of the tenant that holds the case now, petition) for a request carrying a receipt."""
+    body = await parse_body(model)
+    row, petition = await receipt_lookup(body.receipt)
+    return body, TenantContext.of(await get_tenant(row.tenant_id)), petition
 
 
 @petitions_bp.post("/petitions/submit")
@@ -76,9 +78,7 @@ async def submit(tenant_slug):
 @document_request(ReceiptIn)
 async def lookup(tenant_slug):
     """Status and public timeline of the petition with this receipt."""
-    body = await parse_body(ReceiptIn)
-    row, petition = await receipt_lookup(body.receipt)
-    ctx = await _scope_of(row)
+    _, ctx, petition = await followed_by_receipt(ReceiptIn)
     return public_view(petition, await service.tenant_workflow(ctx.scope))
 
 
@@ -86,9 +86,7 @@ async def lookup(tenant_slug):
 @public("citizens add information with the receipt")
 @document_request(SupplementIn)
 async def supplement(tenant_slug):
-    body = await parse_body(SupplementIn)
-    row, petition = await receipt_lookup(body.receipt)
-    ctx = await _scope_of(row)
+    body, ctx, petition = await followed_by_receipt(SupplementIn)
     petition = await service.do_add_supplement(ctx, petition, text=body.text)
     return public_view(petition, await service.tenant_workflow(ctx.scope))
 
@@ -97,9 +95,7 @@ async def supplement(tenant_slug):
 @public("citizens request a review (复查/复核) with the receipt")
 @document_request(CitizenActionIn)
 async def citizen_action(tenant_slug, key):
-    body = await parse_body(CitizenActionIn)
-    row, petition = await receipt_lookup(body.receipt)
-    ctx = await _scope_of(row)
+    body, ctx, petition = await followed_by_receipt(CitizenActionIn)
     petition = await service.do_transition(ctx, keyring(), petition, key, actor=None, fields=body.fields)
     return public_view(petition, await service.tenant_workflow(ctx.scope))
 

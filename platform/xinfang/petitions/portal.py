@@ -126,40 +126,39 @@ async def _followed_petition() -> tuple[Receipt, Petition]:
     return row, petition
 
 
-@portal_bp.post("/track/supplement")
-@public("citizens add information after looking up their receipt (session-bound, CSRF-checked)")
-async def track_supplement(tenant_slug):
+async def _follow_up(change, done: dict):
+    """Apply ``change(ctx, petition, form)`` to the petition this browser followed; answer with its status page."""
     try:
         row, petition = await _followed_petition()
     except NotFound as expired:
         return await _page("portal/track.html", 403, message=expired.message)
     ctx = TenantContext.of(await get_tenant(row.tenant_id))
-    submitted = await request.form
     try:
-        uploads = check_files((await request.files).getlist("files"))
-        petition = await service.do_add_supplement(ctx, petition, text=submitted.get("text", ""), uploads=uploads)
+        petition = await change(ctx, petition, await request.form)
     except DomainError as refused:
         message = next(iter(refused.fields.values()), refused.message)
         return await _status_page(row, petition, message=message, status=refused.status)
-    return await _status_page(row, petition, message={"zh": "已收到您的补充材料。", "en": "Your information was added."})
+    return await _status_page(row, petition, message=done)
+
+
+@portal_bp.post("/track/supplement")
+@public("citizens add information after looking up their receipt (session-bound, CSRF-checked)")
+async def track_supplement(tenant_slug):
+    async def supplement(ctx, petition, submitted):
+        uploads = check_files((await request.files).getlist("files"))
+        return await service.do_add_supplement(ctx, petition, text=submitted.get("text", ""), uploads=uploads)
+
+    return await _follow_up(supplement, {"zh": "已收到您的补充材料。", "en": "Your information was added."})
 
 
 @portal_bp.post("/track/actions/<key>")
 @public("citizens request a review after looking up their receipt (session-bound, CSRF-checked)")
 async def track_action(tenant_slug, key):
-    try:
-        row, petition = await _followed_petition()
-    except NotFound as expired:
-        return await _page("portal/track.html", 403, message=expired.message)
-    ctx = TenantContext.of(await get_tenant(row.tenant_id))
-    submitted = await request.form
-    fields = {k: v for k, v in submitted.items() if k != "csrf_token"}
-    try:
-        petition = await service.do_transition(ctx, keyring(), petition, key, actor=None, fields=fields)
-    except DomainError as refused:
-        message = next(iter(refused.fields.values()), refused.message)
-        return await _status_page(row, petition, message=message, status=refused.status)
-    return await _status_page(row, petition, message={"zh": "申请已提交。", "en": "Your request was filed."})
+    async def act(ctx, petition, submitted):
+        fields = {k: v for k, v in submitted.items() if k != "csrf_token"}
+        return await service.do_transition(ctx, keyring(), petition, key, actor=None, fields=fields)
+
+    return await _follow_up(act, {"zh": "申请已提交。", "en": "Your request was filed."})
 
 
 __all__ = ["portal_bp", "CITIZEN"]
