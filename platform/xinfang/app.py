@@ -18,6 +18,7 @@ from .auth.access import authenticate, authorize
 from .auth.permissions import access_of
 from .auth.tokens import TokenService
 from .crypto import KeyRing
+from .errors import NotFound
 from .i18n import register_i18n
 from .openapi import register_openapi
 from .events import configure_dispatch
@@ -103,6 +104,8 @@ def create_app(settings: Settings | None = None, *, plugins: list | None = None)
     @app.before_request
     async def request_pipeline():
         if request.endpoint == "static":
+            if len((request.view_args or {}).get("filename", "")) > 200:
+                raise NotFound()  # no file of ours has such a name, and the OS would refuse to look
             return  # stylesheets and scripts are public, like any web page's
         view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
         if view is None:

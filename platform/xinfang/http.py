@@ -81,8 +81,12 @@ def wants_page() -> bool:
 async def error_page(message: Message, status: int, headers: dict | None = None):
     tenant_ctx = g.get("tenant_ctx")
     tenant = tenant_ctx.tenant if tenant_ctx else None
-    home_url = url_for("portal.home", tenant_slug=tenant.slug) if tenant else "/api/tenants"
-    html = await render_template("error.html", message=message, status=status, tenant=tenant, home_url=home_url)
+    home_url = f"/t/{tenant.slug}/" if tenant else "/api/tenants"
+    try:
+        html = await render_template("error.html", message=message, status=status, tenant=tenant, home_url=home_url)
+    except Exception:  # a request too broken to render a page for (a bad Host, say): plain words will do
+        log.warning("could not render the error page for %s", request.path, exc_info=True)
+        html = f"{status} {message['zh']} / {message['en']}"
     return html, status, headers or {}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 
 from pymongo import ASCENDING, IndexModel, ReturnDocument
@@ -35,11 +36,16 @@ class RateCounter(PlatformDocument):
         indexes = [IndexModel([("key", ASCENDING)], unique=True), IndexModel([("expires_at", ASCENDING)])]
 
 
+def _key(bucket: str, window: int) -> str:
+    """Buckets hold user input (a username): hashed, they are short and free of NULs and odd characters."""
+    return hashlib.sha256(f"{bucket}@{window}".encode("utf-8", "surrogatepass")).hexdigest()
+
+
 async def check(bucket: str, *, limit: int, window_seconds: int, now: float | None = None) -> None:
     """Raise TooManyRequests if ``bucket`` already used up ``limit`` in the current window; count nothing."""
     now = time.time() if now is None else now
     window = int(now // window_seconds)
-    doc = await RateCounter.get_pymongo_collection().find_one({"key": f"{bucket}@{window}"})
+    doc = await RateCounter.get_pymongo_collection().find_one({"key": _key(bucket, window)})
     if doc is not None and doc["n"] >= limit:
         raise TooManyRequests(retry_after=int((window + 1) * window_seconds - now) + 1)
 
@@ -49,9 +55,9 @@ async def hit(bucket: str, *, limit: int, window_seconds: int, now: float | None
     now = time.time() if now is None else now
     window = int(now // window_seconds)
     doc = await RateCounter.get_pymongo_collection().find_one_and_update(
-        {"key": f"{bucket}@{window}"},
+        {"key": _key(bucket, window)},
         {"$inc": {"n": 1}, "$set": {"expires_at": (window + 1) * window_seconds}},
         upsert=True, return_document=ReturnDocument.AFTER,
     )
-    if doc["n"] > limit:
+    if doc is not None and doc["n"] > limit:
         raise TooManyRequests(retry_after=int((window + 1) * window_seconds - now) + 1)

@@ -63,7 +63,12 @@ async def latest_version(scope: TenantScope, key: str) -> FormVersion | None:
     )
 
 
+MAX_VERSION = 1_000_000
+
+
 async def get_version(scope: TenantScope, key: str, version: int) -> FormVersion | None:
+    if not 1 <= version <= MAX_VERSION:
+        return None
     # Versions never change once written: only "not found" must not be kept long.
     row = await tenant_config.get(("form", scope.tenant_id, key, version), lambda: scope.repo(FormVersion).find_one({"key": key, "version": version}))
     if row is None:
