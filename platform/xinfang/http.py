@@ -7,10 +7,11 @@ import logging
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
+from pymongo.errors import ConnectionFailure
 from quart import g, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from .errors import DomainError, InvalidInput, Message, NotAuthenticated
+from .errors import DomainError, InvalidInput, Message, NotAuthenticated, ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +110,16 @@ def register_error_handlers(app) -> None:
         if wants_page():
             return await error_page({"zh": zh, "en": error.name}, code)
         return {"error": {"code": error.name.lower().replace(" ", "_"), "message": {"zh": zh, "en": error.description or error.name}}}, code
+
+    @app.errorhandler(ConnectionFailure)
+    async def store_unreachable(error: ConnectionFailure):
+        # The store went away mid-request (a restart, a failover): say so and invite a retry. Nothing was
+        # acknowledged, and no receipt was shown, so a citizen who retries loses nothing.
+        log.warning("document store unreachable on %s %s: %s", request.method, request.path, error)
+        unavailable = ServiceUnavailable({"zh": "系统正忙，请稍后再试；未看到回执号的，请重新提交", "en": "temporarily unavailable; if you saw no receipt, please submit again"})
+        if wants_page():
+            return await error_page(unavailable.message, 503, {"Retry-After": "5"})
+        return unavailable.to_json(), 503, {"Retry-After": "5"}
 
     @app.errorhandler(Exception)
     async def unexpected(error: Exception):
