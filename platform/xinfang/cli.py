@@ -54,7 +54,13 @@ def run(tenants_dir: Path, workers: int) -> None:
              "--loglevel", "WARNING" if settings.log_level == "INFO" else settings.log_level],
             env=env, preexec_fn=die_with_parent,
         )
-        click.echo(f"xinfang 已启动 / running: http://{settings.host}:{settings.port}/api/tenants  (Ctrl-C 停止 / to stop)")
+        base = f"http://{settings.host}:{settings.port}"
+        click.echo(f"xinfang 已启动 / running on {base}  (Ctrl-C 停止 / to stop)")
+        if settings.should_load_demo_tenants and tenants_dir.is_dir():
+            click.echo(f"  群众信访 citizen portal:  {base}/t/siyang-edu/")
+            click.echo(f"  工作人员 staff console:   {base}/t/siyang-edu/staff/   (handler, leader, registrar, admin …)")
+            click.echo(f"  表单管理 form admin:      {base}/t/siyang-edu/admin/forms   (admin)")
+        click.echo(f"  API: {base}/openapi.json")
         _serve(settings)
     except KeyboardInterrupt:
         pass
