@@ -300,3 +300,13 @@ async def test_notifications_go_out_through_the_sender_plugin(siyang, settings, 
 
     lines = await eventually(sent, message="the sender plugin to write the message")
     assert sorted(line["channel"] for line in lines) == ["email", "sms"] and lines[0]["tenant"] == "siyang-edu"
+
+
+async def test_the_reminder_lead_time_is_the_tenants_per_type(bazhou):
+    """巴州 warns 5 working days ahead for its blue letter (10 working days to answer), 3 for the others."""
+    blue = await issued(bazhou, "card", "blue", someone(), "2027-04-01")
+    assert blue.response_due == "2027-04-15"
+    await sweep_tenant(bazhou, date(2027, 4, 7))  # 6 working days ahead: not yet
+    assert await bazhou.repo(Notification).count({"subject_id": str(blue.id), "kind": "reminder"}) == 0
+    await sweep_tenant(bazhou, date(2027, 4, 8))  # 5 working days ahead
+    assert await bazhou.repo(Notification).count({"subject_id": str(blue.id), "kind": "reminder"}) == 1

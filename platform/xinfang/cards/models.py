@@ -38,6 +38,7 @@ class CardType(TenantDocument):
     rank: int = 0  # severity order, 0 = mildest
     needs_approval: bool = True  # 报批 before issue
     document_template: str | None = None  # the tenant's own wording (Jinja, sandboxed); a default otherwise
+    reminder_working_days: int = Field(default=3, ge=0, le=60)  # remind staff this many working days before the answer is due
 
     class Settings:
         name = "card_types"
@@ -86,6 +87,7 @@ class ActionType(TenantDocument):
     response_deadline: Period | None = None
     record_required: bool = False  # a talk counts only with its written record
     document_template: str | None = None
+    reminder_working_days: int = Field(default=3, ge=0, le=60)
 
     class Settings:
         name = "action_types"

@@ -23,7 +23,7 @@ from ..calendar import WorkingCalendar
 from ..notifications.service import do_notify
 from ..petitions.service import tenant_calendar
 from ..store.scoped import TenantScope
-from .models import AutomaticStep, CardType, EscalationRule, Supervision, SupervisionState
+from .models import ActionType, AutomaticStep, CardType, EscalationRule, Supervision, SupervisionState
 from .service import period_end
 
 OPEN = [SupervisionState.ISSUED, SupervisionState.ANSWERED, SupervisionState.RECTIFYING]
@@ -48,7 +48,14 @@ def _proposal_id(tenant_id: str, rule_key: str, source_id: str) -> ObjectId:
     return ObjectId(hashlib.sha256(f"{tenant_id}|{rule_key}|{source_id}".encode()).digest()[:12])
 
 
-async def sweep_tenant(scope: TenantScope, today: date, *, reminder_days: int = REMINDER_WORKING_DAYS) -> SweepReport:
+async def _reminder_days(scope: TenantScope) -> dict[tuple[str, str], int]:
+    """(kind, type key) -> working days of warning before the answer is due, as the tenant set it per type."""
+    days = {("card", c.key): c.reminder_working_days async for c in scope.repo(CardType).find({})}
+    days.update({("action", a.key): a.reminder_working_days async for a in scope.repo(ActionType).find({})})
+    return days
+
+
+async def sweep_tenant(scope: TenantScope, today: date) -> SweepReport:
     report = SweepReport()
     calendar = await tenant_calendar(scope)
     repo = scope.repo(Supervision)
@@ -63,9 +70,13 @@ async def sweep_tenant(scope: TenantScope, today: date, *, reminder_days: int = 
                                                 "en": f"{sup.subject.name} missed the answer deadline of {sup.response_due}"},
                                           link=f"/api/supervisions/{sup.id}", subject_id=str(sup.id))
 
-    # Reminders N working days before the answer is due.
-    horizon = calendar.add_working_days(today, reminder_days).isoformat()
+    # Reminders N working days before the answer is due, N set per card or action type by the tenant.
+    lead = await _reminder_days(scope)
+    horizon = calendar.add_working_days(today, max(lead.values(), default=REMINDER_WORKING_DAYS)).isoformat()
     async for sup in repo.find({"state": SupervisionState.ISSUED.value, "response_due": {"$gte": iso, "$lte": horizon}}):
+        days = lead.get((sup.kind, sup.type_key), REMINDER_WORKING_DAYS)
+        if sup.response_due > calendar.add_working_days(today, days).isoformat():
+            continue
         report.reminders += await do_notify(scope, f"reminder:{sup.id}:{sup.response_due}", kind="reminder", roles=HANDLING_ROLES,
                                             text={"zh": f"{sup.subject.name} 的说明将于 {sup.response_due} 到期",
                                                   "en": f"the answer of {sup.subject.name} is due on {sup.response_due}"},
