@@ -310,3 +310,20 @@ async def test_the_reminder_lead_time_is_the_tenants_per_type(bazhou):
     assert await bazhou.repo(Notification).count({"subject_id": str(blue.id), "kind": "reminder"}) == 0
     await sweep_tenant(bazhou, date(2027, 4, 8))  # 5 working days ahead
     assert await bazhou.repo(Notification).count({"subject_id": str(blue.id), "kind": "reminder"}) == 1
+
+
+async def test_the_beat_sweeps_supervision_once_per_tenant_per_day(siyang, settings):
+    import types
+
+    from xinfang.cards.plugin import xinfang_sweep
+    from xinfang.cards.sweeper import mark_swept, swept_on
+
+    await mark_swept(siyang, "2000-01-01")
+    runtime = types.SimpleNamespace(settings=settings)
+    await xinfang_sweep(at("2027-05-10"), runtime)
+    assert await swept_on(siyang) == "2027-05-10"
+    card = await issued(siyang, "card", "white", someone(), "2027-04-01")  # due 2027-04-22: overdue on 05-10
+    await xinfang_sweep(at("2027-05-10"), runtime)  # already swept that day: nothing happens
+    assert (await siyang.repo(Supervision).get(card.id)).overdue is False
+    await xinfang_sweep(at("2027-05-11"), runtime)  # the next day it is
+    assert (await siyang.repo(Supervision).get(card.id)).overdue is True

@@ -17,11 +17,13 @@ from collections import defaultdict
 from datetime import date
 
 from bson import ObjectId
+from pymongo import ASCENDING, IndexModel
 from pymongo.errors import DuplicateKeyError
 
 from ..calendar import WorkingCalendar
 from ..notifications.service import do_notify
 from ..petitions.service import tenant_calendar
+from ..store.documents import TenantDocument
 from ..store.scoped import TenantScope
 from .models import ActionType, AutomaticStep, CardType, EscalationRule, Supervision, SupervisionState
 from .service import period_end
@@ -42,6 +44,28 @@ class SweepReport:
 
     def total(self) -> int:
         return sum(dataclasses.astuple(self))
+
+
+class SweepMark(TenantDocument):
+    """The China day of the tenant's last complete supervision sweep."""
+
+    day: str
+
+    class Settings:
+        name = "supervision_sweeps"
+        indexes = [IndexModel([("tenant_id", ASCENDING)], unique=True)]
+
+
+async def swept_on(scope: TenantScope) -> str | None:
+    row = await scope.repo(SweepMark).find_one({})
+    return row.day if row else None
+
+
+async def mark_swept(scope: TenantScope, day: str) -> None:
+    repo = scope.repo(SweepMark)
+    row = await repo.find_one({}) or SweepMark(tenant_id=scope.tenant_id, day=day)
+    row.day = day
+    await repo.save(row)
 
 
 def _proposal_id(tenant_id: str, rule_key: str, source_id: str) -> ObjectId:
