@@ -327,3 +327,14 @@ async def test_the_beat_sweeps_supervision_once_per_tenant_per_day(siyang, setti
     assert (await siyang.repo(Supervision).get(card.id)).overdue is False
     await xinfang_sweep(at("2027-05-11"), runtime)  # the next day it is
     assert (await siyang.repo(Supervision).get(card.id)).overdue is True
+
+
+async def test_each_follow_up_visit_is_announced_once_and_the_next_one_waits(bazhou):
+    orange = await issued(bazhou, "card", "orange", someone(), "2027-04-01")  # one visit 2 months on
+    assert orange.follow_up_due == orange.follow_ups[0].due_on == "2027-06-01"
+    await sweep_tenant(bazhou, date(2027, 5, 31))
+    assert (await bazhou.repo(Supervision).get(orange.id)).follow_up_due == "2027-06-01"
+    await sweep_tenant(bazhou, date(2027, 6, 1))
+    await sweep_tenant(bazhou, date(2027, 6, 2))
+    assert (await bazhou.repo(Supervision).get(orange.id)).follow_up_due is None  # nothing left to announce
+    assert await bazhou.repo(Notification).count({"subject_id": str(orange.id), "kind": "follow_up"}) == 1

@@ -157,6 +157,9 @@ class Supervision(TenantDocument):
     rectified_on: str | None = None
     overdue: bool = False
     follow_ups: list[FollowUp] = Field(default_factory=list)
+    # The earliest follow-up visit not yet announced: one indexed field for the sweeper, because
+    # the embedded store cannot query into follow_ups (follow_ups.due_on / $elemMatch find nothing).
+    follow_up_due: str | None = None
     copies: list[CopyTarget] = Field(default_factory=list)
     treated_as: str | None = None  # e.g. a second yellow card treated as red
     automatic: list[AutomaticStep] = Field(default_factory=list)
@@ -177,4 +180,5 @@ class Supervision(TenantDocument):
             IndexModel([("tenant_id", ASCENDING), ("subject_key", ASCENDING), ("type_key", ASCENDING)]),
             IndexModel([("tenant_id", ASCENDING), ("type_key", ASCENDING), ("issued_on", ASCENDING)]),
             IndexModel([("tenant_id", ASCENDING), ("answer_token_hash", ASCENDING)]),
+            IndexModel([("tenant_id", ASCENDING), ("follow_up_due", ASCENDING)]),
         ]

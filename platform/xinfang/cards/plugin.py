@@ -41,7 +41,8 @@ async def xinfang_sweep(now, runtime):
     today = china_today(now)
     for tenant in await list_active_tenants():
         scope = TenantScope(tenant.id)
-        if await swept_on(scope) == today.isoformat():
+        last = await swept_on(scope)
+        if last is not None and last >= today.isoformat():  # done for today (or for a later day already)
             continue
         report = await sweep_tenant(scope, today)
         await mark_swept(scope, today.isoformat())

@@ -129,6 +129,7 @@ async def do_issue(scope: TenantScope, sup: Supervision, actor: Principal, *, no
         sup.response_due = period_end(calendar, today, kind_type.response_deadline).isoformat()
     for visit in getattr(kind_type, "follow_up_visits", []):
         sup.follow_ups.append(FollowUp(due_on=period_end(calendar, today, visit).isoformat()))
+    sup.follow_up_due = min((f.due_on for f in sup.follow_ups), default=None)
     sup.copies = list(getattr(kind_type, "copy_to", []))
     sup.document_html = render_document(await get_tenant(scope.tenant_id), kind_type, sup)
     token = secrets.token_urlsafe(24)

@@ -106,14 +106,17 @@ async def sweep_tenant(scope: TenantScope, today: date) -> SweepReport:
                                                   "en": f"the answer of {sup.subject.name} is due on {sup.response_due}"},
                                             link=f"/api/supervisions/{sup.id}", subject_id=str(sup.id))
 
-    # Follow-up visits (回访) due.
-    async for sup in repo.find({"state": {"$in": [s.value for s in COUNTED]}}):
+    # Follow-up visits (回访) due: announced once each, then the card points at its next visit.
+    async for sup in repo.find({"follow_up_due": {"$lte": iso}, "state": {"$in": [s.value for s in COUNTED]}}):
         for visit in sup.follow_ups:
-            if visit.done_on is None and visit.due_on <= iso:
+            if visit.done_on is None and sup.follow_up_due <= visit.due_on <= iso:
                 report.follow_ups += await do_notify(scope, f"follow_up:{sup.id}:{visit.due_on}", kind="follow_up", roles=HANDLING_ROLES,
                                                      text={"zh": f"应对 {sup.subject.name} 进行回访（{visit.due_on}）",
                                                            "en": f"follow-up visit to {sup.subject.name} due ({visit.due_on})"},
                                                      link=f"/api/supervisions/{sup.id}", subject_id=str(sup.id))
+        following = min((v.due_on for v in sup.follow_ups if v.due_on > iso and v.done_on is None), default=None)
+        await repo.update_one({"_id": sup.id, "follow_up_due": sup.follow_up_due},
+                              {"$set": {"follow_up_due": following}, "$inc": {"revision": 1}})
 
     for rule in await scope.repo(EscalationRule).find({}).to_list():
         if rule.trigger.condition == "not_rectified_after":
