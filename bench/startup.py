@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,27 +19,10 @@ import textwrap
 import time
 from pathlib import Path
 
-import httpx
+
+from _common import free_port, wait_http  # bench/ is on sys.path when a script here runs
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_http(url: str, timeout: float = 90) -> float:
-    start = time.monotonic()
-    while time.monotonic() - start < timeout:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return time.monotonic() - start
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError(f"{url} did not answer")
 
 
 def tree_rss_mib(pid: int) -> float:
@@ -83,7 +65,7 @@ def measure_platform(data_dir: Path) -> tuple[float, float]:
     process = subprocess.Popen([sys.executable, "-m", "xinfang", "run"], env=env, cwd=REPO,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_http(f"http://127.0.0.1:{port}/t/siyang-edu/api/tenant")
+        wait_http(f"http://127.0.0.1:{port}/t/siyang-edu/api/tenant", timeout=90)
         seconds = time.monotonic() - started
         time.sleep(5)  # let the worker processes settle before reading memory
         return seconds, tree_rss_mib(process.pid)
@@ -115,7 +97,7 @@ def measure_baseline(data_dir: Path) -> tuple[float, float]:
     store = EmbeddedStore(data_dir, free_port()).start()
     web = subprocess.Popen([sys.executable, "-c", BARE_APP, str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_http(f"http://127.0.0.1:{port}/")
+        wait_http(f"http://127.0.0.1:{port}/", timeout=90)
         seconds = time.monotonic() - started
         time.sleep(5)
         return seconds, tree_rss_mib(web.pid) + tree_rss_mib(store.process.pid)

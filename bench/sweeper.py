@@ -65,7 +65,6 @@ import platform as stdlib_platform
 import pstats
 import random
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -97,6 +96,8 @@ from xinfang.store.embedded import EmbeddedStore
 from xinfang.store.scoped import ScopedRepository, TenantScope
 from xinfang.tenancy.bundles import BundleLoader, discover
 from xinfang.tenancy.models import Tenant
+
+from _common import free_port  # bench/ is on sys.path when a script here runs
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -136,12 +137,6 @@ log = logging.getLogger("bench.sweeper")
 
 def say(text: str = "") -> None:
     print(text, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # -- the data ------------------------------------------------------------------------------------
