@@ -2,45 +2,37 @@
 
 from __future__ import annotations
 
-import time
-
+from ..store.cache import TtlCache
 from ..store.scoped import parse_object_id
 from .models import Tenant
 
 
 class TenantDirectory:
-    """Slug and host lookups with a short cache: every request resolves its tenant once."""
+    """Slug and host lookups with a short, bounded cache: every request resolves its tenant once."""
 
     def __init__(self, ttl_seconds: float = 5.0):
-        self.ttl = ttl_seconds
-        self._by_slug: dict[str, tuple[float, Tenant | None]] = {}
-        self._hosts: tuple[float, dict[str, str]] = (0.0, {})
+        # Bounded: slugs in URLs are anyone's input, and unknown ones are cached (as None) too.
+        self._cache = TtlCache(ttl_seconds)
 
     def invalidate(self) -> None:
-        self._by_slug.clear()
-        self._hosts = (0.0, {})
+        self._cache.clear()
 
     async def by_slug(self, slug: str) -> Tenant | None:
-        now = time.monotonic()
-        cached = self._by_slug.get(slug)
-        if cached and now - cached[0] < self.ttl:
-            return cached[1]
-        tenant = await Tenant.find_one({"slug": slug, "active": True})
-        self._by_slug[slug] = (now, tenant)
-        return tenant
+        return await self._cache.get(("slug", slug), lambda: Tenant.find_one({"slug": slug, "active": True}))
 
     async def slug_for_host(self, host: str) -> str | None:
-        now = time.monotonic()
-        loaded_at, mapping = self._hosts
-        if now - loaded_at >= self.ttl:
-            mapping = {}
-            # All active tenants, filtered here: the embedded store cannot match
-            # "hosts.0 exists" or "hosts != []" (it finds nothing); tenants are few.
-            async for tenant in Tenant.find({"active": True}):
-                for tenant_host in tenant.hosts:
-                    mapping[tenant_host.lower()] = tenant.slug
-            self._hosts = (now, mapping)
+        mapping = await self._cache.get("hosts", _host_map)
         return mapping.get(host.split(":")[0].lower())
+
+
+async def _host_map() -> dict[str, str]:
+    mapping = {}
+    # All active tenants, filtered here: the embedded store cannot match
+    # "hosts.0 exists" or "hosts != []" (it finds nothing); tenants are few.
+    async for tenant in Tenant.find({"active": True}):
+        for tenant_host in tenant.hosts:
+            mapping[tenant_host.lower()] = tenant.slug
+    return mapping
 
 
 async def list_active_tenants() -> list[Tenant]:
