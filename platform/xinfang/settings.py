@@ -72,9 +72,6 @@ class Settings:
     def store_dir(self) -> Path:
         return self.data_dir / "store"
 
-    def with_overrides(self, **changes) -> "Settings":
-        return dataclasses.replace(self, **changes)
-
     def to_env(self) -> dict[str, str]:
         """The environment that reproduces these settings in a child process."""
         env: dict[str, str] = {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from quart import Blueprint, current_app, request
 
-from ..errors import NotAuthenticated, NotFound
+from ..errors import NotFound
 from ..http import parse_body
 from ..tenancy.resolution import current_tenant
 from .access import current_principal, end_session, start_session

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import calendar as _stdlib_calendar
 from bisect import bisect_right
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import MAXYEAR, date, datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache

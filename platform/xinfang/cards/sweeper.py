@@ -188,7 +188,3 @@ async def _repeat_within(scope: TenantScope, calendar: WorkingCalendar, rule: Es
                                 text={"zh": f"{card.subject.name}：{rule.reason.zh}", "en": f"{card.subject.name}: {rule.reason.en}"},
                                 link=f"/api/supervisions/{card.id}", subject_id=str(card.id))
     return applied
-
-
-async def card_types_by_key(scope: TenantScope) -> dict[str, CardType]:
-    return {c.key: c async for c in scope.repo(CardType).find({})}

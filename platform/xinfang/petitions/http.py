@@ -6,11 +6,11 @@ import asyncio
 import time
 
 from quart import Blueprint, Response, current_app, request
-from quart_schema import document_querystring, document_request, document_response
+from quart_schema import document_request, document_response
 
 from ..auth.access import current_principal
 from ..auth.permissions import Permission, public, requires
-from ..errors import InvalidInput, NotFound
+from ..errors import NotFound
 from ..forms.service import require_form
 from ..http import parse_body
 from ..ratelimit import hit
@@ -18,7 +18,7 @@ from ..tenancy.context import TenantContext
 from ..tenancy.resolution import current_tenant
 from ..tenancy.service import get_tenant
 from . import service
-from .models import Attachment, CalendarRules, Channel
+from .models import Attachment, CalendarRules
 from .schemas import CalendarIn, CitizenActionIn, ReceiptIn, ReceiptOut, RegistrationIn, SubmissionIn, SupplementIn, TransitionIn
 from .uploads import read_uploads
 from .views import public_view, staff_view, summary_view

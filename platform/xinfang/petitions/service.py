@@ -21,11 +21,11 @@ from ..forms.models import FormVersion
 from ..forms.schema_safety import validate_submission
 from ..store.cache import tenant_config
 from ..store.documents import utcnow
-from ..store.scoped import TenantScope, parse_object_id
+from ..store.scoped import TenantScope
 from ..tenancy.context import TenantContext
 from ..tenancy.models import Tenant
 from .models import Attachment, CalendarRules, CaseCounter, Channel, Petition, Receipt, Step
-from .workflow import CITIZEN, FIELD_KINDS, TenantWorkflow, Transition, Workflow, default_workflow
+from .workflow import CITIZEN, TenantWorkflow, Transition, Workflow, default_workflow
 
 CHINA = ZoneInfo("Asia/Shanghai")
 MAX_TEXT = 5000
@@ -404,10 +404,6 @@ async def flag_overdue(scope: TenantScope, today: date) -> int:
         {"overdue": False, "due_on": {"$lt": today.isoformat()}}, {"$set": {"overdue": True}, "$inc": {"revision": 1}}
     )
 
-
-def parse_id(value) -> str | None:
-    oid = parse_object_id(value)
-    return str(oid) if oid else None
 
 
 async def do_set_calendar_rules(scope: TenantScope, *, holidays: list[str], workdays: list[str], actor_id: str | None = None) -> CalendarRules:

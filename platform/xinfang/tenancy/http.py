@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, current_app, request
+from quart import Blueprint, current_app
 
 from ..auth.access import current_principal
 from ..auth.permissions import Permission, public, requires

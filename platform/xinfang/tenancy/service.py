@@ -14,9 +14,6 @@ class TenantDirectory:
         # Bounded: slugs in URLs are anyone's input, and unknown ones are cached (as None) too.
         self._cache = TtlCache(ttl_seconds)
 
-    def invalidate(self) -> None:
-        self._cache.clear()
-
     async def by_slug(self, slug: str) -> Tenant | None:
         return await self._cache.get(("slug", slug), lambda: Tenant.find_one({"slug": slug, "active": True}))
 
