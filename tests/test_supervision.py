@@ -338,3 +338,39 @@ async def test_each_follow_up_visit_is_announced_once_and_the_next_one_waits(baz
     await sweep_tenant(bazhou, date(2027, 6, 2))
     assert (await bazhou.repo(Supervision).get(orange.id)).follow_up_due is None  # nothing left to announce
     assert await bazhou.repo(Notification).count({"subject_id": str(orange.id), "kind": "follow_up"}) == 1
+
+
+async def test_a_repeat_is_decided_as_the_card_goes_out_and_a_card_of_another_tenant_does_not_count(siyang, bazhou):
+    subject = someone()
+    await issued(bazhou, "card", "blue", subject, "2027-01-10")  # the same person, but at 巴州: not 泗阳's history
+    await issued(siyang, "card", "yellow", subject, "2025-06-01")
+    second = await issued(siyang, "card", "yellow", subject, "2027-05-20")  # no sweep in between
+    assert second.treated_as == "red" and second.automatic[0].facts[-1] == str(second.id)
+    assert await siyang.repo(Notification).count({"subject_id": str(second.id), "kind": "copied"}) == 1
+    third_party = await issued(siyang, "card", "white", subject, "2027-05-21")  # another type never counts
+    assert third_party.treated_as is None
+
+
+async def test_two_yellow_cards_issued_at_once_are_caught_by_the_sweep_exactly_once(siyang):
+    subject = someone()
+    handler, leader = await staff(siyang, "handler"), await staff(siyang, "leader")
+    drafts = []
+    for _ in range(2):
+        sup = await service.do_create_supervision(siyang, kind="card", type_key="yellow", subject=subject, petition_ids=[], actor=handler)
+        sup = await service.do_approve(siyang, await service.do_submit_for_approval(siyang, sup, handler), leader)
+        drafts.append(sup)
+    await asyncio.gather(*(service.do_issue(siyang, sup, handler, now=at("2027-06-07")) for sup in drafts))
+    for _ in range(2):
+        await sweep_tenant(siyang, date(2027, 6, 8))
+    cards = await siyang.repo(Supervision).find({"subject_key": subject.key}).to_list()
+    assert sorted(str(c.treated_as) for c in cards) == ["None", "red"]
+    treated = next(c for c in cards if c.treated_as)
+    assert await siyang.repo(Notification).count({"subject_id": str(treated.id), "kind": "copied"}) == 1
+
+
+async def test_a_reminder_is_remembered_so_later_sweeps_do_not_retry_it(bazhou):
+    blue = await issued(bazhou, "card", "blue", someone(), "2027-04-01")
+    await sweep_tenant(bazhou, date(2027, 4, 8))
+    assert (await bazhou.repo(Supervision).get(blue.id)).reminded_for == "2027-04-15"
+    report = await sweep_tenant(bazhou, date(2027, 4, 9))
+    assert report.reminders == 0

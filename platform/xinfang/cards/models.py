@@ -156,6 +156,7 @@ class Supervision(TenantDocument):
     rectify_due: str | None = None
     rectified_on: str | None = None
     overdue: bool = False
+    reminded_for: str | None = None  # the answer deadline staff were last reminded of
     follow_ups: list[FollowUp] = Field(default_factory=list)
     # The earliest follow-up visit not yet announced: one indexed field for the sweeper, because
     # the embedded store cannot query into follow_ups (follow_ups.due_on / $elemMatch find nothing).

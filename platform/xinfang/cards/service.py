@@ -12,10 +12,7 @@ import hashlib
 import secrets
 from datetime import date, datetime
 
-from dateutil.relativedelta import relativedelta
-
 from ..auth.principal import Principal
-from ..calendar import PeriodUnit, WorkingCalendar
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..events import DomainEvent, unit_of_work
 from ..petitions.models import Petition
@@ -25,21 +22,10 @@ from ..store.scoped import TenantScope
 from ..tenancy.service import get_tenant
 from .documents import render_document
 from .models import ActionType, AutomaticStep, CardType, FollowUp, Period, Subject, Supervision, SupervisionState
+from .rules import announce_repeat, apply_repeat_rule, period_end, repeat_rules
 
 OUTCOMES = ("close", "must_explain", "rectify", "verify_further", "escalate", "transfer")
 LEADER = "leader"
-
-
-def period_end(calendar: WorkingCalendar, start: date, period: Period, *, to_working_day: bool = True) -> date:
-    """When a period that starts on ``start`` ends. Rules compare nominal ends (``to_working_day=False``)."""
-    unit = PeriodUnit(period.unit)
-    if unit == PeriodUnit.WORKING_DAYS or to_working_day:
-        return calendar.due_date(start, period.amount, unit.value)
-    if unit == PeriodUnit.CALENDAR_DAYS:
-        return start + relativedelta(days=period.amount)
-    if unit == PeriodUnit.CALENDAR_MONTHS:
-        return start + relativedelta(months=period.amount)
-    return start + relativedelta(years=period.amount)
 
 
 async def supervision_type(scope: TenantScope, kind: str, key: str) -> CardType | ActionType:
@@ -135,7 +121,12 @@ async def do_issue(scope: TenantScope, sup: Supervision, actor: Principal, *, no
     token = secrets.token_urlsafe(24)
     sup.answer_token_hash, sup.answer_token_used = token_hash(token), False
     _note(sup, actor, "issued", now=now)
-    return await _save(scope, sup, "supervision.issued", actor), token
+    # A repeat (e.g. the second yellow card within two years) is decided as the card goes out.
+    applied = [rule for rule in await repeat_rules(scope, sup.type_key) if await apply_repeat_rule(scope, calendar, rule, sup)]
+    sup = await _save(scope, sup, "supervision.issued", actor)
+    for rule in applied:
+        await announce_repeat(scope, rule, sup)
+    return sup, token
 
 
 async def find_by_answer_token(scope: TenantScope, token: str) -> Supervision:

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 
 from bson import ObjectId
 from pymongo import ASCENDING, IndexModel
@@ -26,12 +25,11 @@ from ..petitions.service import tenant_calendar
 from ..store.documents import TenantDocument
 from ..store.scoped import TenantScope
 from .models import ActionType, AutomaticStep, CardType, EscalationRule, Supervision, SupervisionState
-from .service import period_end
+from .rules import COUNTED, HANDLING_ROLES, announce_repeat, apply_repeat_rule, nominal_length, period_end
 
 OPEN = [SupervisionState.ISSUED, SupervisionState.ANSWERED, SupervisionState.RECTIFYING]
-COUNTED = OPEN + [SupervisionState.CLOSED, SupervisionState.TRANSFERRED]  # cards that were really issued
 REMINDER_WORKING_DAYS = 3
-HANDLING_ROLES = ["handler", "leader"]
+RECHECK_DAYS = 7  # how far back the sweep re-checks repeats decided at issue
 
 
 @dataclasses.dataclass
@@ -99,12 +97,14 @@ async def sweep_tenant(scope: TenantScope, today: date) -> SweepReport:
     horizon = calendar.add_working_days(today, max(lead.values(), default=REMINDER_WORKING_DAYS)).isoformat()
     async for sup in repo.find({"state": SupervisionState.ISSUED.value, "response_due": {"$gte": iso, "$lte": horizon}}):
         days = lead.get((sup.kind, sup.type_key), REMINDER_WORKING_DAYS)
-        if sup.response_due > calendar.add_working_days(today, days).isoformat():
+        if sup.reminded_for == sup.response_due or sup.response_due > calendar.add_working_days(today, days).isoformat():
             continue
         report.reminders += await do_notify(scope, f"reminder:{sup.id}:{sup.response_due}", kind="reminder", roles=HANDLING_ROLES,
                                             text={"zh": f"{sup.subject.name} 的说明将于 {sup.response_due} 到期",
                                                   "en": f"the answer of {sup.subject.name} is due on {sup.response_due}"},
                                             link=f"/api/supervisions/{sup.id}", subject_id=str(sup.id))
+        # Remembered so tomorrow's sweep does not even try again (the revision stays: a handler's edit is not refused for this).
+        await repo.update_one({"_id": sup.id}, {"$set": {"reminded_for": sup.response_due}})
 
     # Follow-up visits (回访) due: announced once each, then the card points at its next visit.
     async for sup in repo.find({"follow_up_due": {"$lte": iso}, "state": {"$in": [s.value for s in COUNTED]}}):
@@ -122,7 +122,7 @@ async def sweep_tenant(scope: TenantScope, today: date) -> SweepReport:
         if rule.trigger.condition == "not_rectified_after":
             report.proposals += await _not_rectified(scope, calendar, rule, today)
         else:
-            report.treated_as += await _repeat_within(scope, calendar, rule)
+            report.treated_as += await _repeat_within(scope, calendar, rule, today)
     return report
 
 
@@ -130,7 +130,10 @@ async def _not_rectified(scope: TenantScope, calendar: WorkingCalendar, rule: Es
     """E.g. a yellow card not rectified more than 3 months after issue -> propose a red card."""
     made = 0
     repo = scope.repo(Supervision)
-    candidates = repo.find({"kind": "card", "type_key": rule.trigger.card_type, "state": {"$in": [s.value for s in OPEN]}})
+    # Only cards issued before the nominal window could qualify (the exact test per card follows).
+    cutoff = (today - nominal_length(rule.trigger.period, longest=False) + timedelta(days=3)).isoformat()
+    candidates = repo.find({"kind": "card", "type_key": rule.trigger.card_type, "state": {"$in": [s.value for s in OPEN]},
+                            "issued_on": {"$lt": cutoff}})
     async for card in candidates:
         if card.rectified_on or rule.key in card.applied_rules or not card.issued_on:
             continue
@@ -158,33 +161,14 @@ async def _not_rectified(scope: TenantScope, calendar: WorkingCalendar, rule: Es
     return made
 
 
-async def _repeat_within(scope: TenantScope, calendar: WorkingCalendar, rule: EscalationRule) -> int:
-    """E.g. a second yellow card to the same subject within 2 years -> treat as red: copy to the organization department."""
+async def _repeat_within(scope: TenantScope, calendar: WorkingCalendar, rule: EscalationRule, today: date) -> int:
+    """Re-check the cards issued in the last days: the issue verb decides repeats, but two cards issued at once can miss each other."""
     applied = 0
     repo = scope.repo(Supervision)
-    by_subject: dict[str, list[Supervision]] = defaultdict(list)
-    query = {"kind": "card", "type_key": rule.trigger.card_type, "state": {"$in": [s.value for s in COUNTED]}}
-    async for card in repo.find(query).sort("subject_key", "issued_on"):
-        if card.issued_on:
-            by_subject[card.subject_key].append(card)
-    count = rule.trigger.count
-    for cards in by_subject.values():
-        cards.sort(key=lambda c: c.issued_on)
-        for index in range(count - 1, len(cards)):
-            card, first = cards[index], cards[index - count + 1]
-            if rule.key in card.applied_rules:
-                continue
-            window_end = period_end(calendar, date.fromisoformat(first.issued_on), rule.trigger.period, to_working_day=False)
-            if date.fromisoformat(card.issued_on) > window_end:
-                continue
-            card.treated_as = rule.outcome.card_type
-            card.copies = card.copies + [c for c in rule.outcome.copy_to if c not in card.copies]
-            card.automatic.append(AutomaticStep(rule=rule.key, at=card.issued_on, reason=rule.reason,
-                                                facts=[str(c.id) for c in cards[index - count + 1:index + 1]]))
-            card.applied_rules.append(rule.key)
-            if await repo.replace_versioned(card):
-                applied += 1
-                await do_notify(scope, f"treated_as:{card.id}:{rule.key}", kind="copied", roles=HANDLING_ROLES,
-                                text={"zh": f"{card.subject.name}：{rule.reason.zh}", "en": f"{card.subject.name}: {rule.reason.en}"},
-                                link=f"/api/supervisions/{card.id}", subject_id=str(card.id))
+    since = (today - timedelta(days=RECHECK_DAYS)).isoformat()
+    query = {"kind": "card", "type_key": rule.trigger.card_type, "issued_on": {"$gte": since}, "state": {"$in": [s.value for s in COUNTED]}}
+    async for card in repo.find(query):
+        if await apply_repeat_rule(scope, calendar, rule, card) and await repo.replace_versioned(card):
+            applied += 1
+            await announce_repeat(scope, rule, card)
     return applied

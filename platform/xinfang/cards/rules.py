@@ -1,0 +1,85 @@
+"""The tenant's declarative rules, evaluated: periods, and "the n-th card of a type within a period".
+
+Shared by the issue verb (a repeat is decided the moment the card goes out) and
+the sweeper (which only re-checks recent cards, in case two were issued at once).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from dateutil.relativedelta import relativedelta
+
+from ..calendar import PeriodUnit, WorkingCalendar
+from ..notifications.service import do_notify
+from ..store.scoped import TenantScope
+from .models import AutomaticStep, EscalationRule, Period, Supervision, SupervisionState
+
+COUNTED = [SupervisionState.ISSUED, SupervisionState.ANSWERED, SupervisionState.RECTIFYING, SupervisionState.CLOSED,
+           SupervisionState.TRANSFERRED]  # cards that really went out
+HANDLING_ROLES = ["handler", "leader"]
+
+
+def period_end(calendar: WorkingCalendar, start: date, period: Period, *, to_working_day: bool = True) -> date:
+    """When a period that starts on ``start`` ends. Rules compare nominal ends (``to_working_day=False``)."""
+    unit = PeriodUnit(period.unit)
+    if unit == PeriodUnit.WORKING_DAYS or to_working_day:
+        return calendar.due_date(start, period.amount, unit.value)
+    return start + nominal_length(period)
+
+
+def nominal_length(period: Period, *, longest: bool = True) -> relativedelta:
+    """A period as a calendar length, for narrowing indexed queries (never for the decision itself).
+
+    Working days have no fixed length: ``longest`` bounds them from above (look-backs),
+    otherwise from below (cut-offs), so the narrowing never drops a real candidate.
+    """
+    unit = PeriodUnit(period.unit)
+    if unit == PeriodUnit.WORKING_DAYS:
+        return relativedelta(days=period.amount * 2 + 30 if longest else period.amount)
+    if unit == PeriodUnit.CALENDAR_DAYS:
+        return relativedelta(days=period.amount)
+    if unit == PeriodUnit.CALENDAR_MONTHS:
+        return relativedelta(months=period.amount)
+    return relativedelta(years=period.amount)
+
+
+async def repeat_rules(scope: TenantScope, type_key: str) -> list[EscalationRule]:
+    rules = await scope.repo(EscalationRule).find({}).to_list()  # a handful per tenant
+    return [r for r in rules if r.trigger.card_type == type_key and r.trigger.condition == "repeat_within"]
+
+
+async def apply_repeat_rule(scope: TenantScope, calendar: WorkingCalendar, rule: EscalationRule, card: Supervision) -> bool:
+    """Mark ``card`` (in memory) when it is the n-th card of the rule's type to its subject within the period.
+
+    Looks back only at the subject's earlier cards of that type (one indexed query),
+    never at the tenant's whole history. Returns True when the rule applied.
+    """
+    if rule.key in card.applied_rules or not card.issued_on or card.kind != "card":
+        return False
+    issued = date.fromisoformat(card.issued_on)
+    earliest = (issued - nominal_length(rule.trigger.period) - relativedelta(days=3)).isoformat()
+    earlier = await scope.repo(Supervision).find({
+        "subject_key": card.subject_key, "type_key": rule.trigger.card_type, "kind": "card",
+        "state": {"$in": [s.value for s in COUNTED]}, "issued_on": {"$gte": earliest, "$lte": card.issued_on},
+    }).to_list()
+    earlier = sorted((c for c in earlier if c.id != card.id and (c.issued_on, str(c.id)) < (card.issued_on, str(card.id))),
+                     key=lambda c: c.issued_on)
+    needed = rule.trigger.count - 1
+    if len(earlier) < needed:
+        return False
+    window = earlier[-needed:]
+    if issued > period_end(calendar, date.fromisoformat(window[0].issued_on), rule.trigger.period, to_working_day=False):
+        return False
+    card.treated_as = rule.outcome.card_type
+    card.copies = card.copies + [c for c in rule.outcome.copy_to if c not in card.copies]
+    card.automatic.append(AutomaticStep(rule=rule.key, at=card.issued_on, reason=rule.reason,
+                                        facts=[str(c.id) for c in window] + [str(card.id)]))
+    card.applied_rules.append(rule.key)
+    return True
+
+
+async def announce_repeat(scope: TenantScope, rule: EscalationRule, card: Supervision) -> None:
+    await do_notify(scope, f"treated_as:{card.id}:{rule.key}", kind="copied", roles=HANDLING_ROLES,
+                    text={"zh": f"{card.subject.name}：{rule.reason.zh}", "en": f"{card.subject.name}: {rule.reason.en}"},
+                    link=f"/api/supervisions/{card.id}", subject_id=str(card.id))
