@@ -104,6 +104,14 @@ CASES: dict[str, Case] = {
     "console.transition_submit": Case("POST", "/staff/petitions/{id}/transitions/accept", "object", form=True, owner_object="petition"),
     "console.register_page": Case("GET", "/staff/register", "collection"),
     "console.register_submit": Case("POST", "/staff/register", "collection", form=True, expect=(422,)),  # empty form: re-shown with messages
+    "supervision_console.supervisions_page": Case("GET", "/staff/supervisions", "collection"),
+    "supervision_console.new_supervision_page": Case("GET", "/staff/supervisions/new", "collection"),
+    "supervision_console.create_supervision_submit": Case("POST", "/staff/supervisions/new", "collection", form=True, expect=(422,)),
+    "supervision_console.supervision_page": Case("GET", "/staff/supervisions/{id}", "object", owner_object="supervision"),
+    "supervision_console.supervision_step": Case("POST", "/staff/supervisions/{id}/steps/submit", "object", form=True,
+                                                 owner_object="supervision"),
+    "supervision_console.stats_page": Case("GET", "/staff/supervision-stats", "collection"),
+    "supervision_console.notifications_page": Case("GET", "/staff/notifications", "collection"),
 }
 
 DIRECTIONS = [("A", "B"), ("B", "A")]

@@ -25,9 +25,10 @@ def xinfang_document_models():
 
 @hookimpl
 def xinfang_blueprints():
+    from .console import supervision_console_bp
     from .http import answers_bp, cards_bp
 
-    return [cards_bp, answers_bp]
+    return [cards_bp, answers_bp, supervision_console_bp]
 
 
 @hookimpl

@@ -59,12 +59,12 @@ async def apply_repeat_rule(scope: TenantScope, calendar: WorkingCalendar, rule:
         return False
     issued = date.fromisoformat(card.issued_on)
     earliest = (issued - nominal_length(rule.trigger.period) - relativedelta(days=3)).isoformat()
+    # Equality and one range only: on the embedded store a $in next to a range leaves SQL for a slow Python filter.
     earlier = await scope.repo(Supervision).find({
-        "subject_key": card.subject_key, "type_key": rule.trigger.card_type, "kind": "card",
-        "state": {"$in": [s.value for s in COUNTED]}, "issued_on": {"$gte": earliest, "$lte": card.issued_on},
+        "subject_key": card.subject_key, "type_key": rule.trigger.card_type, "issued_on": {"$gte": earliest, "$lte": card.issued_on},
     }).to_list()
-    earlier = sorted((c for c in earlier if c.id != card.id and (c.issued_on, str(c.id)) < (card.issued_on, str(card.id))),
-                     key=lambda c: c.issued_on)
+    earlier = sorted((c for c in earlier if c.kind == "card" and c.state in COUNTED and c.id != card.id
+                      and (c.issued_on, str(c.id)) < (card.issued_on, str(card.id))), key=lambda c: c.issued_on)
     needed = rule.trigger.count - 1
     if len(earlier) < needed:
         return False

@@ -223,3 +223,69 @@ async def do_mark_rectified(scope: TenantScope, sup: Supervision, actor: Princip
     sup.rectified_on, sup.state = china_today(now).isoformat(), SupervisionState.CLOSED
     _note(sup, actor, "rectified", now=now)
     return await _save(scope, sup, "supervision.rectified", actor)
+
+
+async def do_adopt_proposal(scope: TenantScope, sup: Supervision, actor: Principal) -> Supervision:
+    """A person takes up a rule's proposal: it becomes a draft (still approved before it goes out, where needed)."""
+    _require(sup, SupervisionState.PROPOSED)
+    sup.state = SupervisionState.DRAFT
+    _note(sup, actor, "adopted")
+    return await _save(scope, sup, "supervision.adopted", actor)
+
+
+async def do_dismiss(scope: TenantScope, sup: Supervision, actor: Principal, reason: str) -> Supervision:
+    """Decline a proposal or withdraw a draft that never went out; the reason is kept."""
+    _require(sup, SupervisionState.PROPOSED, SupervisionState.DRAFT)
+    if not reason.strip():
+        raise InvalidInput(fields={"text": {"zh": "请说明不采纳或撤回的理由", "en": "say why it is dismissed"}})
+    sup.state = SupervisionState.DISMISSED
+    _note(sup, actor, "dismissed", reason.strip()[:2000])
+    return await _save(scope, sup, "supervision.dismissed", actor)
+
+
+async def do_return_for_revision(scope: TenantScope, sup: Supervision, actor: Principal, reason: str) -> Supervision:
+    """A leader does not approve: back to the handler as a draft, with the reason."""
+    if LEADER not in actor.roles:
+        raise Forbidden({"zh": "只有领导可以审批", "en": "only a leader approves"})
+    _require(sup, SupervisionState.AWAITING_APPROVAL)
+    sup.state = SupervisionState.DRAFT
+    _note(sup, actor, "returned", reason.strip()[:2000])
+    return await _save(scope, sup, "supervision.returned", actor)
+
+
+async def do_record_follow_up(scope: TenantScope, sup: Supervision, actor: Principal, due_on: str, note: str,
+                              *, now: datetime | None = None) -> Supervision:
+    """A follow-up visit (回访) took place: recorded against the visit that was due."""
+    visit = next((v for v in sup.follow_ups if v.due_on == due_on and v.done_on is None), None)
+    if visit is None:
+        raise InvalidInput(fields={"due_on": {"zh": "没有这次待进行的回访", "en": "no pending follow-up visit on that date"}})
+    if not note.strip():
+        raise InvalidInput(fields={"text": {"zh": "请填写回访情况", "en": "describe the visit"}})
+    visit.done_on, visit.note = china_today(now).isoformat(), note.strip()[:5000]
+    if sup.follow_up_due:  # the sweeper's pointer moves past a visit done before it was announced
+        sup.follow_up_due = min((v.due_on for v in sup.follow_ups if v.done_on is None and v.due_on >= sup.follow_up_due), default=None)
+    _note(sup, actor, "followed_up", note[:200], now=now)
+    return await _save(scope, sup, "supervision.followed_up", actor)
+
+
+def available_verbs(sup: Supervision, principal: Principal, record_required: bool) -> list[str]:
+    """What this person may do with this card or action now: the buttons of its page."""
+    leader = LEADER in principal.roles
+    state = sup.state
+    verbs: list[str] = []
+    if state == SupervisionState.PROPOSED:
+        verbs += ["adopt", "dismiss"]
+    elif state == SupervisionState.DRAFT:
+        verbs += ["issue"] if (sup.approved_by or not sup.needs_approval) else ["submit"]
+        verbs.append("dismiss")
+    elif state == SupervisionState.AWAITING_APPROVAL and leader:
+        verbs += ["approve", "return"]
+    elif state in (SupervisionState.ISSUED, SupervisionState.ANSWERED, SupervisionState.RECTIFYING):
+        if state != SupervisionState.ANSWERED:
+            verbs.append("answer")
+        verbs += ["decide", "rectified"]
+        if record_required and not sup.record:
+            verbs.append("talk_record")
+    if any(v.done_on is None for v in sup.follow_ups) and state not in (SupervisionState.DISMISSED,):
+        verbs.append("follow_up")
+    return verbs

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections import defaultdict
 from datetime import date, timedelta
 
 from bson import ObjectId
@@ -107,7 +108,7 @@ async def sweep_tenant(scope: TenantScope, today: date) -> SweepReport:
         await repo.update_one({"_id": sup.id}, {"$set": {"reminded_for": sup.response_due}})
 
     # Follow-up visits (回访) due: announced once each, then the card points at its next visit.
-    async for sup in repo.find({"follow_up_due": {"$lte": iso}, "state": {"$in": [s.value for s in COUNTED]}}):
+    async for sup in repo.find({"follow_up_due": {"$lte": iso}}):  # only issued cards ever get one
         for visit in sup.follow_ups:
             if visit.done_on is None and sup.follow_up_due <= visit.due_on <= iso:
                 report.follow_ups += await do_notify(scope, f"follow_up:{sup.id}:{visit.due_on}", kind="follow_up", roles=HANDLING_ROLES,
@@ -132,10 +133,9 @@ async def _not_rectified(scope: TenantScope, calendar: WorkingCalendar, rule: Es
     repo = scope.repo(Supervision)
     # Only cards issued before the nominal window could qualify (the exact test per card follows).
     cutoff = (today - nominal_length(rule.trigger.period, longest=False) + timedelta(days=3)).isoformat()
-    candidates = repo.find({"kind": "card", "type_key": rule.trigger.card_type, "state": {"$in": [s.value for s in OPEN]},
-                            "issued_on": {"$lt": cutoff}})
+    candidates = repo.find({"type_key": rule.trigger.card_type, "issued_on": {"$lt": cutoff}})  # no $in next to a range (STACK.md)
     async for card in candidates:
-        if card.rectified_on or rule.key in card.applied_rules or not card.issued_on:
+        if card.kind != "card" or card.state not in OPEN or card.rectified_on or rule.key in card.applied_rules or not card.issued_on:
             continue
         limit = period_end(calendar, date.fromisoformat(card.issued_on), rule.trigger.period, to_working_day=False)
         if today <= limit:
@@ -162,13 +162,22 @@ async def _not_rectified(scope: TenantScope, calendar: WorkingCalendar, rule: Es
 
 
 async def _repeat_within(scope: TenantScope, calendar: WorkingCalendar, rule: EscalationRule, today: date) -> int:
-    """Re-check the cards issued in the last days: the issue verb decides repeats, but two cards issued at once can miss each other."""
+    """Catch repeats two cards issued at the same moment hid from each other.
+
+    The issue verb decides repeats against the subject's earlier cards; it can only
+    miss one when another card to the same subject went out concurrently. So only
+    subjects with two or more cards in the last days are looked at again.
+    """
     applied = 0
     repo = scope.repo(Supervision)
     since = (today - timedelta(days=RECHECK_DAYS)).isoformat()
-    query = {"kind": "card", "type_key": rule.trigger.card_type, "issued_on": {"$gte": since}, "state": {"$in": [s.value for s in COUNTED]}}
-    async for card in repo.find(query):
-        if await apply_repeat_rule(scope, calendar, rule, card) and await repo.replace_versioned(card):
-            applied += 1
-            await announce_repeat(scope, rule, card)
+    recent: dict[str, list[Supervision]] = defaultdict(list)
+    async for card in repo.find({"type_key": rule.trigger.card_type, "issued_on": {"$gte": since}}):
+        if card.kind == "card" and card.state in COUNTED:
+            recent[card.subject_key].append(card)
+    for cards in recent.values():
+        for card in cards if len(cards) > 1 else []:
+            if await apply_repeat_rule(scope, calendar, rule, card) and await repo.replace_versioned(card):
+                applied += 1
+                await announce_repeat(scope, rule, card)
     return applied

@@ -1,0 +1,195 @@
+"""Staff console pages for cards and supervision actions: list, create from petitions, one page per
+card with the steps this person may take, statistics, and the notifications inbox."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from quart import Blueprint, redirect, render_template, request, url_for
+
+from ..auth.access import current_principal
+from ..auth.permissions import Permission, requires
+from ..errors import DomainError, InvalidInput
+from ..i18n import current_lang
+from ..notifications import service as notifications
+from ..petitions.models import Petition
+from ..tenancy.resolution import current_tenant
+from . import service, stats
+from .models import ActionKind, ActionType, CardType, Subject, Supervision
+
+supervision_console_bp = Blueprint("supervision_console", __name__, url_prefix="/t/<tenant_slug>/staff")
+NO_STORE = {"Cache-Control": "no-store"}
+CHINA = ZoneInfo("Asia/Shanghai")
+LIST_FILTERS = ("kind", "type_key", "state", "subject_key")
+
+STATE_NAMES = {
+    "proposed": {"zh": "系统建议", "en": "Proposed"}, "draft": {"zh": "草稿", "en": "Draft"},
+    "awaiting_approval": {"zh": "待审批", "en": "Awaiting approval"}, "issued": {"zh": "已发出，待说明", "en": "Issued, awaiting answer"},
+    "answered": {"zh": "已说明，待处理", "en": "Answered, to decide"}, "rectifying": {"zh": "整改中", "en": "Rectifying"},
+    "closed": {"zh": "已办结", "en": "Closed"}, "transferred": {"zh": "已移送立案", "en": "Transferred to investigation"},
+    "dismissed": {"zh": "未采纳/撤回", "en": "Dismissed"},
+}
+VERB_NAMES = {
+    "adopt": {"zh": "采纳建议", "en": "Adopt the proposal"}, "dismiss": {"zh": "不采纳/撤回", "en": "Dismiss"},
+    "submit": {"zh": "报领导审批", "en": "Submit for approval"}, "approve": {"zh": "批准", "en": "Approve"},
+    "return": {"zh": "退回修改", "en": "Return for revision"}, "issue": {"zh": "发出", "en": "Issue"},
+    "answer": {"zh": "录入书面说明/整改报告", "en": "File the written answer or report"},
+    "decide": {"zh": "处理决定", "en": "Decide"}, "rectified": {"zh": "整改到位，办结", "en": "Rectified: close"},
+    "talk_record": {"zh": "录入谈话记录", "en": "File the talk's written record"},
+    "follow_up": {"zh": "记录回访", "en": "Record a follow-up visit"},
+}
+OUTCOME_NAMES = {
+    "close": {"zh": "说明清楚，予以了结", "en": "Explained: close"},
+    "must_explain": {"zh": "责令重新说明", "en": "Must explain again"},
+    "rectify": {"zh": "限期整改", "en": "Rectify by a deadline"},
+    "verify_further": {"zh": "再次反映，进一步核实", "en": "Reported again: verify further"},
+    "escalate": {"zh": "拒不说明或态度不端正，升级处理", "en": "Refused or evasive: escalate"},
+    "transfer": {"zh": "移送立案调查（须领导批准）", "en": "Transfer to case investigation (leader)"},
+}
+ACTION_NOTE_NAMES = {"created": {"zh": "创建", "en": "Created"}, "submitted_for_approval": VERB_NAMES["submit"],
+                     "approved": VERB_NAMES["approve"], "returned": VERB_NAMES["return"], "issued": VERB_NAMES["issue"],
+                     "answered": {"zh": "已说明", "en": "Answered"}, "talk_recorded": VERB_NAMES["talk_record"],
+                     "rectified": {"zh": "整改到位", "en": "Rectified"}, "adopted": VERB_NAMES["adopt"],
+                     "dismissed": VERB_NAMES["dismiss"], "proposed": {"zh": "建议", "en": "Proposed"},
+                     "followed_up": {"zh": "已回访", "en": "Followed up"}}
+
+
+async def _page(template: str, status: int = 200, **context):
+    ctx = current_tenant()
+    html = await render_template(template, tenant=ctx.tenant, principal=current_principal(), state_names=STATE_NAMES,
+                                 home_url=url_for("console.inbox_page", tenant_slug=ctx.tenant.slug), **context)
+    return html, status, NO_STORE
+
+
+async def _types(scope) -> dict[tuple[str, str], CardType | ActionType]:
+    types: dict = {("card", c.key): c async for c in scope.repo(CardType).find({}).sort("rank")}
+    types.update({("action", a.key): a async for a in scope.repo(ActionType).find({}).sort("key")})
+    return types
+
+
+@supervision_console_bp.get("/supervisions")
+@requires(Permission.PETITIONS_READ)
+async def supervisions_page(tenant_slug):
+    scope = current_tenant().scope
+    filters = {k: request.args[k] for k in LIST_FILTERS if request.args.get(k)}
+    query = dict(filters) | ({"overdue": True} if request.args.get("overdue") else {})
+    rows = await scope.repo(Supervision).find(query).sort("-created_at").limit(200).to_list()
+    return await _page("staff/supervisions.html", items=rows, types=await _types(scope), filters=filters,
+                       overdue=bool(request.args.get("overdue")))
+
+
+@supervision_console_bp.get("/supervisions/new")
+@requires(Permission.PETITIONS_ACT)
+async def new_supervision_page(tenant_slug):
+    return await _new_page(petition_ids=request.args.getlist("petition"), values={})
+
+
+async def _new_page(*, petition_ids: list[str], values: dict, errors: dict | None = None, status: int = 200):
+    scope = current_tenant().scope
+    petitions = [p for p in [await scope.repo(Petition).get(pid) for pid in petition_ids[:50]] if p is not None]
+    if not values and petitions:
+        values = {"subject_name": next((p.subject_name for p in petitions if p.subject_name), "")}
+    return await _page("staff/supervision_new.html", status, types=await _types(scope), petitions=petitions, values=values,
+                       errors=errors or {})
+
+
+@supervision_console_bp.post("/supervisions/new")
+@requires(Permission.PETITIONS_ACT)
+async def create_supervision_submit(tenant_slug):
+    submitted = await request.form
+    kind, _, type_key = submitted.get("type", "").partition(":")
+    petition_ids = submitted.getlist("petition_ids")
+    try:
+        subject = _subject_from(submitted)
+        sup = await service.do_create_supervision(current_tenant().scope, kind=kind if kind in ("card", "action") else "card",
+                                                  type_key=type_key, subject=subject, petition_ids=petition_ids, actor=current_principal())
+    except DomainError as refused:
+        return await _new_page(petition_ids=petition_ids, values=dict(submitted), errors=refused.fields, status=refused.status)
+    return redirect(url_for("supervision_console.supervision_page", tenant_slug=tenant_slug, supervision_id=str(sup.id)))
+
+
+def _subject_from(submitted) -> Subject:
+    name = submitted.get("subject_name", "").strip()
+    if not name:
+        raise InvalidInput(fields={"subject_name": {"zh": "请填写被监督对象（个人或单位）", "en": "name the person or unit"}})
+    return Subject(kind="unit" if submitted.get("subject_kind") == "unit" else "person", name=name[:100],
+                   position=submitted.get("subject_position", "").strip()[:100] or None,
+                   unit=submitted.get("subject_unit", "").strip()[:100] or None)
+
+
+@supervision_console_bp.get("/supervisions/<supervision_id>")
+@requires(Permission.PETITIONS_READ)
+async def supervision_page(tenant_slug, supervision_id, message=None, status=200, answer_link=None):
+    scope = current_tenant().scope
+    sup = await service.access_supervision(scope, supervision_id)
+    types = await _types(scope)
+    kind_type = types.get((sup.kind, sup.type_key))
+    record_required = isinstance(kind_type, ActionType) and (kind_type.record_required or kind_type.kind == ActionKind.TALK)
+    petitions = [p for p in [await scope.repo(Petition).get(pid) for pid in sup.petition_ids] if p is not None]
+    facts = {}
+    for step in sup.automatic:
+        for fact in step.facts:
+            if fact not in facts and fact != str(sup.id):
+                facts[fact] = await scope.repo(Supervision).get(fact) or await scope.repo(Petition).get(fact)
+    return await _page("staff/supervision.html", status, sup=sup, kind_type=kind_type, types=types, petitions=petitions, facts=facts,
+                       verbs=service.available_verbs(sup, current_principal(), record_required), verb_names=VERB_NAMES,
+                       outcome_names=OUTCOME_NAMES, note_names=ACTION_NOTE_NAMES, message=message, answer_link=answer_link)
+
+
+@supervision_console_bp.post("/supervisions/<supervision_id>/steps/<verb>")
+@requires(Permission.PETITIONS_ACT)
+async def supervision_step(tenant_slug, supervision_id, verb):
+    scope, principal, form = current_tenant().scope, current_principal(), await request.form
+    sup = await service.access_supervision(scope, supervision_id)
+    text = form.get("text", "")
+    steps = {
+        "adopt": lambda: service.do_adopt_proposal(scope, sup, principal),
+        "dismiss": lambda: service.do_dismiss(scope, sup, principal, text),
+        "submit": lambda: service.do_submit_for_approval(scope, sup, principal),
+        "approve": lambda: service.do_approve(scope, sup, principal, text),
+        "return": lambda: service.do_return_for_revision(scope, sup, principal, text),
+        "answer": lambda: service.do_record_answer(scope, sup, principal, text),
+        "talk_record": lambda: service.do_record_talk(scope, sup, principal, text),
+        "decide": lambda: service.do_decide(scope, sup, principal, form.get("outcome", ""), note=text,
+                                            rectify_by=form.get("rectify_by") or None),
+        "rectified": lambda: service.do_mark_rectified(scope, sup, principal),
+        "follow_up": lambda: service.do_record_follow_up(scope, sup, principal, form.get("due_on", ""), text),
+    }
+    try:
+        if verb == "issue":
+            sup, token = await service.do_issue(scope, sup, principal)
+            link = url_for("answers.answer_page", tenant_slug=tenant_slug, token=token, _external=True)
+            return await supervision_page(tenant_slug, supervision_id, answer_link=link)
+        if verb not in steps:
+            raise InvalidInput(fields={"verb": {"zh": "未知的操作", "en": f"unknown step {verb!r}"}})
+        await steps[verb]()
+    except DomainError as refused:
+        details = "; ".join(m[current_lang()] for m in refused.fields.values())
+        message = {"zh": refused.message["zh"] + (f"（{details}）" if details else ""), "en": refused.message["en"] + (f" ({details})" if details else "")}
+        return await supervision_page(tenant_slug, supervision_id, message=message, status=refused.status)
+    return redirect(url_for("supervision_console.supervision_page", tenant_slug=tenant_slug, supervision_id=supervision_id))
+
+
+@supervision_console_bp.get("/supervision-stats")
+@requires(Permission.PETITIONS_READ)
+async def stats_page(tenant_slug):
+    figures = await stats.statistics(current_tenant().scope)
+    return await _page("staff/supervision_stats.html", stats=figures, card_max=max((c["count"] for c in figures["cards"]), default=0))
+
+
+@supervision_console_bp.get("/notifications")
+@requires(Permission.TENANT_READ)
+async def notifications_page(tenant_slug):
+    rows = await notifications.inbox(current_tenant().scope, set(current_principal().roles))
+    return await _page("staff/notifications.html", items=rows, staff_link=staff_link, china=CHINA)
+
+
+def staff_link(api_link: str | None) -> str | None:
+    """A notification's API link as the staff page that shows the same thing."""
+    slug = current_tenant().tenant.slug
+    for prefix, endpoint, arg in (("/api/supervisions/", "supervision_console.supervision_page", "supervision_id"),
+                                  ("/api/petitions/", "console.petition_page", "petition_id")):
+        if api_link and api_link.startswith(prefix):
+            return url_for(endpoint, tenant_slug=slug, **{arg: api_link[len(prefix):]})
+    return None
+
