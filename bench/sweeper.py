@@ -81,6 +81,7 @@ from bson import ObjectId
 from dateutil.relativedelta import relativedelta
 
 from xinfang.app import document_models
+from xinfang.cards import rules as rules_module
 from xinfang.cards import sweeper as sweeper_module
 from xinfang.cards.models import (
     ActionType, AutomaticStep, CardType, EscalationRule, FollowUp, Subject, Supervision, SupervisionState,
@@ -299,6 +300,9 @@ class Generator:
             notes.append({"at": (created + timedelta(days=15)).isoformat(), "actor": "承办人 Handler", "action": f"decided:{outcome}", "text": ""})
         copies += [c for c in spec.copies_extra if c not in copies]
         follow_ups = [FollowUp(due_on=spec.follow_up[0], done_on=spec.follow_up[1])] if spec.follow_up else []
+        # The sweeper's pointer to the next visit to announce: visits due before the cut-off were announced already.
+        follow_up_due = next((v.due_on for v in follow_ups if v.done_on is None
+                              and (self.cutoff is None or date.fromisoformat(v.due_on) >= self.cutoff)), None)
         record = RECORD if getattr(kind_type, "record_required", False) and spec.state != "issued" and issued else None
         sup = Supervision(
             id=ObjectId(), tenant_id=tenant_id, kind=spec.kind, type_key=spec.type_key,
@@ -306,7 +310,7 @@ class Generator:
             subject_key=spec.subject_key, petition_ids=[str(ObjectId()) for _ in range(spec.petition_count)],
             state=SupervisionState(spec.state), needs_approval=needs_approval, approved_by=self.leader_id if approved else None,
             issued_on=issued.isoformat() if issued else None, response_due=spec.response_due, rectify_due=spec.rectify_due,
-            rectified_on=spec.rectified_on, overdue=spec.overdue, follow_ups=follow_ups, copies=copies, treated_as=spec.treated_as,
+            rectified_on=spec.rectified_on, overdue=spec.overdue, follow_ups=follow_ups, follow_up_due=follow_up_due, copies=copies, treated_as=spec.treated_as,
             automatic=spec.automatic, applied_rules=spec.applied_rules, answer=answer, record=record, outcome=outcome,
             notes=notes, revision=len(notes) + len(spec.applied_rules) - 1, created_at=created,
         )
@@ -483,12 +487,12 @@ def instrumented(clock: PhaseClock):
 
     def find(self, query=None, **kwargs):
         if clock.current is not None and isinstance(query, dict):
-            if self.model is Supervision and "kind" not in query:
+            if self.model is Supervision:  # the rules' own queries are marked by their wrappers below
                 if "overdue" in query:
                     clock.mark("overdue")
                 elif "response_due" in query:
                     clock.mark("reminders")
-                else:
+                elif "follow_up_due" in query:
                     clock.mark("follow-ups")
             elif self.model is EscalationRule:
                 clock.mark("list rules")
@@ -537,6 +541,7 @@ def instrumented(clock: PhaseClock):
     sweeper_module._not_rectified = not_rectified
     sweeper_module._repeat_within = repeat_within
     sweeper_module.do_notify = notify
+    rules_module.do_notify = notify  # repeats are announced from cards/rules.py
     try:
         yield
     finally:
@@ -545,6 +550,7 @@ def instrumented(clock: PhaseClock):
         sweeper_module._not_rectified = original_not_rectified
         sweeper_module._repeat_within = original_repeat
         sweeper_module.do_notify = original_notify
+        rules_module.do_notify = original_notify
 
 
 async def timed_sweep(scope: TenantScope, store_pid: int):

@@ -118,3 +118,74 @@ async def test_a_tenant_admin_edits_a_form_with_a_live_preview(live_server, brow
     await page.fill("#schema", edited.replace('"type": "object"', '"type": "objekt"', 1))
     await page.wait_for_function("document.querySelector('#problems').children.length > 0")
     await context.close()
+
+
+async def _staff_page(browser, base: str, slug: str, username: str):
+    context = await browser.new_context(locale="zh-CN")
+    page = await context.new_page()
+    await page.goto(f"{base}/t/{slug}/staff/login")
+    await page.fill("input[name='username']", username)
+    await page.fill("input[name='password']", PASSWORD)
+    await page.click("button[type='submit']")
+    return context, page
+
+
+async def test_a_yellow_card_from_a_petition_approved_issued_answered_and_closed(live_server, browser, tenants):
+    async with httpx.AsyncClient(base_url=live_server) as api:
+        token = (await api.post(f"/t/{tenants.A}/api/tokens", json={"username": "registrar", "password": PASSWORD})).json()["access_token"]
+        filed = await api.post(f"/t/{tenants.A}/api/petitions", headers={"Authorization": f"Bearer {token}"}, json={
+            "form": "petition", "channel": "letter", "anonymous": True,
+            "answers": {"title": "浏览器测试：违规收费", "content": "某中学副校长违规收取资料费。", "category": "other"}})
+        assert filed.status_code == 201, filed.text
+        petition_id = filed.json()["id"]
+
+    desk, handler = await _staff_page(browser, live_server, tenants.A, "handler")
+    await handler.goto(f"{live_server}/t/{tenants.A}/staff/petitions/{petition_id}")
+    await handler.click("text=据此发监督卡或采取监督措施")
+    await handler.check("input[value='card:yellow']")
+    await handler.fill("input[name='subject_name']", "浏览器测试对象")
+    await handler.fill("input[name='subject_unit']", "某中学")
+    await handler.click("button[type='submit']")
+    assert await handler.get_attribute(".state", "data-state") == "draft"
+    chip = await handler.get_attribute("h1 .chip", "style")
+    assert "#f2c200" in chip  # the tenant's own colour for its yellow card
+    card_url = handler.url
+    await handler.click("form[data-verb='submit'] button")
+    assert await handler.get_attribute(".state", "data-state") == "awaiting_approval"
+    assert await handler.query_selector("form[data-verb='approve']") is None  # a handler cannot approve
+
+    office, leader = await _staff_page(browser, live_server, tenants.A, "leader")
+    await leader.goto(card_url)
+    await leader.fill("form[data-verb='approve'] textarea", "同意发预警卡")
+    await leader.click("form[data-verb='approve'] button")
+    assert await leader.get_attribute(".state", "data-state") == "draft"
+
+    await handler.goto(card_url)
+    await handler.click("form[data-verb='issue'] button")
+    assert await handler.get_attribute(".state", "data-state") == "issued"
+    link = (await handler.inner_text(".answer-link .link-value")).strip()
+    assert "/answer/" in link
+    await handler.reload()
+    assert await handler.query_selector(".answer-link") is None  # shown once only
+
+    outside = await browser.new_context(locale="zh-CN")
+    subject = await outside.new_page()
+    await subject.goto(link)
+    assert "预警卡" in await subject.inner_text("main")  # the issued document, as it went out
+    await subject.fill("textarea[name='text']", "已退还全部资料费，并在全校作检查。")
+    await subject.click("button[type='submit']")
+    await subject.goto(link)
+    assert "已使用" in await subject.inner_text("main")  # one-time
+
+    await handler.goto(card_url)
+    assert await handler.get_attribute(".state", "data-state") == "answered"
+    assert "已退还全部资料费" in await handler.inner_text("blockquote.answer")
+    await handler.check("form[data-verb='decide'] input[value='close']")
+    await handler.click("form[data-verb='decide'] button")
+    assert await handler.get_attribute(".state", "data-state") == "closed"
+
+    await handler.goto(f"{live_server}/t/{tenants.A}/staff/supervision-stats")
+    yellow_bar = await handler.get_attribute(".bar-row[data-type='yellow'] .bar", "style")
+    assert "#f2c200" in yellow_bar and int(await handler.inner_text(".bar-row[data-type='yellow'] .bar-value")) >= 1
+    for context in (desk, office, outside):
+        await context.close()

@@ -374,3 +374,32 @@ async def test_a_reminder_is_remembered_so_later_sweeps_do_not_retry_it(bazhou):
     assert (await bazhou.repo(Supervision).get(blue.id)).reminded_for == "2027-04-15"
     report = await sweep_tenant(bazhou, date(2027, 4, 9))
     assert report.reminders == 0
+
+
+async def test_the_console_pages_show_each_tenant_its_own_cards_and_refuse_bad_steps(client, tenants):
+    handler_a = await login_token(client, tenants.A, "handler")
+    handler_b = await login_token(client, tenants.B, "handler")
+    filed = await client.post(f"/t/{tenants.B}/api/petitions", headers=handler_b, json={
+        "form": "petition", "channel": "letter", "anonymous": True, "answers": {"title": "巴州的信", "content": "巴州的来信内容", "category": "other"}})
+    foreign_petition = (await filed.get_json())["id"]
+    page_a = await (await client.get(f"/t/{tenants.A}/staff/supervisions/new?petition={foreign_petition}", headers=handler_a)).get_data(as_text=True)
+    assert "card:yellow" in page_a and "card:blue" not in page_a and foreign_petition not in page_a and "巴州的信" not in page_a
+    page_b = await (await client.get(f"/t/{tenants.B}/staff/supervisions/new?petition={foreign_petition}", headers=handler_b)).get_data(as_text=True)
+    assert "card:blue" in page_b and "card:yellow" not in page_b and "巴州的信" in page_b
+
+    missing_name = await client.post(f"/t/{tenants.A}/staff/supervisions/new", headers=handler_a, form={"type": "card:white"})
+    assert missing_name.status_code == 422 and "请填写被监督对象" in await missing_name.get_data(as_text=True)
+    wrong_tenant_type = await client.post(f"/t/{tenants.A}/staff/supervisions/new", headers=handler_a,
+                                          form={"type": "card:blue", "subject_name": "某小学", "subject_kind": "unit"})
+    assert wrong_tenant_type.status_code == 422 and "本单位没有这种监督卡" in await wrong_tenant_type.get_data(as_text=True)
+    created = await client.post(f"/t/{tenants.A}/staff/supervisions/new", headers=handler_a,
+                                form={"type": "action:supervision_notice", "subject_name": "某小学", "subject_kind": "unit"})
+    assert created.status_code == 302
+    page_url = created.headers["Location"]
+    issued_too_early = await client.post(f"{page_url}/steps/issue", headers=handler_a)
+    assert issued_too_early.status_code == 409 and "尚未经领导审批" in await issued_too_early.get_data(as_text=True)
+    unknown = await client.post(f"{page_url}/steps/launch", headers=handler_a)
+    assert unknown.status_code == 422
+    page = await (await client.get(page_url, headers=handler_a)).get_data(as_text=True)
+    assert 'data-verb="submit"' in page and 'data-verb="approve"' not in page
+    assert (await client.get(page_url.replace(f"/t/{tenants.A}/", f"/t/{tenants.B}/"), headers=handler_b)).status_code == 404
