@@ -403,3 +403,16 @@ async def test_the_console_pages_show_each_tenant_its_own_cards_and_refuse_bad_s
     page = await (await client.get(page_url, headers=handler_a)).get_data(as_text=True)
     assert 'data-verb="submit"' in page and 'data-verb="approve"' not in page
     assert (await client.get(page_url.replace(f"/t/{tenants.A}/", f"/t/{tenants.B}/"), headers=handler_b)).status_code == 404
+
+
+async def test_copies_go_out_to_a_role_another_tenant_and_as_a_to_do_for_a_department(siyang, bazhou, tenants):
+    korla = TenantScope((await Tenant.find_one({"slug": tenants.CHILD_OF_B})).id)
+    orange = await issued(bazhou, "card", "orange", someone(), "2027-08-02")  # 巴州's 督办函: copy to its leaders and to 库尔勒
+    leaders = await bazhou.repo(Notification).find({"subject_id": str(orange.id), "kind": "copied"}).to_list()
+    assert [n.roles for n in leaders] == [["leader"]]
+    at_korla = [n for n in await korla.repo(Notification).find({"kind": "copied"}).to_list() if orange.subject.name in n.text.zh]
+    assert len(at_korla) == 1 and at_korla[0].text.zh.startswith("巴音郭楞") and "督办函" in at_korla[0].text.zh
+    assert not [n for n in await siyang.repo(Notification).find({"kind": "copied"}).to_list() if orange.subject.name in n.text.zh]
+    red = await issued(siyang, "card", "red", someone(), "2027-08-02")  # 泗阳's red card: copy the org department
+    to_do = await siyang.repo(Notification).find({"subject_id": str(red.id), "kind": "copy_due"}).to_list()
+    assert len(to_do) == 1 and "组织人事部门" in to_do[0].text.zh

@@ -13,7 +13,7 @@ from dateutil.relativedelta import relativedelta
 from ..calendar import PeriodUnit, WorkingCalendar
 from ..notifications.service import do_notify
 from ..store.scoped import TenantScope
-from .models import AutomaticStep, EscalationRule, Period, Supervision, SupervisionState
+from .models import ActionType, AutomaticStep, CardType, CopyTarget, EscalationRule, Period, Supervision, SupervisionState
 
 COUNTED = [SupervisionState.ISSUED, SupervisionState.ANSWERED, SupervisionState.RECTIFYING, SupervisionState.CLOSED,
            SupervisionState.TRANSFERRED]  # cards that really went out
@@ -83,3 +83,32 @@ async def announce_repeat(scope: TenantScope, rule: EscalationRule, card: Superv
     await do_notify(scope, f"treated_as:{card.id}:{rule.key}", kind="copied", roles=HANDLING_ROLES,
                     text={"zh": f"{card.subject.name}：{rule.reason.zh}", "en": f"{card.subject.name}: {rule.reason.en}"},
                     link=f"/api/supervisions/{card.id}", subject_id=str(card.id))
+    await deliver_copies(scope, card, rule.outcome.copy_to)
+
+
+async def deliver_copies(scope: TenantScope, card: Supervision, copies: list[CopyTarget]) -> None:
+    """Copies go out: a role of this tenant is notified, another tenant gets a notice in its own inbox,
+    and a department outside the platform becomes a to-do for the handlers (send it the document)."""
+    from ..tenancy.models import Tenant
+    from ..tenancy.service import get_tenant
+
+    issuer = await get_tenant(scope.tenant_id)
+    issuer_name = issuer.name if issuer else None
+    kind_type = await scope.repo(CardType if card.kind == "card" else ActionType).find_one({"key": card.type_key})
+    kind_name, kind_name_en = (kind_type.name.zh, kind_type.name.en) if kind_type else (card.type_key, card.type_key)
+    for copy in copies:
+        key = f"copy:{card.id}:{copy.kind}:{copy.ref}"
+        if copy.kind == "role":
+            await do_notify(scope, key, kind="copied", roles=[copy.ref], link=f"/api/supervisions/{card.id}", subject_id=str(card.id),
+                            text={"zh": f"抄送：对 {card.subject.name} 发出的{kind_name}", "en": f"Copy: {kind_name_en} issued to {card.subject.name}"})
+        elif copy.kind == "tenant":
+            target = await Tenant.find_one({"slug": copy.ref, "active": True})
+            if target is None:
+                continue  # a bundle naming a body that is gone: the document still lists it
+            await do_notify(TenantScope(str(target.id)), key, kind="copied", roles=["leader", "handler"], subject_id=None,
+                            text={"zh": f"{issuer_name.zh if issuer_name else ''}抄送：已对 {card.subject.name} 发出{kind_name}（{card.issued_on}）",
+                                  "en": f"Copy from {issuer_name.en if issuer_name else 'another body'}: {kind_name_en} issued to "
+                                        f"{card.subject.name} on {card.issued_on}"})
+        else:
+            await do_notify(scope, key, kind="copy_due", roles=HANDLING_ROLES, link=f"/api/supervisions/{card.id}", subject_id=str(card.id),
+                            text={"zh": f"请将对 {card.subject.name} 的文书抄送{copy.name.zh}", "en": f"Send the document about {card.subject.name} to {copy.name.en}"})

@@ -22,7 +22,7 @@ from ..store.scoped import TenantScope
 from ..tenancy.service import get_tenant
 from .documents import render_document
 from .models import ActionType, AutomaticStep, CardType, FollowUp, Period, Subject, Supervision, SupervisionState
-from .rules import announce_repeat, apply_repeat_rule, period_end, repeat_rules
+from .rules import announce_repeat, apply_repeat_rule, deliver_copies, period_end, repeat_rules
 
 OUTCOMES = ("close", "must_explain", "rectify", "verify_further", "escalate", "transfer")
 LEADER = "leader"
@@ -124,6 +124,7 @@ async def do_issue(scope: TenantScope, sup: Supervision, actor: Principal, *, no
     # A repeat (e.g. the second yellow card within two years) is decided as the card goes out.
     applied = [rule for rule in await repeat_rules(scope, sup.type_key) if await apply_repeat_rule(scope, calendar, rule, sup)]
     sup = await _save(scope, sup, "supervision.issued", actor)
+    await deliver_copies(scope, sup, list(getattr(kind_type, "copy_to", [])))
     for rule in applied:
         await announce_repeat(scope, rule, sup)
     return sup, token
