@@ -276,6 +276,27 @@ async def test_compound_unique_index(db):
     assert [spec["key"] for spec in unique] == [[("tenant_id", 1), ("username", 1)]]
 
 
+async def test_partial_unique_sequence_index(db, store_uri):
+    """audit/models.py ``AuditRecord``: a unique index on ``seq``, partial on ``{"seq": {"$exists": true}}``
+    so that records from before the chain (no seq) coexist; audit/service.py ``do_append_audit`` relies
+    on the second insert of a number failing with ``DuplicateKeyError`` even from another client,
+    ``read_head`` on ``find_one(sort=seq descending)``, and the verifier on ``{"seq": {"$exists": false}}``."""
+    log = db.audit_sequence
+    in_chain = {"seq": {"$exists": True}}
+    await log.create_index([("seq", ASCENDING)], unique=True, partialFilterExpression=in_chain)
+    await log.insert_many([{"legacy": 1}, {"legacy": 2}])  # both without seq: no clash
+    await log.insert_many([{"seq": n} for n in (1, 2, 3)])
+    other = contract_client(store_uri)
+    try:
+        with pytest.raises(DuplicateKeyError):
+            await other[db.name].audit_sequence.insert_one({"seq": 3})
+    finally:
+        await other.close()
+    assert (await log.find_one(in_chain, sort=[("seq", DESCENDING)]))["seq"] == 3
+    assert [d["seq"] async for d in log.find({"seq": {"$exists": True, "$gte": 2}}).sort("seq", ASCENDING)] == [2, 3]
+    assert sorted([d["legacy"] async for d in log.find({"seq": {"$exists": False}})]) == [1, 2]
+
+
 async def test_sort_limit_skip_count(db):
     """Listings: ``.sort("slug")`` (tenancy/service.py), ``.sort("-created_at").limit(200)``
     (superuser/http.py, the activity feed), ``.sort("tenant_id")`` (superuser/service.py),

@@ -178,6 +178,75 @@ def create_user(tenant_slug, username, display_name, roles, superuser, password)
             store.stop()
 
 
+@main.group()
+def audit() -> None:
+    """审计日志 / the hash-chained audit log."""
+
+
+@audit.command("verify")
+@click.option("--expect-head", "expect_head", metavar="SEQ:HASH",
+              help="A head written down earlier (printed by this command): the log must still contain it.")
+@click.option("--anchors", "anchors_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="Anchors file to check against.  [default: DATA_DIR/audit/anchors.jsonl, if present]")
+def verify_audit(expect_head: str | None, anchors_file: Path | None) -> None:
+    """Check the whole audit log: exit 0 when intact, 1 (listing each problem) when not."""
+    from .audit.anchors import AnchorError, anchors_path, parse_expected_head, read_anchors
+
+    settings = _settings()
+    anchors = []
+    notes = []
+    try:
+        if expect_head:
+            anchors.append(parse_expected_head(expect_head))
+        if anchors_file is not None and not anchors_file.is_file():
+            raise click.UsageError(f"no anchors file {anchors_file} / 锚点文件不存在")
+        anchors_file = anchors_file or anchors_path(settings.data_dir)
+        if anchors_file.is_file():
+            from_file = read_anchors(anchors_file)
+            anchors += from_file
+            notes.append(f"锚点文件 / anchors file: {anchors_file} ({len(from_file)})")
+        else:
+            notes.append(f"锚点文件不存在 / no anchors file: {anchors_file}")
+    except AnchorError as exc:
+        raise click.UsageError(f"{exc.message['zh']} / {exc.message['en']}") from None
+    if expect_head:
+        notes.append(f"预期链头 / expected head: {expect_head}")
+    if not anchors:
+        notes.append("没有锚点：无法发现末尾记录被删除 / no anchor: records cut off at the end cannot be detected")
+    store = _start_embedded_store(settings, required=False)
+
+    async def check():
+        from .audit.verify import verify_audit_log
+
+        return await verify_audit_log(anchors)
+
+    try:
+        report = _with_store(settings, check)
+    finally:
+        if store is not None:
+            store.stop()
+    if report.intact:
+        click.echo(f"审计日志完整 / audit log intact: {report.records_checked} 条记录 / records, "
+                   f"{report.anchors_checked} 个锚点 / anchors checked")
+    else:
+        click.echo(f"审计日志已被改动 / audit log NOT intact: {len(report.problems)} 个问题 / problem(s) in "
+                   f"{report.records_checked} 条记录 / records, {report.anchors_checked} 个锚点 / anchors checked")
+        for problem in report.problems:
+            where = f"seq {problem.seq}" if problem.seq is not None else "seq -"
+            click.echo(f"  {where:<9} {problem.kind:<16} {problem.message['zh']} / {problem.message['en']}")
+    if report.head is None:
+        click.echo("  链头 / head: -  (日志为空 / the log is empty)")
+    elif report.intact:
+        click.echo(f"  链头 / head: {report.head.seq}:{report.head.hash}")
+        click.echo("    (可记下，日后用 --expect-head 核对 / write it down and check it later with --expect-head)")
+    else:
+        click.echo(f"  链头 / head: {report.head.seq}:{report.head.hash}  (未通过校验，勿记作锚点 / failed the check: not an anchor)")
+    for note in notes:
+        click.echo(f"  {note}")
+    if not report.intact:
+        sys.exit(1)
+
+
 @main.command("settings")
 def show_settings() -> None:
     """Print the XINFANG_* settings as a Markdown table (the README's table comes from here)."""

@@ -27,6 +27,7 @@ BUILTIN_PLUGINS = [
     "xinfang.petitions.plugin",
     "xinfang.notifications.plugin",
     "xinfang.events_plugin",
+    "xinfang.audit.plugin",
     "xinfang.superuser.plugin",
     "xinfang.diagnostics",
 ]

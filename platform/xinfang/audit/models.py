@@ -1,25 +1,141 @@
-"""Append-only audit records. Nothing in the code updates or deletes them."""
+"""Append-only, hash-chained audit records. Only ``audit.service.do_append_audit`` writes them.
+
+Every record carries a gapless sequence number ``seq`` (1, 2, 3, ...; unique
+in the collection), the ``hash`` of the record before it (``prev_hash``) and
+its own ``hash``: SHA-256 over a canonical JSON of the fields in
+``CHAINED_FIELDS``. Editing, deleting or reordering a record therefore breaks
+the chain where it happened; cutting off the tail is found against the anchors
+kept outside the collection (``audit.anchors``).
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from bson import ObjectId
 from pydantic import Field
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from ..store.documents import IdRef, PlatformDocument
 
+# prev_hash of record 1: there is nothing before it.
+GENESIS_HASH = "0" * 64
+
+# The fields a record's hash covers, in no particular order (the JSON is key-sorted).
+# Adding a name here changes the hash of every record already written, so a new
+# field that must be covered needs a new chain format, not just an entry here.
+# tests/test_audit_log.py fails when a model field is neither here nor in UNCHAINED_FIELDS.
+CHAINED_FIELDS = (
+    "id",
+    "seq",
+    "prev_hash",
+    "created_at",
+    "actor_id",
+    "actor_username",
+    "action",
+    "purpose",
+    "subject",
+    "review_id",
+    "query",
+    "tenant_ids",
+    "result_count",
+)
+# ``hash`` cannot cover itself; ``revision_id`` is Beanie's, unused and always None.
+UNCHAINED_FIELDS = ("hash", "revision_id")
+
+# Only records that are part of the chain have a seq (see the index below).
+IN_CHAIN = {"seq": {"$exists": True}}
+
 
 class AuditRecord(PlatformDocument):
+    # Set on every record do_append_audit writes. None only on records from before the
+    # chain existed (or written around it): readable, and reported by the verifier.
+    seq: int | None = None
+    prev_hash: str | None = None
+    hash: str | None = None
     actor_id: IdRef
     actor_username: str
-    action: str  # e.g. "cross_tenant.accounts.search"
-    purpose: str  # why the superuser looked (required)
-    query: dict = Field(default_factory=dict)
+    action: str  # what was done, e.g. "cross_tenant.accounts.search", "archive.read"
+    purpose: str  # why (required for every cross-tenant read)
+    subject: str | None = None  # whom it concerned, e.g. the official whose archive was read
+    review_id: str | None = None  # the promotion review (or other case) the read belongs to
+    query: dict = Field(default_factory=dict)  # JSON values only (do_append_audit normalises it)
     tenant_ids: list[IdRef] = Field(default_factory=list)  # tenants whose data was returned
     result_count: int = 0
 
     class Settings:
         name = "audit_records"
         indexes = [
+            # The chain's order and the guard against two appends taking the same number:
+            # the second insert of a seq fails, and its writer retries with the next one.
+            # Partial so that records written before the chain existed (no seq) do not all
+            # collide on null in MongoDB; chain queries name IN_CHAIN so the index serves them.
+            IndexModel([("seq", ASCENDING)], name="audit_seq_unique", unique=True, partialFilterExpression=IN_CHAIN),
             IndexModel([("created_at", DESCENDING)]),
-            IndexModel([("tenant_ids", ASCENDING), ("created_at", DESCENDING)]),
+            IndexModel([("tenant_ids", ASCENDING), ("seq", DESCENDING)], name="audit_tenant_seq"),
         ]
+
+    def tenant_view(self) -> dict:
+        """What a tenant may be shown of a record that concerns it: who, when, why and what,
+        but not which other tenants the same read touched, how much it returned, nor the raw query."""
+        return {
+            "seq": self.seq,
+            "at": format_moment(self.created_at),
+            "actor_username": self.actor_username,
+            "action": self.action,
+            "purpose": self.purpose,
+            "subject": self.subject,
+            "review_id": self.review_id,
+        }
+
+
+# --------------------------------------------------------------------------- canonical form
+
+
+def truncate_to_millis(moment: datetime) -> datetime:
+    """BSON dates keep milliseconds; a moment is cut to them before it is hashed and stored,
+    so the datetime read back hashes exactly like the one written."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def format_moment(moment: datetime) -> str:
+    """One fixed text form per instant: UTC, microsecond precision, 'Z'. Naive means UTC (as stored)."""
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def canonical_value(value: Any) -> Any:
+    """``value`` as plain JSON values: datetimes in the fixed form, ids as strings.
+
+    Anything else is refused rather than guessed at, so no two different
+    values ever share a canonical form by accident.
+    """
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, datetime):
+        return format_moment(value)
+    if isinstance(value, ObjectId):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(key): canonical_value(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [canonical_value(item) for item in value]
+    raise TypeError(f"cannot put a {type(value).__name__} into an audit record")
+
+
+def canonical_json(value: Any) -> bytes:
+    return json.dumps(
+        canonical_value(value), sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+    ).encode("utf-8")
+
+
+def chained_content(record: AuditRecord) -> dict[str, Any]:
+    return {name: getattr(record, name) for name in CHAINED_FIELDS}
+
+
+def compute_record_hash(record: AuditRecord) -> str:
+    return hashlib.sha256(canonical_json(chained_content(record))).hexdigest()

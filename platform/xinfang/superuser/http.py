@@ -31,7 +31,7 @@ async def search_accounts():
 @platform_bp.get("/audit")
 @superuser_only(Permission.PLATFORM_ADMIN)
 async def audit_log():
-    records = await AuditRecord.find({}).sort("-created_at").limit(200).to_list()
+    records = await AuditRecord.find({}).sort("-seq").limit(200).to_list()
     return {"records": [r.model_dump(mode="json") for r in records]}
 
 

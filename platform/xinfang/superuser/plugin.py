@@ -1,6 +1,5 @@
-"""Built-in plugin: superuser routes and the audit log."""
+"""Built-in plugin: superuser routes (the audit log's documents are the audit plugin's)."""
 
-from ..audit.models import AuditRecord
 from ..hookspecs import hookimpl
 from ..plugins import PluginInfo
 
@@ -8,11 +7,6 @@ from ..plugins import PluginInfo
 @hookimpl
 def xinfang_plugin_info():
     return PluginInfo("superuser", {"zh": "跨单位管理", "en": "Cross-tenant administration"}, required=True)
-
-
-@hookimpl
-def xinfang_document_models():
-    return [AuditRecord]
 
 
 @hookimpl

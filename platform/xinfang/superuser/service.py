@@ -1,12 +1,12 @@
 """Cross-tenant reads. The only caller of ``cross_tenant_reads``; every read is audited first.
 
-The audit record is written (durably) before the answer is returned; if it
-cannot be written, the caller gets an error and no data.
+The audit record is appended to the hash chain (durably) before the answer is
+returned; if it cannot be written, the caller gets an error and no data.
 """
 
 from __future__ import annotations
 
-from ..audit.models import AuditRecord
+from ..audit.service import do_append_audit
 from ..auth.models import StaffAccount
 from ..auth.principal import Principal
 from ..errors import Forbidden, InvalidInput
@@ -33,15 +33,15 @@ async def search_staff_across_tenants(principal: Principal, *, username: str, pu
     with cross_tenant_reads(purpose):
         accounts = await StaffAccount.find({"username": username}).sort("tenant_id").to_list(200)
     tenants = {str(t.id): t for t in await Tenant.find({"_id": {"$in": [parse_object_id(a.tenant_id) for a in accounts]}}).to_list()}
-    await AuditRecord(
+    await do_append_audit(
         actor_id=principal.account_id,
         actor_username=principal.username,
         action="cross_tenant.accounts.search",
         purpose=purpose,
         query={"username": username},
-        tenant_ids=sorted({a.tenant_id for a in accounts}),
+        tenant_ids={a.tenant_id for a in accounts},
         result_count=len(accounts),
-    ).insert()
+    )
     return [
         dict(a.public_view(), tenant={"slug": tenants[a.tenant_id].slug, "name": tenants[a.tenant_id].name.model_dump()})
         for a in accounts
