@@ -112,6 +112,13 @@ CASES: dict[str, Case] = {
                                                  owner_object="supervision"),
     "supervision_console.stats_page": Case("GET", "/staff/supervision-stats", "collection"),
     "supervision_console.notifications_page": Case("GET", "/staff/notifications", "collection"),
+    "supervision_admin.supervision_admin_page": Case("GET", "/admin/supervision", "collection"),
+    "supervision_admin.define_from_form": Case("POST", "/admin/supervision/card", "collection", form=True, expect=(422,)),
+    "cards.define_card_type": Case("PUT", "/api/card-types/iso_probe", "collection", expect=(422,),
+                                   body={"name": {"zh": "隔离", "en": "isolation"}}),
+    "cards.define_action_type": Case("PUT", "/api/action-types/iso_probe", "collection", expect=(422,), body={"kind": "talk"}),
+    "cards.list_escalation_rules": Case("GET", "/api/escalation-rules", "collection"),
+    "cards.define_escalation_rule": Case("PUT", "/api/escalation-rules/iso_probe", "collection", expect=(422,), body={}),
 }
 
 DIRECTIONS = [("A", "B"), ("B", "A")]

@@ -26,6 +26,7 @@ class Permission(StrEnum):
     PETITION_IDENTITY_READ = "petitions.identity.read"
     FORMS_MANAGE = "forms.manage"
     CALENDAR_MANAGE = "calendar.manage"
+    SUPERVISION_CONFIGURE = "supervision.configure"  # card types, action types, escalation rules
     PLATFORM_ADMIN = "platform.admin"
     PLATFORM_CROSS_TENANT_READ = "platform.cross_tenant_read"
 
@@ -51,6 +52,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.ACTIVITY_READ,
             Permission.FORMS_MANAGE,
             Permission.CALENDAR_MANAGE,
+            Permission.SUPERVISION_CONFIGURE,
         }
     ),
     # Auditors oversee casework but never see who the petitioners are.

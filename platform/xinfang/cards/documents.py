@@ -20,6 +20,18 @@ _sandbox = SandboxedEnvironment(autoescape=True)
 _DEFAULT = resources.files("xinfang").joinpath("templates/documents/default.html").read_text(encoding="utf-8")
 
 
+SAMPLE_CONTEXT = {
+    "kind": "card", "tenant_name": "某某纪委", "type_name": "预警卡", "colour": "#f2c200", "colour_name": "黄色",
+    "when": "适用情形", "consequence": "后果", "subject": {"kind": "person", "name": "张三", "position": "副校长", "unit": "某中学"},
+    "issued_on": "2027-01-04", "response_due": "2027-01-25", "copies": ["组织人事部门"],
+}
+
+
+def check_template(template: str) -> None:
+    """Parse and try a tenant's template on sample values; raises jinja2's TemplateError when it is broken."""
+    _sandbox.from_string(template).render(SAMPLE_CONTEXT)
+
+
 def render_document(tenant: Tenant, kind_type: CardType | ActionType, sup: Supervision) -> str:
     context = {
         "kind": sup.kind,

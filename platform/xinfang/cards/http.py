@@ -9,11 +9,11 @@ from quart_schema import document_request
 from ..auth.access import current_principal
 from ..auth.permissions import Permission, public, requires
 from ..errors import NotFound
-from ..http import parse_body
+from ..http import json_object_body, parse_body
 from ..tenancy.resolution import current_tenant
-from . import service, stats
-from .models import ActionType, CardType, Supervision
-from .schemas import DecisionIn, SupervisionIn, TextIn
+from . import configuration, service, stats
+from .models import ActionType, CardType, EscalationRule, Supervision
+from .schemas import DecisionIn, DefinitionIn, SupervisionIn, TextIn
 
 cards_bp = Blueprint("cards", __name__, url_prefix="/t/<tenant_slug>/api")
 
@@ -31,6 +31,41 @@ async def list_card_types(tenant_slug):
     actions = await scope.repo(ActionType).find({}).sort("key").to_list()
     return {"card_types": [c.model_dump(mode="json", exclude={"revision_id"}) | {"id": str(c.id)} for c in cards],
             "action_types": [a.model_dump(mode="json", exclude={"revision_id"}) | {"id": str(a.id)} for a in actions]}
+
+
+def definition_view(row) -> dict:
+    return row.model_dump(mode="json", exclude={"revision_id", "tenant_id"}) | {"id": str(row.id)}
+
+
+@cards_bp.put("/card-types/<key>")
+@requires(Permission.SUPERVISION_CONFIGURE)
+@document_request(DefinitionIn)
+async def define_card_type(tenant_slug, key):
+    """Create or change a card type: names, colour, when, consequence, deadline, follow-ups, copies, approval, wording."""
+    return definition_view(await configuration.do_define(current_tenant().scope, CardType, key, await json_object_body(), current_principal()))
+
+
+@cards_bp.put("/action-types/<key>")
+@requires(Permission.SUPERVISION_CONFIGURE)
+@document_request(DefinitionIn)
+async def define_action_type(tenant_slug, key):
+    """Create or change a supervision action type (notice, rectification, talk, meeting, briefing)."""
+    return definition_view(await configuration.do_define(current_tenant().scope, ActionType, key, await json_object_body(), current_principal()))
+
+
+@cards_bp.get("/escalation-rules")
+@requires(Permission.TENANT_READ)
+async def list_escalation_rules(tenant_slug):
+    rules = await current_tenant().scope.repo(EscalationRule).find({}).sort("key").to_list()
+    return {"escalation_rules": [definition_view(r) for r in rules]}
+
+
+@cards_bp.put("/escalation-rules/<key>")
+@requires(Permission.SUPERVISION_CONFIGURE)
+@document_request(DefinitionIn)
+async def define_escalation_rule(tenant_slug, key):
+    """Create or change a rule: trigger (card type, condition, period, count), outcome, reason in words."""
+    return definition_view(await configuration.do_define(current_tenant().scope, EscalationRule, key, await json_object_body(), current_principal()))
 
 
 @cards_bp.get("/supervisions")

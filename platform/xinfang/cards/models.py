@@ -40,6 +40,8 @@ class CardType(TenantDocument):
     document_template: str | None = None  # the tenant's own wording (Jinja, sandboxed); a default otherwise
     reminder_working_days: int = Field(default=3, ge=0, le=60)  # remind staff this many working days before the answer is due
 
+    source: Literal["bundle", "admin"] = "bundle"  # an admin's edit is never overwritten by a bundle reload
+
     class Settings:
         name = "card_types"
         indexes = [IndexModel([("tenant_id", ASCENDING), ("key", ASCENDING)], unique=True)]
@@ -63,6 +65,8 @@ class EscalationRule(TenantDocument):
     trigger: EscalationTrigger
     outcome: EscalationOutcome
     reason: LocalizedName  # the words shown with every automatic step ("proposed because ...")
+
+    source: Literal["bundle", "admin"] = "bundle"  # an admin's edit is never overwritten by a bundle reload
 
     class Settings:
         name = "escalation_rules"
@@ -88,6 +92,8 @@ class ActionType(TenantDocument):
     record_required: bool = False  # a talk counts only with its written record
     document_template: str | None = None
     reminder_working_days: int = Field(default=3, ge=0, le=60)
+
+    source: Literal["bundle", "admin"] = "bundle"  # an admin's edit is never overwritten by a bundle reload
 
     class Settings:
         name = "action_types"

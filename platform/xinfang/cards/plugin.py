@@ -25,10 +25,11 @@ def xinfang_document_models():
 
 @hookimpl
 def xinfang_blueprints():
+    from .admin import supervision_admin_bp
     from .console import supervision_console_bp
     from .http import answers_bp, cards_bp
 
-    return [cards_bp, answers_bp, supervision_console_bp]
+    return [cards_bp, answers_bp, supervision_console_bp, supervision_admin_bp]
 
 
 @hookimpl

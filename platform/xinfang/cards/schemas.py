@@ -25,3 +25,9 @@ class DecisionIn(BaseModel):
     outcome: str = Field(min_length=1, max_length=32)
     note: str = Field(default="", max_length=5000)
     rectify_by: str | None = None
+
+
+class DefinitionIn(BaseModel):
+    """A card type, action type or escalation rule, as in a tenant bundle (checked by the bundle's JSON Schema)."""
+
+    model_config = ConfigDict(extra="allow")

@@ -820,7 +820,7 @@ def _num(value: Any) -> str:
     return str(value)
 
 
-def _describe(validator: str, value: Any, instance: Any, schema: Any) -> tuple[str, str]:
+def describe_failure(validator: str, value: Any, instance: Any, schema: Any) -> tuple[str, str]:
     """(zh, en) for one failed keyword, without the field name."""
     if validator == "required":
         return "必填", "required"
@@ -998,7 +998,7 @@ def _validate(validator, root: dict, data: Any, *, anonymous: bool) -> list[Fiel
                 extras.append(_labelled(root, parent, f"不允许的字段 '{shown}'", f"field '{shown}' is not allowed"))
             continue
         path = _dotted(base)
-        zh, en = _describe(error.validator, error.validator_value, error.instance, error.schema)
+        zh, en = describe_failure(error.validator, error.validator_value, error.instance, error.schema)
         keep(path, _PRIORITY.get(error.validator, 9), _labelled(root, path, zh, en))
 
     order = _field_order(root)

@@ -268,6 +268,9 @@ class BundleLoader:
                 await repo.insert(wanted)
                 self.report.add(kind, "created")
                 continue
+            if getattr(existing, "source", "bundle") == "admin":
+                self.report.add(kind, "kept_admin_edit")
+                continue
             comparable = {"id", "created_at", "revision_id"}
             if existing.model_dump(exclude=comparable) == wanted.model_dump(exclude=comparable):
                 self.report.add(kind, "unchanged")

@@ -1,0 +1,175 @@
+"""The tenant admin's page for card types, action types and escalation rules: plain forms, no code.
+
+Each form is turned into the same definition a bundle holds and saved through
+``configuration.do_define``; what is wrong comes back next to its field.
+"""
+
+from __future__ import annotations
+
+from quart import Blueprint, redirect, render_template, request, url_for
+
+from ..auth.access import current_principal
+from ..auth.permissions import Permission, requires
+from ..calendar import PeriodUnit
+from ..errors import DomainError
+from ..tenancy.resolution import current_tenant
+from . import configuration
+from .models import ActionKind, ActionType, CardType, EscalationRule
+
+supervision_admin_bp = Blueprint("supervision_admin", __name__, url_prefix="/t/<tenant_slug>/admin/supervision")
+ROWS = 3  # follow-up visits and copy targets offered per form
+MODELS = {"card": CardType, "action": ActionType, "rule": EscalationRule}
+UNIT_NAMES = {PeriodUnit.WORKING_DAYS: {"zh": "个工作日", "en": "working days"}, PeriodUnit.CALENDAR_DAYS: {"zh": "天", "en": "calendar days"},
+              PeriodUnit.CALENDAR_MONTHS: {"zh": "个月", "en": "months"}, PeriodUnit.YEARS: {"zh": "年", "en": "years"}}
+KIND_NAMES = {ActionKind.NOTICE: {"zh": "通知书（限期书面说明）", "en": "Notice (explain in writing)"},
+              ActionKind.RECTIFICATION: {"zh": "整改通知书", "en": "Rectification notice"},
+              ActionKind.TALK: {"zh": "谈话（须有书面记录）", "en": "Talk (needs its written record)"},
+              ActionKind.MEETING: {"zh": "专题民主生活会", "en": "Special democratic-life meeting"},
+              ActionKind.BRIEFING: {"zh": "通报会", "en": "Briefing meeting"}}
+
+
+FIELD_LABELS = {
+    "key": {"zh": "代码", "en": "Key"}, "name": {"zh": "名称", "en": "Name"}, "colour": {"zh": "颜色", "en": "Colour"},
+    "colour_name": {"zh": "颜色名称", "en": "Colour name"}, "when": {"zh": "适用情形", "en": "When to use"},
+    "consequence": {"zh": "后果", "en": "What follows"}, "rank": {"zh": "严重程度", "en": "Severity"},
+    "response_deadline": {"zh": "说明期限", "en": "Answer deadline"}, "follow_up_visits": {"zh": "回访", "en": "Follow-up visits"},
+    "copy_to": {"zh": "抄送", "en": "Copied to"}, "reminder_working_days": {"zh": "提前提醒", "en": "Reminder"},
+    "document_template": {"zh": "文书模板", "en": "Document template"}, "kind": {"zh": "形式", "en": "Form"},
+    "trigger": {"zh": "触发条件", "en": "Trigger"}, "outcome": {"zh": "处理", "en": "Outcome"}, "reason": {"zh": "理由", "en": "Reason"},
+    "body": {"zh": "内容", "en": "Content"},
+}
+
+
+def _text(form, name: str) -> str:
+    return (form.get(name) or "").strip()
+
+
+def _name(form, prefix: str) -> dict | None:
+    name = {lang: _text(form, f"{prefix}_{lang}") for lang in ("zh", "en") if _text(form, f"{prefix}_{lang}")}
+    return name or None
+
+
+def _int(form, name: str):
+    value = _text(form, name)
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return value  # the schema says "must be a number" next to the field
+
+
+def _period(form, prefix: str) -> dict | None:
+    amount, unit = _int(form, f"{prefix}_amount"), _text(form, f"{prefix}_unit")
+    return {"amount": amount, "unit": unit} if amount is not None or unit else None
+
+
+def _copies(form, prefix: str) -> list[dict]:
+    rows = []
+    for i in range(ROWS):
+        row = {"kind": _text(form, f"{prefix}_kind_{i}"), "ref": _text(form, f"{prefix}_ref_{i}"), "name": _name(form, f"{prefix}_name_{i}")}
+        if row["ref"] or row["name"]:
+            rows.append({k: v for k, v in row.items() if v})
+    return rows
+
+
+def _clean(data: dict) -> dict:
+    return {k: v for k, v in data.items() if v not in (None, "", [])}
+
+
+def definition_from_form(what: str, form) -> dict:
+    """The bundle-shaped definition the admin's form describes (checked by the bundle schema afterwards)."""
+    if what == "card":
+        return _clean({
+            "name": _name(form, "name"), "colour": _text(form, "colour"), "colour_name": _name(form, "colour_name"),
+            "when": _name(form, "when"), "consequence": _name(form, "consequence"), "rank": _int(form, "rank"),
+            "response_deadline": _period(form, "deadline"),
+            "follow_up_visits": [p for i in range(ROWS) if (p := _period(form, f"visit_{i}"))],
+            "copy_to": _copies(form, "copy"), "needs_approval": form.get("needs_approval") == "1",
+            "reminder_working_days": _int(form, "reminder_working_days"), "document_template": _text(form, "document_template"),
+        }) | {"needs_approval": form.get("needs_approval") == "1"}
+    if what == "action":
+        return _clean({
+            "name": _name(form, "name"), "kind": _text(form, "kind"), "response_deadline": _period(form, "deadline"),
+            "reminder_working_days": _int(form, "reminder_working_days"), "document_template": _text(form, "document_template"),
+        }) | {"needs_approval": form.get("needs_approval") == "1", "record_required": form.get("record_required") == "1"}
+    trigger = _clean({"card_type": _text(form, "trigger_card_type"), "condition": _text(form, "condition"),
+                      "period": _period(form, "period"), "count": _int(form, "count")})
+    outcome = _clean({"action": _text(form, "action"), "card_type": _text(form, "outcome_card_type"), "copy_to": _copies(form, "copy")})
+    return _clean({"trigger": trigger or None, "outcome": outcome or None, "reason": _name(form, "reason")})
+
+
+def form_values(what: str, definition: dict) -> dict[str, str]:
+    """A stored definition as the flat field names of its form (the inverse of ``definition_from_form``)."""
+    flat: dict[str, str] = {"key": definition.get("key", "")}
+
+    def name(prefix: str, value: dict | None) -> None:
+        for lang in ("zh", "en"):
+            flat[f"{prefix}_{lang}"] = (value or {}).get(lang, "")
+
+    def period(prefix: str, value: dict | None) -> None:
+        flat[f"{prefix}_amount"], flat[f"{prefix}_unit"] = str((value or {}).get("amount", "")), (value or {}).get("unit", "")
+
+    def copies(rows: list[dict]) -> None:
+        for i, row in enumerate(rows[:ROWS]):
+            flat[f"copy_kind_{i}"], flat[f"copy_ref_{i}"] = row.get("kind", ""), row.get("ref", "")
+            name(f"copy_name_{i}", row.get("name"))
+
+    if what == "rule":
+        trigger, outcome = definition.get("trigger") or {}, definition.get("outcome") or {}
+        flat.update(trigger_card_type=trigger.get("card_type", ""), condition=trigger.get("condition", ""), count=str(trigger.get("count", "")),
+                    action=outcome.get("action", ""), outcome_card_type=outcome.get("card_type", ""))
+        period("period", trigger.get("period"))
+        copies(outcome.get("copy_to") or [])
+        name("reason", definition.get("reason"))
+        return flat
+    for field in ("name", "colour_name", "when", "consequence"):
+        name(field, definition.get(field))
+    period("deadline", definition.get("response_deadline"))
+    for i, visit in enumerate((definition.get("follow_up_visits") or [])[:ROWS]):
+        period(f"visit_{i}", visit)
+    copies(definition.get("copy_to") or [])
+    for field in ("colour", "kind", "document_template"):
+        flat[field] = definition.get(field) or ""
+    for field in ("rank", "reminder_working_days"):
+        flat[field] = "" if definition.get(field) is None else str(definition[field])
+    for field in ("needs_approval", "record_required"):
+        flat[field] = "1" if definition.get(field) else ""
+    return flat
+
+
+async def _page(status: int = 200, *, editing: str | None = None, values: dict | None = None, errors: dict | None = None,
+                saved: str | None = None):
+    ctx = current_tenant()
+    scope = ctx.scope
+    cards = await scope.repo(CardType).find({}).sort("rank").to_list()
+    actions = await scope.repo(ActionType).find({}).sort("key").to_list()
+    rules = await scope.repo(EscalationRule).find({}).sort("key").to_list()
+    what, _, key = (editing or "").partition(":")
+    if values is None and what in MODELS:
+        row = await scope.repo(MODELS[what]).find_one({"key": key}) if key else None
+        values = form_values(what, row.model_dump(mode="json") if row else {"key": key, "needs_approval": True})
+    html = await render_template("admin/supervision.html", tenant=ctx.tenant, principal=current_principal(), cards=cards, actions=actions,
+                                 rules=rules, what=what, values=values or {}, errors=errors or {}, saved=saved, rows=range(ROWS),
+                                 units=UNIT_NAMES, kinds=KIND_NAMES, labels=FIELD_LABELS,
+                                 errs=lambda *prefixes: [m for path, m in (errors or {}).items() if path.split(".")[0] in prefixes],
+                                 home_url=url_for("console.inbox_page", tenant_slug=ctx.tenant.slug))
+    return html, status, {"Cache-Control": "no-store"}
+
+
+@supervision_admin_bp.get("")
+@requires(Permission.SUPERVISION_CONFIGURE)
+async def supervision_admin_page(tenant_slug):
+    return await _page(editing=request.args.get("edit"), saved=request.args.get("saved"))
+
+
+@supervision_admin_bp.post("/<what>")
+@requires(Permission.SUPERVISION_CONFIGURE)
+async def define_from_form(tenant_slug, what):
+    form = await request.form
+    what = what if what in MODELS else "card"
+    data = definition_from_form(what, form)
+    key = _text(form, "key")
+    try:
+        await configuration.do_define(current_tenant().scope, MODELS[what], key, data, current_principal())
+    except DomainError as refused:
+        return await _page(refused.status, editing=f"{what}:", values=dict(form), errors=refused.fields)
+    return redirect(url_for("supervision_admin.supervision_admin_page", tenant_slug=tenant_slug, saved=f"{what}:{key}"))

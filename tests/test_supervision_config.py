@@ -1,0 +1,84 @@
+"""Tenant admins define cards, action types and escalation rules without code: API, admin page, bundle reloads."""
+
+from __future__ import annotations
+
+from xinfang.cards.models import CardType
+from xinfang.store.scoped import TenantScope
+from xinfang.tenancy.bundles import BundleLoader, discover
+from xinfang.tenancy.models import Tenant
+from tests.conftest import PASSWORD, REPO_ROOT, login_token
+
+PURPLE = {
+    "name": {"zh": "约谈卡", "en": "Interview card"}, "colour": "#7b2cbf", "colour_name": {"zh": "紫色", "en": "purple"},
+    "when": {"zh": "需当面说明的", "en": "When the subject must explain in person"},
+    "consequence": {"zh": "5 个工作日内到纪委说明", "en": "Explain in person within 5 working days"},
+    "rank": 3, "response_deadline": {"amount": 5, "unit": "working_days"}, "needs_approval": True,
+}
+
+
+async def test_an_admin_defines_a_card_type_for_her_tenant_only(client, tenants):
+    admin_b, handler_b = await login_token(client, tenants.B, "admin"), await login_token(client, tenants.B, "handler")
+    admin_a = await login_token(client, tenants.A, "admin")
+    assert (await client.put(f"/t/{tenants.B}/api/card-types/purple", headers=handler_b, json=PURPLE)).status_code == 403
+    saved = await client.put(f"/t/{tenants.B}/api/card-types/purple", headers=admin_b, json=PURPLE)
+    assert saved.status_code == 200, await saved.get_data(as_text=True)
+    assert (await saved.get_json())["source"] == "admin"
+    listed_b = await (await client.get(f"/t/{tenants.B}/api/card-types", headers=admin_b)).get_json()
+    listed_a = await (await client.get(f"/t/{tenants.A}/api/card-types", headers=admin_a)).get_json()
+    assert "purple" in [c["key"] for c in listed_b["card_types"]] and "purple" not in [c["key"] for c in listed_a["card_types"]]
+    created = await client.post(f"/t/{tenants.B}/api/supervisions", headers=handler_b,
+                                json={"kind": "card", "type_key": "purple", "subject": {"kind": "person", "name": "约谈对象"}})
+    assert created.status_code == 201  # usable at once
+    assert (await client.post(f"/t/{tenants.A}/api/supervisions", headers=await login_token(client, tenants.A, "handler"),
+                              json={"kind": "card", "type_key": "purple", "subject": {"kind": "person", "name": "约谈对象"}})).status_code == 422
+
+
+async def test_every_bad_field_gets_its_own_message_in_both_languages(client, tenants):
+    admin = await login_token(client, tenants.B, "admin")
+    bad = dict(PURPLE, colour="purple", rank=-1, response_deadline={"amount": 0, "unit": "fortnights"}, document_template="{% if %}")
+    answer = await client.put(f"/t/{tenants.B}/api/card-types/Bad-Key", headers=admin, json=bad)
+    assert answer.status_code == 422
+    fields = (await answer.get_json())["error"]["fields"]
+    assert {"key", "colour", "rank", "response_deadline.amount", "response_deadline.unit"} <= set(fields)
+    assert all(m["zh"] and m["en"] for m in fields.values())
+    template = await client.put(f"/t/{tenants.B}/api/card-types/purple", headers=admin, json=dict(PURPLE, document_template="{% if %}"))
+    assert "document_template" in (await template.get_json())["error"]["fields"]
+    unknown_card = await client.put(f"/t/{tenants.B}/api/escalation-rules/orange_again", headers=admin, json={
+        "trigger": {"card_type": "yellow", "condition": "repeat_within", "period": {"amount": 1, "unit": "years"}, "count": 2},
+        "outcome": {"action": "treat_as", "card_type": "orange"}, "reason": {"zh": "一年内再次", "en": "again within a year"}})
+    assert unknown_card.status_code == 422 and "trigger.card_type" in (await unknown_card.get_json())["error"]["fields"]  # 巴州 has no yellow
+    not_an_object = await client.put(f"/t/{tenants.B}/api/card-types/purple", headers=admin, json=[1, 2])
+    assert not_an_object.status_code == 422
+
+
+async def test_the_admin_page_saves_a_rule_and_a_bundle_reload_keeps_the_admins_edit(client, tenants):
+    admin = await login_token(client, tenants.B, "admin")
+    page = await client.get(f"/t/{tenants.B}/admin/supervision?edit=card:orange", headers=admin)
+    html = await page.get_data(as_text=True)
+    assert page.status_code == 200 and 'value="#fb8500"' in html and "督办函" in html
+    form = {"key": "blue_twice_in_a_year", "trigger_card_type": "blue", "condition": "repeat_within", "period_amount": "1",
+            "period_unit": "years", "count": "2", "action": "treat_as", "outcome_card_type": "orange",
+            "reason_zh": "一年内第二次提醒函，按督办函处理", "reason_en": "Treated as a supervision letter: second reminder within a year"}
+    saved = await client.post(f"/t/{tenants.B}/admin/supervision/rule", headers=admin, form=form)
+    assert saved.status_code == 302, await saved.get_data(as_text=True)
+    rules = await (await client.get(f"/t/{tenants.B}/api/escalation-rules", headers=admin)).get_json()
+    rule = next(r for r in rules["escalation_rules"] if r["key"] == "blue_twice_in_a_year")
+    assert rule["trigger"]["period"] == {"amount": 1, "unit": "years"} and rule["outcome"]["card_type"] == "orange"
+    missing = await client.post(f"/t/{tenants.B}/admin/supervision/rule", headers=admin, form=dict(form, reason_zh="", period_amount="x"))
+    text = await missing.get_data(as_text=True)
+    assert missing.status_code == 422 and "理由" in text and 'value="blue_twice_in_a_year"' in text  # what was typed stays
+
+    bazhou = TenantScope((await Tenant.find_one({"slug": tenants.B})).id)
+    orange = await bazhou.repo(CardType).find_one({"key": "orange"})
+    edited = {"key": "orange", "name_zh": "督办函", "name_en": "Supervision letter", "colour": "#fb8500", "colour_name_zh": "橙色",
+              "colour_name_en": "orange", "when_zh": orange.when.zh, "when_en": orange.when.en, "consequence_zh": "限期 1 个月整改（已调整）",
+              "consequence_en": orange.consequence.en, "rank": "1", "deadline_amount": "1", "deadline_unit": "calendar_months",
+              "visit_0_amount": "2", "visit_0_unit": "calendar_months", "needs_approval": "1"}
+    for i, copy in enumerate(orange.copy_to):
+        edited |= {f"copy_kind_{i}": copy.kind, f"copy_ref_{i}": copy.ref, f"copy_name_{i}_zh": copy.name.zh, f"copy_name_{i}_en": copy.name.en}
+    assert (await client.post(f"/t/{tenants.B}/admin/supervision/card", headers=admin, form=edited)).status_code == 302
+    platform_bundle, bundles = discover(REPO_ROOT / "tenants")
+    report = await BundleLoader(PASSWORD).load(platform_bundle, bundles)
+    assert report.counts["card_types.kept_admin_edit"] >= 1
+    after = await bazhou.repo(CardType).find_one({"key": "orange"})
+    assert after.consequence.zh == "限期 1 个月整改（已调整）" and after.copy_to == orange.copy_to and after.follow_up_visits == orange.follow_up_visits
