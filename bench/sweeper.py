@@ -245,13 +245,17 @@ class Generator:
         return out
 
     def _pre_apply(self, specs: list[Spec]) -> None:
-        """What earlier sweeps (more than backlog_days ago) already did: the same rules as the sweeper."""
-        if self.cutoff is None:
-            return
+        """What earlier sweeps (more than backlog_days ago) already did: the same rules as the sweeper.
+
+        Repeats (``repeat_within``) are decided when a card is issued (cards/rules.py), so every
+        issued card already carries its decision, whatever the backlog.
+        """
         open_states, counted_states = set(OPEN_VALUES), set(COUNTED_VALUES)
         for rule in self.rules:
             trigger = rule.trigger
             if trigger.condition == "not_rectified_after":
+                if self.cutoff is None:
+                    continue
                 for spec in specs:
                     if (spec.kind == "card" and spec.type_key == trigger.card_type and spec.state in open_states
                             and spec.issued_on and not spec.rectified_on
@@ -266,8 +270,6 @@ class Generator:
                     cards.sort(key=lambda s: s.issued_on)
                     for index in range(trigger.count - 1, len(cards)):
                         card, first = cards[index], cards[index - trigger.count + 1]
-                        if card.issued_on >= self.cutoff:
-                            continue
                         if card.issued_on > period_end(self.calendar, first.issued_on, trigger.period, to_working_day=False):
                             continue
                         card.treated_as = rule.outcome.card_type
