@@ -117,6 +117,25 @@ CASES: dict[str, Case] = {
     "cards.define_card_type": Case("PUT", "/api/card-types/iso_probe", "collection", expect=(422,),
                                    body={"name": {"zh": "隔离", "en": "isolation"}}),
     "cards.define_action_type": Case("PUT", "/api/action-types/iso_probe", "collection", expect=(422,), body={"kind": "talk"}),
+    # integrity archives
+    "archives.list_officials": Case("GET", "/api/officials", "collection"),
+    "archives.register_official": Case("POST", "/api/officials", "collection", body={"name": ""}, expect=(422,)),
+    "archives.read_archive": Case("GET", "/api/officials/{id}/archive", "object", owner_object="official"),
+    "archives.add_archive_document": Case("POST", "/api/officials/{id}/documents", "object", owner_object="official",
+                                          body={"type_key": "integrity_evaluation", "on": "2026-11-01", "data": {}}),
+    "archives.link_petition": Case("POST", "/api/officials/{id}/petitions", "object", owner_object="official",
+                                   body={"petition_id": "0123456789abcdef01234567"}),
+    "archives.link_supervision_official": Case("POST", "/api/supervisions/{id}/official", "object", owner_object="supervision",
+                                               body={"official_id": "0123456789abcdef01234567"}),
+    "archives.list_document_types": Case("GET", "/api/archive-document-types", "collection"),
+    "archives.define_document_type": Case("PUT", "/api/archive-document-types/iso_probe", "collection", expect=(422,),
+                                          body={"name": {}, "json_schema": {"type": "object"}}),
+    "archives.archive_access_log": Case("GET", "/api/archive-access-log", "collection"),
+    "archive_pages.officials_page": Case("GET", "/staff/officials", "collection"),
+    "archive_pages.register_official_submit": Case("POST", "/staff/officials", "collection", form=True, expect=(422,)),
+    "archive_pages.official_page": Case("GET", "/staff/officials/{id}", "object", owner_object="official"),
+    "archive_pages.add_document_submit": Case("POST", "/staff/officials/{id}/documents", "object", form=True, owner_object="official"),
+    "archive_pages.access_log_page": Case("GET", "/staff/archive-access-log", "collection"),
     "cards.list_escalation_rules": Case("GET", "/api/escalation-rules", "collection"),
     "cards.define_escalation_rule": Case("PUT", "/api/escalation-rules/iso_probe", "collection", expect=(422,), body={}),
 }
@@ -141,9 +160,11 @@ class Side:
     account_ids: list[str]
     petition_ids: list[str]
     supervision_ids: list[str]
+    official_ids: list[str]
 
     def object_id(self, kind: str) -> str:
-        return {"petition": self.petition_ids, "supervision": self.supervision_ids, "account": self.account_ids}[kind][0]
+        return {"petition": self.petition_ids, "supervision": self.supervision_ids, "account": self.account_ids,
+                "official": self.official_ids}[kind][0]
 
 
 async def _side(client, slug: str) -> Side:
@@ -161,8 +182,10 @@ async def _side(client, slug: str) -> Side:
     supervision = await client.post(f"/t/{slug}/api/supervisions", headers=headers, json={
         "kind": "action", "type_key": "supervision_notice", "subject": {"kind": "person", "name": f"{slug} 隔离测试对象"}})
     assert supervision.status_code == 201, await supervision.get_data(as_text=True)
+    official = await client.post(f"/t/{slug}/api/officials", headers=headers, json={"name": f"{slug} 隔离测试干部", "unit": "某中学"})
+    assert official.status_code == 201, await official.get_data(as_text=True)
     return Side(slug, headers, tenant["id"], [a["id"] for a in accounts["accounts"]], [(await filed.get_json())["id"]],
-                [(await supervision.get_json())["id"]])
+                [(await supervision.get_json())["id"]], [(await official.get_json())["id"]])
 
 
 @pytest.fixture(scope="session")
@@ -181,7 +204,8 @@ async def _call(client, case: Case, url: str, headers: dict, body: dict | None):
 
 
 def _leaks(text: str, other: Side) -> list[str]:
-    return [oid for oid in other.account_ids + other.petition_ids + other.supervision_ids + [other.tenant_id] if oid in text]
+    return [oid for oid in other.account_ids + other.petition_ids + other.supervision_ids + other.official_ids + [other.tenant_id]
+            if oid in text]
 
 
 @pytest.mark.parametrize("endpoint", sorted(e for e, c in CASES.items() if c.kind != "public"))

@@ -11,6 +11,8 @@ re-sealed with that tenant's key.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import os
 
@@ -46,6 +48,7 @@ class KeyRing:
     def __init__(self, platform_key: bytes):
         self._wrapping = AESGCM(_derive(platform_key, b"tenant key wrapping"))
         self._receipt_salt = _derive(platform_key, b"receipt salt")[:16]
+        self._identity_key = _derive(platform_key, b"identity number matching v1")
         self._cache: dict[str, AESGCM] = {}
 
     async def _data_key(self, tenant_id: str) -> AESGCM:
@@ -74,6 +77,11 @@ class KeyRing:
         aead = await self._data_key(tenant_id)
         blob = base64.b64decode(sealed)
         return json.loads(aead.decrypt(blob[:12], blob[12:], bound_to.encode()))
+
+    def identity_hash(self, normalized_number: str) -> str:
+        """A keyed hash of an identity number: equal numbers give equal hashes on every tenant of this
+        platform, and without the platform key nobody can test a guessed number against it."""
+        return hmac.new(self._identity_key, normalized_number.encode(), hashlib.sha256).hexdigest()
 
     def receipt_hash(self, receipt: str) -> str:
         """Slow and deterministic: run it off the event loop (asyncio.to_thread)."""

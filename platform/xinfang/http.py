@@ -111,6 +111,8 @@ def register_error_handlers(app) -> None:
             if isinstance(error, NotAuthenticated) and g.get("tenant_ctx") is not None:
                 login = url_for("console.login_page", tenant_slug=g.tenant_ctx.tenant.slug, next=request.full_path.rstrip("?"))
                 return redirect(login)
+            if isinstance(error, NotAuthenticated) and request.path.startswith("/platform/"):
+                return redirect(url_for("review_pages.login_page", next=request.full_path.rstrip("?")))
             return await error_page(error.message, error.status, headers)
         return error.to_json(), error.status, headers
 

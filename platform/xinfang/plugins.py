@@ -23,6 +23,7 @@ BUILTIN_PLUGINS = [
     "xinfang.tenancy.plugin",
     "xinfang.auth.plugin",
     "xinfang.cards.plugin",
+    "xinfang.archives.plugin",
     "xinfang.forms.plugin",
     "xinfang.petitions.plugin",
     "xinfang.notifications.plugin",

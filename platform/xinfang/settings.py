@@ -38,6 +38,8 @@ class Settings:
     load_demo_tenants: bool | None = None
     bootstrap_password: str | None = None
     log_level: str = "INFO"
+    review_needs_second_approver: bool = True
+    review_grant_hours: int = 72
 
     @property
     def embedded_store(self) -> bool:
@@ -140,4 +142,6 @@ SETTINGS_TABLE: list[tuple[str, str, str]] = [
     ("XINFANG_LOAD_DEMO_TENANTS", "(embedded: yes)", "Load the bundles in tenants/ on start. Defaults to yes on the embedded store, no otherwise."),
     ("XINFANG_BOOTSTRAP_PASSWORD", "(unset)", "Password given to bundle accounts when they are first created. Unset: a random one, printed once and written to DATA_DIR/bootstrap-credentials.txt."),
     ("XINFANG_LOG_LEVEL", "INFO", "Python logging level."),
+    ("XINFANG_REVIEW_NEEDS_SECOND_APPROVER", "true", "A promotion review (cross-tenant archive read) needs a second superuser's approval before anything can be read."),
+    ("XINFANG_REVIEW_GRANT_HOURS", "72", "How long an approved promotion review may read the person's consolidated integrity opinion."),
 ]

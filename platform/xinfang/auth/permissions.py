@@ -27,6 +27,9 @@ class Permission(StrEnum):
     FORMS_MANAGE = "forms.manage"
     CALENDAR_MANAGE = "calendar.manage"
     SUPERVISION_CONFIGURE = "supervision.configure"  # card types, action types, escalation rules
+    ARCHIVES_READ = "archives.read"  # this tenant's integrity archives (every read is audited)
+    ARCHIVES_WRITE = "archives.write"  # register officials, file documents and petitions in archives
+    ARCHIVES_CONFIGURE = "archives.configure"  # archive document types
     PLATFORM_ADMIN = "platform.admin"
     PLATFORM_CROSS_TENANT_READ = "platform.cross_tenant_read"
 
@@ -39,10 +42,13 @@ CASEWORK = {
     Permission.PETITION_IDENTITY_READ,
 }
 
+# Tenant admins configure archives but do not read them: reading is casework, and every read is audited.
+ARCHIVE_WORK = {Permission.ARCHIVES_READ, Permission.ARCHIVES_WRITE}
+
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.REGISTRAR: frozenset(ALL_STAFF | CASEWORK),
-    Role.HANDLER: frozenset(ALL_STAFF | CASEWORK),
-    Role.LEADER: frozenset(ALL_STAFF | CASEWORK | {Permission.ACCOUNTS_READ, Permission.ACTIVITY_READ}),
+    Role.HANDLER: frozenset(ALL_STAFF | CASEWORK | ARCHIVE_WORK),
+    Role.LEADER: frozenset(ALL_STAFF | CASEWORK | ARCHIVE_WORK | {Permission.ACCOUNTS_READ, Permission.ACTIVITY_READ}),
     Role.TENANT_ADMIN: frozenset(
         ALL_STAFF
         | {
@@ -53,10 +59,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.FORMS_MANAGE,
             Permission.CALENDAR_MANAGE,
             Permission.SUPERVISION_CONFIGURE,
+            Permission.ARCHIVES_CONFIGURE,
         }
     ),
     # Auditors oversee casework but never see who the petitioners are.
-    Role.AUDITOR: frozenset(ALL_STAFF | {Permission.ACCOUNTS_READ, Permission.ACTIVITY_READ, Permission.PETITIONS_READ}),
+    Role.AUDITOR: frozenset(ALL_STAFF | {Permission.ACCOUNTS_READ, Permission.ACTIVITY_READ, Permission.PETITIONS_READ,
+                                         Permission.ARCHIVES_READ}),
 }
 
 SUPERUSER_PERMISSIONS = frozenset({Permission.PLATFORM_ADMIN, Permission.PLATFORM_CROSS_TENANT_READ})

@@ -9,7 +9,10 @@ from quart import Blueprint, redirect, render_template, request, url_for
 
 from ..auth.access import current_principal
 from ..auth.permissions import Permission, requires
-from ..errors import DomainError, InvalidInput
+from ..archives import service as archives
+from ..archives.models import Official
+from ..errors import DomainError, Forbidden, InvalidInput
+from ..petitions.http import keyring
 from ..i18n import current_lang
 from ..notifications import service as notifications
 from ..petitions.models import Petition
@@ -37,6 +40,7 @@ VERB_NAMES = {
     "decide": {"zh": "处理决定", "en": "Decide"}, "rectified": {"zh": "整改到位，办结", "en": "Rectified: close"},
     "talk_record": {"zh": "录入谈话记录", "en": "File the talk's written record"},
     "follow_up": {"zh": "记录回访", "en": "Record a follow-up visit"},
+    "official": {"zh": "归入干部廉政档案", "en": "File in an official's integrity archive"},
 }
 OUTCOME_NAMES = {
     "close": {"zh": "说明清楚，予以了结", "en": "Explained: close"},
@@ -51,7 +55,7 @@ ACTION_NOTE_NAMES = {"created": {"zh": "创建", "en": "Created"}, "submitted_fo
                      "answered": {"zh": "已说明", "en": "Answered"}, "talk_recorded": VERB_NAMES["talk_record"],
                      "rectified": {"zh": "整改到位", "en": "Rectified"}, "adopted": VERB_NAMES["adopt"],
                      "dismissed": VERB_NAMES["dismiss"], "proposed": {"zh": "建议", "en": "Proposed"},
-                     "followed_up": {"zh": "已回访", "en": "Followed up"}}
+                     "followed_up": {"zh": "已回访", "en": "Followed up"}, "linked_official": {"zh": "归入廉政档案", "en": "Filed in the archive"}}
 
 
 async def _page(template: str, status: int = 200, **context):
@@ -131,8 +135,15 @@ async def supervision_page(tenant_slug, supervision_id, message=None, status=200
         for fact in step.facts:
             if fact not in facts and fact != str(sup.id):
                 facts[fact] = await scope.repo(Supervision).get(fact) or await scope.repo(Petition).get(fact)
+    verbs = service.available_verbs(sup, current_principal(), record_required)
+    candidates = []
+    if sup.subject.kind == "person" and not sup.official_id and Permission.ARCHIVES_WRITE in current_principal().permissions:
+        candidates = await archives.find_officials(scope, sup.subject.name)
+        verbs.append("official")
+    official = await scope.repo(Official).get(sup.official_id) if sup.official_id else None
     return await _page("staff/supervision.html", status, sup=sup, kind_type=kind_type, types=types, petitions=petitions, facts=facts,
-                       verbs=service.available_verbs(sup, current_principal(), record_required), verb_names=VERB_NAMES,
+                       candidates=candidates, official=official,
+                       verbs=verbs, verb_names=VERB_NAMES,
                        outcome_names=OUTCOME_NAMES, note_names=ACTION_NOTE_NAMES, message=message, answer_link=answer_link)
 
 
@@ -154,6 +165,7 @@ async def supervision_step(tenant_slug, supervision_id, verb):
                                             rectify_by=form.get("rectify_by") or None),
         "rectified": lambda: service.do_mark_rectified(scope, sup, principal),
         "follow_up": lambda: service.do_record_follow_up(scope, sup, principal, form.get("due_on", ""), text),
+        "official": lambda: _link_official(scope, sup, principal, form.get("official_id", "")),
     }
     try:
         if verb == "issue":
@@ -168,6 +180,18 @@ async def supervision_step(tenant_slug, supervision_id, verb):
         message = {"zh": refused.message["zh"] + (f"（{details}）" if details else ""), "en": refused.message["en"] + (f" ({details})" if details else "")}
         return await supervision_page(tenant_slug, supervision_id, message=message, status=refused.status)
     return redirect(url_for("supervision_console.supervision_page", tenant_slug=tenant_slug, supervision_id=supervision_id))
+
+
+async def _link_official(scope, sup, principal, official_id: str):
+    """Name the official this is about: one already registered, or ("new") one registered from the subject now."""
+    if Permission.ARCHIVES_WRITE not in principal.permissions:
+        raise Forbidden()
+    if official_id == "new":
+        official = await archives.do_register_official(scope, keyring(), name=sup.subject.name, position=sup.subject.position,
+                                                       unit=sup.subject.unit, rank_level=None, id_number=None, actor=principal)
+    else:
+        official = await archives.access_official(scope, official_id)
+    return await archives.do_link_supervision(scope, sup, official, principal)
 
 
 @supervision_console_bp.get("/supervision-stats")

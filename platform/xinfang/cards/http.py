@@ -86,7 +86,7 @@ async def create_supervision(tenant_slug):
     """A card or action from one or more petitions, about one subject (a draft until approved and issued)."""
     body = await parse_body(SupervisionIn)
     sup = await service.do_create_supervision(current_tenant().scope, kind=body.kind, type_key=body.type_key, subject=body.subject,
-                                              petition_ids=body.petition_ids, actor=current_principal())
+                                              petition_ids=body.petition_ids, actor=current_principal(), official_id=body.official_id)
     return view(sup), 201
 
 

@@ -153,6 +153,7 @@ class Supervision(TenantDocument):
     type_key: str
     subject: Subject
     subject_key: str
+    official_id: str | None = None  # the official in the archives this card or action is about (archives/)
     petition_ids: list[str] = Field(default_factory=list)
     state: SupervisionState
     needs_approval: bool = True

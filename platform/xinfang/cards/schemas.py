@@ -13,6 +13,7 @@ class SupervisionIn(BaseModel):
     type_key: str = Field(min_length=1, max_length=64)
     subject: Subject
     petition_ids: list[str] = Field(default_factory=list, max_length=50)
+    official_id: str | None = Field(default=None, max_length=24, description="the official in the tenant's integrity archives")
 
 
 class TextIn(BaseModel):

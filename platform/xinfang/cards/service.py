@@ -49,7 +49,7 @@ def _note(sup: Supervision, actor: Principal | None, action: str, text: str = ""
                       "action": action, "text": text})
 
 
-async def _save(scope: TenantScope, sup: Supervision, event: str, actor: Principal | None) -> Supervision:
+async def save_supervision(scope: TenantScope, sup: Supervision, event: str, actor: Principal | None) -> Supervision:
     async with unit_of_work() as uow:
         if sup.revision == 0 and sup.id is None:
             await scope.repo(Supervision).insert(sup, session=uow.session)
@@ -60,7 +60,7 @@ async def _save(scope: TenantScope, sup: Supervision, event: str, actor: Princip
 
 
 async def do_create_supervision(scope: TenantScope, *, kind: str, type_key: str, subject: Subject, petition_ids: list[str],
-                                actor: Principal, now: datetime | None = None) -> Supervision:
+                                actor: Principal, now: datetime | None = None, official_id: str | None = None) -> Supervision:
     kind_type = await supervision_type(scope, kind, type_key)
     for petition_id in petition_ids:
         if await scope.repo(Petition).get(petition_id) is None:
@@ -68,8 +68,14 @@ async def do_create_supervision(scope: TenantScope, *, kind: str, type_key: str,
     sup = Supervision(tenant_id=scope.tenant_id, kind=kind, type_key=type_key, subject=subject, subject_key=subject.key,
                       petition_ids=list(dict.fromkeys(petition_ids)), state=SupervisionState.DRAFT,
                       needs_approval=getattr(kind_type, "needs_approval", True))
+    if official_id:
+        from ..archives.models import Official
+
+        if await scope.repo(Official).get(official_id) is None:
+            raise InvalidInput(fields={"official_id": {"zh": "本单位没有这名干部", "en": "no such official here"}})
+        sup.official_id = official_id
     _note(sup, actor, "created", now=now)
-    return await _save(scope, sup, "supervision.created", actor)
+    return await save_supervision(scope, sup, "supervision.created", actor)
 
 
 def _require(sup: Supervision, *states: SupervisionState) -> None:
@@ -81,7 +87,7 @@ async def do_submit_for_approval(scope: TenantScope, sup: Supervision, actor: Pr
     _require(sup, SupervisionState.DRAFT, SupervisionState.PROPOSED)
     sup.state = SupervisionState.AWAITING_APPROVAL
     _note(sup, actor, "submitted_for_approval")
-    return await _save(scope, sup, "supervision.submitted", actor)
+    return await save_supervision(scope, sup, "supervision.submitted", actor)
 
 
 async def do_approve(scope: TenantScope, sup: Supervision, actor: Principal, note: str = "") -> Supervision:
@@ -91,7 +97,7 @@ async def do_approve(scope: TenantScope, sup: Supervision, actor: Principal, not
     _require(sup, SupervisionState.AWAITING_APPROVAL)
     sup.approved_by, sup.state = actor.account_id, SupervisionState.DRAFT
     _note(sup, actor, "approved", note)
-    return await _save(scope, sup, "supervision.approved", actor)
+    return await save_supervision(scope, sup, "supervision.approved", actor)
 
 
 def token_hash(token: str) -> str:
@@ -123,7 +129,7 @@ async def do_issue(scope: TenantScope, sup: Supervision, actor: Principal, *, no
     _note(sup, actor, "issued", now=now)
     # A repeat (e.g. the second yellow card within two years) is decided as the card goes out.
     applied = [rule for rule in await repeat_rules(scope, sup.type_key) if await apply_repeat_rule(scope, calendar, rule, sup)]
-    sup = await _save(scope, sup, "supervision.issued", actor)
+    sup = await save_supervision(scope, sup, "supervision.issued", actor)
     await deliver_copies(scope, sup, list(getattr(kind_type, "copy_to", [])))
     for rule in applied:
         await announce_repeat(scope, rule, sup)
@@ -153,7 +159,7 @@ async def do_record_answer(scope: TenantScope, sup: Supervision, actor: Principa
     if sup.state == SupervisionState.ISSUED:
         sup.state = SupervisionState.ANSWERED
     _note(sup, actor, "answered", text[:200])
-    return await _save(scope, sup, "supervision.answered", actor)
+    return await save_supervision(scope, sup, "supervision.answered", actor)
 
 
 async def do_record_talk(scope: TenantScope, sup: Supervision, actor: Principal, record: str) -> Supervision:
@@ -162,7 +168,7 @@ async def do_record_talk(scope: TenantScope, sup: Supervision, actor: Principal,
         raise InvalidInput(fields={"record": {"zh": "请填写谈话记录", "en": "the written record is empty"}})
     sup.record = record.strip()[:20000]
     _note(sup, actor, "talk_recorded")
-    return await _save(scope, sup, "supervision.talk_recorded", actor)
+    return await save_supervision(scope, sup, "supervision.talk_recorded", actor)
 
 
 async def do_decide(scope: TenantScope, sup: Supervision, actor: Principal, outcome: str, *, note: str = "",
@@ -198,7 +204,7 @@ async def do_decide(scope: TenantScope, sup: Supervision, actor: Principal, outc
         sup.state = SupervisionState.TRANSFERRED
     sup.outcome = outcome
     _note(sup, actor, f"decided:{outcome}", note, now=now)
-    return await _save(scope, sup, "supervision.decided", actor)
+    return await save_supervision(scope, sup, "supervision.decided", actor)
 
 
 async def _propose_stronger(scope: TenantScope, sup: Supervision, actor: Principal, note: str, today: date) -> None:
@@ -216,14 +222,14 @@ async def _propose_stronger(scope: TenantScope, sup: Supervision, actor: Princip
         reason={"zh": f"因拒不说明或态度不端正，由{current.name.zh if current else sup.type_key}升级，建议发{stronger.name.zh}",
                 "en": f"proposed because the subject refused to answer properly: escalated from {sup.type_key} to {stronger.key}"}))
     _note(proposal, actor, "proposed", note)
-    await _save(scope, proposal, "supervision.proposed", actor)
+    await save_supervision(scope, proposal, "supervision.proposed", actor)
 
 
 async def do_mark_rectified(scope: TenantScope, sup: Supervision, actor: Principal, *, now: datetime | None = None) -> Supervision:
     _require(sup, SupervisionState.RECTIFYING, SupervisionState.ANSWERED, SupervisionState.ISSUED)
     sup.rectified_on, sup.state = china_today(now).isoformat(), SupervisionState.CLOSED
     _note(sup, actor, "rectified", now=now)
-    return await _save(scope, sup, "supervision.rectified", actor)
+    return await save_supervision(scope, sup, "supervision.rectified", actor)
 
 
 async def do_adopt_proposal(scope: TenantScope, sup: Supervision, actor: Principal) -> Supervision:
@@ -231,7 +237,7 @@ async def do_adopt_proposal(scope: TenantScope, sup: Supervision, actor: Princip
     _require(sup, SupervisionState.PROPOSED)
     sup.state = SupervisionState.DRAFT
     _note(sup, actor, "adopted")
-    return await _save(scope, sup, "supervision.adopted", actor)
+    return await save_supervision(scope, sup, "supervision.adopted", actor)
 
 
 async def do_dismiss(scope: TenantScope, sup: Supervision, actor: Principal, reason: str) -> Supervision:
@@ -241,7 +247,7 @@ async def do_dismiss(scope: TenantScope, sup: Supervision, actor: Principal, rea
         raise InvalidInput(fields={"text": {"zh": "请说明不采纳或撤回的理由", "en": "say why it is dismissed"}})
     sup.state = SupervisionState.DISMISSED
     _note(sup, actor, "dismissed", reason.strip()[:2000])
-    return await _save(scope, sup, "supervision.dismissed", actor)
+    return await save_supervision(scope, sup, "supervision.dismissed", actor)
 
 
 async def do_return_for_revision(scope: TenantScope, sup: Supervision, actor: Principal, reason: str) -> Supervision:
@@ -251,7 +257,7 @@ async def do_return_for_revision(scope: TenantScope, sup: Supervision, actor: Pr
     _require(sup, SupervisionState.AWAITING_APPROVAL)
     sup.state = SupervisionState.DRAFT
     _note(sup, actor, "returned", reason.strip()[:2000])
-    return await _save(scope, sup, "supervision.returned", actor)
+    return await save_supervision(scope, sup, "supervision.returned", actor)
 
 
 async def do_record_follow_up(scope: TenantScope, sup: Supervision, actor: Principal, due_on: str, note: str,
@@ -266,7 +272,7 @@ async def do_record_follow_up(scope: TenantScope, sup: Supervision, actor: Princ
     if sup.follow_up_due:  # the sweeper's pointer moves past a visit done before it was announced
         sup.follow_up_due = min((v.due_on for v in sup.follow_ups if v.done_on is None and v.due_on >= sup.follow_up_due), default=None)
     _note(sup, actor, "followed_up", note[:200], now=now)
-    return await _save(scope, sup, "supervision.followed_up", actor)
+    return await save_supervision(scope, sup, "supervision.followed_up", actor)
 
 
 def available_verbs(sup: Supervision, principal: Principal, record_required: bool) -> list[str]:

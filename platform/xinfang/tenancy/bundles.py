@@ -173,11 +173,33 @@ class BundleLoader:
         await self._upsert_keyed(scope, CardType, bundle.data.get("card_types", []), "card_types")
         await self._upsert_keyed(scope, EscalationRule, bundle.data.get("escalation_rules", []), "escalation_rules")
         await self._upsert_keyed(scope, ActionType, bundle.data.get("action_types", []), "action_types")
+        for entry in bundle.data.get("archive_document_types", []):
+            await self._archive_document_type(scope, entry)
         await self._workflow(scope, bundle)
         await self._calendar(scope, bundle.data.get("calendar"))
         for entry in bundle.data.get("forms", []):
             _, created = await do_publish_form_version(scope, entry["key"], template=entry["template"], extend=entry.get("extend"))
             self.report.add("forms", "published" if created else "unchanged")
+
+    async def _archive_document_type(self, scope: TenantScope, entry: dict) -> None:
+        from ..archives.models import ArchiveDocumentType
+        from .models import LocalizedName
+        from ..forms.schema_safety import SchemaRejected, check_tenant_schema, schema_digest
+
+        try:
+            check_tenant_schema(entry["json_schema"])
+        except SchemaRejected as rejected:
+            raise BundleError(f"archive document type {entry['key']!r}: {rejected}") from None
+        repo = scope.repo(ArchiveDocumentType)
+        digest = schema_digest(entry["json_schema"])
+        row = await repo.find_one({"key": entry["key"]})
+        if row is not None and row.schema_digest == digest and row.name.model_dump() == entry["name"]:
+            self.report.add("archive_document_types", "unchanged")
+            return
+        row = row or ArchiveDocumentType(tenant_id=scope.tenant_id, key=entry["key"], name=entry["name"], json_schema={}, schema_digest="")
+        row.name, row.json_schema, row.schema_digest = LocalizedName.model_validate(entry["name"]), entry["json_schema"], digest
+        await repo.save(row)
+        self.report.add("archive_document_types", "updated")
 
     async def _workflow(self, scope: TenantScope, bundle: Bundle) -> None:
         data = bundle.data.get("workflow") or default_workflow_data()

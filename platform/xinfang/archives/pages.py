@@ -1,0 +1,187 @@
+"""Archive pages: the staff console's officials and archives, and the superusers' promotion reviews."""
+
+from __future__ import annotations
+
+from quart import Blueprint, current_app, redirect, render_template, request, url_for
+
+from ..auth.access import current_principal, start_session
+from ..auth.models import PlatformAccount
+from ..auth.permissions import Permission, public, requires, superuser_only
+from ..auth.service import authenticate_superuser, guarded_login
+from ..errors import DomainError, InvalidInput
+from ..forms.rendering import parse_form, render_form
+from ..forms.schema_safety import FieldError
+from ..i18n import current_lang
+from ..petitions.http import keyring
+from ..tenancy.resolution import current_tenant
+from . import reviews, service
+from .models import ArchiveDocumentType, PromotionReview
+
+archive_pages_bp = Blueprint("archive_pages", __name__, url_prefix="/t/<tenant_slug>/staff")
+review_pages_bp = Blueprint("review_pages", __name__, url_prefix="/platform")
+NO_STORE = {"Cache-Control": "no-store"}
+KIND_NAMES = {"petition": {"zh": "信访件", "en": "Petition"}, "card": {"zh": "监督卡", "en": "Card"},
+              "action": {"zh": "监督措施", "en": "Action"}, "document": {"zh": "档案材料", "en": "Document"}}
+
+
+async def _staff_page(template: str, status: int = 200, **context):
+    ctx = current_tenant()
+    html = await render_template(template, tenant=ctx.tenant, principal=current_principal(), kind_names=KIND_NAMES,
+                                 home_url=url_for("console.inbox_page", tenant_slug=ctx.tenant.slug), **context)
+    return html, status, NO_STORE
+
+
+def _message(refused: DomainError) -> dict:
+    details = "; ".join(m[current_lang()] for m in refused.fields.values())
+    return {"zh": refused.message["zh"] + (f"（{details}）" if details else ""), "en": refused.message["en"] + (f" ({details})" if details else "")}
+
+
+@archive_pages_bp.get("/officials")
+@requires(Permission.ARCHIVES_READ)
+async def officials_page(tenant_slug, message=None, status=200, values=None):
+    rows = await service.find_officials(current_tenant().scope, request.args.get("name"))
+    return await _staff_page("staff/officials.html", status, officials=rows, name=request.args.get("name", ""), message=message,
+                             values=values or {})
+
+
+@archive_pages_bp.post("/officials")
+@requires(Permission.ARCHIVES_WRITE)
+async def register_official_submit(tenant_slug):
+    form = await request.form
+    fields = {k: (form.get(k) or "").strip() for k in ("name", "position", "unit", "rank_level", "id_number")}
+    try:
+        official = await service.do_register_official(current_tenant().scope, keyring(), **fields, actor=current_principal())
+    except DomainError as refused:
+        return await officials_page(tenant_slug, message=_message(refused), status=refused.status, values=fields | {"id_number": ""})
+    return redirect(url_for("archive_pages.official_page", tenant_slug=tenant_slug, official_id=str(official.id)))
+
+
+@archive_pages_bp.get("/officials/<official_id>")
+@requires(Permission.ARCHIVES_READ)
+async def official_page(tenant_slug, official_id, message=None, status=200, doc_values=None, doc_errors=None):
+    """The archive itself: reading it is audited (the purpose is asked for on the way in, if any)."""
+    scope = current_tenant().scope
+    official = await service.access_official(scope, official_id)
+    entries = await service.read_archive(scope, official, current_principal(), request.args.get("purpose", ""))
+    types = await scope.repo(ArchiveDocumentType).find({}).sort("key").to_list()
+    chosen = next((t for t in types if t.key == (request.args.get("type") or (doc_values or {}).get("_type"))), types[0] if types else None)
+    document_form = render_form(chosen.json_schema, lang=current_lang(), values=doc_values, errors=doc_errors) if chosen else None
+    return await _staff_page("staff/official.html", status, official=official, entries=entries, types=types, chosen=chosen,
+                             document_form=document_form, message=message,
+                             can_write=Permission.ARCHIVES_WRITE in current_principal().permissions)
+
+
+@archive_pages_bp.post("/officials/<official_id>/documents")
+@requires(Permission.ARCHIVES_WRITE)
+async def add_document_submit(tenant_slug, official_id):
+    scope, form = current_tenant().scope, await request.form
+    official = await service.access_official(scope, official_id)
+    doc_type = await scope.repo(ArchiveDocumentType).find_one({"key": form.get("_type", "")})
+    data = parse_form(doc_type.json_schema, form) if doc_type else {}
+    try:
+        await service.do_add_document(scope, official, type_key=form.get("_type", ""), on=form.get("_on", ""), data=data,
+                                      actor=current_principal())
+    except DomainError as refused:
+        errors = [FieldError(path.removeprefix("data.").removeprefix("data"), m["zh"], m["en"]) for path, m in refused.fields.items()]
+        return await official_page(tenant_slug, official_id, message=_message(refused), status=refused.status,
+                                   doc_values=dict(data, _type=form.get("_type", "")), doc_errors=errors)
+    return redirect(url_for("archive_pages.official_page", tenant_slug=tenant_slug, official_id=official_id))
+
+
+@archive_pages_bp.get("/archive-access-log")
+@requires(Permission.ARCHIVES_READ)
+async def access_log_page(tenant_slug):
+    return await _staff_page("staff/archive_access.html", records=await service.access_log(current_tenant().scope, limit=200))
+
+
+# ----------------------------------------------------------------------------- superusers
+
+
+async def _platform_page(template: str, status: int = 200, **context):
+    principal = context.pop("principal", None)
+    html = await render_template(template, tenant=None, principal=principal, home_url=url_for("review_pages.reviews_page"),
+                                 purposes=reviews.PURPOSES, kind_names=KIND_NAMES, **context)
+    return html, status, NO_STORE
+
+
+@review_pages_bp.get("/login")
+@public("superusers log in here")
+async def login_page():
+    return await _platform_page("platform/login.html", message=None, next=request.args.get("next", ""))
+
+
+@review_pages_bp.post("/login")
+@public("superusers log in here")
+async def login_submit():
+    form = await request.form
+    username = form.get("username", "")
+    try:
+        account: PlatformAccount = await guarded_login("platform", username, request.remote_addr,
+                                                       lambda: authenticate_superuser(username, form.get("password", "")))
+    except DomainError as refused:
+        return await _platform_page("platform/login.html", refused.status, message=refused.message, next=form.get("next", ""))
+    start_session(account.id, None)
+    target = form.get("next", "")
+    return redirect(target if target.startswith("/platform/") else url_for("review_pages.reviews_page"))
+
+
+@review_pages_bp.get("/reviews")
+@superuser_only(Permission.PLATFORM_CROSS_TENANT_READ)
+async def reviews_page(message=None, status=200, values=None):
+    rows = await PromotionReview.find({}).sort("-created_at").limit(200).to_list()
+    return await _platform_page("platform/reviews.html", status, principal=current_principal(), reviews=[reviews.review_view(r) for r in rows],
+                                message=message, values=values or {})
+
+
+@review_pages_bp.post("/reviews")
+@superuser_only(Permission.PLATFORM_CROSS_TENANT_READ)
+async def open_review_submit():
+    form = await request.form
+    fields = {k: (form.get(k) or "").strip() for k in ("official_name", "purpose", "reference_no", "justification", "id_number")}
+    try:
+        review = await reviews.do_open_review(current_principal(), keyring(), current_app.extensions["xinfang.settings"], **fields)
+    except DomainError as refused:
+        return await reviews_page(message=_message(refused), status=refused.status, values=fields | {"id_number": ""})
+    return redirect(url_for("review_pages.review_page", review_id=str(review.id)))
+
+
+@review_pages_bp.get("/reviews/<review_id>")
+@superuser_only(Permission.PLATFORM_CROSS_TENANT_READ)
+async def review_page(review_id, message=None, status=200):
+    principal = current_principal()
+    review = await reviews.access_review(principal, review_id)
+    try:
+        reviews.require_active_grant(principal, review)
+        can_read = True
+    except DomainError:
+        can_read = False
+    return await _platform_page("platform/review.html", status, principal=principal, review=reviews.review_view(review),
+                                can_read=can_read, is_requester=principal.account_id == review.requested_by, message=message)
+
+
+@review_pages_bp.post("/reviews/<review_id>/<verb>")
+@superuser_only(Permission.PLATFORM_CROSS_TENANT_READ)
+async def review_step(review_id, verb):
+    principal = current_principal()
+    review = await reviews.access_review(principal, review_id)
+    settings = current_app.extensions["xinfang.settings"]
+    steps = {"approve": lambda: reviews.do_approve_review(principal, settings, review),
+             "reject": lambda: reviews.do_close_review(principal, review, reject=True),
+             "close": lambda: reviews.do_close_review(principal, review)}
+    try:
+        if verb not in steps:
+            raise InvalidInput(fields={"verb": {"zh": "未知的操作", "en": f"unknown step {verb!r}"}})
+        await steps[verb]()
+    except DomainError as refused:
+        return await review_page(review_id, message=_message(refused), status=refused.status)
+    return redirect(url_for("review_pages.review_page", review_id=review_id))
+
+
+@review_pages_bp.get("/reviews/<review_id>/opinion")
+@superuser_only(Permission.PLATFORM_CROSS_TENANT_READ)
+async def opinion_page(review_id):
+    """The consolidated integrity opinion as a page (audited before it is shown)."""
+    principal = current_principal()
+    review = await reviews.access_review(principal, review_id)
+    opinion = await reviews.consolidated_opinion(principal, review, form="page")
+    return await _platform_page("platform/opinion.html", principal=principal, opinion=opinion)
