@@ -189,3 +189,63 @@ async def test_a_yellow_card_from_a_petition_approved_issued_answered_and_closed
     assert "#f2c200" in yellow_bar and int(await handler.inner_text(".bar-row[data-type='yellow'] .bar-value")) >= 1
     for context in (desk, office, outside):
         await context.close()
+
+
+async def test_a_promotion_review_from_opening_to_the_opinion_and_the_tenants_access_log(live_server, browser, tenants):
+    from tests.test_archives import resident_id
+
+    number, name = resident_id(), "浏览器测试干部"
+    async with httpx.AsyncClient(base_url=live_server) as api:
+        for slug, unit in ((tenants.A, "泗阳县某中学"), (tenants.B, "库尔勒市教育局")):
+            token = (await api.post(f"/t/{slug}/api/tokens", json={"username": "handler", "password": PASSWORD})).json()["access_token"]
+            made = await api.post(f"/t/{slug}/api/officials", headers={"Authorization": f"Bearer {token}"},
+                                  json={"name": name, "unit": unit, "id_number": number})
+            assert made.status_code == 201, made.text
+            if slug == tenants.A:
+                official_a = made.json()["id"]
+                doc = await api.post(f"/t/{slug}/api/officials/{official_a}/documents", headers={"Authorization": f"Bearer {token}"},
+                                     json={"type_key": "integrity_evaluation", "on": "2026-06-30", "data": {"rating": "good", "participants": 41}})
+                assert doc.status_code == 201, doc.text
+
+    async def superuser(username: str):
+        context = await browser.new_context(locale="zh-CN")
+        page = await context.new_page()
+        await page.goto(f"{live_server}/platform/reviews")  # not logged in: to the log-in page and back
+        await page.fill("input[name='username']", username)
+        await page.fill("input[name='password']", PASSWORD)
+        await page.click("button[type='submit']")
+        return context, page
+
+    reviewer_ctx, reviewer = await superuser("org-reviewer")
+    await reviewer.fill("#open-review input[name='official_name']", name)
+    await reviewer.fill("#open-review input[name='id_number']", number)
+    await reviewer.fill("#open-review input[name='reference_no']", "宿组干〔2027〕1号")
+    await reviewer.fill("#open-review textarea[name='justification']", "拟提拔任用，征求廉政意见")
+    await reviewer.click("#open-review button")
+    assert await reviewer.get_attribute(".state", "data-state") == "awaiting_approval"
+    assert await reviewer.query_selector("text=查看综合意见") is None  # nothing to read before approval
+    review_url = reviewer.url
+
+    approver_ctx, approver = await superuser("org-approver")
+    await approver.goto(review_url)
+    await approver.click("form[data-verb='approve'] button")
+    assert await approver.get_attribute(".state", "data-state") == "active"
+
+    await reviewer.goto(review_url)
+    await reviewer.click("text=查看综合意见")
+    table = await reviewer.inner_text("table.archive")
+    assert "泗阳县教育局" in table and "民主评廉" in table
+    async with reviewer.expect_download() as download_info:
+        await reviewer.click("text=PDF")
+    download = await download_info.value
+    assert (await download.path()).read_bytes().startswith(b"%PDF")
+
+    desk, handler = await _staff_page(browser, live_server, tenants.A, "handler")
+    await handler.goto(f"{live_server}/t/{tenants.A}/staff/officials?name={name}")
+    await handler.click(f"a[href='/t/{tenants.A}/staff/officials/{official_a}']")
+    assert "民主评廉" in await handler.inner_text("table.archive")
+    await handler.goto(f"{live_server}/t/{tenants.A}/staff/archive-access-log")
+    log = await handler.inner_text("table")
+    assert "org-reviewer" in log and "archive.opinion.page" in log
+    for context in (reviewer_ctx, approver_ctx, desk):
+        await context.close()

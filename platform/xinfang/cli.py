@@ -60,6 +60,8 @@ def run(tenants_dir: Path, workers: int) -> None:
             click.echo(f"  群众信访 citizen portal:  {base}/t/siyang-edu/")
             click.echo(f"  工作人员 staff console:   {base}/t/siyang-edu/staff/   (handler, leader, registrar, admin …)")
             click.echo(f"  表单管理 form admin:      {base}/t/siyang-edu/admin/forms   (admin)")
+            click.echo(f"  监督配置 card settings:   {base}/t/siyang-edu/admin/supervision   (admin)")
+            click.echo(f"  干部廉政意见 reviews:     {base}/platform/reviews   (org-reviewer, org-approver)")
         click.echo(f"  API: {base}/openapi.json")
         _serve(settings)
     except KeyboardInterrupt:
