@@ -14,6 +14,9 @@ from .context import TenantContext
 from .service import TenantDirectory
 
 TENANT_PREFIX = "/t/"
+# Paths that belong to the platform itself, never to the tenant a host name maps to:
+# the superusers' API and pages, and the shared static files.
+PLATFORM_PREFIXES = ("/api/platform", "/platform/", "/static")
 
 
 class HostTenantMiddleware:
@@ -25,7 +28,7 @@ class HostTenantMiddleware:
         if scope["type"] == "http" and not scope["path"].startswith(TENANT_PREFIX):
             host = _host_of(scope)
             slug = await self.directory.slug_for_host(host) if host else None
-            if slug and not scope["path"].startswith("/api/platform") and not scope["path"].startswith("/static"):
+            if slug and not scope["path"].startswith(PLATFORM_PREFIXES):
                 path = f"{TENANT_PREFIX}{slug}{scope['path']}"
                 scope = dict(scope, path=path, raw_path=path.encode())
         return await self.asgi_app(scope, receive, send)
