@@ -15,6 +15,7 @@ from xinfang.store.documents import utcnow
 from xinfang.store.scoped import TenantScope
 from xinfang.tenancy.models import Tenant
 from tests.conftest import eventually, login_token
+from tests.test_audit_log import every_race_lost  # noqa: F401  (a fixture: appends that cannot land)
 from tests.test_petitions import NAMED, petition_id_of, submitted
 
 WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
@@ -251,3 +252,12 @@ async def test_tenant_defined_archive_documents_are_checked_against_their_schema
     assert (await client.put(f"/t/{tenants.A}/api/archive-document-types/x", headers=handler, json={"name": {}, "json_schema": {}})).status_code == 403
     view = await archive(client, tenants.A, person["a"]["id"], handler)
     assert any(e["kind"] == "document" and e["data"] == {"rating": "good", "participants": 37} for e in view["entries"])
+
+
+async def test_an_archive_read_that_cannot_be_audited_answers_nothing(client, tenants, person, every_race_lost):
+    handler = await login_token(client, tenants.A, "handler")
+    answer = await client.get(f"/t/{tenants.A}/api/officials/{person['a']['id']}/archive", headers=handler)
+    body = await answer.get_data(as_text=True)
+    assert answer.status_code == 503 and "audit_unavailable" in body and "预警卡" not in body and person["name"] not in body
+    page = await client.get(f"/t/{tenants.A}/staff/officials/{person['a']['id']}", headers=handler)
+    assert page.status_code == 503 and "预警卡" not in await page.get_data(as_text=True)
