@@ -110,13 +110,21 @@ def worker(settings):
             env=child_env(settings), cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
             preexec_fn=die_with_parent,
         )
+        # The search indexer: the one writer of the search indexes, on its own queue (concurrency 1).
+        indexer = subprocess.Popen(
+            [sys.executable, "-m", "xinfang", "indexer", "--loglevel", "WARNING"],
+            env=child_env(settings), cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent,
+        )
     yield process
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    redis.Redis.from_url(REDIS_URL).delete(settings.task_queue)
+    for child in (process, indexer):
+        child.terminate()
+    for child in (process, indexer):
+        try:
+            child.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            child.kill()
+    redis.Redis.from_url(REDIS_URL).delete(settings.task_queue, settings.search_queue)
 
 
 @pytest.fixture(scope="session")

@@ -136,6 +136,16 @@ CASES: dict[str, Case] = {
     "archive_pages.official_page": Case("GET", "/staff/officials/{id}", "object", owner_object="official"),
     "archive_pages.add_document_submit": Case("POST", "/staff/officials/{id}/documents", "object", form=True, owner_object="official"),
     "archive_pages.access_log_page": Case("GET", "/staff/archive-access-log", "collection"),
+    # search, duplicates, frequent words (503 while the index of a tenant is still being built: never partial)
+    "search.search_petitions": Case("GET", "/api/search", "collection", expect=(200, 503)),
+    "search.frequent_words": Case("GET", "/api/frequent-words", "collection"),
+    "search.petition_duplicates": Case("GET", "/api/petitions/{id}/duplicates", "object", owner_object="petition"),
+    "search.decide_duplicate": Case("POST", "/api/duplicates/{id}/confirm", "object", owner_object="petition"),
+    "search.show_dictionary": Case("GET", "/api/search-dictionary", "collection"),
+    "search.set_dictionary": Case("PUT", "/api/search-dictionary", "collection", body={"words": []}),
+    "search_pages.search_page": Case("GET", "/staff/search", "collection"),
+    "search_pages.frequent_words_page": Case("GET", "/staff/frequent-words", "collection"),
+    "search_pages.decide_duplicate_submit": Case("POST", "/staff/duplicates/{id}/confirm", "object", owner_object="petition", form=True),
     "cards.list_escalation_rules": Case("GET", "/api/escalation-rules", "collection"),
     "cards.define_escalation_rule": Case("PUT", "/api/escalation-rules/iso_probe", "collection", expect=(422,), body={}),
 }

@@ -253,6 +253,23 @@ async def test_nonempty_list_via_index_exists(db, hierarchy):
     assert await slugs_found(db.filter_tenants, {"hosts.0": {"$exists": True}}) == {"siyang-edu"}
 
 
+@embedded_gap("with an index on an array of 24-hex strings, find {'array': ref} returns nothing (count_documents finds it)")
+async def test_array_contains_reference_with_an_index_on_the_array(db):
+    """Not relied on: tenancy/service.py ``descendants_of`` asks {"ancestor_ids": {"$in": [ref]}} instead (below)."""
+    ref = str(ObjectId())
+    await db.indexed_arrays.create_index([("ancestor_ids", ASCENDING)])
+    await db.indexed_arrays.insert_many([{"slug": "child", "ancestor_ids": [ref]}, {"slug": "other", "ancestor_ids": []}])
+    assert [d["slug"] async for d in db.indexed_arrays.find({"ancestor_ids": ref})] == ["child"]
+
+
+async def test_array_contains_reference_through_in_with_an_index_on_the_array(db):
+    """tenancy/service.py ``descendants_of``: the form that works on both stores."""
+    ref = str(ObjectId())
+    await db.indexed_arrays_in.create_index([("ancestor_ids", ASCENDING)])
+    await db.indexed_arrays_in.insert_many([{"slug": "child", "ancestor_ids": [ref]}, {"slug": "other", "ancestor_ids": []}])
+    assert [d["slug"] async for d in db.indexed_arrays_in.find({"ancestor_ids": {"$in": [ref]}})] == ["child"]
+
+
 # --------------------------------------------------------------------------- indexes and errors
 
 

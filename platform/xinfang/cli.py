@@ -30,7 +30,22 @@ def _settings() -> Settings:
     return settings
 
 
-@click.group()
+class PluginCommands(click.Group):
+    """The built-in commands, plus those plugins add (``xinfang_cli_commands``), loaded only when asked for."""
+
+    def _plugin_commands(self) -> dict[str, click.Command]:
+        from .plugins import collect_list, make_plugin_manager
+
+        return {command.name: command for command in collect_list(make_plugin_manager().hook.xinfang_cli_commands())}
+
+    def list_commands(self, ctx):
+        return sorted(set(super().list_commands(ctx)) | set(self._plugin_commands()))
+
+    def get_command(self, ctx, name):
+        return super().get_command(ctx, name) or self._plugin_commands().get(name)
+
+
+@click.group(cls=PluginCommands)
 def main() -> None:
     """xinfang 信访监督平台: petition supervision for discipline-inspection commissions."""
 
@@ -43,17 +58,18 @@ def run(tenants_dir: Path, workers: int) -> None:
     settings = _settings()
     signal.signal(signal.SIGTERM, raise_keyboard_interrupt)
     store = _start_embedded_store(settings)
-    worker = None
+    worker = indexer = None
     try:
         if settings.should_load_demo_tenants and tenants_dir.is_dir():
             _load_tenants(settings, tenants_dir)
         env = dict(os.environ, **settings.to_env())
+        # Celery logs every task at INFO; on one terminal only warnings are worth reading.
+        loglevel = "WARNING" if settings.log_level == "INFO" else settings.log_level
         worker = subprocess.Popen(
-            # Celery logs every task at INFO; on one terminal only warnings are worth reading.
-            [sys.executable, "-m", "xinfang", "worker", "--beat", "--concurrency", str(workers),
-             "--loglevel", "WARNING" if settings.log_level == "INFO" else settings.log_level],
+            [sys.executable, "-m", "xinfang", "worker", "--beat", "--concurrency", str(workers), "--loglevel", loglevel],
             env=env, preexec_fn=die_with_parent,
         )
+        indexer = subprocess.Popen([sys.executable, "-m", "xinfang", "indexer", "--loglevel", loglevel], env=env, preexec_fn=die_with_parent)
         base = f"http://{settings.host}:{settings.port}"
         click.echo(f"xinfang 已启动 / running on {base}  (Ctrl-C 停止 / to stop)")
         if settings.should_load_demo_tenants and tenants_dir.is_dir():
@@ -67,12 +83,13 @@ def run(tenants_dir: Path, workers: int) -> None:
     except KeyboardInterrupt:
         pass
     finally:
-        if worker is not None and worker.poll() is None:
-            worker.send_signal(signal.SIGTERM)
-            try:
-                worker.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+        for child in (worker, indexer):
+            if child is not None and child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+                try:
+                    child.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    child.kill()
         if store is not None:
             store.stop()
         click.echo("xinfang stopped / 已停止")
@@ -114,6 +131,17 @@ def worker(beat: bool, concurrency: int, loglevel: str) -> None:
     if beat:
         argv += ["--beat", "--schedule", str(settings.data_dir / "celerybeat-schedule")]
     make_celery(settings).worker_main(argv)
+
+
+@main.command()
+@click.option("--loglevel", default="INFO", show_default=True)
+def indexer(loglevel: str) -> None:
+    """Run the search indexer: the one worker (concurrency 1) that writes the search indexes."""
+    from .worker import make_celery
+
+    settings = _settings()
+    make_celery(settings).worker_main(["worker", "--loglevel", loglevel, "--concurrency", "1", "-Q", settings.search_queue,
+                                       "--hostname", f"xinfang-indexer-{os.getpid()}@%h"])
 
 
 @main.command()

@@ -49,6 +49,7 @@ class KeyRing:
         self._wrapping = AESGCM(_derive(platform_key, b"tenant key wrapping"))
         self._receipt_salt = _derive(platform_key, b"receipt salt")[:16]
         self._identity_key = _derive(platform_key, b"identity number matching v1")
+        self._petitioner_key = _derive(platform_key, b"petitioner matching v1")
         self._cache: dict[str, AESGCM] = {}
 
     async def _data_key(self, tenant_id: str) -> AESGCM:
@@ -82,6 +83,11 @@ class KeyRing:
         """A keyed hash of an identity number: equal numbers give equal hashes on every tenant of this
         platform, and without the platform key nobody can test a guessed number against it."""
         return hmac.new(self._identity_key, normalized_number.encode(), hashlib.sha256).hexdigest()
+
+    def petitioner_hash(self, normalized_identifier: str) -> str:
+        """A keyed hash that recognises the same petitioner across petitions (repeat petitions) without
+        keeping who they are; a separate key from officials', so the two can never be joined."""
+        return hmac.new(self._petitioner_key, normalized_identifier.encode(), hashlib.sha256).hexdigest()
 
     def receipt_hash(self, receipt: str) -> str:
         """Slow and deterministic: run it off the event loop (asyncio.to_thread)."""

@@ -36,3 +36,18 @@ def xinfang_handle_event(event, tenant, config):
 @hookspec
 def xinfang_sweep(now, runtime):
     """Do idempotent periodic work; called by the single beat sweeper (runtime: settings, enqueue)."""
+
+
+@hookspec
+def xinfang_celery_tasks(celery_app, runtime):
+    """Register this plugin's Celery tasks (named xinfang.<plugin>.*) on the worker app; run async code via runtime.run."""
+
+
+@hookspec
+def xinfang_cli_commands():
+    """Return click commands (or groups) to add to the ``xinfang`` command."""
+
+
+@hookspec
+def xinfang_petition_panels(tenant, petition, principal):
+    """Return HTML sections (markupsafe.Markup) for the staff petition page, or None."""

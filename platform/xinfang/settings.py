@@ -67,6 +67,11 @@ class Settings:
         return self.broker_url or "filesystem://"
 
     @property
+    def search_queue(self) -> str:
+        """The indexer's queue: one worker with concurrency 1 writes the search indexes."""
+        return f"{self.task_queue}.search"
+
+    @property
     def broker_folder(self) -> Path:
         return self.data_dir / "broker"
 

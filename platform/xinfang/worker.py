@@ -106,12 +106,26 @@ class WorkerRuntime:
         for event_id in event_ids:
             await asyncio.to_thread(self.celery_app.send_task, DISPATCH_EVENT, args=[event_id])
 
+    async def send(self, name: str, args: list, queue: str | None = None) -> None:
+        """Send a plugin's task (ids only) from inside a task or a sweep."""
+        await asyncio.to_thread(self.celery_app.send_task, name, args=args, queue=queue)
+
+
+_current_runtime: WorkerRuntime | None = None
+
+
+def current_runtime() -> WorkerRuntime | None:
+    """This worker process's runtime (None outside a worker): lets an event handler send follow-up tasks."""
+    return _current_runtime
+
 
 def _register_tasks(app: Celery) -> None:
     from . import dispatch
 
+    global _current_runtime
     runtime = WorkerRuntime(app.xinfang_settings, app)
     app.xinfang_runtime = runtime
+    _current_runtime = runtime
     options = dict(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 
     @app.task(name=DISPATCH_EVENT, **options)
@@ -127,6 +141,10 @@ def _register_tasks(app: Celery) -> None:
         from .diagnostics import record_probe
 
         runtime.run(record_probe, probe_id)
+
+    from .plugins import make_plugin_manager
+
+    make_plugin_manager().hook.xinfang_celery_tasks(celery_app=app, runtime=runtime)
 
 
 async def send_task_async(celery_app: Celery, name: str, args: list) -> None:

@@ -1,5 +1,6 @@
-"""Full-text search (Whoosh + jieba). Not built yet: it arrives with the search issue.
+"""Full-text search in Chinese (Whoosh 3 + jieba), duplicate and repeat-petition detection, frequent words.
 
-This package exists so the source root and its entry point are in place; it
-registers no hooks and claims no features.
+A plugin on the platform's own hooks (entry point ``search``): it indexes after
+the store is written, through one writer per index, and answers 503 rather than
+partial results while an index cannot answer.
 """

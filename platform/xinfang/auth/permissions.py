@@ -30,6 +30,7 @@ class Permission(StrEnum):
     ARCHIVES_READ = "archives.read"  # this tenant's integrity archives (every read is audited)
     ARCHIVES_WRITE = "archives.write"  # register officials, file documents and petitions in archives
     ARCHIVES_CONFIGURE = "archives.configure"  # archive document types
+    SEARCH_CONFIGURE = "search.configure"  # the tenant's own dictionary for search and frequent words
     PLATFORM_ADMIN = "platform.admin"
     PLATFORM_CROSS_TENANT_READ = "platform.cross_tenant_read"
 
@@ -60,6 +61,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.CALENDAR_MANAGE,
             Permission.SUPERVISION_CONFIGURE,
             Permission.ARCHIVES_CONFIGURE,
+            Permission.SEARCH_CONFIGURE,
         }
     ),
     # Auditors oversee casework but never see who the petitioners are.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, redirect, render_template, request, url_for
+from quart import Blueprint, current_app, redirect, render_template, request, url_for
 
 from ..auth.access import current_principal, end_session, start_session
 from ..auth.models import Role, StaffAccount
@@ -13,6 +13,7 @@ from ..forms.rendering import parse_form, render_form
 from ..forms.schema_safety import FieldError
 from ..forms.service import list_forms, require_form
 from ..i18n import current_lang
+from ..plugins import maybe_await
 from ..tenancy.models import Tenant
 from ..tenancy.resolution import current_tenant
 from . import service
@@ -104,7 +105,10 @@ async def petition_page(tenant_slug, petition_id, message=None, status=200):
     children = await Tenant.find({"parent_id": ctx.tenant_id, "active": True}).to_list()
     others = await Tenant.find({"active": True}).to_list()
     form = await service.form_of(ctx, petition)
+    pm = current_app.extensions["xinfang.pm"]
+    panels = [await maybe_await(p) for p in pm.hook.xinfang_petition_panels(tenant=ctx.tenant, petition=petition, principal=principal)]
     return await _page("staff/petition.html", status, principal=principal, view=view, field_titles=FIELD_TITLES, message=message,
+                       panels=[p for p in panels if p],
                        answer_rows=answer_rows(form.json_schema if form else {}, petition.answers, current_lang()),
                        identity_rows=answer_rows(form.json_schema if form else {}, view.get("identity") or {}, current_lang()),
                        handlers=handlers, children=children, others=[t for t in others if str(t.id) != ctx.tenant_id],

@@ -51,6 +51,9 @@ class Petition(TenantDocument):
     anonymous: bool
     answers: dict  # everything the petitioner wrote except identity fields
     identity_sealed: str | None = None  # identity fields, encrypted with this tenant's key
+    # Keyed hash of the petitioner's identity number (else phone): finds repeat petitions by the same
+    # person without keeping who they are (KeyRing.petitioner_hash). None when anonymous.
+    petitioner_key: str | None = None
     title: str
     subject_name: str | None = None  # 被反映人, for the inbox filter
     state: str

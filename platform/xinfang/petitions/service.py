@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import hashlib
 import secrets
+import unicodedata
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -107,6 +108,17 @@ def identity_keys(schema: dict) -> set[str]:
     return {k for k, v in schema.get("properties", {}).items() if isinstance(v, dict) and v.get("x-identity")}
 
 
+def petitioner_key(keyring: KeyRing, identity: dict) -> str | None:
+    """Who sent it, as a keyed hash: the identity number if given (the strongest), else the phone number."""
+    for field, kind in (("id_number", "id"), ("phone", "phone")):
+        value = identity.get(field)
+        if isinstance(value, str):
+            canonical = "".join(ch for ch in unicodedata.normalize("NFKC", value).upper() if ch.isalnum())
+            if len(canonical) >= 6:
+                return keyring.petitioner_hash(f"{kind}:{canonical}")
+    return None
+
+
 def _title_of(answers: dict, form: FormVersion) -> str:
     for key in ("title", "topic"):
         if isinstance(answers.get(key), str) and answers[key].strip():
@@ -166,6 +178,7 @@ async def do_submit_petition(
         form_key=form.key, form_version=form.version, form_digest=form.digest, kind=form.kind,
         channel=channel, anonymous=anonymous, answers=public_answers,
         identity_sealed=await keyring.seal(ctx.tenant_id, str(petition_id), identity) if identity else None,
+        petitioner_key=petitioner_key(keyring, identity),
         title=_title_of(public_answers, form), subject_name=_subject_of(public_answers),
         state=initial.key,
         due_on=await _deadline(ctx.scope, workflow, initial.deadline, china_today(now)) if initial.deadline else None,

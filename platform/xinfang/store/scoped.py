@@ -143,6 +143,10 @@ class ScopedRepository(Generic[D]):
         result = await collection.update_one(self._filter(query), update, session=session)
         return result.modified_count
 
+    async def delete_many(self, query: Mapping[str, Any], session=None) -> int:
+        result = await self.model.get_pymongo_collection().delete_many(self._filter(query), session=session)
+        return result.deleted_count
+
     async def delete(self, document: D, session: AsyncClientSession | None = None) -> None:
         self._stamp(document)
         await self.model.get_pymongo_collection().delete_one(

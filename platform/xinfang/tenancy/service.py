@@ -41,7 +41,9 @@ async def children_of(tenant: Tenant) -> list[Tenant]:
 
 
 async def descendants_of(tenant: Tenant) -> list[Tenant]:
-    return await Tenant.find({"ancestor_ids": str(tenant.id), "active": True}).sort("slug").to_list()
+    # {"$in": [...]}, not the plain array-contains form: nx-27017's find (not its count) misses a
+    # 24-hex string inside an array (tests/test_store_contract.py pins it).
+    return await Tenant.find({"ancestor_ids": {"$in": [str(tenant.id)]}, "active": True}).sort("slug").to_list()
 
 
 async def get_tenant(tenant_id: str) -> Tenant | None:

@@ -1,0 +1,129 @@
+"""Chinese text as words: jieba with word positions (so phrase queries work), the platform's domain
+words, a tenant's own dictionary, and stop words. Used by the index, duplicate detection and frequent words.
+
+jieba's own ChineseAnalyzer puts character offsets where Whoosh expects word
+positions, which breaks phrase queries; this tokenizer numbers words in order.
+A tenant's dictionary is applied by merging adjacent jieba words that form one
+of its words, so no tenant's words change another tenant's segmentation (jieba's
+own dictionary is process-wide).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import unicodedata
+from collections.abc import Iterable, Iterator
+from functools import cache
+from importlib import resources
+
+import jieba
+from whoosh.analysis import Filter, LowercaseFilter, Token, Tokenizer
+
+MAX_MERGE = 4  # a tenant word may join up to this many jieba words
+_init_lock = threading.Lock()
+_initialised = False
+
+
+def _lines(name: str) -> list[str]:
+    text = resources.files("xinfang_search").joinpath(name).read_text(encoding="utf-8")
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+@cache
+def stop_words() -> frozenset[str]:
+    return frozenset(_lines("stopwords.txt"))
+
+
+def _ensure_jieba() -> None:
+    """Load jieba's dictionary once per process, with the platform's domain words."""
+    global _initialised
+    if _initialised:
+        return
+    with _init_lock:
+        if not _initialised:
+            jieba.setLogLevel(logging.WARNING)
+            jieba.initialize()
+            for word in _lines("domain_words.txt"):
+                jieba.add_word(word, freq=200000)
+            _initialised = True
+
+
+def normalise(text: str) -> str:
+    """Full-width letters and digits to half-width, one character for one (offsets stay valid for highlights)."""
+    out = []
+    for ch in text:
+        folded = unicodedata.normalize("NFKC", ch)
+        out.append(folded if len(folded) == 1 else ch)
+    return "".join(out)
+
+
+def _is_word(text: str) -> bool:
+    return any(ch.isalnum() for ch in text)
+
+
+def segment(text: str, tenant_words: frozenset[str] = frozenset()) -> list[tuple[str, int, int]]:
+    """(word, start, end) in order: punctuation and spaces dropped, a tenant's words joined up."""
+    _ensure_jieba()
+    raw = [(w, s, e) for w, s, e in jieba.tokenize(normalise(text or "")) if _is_word(w)]
+    if not tenant_words:
+        return raw
+    merged, i = [], 0
+    while i < len(raw):
+        for j in range(min(len(raw), i + MAX_MERGE), i + 1, -1):
+            word = "".join(w for w, _, _ in raw[i:j])
+            touching = all(raw[k][2] == raw[k + 1][1] for k in range(i, j - 1))  # nothing between them
+            if touching and word in tenant_words:
+                merged.append((word, raw[i][1], raw[j - 1][2]))
+                i = j
+                break
+        else:
+            merged.append(raw[i])
+            i += 1
+    return merged
+
+
+def words(text: str, tenant_words: frozenset[str] = frozenset(), *, keep_stop_words: bool = False) -> list[str]:
+    """The words of ``text``, lower-cased, stop words removed (for shingles and frequent words)."""
+    stops = stop_words()
+    out = [w.lower() for w, _, _ in segment(text, tenant_words)]
+    return out if keep_stop_words else [w for w in out if w not in stops]
+
+
+class JiebaTokenizer(Tokenizer):
+    """Whoosh tokenizer: one token per word, positions counted in words, character offsets for highlights."""
+
+    def __init__(self, tenant_words: Iterable[str] = ()):
+        self.tenant_words = frozenset(tenant_words)
+
+    def __eq__(self, other):
+        return isinstance(other, JiebaTokenizer) and other.tenant_words == self.tenant_words
+
+    def __call__(self, value: str, positions: bool = False, chars: bool = False, keeporiginal: bool = False,
+                 removestops: bool = True, start_pos: int = 0, start_char: int = 0, tokenize: bool = True,
+                 mode: str = "", **kwargs) -> Iterator[Token]:
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        pieces = segment(value, self.tenant_words) if tokenize else [(value, 0, len(value))]
+        for pos, (word, start, end) in enumerate(pieces):
+            token.text, token.boost, token.stopped = word, 1.0, False
+            if keeporiginal:
+                token.original = word
+            if positions:
+                token.pos = start_pos + pos
+            if chars:
+                token.startchar, token.endchar = start_char + start, start_char + end
+            yield token
+
+
+class ChineseStopFilter(Filter):
+    """Drops stop words; positions keep their gaps, so a phrase never jumps over a removed word."""
+
+    def __call__(self, tokens):
+        stops = stop_words()
+        for token in tokens:
+            if token.text not in stops:
+                yield token
+
+
+def chinese_analyzer(tenant_words: Iterable[str] = ()):
+    return JiebaTokenizer(tenant_words) | LowercaseFilter() | ChineseStopFilter()

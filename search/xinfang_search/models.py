@@ -1,0 +1,65 @@
+"""What search keeps in the document store: the indexing backlog, tenants' dictionaries, duplicate candidates.
+
+The indexes themselves (Whoosh directories) and the duplicate fingerprints (SQLite)
+are derived data on the indexer's disk, rebuilt from the store at any time.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import Field
+from pymongo import ASCENDING, DESCENDING, IndexModel
+
+from xinfang.store.documents import IdRef, TenantDocument
+
+
+class SearchBacklog(TenantDocument):
+    """A petition whose index entry is behind the store; the indexer drains these, tenant by tenant."""
+
+    petition_id: IdRef
+    # When it was (last) queued, in ns since the epoch: an integer, because the embedded store turns a
+    # datetime written by $set into a string, and a re-queue is exactly such a $set.
+    queued_ns: int
+
+    class Settings:
+        name = "search_backlog"
+        indexes = [IndexModel([("tenant_id", ASCENDING), ("petition_id", ASCENDING)], unique=True),
+                   IndexModel([("queued_ns", ASCENDING)])]
+
+
+class SearchDictionary(TenantDocument):
+    """A tenant's own words (place names, units, local terms) for segmentation; changing it rebuilds the index."""
+
+    words: list[str] = Field(default_factory=list)
+    revision: int = 0
+
+    class Settings:
+        name = "search_dictionaries"
+        indexes = [IndexModel([("tenant_id", ASCENDING)], unique=True)]
+
+
+class CandidateStatus(StrEnum):
+    OPEN = "open"  # shown to staff
+    CONFIRMED = "confirmed"  # a repeat petition (重信重访)
+    DISMISSED = "dismissed"  # not the same matter
+
+
+class DuplicateCandidate(TenantDocument):
+    """A likely earlier petition on the same matter, found when a petition arrived, with the reasons."""
+
+    petition_id: IdRef  # the new petition (of this tenant)
+    other_id: IdRef  # the earlier one, in this tenant or in its hierarchy
+    other_tenant_id: IdRef
+    other_number: str
+    other_title: str
+    reasons: list[str]  # same_petitioner | same_subject | similar_text
+    similarity: float  # estimated Jaccard of word shingles, 0..1
+    score: float  # how likely the same matter, 0..1 (what "likely duplicate" means is in duplicates.py)
+    status: CandidateStatus = CandidateStatus.OPEN
+    decided_by: str | None = None
+
+    class Settings:
+        name = "duplicate_candidates"
+        indexes = [IndexModel([("tenant_id", ASCENDING), ("petition_id", ASCENDING), ("other_id", ASCENDING)], unique=True),
+                   IndexModel([("tenant_id", ASCENDING), ("status", ASCENDING), ("created_at", DESCENDING)])]

@@ -1,0 +1,493 @@
+"""Search, as the platform uses it: queue for indexing, drain a tenant's backlog (the one writer),
+rebuild from the store, query (one tenant or the tenants below), duplicates, frequent words.
+
+The request path: a petition is written -> its event reaches this plugin in the
+main worker, which records the petition in the tenant's backlog (``SearchBacklog``)
+and sends ``xinfang.search.drain`` to the search queue -> the indexer (a worker on
+that queue with concurrency 1) drains the backlog under the tenant's writer lock:
+index, fingerprint, duplicate check, frequent-word counts. A lost message changes
+nothing: the beat sweep sends the drain again for any tenant whose backlog waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pymongo.errors import DuplicateKeyError
+from whoosh import highlight
+from whoosh.qparser import MultifieldParser
+from whoosh.query import And, DateRange, Every, Term
+
+from xinfang.errors import InvalidInput, ServiceUnavailable
+from xinfang.petitions.models import Petition
+from xinfang.store.cache import TtlCache
+from xinfang.store.scoped import TenantScope, parse_object_id
+from xinfang.tenancy.models import Tenant
+from xinfang.tenancy.service import descendants_of
+
+from . import duplicates
+from .analysis import segment, stop_words
+from .index import IndexUnavailable, TenantIndexDir
+from .models import DuplicateCandidate, SearchBacklog, SearchDictionary
+from .terms import TermStore, petition_terms, top_and_rising
+
+log = logging.getLogger(__name__)
+CHINA = ZoneInfo("Asia/Shanghai")
+DRAIN_BATCH = 500
+FILTERS = ("category", "region", "channel", "status", "kind")
+SORTS = ("relevance", "newest", "oldest")
+MAX_PAGE_SIZE = 100
+COLLECTIVE_MIN_PETITIONERS = 5  # 信访条例: more than five people on one matter is a collective petition (集体访)
+
+UNAVAILABLE = {"zh": "全文检索索引正在建立或暂不可用，请稍后再试（不会给出不完整的结果）",
+               "en": "the search index is being built or is unavailable; try again shortly (no partial results are given)"}
+
+
+class SearchUnavailable(ServiceUnavailable):
+    code = "search_unavailable"
+    message = UNAVAILABLE
+
+
+# ----------------------------------------------------------------------------- per-process stores
+
+
+@dataclass
+class Stores:
+    root: Path
+    fingerprints: duplicates.FingerprintStore
+    terms: TermStore
+
+
+_stores: dict[Path, Stores] = {}
+
+
+def stores(data_dir: Path) -> Stores:
+    """The SQLite side stores of this data directory, opened once per process."""
+    root = Path(data_dir)
+    if root not in _stores:
+        _stores[root] = Stores(root, duplicates.FingerprintStore(root / "search" / "fingerprints.sqlite3"),
+                               TermStore(root / "search" / "terms.sqlite3"))
+    return _stores[root]
+
+
+_words_cache = TtlCache(ttl=10.0)
+
+
+async def tenant_words(tenant_id: str) -> frozenset[str]:
+    async def load():
+        row = await TenantScope(tenant_id).repo(SearchDictionary).find_one({})
+        return frozenset(row.words) if row else frozenset()
+
+    return await _words_cache.get(tenant_id, load)
+
+
+# ----------------------------------------------------------------------------- queueing
+
+
+async def do_queue_for_indexing(tenant_id: str, petition_id: str) -> None:
+    """Note that this petition's index entry is behind (idempotent: a second note keeps one entry, newer)."""
+    repo = TenantScope(tenant_id).repo(SearchBacklog)
+    stamp = time.time_ns()
+    try:
+        await repo.insert(SearchBacklog(tenant_id=tenant_id, petition_id=petition_id, queued_ns=stamp))
+    except DuplicateKeyError:
+        await repo.update_one({"petition_id": petition_id}, {"$set": {"queued_ns": stamp}})
+
+
+async def waiting_tenants(older_than_seconds: float = 0.0) -> list[str]:
+    """Tenants with backlog older than this (for the sweep to send their drain again)."""
+    from xinfang.store.documents import cross_tenant_reads
+
+    cutoff = time.time_ns() - int(older_than_seconds * 1e9)
+    with cross_tenant_reads("search: find tenants whose index is behind"):
+        rows = await SearchBacklog.find({"queued_ns": {"$lt": cutoff}}).limit(5000).to_list()
+    return sorted({r.tenant_id for r in rows})
+
+
+# ----------------------------------------------------------------------------- the indexer
+
+
+def petition_fields(petition: Petition) -> dict:
+    """What the index holds of a petition: its public words and facets. Never the petitioner's identity
+    (sealed apart in ``identity_sealed``; ``answers`` never contains it)."""
+    answers = petition.answers or {}
+    content = answers.get("content") if isinstance(answers.get("content"), str) else ""
+    region = answers.get("region") if isinstance(answers.get("region"), str) else ""
+    category = answers.get("category") if isinstance(answers.get("category"), str) else ""
+    return dict(id=str(petition.id), tenant_id=petition.tenant_id, number=petition.number, title=petition.title or "",
+                text=content or "", subject=petition.subject_name or "", category=category, region=region,
+                channel=str(getattr(petition.channel, "value", petition.channel)), status=petition.state, kind=petition.kind,
+                received=petition.created_at.astimezone(UTC).replace(tzinfo=None))
+
+
+def china_day(moment: datetime) -> str:
+    return moment.astimezone(CHINA).date().isoformat()
+
+
+async def hierarchy_of(tenant_id: str) -> list[str]:
+    """The tenant, its ancestors and its descendants: where a repeat petition may have gone before."""
+    tenant = await Tenant.get(parse_object_id(tenant_id))
+    if tenant is None:
+        return [tenant_id]
+    below = await descendants_of(tenant)
+    return sorted({tenant_id, *tenant.ancestor_ids, *(str(t.id) for t in below)})
+
+
+@dataclass
+class DrainReport:
+    indexed: int = 0
+    removed: int = 0
+    candidates: int = 0
+    collective: int = 0
+    batches: int = 0
+
+
+async def drain(data_dir: Path, tenant_id: str, *, batch: int = DRAIN_BATCH) -> DrainReport:
+    """Bring the tenant's index up to date with its backlog. Only one drain per tenant writes at a time."""
+    report = DrainReport()
+    index_dir, side = TenantIndexDir(Path(data_dir), tenant_id), stores(data_dir)
+    scope = TenantScope(tenant_id)
+    words = await tenant_words(tenant_id)
+    with index_dir.writer_lock():
+        ix = index_dir.open_or_create_for_writing(words)
+        while True:
+            backlog = await scope.repo(SearchBacklog).find({}).sort("queued_ns").limit(batch).to_list()
+            if not backlog:
+                break
+            report.batches += 1
+            ids = [parse_object_id(b.petition_id) for b in backlog]
+            present = {str(p.id): p for p in await scope.repo(Petition).find({"_id": {"$in": [i for i in ids if i]}}).to_list()}
+            writer = ix.writer()
+            fresh: list[Petition] = []
+            for entry in backlog:
+                petition = present.get(entry.petition_id)
+                if petition is None:  # moved to another tenant, or gone: not searchable here any more
+                    writer.delete_by_term("id", entry.petition_id)
+                    side.terms.remove(entry.petition_id)
+                    report.removed += 1
+                    continue
+                writer.update_document(**petition_fields(petition))
+                fresh.append(petition)
+            writer.commit()
+            report.indexed += len(fresh)
+            found, collective = await _fingerprint_and_check(scope, side, fresh, words)
+            report.candidates += found
+            report.collective += collective
+            side.terms.put_many([(str(p.id), tenant_id, china_day(p.created_at), petition_terms(p.title, _content(p), words)) for p in fresh])
+            for entry in backlog:  # only if nobody queued it again meanwhile
+                await scope.repo(SearchBacklog).delete_many({"_id": entry.id, "queued_ns": entry.queued_ns})
+    return report
+
+
+def _content(petition: Petition) -> str:
+    content = (petition.answers or {}).get("content")
+    return content if isinstance(content, str) else ""
+
+
+def _fingerprint_of(petition: Petition, words) -> duplicates.Fingerprint:
+    return duplicates.fingerprint(petition_id=str(petition.id), tenant_id=petition.tenant_id, number=petition.number,
+                                  title=petition.title or "", content=_content(petition), subject_name=petition.subject_name,
+                                  petitioner=petition.petitioner_key, created=petition.created_at.astimezone(UTC).isoformat(),
+                                  tenant_words=words)
+
+
+async def _fingerprint_and_check(scope: TenantScope, side: Stores, petitions: list[Petition], words) -> tuple[int, int]:
+    """Duplicate check for petitions seen for the first time; every petition's fingerprint is (re)stored."""
+    found = collective = 0
+    hierarchy = await hierarchy_of(scope.tenant_id) if petitions else []
+    fingerprints = []
+    for petition in petitions:
+        fp = _fingerprint_of(petition, words)
+        if not side.fingerprints.contains(fp.petition_id):
+            for other, score, similarity, reasons in duplicates.scored_candidates(side.fingerprints, fp, hierarchy):
+                try:
+                    await scope.repo(DuplicateCandidate).insert(DuplicateCandidate(
+                        tenant_id=scope.tenant_id, petition_id=fp.petition_id, other_id=other.petition_id, other_tenant_id=other.tenant_id,
+                        other_number=other.number, other_title=other.title, reasons=reasons, similarity=round(similarity, 3),
+                        score=round(score, 3)))
+                    found += 1
+                except DuplicateKeyError:
+                    pass  # found by an earlier drain of the same petition
+            collective += await _flag_collective(scope, side, fp)
+        side.fingerprints.put(fp)
+        fingerprints.append(fp)
+    return found, collective
+
+
+async def _flag_collective(scope: TenantScope, side: Stores, fp: duplicates.Fingerprint) -> int:
+    """Many petitioners on one matter: the likely duplicates of this petition, counted by distinct petitioner."""
+    likely = await scope.repo(DuplicateCandidate).find({"petition_id": fp.petition_id}).to_list()
+    petitioners = {fp.petitioner} if fp.petitioner else set()
+    for candidate in likely:
+        if duplicates.is_likely_duplicate(candidate.score):
+            row = side.fingerprints._db.execute("SELECT petitioner FROM docs WHERE pid = ?", (candidate.other_id,)).fetchone()
+            if row and row[0]:
+                petitioners.add(row[0])
+    if len(petitioners) >= COLLECTIVE_MIN_PETITIONERS:
+        await scope.repo(DuplicateCandidate).update_many({"petition_id": fp.petition_id}, {"$addToSet": {"reasons": "collective"}})
+        return 1
+    return 0
+
+
+async def rebuild(data_dir: Path, tenant_id: str, progress: Callable[[int, int], None] | None = None) -> dict:
+    """A new index generation of this tenant from the store, switched to when complete; the same counts as the store."""
+    index_dir, side = TenantIndexDir(Path(data_dir), tenant_id), stores(data_dir)
+    scope = TenantScope(tenant_id)
+    _words_cache.drop(tenant_id)
+    words = await tenant_words(tenant_id)
+    total = await scope.repo(Petition).count({})
+    done = 0
+    with index_dir.writer_lock(wait=600):
+        ix = index_dir.new_generation(words)
+        writer = ix.writer(limitmb=256)
+        side.terms.remove_tenant(tenant_id)
+        side.fingerprints.remove_tenant(tenant_id)
+        pending_terms, pending_fps = [], []
+        async for petition in scope.repo(Petition).find({}).sort("created_at"):
+            writer.add_document(**petition_fields(petition))
+            pending_terms.append((str(petition.id), tenant_id, china_day(petition.created_at), petition_terms(petition.title, _content(petition), words)))
+            pending_fps.append(_fingerprint_of(petition, words))
+            done += 1
+            if len(pending_terms) >= 1000:
+                side.terms.put_many(pending_terms)
+                side.fingerprints.put_many(pending_fps)
+                pending_terms, pending_fps = [], []
+                if progress:
+                    progress(done, total)
+        side.terms.put_many(pending_terms)
+        side.fingerprints.put_many(pending_fps)
+        writer.commit()
+        index_dir.switch_to(Path(ix.storage.folder))
+        if progress:
+            progress(done, total)
+        with ix.searcher() as searcher:
+            indexed = searcher.doc_count()
+    _searchers.drop(tenant_id)
+    return {"tenant_id": tenant_id, "petitions": total, "indexed": indexed, "fingerprints": side.fingerprints.count(tenant_id)}
+
+
+# ----------------------------------------------------------------------------- searching
+
+
+class _SearcherCache:
+    """Open searchers, one per tenant index per thread (a Whoosh searcher is not shared across threads),
+    reopened when the index changed: opening is the expensive part of a small query."""
+
+    def __init__(self):
+        self._local = threading.local()
+
+    def get(self, data_dir: Path, tenant_id: str):
+        cache = self._local.__dict__.setdefault("open", {})
+        index_dir = TenantIndexDir(Path(data_dir), tenant_id)
+        generation = index_dir.current_generation()
+        cached = cache.get(tenant_id)
+        if cached and generation is not None and cached[0] == generation.name:
+            try:
+                if cached[1].up_to_date():
+                    return cached[1]
+            except Exception:  # files of a finished generation went away: open afresh below
+                pass
+            with contextlib.suppress(Exception):
+                cached[1].close()
+        searcher = index_dir.open().searcher()
+        cache[tenant_id] = (generation.name if generation else "", searcher)
+        return searcher
+
+    def drop(self, tenant_id: str) -> None:
+        cache = self._local.__dict__.get("open", {})
+        cache.pop(tenant_id, None)
+
+
+_searchers = _SearcherCache()
+
+
+@dataclass
+class SearchRequest:
+    q: str = ""
+    filters: dict = field(default_factory=dict)
+    received_from: date | None = None
+    received_to: date | None = None
+    sort: str = "relevance"
+    page: int = 1
+    page_size: int = 20
+
+
+def parse_request(args) -> SearchRequest:
+    problems = {}
+
+    def day(name):
+        value = args.get(name)
+        if not value:
+            return None
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            problems[name] = {"zh": "日期格式应为 YYYY-MM-DD", "en": "dates are YYYY-MM-DD"}
+
+    sort = args.get("sort") or "relevance"
+    if sort not in SORTS:
+        problems["sort"] = {"zh": "排序方式应为 relevance、newest 或 oldest", "en": f"sort is one of {', '.join(SORTS)}"}
+    page, size = args.get("page", "1"), args.get("page_size", "20")
+    if not str(page).isdigit() or int(page) < 1 or int(page) > 1000:
+        problems["page"] = {"zh": "页码应为 1 到 1000", "en": "page is 1 to 1000"}
+    if not str(size).isdigit() or not 1 <= int(size) <= MAX_PAGE_SIZE:
+        problems["page_size"] = {"zh": f"每页 1 到 {MAX_PAGE_SIZE} 条", "en": f"page_size is 1 to {MAX_PAGE_SIZE}"}
+    q = (args.get("q") or "").strip()
+    if len(q) > 200:
+        problems["q"] = {"zh": "检索词太长（最多 200 字）", "en": "the query is too long (200 characters at most)"}
+    request = SearchRequest(q=q, filters={k: args.get(k) for k in FILTERS if args.get(k)}, received_from=day("from"), received_to=day("to"),
+                            sort=sort, page=int(page) if str(page).isdigit() else 1, page_size=int(size) if str(size).isdigit() else 20)
+    if problems:
+        raise InvalidInput(fields=problems)
+    return request
+
+
+async def search(data_dir: Path, tenants: list[Tenant], request: SearchRequest) -> dict:
+    """Search one or several tenants' indexes. An index that cannot answer makes the whole answer a 503:
+    a list silently missing one tenant's petitions would mislead."""
+    return await asyncio.to_thread(_search_sync, Path(data_dir), [(str(t.id), t.slug, t.name.model_dump()) for t in tenants],
+                                   request, await _tenants_with_petitions(tenants))
+
+
+async def _tenants_with_petitions(tenants: list[Tenant]) -> set[str]:
+    found = set()
+    for tenant in tenants:
+        if await TenantScope(tenant.id).repo(Petition).find_one({}) is not None:
+            found.add(str(tenant.id))
+    return found
+
+
+def _search_sync(data_dir: Path, tenants: list[tuple[str, str, dict]], request: SearchRequest, non_empty: set[str]) -> dict:
+    started = time.perf_counter()
+    hits, total = [], 0
+    wanted = request.page * request.page_size
+    for tenant_id, slug, name in tenants:
+        try:
+            searcher = _searchers.get(data_dir, tenant_id)
+        except IndexUnavailable:
+            if tenant_id in non_empty:
+                raise SearchUnavailable() from None
+            continue  # no petitions, no index yet: nothing is missing
+        query = _query(searcher.schema, request.q)
+        filter_query = _filters(request)
+        sortedby, reverse = {"relevance": (None, False), "newest": ("received", True), "oldest": ("received", False)}[request.sort]
+        results = searcher.search(query, limit=wanted, filter=filter_query, sortedby=sortedby, reverse=reverse, terms=True)
+        results.fragmenter = highlight.ContextFragmenter(maxchars=120, surround=30)
+        results.formatter = highlight.HtmlFormatter(tagname="mark", between="…")
+        total += len(results)
+        for hit in results:
+            received = hit.get("received")
+            hits.append({
+                "id": hit["id"], "number": hit["number"], "title": hit["title"], "subject": hit.get("subject") or None,
+                "category": hit.get("category") or None, "region": hit.get("region") or None, "channel": hit.get("channel"),
+                "status": hit.get("status"), "received": received.replace(tzinfo=UTC).isoformat() if received else None,
+                "score": round(hit.score or 0.0, 4), "tenant": {"slug": slug, "name": name},
+                "highlights": {"title": hit.highlights("title") or None, "text": hit.highlights("text", top=2) or None},
+            })
+    if request.sort == "relevance":
+        hits.sort(key=lambda h: -h["score"])
+    else:
+        hits.sort(key=lambda h: h["received"] or "", reverse=request.sort == "newest")
+    start = (request.page - 1) * request.page_size
+    return {"total": total, "page": request.page, "page_size": request.page_size, "pages": max(1, -(-total // request.page_size)),
+            "items": hits[start:start + request.page_size], "took_ms": round((time.perf_counter() - started) * 1000, 1)}
+
+
+OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"}
+
+
+def spaced_words(text: str) -> str:
+    """Chinese typed without spaces becomes separate words outside quotes, so every word may be in any
+    field ("学校食堂收费" finds 学校 in the title and 食堂收费 in the text); quoted phrases, operators and
+    field:value stay as typed."""
+    parts = text.split('"')
+    for i in range(0, len(parts), 2):  # even parts are outside quotes
+        pieces = []
+        for piece in parts[i].split():
+            if piece in OPERATORS or ":" in piece or not any("\u4e00" <= ch <= "\u9fff" for ch in piece):
+                pieces.append(piece)
+            else:
+                pieces.extend([w for w, _, _ in segment(piece) if w not in stop_words()] or [piece])
+        parts[i] = " ".join(pieces) + (" " if i + 1 < len(parts) else "")
+    return '"'.join(parts)
+
+
+def _query(schema, text: str):
+    if not text:
+        return Every()
+    parser = MultifieldParser(["title", "text", "subject"], schema)  # words are ANDed, as people expect
+    try:
+        return parser.parse(spaced_words(text))
+    except Exception:  # whoosh's parser is lenient; anything it still refuses is the client's query
+        raise InvalidInput(fields={"q": {"zh": "检索式无法解析", "en": "the query cannot be parsed"}}) from None
+
+
+def _filters(request: SearchRequest):
+    parts = [Term(name, value) for name, value in request.filters.items()]
+    if request.received_from or request.received_to:
+        start = datetime.combine(request.received_from, datetime.min.time(), CHINA).astimezone(UTC).replace(tzinfo=None) if request.received_from else None
+        end = (datetime.combine(request.received_to + timedelta(days=1), datetime.min.time(), CHINA).astimezone(UTC).replace(tzinfo=None)
+               - timedelta(microseconds=1)) if request.received_to else None
+        parts.append(DateRange("received", start, end))
+    return And(parts) if parts else None
+
+
+# ----------------------------------------------------------------------------- frequent words
+
+
+async def frequent_words(data_dir: Path, tenant_id: str, *, days: int = 30, end: date | None = None, top: int = 30) -> dict:
+    end = end or datetime.now(CHINA).date()
+    first = end - timedelta(days=days - 1)
+    previous_first, previous_last = first - timedelta(days=days), first - timedelta(days=1)
+    side = stores(data_dir)
+    current = side.terms.counts(tenant_id, first.isoformat(), end.isoformat())
+    previous = side.terms.counts(tenant_id, previous_first.isoformat(), previous_last.isoformat())
+    tops, rising = top_and_rising(current, previous, top)
+    return {"window": {"from": first.isoformat(), "to": end.isoformat(), "days": days},
+            "previous": {"from": previous_first.isoformat(), "to": previous_last.isoformat()},
+            "petitions": side.terms.petitions(tenant_id, first.isoformat(), end.isoformat()),
+            "top": tops, "rising": rising}
+
+
+# ----------------------------------------------------------------------------- dictionary and decisions
+
+
+async def do_set_dictionary(scope: TenantScope, words: list[str]) -> SearchDictionary:
+    cleaned = []
+    for word in words:
+        word = "".join((word or "").split())
+        if word and word not in cleaned:
+            if len(word) > 20:
+                raise InvalidInput(fields={"words": {"zh": f"词语过长：{word[:20]}…", "en": "a word is longer than 20 characters"}})
+            cleaned.append(word)
+    if len(cleaned) > 2000:
+        raise InvalidInput(fields={"words": {"zh": "最多 2000 个词", "en": "2000 words at most"}})
+    repo = scope.repo(SearchDictionary)
+    row = await repo.find_one({}) or SearchDictionary(tenant_id=scope.tenant_id)
+    row.words, row.revision = cleaned, row.revision + 1
+    await repo.save(row)
+    _words_cache.drop(scope.tenant_id)
+    return row
+
+
+async def do_decide_candidate(scope: TenantScope, candidate_id: str, confirmed: bool, actor_name: str) -> DuplicateCandidate:
+    from xinfang.errors import NotFound
+
+    from .models import CandidateStatus
+
+    candidate = await scope.repo(DuplicateCandidate).get(candidate_id)
+    if candidate is None:
+        raise NotFound({"zh": "没有这条疑似重复", "en": "no such duplicate candidate"})
+    candidate.status = CandidateStatus.CONFIRMED if confirmed else CandidateStatus.DISMISSED
+    candidate.decided_by = actor_name
+    await scope.repo(DuplicateCandidate).save(candidate)
+    return candidate
