@@ -76,6 +76,19 @@ def test_run_serves_the_demo_tenants_and_stops_cleanly(tmp_path):
 
         # Through the embedded (filesystem) broker to the worker process and back into the store.
         wait_until(activity_seen, timeout=30, message="the worker to handle the event")
+        filed = httpx.post(f"{base}/t/bazhou/api/petitions/submit", json={"form": "petition", "anonymous": True, "answers": {
+            "title": "运行测试食堂收费", "content": "运行测试：学校食堂多收伙食费。", "category": "other"}})
+        assert filed.status_code == 201, filed.text
+
+        handler_token = httpx.post(f"{base}/t/bazhou/api/tokens", json={"username": "handler", "password": "run-command-password"}).json()
+        handler = {"Authorization": f"Bearer {handler_token['access_token']}"}
+
+        def searchable():
+            answer = httpx.get(f"{base}/t/bazhou/api/search", headers=handler, params={"q": "运行测试"})
+            return answer.status_code == 200 and answer.json()["total"] == 1
+
+        # ... and through the same worker's search queue into the tenant's index.
+        wait_until(searchable, timeout=30, message="the petition to be searchable")
         print(f"start-up to first answer: {startup_seconds:.1f}s")
     finally:
         code = _stop(process)

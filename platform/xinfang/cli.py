@@ -65,11 +65,17 @@ def run(tenants_dir: Path, workers: int) -> None:
         env = dict(os.environ, **settings.to_env())
         # Celery logs every task at INFO; on one terminal only warnings are worth reading.
         loglevel = "WARNING" if settings.log_level == "INFO" else settings.log_level
+        # On the embedded (filesystem) broker a second consumer process races the first over the same
+        # message files, so one worker also indexes there; with a real broker the indexer runs apart.
+        single = settings.embedded_broker
         worker = subprocess.Popen(
-            [sys.executable, "-m", "xinfang", "worker", "--beat", "--concurrency", str(workers), "--loglevel", loglevel],
+            [sys.executable, "-m", "xinfang", "worker", "--beat", "--concurrency", str(workers), "--loglevel", loglevel,
+             *(["--with-indexer"] if single else [])],
             env=env, preexec_fn=die_with_parent,
         )
-        indexer = subprocess.Popen([sys.executable, "-m", "xinfang", "indexer", "--loglevel", loglevel], env=env, preexec_fn=die_with_parent)
+        if not single:
+            indexer = subprocess.Popen([sys.executable, "-m", "xinfang", "indexer", "--loglevel", loglevel], env=env,
+                                       preexec_fn=die_with_parent)
         base = f"http://{settings.host}:{settings.port}"
         click.echo(f"xinfang 已启动 / running on {base}  (Ctrl-C 停止 / to stop)")
         if settings.should_load_demo_tenants and tenants_dir.is_dir():
@@ -119,14 +125,16 @@ def store() -> None:
 
 @main.command()
 @click.option("--beat", is_flag=True, help="Also run the beat scheduler in this worker (single-machine setups).")
+@click.option("--with-indexer", is_flag=True, help="Also consume the search queue (single-machine setups; the tenant's writer lock keeps one writer per index).")
 @click.option("--concurrency", default=2, show_default=True)
 @click.option("--loglevel", default="INFO", show_default=True)
-def worker(beat: bool, concurrency: int, loglevel: str) -> None:
+def worker(beat: bool, with_indexer: bool, concurrency: int, loglevel: str) -> None:
     """Run a Celery worker (one event loop per process)."""
     from .worker import make_celery
 
     settings = _settings()
-    argv = ["worker", "--loglevel", loglevel, "--concurrency", str(concurrency), "-Q", settings.task_queue,
+    queues = f"{settings.task_queue},{settings.search_queue}" if with_indexer else settings.task_queue
+    argv = ["worker", "--loglevel", loglevel, "--concurrency", str(concurrency), "-Q", queues,
             "--hostname", f"xinfang-{os.getpid()}@%h"]
     if beat:
         argv += ["--beat", "--schedule", str(settings.data_dir / "celerybeat-schedule")]
