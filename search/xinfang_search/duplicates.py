@@ -2,20 +2,27 @@
 
 A petition's fingerprint holds what identifies its matter without keeping who
 sent it: the petitioner's keyed hash (petitions.service.petitioner_key), the
-normalised subject, and two MinHash signatures (datasketch) over its words: one
-of its keywords (TF-IDF with jieba's IDF table: the names, places, amounts and
-terms that carry the matter) and one of its word bigrams (the wording).
+subject in a normal form (县第五初级中学 and 县五中 are both "5初中"/"5中", which
+``subject_relation`` treats as the same school, while 第一 and 第二 conflict), its
+32 strongest words weighted by TF-IDF (jieba's IDF table), and a MinHash signature
+(datasketch) of its 16 strongest words for LSH.
 
 Candidates come from three lookups in the fingerprint store (SQLite, on the
 indexer's disk beside the indexes): the same petitioner, the same subject, and
-LSH bands over the keyword signature. Each is scored with ``pair_score``; the
-same function is measured against the labelled pairs in tests/data/duplicates
-(bench/duplicates_quality.py prints precision and recall).
+LSH bands over the keyword signature. Each is scored with ``pair_score``: the
+cosine of the weighted words, more when the subject is the same or the petitioner
+is, much less when the subjects conflict (the same complaint about another school
+is another matter). The weights and the threshold were chosen on
+tests/data/duplicates/pairs.dev.jsonl; bench/duplicates_quality.py prints precision
+and recall on the held-out pairs.test.jsonl too.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import math
+import re
 import sqlite3
 import struct
 import threading
@@ -27,13 +34,18 @@ from pathlib import Path
 import numpy as np
 from datasketch import MinHash
 
-from .analysis import words
+from .analysis import normalise, words
 
 NUM_PERM = 64
-BANDS, ROWS = 16, 4  # LSH over the keyword signature: pairs above ~0.5 estimated Jaccard collide in some band
-KEYWORDS = 16
+BANDS, ROWS = 16, 4  # LSH over the keyword signature: keyword sets above ~0.5 Jaccard share a band
+KEYWORDS = 16  # words in the LSH signature
+VECTOR_TERMS = 32  # weighted words kept for scoring
 SHOW_SCORE = 0.30  # candidates at or above this are shown to staff, with their reasons
-LIKELY_SCORE = 0.50  # "likely the same matter": tuned on tests/data/duplicates/pairs.dev.jsonl only
+# Chosen on pairs.dev.jsonl only (bench/duplicates_quality.py --sweep): the middle of the settings tied best there.
+LIKELY_SCORE = 0.50
+SAME_SUBJECT_BONUS = 0.20
+SAME_PETITIONER_BONUS = 0.10
+SUBJECT_CONFLICT_PENALTY = 0.50
 CANDIDATE_LIMIT = 200
 _SEED = 20261127
 
@@ -46,18 +58,77 @@ def _idf() -> tuple[dict[str, float], float]:
     return table.idf_freq, table.median_idf
 
 
-def keywords(tokens: list[str], k: int = KEYWORDS) -> list[str]:
-    """The k words that carry the matter (TF-IDF); placeholders such as 某某 and single characters carry nothing."""
+def weighted_terms(tokens: list[str], k: int = VECTOR_TERMS) -> dict[str, float]:
+    """The k words that carry the matter, TF-IDF weighted; placeholders such as 某某 and single characters carry nothing."""
     idf, median = _idf()
     counts = Counter(t for t in tokens if len(t) > 1 and "某" not in t)
-    ranked = sorted(counts, key=lambda w: (-counts[w] * idf.get(w, median), w))
-    return ranked[:k]
+    weights = {w: (1 + math.log(n)) * idf.get(w, median) for w, n in counts.items()}
+    return dict(sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[:k])
 
 
-def _minhash(items) -> MinHash:
+def cosine(a: dict[str, float], b: dict[str, float]) -> float:
+    dot = sum(a[w] * b[w] for w in a.keys() & b.keys())
+    norms = math.sqrt(sum(x * x for x in a.values())) * math.sqrt(sum(x * x for x in b.values()))
+    return dot / norms if norms else 0.0
+
+
+_NUMERALS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_UNIT = re.compile("[校学局会院所中小委办站厂司部科园]")
+_SHORTER = (("初级中学", "初中"), ("高级中学", "高中"), ("中学", "中"), ("小学", "小"), ("学校", "校"), ("幼儿园", "园"),
+            ("老师", ""), ("校长", ""), ("某某", ""), ("某", ""))
+
+
+def _arabic(text: str) -> str:
+    def convert(match):
+        digits = match.group(0)
+        if "十" not in digits:
+            return "".join(str(_NUMERALS[d]) for d in digits)
+        tens, _, ones = digits.partition("十")
+        return str((_NUMERALS.get(tens, 1) if tens else 1) * 10 + (_NUMERALS.get(ones, 0) if ones else 0))
+    return re.sub("[零一二两三四五六七八九十]+", convert, text)
+
+
+def subject_key(name: str | None) -> str | None:
+    """A subject in a normal form: 县第五初级中学 -> 5初中, 县二中 -> 2中, 包老师 -> 包 (None when empty)."""
+    text = "".join(normalise(name or "").split()).lower()
+    for long, short in _SHORTER:
+        text = text.replace(long, short)
+    # The place stays (泗阳县第五中学 -> 泗阳5中, not the same school as 沭阳's); a bare 县 says nothing.
+    text = _arabic(text).replace("第", "").replace("县", "")
+    return text or None
+
+
+def subject_core(subject: str | None) -> str | None:
+    """What abbreviations keep of a subject: 5初中 and 5中 are both "5中" (县五中 is usually 县第五中学 or 县第五初级中学)."""
+    if not subject:
+        return None
+    return re.sub("[初高级]", "", subject) or subject
+
+
+def _in_order(short: str, long: str) -> bool:
+    rest = iter(long)
+    return all(ch in rest for ch in short)
+
+
+def subject_relation(a: str | None, b: str | None) -> str:
+    """same | conflict | unknown, between two normalised subjects. An abbreviation is the same school;
+    other numbers (第一/第二) or another name of the same kind (two schools, two people) conflict."""
+    if not a or not b:
+        return "unknown"
+    if a == b:
+        return "same"
+    if _in_order(a, b) or _in_order(b, a):
+        numbers_a, numbers_b = re.findall(r"\d+", a), re.findall(r"\d+", b)
+        return "conflict" if numbers_a and numbers_b and numbers_a != numbers_b else "same"
+    if bool(_UNIT.search(a)) == bool(_UNIT.search(b)):
+        return "conflict"
+    return "unknown"  # a person and a unit: perhaps a teacher of that school
+
+
+def _minhash(items) -> np.ndarray:
     signature = MinHash(num_perm=NUM_PERM, seed=_SEED)
     signature.update_batch([item.encode("utf-8") for item in items] or [b"\x00empty"])
-    return signature
+    return signature.hashvalues.astype(np.uint64)
 
 
 @dataclass
@@ -68,9 +139,9 @@ class Fingerprint:
     title: str = ""
     created: str = ""
     petitioner: str | None = None
-    subject: str | None = None
+    subject: str | None = None  # subject_key(...)
+    terms: dict[str, float] = field(default_factory=dict, repr=False)
     keyword_sig: np.ndarray = field(default=None, repr=False)
-    bigram_sig: np.ndarray = field(default=None, repr=False)
 
     def band_keys(self) -> list[int]:
         keys = []
@@ -80,43 +151,27 @@ class Fingerprint:
         return keys
 
 
-def subject_key(name: str | None) -> str | None:
-    from .analysis import normalise
-
-    key = "".join(normalise(name or "").split()).lower()
-    return key or None
-
-
 def fingerprint(*, petition_id: str, tenant_id: str, title: str, content: str, subject_name: str | None,
                 petitioner: str | None, number: str = "", created: str = "", tenant_words=frozenset()) -> Fingerprint:
-    tokens = words(f"{title}\n{content}", frozenset(tenant_words))
-    bigrams = [f"{a}\u0001{b}" for a, b in zip(tokens, tokens[1:])]
+    terms = weighted_terms(words(f"{title}\n{content}", frozenset(tenant_words)))
     return Fingerprint(petition_id=petition_id, tenant_id=tenant_id, number=number, title=title[:200], created=created,
-                       petitioner=petitioner, subject=subject_key(subject_name),
-                       keyword_sig=_minhash(keywords(tokens)).hashvalues.astype(np.uint64),
-                       bigram_sig=_minhash(bigrams).hashvalues.astype(np.uint64))
-
-
-def estimated_jaccard(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.count_nonzero(a == b)) / len(a)
+                       petitioner=petitioner, subject=subject_key(subject_name), terms=terms,
+                       keyword_sig=_minhash(list(terms)[:KEYWORDS]))
 
 
 def pair_score(new: Fingerprint, old: Fingerprint) -> tuple[float, float, list[str]]:
-    """(score 0..1, text similarity, reasons) of ``old`` being the same matter as ``new``."""
-    keyword_similarity = estimated_jaccard(new.keyword_sig, old.keyword_sig)
-    wording_similarity = estimated_jaccard(new.bigram_sig, old.bigram_sig)
-    similarity = max(wording_similarity, keyword_similarity)
-    reasons = []
-    score = max(wording_similarity, 0.9 * keyword_similarity)
+    """(score 0..1, text similarity 0..1, reasons) of ``old`` being the same matter as ``new``."""
+    similarity = cosine(new.terms, old.terms)
+    score, reasons = similarity, []
     if new.petitioner and new.petitioner == old.petitioner:
         reasons.append("same_petitioner")
-        score += 0.10
-    if new.subject and old.subject:
-        if new.subject == old.subject:
-            reasons.append("same_subject")
-            score += 0.15
-        else:
-            score -= 0.25  # about someone else: the same complaint pattern is not the same matter
+        score += SAME_PETITIONER_BONUS
+    relation = subject_relation(new.subject, old.subject)
+    if relation == "same":
+        reasons.append("same_subject")
+        score += SAME_SUBJECT_BONUS
+    elif relation == "conflict":
+        score -= SUBJECT_CONFLICT_PENALTY  # the same complaint about another school or person is another matter
     if similarity >= SHOW_SCORE:
         reasons.append("similar_text")
     return max(0.0, min(1.0, score)), similarity, reasons
@@ -141,9 +196,9 @@ class FingerprintStore:
             PRAGMA journal_mode=WAL;
             PRAGMA synchronous=NORMAL;
             CREATE TABLE IF NOT EXISTS docs (pid TEXT PRIMARY KEY, tenant TEXT NOT NULL, number TEXT, title TEXT, created TEXT,
-                                             petitioner TEXT, subject TEXT, keyword_sig BLOB NOT NULL, bigram_sig BLOB NOT NULL);
+                                             petitioner TEXT, subject TEXT, subject_core TEXT, terms TEXT NOT NULL);
             CREATE INDEX IF NOT EXISTS docs_petitioner ON docs(petitioner) WHERE petitioner IS NOT NULL;
-            CREATE INDEX IF NOT EXISTS docs_subject ON docs(subject) WHERE subject IS NOT NULL;
+            CREATE INDEX IF NOT EXISTS docs_subject_core ON docs(subject_core) WHERE subject_core IS NOT NULL;
             CREATE TABLE IF NOT EXISTS bands (key INTEGER NOT NULL, pid TEXT NOT NULL);
             CREATE INDEX IF NOT EXISTS bands_key ON bands(key);
             CREATE INDEX IF NOT EXISTS bands_pid ON bands(pid);
@@ -183,8 +238,8 @@ class FingerprintStore:
     def _put(self, fp: Fingerprint) -> None:
         self._db.execute("DELETE FROM bands WHERE pid = ?", (fp.petition_id,))
         self._db.execute("INSERT OR REPLACE INTO docs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                         (fp.petition_id, fp.tenant_id, fp.number, fp.title, fp.created, fp.petitioner, fp.subject,
-                          fp.keyword_sig.tobytes(), fp.bigram_sig.tobytes()))
+                         (fp.petition_id, fp.tenant_id, fp.number, fp.title, fp.created, fp.petitioner, fp.subject, subject_core(fp.subject),
+                          json.dumps({w: round(x, 3) for w, x in fp.terms.items()}, ensure_ascii=False)))
         self._db.executemany("INSERT INTO bands VALUES (?, ?)", [(key, fp.petition_id) for key in fp.band_keys()])
 
     def remove(self, petition_id: str) -> None:
@@ -202,14 +257,14 @@ class FingerprintStore:
         marks = ",".join("?" * len(tenant_ids))
         keys = fp.band_keys()
         rows = self._db.execute(
-            f"""SELECT * FROM docs WHERE tenant IN ({marks}) AND pid != ? AND pid IN (
+            f"""SELECT pid, tenant, number, title, created, petitioner, subject, terms FROM docs
+                WHERE tenant IN ({marks}) AND pid != ? AND pid IN (
                     SELECT pid FROM bands WHERE key IN ({",".join("?" * len(keys))})
-                    UNION SELECT pid FROM docs WHERE petitioner = ? UNION SELECT pid FROM docs WHERE subject = ?)
+                    UNION SELECT pid FROM docs WHERE petitioner = ? UNION SELECT pid FROM docs WHERE subject_core = ?)
                 ORDER BY created DESC LIMIT {CANDIDATE_LIMIT}""",
-            (*tenant_ids, fp.petition_id, *keys, fp.petitioner, fp.subject)).fetchall()
+            (*tenant_ids, fp.petition_id, *keys, fp.petitioner, subject_core(fp.subject))).fetchall()
         return [Fingerprint(petition_id=r[0], tenant_id=r[1], number=r[2], title=r[3], created=r[4], petitioner=r[5], subject=r[6],
-                            keyword_sig=np.frombuffer(r[7], dtype=np.uint64), bigram_sig=np.frombuffer(r[8], dtype=np.uint64))
-                for r in rows]
+                            terms=json.loads(r[7])) for r in rows]
 
 
 def scored_candidates(store: FingerprintStore, fp: Fingerprint, tenant_ids: list[str]) -> list[tuple[Fingerprint, float, float, list[str]]]:
