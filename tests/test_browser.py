@@ -249,3 +249,30 @@ async def test_a_promotion_review_from_opening_to_the_opinion_and_the_tenants_ac
     assert "org-reviewer" in log and "archive.opinion.page" in log
     for context in (reviewer_ctx, approver_ctx, desk):
         await context.close()
+
+
+async def test_staff_search_with_highlights_and_the_frequent_words_chart(live_server, browser, tenants):
+    async with httpx.AsyncClient(base_url=live_server) as api:
+        for n in range(3):
+            filed = await api.post(f"/t/{tenants.A}/api/petitions/submit", json={"form": "petition", "anonymous": True, "answers": {
+                "title": f"浏览器检索营养餐缩水{n}", "content": "学校营养餐缩水，牛奶经常断供，家长意见很大。", "category": "other"}})
+            assert filed.status_code == 201, filed.text
+    desk, handler = await _staff_page(browser, live_server, tenants.A, "handler")
+    for _ in range(100):  # the indexer catches up within a second or two (until then: 503, never partial)
+        await handler.goto(f"{live_server}/t/{tenants.A}/staff/search")
+        await handler.fill("input[name='q']", "浏览器检索 营养餐")
+        await handler.click("form.search-form button")
+        if len(await handler.query_selector_all("ol.search-results li[data-id]")) >= 3:
+            break
+        await handler.wait_for_timeout(200)
+    assert len(await handler.query_selector_all("ol.search-results li[data-id]")) >= 3
+    assert await handler.query_selector("ol.search-results mark") is not None  # the words are highlighted
+    await handler.click("text=频发词汇")
+    for _ in range(50):  # words are counted right after the index commit, by the same drain
+        if await handler.query_selector(".bar-row[data-term='营养餐'] .bar"):
+            break
+        await handler.wait_for_timeout(200)
+        await handler.reload()
+    bar = await handler.get_attribute(".bar-row[data-term='营养餐'] .bar", "style")
+    assert bar and "--share" in bar
+    await desk.close()
