@@ -270,6 +270,17 @@ async def test_array_contains_reference_through_in_with_an_index_on_the_array(db
     assert [d["slug"] async for d in db.indexed_arrays_in.find({"ancestor_ids": {"$in": [ref]}})] == ["child"]
 
 
+async def test_eq_finds_what_a_bare_equality_finds_on_scalar_fields(db):
+    """store/scoped.py sends tenant_id as {"$eq": id} (the embedded store then uses the tenant's
+    compound indexes; a bare equality there scans every row): the same documents must come back."""
+    ref = str(ObjectId())
+    await db.eq_probe.create_index([("tenant_id", ASCENDING), ("key", ASCENDING)])
+    await db.eq_probe.insert_many([{"tenant_id": ref, "key": "a"}, {"tenant_id": ref, "key": "b"}, {"tenant_id": str(ObjectId()), "key": "a"}])
+    bare = sorted([d["key"] async for d in db.eq_probe.find({"tenant_id": ref})])
+    assert bare == sorted([d["key"] async for d in db.eq_probe.find({"tenant_id": {"$eq": ref}})]) == ["a", "b"]
+    assert [d["key"] async for d in db.eq_probe.find({"tenant_id": {"$eq": ref}, "key": "b"})] == ["b"]
+
+
 # --------------------------------------------------------------------------- indexes and errors
 
 

@@ -3,6 +3,8 @@ promotion reviews outside any tenant."""
 
 from __future__ import annotations
 
+import asyncio
+
 from quart import Blueprint, Response, current_app, request
 from quart_schema import document_request
 
@@ -172,7 +174,8 @@ async def review_opinion(review_id):
 async def review_opinion_pdf(review_id):
     review = await reviews.access_review(current_principal(), review_id)
     opinion = await reviews.consolidated_opinion(current_principal(), review, form="pdf")
-    return Response(opinion_pdf(opinion), mimetype="application/pdf", headers={
+    pdf = await asyncio.to_thread(opinion_pdf, opinion)  # seconds of reportlab CPU for a long opinion: off the event loop
+    return Response(pdf, mimetype="application/pdf", headers={
         "Cache-Control": "no-store", "Content-Disposition": f'attachment; filename="integrity-opinion-{review.id}.pdf"'})
 
 

@@ -137,10 +137,13 @@ async def consolidated_opinion(principal: Principal, review: PromotionReview, *,
     that cannot be logged is not answered.
     """
     require_active_grant(principal, review)
+    # {"$eq": ...}: the embedded store answers a bare equality from an index only when the index is
+    # named after that one field; with $eq it uses the compound (person_key, on) index (bench/archive_opinion.py).
     with cross_tenant_reads(f"promotion review {review.id}"):
-        officials = await Official.find({"person_key": review.person_key}).to_list()
-        entries = await ArchiveEntry.find({"person_key": review.person_key}).sort([("on", -1), ("tenant_id", 1)]).to_list()
-        similar = await Official.find({"name_key": name_key(review.official_name)}).to_list(500)
+        officials = await Official.find({"person_key": {"$eq": review.person_key}}).to_list()
+        entries = await ArchiveEntry.find({"person_key": {"$eq": review.person_key}}).sort([("on", -1), ("tenant_id", 1)]).to_list()
+        similar = await Official.find({"name_key": {"$eq": name_key(review.official_name)},
+                                       "person_key": {"$ne": review.person_key}}).to_list(500)
     possible = [o for o in similar if o.person_key != review.person_key]
     tenant_ids = sorted({o.tenant_id for o in officials} | {e.tenant_id for e in entries})
     tenants = {str(t.id): t for t in await Tenant.find({"_id": {"$in": [parse_object_id(t) for t in

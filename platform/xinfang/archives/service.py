@@ -223,7 +223,7 @@ async def do_add_document(scope: TenantScope, official: Official, *, type_key: s
 
 async def read_archive(scope: TenantScope, official: Official, reader: Principal, purpose: str) -> list[ArchiveEntry]:
     """This tenant's archive of one official, newest first; the read is in the audit chain before it is returned."""
-    entries = await scope.repo(ArchiveEntry).find({"official_id": str(official.id)}).sort("-on").to_list()
+    entries = await scope.repo(ArchiveEntry).find({"official_id": {"$eq": str(official.id)}}).sort("-on").to_list()
     await do_append_audit(actor_id=reader.account_id, actor_username=reader.username, action="archive.read",
                           purpose=(purpose or "本单位查阅 own tenant's archive").strip()[:500], subject=str(official.id),
                           tenant_ids=[scope.tenant_id], result_count=len(entries))

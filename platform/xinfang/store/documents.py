@@ -75,12 +75,19 @@ def _query_of(arg: Any) -> Mapping | None:
     return query if isinstance(query, Mapping) else None
 
 
+def scoped_tenant(condition: Any) -> str | None:
+    """The tenant a query's tenant_id condition names: an id, or {"$eq": id} (what scopes send)."""
+    if isinstance(condition, Mapping) and set(condition) == {"$eq"}:
+        condition = condition["$eq"]
+    return condition if is_id_ref(condition) else None
+
+
 def _is_scoped(args: tuple) -> bool:
     for arg in args:
         query = _query_of(arg)
         if query is None:
             continue
-        if is_id_ref(query.get("tenant_id")):
+        if scoped_tenant(query.get("tenant_id")) is not None:
             return True
     return False
 
