@@ -141,10 +141,11 @@ async def consolidated_opinion(principal: Principal, review: PromotionReview, *,
     # named after that one field; with $eq it uses the compound (person_key, on) index (bench/archive_opinion.py).
     with cross_tenant_reads(f"promotion review {review.id}"):
         officials = await Official.find({"person_key": {"$eq": review.person_key}}).to_list()
-        entries = await ArchiveEntry.find({"person_key": {"$eq": review.person_key}}).sort([("on", -1), ("tenant_id", 1)]).to_list()
+        entries = await ArchiveEntry.find({"person_key": {"$eq": review.person_key}}).sort([("on", -1)]).to_list()  # the (person_key, on) index's order
         similar = await Official.find({"name_key": {"$eq": name_key(review.official_name)},
                                        "person_key": {"$ne": review.person_key}}).to_list(500)
     possible = [o for o in similar if o.person_key != review.person_key]
+    entries.sort(key=lambda e: (e.on, e.tenant_id), reverse=True)  # one stable order within a day, in Python
     tenant_ids = sorted({o.tenant_id for o in officials} | {e.tenant_id for e in entries})
     tenants = {str(t.id): t for t in await Tenant.find({"_id": {"$in": [parse_object_id(t) for t in
                                                                          {*tenant_ids, *(o.tenant_id for o in possible)}]}}).to_list()}
