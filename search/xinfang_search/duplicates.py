@@ -211,6 +211,10 @@ class FingerprintStore:
         query, args = ("SELECT COUNT(*) FROM docs WHERE tenant = ?", (tenant_id,)) if tenant_id else ("SELECT COUNT(*) FROM docs", ())
         return self._db.execute(query, args).fetchone()[0]
 
+    def petitioner_of(self, petition_id: str) -> str | None:
+        row = self._db.execute("SELECT petitioner FROM docs WHERE pid = ?", (petition_id,)).fetchone()
+        return row[0] if row else None
+
     def contains(self, petition_id: str) -> bool:
         return self._db.execute("SELECT 1 FROM docs WHERE pid = ?", (petition_id,)).fetchone() is not None
 

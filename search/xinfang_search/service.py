@@ -229,9 +229,8 @@ async def _flag_collective(scope: TenantScope, side: Stores, fp: duplicates.Fing
     petitioners = {fp.petitioner} if fp.petitioner else set()
     for candidate in likely:
         if duplicates.is_likely_duplicate(candidate.score):
-            row = side.fingerprints._db.execute("SELECT petitioner FROM docs WHERE pid = ?", (candidate.other_id,)).fetchone()
-            if row and row[0]:
-                petitioners.add(row[0])
+            if petitioner := side.fingerprints.petitioner_of(candidate.other_id):
+                petitioners.add(petitioner)
     if len(petitioners) >= COLLECTIVE_MIN_PETITIONERS:
         await scope.repo(DuplicateCandidate).update_many({"petition_id": fp.petition_id}, {"$addToSet": {"reasons": "collective"}})
         return 1
