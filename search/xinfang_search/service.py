@@ -204,7 +204,6 @@ async def _fingerprint_and_check(scope: TenantScope, side: Stores, petitions: li
     """Duplicate check for petitions seen for the first time; every petition's fingerprint is (re)stored."""
     found = collective = 0
     hierarchy = await hierarchy_of(scope.tenant_id) if petitions else []
-    fingerprints = []
     for petition in petitions:
         fp = _fingerprint_of(petition, words)
         if not side.fingerprints.contains(fp.petition_id):
@@ -219,7 +218,6 @@ async def _fingerprint_and_check(scope: TenantScope, side: Stores, petitions: li
                     pass  # found by an earlier drain of the same petition
             collective += await _flag_collective(scope, side, fp)
         side.fingerprints.put(fp)
-        fingerprints.append(fp)
     return found, collective
 
 
