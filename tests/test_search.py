@@ -100,6 +100,8 @@ async def test_a_repeat_petition_is_found_with_its_reasons_and_confirmed_by_staf
     assert "疑似重复信访" in page and "同一信访人" in page
     decided = await client.post(f"/t/{tenants.A}/api/duplicates/{best['id']}/confirm", headers=handler)
     assert decided.status_code == 200 and (await decided.get_json())["status"] == "confirmed"
+    earlier = await (await client.get(f"/t/{tenants.A}/staff/petitions/{first}", headers=handler)).get_data(as_text=True)
+    assert "此后的重复信访" in earlier and again in earlier  # the earlier petition shows its confirmed repeat
     handler_b = await login_token(client, tenants.B, "handler")
     assert (await client.post(f"/t/{tenants.B}/api/duplicates/{best['id']}/dismiss", headers=handler_b)).status_code == 404
 

@@ -174,11 +174,14 @@ async def duplicates_panel(tenant, petition, principal) -> Markup | None:
     """The petition page's section: likely duplicates with their reasons, confirm or dismiss each."""
     from xinfang.store.scoped import TenantScope
 
-    rows = await TenantScope(tenant.id).repo(DuplicateCandidate).find({"petition_id": str(petition.id)}).sort("-score").to_list()
-    if not rows:
+    repo = TenantScope(tenant.id).repo(DuplicateCandidate)
+    rows = await repo.find({"petition_id": str(petition.id)}).sort("-score").to_list()
+    # Later petitions staff confirmed as repeats of this one (重信重访), shown on the earlier one too.
+    repeats = await repo.find({"other_id": str(petition.id), "status": CandidateStatus.CONFIRMED.value}).to_list()
+    if not rows and not repeats:
         return None
     html = await render_template("staff/_duplicates.html", tenant=tenant, candidates=[_candidate_view(c) for c in rows],
-                                 reason_names=REASON_NAMES, can_act=Permission.PETITIONS_ACT in principal.permissions,
+                                 repeats=repeats, reason_names=REASON_NAMES, can_act=Permission.PETITIONS_ACT in principal.permissions,
                                  statuses=CandidateStatus)
     return Markup(html)
 
