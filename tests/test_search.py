@@ -20,8 +20,9 @@ def marker() -> str:
     return "标记" + "".join(random.choice("甲乙丙丁戊己庚辛壬癸") for _ in range(4))
 
 
-async def file(client, slug: str, *, title: str, content: str, identity: dict | None = None, subject: str | None = None) -> str:
-    answers = {"title": title, "content": content, "category": "integrity"}
+async def file(client, slug: str, *, title: str, content: str, identity: dict | None = None, subject: str | None = None,
+               category: str = "integrity") -> str:
+    answers = {"title": title, "content": content, "category": category}
     if identity:
         answers |= identity
     result = await submitted(client, slug, answers, anonymous=identity is None, address=f"10.{random.randint(1, 250)}.{random.randint(0, 250)}.9")
@@ -188,3 +189,18 @@ async def test_a_superuser_searches_every_tenant_with_a_purpose_and_is_audited(c
     assert record.purpose == "专项检查 线索汇总" and len(record.tenant_ids) >= 2 and json.dumps(body)
     staff = await login_token(client, tenants.A, "leader")
     assert (await client.get("/api/platform/search", headers=staff, query_string={"q": word, "purpose": "xxxx"})).status_code in (401, 403)
+
+
+async def test_a_filtered_total_counts_only_what_the_filter_allows_and_a_phrase_spans_a_stop_word(client, tenants, worker):
+    word = marker()
+    handler = await login_token(client, tenants.A, "handler")
+    await file(client, tenants.A, title=f"{word}工资", content=f"{word}学校长期扣发的工资至今没有补发。", category="other")
+    for n in range(3):
+        await file(client, tenants.A, title=f"{word}其他{n}", content=f"{word}与工资无关的另一件事{n}。")
+    await found(client, tenants.A, handler, 4, q=word)
+    nothing = await found(client, tenants.A, handler, 0, q=word, channel="visit")
+    assert nothing["total"] == 0 and nothing["items"] == []  # all were filed online: the total must not say 4
+    one = await found(client, tenants.A, handler, 1, q=word, category="other", page_size=1)
+    assert one["total"] == 1 and one["pages"] == 1  # counted after the filter, not before
+    phrase = await found(client, tenants.A, handler, 1, q=f'{word} "扣发的工资"')
+    assert phrase["total"] == 1 and phrase["items"][0]["title"] == f"{word}工资"

@@ -116,13 +116,19 @@ class JiebaTokenizer(Tokenizer):
 
 
 class ChineseStopFilter(Filter):
-    """Drops stop words; positions keep their gaps, so a phrase never jumps over a removed word."""
+    """Drops stop words and numbers the words left without gaps, in the index and in queries alike,
+    so the quoted phrase "扣发的工资" finds 扣发的工资 (the query parser takes a phrase's words as adjacent)."""
 
     def __call__(self, tokens):
         stops = stop_words()
+        position = None
         for token in tokens:
-            if token.text not in stops:
-                yield token
+            if token.text in stops:
+                continue
+            if token.positions:
+                position = token.pos if position is None else position + 1
+                token.pos = position
+            yield token
 
 
 def chinese_analyzer(tenant_words: Iterable[str] = ()):

@@ -47,6 +47,9 @@ SAME_SUBJECT_BONUS = 0.20
 SAME_PETITIONER_BONUS = 0.10
 SUBJECT_CONFLICT_PENALTY = 0.50
 CANDIDATE_LIMIT = 200
+# A band shared by more petitions than this says little (a frequent word was the minimum of all its
+# rows): looking it up costs the tail of the check and finds nothing the other lookups would miss.
+HUB_BAND_SIZE = 1000
 _SEED = 20261127
 
 
@@ -154,9 +157,11 @@ class Fingerprint:
 def fingerprint(*, petition_id: str, tenant_id: str, title: str, content: str, subject_name: str | None,
                 petitioner: str | None, number: str = "", created: str = "", tenant_words=frozenset()) -> Fingerprint:
     terms = weighted_terms(words(f"{title}\n{content}", frozenset(tenant_words)))
+    # Numbers (years, amounts) stay in the weighted terms but not in the LSH signature: "2025" in
+    # a hundred thousand petitions would put them all in one band.
+    keywords = [t for t in terms if not any(ch.isdigit() for ch in t)][:KEYWORDS]
     return Fingerprint(petition_id=petition_id, tenant_id=tenant_id, number=number, title=title[:200], created=created,
-                       petitioner=petitioner, subject=subject_key(subject_name), terms=terms,
-                       keyword_sig=_minhash(list(terms)[:KEYWORDS]))
+                       petitioner=petitioner, subject=subject_key(subject_name), terms=terms, keyword_sig=_minhash(keywords))
 
 
 def pair_score(new: Fingerprint, old: Fingerprint) -> tuple[float, float, list[str]]:
@@ -256,10 +261,16 @@ class FingerprintStore:
             self._db.execute("DELETE FROM bands WHERE pid IN (SELECT pid FROM docs WHERE tenant = ?)", (tenant_id,))
             self._db.execute("DELETE FROM docs WHERE tenant = ?", (tenant_id,))
 
+    def _useful_bands(self, keys: list[int]) -> list[int]:
+        """The band keys shared by at most HUB_BAND_SIZE petitions (an index-only count per key)."""
+        counts = dict(self._db.execute(
+            f"SELECT key, COUNT(*) FROM bands WHERE key IN ({','.join('?' * len(keys))}) GROUP BY key", keys).fetchall())
+        return [k for k in keys if counts.get(k, 0) <= HUB_BAND_SIZE]
+
     def candidates(self, fp: Fingerprint, tenant_ids: list[str]) -> list[Fingerprint]:
         """Earlier fingerprints in these tenants that share the petitioner, the subject or a keyword band."""
         marks = ",".join("?" * len(tenant_ids))
-        keys = fp.band_keys()
+        keys = self._useful_bands(fp.band_keys())
         rows = self._db.execute(
             f"""SELECT pid, tenant, number, title, created, petitioner, subject, terms FROM docs
                 WHERE tenant IN ({marks}) AND pid != ? AND pid IN (

@@ -299,6 +299,19 @@ class _SearcherCache:
         cache[tenant_id] = (generation.name if generation else "", searcher)
         return searcher
 
+    def filter_docs(self, tenant_id: str, searcher, filter_query):
+        """The documents a filter allows, kept while this searcher is current (filters repeat: a status,
+        a channel, the last 90 days), so each search does not compute them again."""
+        if filter_query is None:
+            return None
+        cache = self._local.__dict__.setdefault("filters", {})
+        key = (tenant_id, id(searcher), repr(filter_query))
+        if key not in cache:
+            if len(cache) > 256:
+                cache.clear()
+            cache[key] = set(searcher.docs_for_query(filter_query))
+        return cache[key]
+
     def drop(self, tenant_id: str) -> None:
         cache = self._local.__dict__.get("open", {})
         cache.pop(tenant_id, None)
@@ -375,9 +388,13 @@ def _search_sync(data_dir: Path, tenants: list[tuple[str, str, dict]], request: 
                 raise SearchUnavailable() from None
             continue  # no petitions, no index yet: nothing is missing
         query = _query(searcher.schema, request.q)
-        filter_query = _filters(request)
+        allowed = _searchers.filter_docs(tenant_id, searcher, _filters(request))
+        if allowed is not None and not allowed:
+            continue  # nothing passes the filters here (Whoosh reads an empty allow-set as "no filter")
         sortedby, reverse = {"relevance": (None, False), "newest": ("received", True), "oldest": ("received", False)}[request.sort]
-        results = searcher.search(query, limit=wanted, filter=filter_query, sortedby=sortedby, reverse=reverse, terms=True)
+        # optimize=False: count every match while collecting. Whoosh's optimised count runs the query
+        # again without the filter, so a filtered search reported the unfiltered total (bench/search.py).
+        results = searcher.search(query, limit=wanted, filter=allowed, sortedby=sortedby, reverse=reverse, terms=True, optimize=False)
         results.fragmenter = highlight.ContextFragmenter(maxchars=120, surround=30)
         results.formatter = highlight.HtmlFormatter(tagname="mark", between="…")
         total += len(results)
