@@ -1085,6 +1085,12 @@ class WhatIfSearchers:
     def get(self, data_dir, tenant_id):
         return WhatIfSearcher(self.real.get(data_dir, tenant_id), self.filters)
 
+    def filter_docs(self, tenant_id, searcher, filter_query):
+        # The platform now counts while collecting and keeps filter sets itself (service._SearcherCache),
+        # so since the fix these what-if columns measure the same thing as "ours".
+        inner = searcher.inner if isinstance(searcher, WhatIfSearcher) else searcher
+        return self.real.filter_docs(tenant_id, inner, filter_query)
+
 
 def run_queries(data_dir: Path, db: sqlite3.Connection, queries: list[Query], rounds: int, seed: int) -> dict:
     from xinfang_search import service

@@ -304,8 +304,10 @@ class _SearcherCache:
         a channel, the last 90 days), so each search does not compute them again."""
         if filter_query is None:
             return None
-        cache = self._local.__dict__.setdefault("filters", {})
-        key = (tenant_id, id(searcher), repr(filter_query))
+        # Kept on the searcher itself: document numbers belong to one reader, and an id() of a
+        # searcher that is gone can come back for a new one (a stale set gave wrong totals).
+        cache = searcher.__dict__.setdefault("_xinfang_filter_docs", {})
+        key = repr(filter_query)
         if key not in cache:
             if len(cache) > 256:
                 cache.clear()
