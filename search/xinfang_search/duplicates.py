@@ -23,18 +23,16 @@ import hashlib
 import json
 import math
 import re
-import sqlite3
 import struct
-import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
 
 import numpy as np
 from datasketch import MinHash
 
 from .analysis import normalise, words
+from .sidestore import SideStore
 
 NUM_PERM = 64
 BANDS, ROWS = 16, 4  # LSH over the keyword signature: keyword sets above ~0.5 Jaccard share a band
@@ -186,20 +184,14 @@ def is_likely_duplicate(score: float) -> bool:
     return score >= LIKELY_SCORE
 
 
-class FingerprintStore:
+class FingerprintStore(SideStore):
     """Fingerprints of every petition, platform-wide (hierarchies cross tenants), in one SQLite file.
 
     Written only by the indexer (one writer); an exact-key or band lookup is an indexed
     SQLite query, whatever the number of petitions.
     """
 
-    def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._lock = threading.Lock()
-        self._db.executescript("""
-            PRAGMA journal_mode=WAL;
-            PRAGMA synchronous=NORMAL;
+    SCHEMA = """
             CREATE TABLE IF NOT EXISTS docs (pid TEXT PRIMARY KEY, tenant TEXT NOT NULL, number TEXT, title TEXT, created TEXT,
                                              petitioner TEXT, subject TEXT, subject_core TEXT, terms TEXT NOT NULL);
             CREATE INDEX IF NOT EXISTS docs_petitioner ON docs(petitioner) WHERE petitioner IS NOT NULL;
@@ -207,10 +199,7 @@ class FingerprintStore:
             CREATE TABLE IF NOT EXISTS bands (key INTEGER NOT NULL, pid TEXT NOT NULL);
             CREATE INDEX IF NOT EXISTS bands_key ON bands(key);
             CREATE INDEX IF NOT EXISTS bands_pid ON bands(pid);
-        """)
-
-    def close(self) -> None:
-        self._db.close()
+    """
 
     def count(self, tenant_id: str | None = None) -> int:
         query, args = ("SELECT COUNT(*) FROM docs WHERE tenant = ?", (tenant_id,)) if tenant_id else ("SELECT COUNT(*) FROM docs", ())
@@ -224,25 +213,12 @@ class FingerprintStore:
         return self._db.execute("SELECT 1 FROM docs WHERE pid = ?", (petition_id,)).fetchone() is not None
 
     def put(self, fp: Fingerprint) -> None:
-        with self._lock:
-            self._db.execute("BEGIN")
-            try:
-                self._put(fp)
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        self.put_many([fp])
 
     def put_many(self, fps: list[Fingerprint]) -> None:
-        with self._lock:
-            self._db.execute("BEGIN")
-            try:
-                for fp in fps:
-                    self._put(fp)
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self.transaction():
+            for fp in fps:
+                self._put(fp)
 
     def _put(self, fp: Fingerprint) -> None:
         self._db.execute("DELETE FROM bands WHERE pid = ?", (fp.petition_id,))
@@ -252,12 +228,12 @@ class FingerprintStore:
         self._db.executemany("INSERT INTO bands VALUES (?, ?)", [(key, fp.petition_id) for key in fp.band_keys()])
 
     def remove(self, petition_id: str) -> None:
-        with self._lock:
+        with self.transaction():
             self._db.execute("DELETE FROM bands WHERE pid = ?", (petition_id,))
             self._db.execute("DELETE FROM docs WHERE pid = ?", (petition_id,))
 
     def remove_tenant(self, tenant_id: str) -> None:
-        with self._lock:
+        with self.transaction():
             self._db.execute("DELETE FROM bands WHERE pid IN (SELECT pid FROM docs WHERE tenant = ?)", (tenant_id,))
             self._db.execute("DELETE FROM docs WHERE tenant = ?", (tenant_id,))
 

@@ -7,12 +7,10 @@ a window of any length is one grouped, indexed query.
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 from collections import Counter
-from pathlib import Path
 
 from .analysis import words
+from .sidestore import SideStore
 
 MIN_RISING_COUNT = 3
 
@@ -26,43 +24,26 @@ def petition_terms(title: str, content: str, tenant_words=frozenset()) -> list[s
     return seen
 
 
-class TermStore:
-    def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._lock = threading.Lock()
-        self._db.executescript("""
-            PRAGMA journal_mode=WAL;
-            PRAGMA synchronous=NORMAL;
+class TermStore(SideStore):
+    SCHEMA = """
             CREATE TABLE IF NOT EXISTS petition_terms (pid TEXT PRIMARY KEY, tenant TEXT NOT NULL, day TEXT NOT NULL, terms TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS day_terms (tenant TEXT NOT NULL, day TEXT NOT NULL, term TEXT NOT NULL, df INTEGER NOT NULL,
                                                   PRIMARY KEY (tenant, day, term));
-        """)
-
-    def close(self) -> None:
-        self._db.close()
+    """
 
     def put_many(self, rows: list[tuple[str, str, str, list[str]]]) -> None:
         """(petition id, tenant id, day, terms): counted once per petition, moved if it changed tenant or day."""
-        with self._lock:
-            self._db.execute("BEGIN")
-            try:
-                for pid, tenant, day, terms in rows:
-                    self._remove(pid)
-                    self._db.execute("INSERT INTO petition_terms VALUES (?, ?, ?, ?)", (pid, tenant, day, json.dumps(terms, ensure_ascii=False)))
-                    self._db.executemany(
-                        "INSERT INTO day_terms VALUES (?, ?, ?, 1) ON CONFLICT (tenant, day, term) DO UPDATE SET df = df + 1",
-                        [(tenant, day, term) for term in terms])
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self.transaction():
+            for pid, tenant, day, terms in rows:
+                self._remove(pid)
+                self._db.execute("INSERT INTO petition_terms VALUES (?, ?, ?, ?)", (pid, tenant, day, json.dumps(terms, ensure_ascii=False)))
+                self._db.executemany(
+                    "INSERT INTO day_terms VALUES (?, ?, ?, 1) ON CONFLICT (tenant, day, term) DO UPDATE SET df = df + 1",
+                    [(tenant, day, term) for term in terms])
 
     def remove(self, pid: str) -> None:
-        with self._lock:
-            self._db.execute("BEGIN")
+        with self.transaction():
             self._remove(pid)
-            self._db.execute("COMMIT")
 
     def _remove(self, pid: str) -> None:
         row = self._db.execute("SELECT tenant, day, terms FROM petition_terms WHERE pid = ?", (pid,)).fetchone()
@@ -73,7 +54,7 @@ class TermStore:
         self._db.execute("DELETE FROM petition_terms WHERE pid = ?", (pid,))
 
     def remove_tenant(self, tenant_id: str) -> None:
-        with self._lock:
+        with self.transaction():
             self._db.execute("DELETE FROM petition_terms WHERE tenant = ?", (tenant_id,))
             self._db.execute("DELETE FROM day_terms WHERE tenant = ?", (tenant_id,))
 
