@@ -90,6 +90,17 @@ def wants_page() -> bool:
     return "/api/" not in request.path and request.path != "/openapi.json" and request.path != "/healthz"
 
 
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+async def staff_page(template: str, status: int = 200, **context):
+    """A staff console page of the current tenant: its name, the signed-in person, the way home; never cached."""
+    tenant = g.tenant_ctx.tenant
+    context.setdefault("principal", g.get("principal"))
+    html = await render_template(template, tenant=tenant, home_url=url_for("console.inbox_page", tenant_slug=tenant.slug), **context)
+    return html, status, NO_STORE
+
+
 async def error_page(message: Message, status: int, headers: dict | None = None):
     tenant_ctx = g.get("tenant_ctx")
     tenant = tenant_ctx.tenant if tenant_ctx else None

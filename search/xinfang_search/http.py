@@ -15,6 +15,7 @@ from xinfang.auth.access import current_principal
 from xinfang.auth.permissions import Permission, requires, superuser_only
 from xinfang.errors import InvalidInput
 from xinfang.http import parse_body
+from xinfang.http import staff_page
 from xinfang.store.documents import cross_tenant_reads
 from xinfang.tenancy.models import Tenant
 from xinfang.tenancy.service import descendants_of
@@ -27,7 +28,6 @@ from .tasks import REBUILD
 search_api_bp = Blueprint("search", __name__, url_prefix="/t/<tenant_slug>/api")
 search_pages_bp = Blueprint("search_pages", __name__, url_prefix="/t/<tenant_slug>/staff", template_folder="templates")
 platform_search_bp = Blueprint("platform_search", __name__, url_prefix="/api/platform")
-NO_STORE = {"Cache-Control": "no-store"}
 REASON_NAMES = {"same_petitioner": {"zh": "同一信访人", "en": "same petitioner"}, "same_subject": {"zh": "同一被反映人", "en": "same subject"},
                 "similar_text": {"zh": "内容相近", "en": "similar text"}, "collective": {"zh": "多人反映同一事项（集体访）", "en": "many petitioners: collective"}}
 
@@ -131,11 +131,7 @@ async def _send(celery, name, args, queue):
 # ----------------------------------------------------------------------------- pages
 
 
-async def _page(template: str, status: int = 200, **context):
-    ctx = current_tenant()
-    html = await render_template(template, tenant=ctx.tenant, principal=current_principal(),
-                                 home_url=url_for("console.inbox_page", tenant_slug=ctx.tenant.slug), **context)
-    return html, status, NO_STORE
+_page = staff_page
 
 
 @search_pages_bp.get("/search")

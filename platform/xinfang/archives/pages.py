@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from quart import Blueprint, current_app, redirect, render_template, request, url_for
 
 from ..auth.access import current_principal, start_session
@@ -11,6 +13,7 @@ from ..auth.service import authenticate_superuser, guarded_login
 from ..errors import DomainError, InvalidInput
 from ..forms.rendering import parse_form, render_form
 from ..forms.schema_safety import FieldError
+from ..http import NO_STORE, staff_page
 from ..i18n import current_lang
 from ..petitions.http import keyring
 from ..tenancy.resolution import current_tenant
@@ -19,16 +22,11 @@ from .models import ArchiveDocumentType, PromotionReview
 
 archive_pages_bp = Blueprint("archive_pages", __name__, url_prefix="/t/<tenant_slug>/staff")
 review_pages_bp = Blueprint("review_pages", __name__, url_prefix="/platform")
-NO_STORE = {"Cache-Control": "no-store"}
 KIND_NAMES = {"petition": {"zh": "信访件", "en": "Petition"}, "card": {"zh": "监督卡", "en": "Card"},
               "action": {"zh": "监督措施", "en": "Action"}, "document": {"zh": "档案材料", "en": "Document"}}
 
 
-async def _staff_page(template: str, status: int = 200, **context):
-    ctx = current_tenant()
-    html = await render_template(template, tenant=ctx.tenant, principal=current_principal(), kind_names=KIND_NAMES,
-                                 home_url=url_for("console.inbox_page", tenant_slug=ctx.tenant.slug), **context)
-    return html, status, NO_STORE
+_staff_page = functools.partial(staff_page, kind_names=KIND_NAMES)
 
 
 def _message(refused: DomainError) -> dict:

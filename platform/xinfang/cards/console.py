@@ -3,15 +3,17 @@ card with the steps this person may take, statistics, and the notifications inbo
 
 from __future__ import annotations
 
+import functools
 from zoneinfo import ZoneInfo
 
-from quart import Blueprint, redirect, render_template, request, url_for
+from quart import Blueprint, redirect, request, url_for
 
 from ..auth.access import current_principal
 from ..auth.permissions import Permission, requires
 from ..archives import service as archives
 from ..archives.models import Official
 from ..errors import DomainError, Forbidden, InvalidInput
+from ..http import staff_page
 from ..petitions.http import keyring
 from ..i18n import current_lang
 from ..notifications import service as notifications
@@ -21,7 +23,6 @@ from . import service, stats
 from .models import ActionKind, ActionType, CardType, Subject, Supervision
 
 supervision_console_bp = Blueprint("supervision_console", __name__, url_prefix="/t/<tenant_slug>/staff")
-NO_STORE = {"Cache-Control": "no-store"}
 CHINA = ZoneInfo("Asia/Shanghai")
 LIST_FILTERS = ("kind", "type_key", "state", "subject_key")
 
@@ -58,11 +59,7 @@ ACTION_NOTE_NAMES = {"created": {"zh": "创建", "en": "Created"}, "submitted_fo
                      "followed_up": {"zh": "已回访", "en": "Followed up"}, "linked_official": {"zh": "归入廉政档案", "en": "Filed in the archive"}}
 
 
-async def _page(template: str, status: int = 200, **context):
-    ctx = current_tenant()
-    html = await render_template(template, tenant=ctx.tenant, principal=current_principal(), state_names=STATE_NAMES,
-                                 home_url=url_for("console.inbox_page", tenant_slug=ctx.tenant.slug), **context)
-    return html, status, NO_STORE
+_page = functools.partial(staff_page, state_names=STATE_NAMES)
 
 
 async def _types(scope) -> dict[tuple[str, str], CardType | ActionType]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, current_app, redirect, render_template, request, url_for
+from quart import Blueprint, current_app, redirect, request, url_for
 
 from ..auth.access import current_principal, end_session, start_session
 from ..auth.models import Role, StaffAccount
@@ -13,6 +13,7 @@ from ..forms.rendering import parse_form, render_form
 from ..forms.schema_safety import FieldError
 from ..forms.service import list_forms, require_form
 from ..i18n import current_lang
+from ..http import staff_page
 from ..plugins import maybe_await
 from ..tenancy.models import Tenant
 from ..tenancy.resolution import current_tenant
@@ -23,14 +24,9 @@ from .views import staff_view, summary_view
 from .workflow import FIELD_TITLES
 
 console_bp = Blueprint("console", __name__, url_prefix="/t/<tenant_slug>/staff")
-NO_STORE = {"Cache-Control": "no-store"}
 
 
-async def _page(template: str, status: int = 200, **context):
-    ctx = current_tenant()
-    html = await render_template(template, tenant=ctx.tenant, home_url=url_for("console.inbox_page", tenant_slug=ctx.tenant.slug),
-                                 principal=context.pop("principal", None), **context)
-    return html, status, NO_STORE
+_page = staff_page
 
 
 def answer_rows(schema: dict, answers: dict, lang: str, prefix: str = "") -> list[tuple[str, str]]:
