@@ -9,7 +9,6 @@ returned; if the log cannot be written, nothing is returned.
 
 from __future__ import annotations
 
-import hashlib
 from datetime import date
 
 from bson import ObjectId
@@ -24,7 +23,7 @@ from ..errors import Conflict, InvalidInput, NotFound
 from ..events import DomainEvent, unit_of_work
 from ..forms.schema_safety import SchemaRejected, check_tenant_schema, schema_digest, validate_submission
 from ..petitions.models import Petition
-from ..store.documents import utcnow
+from ..store.documents import deterministic_id, utcnow
 from ..store.scoped import TenantScope
 from ..tenancy.models import LocalizedName
 from .identity import name_key, normalized_id_number
@@ -44,7 +43,7 @@ def default_person_key(official_id: str, id_hash: str | None) -> str:
 
 def entry_id(tenant_id: str, kind: str, source_id: str, official_id: str) -> ObjectId:
     """The same fact in the same archive always has the same id: refreshing it twice writes it once."""
-    return ObjectId(hashlib.sha256(f"{tenant_id}|{kind}|{source_id}|{official_id}".encode()).digest()[:12])
+    return deterministic_id(tenant_id, kind, source_id, official_id)
 
 
 # ----------------------------------------------------------------------------- officials

@@ -12,7 +12,6 @@ No deadline rides on a broker ETA: everything is recomputed from the documents.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from collections import defaultdict
 from datetime import date, timedelta
 
@@ -23,7 +22,7 @@ from pymongo.errors import DuplicateKeyError
 from ..calendar import WorkingCalendar
 from ..notifications.service import do_notify
 from ..petitions.service import tenant_calendar
-from ..store.documents import TenantDocument
+from ..store.documents import TenantDocument, deterministic_id
 from ..store.scoped import TenantScope
 from .models import ActionType, AutomaticStep, CardType, EscalationRule, Supervision, SupervisionState
 from .rules import COUNTED, HANDLING_ROLES, announce_repeat, apply_repeat_rule, nominal_length, period_end
@@ -68,7 +67,7 @@ async def mark_swept(scope: TenantScope, day: str) -> None:
 
 
 def _proposal_id(tenant_id: str, rule_key: str, source_id: str) -> ObjectId:
-    return ObjectId(hashlib.sha256(f"{tenant_id}|{rule_key}|{source_id}".encode()).digest()[:12])
+    return deterministic_id(tenant_id, rule_key, source_id)
 
 
 async def _reminder_days(scope: TenantScope) -> dict[tuple[str, str], int]:

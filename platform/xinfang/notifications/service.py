@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
 
 from bson import ObjectId
 from pymongo.errors import DuplicateKeyError
 
 from ..events import DomainEvent, unit_of_work
+from ..store.documents import deterministic_id
 from ..store.scoped import TenantScope
 from .models import Notification
 
 
 def notification_id(tenant_id: str, key: str) -> ObjectId:
     """The same (tenant, key) always names the same notification."""
-    return ObjectId(hashlib.sha256(f"{tenant_id}|{key}".encode()).digest()[:12])
+    return deterministic_id(tenant_id, key)
 
 
 async def do_notify(scope: TenantScope, key: str, *, kind: str, roles: list[str], text: dict,

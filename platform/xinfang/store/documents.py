@@ -10,12 +10,14 @@ superuser service (``xinfang.store.crosstenant``) opens and nothing else does.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import contextvars
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from beanie import Document
+from bson import ObjectId
 from pydantic import AfterValidator, Field, StringConstraints
 
 
@@ -52,6 +54,12 @@ def cross_tenant_reads(reason: str):
         yield
     finally:
         _cross_tenant_reason.reset(token)
+
+
+def deterministic_id(*parts: str) -> ObjectId:
+    """The same parts always name the same document: a second insert of it is a duplicate, so work
+    repeated by a retry or a second sweep writes once."""
+    return ObjectId(hashlib.sha256("|".join(str(p) for p in parts).encode()).digest()[:12])
 
 
 def utcnow() -> datetime:
