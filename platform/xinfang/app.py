@@ -67,7 +67,7 @@ def create_app(settings: Settings | None = None, *, plugins: list | None = None)
     )
     app.json.ensure_ascii = False
     pm = make_plugin_manager(plugins)
-    celery_app = make_celery(settings)
+    celery_app = make_celery(settings, pm)  # the same plugins register their tasks
     directory = TenantDirectory()
     app.extensions.update(
         {

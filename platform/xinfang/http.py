@@ -55,28 +55,23 @@ def loads_untrusted(raw: bytes | str):
         return None
 
 
-async def parse_body(model: type[M]) -> M:
-    """The JSON body as ``model``, or a 422 with one message per bad field."""
-    data = loads_untrusted(await request.get_data())
+async def json_object_body() -> dict:
+    """The JSON body as a plain object (checked afterwards against its own JSON Schema), or a 422."""
+    data = loads_untrusted(await request.get_data())  # None for anything that is not JSON
     if not isinstance(data, dict):
         raise InvalidInput(NOT_JSON, field="body")
+    return data
+
+
+async def parse_body(model: type[M]) -> M:
+    """The JSON body as ``model``, or a 422 with one message per bad field."""
+    data = await json_object_body()
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         raise InvalidInput(fields=validation_fields(exc)) from None
     except RecursionError:  # nesting deep enough to exhaust the validator: not a body anyone means
         raise InvalidInput(NOT_JSON, field="body") from None
-
-
-async def json_object_body() -> dict:
-    """The JSON body as a plain object (checked afterwards against its own JSON Schema), or a 422."""
-    try:
-        data = loads_untrusted(await request.get_data())
-    except RecursionError:
-        raise InvalidInput(NOT_JSON, field="body") from None
-    if not isinstance(data, dict):
-        raise InvalidInput(NOT_JSON, field="body")
-    return data
 
 
 _HTTP_ZH = {
@@ -91,6 +86,13 @@ def wants_page() -> bool:
 
 
 NO_STORE = {"Cache-Control": "no-store"}
+
+
+def refusal_message(refused: DomainError) -> Message:
+    """A refusal for a page: its message with each field's problem after it, in both languages."""
+    zh = "; ".join(m["zh"] for m in refused.fields.values())
+    en = "; ".join(m["en"] for m in refused.fields.values())
+    return {"zh": refused.message["zh"] + (f"（{zh}）" if zh else ""), "en": refused.message["en"] + (f" ({en})" if en else "")}
 
 
 async def staff_page(template: str, status: int = 200, **context):

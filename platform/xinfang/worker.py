@@ -25,7 +25,7 @@ SWEEP = "xinfang.sweep"
 PROBE = "xinfang.diagnostics.probe"
 
 
-def make_celery(settings: Settings) -> Celery:
+def make_celery(settings: Settings, pm=None) -> Celery:
     app = Celery("xinfang", set_as_current=False)
     transport_options: dict = {}
     if settings.embedded_broker:
@@ -68,7 +68,7 @@ def make_celery(settings: Settings) -> Celery:
         beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),
     )
     app.xinfang_settings = settings
-    _register_tasks(app)
+    _register_tasks(app, pm)
     return app
 
 
@@ -108,7 +108,7 @@ class WorkerRuntime:
 
     async def send(self, name: str, args: list, queue: str | None = None) -> None:
         """Send a plugin's task (ids only) from inside a task or a sweep."""
-        await asyncio.to_thread(self.celery_app.send_task, name, args=args, queue=queue)
+        await send_task_async(self.celery_app, name, args, queue)
 
 
 _current_runtime: WorkerRuntime | None = None
@@ -119,7 +119,7 @@ def current_runtime() -> WorkerRuntime | None:
     return _current_runtime
 
 
-def _register_tasks(app: Celery) -> None:
+def _register_tasks(app: Celery, pm=None) -> None:
     from . import dispatch
 
     global _current_runtime
@@ -144,9 +144,9 @@ def _register_tasks(app: Celery) -> None:
 
     from .plugins import make_plugin_manager
 
-    make_plugin_manager().hook.xinfang_celery_tasks(celery_app=app, runtime=runtime)
+    (pm or make_plugin_manager()).hook.xinfang_celery_tasks(celery_app=app, runtime=runtime)
 
 
-async def send_task_async(celery_app: Celery, name: str, args: list) -> None:
+async def send_task_async(celery_app: Celery, name: str, args: list, queue: str | None = None) -> None:
     """Celery's send is blocking I/O; keep it off the web server's event loop."""
-    await asyncio.to_thread(celery_app.send_task, name, args=args)
+    await asyncio.to_thread(celery_app.send_task, name, args=args, queue=queue)

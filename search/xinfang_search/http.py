@@ -19,9 +19,10 @@ from xinfang.http import staff_page
 from xinfang.store.documents import cross_tenant_reads
 from xinfang.tenancy.models import Tenant
 from xinfang.tenancy.service import descendants_of
+from xinfang.worker import send_task_async
 from xinfang.tenancy.resolution import current_tenant
 
-from . import service
+from . import duplicates, service
 from .models import CandidateStatus, DuplicateCandidate, SearchDictionary
 from .tasks import REBUILD
 
@@ -90,7 +91,7 @@ async def petition_duplicates(tenant_slug, petition_id):
 def _candidate_view(c: DuplicateCandidate) -> dict:
     return {"id": str(c.id), "other_id": c.other_id, "other_number": c.other_number, "other_title": c.other_title,
             "same_tenant": c.other_tenant_id == c.tenant_id, "reasons": c.reasons, "similarity": c.similarity, "score": c.score,
-            "likely": c.score >= 0.5, "status": c.status.value, "decided_by": c.decided_by}
+            "likely": duplicates.is_likely_duplicate(c.score), "status": c.status.value, "decided_by": c.decided_by}
 
 
 @search_api_bp.post("/duplicates/<candidate_id>/<decision>")
@@ -117,15 +118,9 @@ async def set_dictionary(tenant_slug):
     """The tenant's own words (place names, units, local terms); the index is rebuilt with them."""
     body = await parse_body(DictionaryIn)
     row = await service.do_set_dictionary(current_tenant().scope, body.words)
-    celery = current_app.extensions["xinfang.celery"]
-    await _send(celery, REBUILD, [current_tenant().tenant_id], current_app.extensions["xinfang.settings"].search_queue)
+    await send_task_async(current_app.extensions["xinfang.celery"], REBUILD, [current_tenant().tenant_id],
+                          current_app.extensions["xinfang.settings"].search_queue)
     return {"words": row.words, "rebuilding": True}
-
-
-async def _send(celery, name, args, queue):
-    import asyncio
-
-    await asyncio.to_thread(celery.send_task, name, args=args, queue=queue)
 
 
 # ----------------------------------------------------------------------------- pages

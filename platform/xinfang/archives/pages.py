@@ -13,7 +13,7 @@ from ..auth.service import authenticate_superuser, guarded_login
 from ..errors import DomainError, InvalidInput
 from ..forms.rendering import parse_form, render_form
 from ..forms.schema_safety import FieldError
-from ..http import NO_STORE, staff_page
+from ..http import NO_STORE, refusal_message, staff_page
 from ..i18n import current_lang
 from ..petitions.http import keyring
 from ..tenancy.resolution import current_tenant
@@ -27,11 +27,6 @@ KIND_NAMES = {"petition": {"zh": "信访件", "en": "Petition"}, "card": {"zh": 
 
 
 _staff_page = functools.partial(staff_page, kind_names=KIND_NAMES)
-
-
-def _message(refused: DomainError) -> dict:
-    details = "; ".join(m[current_lang()] for m in refused.fields.values())
-    return {"zh": refused.message["zh"] + (f"（{details}）" if details else ""), "en": refused.message["en"] + (f" ({details})" if details else "")}
 
 
 @archive_pages_bp.get("/officials")
@@ -50,7 +45,7 @@ async def register_official_submit(tenant_slug):
     try:
         official = await service.do_register_official(current_tenant().scope, keyring(), **fields, actor=current_principal())
     except DomainError as refused:
-        return await officials_page(tenant_slug, message=_message(refused), status=refused.status, values=fields | {"id_number": ""})
+        return await officials_page(tenant_slug, message=refusal_message(refused), status=refused.status, values=fields | {"id_number": ""})
     return redirect(url_for("archive_pages.official_page", tenant_slug=tenant_slug, official_id=str(official.id)))
 
 
@@ -81,7 +76,7 @@ async def add_document_submit(tenant_slug, official_id):
                                       actor=current_principal())
     except DomainError as refused:
         errors = [FieldError(path.removeprefix("data.").removeprefix("data"), m["zh"], m["en"]) for path, m in refused.fields.items()]
-        return await official_page(tenant_slug, official_id, message=_message(refused), status=refused.status,
+        return await official_page(tenant_slug, official_id, message=refusal_message(refused), status=refused.status,
                                    doc_values=dict(data, _type=form.get("_type", "")), doc_errors=errors)
     return redirect(url_for("archive_pages.official_page", tenant_slug=tenant_slug, official_id=official_id))
 
@@ -139,7 +134,7 @@ async def open_review_submit():
     try:
         review = await reviews.do_open_review(current_principal(), keyring(), current_app.extensions["xinfang.settings"], **fields)
     except DomainError as refused:
-        return await reviews_page(message=_message(refused), status=refused.status, values=fields | {"id_number": ""})
+        return await reviews_page(message=refusal_message(refused), status=refused.status, values=fields | {"id_number": ""})
     return redirect(url_for("review_pages.review_page", review_id=str(review.id)))
 
 
@@ -171,7 +166,7 @@ async def review_step(review_id, verb):
             raise InvalidInput(fields={"verb": {"zh": "未知的操作", "en": f"unknown step {verb!r}"}})
         await steps[verb]()
     except DomainError as refused:
-        return await review_page(review_id, message=_message(refused), status=refused.status)
+        return await review_page(review_id, message=refusal_message(refused), status=refused.status)
     return redirect(url_for("review_pages.review_page", review_id=review_id))
 
 

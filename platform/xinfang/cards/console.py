@@ -13,9 +13,8 @@ from ..auth.permissions import Permission, requires
 from ..archives import service as archives
 from ..archives.models import Official
 from ..errors import DomainError, Forbidden, InvalidInput
-from ..http import staff_page
+from ..http import refusal_message, staff_page
 from ..petitions.http import keyring
-from ..i18n import current_lang
 from ..notifications import service as notifications
 from ..petitions.models import Petition
 from ..tenancy.resolution import current_tenant
@@ -173,9 +172,7 @@ async def supervision_step(tenant_slug, supervision_id, verb):
             raise InvalidInput(fields={"verb": {"zh": "未知的操作", "en": f"unknown step {verb!r}"}})
         await steps[verb]()
     except DomainError as refused:
-        details = "; ".join(m[current_lang()] for m in refused.fields.values())
-        message = {"zh": refused.message["zh"] + (f"（{details}）" if details else ""), "en": refused.message["en"] + (f" ({details})" if details else "")}
-        return await supervision_page(tenant_slug, supervision_id, message=message, status=refused.status)
+        return await supervision_page(tenant_slug, supervision_id, message=refusal_message(refused), status=refused.status)
     return redirect(url_for("supervision_console.supervision_page", tenant_slug=tenant_slug, supervision_id=supervision_id))
 
 
