@@ -18,6 +18,7 @@ from pymongo.errors import DuplicateKeyError
 from ..audit.service import audit_records_for_tenant, do_append_audit
 from ..auth.principal import Principal
 from ..cards.models import ActionType, CardType, Supervision, SupervisionState
+from ..cards.service import OUTCOME_NAMES
 from ..crypto import KeyRing
 from ..errors import Conflict, InvalidInput, NotFound
 from ..events import DomainEvent, unit_of_work
@@ -31,10 +32,6 @@ from .models import ArchiveDocumentType, ArchiveEntry, EntryKind, Official
 
 ARCHIVED_STATES = {SupervisionState.ISSUED, SupervisionState.ANSWERED, SupervisionState.RECTIFYING, SupervisionState.CLOSED,
                    SupervisionState.TRANSFERRED}  # what really went out belongs in an archive; drafts and proposals do not
-OUTCOME_WORDS = {
-    "close": "说明清楚，予以了结", "must_explain": "责令重新说明", "rectify": "限期整改", "verify_further": "进一步核实",
-    "escalate": "拒不说明或态度不端正，升级处理", "transfer": "移送立案调查",
-}
 
 
 def default_person_key(official_id: str, id_hash: str | None) -> str:
@@ -113,7 +110,7 @@ async def refresh_supervision_entries(scope: TenantScope, sup: Supervision) -> i
             await repo.delete(stale)
         return 0
     kind_type = await _type_of(scope, sup)
-    result = OUTCOME_WORDS.get(sup.outcome or "", None)
+    result = OUTCOME_NAMES[sup.outcome]["zh"] if sup.outcome in OUTCOME_NAMES else None
     if sup.treated_as:
         result = "；".join(filter(None, [result, f"按{sup.treated_as}处理（{sup.automatic[-1].reason.zh if sup.automatic else ''}）"]))
     await _upsert(scope, ArchiveEntry(

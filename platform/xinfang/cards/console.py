@@ -42,14 +42,6 @@ VERB_NAMES = {
     "follow_up": {"zh": "记录回访", "en": "Record a follow-up visit"},
     "official": {"zh": "归入干部廉政档案", "en": "File in an official's integrity archive"},
 }
-OUTCOME_NAMES = {
-    "close": {"zh": "说明清楚，予以了结", "en": "Explained: close"},
-    "must_explain": {"zh": "责令重新说明", "en": "Must explain again"},
-    "rectify": {"zh": "限期整改", "en": "Rectify by a deadline"},
-    "verify_further": {"zh": "再次反映，进一步核实", "en": "Reported again: verify further"},
-    "escalate": {"zh": "拒不说明或态度不端正，升级处理", "en": "Refused or evasive: escalate"},
-    "transfer": {"zh": "移送立案调查（须领导批准）", "en": "Transfer to case investigation (leader)"},
-}
 ACTION_NOTE_NAMES = {"created": {"zh": "创建", "en": "Created"}, "submitted_for_approval": VERB_NAMES["submit"],
                      "approved": VERB_NAMES["approve"], "returned": VERB_NAMES["return"], "issued": VERB_NAMES["issue"],
                      "answered": {"zh": "已说明", "en": "Answered"}, "talk_recorded": VERB_NAMES["talk_record"],
@@ -140,7 +132,7 @@ async def supervision_page(tenant_slug, supervision_id, message=None, status=200
     return await _page("staff/supervision.html", status, sup=sup, kind_type=kind_type, types=types, petitions=petitions, facts=facts,
                        candidates=candidates, official=official,
                        verbs=verbs, verb_names=VERB_NAMES,
-                       outcome_names=OUTCOME_NAMES, note_names=ACTION_NOTE_NAMES, message=message, answer_link=answer_link)
+                       outcome_names=service.OUTCOME_NAMES, note_names=ACTION_NOTE_NAMES, message=message, answer_link=answer_link)
 
 
 @supervision_console_bp.post("/supervisions/<supervision_id>/steps/<verb>")

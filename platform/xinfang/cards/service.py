@@ -25,6 +25,14 @@ from .models import ActionType, AutomaticStep, CardType, FollowUp, Period, Subje
 from .rules import announce_repeat, apply_repeat_rule, deliver_copies, period_end, repeat_rules
 
 OUTCOMES = ("close", "must_explain", "rectify", "verify_further", "escalate", "transfer")
+OUTCOME_NAMES = {  # the decisions in words: console pages and archive entries
+    "close": {"zh": "说明清楚，予以了结", "en": "Explained: close"},
+    "must_explain": {"zh": "责令重新说明", "en": "Must explain again"},
+    "rectify": {"zh": "限期整改", "en": "Rectify by a deadline"},
+    "verify_further": {"zh": "再次反映，进一步核实", "en": "Reported again: verify further"},
+    "escalate": {"zh": "拒不说明或态度不端正，升级处理", "en": "Refused or evasive: escalate"},
+    "transfer": {"zh": "移送立案调查（须领导批准）", "en": "Transfer to case investigation (leader)"},
+}
 LEADER = "leader"
 
 
