@@ -316,9 +316,13 @@ async def test_the_beat_sweeps_supervision_once_per_tenant_per_day(siyang, setti
     import types
 
     from xinfang.cards.plugin import xinfang_sweep
-    from xinfang.cards.sweeper import mark_swept, swept_on
+    from xinfang.cards.sweeper import SweepMark, mark_swept, swept_on
 
-    await mark_swept(siyang, "2000-01-01")
+    if (mark := await siyang.repo(SweepMark).find_one({})) is not None:
+        await siyang.repo(SweepMark).delete(mark)  # as if never swept
+    await mark_swept(siyang, "2027-05-09")
+    await mark_swept(siyang, "2000-01-01")  # a slower, older sweep finishing last does not move the mark back
+    assert await swept_on(siyang) == "2027-05-09"
     runtime = types.SimpleNamespace(settings=settings)
     await xinfang_sweep(at("2027-05-10"), runtime)
     assert await swept_on(siyang) == "2027-05-10"

@@ -60,10 +60,16 @@ async def swept_on(scope: TenantScope) -> str | None:
 
 
 async def mark_swept(scope: TenantScope, day: str) -> None:
+    """Record the day swept; the mark only moves forward (a slower sweep of an earlier day finishing
+    last must not make a later day's sweep run again)."""
     repo = scope.repo(SweepMark)
-    row = await repo.find_one({}) or SweepMark(tenant_id=scope.tenant_id, day=day)
-    row.day = day
-    await repo.save(row)
+    if await repo.find_one({}) is None:
+        try:
+            await repo.insert(SweepMark(tenant_id=scope.tenant_id, day=day))
+            return
+        except DuplicateKeyError:
+            pass  # another sweep marked it a moment ago: move it forward below, if it is behind
+    await repo.update_one({"day": {"$lt": day}}, {"$set": {"day": day}})
 
 
 def _proposal_id(tenant_id: str, rule_key: str, source_id: str) -> ObjectId:
