@@ -15,6 +15,7 @@ import os
 from datetime import timedelta
 
 from celery import Celery
+from celery.signals import beat_embedded_init
 
 from .settings import Settings
 
@@ -66,10 +67,20 @@ def make_celery(settings: Settings, pm=None) -> Celery:
             }
         },
         beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),
+        beat_scheduler="xinfang.beat_lock:SingleBeatScheduler",  # one beat per deployment (a lock file)
     )
     app.xinfang_settings = settings
     _register_tasks(app, pm)
     return app
+
+
+@beat_embedded_init.connect(weak=False)
+def _embedded_beat_dies_with_its_worker(**_) -> None:
+    # `worker --beat` forks the beat without a parent-death signal: a worker killed with
+    # SIGKILL would leave its beat running, and the restarted worker would start another.
+    from .processes import die_with_parent
+
+    die_with_parent()
 
 
 class WorkerRuntime:

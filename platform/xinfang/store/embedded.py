@@ -8,6 +8,7 @@ MongoDB installed. The server keeps one SQLite file per database under
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import signal
 import socket
@@ -16,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from ..processes import die_with_parent
+from ..processes import clear_stale_pid_file, private_child
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ class EmbeddedStore:
     host = "127.0.0.1"
 
     def __init__(self, data_dir: Path, port: int):
-        self.data_dir = Path(data_dir)
+        self.data_dir = Path(data_dir).absolute()  # as it appears in the server's command line
         self.port = port
         self.process: subprocess.Popen | None = None
 
@@ -58,42 +59,73 @@ class EmbeddedStore:
     def pid_file(self) -> Path:
         return self.data_dir / "nx-27017.pid"
 
-    def start(self, timeout: float = 20.0) -> "EmbeddedStore":
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+    def is_ours(self, argv: list[str]) -> bool:
+        """Whether a command line is an nx-27017 server on this data directory."""
+        return any("nx-27017" in part or "nx_27017" in part for part in argv) and str(self.data_dir) in argv
+
+    def spawn(self) -> subprocess.Popen:
+        """Start the server process and return at once (``wait_ready`` waits for its port).
+
+        A pid file left by a store killed with SIGKILL is removed first: nx-27017 refuses
+        to start while its pid file names a live process, and after a crash that pid is
+        dead, a zombie, or someone else's. A live nx-27017 on this data directory is
+        another store on the same files, which must never happen: that is an error.
+        """
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         if port_is_open(self.host, self.port):
             raise EmbeddedStoreError(
                 f"port {self.port} is already in use; set XINFANG_EMBEDDED_STORE_PORT "
                 "or stop the other store / 端口已被占用"
             )
-        log_path = self.data_dir / "nx-27017.log"
+        running = clear_stale_pid_file(self.pid_file, self.is_ours)
+        if running is not None:
+            raise EmbeddedStoreError(
+                f"another embedded store (pid {running}) is running on {self.data_dir}; stop it first "
+                f"/ 另一个内置数据库进程（pid {running}）正在使用该数据目录"
+            )
         command = _server_command() + [
             "--data-dir", str(self.data_dir),
             "--host", self.host,
             "-p", str(self.port),
-            "--log-file", str(log_path),
+            "--log-file", str(self.log_path),
             "--pid-file", str(self.pid_file),
             "--journal-mode", "WAL",
         ]
         log.info("starting embedded store: %s", " ".join(command))
-        self.process = subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=open(self.data_dir / "nx-27017.stderr", "ab"),
-            start_new_session=True,  # a Ctrl-C in the terminal reaches us, and we stop it in order
-            preexec_fn=die_with_parent,
-        )
+        stderr = os.open(self.data_dir / "nx-27017.stderr", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            self.process = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+                start_new_session=True,  # a Ctrl-C in the terminal reaches us, and we stop it in order
+                preexec_fn=private_child,  # its SQLite files are 0600 whoever starts it
+            )
+        finally:
+            os.close(stderr)
+        return self.process
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir / "nx-27017.log"
+
+    def wait_ready(self, timeout: float = 20.0) -> "EmbeddedStore":
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise EmbeddedStoreError(
-                    f"embedded store exited with code {self.process.returncode}; see {log_path}"
+                    f"embedded store exited with code {self.process.returncode}; see {self.log_path}"
                 )
             if port_is_open(self.host, self.port):
                 return self
             time.sleep(0.05)
         self.stop()
         raise EmbeddedStoreError(f"embedded store did not listen on port {self.port} within {timeout}s")
+
+    def start(self, timeout: float = 20.0) -> "EmbeddedStore":
+        self.spawn()
+        return self.wait_ready(timeout)
 
     def is_running(self) -> bool:
         return self.process is not None and self.process.poll() is None
