@@ -91,7 +91,8 @@ from xinfang.archives import pdf as pdf_module
 from xinfang.archives import reviews
 from xinfang.archives.identity import name_key
 from xinfang.archives.models import ArchiveEntry, EntryKind, Official, PromotionReview, ReviewState
-from xinfang.archives.service import OUTCOME_WORDS, default_person_key, entry_id
+from xinfang.archives.service import default_person_key, entry_id
+from xinfang.cards.service import OUTCOME_NAMES
 from xinfang.audit.models import AuditRecord
 from xinfang.auth.permissions import SUPERUSER_PERMISSIONS
 from xinfang.auth.principal import Principal
@@ -245,7 +246,7 @@ class Generator:
                     if type_key == "integrity_evaluation" else {"year": on.year, "complete": rnd.random() < 0.9, "remarks": "按时报告，经抽查核实一致"})
         else:
             title, status = zh, rnd.choice(CARD_STATES)
-            result = rnd.choice(list(OUTCOME_WORDS.values())) if status in ("closed", "rectifying", "transferred") else None
+            result = rnd.choice([name["zh"] for name in OUTCOME_NAMES.values()]) if status in ("closed", "rectifying", "transferred") else None
         entry = ArchiveEntry(
             id=entry_id(person.tenant_id, kind, source_id, person.official_id), tenant_id=person.tenant_id, official_id=person.official_id,
             person_key=person.person_key, kind=EntryKind(kind), source_id=source_id, type_key=type_key,

@@ -10,6 +10,7 @@ bundles) and warm (second start on the same data).
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import subprocess
@@ -107,15 +108,20 @@ def measure_baseline(data_dir: Path) -> tuple[float, float]:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--once", action="store_true", help="baseline and one cold start only (what the test suite runs)")
+    args = parser.parse_args()
+    rows = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         base_s, base_mib = measure_baseline(tmp / "baseline")
-        cold_s, cold_mib = measure_platform(tmp / "platform")
-        warm_s, warm_mib = measure_platform(tmp / "platform")
+        rows.append(("xinfang run, cold (loads bundles)", *measure_platform(tmp / "platform")))
+        if not args.once:
+            rows.append(("xinfang run, warm", *measure_platform(tmp / "platform")))
     print(f"{'':34} {'seconds':>8} {'RSS MiB':>8} {'time x':>7} {'mem x':>6}")
     print(f"{'baseline: store + bare Quart':34} {base_s:8.2f} {base_mib:8.0f} {1:7.2f} {1:6.2f}")
-    print(f"{'xinfang run, cold (loads bundles)':34} {cold_s:8.2f} {cold_mib:8.0f} {cold_s / base_s:7.2f} {cold_mib / base_mib:6.2f}")
-    print(f"{'xinfang run, warm':34} {warm_s:8.2f} {warm_mib:8.0f} {warm_s / base_s:7.2f} {warm_mib / base_mib:6.2f}")
+    for name, seconds, mib in rows:
+        print(f"{name:34} {seconds:8.2f} {mib:8.0f} {seconds / base_s:7.2f} {mib / base_mib:6.2f}")
 
 
 if __name__ == "__main__":
