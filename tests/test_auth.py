@@ -57,8 +57,12 @@ async def test_tokens_with_other_algorithms_or_keys_or_expired_are_refused(app, 
     for token in forged:
         response = await client.get(f"/t/{tenants.A}/api/me", headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 401, token
-    genuine = jwt.encode({"alg": "HS256"}, claims, OctKey.import_key(settings.secret_key.encode()))
-    assert (await client.get(f"/t/{tenants.A}/api/me", headers={"Authorization": f"Bearer {genuine}"})).status_code == 200
+    # Well signed with the right key but never issued (no live record behind its jti): refused as well.
+    for claims_of_a_stranger in (claims, dict(claims, jti="made-up-jti")):
+        never_issued = jwt.encode({"alg": "HS256"}, claims_of_a_stranger, OctKey.import_key(settings.secret_key.encode()))
+        assert (await client.get(f"/t/{tenants.A}/api/me", headers={"Authorization": f"Bearer {never_issued}"})).status_code == 401
+    issued = await login_token(client, tenants.A, "admin")
+    assert (await client.get(f"/t/{tenants.A}/api/me", headers=issued)).status_code == 200
 
 
 async def test_session_login_requires_csrf_for_changes(app, tenants):

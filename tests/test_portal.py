@@ -2,7 +2,7 @@
 
 import re
 
-from tests.conftest import PASSWORD
+from tests.login_pages import staff_login
 
 
 def _receipt_in(html: str) -> str:
@@ -50,7 +50,7 @@ async def test_a_wrong_receipt_on_the_page(app, tenants):
 async def test_staff_console_login_inbox_and_action(app, tenants):
     browser = app.test_client()
     assert (await browser.get(f"/t/{tenants.B}/staff/")).status_code == 302  # to the login page
-    login = await browser.post(f"/t/{tenants.B}/staff/login", form={"username": "leader", "password": PASSWORD})
+    login = await staff_login(browser, tenants.B, "leader")
     assert login.status_code == 302
     inbox = await browser.get(f"/t/{tenants.B}/staff/")
     html = await inbox.get_data(as_text=True)
@@ -82,7 +82,7 @@ async def test_pages_answer_errors_as_pages_and_send_strangers_to_the_login(app,
 
 async def test_the_staff_page_shows_answers_with_the_forms_own_titles(app, tenants):
     browser = app.test_client()
-    await browser.post(f"/t/{tenants.A}/staff/login", form={"username": "handler", "password": PASSWORD})
+    await staff_login(browser, tenants.A, "handler")
     register = await browser.get(f"/t/{tenants.A}/staff/register?form=report")
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', await register.get_data(as_text=True)).group(1)
     created = await browser.post(f"/t/{tenants.A}/staff/register", form={

@@ -24,6 +24,7 @@ from .openapi import register_openapi
 from .events import configure_dispatch
 from .http import register_error_handlers
 from .plugins import collect_list, make_plugin_manager
+from .security_headers import SecurityHeadersMiddleware
 from .secrets_file import resolve_encryption_key, resolve_secret_key
 from .settings import Settings
 from .store.client import Store
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None, *, plugins: list | None = None)
         await authorize(view)
 
     app.asgi_app = HostTenantMiddleware(app.asgi_app, directory)
+    app.asgi_app = SecurityHeadersMiddleware(app.asgi_app)  # inside the proxy fix: it sees the client's scheme
     if settings.trusted_proxy_hops:
         # Only behind known proxies may X-Forwarded-For name the client (rate limits count it).
         app.asgi_app = ProxyFixMiddleware(app.asgi_app, mode="legacy", trusted_hops=settings.trusted_proxy_hops)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 
@@ -41,23 +42,35 @@ def _key(bucket: str, window: int) -> str:
     return hashlib.sha256(f"{bucket}@{window}".encode("utf-8", "surrogatepass")).hexdigest()
 
 
-async def check(bucket: str, *, limit: int, window_seconds: int, now: float | None = None) -> None:
-    """Raise TooManyRequests if ``bucket`` already used up ``limit`` in the current window; count nothing."""
-    now = time.time() if now is None else now
-    window = int(now // window_seconds)
-    doc = await RateCounter.get_pymongo_collection().find_one({"key": _key(bucket, window)})
-    if doc is not None and doc["n"] >= limit:
-        raise TooManyRequests(retry_after=int((window + 1) * window_seconds - now) + 1)
+@dataclasses.dataclass(frozen=True)
+class Taken:
+    """One attempt counted in one bucket's window: what ``give_back`` needs to return exactly that one."""
+
+    key: str
+    count: int
 
 
-async def hit(bucket: str, *, limit: int, window_seconds: int, now: float | None = None) -> None:
-    """Count one attempt in ``bucket``; raise TooManyRequests past ``limit`` in the current window."""
+async def hit(bucket: str, *, limit: int, window_seconds: int, now: float | None = None) -> Taken:
+    """Count one attempt in ``bucket``, atomically, and raise TooManyRequests past ``limit`` in the current window.
+
+    Count first, decide after: the one ``$inc`` both reserves the attempt and says how many came before it,
+    so any number of concurrent attempts (on any number of replicas) get distinct counts and no more than
+    ``limit`` of them get through. An attempt refused here still counts: hammering does not reopen the window.
+    """
     now = time.time() if now is None else now
     window = int(now // window_seconds)
+    key = _key(bucket, window)
     doc = await RateCounter.get_pymongo_collection().find_one_and_update(
-        {"key": _key(bucket, window)},
+        {"key": key},
         {"$inc": {"n": 1}, "$set": {"expires_at": (window + 1) * window_seconds}},
         upsert=True, return_document=ReturnDocument.AFTER,
     )
-    if doc is not None and doc["n"] > limit:
+    count = doc["n"] if doc is not None else 1
+    if count > limit:
         raise TooManyRequests(retry_after=int((window + 1) * window_seconds - now) + 1)
+    return Taken(key, count)
+
+
+async def give_back(taken: Taken) -> None:
+    """Return an attempt that turned out well (a right password), to the same window it was taken from."""
+    await RateCounter.get_pymongo_collection().update_one({"key": taken.key, "n": {"$gt": 0}}, {"$inc": {"n": -1}})

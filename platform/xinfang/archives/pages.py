@@ -7,6 +7,7 @@ import functools
 from quart import Blueprint, current_app, redirect, render_template, request, url_for
 
 from ..auth.access import current_principal, start_session
+from ..auth.login_guard import check_login_form, login_form_token, safe_next
 from ..auth.models import PlatformAccount
 from ..auth.permissions import Permission, public, requires, superuser_only
 from ..auth.service import authenticate_superuser, guarded_login
@@ -100,7 +101,7 @@ async def _platform_page(template: str, status: int = 200, **context):
 @review_pages_bp.get("/login")
 @public("superusers log in here")
 async def login_page():
-    return await _platform_page("platform/login.html", message=None, next=request.args.get("next", ""))
+    return await _platform_page("platform/login.html", message=None, next=request.args.get("next", ""), login_csrf=login_form_token())
 
 
 @review_pages_bp.post("/login")
@@ -109,13 +110,14 @@ async def login_submit():
     form = await request.form
     username = form.get("username", "")
     try:
+        check_login_form(form)
         account: PlatformAccount = await guarded_login("platform", username, request.remote_addr,
                                                        lambda: authenticate_superuser(username, form.get("password", "")))
     except DomainError as refused:
-        return await _platform_page("platform/login.html", refused.status, message=refused.message, next=form.get("next", ""))
-    start_session(account.id, None)
-    target = form.get("next", "")
-    return redirect(target if target.startswith("/platform/") else url_for("review_pages.reviews_page"))
+        return await _platform_page("platform/login.html", refused.status, message=refused.message, next=form.get("next", ""),
+                                    login_csrf=login_form_token())
+    await start_session(account)
+    return redirect(safe_next(form.get("next", ""), ("/platform/",)) or url_for("review_pages.reviews_page"))
 
 
 @review_pages_bp.get("/reviews")

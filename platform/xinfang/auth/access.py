@@ -11,22 +11,38 @@ from quart import current_app, g, request, session
 from ..errors import CsrfFailed, Forbidden, NotAuthenticated
 from ..store.scoped import TenantScope, parse_object_id
 from .permissions import access_of
+from .models import PlatformAccount, StaffAccount
 from .principal import Principal
 from .service import load_staff, load_superuser
+# revoke_all_for is offered here too: role changes (auth/role_grants.py) end the account's logins through it.
+from .sessions import PLATFORM_REALM, close_login, live_login, open_login, realm_of, revoke_all_for, still_current
 from .tokens import InvalidToken, TokenService
 
 SESSION_KEY = "xf"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+__all__ = ["authenticate", "authorize", "current_principal", "end_session", "issue_token", "revoke_all_for",
+           "revoke_presented_token", "start_session"]
+LOGGED_OUT = {"zh": "令牌无效、已过期或已撤销", "en": "token invalid, expired or revoked"}
 
 
-def start_session(account_id, tenant_id) -> str:
-    """Log the browser in; returns the CSRF token the page must send back on every change."""
+def _settings():
+    return current_app.extensions["xinfang.settings"]
+
+
+async def start_session(account: StaffAccount | PlatformAccount) -> str:
+    """Log the browser in; returns the CSRF token the page must send back on every change.
+
+    The cookie names a live record in the store (``auth/sessions.py``): logging out deletes it, and the
+    cookie, however well signed, is worth nothing after that.
+    """
+    sid = await open_login("session", account, _settings().session_ttl_seconds)
+    await end_session()  # a session this browser had before (another account, say) ends with the new login
     csrf = secrets.token_urlsafe(32)
-    session.clear()
     session[SESSION_KEY] = {
-        "aid": str(account_id),
-        "tid": str(tenant_id) if tenant_id else "platform",
+        "sid": sid,
+        "aid": str(account.id),
+        "tid": realm_of(account),
         "csrf": csrf,
         "iat": int(time.time()),
     }
@@ -34,19 +50,53 @@ def start_session(account_id, tenant_id) -> str:
     return csrf
 
 
-def end_session() -> None:
+async def end_session() -> None:
+    data = session.get(SESSION_KEY)
+    if isinstance(data, dict):
+        await close_login(data.get("sid", ""))
     session.clear()
 
 
-async def _principal_for(account_id: str, tenant_claim: str, via: str) -> Principal | None:
-    if tenant_claim == "platform":
-        account = await load_superuser(account_id)
-        return Principal.of_superuser(account, via) if account else None
-    tenant_id = parse_object_id(tenant_claim)
+async def issue_token(account: StaffAccount | PlatformAccount) -> dict:
+    """A bearer token whose jti names a live record (revoked by DELETE .../tokens/current, or all at once)."""
+    settings = _settings()
+    jti = await open_login("token", account, settings.token_ttl_seconds)
+    tid = str(account.tenant_id) if isinstance(account, StaffAccount) else None
+    token, ttl = current_app.extensions["xinfang.tokens"].issue(str(account.id), tid, jti=jti)
+    return {"access_token": token, "token_type": "Bearer", "expires_in": ttl}
+
+
+async def revoke_presented_token() -> bool:
+    """End the bearer token this request came with; False when it came with none."""
+    jti = g.get("token_jti")
+    if not jti:
+        return False
+    await close_login(jti)
+    return True
+
+
+async def _account_for(account_id, realm) -> StaffAccount | PlatformAccount | None:
+    if not isinstance(account_id, str) or not isinstance(realm, str):
+        return None
+    if realm == PLATFORM_REALM:
+        return await load_superuser(account_id)
+    tenant_id = parse_object_id(realm)
     if tenant_id is None:
         return None
-    account = await load_staff(TenantScope(tenant_id), account_id)
-    return Principal.of_staff(account, via) if account else None
+    return await load_staff(TenantScope(tenant_id), account_id)
+
+
+async def _principal_for(kind, opaque, account_id, realm) -> Principal | None:
+    """The caller, if ``opaque`` names a live login of an active account that changed nothing since."""
+    login = await live_login(kind, opaque, realm, account_id) if isinstance(account_id, str) and isinstance(realm, str) else None
+    if login is None:
+        return None
+    account = await _account_for(account_id, realm)
+    if account is None or not still_current(login, account):
+        return None
+    if isinstance(account, PlatformAccount):
+        return Principal.of_superuser(account, kind)
+    return Principal.of_staff(account, kind)
 
 
 async def authenticate() -> None:
@@ -61,17 +111,19 @@ async def authenticate() -> None:
         try:
             claims = tokens.verify(token.strip())
         except InvalidToken:
-            raise NotAuthenticated({"zh": "令牌无效或已过期", "en": "token invalid or expired"}) from None
-        g.principal = await _principal_for(claims["sub"], claims["tid"], "token")
+            raise NotAuthenticated(LOGGED_OUT) from None
+        g.principal = await _principal_for("token", claims["jti"], claims["sub"], claims["tid"])
         if g.principal is None:
-            raise NotAuthenticated({"zh": "账号不存在或已停用", "en": "account missing or disabled"})
+            raise NotAuthenticated(LOGGED_OUT)
+        g.token_jti = claims["jti"]
         return
     data = session.get(SESSION_KEY)
     if not data:
         return
-    g.principal = await _principal_for(data.get("aid", ""), data.get("tid", ""), "session")
+    if isinstance(data, dict):
+        g.principal = await _principal_for("session", data.get("sid"), data.get("aid"), data.get("tid"))
     if g.principal is None:
-        end_session()
+        session.clear()  # logged out elsewhere, expired, or changed: the browser is anonymous again
 
 
 async def check_csrf() -> None:

@@ -1,13 +1,14 @@
-"""Auth routes: log in (session or token), who am I, staff accounts of the tenant."""
+"""Auth routes: log in (session or token), log out, revoke a token, who am I, staff accounts of the tenant."""
 
 from __future__ import annotations
 
-from quart import Blueprint, current_app, request
+from quart import Blueprint, request
 
-from ..errors import NotFound
+from ..errors import InvalidInput, NotFound
 from ..http import parse_body
 from ..tenancy.resolution import current_tenant
-from .access import current_principal, end_session, start_session
+from .access import current_principal, end_session, issue_token as new_token, revoke_presented_token, start_session
+from .login_guard import require_json_login
 from .models import PlatformAccount, StaffAccount
 from .permissions import Permission, public, requires, superuser_only
 from .schemas import Credentials, NewStaffAccount, RolesIn
@@ -18,41 +19,61 @@ platform_auth_bp = Blueprint("platform_auth", __name__, url_prefix="/api/platfor
 
 
 
+NO_TOKEN = {"zh": "此请求没有携带令牌（Authorization: Bearer ...）", "en": "this request carries no bearer token (Authorization: Bearer ...)"}
+
+
 async def _staff_from_credentials() -> StaffAccount:
+    require_json_login()
     body = await parse_body(Credentials)
     ctx = current_tenant()
     return await guarded_login(ctx.tenant_id, body.username, request.remote_addr, lambda: authenticate_staff(ctx.scope, body.username, body.password))
 
 
 async def _superuser_from_credentials() -> PlatformAccount:
+    require_json_login()
     body = await parse_body(Credentials)
     return await guarded_login("platform", body.username, request.remote_addr, lambda: authenticate_superuser(body.username, body.password))
 
 
-def _token_response(account_id, tenant_id) -> dict:
-    token, ttl = current_app.extensions["xinfang.tokens"].issue(str(account_id), str(tenant_id) if tenant_id else None)
-    return {"access_token": token, "token_type": "Bearer", "expires_in": ttl}
+async def _log_out() -> dict:
+    """Log out whatever this request came with: its bearer token, or the browser's session."""
+    if not await revoke_presented_token():
+        await end_session()
+    return {"ok": True}
+
+
+async def _revoke_token() -> dict:
+    if not await revoke_presented_token():
+        raise InvalidInput(NO_TOKEN, field="Authorization")
+    return {"ok": True}
 
 
 @tenant_auth_bp.post("/api/session")
 @public("logging in is how one stops being anonymous")
 async def login(tenant_slug):
     account = await _staff_from_credentials()
-    return {"account": account.public_view(), "csrf_token": start_session(account.id, account.tenant_id)}
+    return {"account": account.public_view(), "csrf_token": await start_session(account)}
 
 
 @tenant_auth_bp.delete("/api/session")
 @requires(Permission.TENANT_READ)
 async def logout(tenant_slug):
-    end_session()
-    return {"ok": True}
+    """End this session (the cookie is worthless afterwards), or, called with a bearer token, that token."""
+    return await _log_out()
 
 
 @tenant_auth_bp.post("/api/tokens")
 @public("API clients exchange a password for a bearer token here")
 async def issue_token(tenant_slug):
     account = await _staff_from_credentials()
-    return _token_response(account.id, account.tenant_id)
+    return await new_token(account)
+
+
+@tenant_auth_bp.delete("/api/tokens/current")
+@requires(Permission.TENANT_READ)
+async def revoke_token(tenant_slug):
+    """Revoke the bearer token this request carries: it is refused from now on."""
+    return await _revoke_token()
 
 
 @tenant_auth_bp.get("/api/me")
@@ -99,14 +120,26 @@ async def set_roles(tenant_slug, account_id):
 @public("superusers log in here")
 async def platform_login():
     account = await _superuser_from_credentials()
-    return {"account": account.public_view(), "csrf_token": start_session(account.id, None)}
+    return {"account": account.public_view(), "csrf_token": await start_session(account)}
+
+
+@platform_auth_bp.delete("/session")
+@superuser_only(Permission.PLATFORM_ADMIN)
+async def platform_logout():
+    return await _log_out()
 
 
 @platform_auth_bp.post("/tokens")
 @public("superuser API clients exchange a password for a bearer token here")
 async def platform_token():
     account = await _superuser_from_credentials()
-    return _token_response(account.id, None)
+    return await new_token(account)
+
+
+@platform_auth_bp.delete("/tokens/current")
+@superuser_only(Permission.PLATFORM_ADMIN)
+async def platform_revoke_token():
+    return await _revoke_token()
 
 
 @platform_auth_bp.get("/me")

@@ -24,6 +24,7 @@ class StaffAccount(TenantDocument):
     roles: list[Role] = Field(default_factory=list)
     password_hash: str
     active: bool = True
+    auth_epoch: int = 0  # raised when the password or roles change: every earlier login ends (auth/sessions.py)
 
     class Settings:
         name = "staff_accounts"
@@ -47,6 +48,7 @@ class PlatformAccount(PlatformDocument):
     display_name: str = Field(min_length=1, max_length=100)
     password_hash: str
     active: bool = True
+    auth_epoch: int = 0  # raised when the password changes: every earlier login ends (auth/sessions.py)
 
     class Settings:
         name = "platform_accounts"

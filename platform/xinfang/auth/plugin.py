@@ -3,6 +3,8 @@
 from ..hookspecs import hookimpl
 from ..plugins import PluginInfo
 from .models import PlatformAccount, StaffAccount
+from .sessions import LiveLogin
+from .sessions import forget_expired as forget_expired_logins
 
 
 @hookimpl
@@ -12,7 +14,13 @@ def xinfang_plugin_info():
 
 @hookimpl
 def xinfang_document_models():
-    return [StaffAccount, PlatformAccount]
+    return [StaffAccount, PlatformAccount, LiveLogin]
+
+
+@hookimpl
+async def xinfang_sweep(now, runtime):
+    """Expired logins go (MongoDB's TTL index does it too; the embedded store's may not)."""
+    await forget_expired_logins(now.timestamp())
 
 
 @hookimpl

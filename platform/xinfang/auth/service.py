@@ -5,7 +5,7 @@ from __future__ import annotations
 from pymongo.errors import DuplicateKeyError
 
 from ..errors import Conflict, InvalidInput, NotAuthenticated, NotFound
-from ..ratelimit import check, hit
+from ..ratelimit import give_back, hit
 from ..events import DomainEvent, unit_of_work
 from ..store.scoped import TenantScope, parse_object_id
 from .models import PlatformAccount, Role, StaffAccount
@@ -88,19 +88,41 @@ async def do_create_superuser(*, username: str, display_name: str, password: str
     return account
 
 
-FAILED_LOGINS_PER_WINDOW = 10
+# Failed logins allowed per window, counted in three buckets at once. The pair limit keeps one guesser
+# from locking out the account's owner at another address; the account limit is what rotating source
+# addresses run into; the address limit stops one address spraying a password over many accounts.
+FAILED_LOGINS_PER_ACCOUNT_AND_ADDRESS = 10
+FAILED_LOGINS_PER_ACCOUNT = 30
+FAILED_LOGINS_PER_ADDRESS = 50
 LOGIN_WINDOW_SECONDS = 600
 BAD_LOGIN_MESSAGE = {"zh": "用户名或密码错误", "en": "wrong username or password"}
 
 
+def login_buckets(where: str, username: str, address: str | None) -> list[tuple[str, int]]:
+    address = address or "unknown"
+    return [
+        (f"login:{where}:{username}:{address}", FAILED_LOGINS_PER_ACCOUNT_AND_ADDRESS),
+        (f"login-account:{where}:{username}", FAILED_LOGINS_PER_ACCOUNT),
+        (f"login-address:{address}", FAILED_LOGINS_PER_ADDRESS),
+    ]
+
+
 async def guarded_login(where: str, username: str, address: str | None, attempt):
-    """Failed logins are counted per account and address (on every replica alike); past the limit, none are tried."""
-    bucket = f"login:{where}:{username}:{address or 'unknown'}"
-    await check(bucket, limit=FAILED_LOGINS_PER_WINDOW, window_seconds=LOGIN_WINDOW_SECONDS)
+    """Run ``attempt()`` (the password check) only if this attempt fits every login limit.
+
+    The attempt is counted atomically *before* the password is looked at, in every bucket
+    (``ratelimit.hit``): past a limit the answer is 429 and the password is never checked, so no
+    number of concurrent tries gets more than the limit checked. A right password gives its
+    attempt back; a wrong one keeps it.
+    """
+    taken = []
+    for bucket, limit in login_buckets(where, username, address):
+        taken.append(await hit(bucket, limit=limit, window_seconds=LOGIN_WINDOW_SECONDS))
     account = await attempt()
     if account is None:
-        await hit(bucket, limit=FAILED_LOGINS_PER_WINDOW, window_seconds=LOGIN_WINDOW_SECONDS)
         raise NotAuthenticated(BAD_LOGIN_MESSAGE)
+    for counted in taken:
+        await give_back(counted)
     return account
 
 

@@ -1,9 +1,12 @@
-"""Bearer tokens for the API: JWTs signed with joserfc, algorithm fixed, claims always checked."""
+"""Bearer tokens for the API: JWTs signed with joserfc, algorithm fixed, claims always checked.
+
+A token's ``jti`` names its live record (``auth/sessions.py``): a well-signed token whose record was
+deleted (revoked, logged out, password or roles changed) or never written is refused.
+"""
 
 from __future__ import annotations
 
 import time
-import uuid
 
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -27,9 +30,10 @@ class TokenService:
             exp={"essential": True},
             iat={"essential": True},
             tid={"essential": True},
+            jti={"essential": True},
         )
 
-    def issue(self, account_id: str, tenant_id: str | None) -> tuple[str, int]:
+    def issue(self, account_id: str, tenant_id: str | None, jti: str) -> tuple[str, int]:
         now = int(time.time())
         claims = {
             "iss": ISSUER,
@@ -37,7 +41,7 @@ class TokenService:
             "tid": tenant_id or "platform",
             "iat": now,
             "exp": now + self.ttl,
-            "jti": uuid.uuid4().hex,
+            "jti": jti,
         }
         return jwt.encode({"alg": "HS256", "typ": "JWT"}, claims, self.key, algorithms=ALGORITHMS), self.ttl
 
@@ -47,4 +51,6 @@ class TokenService:
             self.registry.validate(decoded.claims)
         except (JoseError, ValueError) as exc:
             raise InvalidToken(str(exc)) from None
+        if not all(isinstance(decoded.claims.get(name), str) for name in ("sub", "tid", "jti")):
+            raise InvalidToken("sub, tid and jti must be strings")
         return decoded.claims

@@ -5,6 +5,7 @@ from __future__ import annotations
 from quart import Blueprint, current_app, redirect, request, url_for
 
 from ..auth.access import current_principal, end_session, start_session
+from ..auth.login_guard import check_login_form, login_form_token, safe_next
 from ..auth.models import Role, StaffAccount
 from ..auth.permissions import Permission, public, requires
 from ..auth.service import authenticate_staff, guarded_login
@@ -49,7 +50,7 @@ def answer_rows(schema: dict, answers: dict, lang: str, prefix: str = "") -> lis
 @console_bp.get("/login")
 @public("staff log in here")
 async def login_page(tenant_slug):
-    return await _page("staff/login.html", message=None, next=request.args.get("next", ""))
+    return await _page("staff/login.html", message=None, next=request.args.get("next", ""), login_csrf=login_form_token())
 
 
 @console_bp.post("/login")
@@ -59,20 +60,20 @@ async def login_submit(tenant_slug):
     ctx = current_tenant()
     username = submitted.get("username", "")
     try:
+        check_login_form(submitted)
         account = await guarded_login(ctx.tenant_id, username, request.remote_addr, lambda: authenticate_staff(ctx.scope, username, submitted.get("password", "")))
     except DomainError as refused:
-        return await _page("staff/login.html", refused.status, message=refused.message, next=submitted.get("next", ""))
-    start_session(account.id, account.tenant_id)
-    target = submitted.get("next", "")
-    if not (target.startswith(f"/t/{tenant_slug}/staff/") or target.startswith(f"/t/{tenant_slug}/admin/")):
-        target = url_for("console.inbox_page", tenant_slug=tenant_slug)
-    return redirect(target)
+        return await _page("staff/login.html", refused.status, message=refused.message, next=submitted.get("next", ""),
+                           login_csrf=login_form_token())
+    await start_session(account)
+    target = safe_next(submitted.get("next", ""), (f"/t/{tenant_slug}/staff/", f"/t/{tenant_slug}/admin/"))
+    return redirect(target or url_for("console.inbox_page", tenant_slug=tenant_slug))
 
 
 @console_bp.post("/logout")
 @requires(Permission.TENANT_READ)
 async def logout(tenant_slug):
-    end_session()
+    await end_session()
     return redirect(url_for("console.login_page", tenant_slug=tenant_slug))
 
 

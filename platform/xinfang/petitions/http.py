@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import time
 
 from quart import Blueprint, Response, current_app, request
@@ -27,7 +29,13 @@ petitions_bp = Blueprint("petitions", __name__, url_prefix="/t/<tenant_slug>/api
 
 # A receipt answer never comes sooner than this: right and wrong receipts cost the same.
 RECEIPT_ANSWER_SECONDS = 0.25
-RECEIPT_ATTEMPTS_PER_WINDOW = 10
+RECEIPT_ATTEMPTS_PER_WINDOW = 10  # per tenant and client address
+# Rotating source addresses must not beat the limit: guesses at one receipt (known but for its last
+# digits) are also counted together from every address, and each portal has a ceiling on lookups, since
+# every one costs a slow hash.
+RECEIPT_ATTEMPTS_PER_PREFIX = 20
+RECEIPT_PREFIX_DIGITS = 12
+RECEIPT_LOOKUPS_PER_TENANT = 2000
 RECEIPT_WINDOW_SECONDS = 600
 
 
@@ -42,7 +50,13 @@ def client_address() -> str:
 async def receipt_lookup(receipt_text: str):
     """Rate-limited, constant-time lookup of a receipt; the petition must belong to this portal's case path."""
     ctx = current_tenant()
-    await hit(f"receipt:{ctx.tenant_id}:{client_address()}", limit=RECEIPT_ATTEMPTS_PER_WINDOW, window_seconds=RECEIPT_WINDOW_SECONDS)
+    # The prefix is keyed with the secret: rate counters in the store must not spell out most of a receipt.
+    prefix = hmac.new(current_app.config["SECRET_KEY"].encode(), service.normalise_receipt(receipt_text)[:RECEIPT_PREFIX_DIGITS].encode(),
+                      hashlib.sha256).hexdigest()
+    for bucket, limit in ((f"receipt:{ctx.tenant_id}:{client_address()}", RECEIPT_ATTEMPTS_PER_WINDOW),
+                          (f"receipt-prefix:{prefix}", RECEIPT_ATTEMPTS_PER_PREFIX),
+                          (f"receipt-tenant:{ctx.tenant_id}", RECEIPT_LOOKUPS_PER_TENANT)):
+        await hit(bucket, limit=limit, window_seconds=RECEIPT_WINDOW_SECONDS)
     started = time.monotonic()
     found = await service.find_by_receipt(keyring(), receipt_text)
     if found and ctx.tenant_id not in (found[0].origin_tenant_id, found[0].tenant_id):
