@@ -264,9 +264,9 @@ async def test_a_tenant_template_is_sandboxed(siyang):
     sup = Supervision(tenant_id=siyang.tenant_id, kind="card", type_key="white", subject=Subject(kind="person", name="<b>x</b>"),
                       subject_key="k", state=SupervisionState.DRAFT)
     with pytest.raises(InvalidInput):
-        render_document(await Tenant.find_one({"slug": "siyang-edu"}), hostile, sup)
+        await render_document(await Tenant.find_one({"slug": "siyang-edu"}), hostile, sup)
     plain = card_type.model_copy(update={"document_template": "<p>{{ subject.name }}</p>"})
-    assert render_document(await Tenant.find_one({"slug": "siyang-edu"}), plain, sup) == "<p>&lt;b&gt;x&lt;/b&gt;</p>"
+    assert await render_document(await Tenant.find_one({"slug": "siyang-edu"}), plain, sup) == "<p>&lt;b&gt;x&lt;/b&gt;</p>"
 
 
 async def test_escalating_on_refusal_proposes_the_next_card_up(siyang):

@@ -12,7 +12,6 @@ import json
 from functools import cache
 from importlib import resources
 
-from jinja2 import TemplateError
 from jsonschema import Draft202012Validator
 from pydantic import ValidationError
 from referencing import Registry
@@ -48,15 +47,19 @@ def definition_problems(model: type, data: dict) -> dict[str, dict]:
             continue
         zh, en = describe_failure(error.validator, error.validator_value, error.instance, error.schema)
         problems.setdefault(path or "body", {"zh": zh, "en": en})
-    template = data.get("document_template")
-    if isinstance(template, str) and template.strip() and "document_template" not in problems:
-        try:
-            check_template(template)
-        except TemplateError as error:
-            line = getattr(error, "lineno", None)
-            where_zh, where_en = (f"第 {line} 行", f"line {line}: ") if line else ("", "")
-            problems["document_template"] = {"zh": f"文书模板{where_zh}有误：{error.message}", "en": f"document template, {where_en}{error.message}"}
     return problems
+
+
+async def template_problems(data: dict) -> dict[str, dict]:
+    """The template is trial-rendered on sample values in the sandbox, within its time and output budget."""
+    template = data.get("document_template")
+    if not (isinstance(template, str) and template.strip()):
+        return {}
+    try:
+        await check_template(template)
+    except InvalidInput as refused:
+        return refused.fields
+    return {}
 
 
 async def _card_keys(scope: TenantScope) -> set[str]:
@@ -67,6 +70,8 @@ async def do_define(scope: TenantScope, model: type, key: str, data: dict, actor
     """Create or replace one definition by key; every field is checked, references included."""
     data = dict(data, key=key)
     problems = definition_problems(model, data)
+    if "document_template" not in problems:
+        problems.update(await template_problems(data))
     if model is EscalationRule and not problems:
         cards = await _card_keys(scope)
         for path in ("trigger.card_type", "outcome.card_type"):

@@ -1,22 +1,24 @@
 """Issued documents (cards, notices) rendered from the tenant's own template, kept as they went out.
 
-Tenant templates are untrusted text: they render in Jinja's sandbox with
-autoescaping, see only the plain values below, and a broken template is
-refused with a clear message instead of failing the issue half-way.
+Tenant templates are untrusted code: they render in the template sandbox
+(``xinfang.sandbox``: Jinja's sandbox with autoescaping, in a separate worker
+process, within a time and output budget) and see only the plain values below.
+What comes out passes the official-document allow-list (``document_html``). A
+broken template, or one over its budget, is refused with a message on
+``document_template`` (422) instead of failing the issue half-way.
 """
 
 from __future__ import annotations
 
 from importlib import resources
 
-from jinja2 import TemplateError
-from jinja2.sandbox import SandboxedEnvironment
-
-from ..errors import InvalidInput
+from ..errors import InvalidInput, ServiceUnavailable
+from ..sandbox.limits import DEFAULT_BUDGET, TemplateRefused
+from ..sandbox.pool import render_untrusted
 from ..tenancy.models import Tenant
+from .document_html import clean_document_html
 from .models import ActionType, CardType, Supervision
 
-_sandbox = SandboxedEnvironment(autoescape=True)
 _DEFAULT = resources.files("xinfang").joinpath("templates/documents/default.html").read_text(encoding="utf-8")
 
 
@@ -27,12 +29,45 @@ SAMPLE_CONTEXT = {
 }
 
 
-def check_template(template: str) -> None:
-    """Parse and try a tenant's template on sample values; raises jinja2's TemplateError when it is broken."""
-    _sandbox.from_string(template).render(SAMPLE_CONTEXT)
+def template_problem(refused: TemplateRefused) -> dict[str, str]:
+    """What is wrong with a template, in Chinese and English, for the ``document_template`` field."""
+    detail = refused.detail
+    where_zh, where_en = (f"第 {refused.lineno} 行", f"line {refused.lineno}: ") if refused.lineno else ("", "")
+    if refused.kind == "timeout":
+        seconds = DEFAULT_BUDGET.seconds
+        return {"zh": f"文书模板运行超时（超过 {seconds:g} 秒），请减少循环", "en": f"document template ran longer than {seconds:g} s; use fewer loops"}
+    if refused.kind == "output":
+        limit = DEFAULT_BUDGET.output_chars
+        return {"zh": f"文书模板输出过大（超过 {limit} 个字符）", "en": f"document template produces too much output (over {limit} characters)"}
+    if refused.kind == "too_long":
+        limit = DEFAULT_BUDGET.source_chars
+        return {"zh": f"文书模板过长（超过 {limit} 个字符）", "en": f"document template is too long (over {limit} characters)"}
+    if refused.kind == "crashed":
+        return {"zh": "文书模板使渲染进程异常退出", "en": "document template made its renderer fail"}
+    if refused.kind == "syntax":
+        return {"zh": f"文书模板{where_zh}有语法错误：{detail}", "en": f"document template, {where_en}syntax error: {detail}"}
+    if refused.kind == "forbidden":
+        return {"zh": f"文书模板{where_zh}使用了不允许的写法：{detail}", "en": f"document template, {where_en}not allowed: {detail}"}
+    return {"zh": f"文书模板{where_zh}运行出错：{detail}", "en": f"document template, {where_en}fails when rendered: {detail}"}
 
 
-def render_document(tenant: Tenant, kind_type: CardType | ActionType, sup: Supervision) -> str:
+async def _render(template: str, context: dict) -> str:
+    try:
+        html = await render_untrusted(template, context)
+    except TemplateRefused as refused:
+        if refused.kind == "busy":
+            raise ServiceUnavailable({"zh": "文书生成繁忙，请稍后再试", "en": "documents are busy being rendered; try again shortly"}) from None
+        raise InvalidInput(fields={"document_template": template_problem(refused)}) from None
+    return clean_document_html(html)
+
+
+async def check_template(template: str) -> None:
+    """Try a tenant's template on sample values; raises InvalidInput (on ``document_template``) when it fails."""
+    await _render(template, SAMPLE_CONTEXT)
+
+
+async def render_document(tenant: Tenant, kind_type: CardType | ActionType, sup: Supervision) -> str:
+    """The document as it goes out, already through the allow-list."""
     context = {
         "kind": sup.kind,
         "tenant_name": tenant.name.zh,
@@ -41,13 +76,9 @@ def render_document(tenant: Tenant, kind_type: CardType | ActionType, sup: Super
         "colour_name": getattr(getattr(kind_type, "colour_name", None), "zh", ""),
         "when": getattr(getattr(kind_type, "when", None), "zh", ""),
         "consequence": getattr(getattr(kind_type, "consequence", None), "zh", ""),
-        "subject": sup.subject.model_dump(),
+        "subject": sup.subject.model_dump(mode="json"),
         "issued_on": sup.issued_on,
         "response_due": sup.response_due,
         "copies": [c.name.zh for c in sup.copies],
     }
-    try:
-        return _sandbox.from_string(kind_type.document_template or _DEFAULT).render(context)
-    except TemplateError as error:
-        raise InvalidInput(fields={"document_template": {
-            "zh": f"本单位的文书模板有误：{error}", "en": f"this body's document template is broken: {error}"}}) from None
+    return await _render(kind_type.document_template or _DEFAULT, context)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from markupsafe import Markup
 from quart import Blueprint, render_template, request, url_for
 from quart_schema import document_request
 
@@ -10,12 +9,20 @@ from ..auth.access import current_principal
 from ..auth.permissions import Permission, public, requires
 from ..errors import NotFound
 from ..http import json_object_body, parse_body
+from ..sandbox.pool import shutdown_template_pool
 from ..tenancy.resolution import current_tenant
 from . import configuration, service, stats
+from .document_html import document_markup
 from .models import ActionType, CardType, EscalationRule, Supervision
 from .schemas import DecisionIn, DefinitionIn, SupervisionIn, TextIn
 
 cards_bp = Blueprint("cards", __name__, url_prefix="/t/<tenant_slug>/api")
+
+
+@cards_bp.after_app_serving
+async def stop_template_workers():
+    """The template sandbox's worker processes end with the web server (they start on the first render)."""
+    shutdown_template_pool()
 
 
 def view(sup: Supervision) -> dict:
@@ -133,7 +140,7 @@ async def supervision_document(tenant_slug, supervision_id):
     sup = await service.access_supervision(current_tenant().scope, supervision_id)
     if not sup.document_html:
         raise NotFound({"zh": "尚未发出，没有文书", "en": "not issued yet: no document"})
-    return await render_template("documents/page.html", tenant=current_tenant().tenant, document=Markup(sup.document_html),
+    return await render_template("documents/page.html", tenant=current_tenant().tenant, document=document_markup(sup.document_html),
                                  home_url=url_for("portal.home", tenant_slug=tenant_slug))
 
 
@@ -144,7 +151,7 @@ answers_bp = Blueprint("answers", __name__, url_prefix="/t/<tenant_slug>")
 @public("the subject of a card or notice answers through the one-time link they were given")
 async def answer_page(tenant_slug, token):
     sup = await service.find_by_answer_token(current_tenant().scope, token)
-    return await render_template("documents/answer.html", tenant=current_tenant().tenant, document=Markup(sup.document_html or ""),
+    return await render_template("documents/answer.html", tenant=current_tenant().tenant, document=document_markup(sup.document_html),
                                  done=False, home_url=url_for("portal.home", tenant_slug=tenant_slug)), 200, {"Cache-Control": "no-store"}
 
 
@@ -153,7 +160,7 @@ async def answer_page(tenant_slug, token):
 async def answer_submit(tenant_slug, token):
     text = (await request.form).get("text", "")
     sup = await service.do_answer_by_link(current_tenant().scope, token, text)
-    return await render_template("documents/answer.html", tenant=current_tenant().tenant, document=Markup(sup.document_html or ""),
+    return await render_template("documents/answer.html", tenant=current_tenant().tenant, document=document_markup(sup.document_html),
                                  done=True, home_url=url_for("portal.home", tenant_slug=tenant_slug)), 200, {"Cache-Control": "no-store"}
 
 

@@ -131,7 +131,7 @@ async def do_issue(scope: TenantScope, sup: Supervision, actor: Principal, *, no
         sup.follow_ups.append(FollowUp(due_on=period_end(calendar, today, visit).isoformat()))
     sup.follow_up_due = min((f.due_on for f in sup.follow_ups), default=None)
     sup.copies = list(getattr(kind_type, "copy_to", []))
-    sup.document_html = render_document(await get_tenant(scope.tenant_id), kind_type, sup)
+    sup.document_html = await render_document(await get_tenant(scope.tenant_id), kind_type, sup)
     token = secrets.token_urlsafe(24)
     sup.answer_token_hash, sup.answer_token_used = token_hash(token), False
     _note(sup, actor, "issued", now=now)

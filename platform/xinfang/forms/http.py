@@ -81,7 +81,9 @@ async def preview(tenant_slug):
     try:
         check_tenant_schema(body.schema_)
     except SchemaRejected as rejected:
-        return {"ok": False, "problems": rejected.problems, "html": "", "errors": []}
+        # 422 like publishing it would; the body also keeps what the live preview shows (problems by pointer).
+        refused = service.rejection(rejected.problems)
+        return {"ok": False, "problems": rejected.problems, "html": "", "errors": []} | refused.to_json(), refused.status
     errors = validate_submission(body.schema_, body.example, anonymous=body.anonymous)
     html = render_form(body.schema_, lang=body.lang if body.lang in ("zh", "en") else "zh", values=body.example, errors=errors)
     return {"ok": True, "problems": [], "html": str(html), "errors": [{"path": e.path, "zh": e.zh, "en": e.en} for e in errors]}

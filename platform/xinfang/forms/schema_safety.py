@@ -536,18 +536,25 @@ class _Gate:
 
     # -- references: no recursion, no exponential fan-out ----------------------------
 
-    def check_ref_expansion(self) -> None:
+    def check_ref_expansion(self) -> bool:
+        """Every $ref expanded in place stays finite and small; False (with the problem added) when not.
+
+        Runs before anything that follows references (the form shape, rendering), which
+        would otherwise recurse without end on ``a -> a`` or ``a -> b -> a``.
+        """
         memo: dict[str, int] = {}
-        active: set[str] = set()
+        active: dict[str, None] = {}  # the pointers being expanded, in order: the cycle is its tail
 
         def size(node: Any, pointer: str, hops: int) -> int:
             if pointer in memo:
                 return memo[pointer]
             if pointer in active:
-                raise _Stop(pointer, "不允许循环引用（$ref 指回自身）", "recursive references ($ref cycles) are not allowed")
+                chain = list(active)
+                cycle = " → ".join(p or "/" for p in chain[chain.index(pointer):] + [pointer])
+                raise _Stop(pointer, f"不允许循环引用（$ref 指回自身）：{cycle}", f"recursive references ($ref cycles) are not allowed: {cycle}")
             if not isinstance(node, dict):
                 return 1
-            active.add(pointer)
+            active[pointer] = None
             total = 1
             ref = node.get("$ref")
             target = _pointer_get(self.root, ref) if isinstance(ref, str) else _MISSING
@@ -563,7 +570,7 @@ class _Gate:
                     "展开全部 $ref 后表单定义过大",
                     f"the schema is too large once its $refs are expanded (over {MAX_UNFOLDED_NODES} nodes)",
                 )
-            active.discard(pointer)
+            active.pop(pointer, None)
             memo[pointer] = total
             return total
 
@@ -571,6 +578,8 @@ class _Gate:
             size(self.root, "", 0)
         except _Stop as stop:
             self.add(*stop.args)
+            return False
+        return True
 
     # -- the metaschema -------------------------------------------------------------
 
@@ -608,10 +617,13 @@ def check_tenant_schema(schema: dict) -> None:
     gate = _Gate(schema)
     if schema.get("type") != "object":
         gate.add(("type",), "最外层必须是 \"type\": \"object\"", 'the root must be "type": "object"')
-    gate.visit(schema, ())
-    gate.check_form_object(schema, ())
-    gate.check_ref_expansion()
-    gate.check_metaschema()
+    try:
+        gate.visit(schema, ())
+        if gate.check_ref_expansion():  # the form shape follows $refs: only once they are known to end
+            gate.check_form_object(schema, ())
+        gate.check_metaschema()
+    except RecursionError:  # a shape no check above foresaw: refused, never a 500
+        gate.add("", "表单定义嵌套或引用过深，无法检查", "the schema nests or refers too deeply to be checked")
     if gate.problems:
         raise SchemaRejected(gate.problems)
 

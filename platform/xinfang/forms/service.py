@@ -38,7 +38,8 @@ def extend_schema(base: dict, extension: dict) -> dict:
     return merged
 
 
-def _rejected(problems: list[dict]) -> InvalidInput:
+def rejection(problems: list[dict]) -> InvalidInput:
+    """The 422 for a refused schema: one field per problem, by JSON pointer under ``schema``."""
     fields = {("schema" + p["path"].replace("/", ".")).rstrip("."): {"zh": p["zh"], "en": p["en"]} for p in problems}
     return InvalidInput({"zh": "表单定义不符合要求", "en": "the form schema was refused"}, fields=fields)
 
@@ -95,7 +96,7 @@ async def do_publish_form_version(
     try:
         check_tenant_schema(full)
     except SchemaRejected as rejected:
-        raise _rejected(rejected.problems) from None
+        raise rejection(rejected.problems) from None
     kind = full.get("x-form", {}).get("kind", "petition")
     if kind not in KINDS:
         raise InvalidInput(fields={"schema.x-form.kind": {"zh": "表单类型应为 petition、report 或 suggestion", "en": f"x-form.kind must be one of {', '.join(KINDS)}"}})

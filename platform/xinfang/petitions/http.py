@@ -22,7 +22,7 @@ from ..tenancy.service import get_tenant
 from . import service
 from .models import Attachment, CalendarRules
 from .schemas import CalendarIn, CitizenActionIn, ReceiptIn, ReceiptOut, RegistrationIn, SubmissionIn, SupplementIn, TransitionIn
-from .uploads import read_uploads
+from .uploads import content_disposition, read_uploads
 from .views import public_view, staff_view, summary_view
 
 petitions_bp = Blueprint("petitions", __name__, url_prefix="/t/<tenant_slug>/api")
@@ -177,9 +177,8 @@ async def download_attachment(tenant_slug, petition_id, attachment_id):
     attachment = await ctx.scope.repo(Attachment).get(attachment_id)
     if attachment is None or attachment.petition_id != str(petition.id):
         raise NotFound()
-    filename = attachment.filename.encode("ascii", "ignore").decode() or "attachment"
     return Response(attachment.data, content_type=attachment.content_type,
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"', "X-Content-Type-Options": "nosniff"})
+                    headers={"Content-Disposition": content_disposition(attachment.filename), "X-Content-Type-Options": "nosniff"})
 
 
 @petitions_bp.get("/workflow")

@@ -5,7 +5,9 @@ Files are checked by what they are (magic bytes), not by what they claim to be.
 
 from __future__ import annotations
 
+import unicodedata
 from typing import TypeVar
+from urllib.parse import quote
 
 from pydantic import BaseModel, ValidationError
 from quart import request
@@ -25,6 +27,31 @@ ALLOWED_TYPES = {
     b"\x89PNG\r\n\x1a\n": "image/png",
 }
 ALLOWED_NAMES = "PDF, JPEG, PNG"
+
+
+MAX_FILENAME_CHARS = 120
+
+
+def safe_filename(name: str | None) -> str:
+    """A file name fit to keep and to send back: no control or invisible formatting characters
+    (CR/LF would break the download's header; U+202E would disguise the extension), no folders,
+    NFC-normalised, at most MAX_FILENAME_CHARS characters with the extension kept."""
+    text = unicodedata.normalize("NFC", name or "")
+    text = "".join(" " if unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp") else c for c in text)
+    text = " ".join(text.replace("\\", "/").rsplit("/", 1)[-1].split()).strip(" .")
+    if len(text) > MAX_FILENAME_CHARS:
+        stem, dot, extension = text.rpartition(".")
+        keep = extension if dot and stem and len(extension) <= 10 else ""
+        text = text[: MAX_FILENAME_CHARS - len(keep) - 1].rstrip() + ("." + keep if keep else "")
+    return text or "attachment"
+
+
+def content_disposition(name: str | None) -> str:
+    """``attachment`` with an ASCII ``filename`` for old clients and the real name as RFC 5987
+    ``filename*`` (RFC 6266); safe for any stored name, including ones kept before names were cleaned."""
+    clean = safe_filename(name)
+    ascii_name = "".join(c if " " <= c <= "~" and c not in '"\\;%' else "_" for c in clean)
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(clean, safe='')}"
 
 
 def sniff(data: bytes) -> str | None:
@@ -51,7 +78,7 @@ def check_files(files) -> list[Upload]:
         if content_type is None:
             problems[key] = {"zh": f"{storage.filename}：只接受 {ALLOWED_NAMES} 文件", "en": f"{storage.filename}: only {ALLOWED_NAMES} files are accepted"}
             continue
-        uploads.append(Upload(filename=storage.filename, content_type=content_type, data=data))
+        uploads.append(Upload(filename=safe_filename(storage.filename), content_type=content_type, data=data))
     if problems:
         raise InvalidInput({"zh": "附件不符合要求", "en": "attachments refused"}, fields=problems)
     return uploads
