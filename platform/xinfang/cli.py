@@ -6,13 +6,15 @@ import asyncio
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import click
 
-from .processes import die_with_parent, raise_keyboard_interrupt
+from .processes import PRIVATE_UMASK, private_child
+from .secrets_file import ensure_private_dir
 from .settings import SETTINGS_TABLE, Settings, SettingsError
 
 log = logging.getLogger("xinfang")
@@ -26,7 +28,7 @@ def _settings() -> Settings:
     except SettingsError as exc:
         raise click.UsageError(str(exc)) from None
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    ensure_private_dir(settings.data_dir)
     return settings
 
 
@@ -48,34 +50,86 @@ class PluginCommands(click.Group):
 @click.group(cls=PluginCommands)
 def main() -> None:
     """xinfang 信访监督平台: petition supervision for discipline-inspection commissions."""
+    # Everything this process and its children write (keys, passwords, store, indexes, logs) is
+    # readable by this user only.
+    os.umask(PRIVATE_UMASK)
 
 
 @main.command()
 @click.option("--tenants", "tenants_dir", type=click.Path(path_type=Path), default=DEFAULT_TENANTS_DIR, show_default=True)
 @click.option("--workers", default=2, show_default=True, help="Celery worker processes.")
 def run(tenants_dir: Path, workers: int) -> None:
-    """Run the whole platform on one machine: store (embedded unless configured), worker, beat, web."""
+    """Run and supervise the whole platform on one machine: store (embedded unless configured), worker, beat, web."""
+    from .store.embedded import EmbeddedStore, EmbeddedStoreError, port_is_open
+    from .supervisor import ChildSpec, Supervisor, SupervisorError
+
     settings = _settings()
-    signal.signal(signal.SIGTERM, raise_keyboard_interrupt)
-    store = _start_embedded_store(settings)
-    worker = indexer = None
+    supervisor = Supervisor(settings.data_dir)
     try:
+        supervisor.claim()
+    except SupervisorError as exc:
+        raise click.ClickException(f"{exc.message['zh']} / {exc.message['en']}") from None
+    env = dict(os.environ, **settings.to_env())
+    # Celery logs every task at INFO; on one terminal only warnings are worth reading.
+    loglevel = "WARNING" if settings.log_level == "INFO" else settings.log_level
+
+    def command(*args: str, pass_fds: tuple[int, ...] = ()):
+        # Own session: a Ctrl-C reaches only the supervisor, which stops the children in order.
+        return lambda: subprocess.Popen([sys.executable, "-m", "xinfang", *args], env=env, start_new_session=True,
+                                        preexec_fn=private_child, pass_fds=pass_fds)
+
+    if settings.embedded_store:
+        store = EmbeddedStore(settings.store_dir, settings.embedded_store_port)
+        supervisor.add(ChildSpec("store", "数据库", store.spawn, ready=lambda: port_is_open(store.host, store.port), stop_timeout=10))
+    # On the embedded (filesystem) broker a second consumer process races the first over the same
+    # message files, so one worker also indexes there; with a real broker the indexer runs apart.
+    single = settings.embedded_broker
+    supervisor.add(ChildSpec("worker", "后台任务进程", command("worker", "--concurrency", str(workers), "--loglevel", loglevel,
+                                                            *(["--with-indexer"] if single else []))))
+    if not single:
+        supervisor.add(ChildSpec("indexer", "检索索引进程", command("indexer", "--loglevel", loglevel)))
+    # Its own process, never `worker --beat`: a beat forked by a worker outlived the worker's kill -9.
+    supervisor.add(ChildSpec("beat", "定时调度进程", command("beat", "--loglevel", loglevel)))
+    # The supervisor holds the web server's listening socket and hands it to each web process: while
+    # a killed web process is being replaced, new connections wait in the socket's queue instead of
+    # being refused, and a port someone else holds is a clear error now rather than a crash loop.
+    try:
+        listener = socket.create_server((settings.host, settings.port), family=_address_family(settings.host), backlog=1024)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}; "
+                                   f"set XINFANG_PORT / 端口 {settings.port} 无法使用") from None
+    listener.set_inheritable(True)
+    web_host = "127.0.0.1" if settings.host in ("0.0.0.0", "") else "::1" if settings.host == "::" else settings.host
+    supervisor.add(ChildSpec("web", "网站进程", command("serve", "--listen-fd", str(listener.fileno()), pass_fds=(listener.fileno(),)),
+                             ready=lambda: _web_answers(web_host, settings.port), stop_timeout=15))
+
+    supervisor.install_signals()
+    try:
+        if settings.embedded_store:
+            try:
+                supervisor.start("store", raise_errors=True)
+            except EmbeddedStoreError as exc:
+                raise click.ClickException(str(exc)) from None
+            if not supervisor.wait_ready("store", timeout=30):
+                if supervisor.stopping:
+                    return
+                raise click.ClickException(f"the embedded store did not start; see {store.log_path} / 内置数据库未能启动")
+            click.echo(f"embedded store started: {store.uri}, data in {settings.store_dir}")
+        for name in ("worker", "indexer", "beat"):
+            if name in supervisor.children:
+                supervisor.start(name)
         if settings.should_load_demo_tenants and tenants_dir.is_dir():
-            _load_tenants(settings, tenants_dir)
-        env = dict(os.environ, **settings.to_env())
-        # Celery logs every task at INFO; on one terminal only warnings are worth reading.
-        loglevel = "WARNING" if settings.log_level == "INFO" else settings.log_level
-        # On the embedded (filesystem) broker a second consumer process races the first over the same
-        # message files, so one worker also indexes there; with a real broker the indexer runs apart.
-        single = settings.embedded_broker
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "xinfang", "worker", "--beat", "--concurrency", str(workers), "--loglevel", loglevel,
-             *(["--with-indexer"] if single else [])],
-            env=env, preexec_fn=die_with_parent,
-        )
-        if not single:
-            indexer = subprocess.Popen([sys.executable, "-m", "xinfang", "indexer", "--loglevel", loglevel], env=env,
-                                       preexec_fn=die_with_parent)
+            loaded = supervisor.run_once([sys.executable, "-m", "xinfang", "load-tenants", str(tenants_dir)], env=env,
+                                         start_new_session=True, preexec_fn=private_child)
+            if loaded is None:
+                return
+            if loaded != 0:
+                raise click.ClickException("loading the tenant bundles failed (see above) / 加载单位配置失败")
+        supervisor.start("web")
+        if not supervisor.wait_ready("web", timeout=120):
+            if supervisor.stopping:
+                return
+            click.echo("网站进程尚未就绪，继续等待 / the web server is not answering yet; still trying", err=True)
         base = f"http://{settings.host}:{settings.port}"
         click.echo(f"xinfang 已启动 / running on {base}  (Ctrl-C 停止 / to stop)")
         if settings.should_load_demo_tenants and tenants_dir.is_dir():
@@ -84,27 +138,39 @@ def run(tenants_dir: Path, workers: int) -> None:
             click.echo(f"  表单管理 form admin:      {base}/t/siyang-edu/admin/forms   (admin)")
             click.echo(f"  监督配置 card settings:   {base}/t/siyang-edu/admin/supervision   (admin)")
             click.echo(f"  干部廉政意见 reviews:     {base}/platform/reviews   (org-reviewer, org-approver)")
-        click.echo(f"  API: {base}/openapi.json")
-        _serve(settings)
-    except KeyboardInterrupt:
-        pass
+        click.echo(f"  API: {base}/openapi.json   健康状态 health: {base}/healthz")
+        supervisor.supervise()
     finally:
-        for child in (worker, indexer):
-            if child is not None and child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-                try:
-                    child.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    child.kill()
-        if store is not None:
-            store.stop()
+        supervisor.stop_all(["web", "beat", "indexer", "worker", "store"])
+        supervisor.close()
+        listener.close()
         click.echo("xinfang stopped / 已停止")
 
 
+def _address_family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def _web_answers(host: str, port: int) -> bool:
+    """Whether a web process answers HTTP on the port (the socket itself accepts even while none runs)."""
+    import http.client
+
+    connection = http.client.HTTPConnection(host, port, timeout=0.5)
+    try:
+        connection.request("GET", "/healthz?parts=processes")
+        connection.getresponse()  # any answer: a 503 only says that some process (this one, say) is not up yet
+        return True
+    except OSError:
+        return False
+    finally:
+        connection.close()
+
+
 @main.command()
-def serve() -> None:
+@click.option("--listen-fd", type=int, hidden=True, help="Serve on this inherited listening socket (given by `xinfang run`).")
+def serve(listen_fd: int | None) -> None:
     """Run one web server (the store and broker must be reachable)."""
-    _serve(_settings())
+    _serve(_settings(), listen_fd)
 
 
 @main.command()
@@ -155,10 +221,16 @@ def indexer(loglevel: str) -> None:
 @main.command()
 @click.option("--loglevel", default="INFO", show_default=True)
 def beat(loglevel: str) -> None:
-    """Run the beat scheduler: exactly one per deployment."""
+    """Run the beat scheduler: exactly one per deployment (a second one exits with status 75)."""
+    from .beat_lock import ANOTHER_BEAT_EXIT, AnotherBeatRunning, acquire_beat_lock
     from .worker import make_celery
 
     settings = _settings()
+    try:
+        acquire_beat_lock(settings.data_dir)  # held until this process ends, however it ends
+    except AnotherBeatRunning as exc:
+        click.echo(f"{exc.message['zh']}\n{exc.message['en']}", err=True)
+        sys.exit(ANOTHER_BEAT_EXIT)
     make_celery(settings).start(["beat", "--loglevel", loglevel, "--schedule", str(settings.data_dir / "celerybeat-schedule")])
 
 
@@ -190,6 +262,7 @@ def create_user(tenant_slug, username, display_name, roles, superuser, password)
     store = _start_embedded_store(settings, required=False)
 
     async def create():
+        from .auth.grants import GrantPath, Grantor
         from .auth.service import do_create_staff_account, do_create_superuser
         from .errors import DomainError
         from .store.scoped import TenantScope
@@ -201,9 +274,11 @@ def create_user(tenant_slug, username, display_name, roles, superuser, password)
             tenant = await Tenant.find_one({"slug": tenant_slug})
             if tenant is None:
                 raise click.UsageError(f"no tenant {tenant_slug!r}")
-            return await do_create_staff_account(
-                TenantScope(tenant.id), username=username, display_name=display_name, roles=list(roles), password=password
+            account, _ = await do_create_staff_account(
+                TenantScope(tenant.id), username=username, display_name=display_name, roles=list(roles), password=password,
+                grantor=Grantor.operator(GrantPath.CLI),  # the operator's path: trusted, and recorded in the audit log
             )
+            return account
         except DomainError as exc:
             details = "; ".join(f"{k}: {v['zh']} / {v['en']}" for k, v in exc.fields.items()) or exc.message["en"]
             raise click.UsageError(details) from None
@@ -224,64 +299,100 @@ def audit() -> None:
 @audit.command("verify")
 @click.option("--expect-head", "expect_head", metavar="SEQ:HASH",
               help="A head written down earlier (printed by this command): the log must still contain it.")
-@click.option("--anchors", "anchors_file", type=click.Path(path_type=Path, dir_okay=False),
-              help="Anchors file to check against.  [default: DATA_DIR/audit/anchors.jsonl, if present]")
-def verify_audit(expect_head: str | None, anchors_file: Path | None) -> None:
-    """Check the whole audit log: exit 0 when intact, 1 (listing each problem) when not."""
-    from .audit.anchors import AnchorError, anchors_path, parse_expected_head, read_anchors
+@click.option("--anchors", "anchors_paths", multiple=True, type=click.Path(path_type=Path),
+              help="A signed anchors file, or a directory of them (repeatable; e.g. each host's copy of "
+                   "DATA_DIR/audit/anchors/, or lines taken from the log stream).  "
+                   "[default: DATA_DIR/audit/anchors/ and the unsigned DATA_DIR/audit/anchors.jsonl of before]")
+def verify_audit(expect_head: str | None, anchors_paths: tuple[Path, ...]) -> None:
+    """Check the whole audit log against signed anchors: exit 0 when intact, 1 (listing each problem) when not,
+    and 1 when there is no anchor to check against."""
+    from .audit.anchors import AnchorError, anchor_files, anchors_dir, legacy_anchors_path, parse_expected_head, read_anchors
+    from .audit.keys import AuditKeys
 
     settings = _settings()
-    anchors = []
-    notes = []
+    try:
+        keys = AuditKeys.from_settings(settings)
+    except ValueError as exc:
+        raise click.UsageError(f"{exc} / 加密密钥无效") from None
+    anchors, bad_lines, notes = [], [], []
     try:
         if expect_head:
             anchors.append(parse_expected_head(expect_head))
-        if anchors_file is not None and not anchors_file.is_file():
-            raise click.UsageError(f"no anchors file {anchors_file} / 锚点文件不存在")
-        anchors_file = anchors_file or anchors_path(settings.data_dir)
-        if anchors_file.is_file():
-            from_file = read_anchors(anchors_file)
-            anchors += from_file
-            notes.append(f"锚点文件 / anchors file: {anchors_file} ({len(from_file)})")
-        else:
-            notes.append(f"锚点文件不存在 / no anchors file: {anchors_file}")
+            notes.append(f"预期链头 / expected head: {expect_head}")
     except AnchorError as exc:
         raise click.UsageError(f"{exc.message['zh']} / {exc.message['en']}") from None
-    if expect_head:
-        notes.append(f"预期链头 / expected head: {expect_head}")
-    if not anchors:
-        notes.append("没有锚点：无法发现末尾记录被删除 / no anchor: records cut off at the end cannot be detected")
+    # (file, reads unsigned lines): only the sweeper's file of before the chain was keyed may hold them.
+    files: list[tuple[Path, bool]] = []
+    for path in anchors_paths:
+        if path.is_dir():
+            files += [(file, False) for file in anchor_files(path)]
+        elif path.is_file():
+            files.append((path, False))
+        else:
+            raise click.UsageError(f"no anchors file or directory {path} / 锚点文件或目录不存在")
+    if not anchors_paths:
+        files += [(file, False) for file in anchor_files(anchors_dir(settings.data_dir))]
+        if legacy_anchors_path(settings.data_dir).is_file():
+            files.append((legacy_anchors_path(settings.data_dir), True))
+    for file, allow_unsigned in files:
+        found, bad = read_anchors(file, keys.anchors, allow_unsigned=allow_unsigned)
+        anchors += found
+        bad_lines += bad
+        kind = "未签名 / unsigned" if allow_unsigned else "签名 / signed"
+        notes.append(f"锚点文件 / anchors file ({kind}): {file} ({len(found)}"
+                     + (f", {len(bad)} 行有误 / bad line(s)" if bad else "") + ")")
+    if not files:
+        notes.append(f"没有锚点文件 / no anchors file in: {', '.join(map(str, anchors_paths)) or anchors_dir(settings.data_dir)}")
     store = _start_embedded_store(settings, required=False)
 
     async def check():
         from .audit.verify import verify_audit_log
 
-        return await verify_audit_log(anchors)
+        return await verify_audit_log(anchors, chain_key=keys.chain, bad_anchor_lines=bad_lines)
 
     try:
         report = _with_store(settings, check)
     finally:
         if store is not None:
             store.stop()
-    if report.intact:
-        click.echo(f"审计日志完整 / audit log intact: {report.records_checked} 条记录 / records, "
-                   f"{report.anchors_checked} 个锚点 / anchors checked")
-    else:
-        click.echo(f"审计日志已被改动 / audit log NOT intact: {len(report.problems)} 个问题 / problem(s) in "
-                   f"{report.records_checked} 条记录 / records, {report.anchors_checked} 个锚点 / anchors checked")
+    anchored = report.anchors_checked > 0
+    counts = (f"{report.records_checked} 条记录 / records, {report.anchors_checked} 个锚点 / anchors checked"
+              + (f", {report.unsigned_anchors_checked} 个未签名锚点 / unsigned" if report.unsigned_anchors_checked else ""))
+    if not report.intact:
+        click.echo(f"审计日志已被改动 / audit log NOT intact: {len(report.problems)} 个问题 / problem(s) in {counts}")
         for problem in report.problems:
             where = f"seq {problem.seq}" if problem.seq is not None else "seq -"
             click.echo(f"  {where:<9} {problem.kind:<16} {problem.message['zh']} / {problem.message['en']}")
+        if report.every_keyed_record_altered:
+            click.echo("  每条带密钥的记录都不符：多半不是本部署的 XINFANG_ENCRYPTION_KEY / every keyed record fails: "
+                       "most likely this is not the deployment's XINFANG_ENCRYPTION_KEY")
+    elif not anchored:
+        click.echo(f"审计日志无法确认完整 / audit log NOT verified: 没有可核对的锚点 / no anchor to check against ({counts})")
+        click.echo("  没有锚点，就看不出最新的记录是否被删除，因此不算通过。请用 --anchors PATH 指定签名锚点文件或目录"
+                   "（各主机的 DATA_DIR/audit/anchors/，或从日志流中取出的锚点行），或用 --expect-head SEQ:HASH 指定先前记下的链头。")
+        click.echo("  Without an anchor the newest records could have been cut off unseen, so this is not a pass. "
+                   "Pass one with --anchors PATH (a signed anchors file or directory: each host's DATA_DIR/audit/anchors/, "
+                   "or anchor lines taken from the log stream) or --expect-head SEQ:HASH (a head written down earlier).")
+    else:
+        click.echo(f"审计日志完整 / audit log intact: {counts}")
     if report.head is None:
         click.echo("  链头 / head: -  (日志为空 / the log is empty)")
     elif report.intact:
         click.echo(f"  链头 / head: {report.head.seq}:{report.head.hash}")
         click.echo("    (可记下，日后用 --expect-head 核对 / write it down and check it later with --expect-head)")
+        if anchored and report.head.seq > report.newest_anchor_seq:
+            click.echo(f"  最新锚点在序号 {report.newest_anchor_seq}，其后 {report.head.seq - report.newest_anchor_seq} 条记录的改动"
+                       f"可以发现（带密钥），但被整段删除则看不出 / newest anchor at seq {report.newest_anchor_seq}: an edit of the "
+                       f"{report.head.seq - report.newest_anchor_seq} record(s) after it is seen (keyed), their removal is not")
     else:
         click.echo(f"  链头 / head: {report.head.seq}:{report.head.hash}  (未通过校验，勿记作锚点 / failed the check: not an anchor)")
+    if report.legacy_records:
+        click.echo(f"  {report.legacy_records} 条旧式无密钥记录（sha256），由其后带密钥的记录和签名锚点固定 / "
+                   f"{report.legacy_records} unkeyed record(s) of the old format (sha256), held in place by the keyed records "
+                   "and signed anchors after them")
     for note in notes:
         click.echo(f"  {note}")
-    if not report.intact:
+    if not report.intact or not anchored:
         sys.exit(1)
 
 
@@ -366,17 +477,27 @@ def _load_tenants(settings: Settings, tenants_dir: Path) -> None:
         click.echo(f"  listed in {path}")
 
 
-def _serve(settings: Settings) -> None:
+def _serve(settings: Settings, listen_fd: int | None = None) -> None:
     from hypercorn.asyncio import serve as hypercorn_serve
     from hypercorn.config import Config
 
     from .app import create_app
 
     config = Config()
-    config.bind = [f"{settings.host}:{settings.port}"]
+    config.bind = [f"fd://{listen_fd}" if listen_fd is not None else f"{settings.host}:{settings.port}"]
     config.accesslog = None
     config.graceful_timeout = 5
-    asyncio.run(hypercorn_serve(create_app(settings), config))
+    app = create_app(settings)
+
+    async def serve_until_stopped() -> None:
+        # SIGTERM (the supervisor, Kubernetes) and Ctrl-C both finish the requests in flight and close the store.
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await hypercorn_serve(app, config, shutdown_trigger=stop.wait)
+
+    asyncio.run(serve_until_stopped())
 
 
 if __name__ == "__main__":

@@ -10,15 +10,30 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+import stat
 from pathlib import Path
 
 from .settings import Settings
 
 
+def ensure_private_dir(path: Path) -> Path:
+    """Create ``path`` (0700), or make an existing one of ours 0700: the data directory holds secrets.
+
+    Closing the directory closes everything in it, including files an older version
+    wrote with looser modes. Shared sticky folders (/tmp) are left alone.
+    """
+    path = Path(path)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = path.stat()
+    if info.st_uid == os.geteuid() and info.st_mode & 0o077 and not info.st_mode & stat.S_ISVTX:
+        path.chmod(0o700)
+    return path
+
+
 def _read_or_create(path: Path, make) -> str:
     if path.exists():
         return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    ensure_private_dir(path.parent)
     value = make()
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

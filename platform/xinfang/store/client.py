@@ -12,9 +12,17 @@ import logging
 from beanie import init_beanie
 from pymongo import AsyncMongoClient
 
+from ..audit.context import configure_audit
 from ..settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+# How long an operation waits for an unreachable store before it fails (and the request answers 503
+# with Retry-After). Long enough to ride out the embedded store's restart by the supervisor (about
+# a second), short enough that nobody stares at a hung page while the store is down. Put
+# serverSelectionTimeoutMS in XINFANG_MONGODB_URI to choose otherwise (e.g. for slow failovers).
+SERVER_SELECTION_TIMEOUT_MS = 1_500
 
 
 def durable_client(uri: str) -> AsyncMongoClient:
@@ -23,15 +31,20 @@ def durable_client(uri: str) -> AsyncMongoClient:
     On a replica set ``w=majority`` waits for a majority of members; on a single
     server (embedded or standalone) a majority is that server. ``j=True`` waits
     for the journal (the embedded store commits its SQLite WAL before it answers).
+
+    When the store goes away and comes back (a restart, a failover) the client
+    reconnects by itself: the failed operation clears its connection pool, and
+    the next ones wait for the server again, so nothing here needs resetting.
     """
+    options = {} if "serverselectiontimeoutms" in uri.lower() else {"serverSelectionTimeoutMS": SERVER_SELECTION_TIMEOUT_MS}
     return AsyncMongoClient(
         uri,
         w="majority",
         journal=True,
         tz_aware=True,
         uuidRepresentation="standard",
-        serverSelectionTimeoutMS=10_000,
         appname="xinfang",
+        **options,
     )
 
 
@@ -54,6 +67,7 @@ class Store:
         # are not isolated between clients (see events.py), so neither gets them.
         store.supports_transactions = "setName" in hello or hello.get("msg") == "isdbgrid"
         await init_beanie(database=store.database, document_models=document_models)
+        configure_audit(settings)  # audit records now go to this store: append with these settings' keys
         return store
 
     async def close(self) -> None:

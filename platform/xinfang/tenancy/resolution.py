@@ -7,16 +7,18 @@ host to ``/t/<slug>/x``, so routing, auth and handlers see one shape only.
 
 from __future__ import annotations
 
+import json
+
 from quart import g, request
 
 from ..errors import NotFound
 from .context import TenantContext
-from .service import TenantDirectory
+from .service import StoreUnreachable, TenantDirectory
 
 TENANT_PREFIX = "/t/"
 # Paths that belong to the platform itself, never to the tenant a host name maps to:
-# the superusers' API and pages, and the shared static files.
-PLATFORM_PREFIXES = ("/api/platform", "/platform/", "/static")
+# the superusers' API and pages, the shared static files and the health check.
+PLATFORM_PREFIXES = ("/api/platform", "/platform/", "/static", "/healthz")
 
 
 class HostTenantMiddleware:
@@ -25,13 +27,33 @@ class HostTenantMiddleware:
         self.directory = directory
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] == "http" and not scope["path"].startswith(TENANT_PREFIX):
+        if scope["type"] == "http" and not scope["path"].startswith((TENANT_PREFIX, *PLATFORM_PREFIXES)):
             host = _host_of(scope)
-            slug = await self.directory.slug_for_host(host) if host else None
-            if slug and not scope["path"].startswith(PLATFORM_PREFIXES):
+            try:
+                slug = await self.directory.slug_for_host(host) if host else None
+            except StoreUnreachable as unreachable:
+                # Outside the app: its error handlers cannot answer for us.
+                return await _unavailable(scope, send, unreachable)
+            if slug:
                 path = f"{TENANT_PREFIX}{slug}{scope['path']}"
                 scope = dict(scope, path=path, raw_path=path.encode())
         return await self.asgi_app(scope, receive, send)
+
+
+async def _unavailable(scope, send, error: StoreUnreachable) -> None:
+    """A 503 in Chinese and English: JSON for the API, a short page for browsers."""
+    accept = dict(scope.get("headers", [])).get(b"accept", b"").decode("latin-1")
+    if "/api/" in scope["path"] or "text/html" not in accept:
+        body, kind = json.dumps(error.to_json(), ensure_ascii=False).encode(), b"application/json"
+    else:
+        text = f"{error.message['zh']}<br>{error.message['en']}"
+        body = (f'<!doctype html><html lang="zh"><meta charset="utf-8"><title>503</title><p>{text}</p></html>').encode()
+        kind = b"text/html; charset=utf-8"
+    await send({"type": "http.response.start", "status": 503, "headers": [
+        (b"content-type", kind), (b"content-length", str(len(body)).encode()),
+        (b"retry-after", str(error.retry_after).encode()), (b"cache-control", b"no-store"),
+    ]})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _host_of(scope) -> str | None:

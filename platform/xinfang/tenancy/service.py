@@ -2,23 +2,70 @@
 
 from __future__ import annotations
 
+import logging
+
+import pymongo
+from pymongo.errors import ConnectionFailure, PyMongoError
+
+from ..errors import ServiceUnavailable
 from ..store.cache import TtlCache
 from ..store.scoped import parse_object_id
 from .models import Tenant
 
+log = logging.getLogger(__name__)
+
+# Resolving the tenant comes before everything else in a request: while the store is down it must
+# not hold every request for the driver's whole server-selection time.
+LOOKUP_TIMEOUT_SECONDS = 1.0
+MAX_REMEMBERED = 10_000
+
+
+class StoreUnreachable(ServiceUnavailable):
+    message = {"zh": "数据库暂时无法连接，请稍后再试", "en": "the document store is unreachable; try again shortly"}
+    retry_after = 5
+
+
+def _unreachable(error: PyMongoError) -> bool:
+    return isinstance(error, ConnectionFailure) or getattr(error, "timeout", False)
+
 
 class TenantDirectory:
-    """Slug and host lookups with a short, bounded cache: every request resolves its tenant once."""
+    """Slug and host lookups with a short, bounded cache: every request resolves its tenant once.
 
-    def __init__(self, ttl_seconds: float = 5.0):
+    While the store cannot be reached, a lookup gives up after ``LOOKUP_TIMEOUT_SECONDS`` and
+    answers from the last answer it had (tenants rarely change, and the request will meet the
+    store again in its handler anyway); with nothing remembered it raises ``StoreUnreachable``
+    (503 with Retry-After). Once the store answers again, lookups are fresh again.
+    """
+
+    def __init__(self, ttl_seconds: float = 5.0, lookup_timeout: float = LOOKUP_TIMEOUT_SECONDS):
         # Bounded: slugs in URLs are anyone's input, and unknown ones are cached (as None) too.
         self._cache = TtlCache(ttl_seconds)
+        self._lookup_timeout = lookup_timeout
+        self._last_known: dict = {}  # key -> the last answer the store gave, for when it cannot answer
+
+    async def _lookup(self, key, load):
+        try:
+            with pymongo.timeout(self._lookup_timeout):
+                value = await self._cache.get(key, load)
+        except PyMongoError as exc:
+            if not _unreachable(exc):
+                raise
+            if key in self._last_known:
+                log.warning("store unreachable (%s): tenant lookup %r answered from memory", type(exc).__name__, key)
+                return self._last_known[key]
+            raise StoreUnreachable() from None
+        if value is not None:  # unknown slugs are anyone's input: not worth remembering
+            if len(self._last_known) >= MAX_REMEMBERED:
+                self._last_known.clear()
+            self._last_known[key] = value
+        return value
 
     async def by_slug(self, slug: str) -> Tenant | None:
-        return await self._cache.get(("slug", slug), lambda: Tenant.find_one({"slug": slug, "active": True}))
+        return await self._lookup(("slug", slug), lambda: Tenant.find_one({"slug": slug, "active": True}))
 
     async def slug_for_host(self, host: str) -> str | None:
-        mapping = await self._cache.get("hosts", _host_map)
+        mapping = await self._lookup("hosts", _host_map)
         return mapping.get(host.split(":")[0].lower())
 
 
