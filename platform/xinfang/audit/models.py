@@ -2,19 +2,32 @@
 
 Every record carries a gapless sequence number ``seq`` (1, 2, 3, ...; unique
 in the collection), the ``hash`` of the record before it (``prev_hash``) and
-its own ``hash``: SHA-256 over a canonical JSON of the fields in
-``CHAINED_FIELDS``. Editing, deleting or reordering a record therefore breaks
-the chain where it happened; cutting off the tail is found against the anchors
-kept outside the collection (``audit.anchors``).
+its own ``hash`` over a canonical JSON of its chained fields, in one of two
+formats named by ``hash_alg``:
+
+- ``hmac-sha256/v2`` (every record written now): HMAC-SHA256 under the chain
+  key (``audit.keys``), which is not in the store, so whoever can write the
+  store cannot compute a valid hash for an edited or invented record;
+- ``sha256`` (records written before the chain was keyed, read without the
+  field): plain SHA-256, which anyone can recompute. Such records are held in
+  place only by the keyed records after them (each covers its ``prev_hash``)
+  and by signed anchors. A chain switches from ``sha256`` to the keyed format
+  once and never back (``audit.verify``).
+
+Editing, deleting or reordering a record therefore breaks the chain where it
+happened; cutting off the tail is found against the anchors kept outside the
+collection (``audit.anchors``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from bson import ObjectId
 from pydantic import Field
@@ -25,11 +38,16 @@ from ..store.documents import IdRef, PlatformDocument
 # prev_hash of record 1: there is nothing before it.
 GENESIS_HASH = "0" * 64
 
+# The two record formats (``hash_alg``). A record stored without the field is of the first.
+HASH_SHA256 = "sha256"
+HASH_HMAC_V2 = "hmac-sha256/v2"
+HashAlg = Literal["sha256", "hmac-sha256/v2"]
+
 # The fields a record's hash covers, in no particular order (the JSON is key-sorted).
-# Adding a name here changes the hash of every record already written, so a new
-# field that must be covered needs a new chain format, not just an entry here.
-# tests/test_audit_log.py fails when a model field is neither here nor in UNCHAINED_FIELDS.
-CHAINED_FIELDS = (
+# Adding a name changes the hash of every record already written, so a new field
+# that must be covered needs a new format (as hash_alg came with v2), not just an entry.
+# tests/test_audit_log.py fails when a model field is neither chained nor in UNCHAINED_FIELDS.
+CHAINED_FIELDS_V1 = (
     "id",
     "seq",
     "prev_hash",
@@ -44,11 +62,20 @@ CHAINED_FIELDS = (
     "tenant_ids",
     "result_count",
 )
+# v2 also covers its own format name, so a keyed record cannot be relabelled as an unkeyed one.
+CHAINED_FIELDS_V2 = (*CHAINED_FIELDS_V1, "hash_alg")
+CHAINED_FIELDS = CHAINED_FIELDS_V2  # the format records are written in now
 # ``hash`` cannot cover itself; ``revision_id`` is Beanie's, unused and always None.
 UNCHAINED_FIELDS = ("hash", "revision_id")
 
 # Only records that are part of the chain have a seq (see the index below).
 IN_CHAIN = {"seq": {"$exists": True}}
+
+
+@dataclass(frozen=True)
+class ChainHead:
+    seq: int
+    hash: str
 
 
 class AuditRecord(PlatformDocument):
@@ -57,6 +84,7 @@ class AuditRecord(PlatformDocument):
     seq: int | None = None
     prev_hash: str | None = None
     hash: str | None = None
+    hash_alg: HashAlg = HASH_SHA256  # do_append_audit writes HASH_HMAC_V2; older records lack the field
     actor_id: IdRef
     actor_username: str
     action: str  # what was done, e.g. "cross_tenant.accounts.search", "archive.read"
@@ -134,8 +162,22 @@ def canonical_json(value: Any) -> bytes:
 
 
 def chained_content(record: AuditRecord) -> dict[str, Any]:
-    return {name: getattr(record, name) for name in CHAINED_FIELDS}
+    fields = CHAINED_FIELDS_V1 if record.hash_alg == HASH_SHA256 else CHAINED_FIELDS_V2
+    return {name: getattr(record, name) for name in fields}
 
 
-def compute_record_hash(record: AuditRecord) -> str:
-    return hashlib.sha256(canonical_json(chained_content(record))).hexdigest()
+class ChainKeyMissing(RuntimeError):
+    """A keyed record's hash was asked for without the chain key."""
+
+
+def compute_record_hash(record: AuditRecord, chain_key: bytes | None) -> str:
+    """The hash ``record`` must carry, in the format its ``hash_alg`` names.
+
+    ``chain_key`` is ``AuditKeys.chain``; a ``sha256`` record does not use it.
+    """
+    content = canonical_json(chained_content(record))
+    if record.hash_alg == HASH_SHA256:
+        return hashlib.sha256(content).hexdigest()
+    if not chain_key:
+        raise ChainKeyMissing("the audit chain key is needed to hash a keyed record")
+    return hmac.new(chain_key, content, hashlib.sha256).hexdigest()

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 
 from ..hookspecs import hookimpl
-from .anchors import anchor_head
+from .keys import AuditKeys
 from .models import AuditRecord
+from .sweep import anchor_head
 
 log = logging.getLogger(__name__)
 
@@ -20,9 +21,9 @@ def xinfang_document_models():
 async def xinfang_sweep(now, runtime):
     # A failure here must not stop the other plugins' sweeps; the next beat tries again.
     try:
-        anchor = await anchor_head(runtime.settings.data_dir, now)
+        anchor = await anchor_head(runtime.settings.data_dir, AuditKeys.from_settings(runtime.settings), now)
     except Exception:
         log.exception("could not anchor the audit log's head")
         return
     if anchor is not None:
-        log.info("audit log anchored at %s:%s", anchor.seq, anchor.hash)
+        log.info("audit log anchored at %s:%s by the sweeper", anchor.seq, anchor.hash)

@@ -5,6 +5,10 @@ at once without any lock or transaction (the embedded store's transactions
 are not isolated between clients): each writer reads the head, takes the next
 number and inserts; the unique index on ``seq`` lets exactly one writer have
 each number, and the others read the new head and try again.
+
+Each record is hashed with the chain key (HMAC-SHA256, ``audit.keys``) and,
+once the store has acknowledged it, anchored: the writer appends a signed
+anchor line for it to its host's anchors file (``audit.anchors``).
 """
 
 from __future__ import annotations
@@ -13,7 +17,6 @@ import asyncio
 import logging
 import random
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from beanie import PydanticObjectId
@@ -22,7 +25,18 @@ from pymongo.errors import DuplicateKeyError
 
 from ..errors import ServiceUnavailable
 from ..store.documents import is_id_ref, utcnow
-from .models import GENESIS_HASH, IN_CHAIN, AuditRecord, canonical_value, compute_record_hash, truncate_to_millis
+from .context import AuditContext, AuditNotConfigured, audit_context
+from .models import (
+    GENESIS_HASH,
+    HASH_HMAC_V2,
+    IN_CHAIN,
+    AuditRecord,
+    ChainHead,
+    canonical_value,
+    compute_record_hash,
+    format_moment,
+    truncate_to_millis,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +52,6 @@ class AuditLogUnavailable(ServiceUnavailable):
         "zh": "审计日志暂时无法写入，因此未返回任何数据，请稍后再试",
         "en": "the audit log cannot be written right now, so nothing was returned; try again later",
     }
-
-
-@dataclass(frozen=True)
-class ChainHead:
-    seq: int
-    hash: str
 
 
 async def read_head() -> ChainHead | None:
@@ -72,6 +80,11 @@ async def do_append_audit(
     could not be written: callers append *before* they answer, so a read that
     cannot be logged is a read that does not happen.
     """
+    try:
+        context = audit_context()
+    except AuditNotConfigured:
+        log.exception("audit append refused (action %s)", action)
+        raise AuditLogUnavailable() from None
     content = dict(
         actor_id=actor_id,
         actor_username=actor_username,
@@ -94,22 +107,39 @@ async def do_append_audit(
             seq=head.seq + 1 if head else 1,
             prev_hash=head.hash if head else GENESIS_HASH,
             hash="",
+            hash_alg=HASH_HMAC_V2,
             created_at=truncate_to_millis(utcnow()),
             **content,
         )
-        record.hash = compute_record_hash(record)
+        record.hash = compute_record_hash(record, context.keys.chain)
         try:
             await record.insert()
-            return record
         except DuplicateKeyError:
             landed = await AuditRecord.find_one({"_id": record_id})
             if landed is not None:
+                await _anchor(context, landed)
                 return landed
+        else:
+            await _anchor(context, record)
+            return record
         # Someone else took this number. Back off a little, more the more we collided,
         # so a burst of writers spreads out instead of colliding in lockstep.
         await asyncio.sleep(random.uniform(0, min(0.05, 0.002 * attempt)))
     log.error("audit append gave up after %d attempts (action %s)", MAX_APPEND_ATTEMPTS, action)
     raise AuditLogUnavailable()
+
+
+async def _anchor(context: AuditContext, record: AuditRecord) -> None:
+    """Write the signed anchor of a record the store has acknowledged.
+
+    A failure is logged, not raised: the record is durable and keyed, the read it logs may go
+    ahead, and the beat sweeper anchors the head within its interval (``audit.sweep``).
+    """
+    try:
+        await asyncio.to_thread(context.anchor_log.append, record.seq, record.hash, format_moment(utcnow()))
+    except Exception:
+        log.exception("could not anchor audit record %s in %s; the sweeper will anchor the head", record.seq,
+                      context.anchor_log.path)
 
 
 async def audit_records_for_tenant(tenant_id: str, limit: int, before_seq: int | None = None) -> list[AuditRecord]:
