@@ -15,6 +15,7 @@ from xinfang.store.documents import utcnow
 from xinfang.store.scoped import TenantScope
 from xinfang.tenancy.models import Tenant
 from tests.conftest import eventually, login_token
+from tests.staffing import approved_account
 from tests.test_audit_log import every_race_lost  # noqa: F401  (a fixture: appends that cannot land)
 from tests.test_petitions import NAMED, petition_id_of, submitted
 
@@ -174,8 +175,7 @@ async def test_a_promotion_review_needs_a_second_person_and_reads_across_tenants
 async def test_same_name_elsewhere_is_shown_apart_and_linked_only_by_hand(client, tenants, person, settings):
     korla_admin = await login_token(client, tenants.CHILD_OF_B, "admin")
     korla = TenantScope((await Tenant.find_one({"slug": tenants.CHILD_OF_B})).id)
-    await client.post(f"/t/{tenants.CHILD_OF_B}/api/accounts", headers=korla_admin, json={
-        "username": "archivist", "display_name": "档案员", "password": "long-enough-pw", "roles": ["handler"]})
+    await approved_account(client, tenants.CHILD_OF_B, "archivist", ["handler"])  # a second person approves the role
     korla_handler = await login_token(client, tenants.CHILD_OF_B, "archivist", "long-enough-pw")
     namesake = await register(client, tenants.CHILD_OF_B, korla_handler, name=person["name"], unit="库尔勒市某小学")  # no number
     other = await register(client, tenants.CHILD_OF_B, korla_handler, name=person["name"], id_number=resident_id())  # another person

@@ -17,6 +17,7 @@ import pytest
 from bson import ObjectId
 
 from tests.conftest import login_token
+from tests.staffing import operator_account
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,6 +44,13 @@ CASES: dict[str, Case] = {
     "auth.create_account": Case("POST", "/api/accounts", "collection", body=NEW_ACCOUNT),
     "auth.show_account": Case("GET", "/api/accounts/{id}", "object"),
     "auth.set_roles": Case("PUT", "/api/accounts/{id}/roles", "object", body={"roles": ["handler"]}),
+    # role grant requests (separation of duties): a made-up account is a 404 in my own tenant too
+    "role_grants.list_grant_requests": Case("GET", "/api/role-grants", "collection"),
+    "role_grants.request_grant": Case("POST", "/api/role-grants", "collection", expect=(404,),
+                                      body={"account_id": "0123456789abcdef01234567", "roles": ["auditor"]}),
+    "role_grants.show_grant_request": Case("GET", "/api/role-grants/{id}", "object", owner_object="role_grant"),
+    "role_grants.approve_grant_request": Case("POST", "/api/role-grants/{id}/approve", "object", owner_object="role_grant"),
+    "role_grants.reject_grant_request": Case("POST", "/api/role-grants/{id}/reject", "object", owner_object="role_grant"),
     "tenancy.list_children": Case("GET", "/api/tenant/children", "collection"),
     "tenancy.list_plugins": Case("GET", "/api/plugins", "collection"),
     "tenancy.configure_plugin": Case("PUT", "/api/plugins/activity", "collection", body={"enabled": True, "config": {}}),
@@ -174,21 +182,19 @@ class Side:
     petition_ids: list[str]
     supervision_ids: list[str]
     official_ids: list[str]
+    role_grant_ids: list[str]
 
     def object_id(self, kind: str) -> str:
         return {"petition": self.petition_ids, "supervision": self.supervision_ids, "account": self.account_ids,
-                "official": self.official_ids}[kind][0]
+                "official": self.official_ids, "role_grant": self.role_grant_ids}[kind][0]
 
 
 async def _side(client, slug: str) -> Side:
-    admin = await login_token(client, slug, "admin")
     username = f"iso-all-{slug}"
-    await client.post(f"/t/{slug}/api/accounts", headers=admin, json={
-        "username": username, "display_name": "隔离测试（全部角色）", "password": "long-enough-pw",
-        "roles": ["tenant_admin", "leader", "handler", "registrar"]})
+    # The operator's path: over the API no account holds tenant_admin with casework roles (separation of duties).
+    await operator_account(slug, username, ["tenant_admin", "leader", "handler", "registrar"])
     headers = await login_token(client, slug, username, "long-enough-pw")
     tenant = await (await client.get(f"/t/{slug}/api/tenant")).get_json()
-    accounts = await (await client.get(f"/t/{slug}/api/accounts", headers=headers)).get_json()
     filed = await client.post(f"/t/{slug}/api/petitions", headers=headers, json={
         "form": "petition", "channel": "letter", "anonymous": True, "answers": {"title": "隔离测试", "content": f"{slug} 的隔离测试信访件", "category": "other"}})
     assert filed.status_code == 201, await filed.get_data(as_text=True)
@@ -197,8 +203,13 @@ async def _side(client, slug: str) -> Side:
     assert supervision.status_code == 201, await supervision.get_data(as_text=True)
     official = await client.post(f"/t/{slug}/api/officials", headers=headers, json={"name": f"{slug} 隔离测试干部", "unit": "某中学"})
     assert official.status_code == 201, await official.get_data(as_text=True)
+    grantee = await client.post(f"/t/{slug}/api/accounts", headers=headers, json={
+        "username": f"iso-grantee-{slug}", "display_name": "隔离测试（待授角色）", "password": "long-enough-pw", "roles": ["auditor"]})
+    assert grantee.status_code == 201, await grantee.get_data(as_text=True)
+    accounts = await (await client.get(f"/t/{slug}/api/accounts", headers=headers)).get_json()
     return Side(slug, headers, tenant["id"], [a["id"] for a in accounts["accounts"]], [(await filed.get_json())["id"]],
-                [(await supervision.get_json())["id"]], [(await official.get_json())["id"]])
+                [(await supervision.get_json())["id"]], [(await official.get_json())["id"]],
+                [(await grantee.get_json())["pending_role_request"]["id"]])
 
 
 @pytest.fixture(scope="session")
@@ -217,8 +228,8 @@ async def _call(client, case: Case, url: str, headers: dict, body: dict | None):
 
 
 def _leaks(text: str, other: Side) -> list[str]:
-    return [oid for oid in other.account_ids + other.petition_ids + other.supervision_ids + other.official_ids + [other.tenant_id]
-            if oid in text]
+    return [oid for oid in other.account_ids + other.petition_ids + other.supervision_ids + other.official_ids + other.role_grant_ids
+            + [other.tenant_id] if oid in text]
 
 
 @pytest.mark.parametrize("endpoint", sorted(e for e, c in CASES.items() if c.kind != "public"))

@@ -9,7 +9,8 @@ from ..http import parse_body
 from ..tenancy.resolution import current_tenant
 from .access import current_principal, end_session, issue_token as new_token, revoke_presented_token, start_session
 from .login_guard import require_json_login
-from .models import PlatformAccount, StaffAccount
+from .grants import Grantor
+from .models import PlatformAccount, RoleGrantRequest, StaffAccount
 from .permissions import Permission, public, requires, superuser_only
 from .schemas import Credentials, NewStaffAccount, RolesIn
 from .service import authenticate_staff, authenticate_superuser, do_create_staff_account, do_set_staff_roles, guarded_login
@@ -95,8 +96,8 @@ async def list_accounts(tenant_slug):
 @requires(Permission.ACCOUNTS_MANAGE)
 async def create_account(tenant_slug):
     body = await parse_body(NewStaffAccount)
-    account = await do_create_staff_account(current_tenant().scope, actor_id=current_principal().account_id, **body.model_dump())
-    return account.public_view(), 201
+    account, pending = await do_create_staff_account(current_tenant().scope, grantor=Grantor.of(current_principal()), **body.model_dump())
+    return _with_pending(account, pending), 201
 
 
 @tenant_auth_bp.get("/api/accounts/<account_id>")
@@ -111,9 +112,16 @@ async def show_account(tenant_slug, account_id):
 @tenant_auth_bp.put("/api/accounts/<account_id>/roles")
 @requires(Permission.ACCOUNTS_MANAGE)
 async def set_roles(tenant_slug, account_id):
+    """Revocations and roles one admin may grant take effect now (200); roles that need a second person
+    become a pending request (202, in ``pending_role_request``): see README, "Separation of duties"."""
     body = await parse_body(RolesIn)
-    account = await do_set_staff_roles(current_tenant().scope, account_id, body.roles, actor_id=current_principal().account_id)
-    return account.public_view()
+    account, pending = await do_set_staff_roles(current_tenant().scope, account_id, body.roles, Grantor.of(current_principal()),
+                                                reason=body.reason)
+    return _with_pending(account, pending), 202 if pending else 200
+
+
+def _with_pending(account: StaffAccount, pending: RoleGrantRequest | None) -> dict:
+    return account.public_view() | {"pending_role_request": pending.public_view() if pending else None}
 
 
 @platform_auth_bp.post("/session")

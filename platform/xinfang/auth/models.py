@@ -7,7 +7,7 @@ from enum import StrEnum
 from pydantic import Field
 from pymongo import ASCENDING, IndexModel
 
-from ..store.documents import PlatformDocument, TenantDocument
+from ..store.documents import IdRef, PlatformDocument, TenantDocument, UtcDateTime
 
 
 class Role(StrEnum):
@@ -61,4 +61,55 @@ class PlatformAccount(PlatformDocument):
             "display_name": self.display_name,
             "superuser": True,
             "active": self.active,
+        }
+
+
+class GrantState(StrEnum):
+    PENDING = "pending"  # waiting for a second person
+    APPROVED = "approved"  # the roles were granted
+    REJECTED = "rejected"  # refused (or withdrawn by the one who asked)
+
+
+class RoleGrantRequest(TenantDocument):
+    """A grant that needs a second person (``auth/grants.py``): asked for by one tenant admin, decided by
+    another tenant admin (neither the one who asked nor the one who gets the roles) or a platform superuser."""
+
+    account_id: IdRef  # who is to get the roles
+    account_username: str
+    roles: list[Role]
+    reason: str = ""
+    state: GrantState = GrantState.PENDING
+    requested_by: IdRef
+    requested_by_username: str
+    decided_by: IdRef | None = None
+    decided_by_username: str | None = None
+    decided_by_superuser: bool = False
+    decided_at: UtcDateTime | None = None
+    decision_note: str = ""
+    revision: int = 0  # two people deciding at once: one wins, the other gets a 409
+
+    class Settings:
+        name = "role_grant_requests"
+        indexes = [
+            IndexModel([("tenant_id", ASCENDING), ("state", ASCENDING), ("created_at", ASCENDING)]),
+            IndexModel([("tenant_id", ASCENDING), ("account_id", ASCENDING)]),
+        ]
+
+    def public_view(self) -> dict:
+        return {
+            "id": str(self.id),
+            "tenant_id": str(self.tenant_id),
+            "account_id": self.account_id,
+            "account_username": self.account_username,
+            "roles": [r.value for r in self.roles],
+            "reason": self.reason,
+            "state": self.state.value,
+            "requested_by": self.requested_by,
+            "requested_by_username": self.requested_by_username,
+            "requested_at": self.created_at.isoformat(),
+            "decided_by": self.decided_by,
+            "decided_by_username": self.decided_by_username,
+            "decided_by_superuser": self.decided_by_superuser,
+            "decided_at": self.decided_at.isoformat() if self.decided_at else None,
+            "decision_note": self.decision_note,
         }

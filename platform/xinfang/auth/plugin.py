@@ -2,7 +2,7 @@
 
 from ..hookspecs import hookimpl
 from ..plugins import PluginInfo
-from .models import PlatformAccount, StaffAccount
+from .models import PlatformAccount, RoleGrantRequest, StaffAccount
 from .sessions import LiveLogin
 from .sessions import forget_expired as forget_expired_logins
 
@@ -14,7 +14,7 @@ def xinfang_plugin_info():
 
 @hookimpl
 def xinfang_document_models():
-    return [StaffAccount, PlatformAccount, LiveLogin]
+    return [StaffAccount, PlatformAccount, RoleGrantRequest, LiveLogin]
 
 
 @hookimpl
@@ -25,6 +25,7 @@ async def xinfang_sweep(now, runtime):
 
 @hookimpl
 def xinfang_blueprints():
+    from .grant_http import platform_role_grants_bp, role_grants_bp
     from .http import platform_auth_bp, tenant_auth_bp
 
-    return [tenant_auth_bp, platform_auth_bp]
+    return [tenant_auth_bp, platform_auth_bp, role_grants_bp, platform_role_grants_bp]

@@ -13,10 +13,25 @@ class NewStaffAccount(BaseModel):
     model_config = ConfigDict(extra="forbid")
     username: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
     display_name: str = Field(min_length=1, max_length=100)
-    roles: list[str] = Field(default_factory=list)
+    roles: list[str] = Field(default_factory=list, max_length=20)
     password: str = Field(min_length=1, max_length=1024)
 
 
 class RolesIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    roles: list[str]
+    roles: list[str] = Field(max_length=20)
+    reason: str = Field(default="", max_length=2000, description="why; kept with the grant in the audit log")
+
+
+class RoleGrantIn(BaseModel):
+    """Ask for roles for an account; another tenant admin or a platform superuser decides."""
+
+    model_config = ConfigDict(extra="forbid")
+    account_id: str = Field(min_length=1, max_length=24)
+    roles: list[str] = Field(min_length=1, max_length=20)
+    reason: str = Field(default="", max_length=2000)
+
+
+class GrantDecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: str = Field(default="", max_length=2000)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from beanie import PydanticObjectId
 from pymongo.errors import DuplicateKeyError
 
 from ..errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from ..ratelimit import give_back, hit
 from ..events import DomainEvent, unit_of_work
 from ..store.scoped import TenantScope, parse_object_id
-from .models import PlatformAccount, Role, StaffAccount
+from .grants import Grantor, parse_roles, plan_role_change
+from .models import PlatformAccount, RoleGrantRequest, StaffAccount
 from .passwords import hash_password, verify_password
+from .role_grants import do_change_roles
 
 MIN_PASSWORD_LENGTH = 10
 
@@ -26,54 +29,41 @@ def _check_password(password: str) -> None:
         )
 
 
-def _check_roles(roles: list[str]) -> list[Role]:
-    try:
-        return [Role(r) for r in roles]
-    except ValueError:
-        raise InvalidInput(
-            fields={
-                "roles": {
-                    "zh": "未知角色；可选：" + "、".join(r.value for r in Role),
-                    "en": "unknown role; allowed: " + ", ".join(r.value for r in Role),
-                }
-            }
-        ) from None
-
-
 async def do_create_staff_account(
-    scope: TenantScope, *, username: str, display_name: str, roles: list[str], password: str, actor_id=None
-) -> StaffAccount:
+    scope: TenantScope, *, username: str, display_name: str, roles: list[str], password: str, grantor: Grantor
+) -> tuple[StaffAccount, RoleGrantRequest | None]:
+    """A new account; its roles are granted under the rule of ``auth/grants.py`` (those that need a second
+    person become a pending request, returned with it). Nothing is written when the rule refuses."""
     _check_password(password)
+    wanted = parse_roles(roles)
     account = StaffAccount(
+        id=PydanticObjectId(),
         tenant_id=scope.tenant_id,
         username=username,
         display_name=display_name,
-        roles=_check_roles(roles),
+        roles=[],
         password_hash=hash_password(password),
     )
+    plan_role_change(grantor, str(account.id), [], wanted)  # refuse before the account exists
     try:
         async with unit_of_work() as uow:
             await scope.repo(StaffAccount).insert(account, session=uow.session)
-            uow.record(
-                DomainEvent("account.created", scope.tenant_id, str(account.id), {"actor_id": str(actor_id or "")})
-            )
+            uow.record(DomainEvent("account.created", scope.tenant_id, str(account.id), {"actor_id": grantor.account_id}))
     except DuplicateKeyError:
         raise Conflict(
             {"zh": f"用户名 {username} 已存在", "en": f"username {username} already exists"},
             field="username",
         ) from None
-    return account
+    return await do_change_roles(scope, account, [r.value for r in wanted], grantor, reason="new account / 新建账号")
 
 
-async def do_set_staff_roles(scope: TenantScope, account_id, roles: list[str], actor_id=None) -> StaffAccount:
+async def do_set_staff_roles(scope: TenantScope, account_id, roles: list[str], grantor: Grantor,
+                             reason: str = "") -> tuple[StaffAccount, RoleGrantRequest | None]:
+    """Change an account's roles under the rule of ``auth/grants.py``; returns the pending request, if any."""
     account = await scope.repo(StaffAccount).get(account_id)
     if account is None:
         raise NotFound()
-    account.roles = _check_roles(roles)
-    async with unit_of_work() as uow:
-        await scope.repo(StaffAccount).save(account, session=uow.session)
-        uow.record(DomainEvent("account.roles_changed", scope.tenant_id, str(account.id), {"actor_id": str(actor_id or "")}))
-    return account
+    return await do_change_roles(scope, account, roles, grantor, reason=reason)
 
 
 async def do_create_superuser(*, username: str, display_name: str, password: str) -> PlatformAccount:

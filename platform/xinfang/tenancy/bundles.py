@@ -23,6 +23,7 @@ from jsonschema import Draft202012Validator
 from pydantic import ValidationError
 from referencing import Registry
 
+from ..auth.grants import GrantPath, Grantor
 from ..auth.models import PlatformAccount, StaffAccount
 from ..auth.service import do_create_staff_account, do_create_superuser
 from ..cards.models import ActionType, CardType, EscalationRule
@@ -248,6 +249,7 @@ class BundleLoader:
             "parent_id": str(parent.id) if parent else None,
             "ancestor_ids": (parent.ancestor_ids + [str(parent.id)]) if parent else [],
             "bundle_digest": bundle.digest,
+            "settings": bundle.data.get("settings", {}),
         }
         tenant = await Tenant.find_one({"slug": bundle.slug})
         if tenant is None:
@@ -277,6 +279,7 @@ class BundleLoader:
             display_name=entry["display_name"],
             roles=entry.get("roles", []),
             password=self._bootstrap_password(),
+            grantor=Grantor.operator(GrantPath.BUNDLE),  # the operator's path: trusted, and recorded in the audit log
         )
         self.report.add("accounts", "created")
         self.report.new_credentials.append((tenant.slug, entry["username"]))

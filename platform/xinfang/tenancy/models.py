@@ -32,6 +32,17 @@ class LocalizedName(BaseModel):
     en: str = Field(min_length=1, max_length=200)
 
 
+class TenantSettings(BaseModel):
+    """Policies the operator sets for one tenant in its bundle's ``[settings]`` (tenant admins cannot change them)."""
+
+    # A one-person office: the author of a card or action may approve it (报批) themselves; each such
+    # approval is recorded as a self-approval on the card's timeline and counted in the statistics.
+    allow_self_approval: bool = False
+    # Slugs of tenants outside this one's line (ancestors and descendants) whose card and action
+    # copies this tenant accepts into its inbox (cards/copies.py).
+    accept_copies_from: list[str] = Field(default_factory=list)
+
+
 class Tenant(PlatformDocument):
     slug: str
     name: LocalizedName
@@ -45,6 +56,7 @@ class Tenant(PlatformDocument):
     hosts: list[str] = Field(default_factory=list)
     active: bool = True
     bundle_digest: str | None = None  # of the bundle this tenant was last loaded from
+    settings: TenantSettings = Field(default_factory=TenantSettings)
 
     class Settings:
         name = "tenants"
