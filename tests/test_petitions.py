@@ -170,7 +170,9 @@ async def test_the_whole_default_workflow(client, tenants):
     review = await client.post(f"/t/{tenants.A}/api/receipts/actions/request_review", json={"receipt": result["receipt"], "fields": {"reason": "未退还"}},
                                scope_base={"client": ("10.2.0.1", 1)})
     assert review.status_code == 200 and (await review.get_json())["state"] == "review"
-    assert (await _act(client, tenants.A, handler, pid, "review_reply", reply="复查属实，已退还。")).status_code == 200
+    own = await _act(client, tenants.A, handler, pid, "review_reply", reply="复查属实，已退还。")
+    assert own.status_code == 403 and "另一人" in (await own.get_json())["error"]["message"]["zh"]  # not a review of one's own reply
+    assert (await _act(client, tenants.A, leader, pid, "review_reply", reply="复查属实，已退还。")).status_code == 200
     assert (await _act(client, tenants.A, handler, pid, "close")).status_code == 200
     done = await (await _act(client, tenants.A, registrar, pid, "archive")).get_json()
     assert done["state"] == "archived"

@@ -21,6 +21,8 @@ from ..errors import InvalidInput
 from ..events import DomainEvent, unit_of_work
 from ..forms.schema_safety import describe_failure
 from ..store.scoped import TenantScope
+from ..tenancy.service import get_tenant
+from .copies import copy_problems
 from .documents import check_template
 from .models import ActionType, CardType, EscalationRule
 
@@ -62,6 +64,16 @@ async def template_problems(data: dict) -> dict[str, dict]:
     return {}
 
 
+async def _copy_problems(scope: TenantScope, data: dict) -> dict[str, dict]:
+    """Copies to other tenants only within the sender's line or to tenants that accepted it (cards/copies.py)."""
+    sender = await get_tenant(scope.tenant_id)
+    problems = await copy_problems(sender, data.get("copy_to") or [], "copy_to")
+    outcome = data.get("outcome")
+    if isinstance(outcome, dict):
+        problems |= await copy_problems(sender, outcome.get("copy_to") or [], "outcome.copy_to")
+    return problems
+
+
 async def _card_keys(scope: TenantScope) -> set[str]:
     return {c.key async for c in scope.repo(CardType).find({})}
 
@@ -78,6 +90,8 @@ async def do_define(scope: TenantScope, model: type, key: str, data: dict, actor
             section, field = path.split(".")
             if data[section][field] not in cards:
                 problems[path] = {"zh": f"本单位没有这种监督卡：{data[section][field]}", "en": f"no card type {data[section][field]!r} here"}
+    if not problems:
+        problems = await _copy_problems(scope, data)
     if problems:
         raise InvalidInput(fields=problems)
     repo = scope.repo(model)

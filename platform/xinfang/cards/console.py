@@ -43,7 +43,8 @@ VERB_NAMES = {
     "official": {"zh": "归入干部廉政档案", "en": "File in an official's integrity archive"},
 }
 ACTION_NOTE_NAMES = {"created": {"zh": "创建", "en": "Created"}, "submitted_for_approval": VERB_NAMES["submit"],
-                     "approved": VERB_NAMES["approve"], "returned": VERB_NAMES["return"], "issued": VERB_NAMES["issue"],
+                     "approved": VERB_NAMES["approve"],
+                     "self_approved": {"zh": "本人审批（一人单位）", "en": "Self-approved (one-person office)"}, "returned": VERB_NAMES["return"], "issued": VERB_NAMES["issue"],
                      "answered": {"zh": "已说明", "en": "Answered"}, "talk_recorded": VERB_NAMES["talk_record"],
                      "rectified": {"zh": "整改到位", "en": "Rectified"}, "adopted": VERB_NAMES["adopt"],
                      "dismissed": VERB_NAMES["dismiss"], "proposed": {"zh": "建议", "en": "Proposed"},
@@ -123,7 +124,8 @@ async def supervision_page(tenant_slug, supervision_id, message=None, status=200
         for fact in step.facts:
             if fact not in facts and fact != str(sup.id):
                 facts[fact] = await scope.repo(Supervision).get(fact) or await scope.repo(Petition).get(fact)
-    verbs = service.available_verbs(sup, current_principal(), record_required)
+    verbs = service.available_verbs(sup, current_principal(), record_required,
+                                    self_approval=current_tenant().tenant.settings.allow_self_approval)
     candidates = []
     if sup.subject.kind == "person" and not sup.official_id and Permission.ARCHIVES_WRITE in current_principal().permissions:
         candidates = await archives.find_officials(scope, sup.subject.name)

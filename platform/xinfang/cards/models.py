@@ -158,6 +158,10 @@ class Supervision(TenantDocument):
     state: SupervisionState
     needs_approval: bool = True
     approved_by: str | None = None
+    # Who wrote it (created, adopted or submitted it): none of them approves it, unless the tenant's
+    # settings allow self-approval (a one-person office), and then ``self_approved`` says so.
+    authored_by: list[str] = Field(default_factory=list)
+    self_approved: bool = False
     issued_on: str | None = None
     response_due: str | None = None
     rectify_due: str | None = None

@@ -89,8 +89,8 @@ async def announce_repeat(scope: TenantScope, rule: EscalationRule, card: Superv
 async def deliver_copies(scope: TenantScope, card: Supervision, copies: list[CopyTarget]) -> None:
     """Copies go out: a role of this tenant is notified, another tenant gets a notice in its own inbox,
     and a department outside the platform becomes a to-do for the handlers (send it the document)."""
-    from ..tenancy.models import Tenant
     from ..tenancy.service import get_tenant
+    from .copies import copy_refusal, copy_target
 
     issuer = await get_tenant(scope.tenant_id)
     issuer_name = issuer.name if issuer else None
@@ -102,9 +102,9 @@ async def deliver_copies(scope: TenantScope, card: Supervision, copies: list[Cop
             await do_notify(scope, key, kind="copied", roles=[copy.ref], link=f"/api/supervisions/{card.id}", subject_id=str(card.id),
                             text={"zh": f"抄送：对 {card.subject.name} 发出的{kind_name}", "en": f"Copy: {kind_name_en} issued to {card.subject.name}"})
         elif copy.kind == "tenant":
-            target = await Tenant.find_one({"slug": copy.ref, "active": True})
-            if target is None:
-                continue  # a bundle naming a body that is gone: the document still lists it
+            target = await copy_target(copy.ref)
+            if copy_refusal(issuer, target, copy.ref):
+                continue  # a body that is gone, or outside the line and not accepting (cards/copies.py): the document still lists it
             await do_notify(TenantScope(str(target.id)), key, kind="copied", roles=["leader", "handler"], subject_id=None,
                             text={"zh": f"{issuer_name.zh if issuer_name else ''}抄送：已对 {card.subject.name} 发出{kind_name}（{card.issued_on}）",
                                   "en": f"Copy from {issuer_name.en if issuer_name else 'another body'}: {kind_name_en} issued to "

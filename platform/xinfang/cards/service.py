@@ -82,6 +82,7 @@ async def do_create_supervision(scope: TenantScope, *, kind: str, type_key: str,
         if await scope.repo(Official).get(official_id) is None:
             raise InvalidInput(fields={"official_id": {"zh": "本单位没有这名干部", "en": "no such official here"}})
         sup.official_id = official_id
+    _authored(sup, actor)
     _note(sup, actor, "created", now=now)
     return await save_supervision(scope, sup, "supervision.created", actor)
 
@@ -94,17 +95,37 @@ def _require(sup: Supervision, *states: SupervisionState) -> None:
 async def do_submit_for_approval(scope: TenantScope, sup: Supervision, actor: Principal) -> Supervision:
     _require(sup, SupervisionState.DRAFT, SupervisionState.PROPOSED)
     sup.state = SupervisionState.AWAITING_APPROVAL
+    _authored(sup, actor)
     _note(sup, actor, "submitted_for_approval")
     return await save_supervision(scope, sup, "supervision.submitted", actor)
 
 
+def _authored(sup: Supervision, actor: Principal | None) -> None:
+    if actor is not None and actor.account_id not in sup.authored_by:
+        sup.authored_by.append(actor.account_id)
+
+
+SELF_APPROVAL_REFUSED = {"zh": "不能审批自己起草、采纳或报批的监督，须由另一名领导审批",
+                         "en": "you wrote or submitted this: another leader must approve it"}
+
+
+async def self_approval_allowed(scope: TenantScope) -> bool:
+    """The tenant's setting for one-person offices (its bundle's [settings]); off unless the operator turned it on."""
+    tenant = await get_tenant(scope.tenant_id)
+    return bool(tenant and tenant.settings.allow_self_approval)
+
+
 async def do_approve(scope: TenantScope, sup: Supervision, actor: Principal, note: str = "") -> Supervision:
-    """报批: a leader approves; the handler then issues."""
+    """报批: a leader other than its author approves (or the author, where the tenant allows self-approval,
+    recorded as such); the handler then issues."""
     if LEADER not in actor.roles:
         raise Forbidden({"zh": "只有领导可以审批", "en": "only a leader approves"})
     _require(sup, SupervisionState.AWAITING_APPROVAL)
-    sup.approved_by, sup.state = actor.account_id, SupervisionState.DRAFT
-    _note(sup, actor, "approved", note)
+    own = actor.account_id in sup.authored_by
+    if own and not await self_approval_allowed(scope):
+        raise Forbidden(SELF_APPROVAL_REFUSED)
+    sup.approved_by, sup.self_approved, sup.state = actor.account_id, own, SupervisionState.DRAFT
+    _note(sup, actor, "self_approved" if own else "approved", note)
     return await save_supervision(scope, sup, "supervision.approved", actor)
 
 
@@ -244,6 +265,7 @@ async def do_adopt_proposal(scope: TenantScope, sup: Supervision, actor: Princip
     """A person takes up a rule's proposal: it becomes a draft (still approved before it goes out, where needed)."""
     _require(sup, SupervisionState.PROPOSED)
     sup.state = SupervisionState.DRAFT
+    _authored(sup, actor)
     _note(sup, actor, "adopted")
     return await save_supervision(scope, sup, "supervision.adopted", actor)
 
@@ -283,8 +305,8 @@ async def do_record_follow_up(scope: TenantScope, sup: Supervision, actor: Princ
     return await save_supervision(scope, sup, "supervision.followed_up", actor)
 
 
-def available_verbs(sup: Supervision, principal: Principal, record_required: bool) -> list[str]:
-    """What this person may do with this card or action now: the buttons of its page."""
+def available_verbs(sup: Supervision, principal: Principal, record_required: bool, *, self_approval: bool = False) -> list[str]:
+    """What this person may do with this card or action now: the buttons of its page (``self_approval``: the tenant's setting)."""
     leader = LEADER in principal.roles
     state = sup.state
     verbs: list[str] = []
@@ -294,7 +316,7 @@ def available_verbs(sup: Supervision, principal: Principal, record_required: boo
         verbs += ["issue"] if (sup.approved_by or not sup.needs_approval) else ["submit"]
         verbs.append("dismiss")
     elif state == SupervisionState.AWAITING_APPROVAL and leader:
-        verbs += ["approve", "return"]
+        verbs += ["approve", "return"] if self_approval or principal.account_id not in sup.authored_by else ["return"]
     elif state in (SupervisionState.ISSUED, SupervisionState.ANSWERED, SupervisionState.RECTIFYING):
         if state != SupervisionState.ANSWERED:
             verbs.append("answer")

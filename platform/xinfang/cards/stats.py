@@ -22,9 +22,11 @@ async def statistics(scope: TenantScope) -> dict:
     card_types = {c.key: c async for c in scope.repo(CardType).find({})}
     action_types = {a.key: a async for a in scope.repo(ActionType).find({})}
     cards, actions, groups = Counter(), Counter(), Counter()
-    overdue = Counter()
+    overdue, self_approved = Counter(), Counter()
     unrecorded_talks = 0
     async for sup in scope.repo(Supervision).find({}):
+        if sup.self_approved:  # approved by its own author (a one-person office's setting): shown apart
+            self_approved[sup.kind] += 1
         if sup.state not in ISSUED:
             continue
         if sup.overdue:
@@ -50,4 +52,5 @@ async def statistics(scope: TenantScope) -> dict:
                          for group in ("talks", "notices", "meetings")},
         "overdue": {"cards": overdue.get("card", 0), "actions": overdue.get("action", 0)},
         "talks_without_record": unrecorded_talks,
+        "self_approved": {"cards": self_approved.get("card", 0), "actions": self_approved.get("action", 0)},
     }

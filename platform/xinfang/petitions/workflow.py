@@ -62,6 +62,9 @@ class Transition(BaseModel):
     move: Literal["child", "any"] | None = None  # the case moves to another tenant
     extends: str | None = None  # key into time_limits: push the deadline back by it
     once: bool = False  # may happen at most once per petition
+    # Keys of earlier transitions whose actors may not take this one: a review (复查) is not written by
+    # whoever gave the reply under review (separation of duties, README).
+    not_by: list[str] = Field(default_factory=list)
 
 
 class Workflow(BaseModel):
@@ -96,6 +99,9 @@ class Workflow(BaseModel):
                 problems.append(f"transition {t.key!r}: a move must require target_tenant")
             if t.extends and t.extends not in self.time_limits:
                 problems.append(f"transition {t.key!r}: unknown time limit {t.extends!r}")
+            for other in t.not_by:
+                if other not in {u.key for u in self.transitions}:
+                    problems.append(f"transition {t.key!r}: not_by names unknown transition {other!r}")
         if len({t.key for t in self.transitions}) != len(self.transitions):
             problems.append("transition keys repeat")
         if problems:
