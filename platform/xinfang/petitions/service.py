@@ -305,8 +305,14 @@ def actor_roles(actor: Principal | None) -> set[str]:
     return {CITIZEN} if actor is None else set(actor.roles)
 
 
+def barred_as_reviewer(transition: Transition, petition: Petition, actor: Principal | None) -> bool:
+    """The actor took a step this transition reviews (``not_by``): someone else must take it."""
+    return actor is not None and any(s.actor == actor.account_id and s.action in transition.not_by for s in petition.steps)
+
+
 def allowed_transitions(workflow: Workflow, petition: Petition, actor: Principal | None) -> list[Transition]:
-    return [t for t in workflow.available(petition.state, actor_roles(actor)) if not (t.once and t.key in petition.used_once)]
+    return [t for t in workflow.available(petition.state, actor_roles(actor))
+            if not (t.once and t.key in petition.used_once) and not barred_as_reviewer(t, petition, actor)]
 
 
 async def do_transition(
@@ -323,6 +329,8 @@ async def do_transition(
         raise Conflict({"zh": "当前状态下不能执行此操作", "en": "this action is not possible in the current state"})
     if not actor_roles(actor) & set(transition.roles):
         raise Forbidden({"zh": "您的角色不能执行此操作", "en": "your role may not take this action"})
+    if barred_as_reviewer(transition, petition, actor):
+        raise Forbidden({"zh": "此操作须由未参与被复查答复的另一人办理", "en": "someone who did not give the reply under review must take this action"})
     clean = _clean_fields(transition, fields)
     if "assignee" in clean:
         petition.assignee_id = str((await _check_assignee(ctx, clean["assignee"])).id)
