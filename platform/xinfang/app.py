@@ -30,7 +30,7 @@ from .settings import Settings
 from .store.client import Store
 from .tenancy.resolution import HostTenantMiddleware, resolve_tenant
 from .tenancy.service import TenantDirectory
-from .worker import DISPATCH_EVENT, make_celery, send_task_async
+from .worker import BrokerHandover, make_celery
 
 log = logging.getLogger(__name__)
 
@@ -91,12 +91,7 @@ def create_app(settings: Settings | None = None, *, plugins: list | None = None)
     async def open_store():
         store = await Store.open(settings, document_models(pm))
         app.extensions["xinfang.store"] = store
-
-        async def enqueue(event_ids: list[str]) -> None:
-            for event_id in event_ids:
-                await send_task_async(celery_app, DISPATCH_EVENT, [event_id])
-
-        configure_dispatch(store, enqueue)
+        configure_dispatch(store, BrokerHandover(celery_app))
 
     @app.after_serving
     async def close_store():

@@ -1,35 +1,56 @@
-"""Domain events: recorded with the write, dispatched only after it committed.
+"""Domain events: recorded with the write, dispatched only after it was acknowledged.
 
-``unit_of_work()`` opens a transaction. Services write their documents with
-``session=uow.session`` and ``uow.record(...)`` their events; on a clean exit the
-events are inserted as ``OutboxEvent`` documents *in the same transaction*, the
-transaction commits, and only then is each event handed to Celery. If the
-broker is unreachable or the message is lost, the event stays ``pending`` in the
-database and the beat sweeper hands it over again: nothing is lost, and since
-handlers are idempotent, nothing is done twice.
+Two ways to record them:
 
-On the embedded store there is no transaction (``uow.session`` is None): its
-transactions share one SQLite connection between all clients, so one client's
-abort rolls back other clients' writes in flight and one client's commit ends
-another's transaction (tests/test_store_contract.py pins this). There, writes
-are made in order and the events are inserted once every write succeeded; a
-failed unit of work records no event, but writes made before the failure stay,
-and a crash between the last write and the event insert loses the event (never
-the data). Production runs on a replica set, with transactions.
+* **Carried in the document** (``carry``): a document that mixes in ``CarriesEvents``
+  holds its own pending events (``outbox``, with ``outbox_pending`` set), so the
+  document and its events are ONE single-document write, atomic on every store,
+  with no transaction. After the write the document's id goes to the broker
+  (``hand_over_carried``: no store write); a worker then *materialises* it
+  (``materialise_carried``): the carrier's derived rows (for a petition: its receipt
+  row, its attachments' tenant after a move), an ``OutboxEvent`` row per carried
+  event under the id chosen at the write (a repeat is a duplicate key, so it is
+  written once), and finally the embedded copies are cleared. A crash anywhere
+  leaves a document that still says ``outbox_pending``; the beat sweeper finds it
+  (``stale_carriers``) and materialises it again, idempotently. Petitions work
+  this way: a submission is one store write.
+* **``unit_of_work()``**, for services that change several documents: a
+  transaction where the server isolates them. Services write their documents with
+  ``session=uow.session`` and ``uow.record(...)`` their events; on a clean exit the
+  events are inserted as ``OutboxEvent`` documents *in the same transaction*, the
+  transaction commits, and only then is each event handed to Celery.
+
+  On the embedded store there is no transaction (``uow.session`` is None): its
+  transactions share one SQLite connection between all clients, so one client's
+  abort rolls back other clients' writes in flight and one client's commit ends
+  another's transaction (tests/test_store_contract.py pins this). There, writes
+  are made in order and the events are inserted once every write succeeded; a
+  failed unit of work records no event, but writes made before the failure stay,
+  and a crash between the last write and the event insert loses the event (never
+  the data). Production runs on a replica set, with transactions.
+
+Either way, if the broker is unreachable or the message is lost, the work stays
+pending in the database and the beat sweeper hands it over again: nothing is
+lost, and since handlers are idempotent, nothing is done twice.
 """
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from beanie.odm.utils.dump import get_dict
+from beanie.odm.utils.parsing import parse_obj
 from bson import ObjectId
-from pydantic import Field
-from pymongo import ASCENDING, IndexModel
+from pydantic import BaseModel, Field
+from pymongo import ASCENDING, IndexModel, UpdateOne
+from pymongo.errors import BulkWriteError
 
 from .store.documents import IdRef, PlatformDocument, UtcDateTime, utcnow
 
@@ -69,6 +90,7 @@ class OutboxEvent(PlatformDocument):
     dispatched_at: UtcDateTime | None = None
     finished_at: UtcDateTime | None = None
     last_error: str | None = None
+    claimed_by: str | None = None  # the token of the sweep that last claimed it (dispatch.claim_stale_events)
 
     class Settings:
         name = "outbox_events"
@@ -78,15 +100,206 @@ class OutboxEvent(PlatformDocument):
         ]
 
 
-# Set by the process (web app or worker) once its store is open: hands event ids to the broker.
-_enqueue: Callable[[list[str]], Any] | None = None
+class EmbeddedEvent(BaseModel):
+    """An event written inside the document it is about, in the same single-document write."""
+
+    id: IdRef  # the _id its OutboxEvent row gets: chosen once, so materialising it twice writes it once
+    name: str
+    tenant_id: IdRef | None
+    subject_id: IdRef | None
+    data: dict[str, Any] = Field(default_factory=dict)
+    at: UtcDateTime
+
+
+class CarriesEvents(BaseModel):
+    """Mixed into a document that carries its own pending events (see the module's docstring).
+
+    ``outbox_pending`` is a plain boolean (indexed) because the embedded store cannot
+    ask for a non-empty list (``{"a.0": {"$exists": true}}`` matches nothing there).
+    A carrier also needs a ``revision`` that every other writer bumps: clearing the
+    embedded copies is guarded by it, so an event carried by a later write is never
+    cleared unseen.
+    """
+
+    outbox: list[EmbeddedEvent] = Field(default_factory=list)
+    outbox_pending: bool = False
+
+
+def carry(document: CarriesEvents, event: DomainEvent, now: datetime | None = None) -> EmbeddedEvent:
+    """Put ``event`` into ``document``: it is recorded by the document's own next write, atomically."""
+    embedded = EmbeddedEvent(id=str(ObjectId()), name=event.name, tenant_id=event.tenant_id, subject_id=event.subject_id,
+                             data=event.data, at=now or utcnow())
+    document.outbox.append(embedded)
+    document.outbox_pending = True
+    return embedded
+
+
+Derive = Callable[[list[Any]], Awaitable[None]]
+
+
+@dataclasses.dataclass(frozen=True)
+class Carrier:
+    model: type  # a Beanie document class that mixes in CarriesEvents
+    derive: Derive | None  # writes the rows derived from a batch of documents; idempotent
+
+
+_carriers: dict[str, Carrier] = {}
+
+
+def register_carrier(model: type, derive: Derive | None = None) -> str:
+    """Declare a document class that carries events (its module calls this once). Returns its kind."""
+    kind = model.Settings.name
+    _carriers[kind] = Carrier(model, derive)
+    return kind
+
+
+def carrier_kinds() -> list[str]:
+    return sorted(_carriers)
+
+
+class Handover(abc.ABC):
+    """What a process uses to hand work to the broker (ids only; never a store write).
+
+    Implemented by ``xinfang.worker.BrokerHandover``.
+    """
+
+    @abc.abstractmethod
+    async def events(self, event_ids: list[str]) -> None:
+        """Dispatch these OutboxEvent rows."""
+
+    @abc.abstractmethod
+    async def carried(self, kind: str, document_id: str) -> None:
+        """Materialise and dispatch what this document (of a registered carrier kind) carries."""
+
+
+# Set by the process (web app or worker) once its store is open: hands ids to the broker. Either a
+# Handover or (older callers) a plain ``async def enqueue(event_ids)``: then carried documents wait
+# for the sweeper.
+_enqueue: Handover | Callable[[list[str]], Any] | None = None
 _store: Any = None
 
 
-def configure_dispatch(store, enqueue: Callable[[list[str]], Any] | None) -> None:
+def configure_dispatch(store, enqueue: Handover | Callable[[list[str]], Any] | None) -> None:
     """``store``: the process's open ``xinfang.store.client.Store``."""
     global _enqueue, _store
     _store, _enqueue = store, enqueue
+
+
+async def _hand_over_events(event_ids: list[str]) -> None:
+    if not event_ids or _enqueue is None:
+        return
+    try:
+        if isinstance(_enqueue, Handover):
+            await _enqueue.events(event_ids)
+        else:
+            await _enqueue(event_ids)
+    except Exception:  # the broker is down: the sweeper will hand it over
+        log.warning("could not enqueue %d event(s); the sweeper will retry", len(event_ids), exc_info=True)
+
+
+async def hand_over_carried(document) -> None:
+    """After ``document``'s acknowledged write: a worker is to materialise and dispatch what it carries.
+
+    A broker message only. If it is lost, the sweeper finds the document by its
+    ``outbox_pending`` flag once the event lease has run out.
+    """
+    if not getattr(document, "outbox_pending", False) or not isinstance(_enqueue, Handover):
+        return
+    try:
+        await _enqueue.carried(type(document).Settings.name, str(document.id))
+    except Exception:
+        log.warning("could not hand over %s %s; the sweeper will", type(document).__name__, document.id, exc_info=True)
+
+
+# -- materialising carried events -------------------------------------------------------------------
+
+
+def outbox_row(event: EmbeddedEvent, dispatched_at: datetime) -> OutboxEvent:
+    return OutboxEvent(id=ObjectId(event.id), created_at=event.at, dispatched_at=dispatched_at, name=event.name,
+                       tenant_id=event.tenant_id, subject_id=event.subject_id, data=event.data)
+
+
+async def insert_new(collection, documents: list[dict]) -> set[int]:
+    """Insert what is not there yet (by _id or a unique key); the positions that were new.
+
+    One round trip for the batch; a duplicate key means an earlier attempt wrote it.
+    """
+    if not documents:
+        return set()
+    try:
+        await collection.insert_many(documents, ordered=False)
+    except BulkWriteError as exc:
+        errors = exc.details.get("writeErrors", [])
+        if any(e.get("code") != 11000 for e in errors):
+            raise
+        return set(range(len(documents))) - {e["index"] for e in errors}
+    return set(range(len(documents)))
+
+
+async def materialise_carried(kind: str, raw_documents: list[dict], now: datetime | None = None) -> list[OutboxEvent]:
+    """Derived rows, then an OutboxEvent row per carried event, then clear the embedded copies.
+
+    Returns the rows this call inserted (the caller dispatches them; a row another
+    call inserted first is that call's to dispatch). Safe to run twice or at once.
+    """
+    carrier = _carriers[kind]
+    documents = [parse_obj(carrier.model, raw) for raw in raw_documents]
+    documents = [d for d in documents if d.outbox_pending]
+    if not documents:
+        return []
+    now = now or utcnow()
+    if carrier.derive is not None:
+        await carrier.derive(documents)
+    rows = [outbox_row(event, now) for document in documents for event in document.outbox]
+    collection = OutboxEvent.get_pymongo_collection()
+    new = await insert_new(collection, [get_dict(row, to_db=True) for row in rows])
+    # Cleared only where nobody wrote the document since it was read: a later write may carry more.
+    await carrier.model.get_pymongo_collection().bulk_write(
+        [UpdateOne({"_id": d.id, "revision": d.revision, "outbox_pending": True},
+                   {"$set": {"outbox": [], "outbox_pending": False}}) for d in documents],
+        ordered=False,
+    )
+    return [row for i, row in enumerate(rows) if i in new]
+
+
+async def materialise_by_id(kind: str, document_ids: Iterable[str]) -> list[OutboxEvent]:
+    """Materialise these documents (the task the web process sends after a carried write)."""
+    from .store.scoped import parse_object_id
+
+    oids = [oid for oid in (parse_object_id(i) for i in document_ids) if oid is not None]
+    if not oids or kind not in _carriers:
+        return []
+    collection = _carriers[kind].model.get_pymongo_collection()
+    raw = [doc async for doc in collection.find({"_id": {"$in": oids}})]
+    return await materialise_carried(kind, raw)
+
+
+async def stale_carriers(kind: str, older_than: datetime, limit: int) -> list[dict]:
+    """Documents of ``kind`` whose carried events are still not materialised after ``older_than``.
+
+    Across tenants: the platform's own bookkeeping, like the OutboxEvent sweep. The
+    ``outbox_pending`` index keeps this to the few that are pending.
+    """
+    collection = _carriers[kind].model.get_pymongo_collection()
+    found = []
+    async for raw in collection.find({"outbox_pending": {"$eq": True}}).limit(limit):
+        carried = [EmbeddedEvent.model_validate(event) for event in raw.get("outbox") or []]
+        if min((event.at for event in carried), default=older_than) <= older_than:
+            found.append(raw)
+    return found
+
+
+async def materialise_stale(lease_seconds: float, now: datetime | None = None, limit: int = 1000,
+                            batch: int = 200) -> list[OutboxEvent]:
+    """The sweeper's part: every carrier document pending longer than the lease is materialised."""
+    now = now or utcnow()
+    cutoff = now - timedelta(seconds=lease_seconds)
+    rows: list[OutboxEvent] = []
+    for kind in carrier_kinds():
+        stale = await stale_carriers(kind, cutoff, limit)
+        for start in range(0, len(stale), batch):
+            rows += await materialise_carried(kind, stale[start:start + batch], now)
+    return rows
 
 
 class UnitOfWork:
@@ -131,8 +344,4 @@ async def unit_of_work():
         if outbox:
             await OutboxEvent.insert_many(outbox)
     # Committed. From here on a failure only delays the event until the next sweep.
-    if outbox and _enqueue is not None:
-        try:
-            await _enqueue([str(e.id) for e in outbox])
-        except Exception:  # the broker is down: the sweeper will hand it over
-            log.warning("could not enqueue %d event(s); the sweeper will retry", len(outbox), exc_info=True)
+    await _hand_over_events([str(e.id) for e in outbox])

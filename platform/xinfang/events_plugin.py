@@ -1,14 +1,10 @@
-"""Built-in plugin: the sweeper step that hands stale pending events over again."""
+"""Built-in plugin: the sweeper step that completes and hands over unfinished events."""
 
 from __future__ import annotations
 
-import logging
-
-from .dispatch import claim_stale_events
+from .dispatch import recover_stale_work
 from .hookspecs import hookimpl
 from .events import OutboxEvent
-
-log = logging.getLogger(__name__)
 
 
 @hookimpl
@@ -18,7 +14,5 @@ def xinfang_document_models():
 
 @hookimpl
 async def xinfang_sweep(now, runtime):
-    claimed = await claim_stale_events(runtime.settings.event_lease_seconds, now=now)
-    if claimed:
-        log.info("sweeper re-enqueues %d unfinished event(s)", len(claimed))
-        await runtime.enqueue(claimed)
+    """Documents whose carried events were never materialised, and events whose lease ran out."""
+    await recover_stale_work(runtime, now=now)

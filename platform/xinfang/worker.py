@@ -10,6 +10,8 @@ message lost with a killed worker is found again by the sweeper.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import logging
 import os
 from datetime import timedelta
@@ -17,11 +19,14 @@ from datetime import timedelta
 from celery import Celery
 from celery.signals import beat_embedded_init
 
+from .events import Handover
 from .settings import Settings
 
 log = logging.getLogger(__name__)
 
-DISPATCH_EVENT = "xinfang.events.dispatch"
+DISPATCH_EVENT = "xinfang.events.dispatch"  # one event id (messages sent by earlier versions)
+DISPATCH_EVENTS = "xinfang.events.dispatch_batch"  # a batch of event ids
+MATERIALISE = "xinfang.events.materialise"  # [carrier kind, document id]: its carried events, then dispatch them
 SWEEP = "xinfang.sweep"
 PROBE = "xinfang.diagnostics.probe"
 
@@ -93,6 +98,8 @@ class WorkerRuntime:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.store = None
         self.pm = None
+        self.handover = BrokerHandover(celery_app)
+        self._coalesced: dict[tuple, tuple] | None = None
 
     def _start(self) -> None:
         from .app import document_models
@@ -105,7 +112,7 @@ class WorkerRuntime:
         asyncio.set_event_loop(self.loop)
         self.pm = make_plugin_manager()
         self.store = self.loop.run_until_complete(Store.open(self.settings, document_models(self.pm)))
-        configure_dispatch(self.store, self.enqueue)
+        configure_dispatch(self.store, self.handover)
         log.info("worker process %s ready", self._pid)
 
     def run(self, coroutine_factory, *args):
@@ -114,12 +121,33 @@ class WorkerRuntime:
         return self.loop.run_until_complete(coroutine_factory(self, *args))
 
     async def enqueue(self, event_ids: list[str]) -> None:
-        for event_id in event_ids:
-            await asyncio.to_thread(self.celery_app.send_task, DISPATCH_EVENT, args=[event_id])
+        await self.handover.events(event_ids)
 
     async def send(self, name: str, args: list, queue: str | None = None) -> None:
-        """Send a plugin's task (ids only) from inside a task or a sweep."""
+        """Send a plugin's task (ids only) from inside a task or a sweep.
+
+        While a batch of events is handled, identical messages are sent once, when
+        the batch's handlers are done (``coalesced_sends``): fifty petitions of one
+        tenant ask for one search drain, not fifty. Plugin tasks are idempotent and
+        read their work from the store, so one message does what fifty would.
+        """
+        if self._coalesced is not None:
+            self._coalesced.setdefault((name, json.dumps(args, sort_keys=True, default=str), queue), (name, args, queue))
+            return
         await send_task_async(self.celery_app, name, args, queue)
+
+    @contextlib.asynccontextmanager
+    async def coalesced_sends(self):
+        if self._coalesced is not None:  # already inside a batch
+            yield
+            return
+        self._coalesced = {}
+        try:
+            yield
+        finally:
+            messages, self._coalesced = list(self._coalesced.values()), None
+            for name, args, queue in messages:  # a failure here fails the batch: its events stay pending
+                await send_task_async(self.celery_app, name, args, queue)
 
 
 _current_runtime: WorkerRuntime | None = None
@@ -143,6 +171,14 @@ def _register_tasks(app: Celery, pm=None) -> None:
     def dispatch_event(event_id: str) -> str:
         return runtime.run(dispatch.dispatch_event, event_id)
 
+    @app.task(name=DISPATCH_EVENTS, **options)
+    def dispatch_events(event_ids: list[str]) -> None:
+        runtime.run(dispatch.dispatch_events, event_ids)
+
+    @app.task(name=MATERIALISE, **options)
+    def materialise(kind: str, document_id: str) -> None:
+        runtime.run(dispatch.materialise_and_dispatch, kind, document_id)
+
     @app.task(name=SWEEP, **options)
     def sweep() -> None:
         runtime.run(dispatch.sweep)
@@ -161,3 +197,19 @@ def _register_tasks(app: Celery, pm=None) -> None:
 async def send_task_async(celery_app: Celery, name: str, args: list, queue: str | None = None) -> None:
     """Celery's send is blocking I/O; keep it off the web server's event loop."""
     await asyncio.to_thread(celery_app.send_task, name, args=args, queue=queue)
+
+
+class BrokerHandover(Handover):
+    """Hands ids to Celery: events in batches of ``dispatch.DISPATCH_BATCH``, a carried document as one message."""
+
+    def __init__(self, celery_app: Celery):
+        self.celery_app = celery_app
+
+    async def events(self, event_ids: list[str]) -> None:
+        from .dispatch import DISPATCH_BATCH
+
+        for start in range(0, len(event_ids), DISPATCH_BATCH):
+            await send_task_async(self.celery_app, DISPATCH_EVENTS, [event_ids[start:start + DISPATCH_BATCH]])
+
+    async def carried(self, kind: str, document_id: str) -> None:
+        await send_task_async(self.celery_app, MATERIALISE, [kind, document_id])

@@ -20,7 +20,7 @@ from ..tenancy.context import TenantContext
 from ..tenancy.resolution import current_tenant
 from ..tenancy.service import get_tenant
 from . import service
-from .models import Attachment, CalendarRules
+from .models import CalendarRules
 from .schemas import CalendarIn, CitizenActionIn, ReceiptIn, ReceiptOut, RegistrationIn, SubmissionIn, SupplementIn, TransitionIn
 from .uploads import content_disposition, read_uploads
 from .views import public_view, staff_view, summary_view
@@ -174,8 +174,8 @@ async def transition(tenant_slug, petition_id, key):
 async def download_attachment(tenant_slug, petition_id, attachment_id):
     ctx = current_tenant()
     petition = await service.access_petition(ctx, petition_id)
-    attachment = await ctx.scope.repo(Attachment).get(attachment_id)
-    if attachment is None or attachment.petition_id != str(petition.id):
+    attachment = await service.attachment_of(petition, attachment_id)  # right after a move too
+    if attachment is None:
         raise NotFound()
     return Response(attachment.data, content_type=attachment.content_type,
                     headers={"Content-Disposition": content_disposition(attachment.filename), "X-Content-Type-Options": "nosniff"})

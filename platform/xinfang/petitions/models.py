@@ -7,6 +7,7 @@ from enum import StrEnum
 from pydantic import BaseModel, Field
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
+from ..events import CarriesEvents
 from ..store.documents import IdRef, PlatformDocument, TenantDocument, UtcDateTime, utcnow
 
 
@@ -40,8 +41,12 @@ class Step(BaseModel):
     public_fields: list[str] = Field(default_factory=list)
 
 
-class Petition(TenantDocument):
-    number: str  # human case number, e.g. SIYANG-EDU-2026-000012
+class Petition(TenantDocument, CarriesEvents):
+    """One case. Its submission is ONE write of this document: it carries its receipt's hash and its
+    pending events (``CarriesEvents``); the receipt row and the OutboxEvent rows are derived from it
+    afterwards (``service.derive_petition_rows``), so a crash never leaves half a petition."""
+
+    number: str  # human case number, e.g. SIYANG-EDU-2026-000012; unique per issuing tenant
     origin_tenant_id: IdRef
     form_key: str
     form_version: int
@@ -65,6 +70,10 @@ class Petition(TenantDocument):
     steps: list[Step] = Field(default_factory=list)
     attachment_ids: list[IdRef] = Field(default_factory=list)
     revision: int = 0  # optimistic concurrency: every change replaces revision n with n+1
+    # The receipt's slow hash (KeyRing.receipt_hash), the same as the Receipt row's: the receipt works
+    # from the petition itself, wherever the case is, even before (or without) its row. None: older
+    # petitions, found through their Receipt row only.
+    receipt_hash: str | None = None
 
     class Settings:
         name = "petitions"
@@ -73,11 +82,24 @@ class Petition(TenantDocument):
             IndexModel([("tenant_id", ASCENDING), ("created_at", DESCENDING)]),
             IndexModel([("tenant_id", ASCENDING), ("due_on", ASCENDING)]),
             IndexModel([("tenant_id", ASCENDING), ("number", ASCENDING)], unique=True),
+            # The case number is claimed by the insert itself (service._insert_numbered): unique per issuing
+            # tenant wherever the case went since, and the highest one is read from here.
+            IndexModel([("origin_tenant_id", ASCENDING), ("number", ASCENDING)], unique=True),
+            # Platform-wide, like the Receipt row: a receipt is looked up before its tenant is known.
+            # Partial: petitions from before the field have none.
+            IndexModel([("receipt_hash", ASCENDING)], unique=True,
+                       partialFilterExpression={"receipt_hash": {"$exists": True, "$type": "string"}}),
+            # The sweeper's question across tenants: which petitions carry events not yet materialised.
+            IndexModel([("outbox_pending", ASCENDING)]),
         ]
 
 
 class Receipt(PlatformDocument):
-    """Receipt hash -> petition. Platform data: the receipt must keep working when the case moves."""
+    """Receipt hash -> petition. Platform data: the receipt must keep working when the case moves.
+
+    Derived from the petition (``_id`` = the petition's id, ``receipt_hash`` copied), written after it;
+    lookups ask the petition's own ``receipt_hash`` first, so a missing or stale row changes nothing.
+    """
 
     receipt_hash: str
     petition_id: IdRef
@@ -100,15 +122,6 @@ class Attachment(TenantDocument):
     class Settings:
         name = "attachments"
         indexes = [IndexModel([("tenant_id", ASCENDING), ("petition_id", ASCENDING)])]
-
-
-class CaseCounter(TenantDocument):
-    key: str  # e.g. "2026"
-    n: int = 0
-
-    class Settings:
-        name = "case_counters"
-        indexes = [IndexModel([("tenant_id", ASCENDING), ("key", ASCENDING)], unique=True)]
 
 
 class CalendarRules(TenantDocument):

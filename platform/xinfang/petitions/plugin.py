@@ -8,7 +8,7 @@ from ..plugins import PluginInfo
 from ..ratelimit import RateCounter, forget_expired
 from ..store.scoped import TenantScope
 from ..tenancy.service import list_active_tenants
-from .models import Attachment, CalendarRules, CaseCounter, Petition, Receipt
+from .models import Attachment, CalendarRules, Petition, Receipt
 from .service import china_today, flag_overdue
 from .workflow import TenantWorkflow
 
@@ -22,7 +22,7 @@ def xinfang_plugin_info():
 
 @hookimpl
 def xinfang_document_models():
-    return [Petition, Receipt, Attachment, CaseCounter, CalendarRules, TenantWorkflow, TenantKey, RateCounter]
+    return [Petition, Receipt, Attachment, CalendarRules, TenantWorkflow, TenantKey, RateCounter]
 
 
 @hookimpl

@@ -119,11 +119,10 @@ async def _followed_petition() -> tuple[Receipt, Petition]:
     followed = session.get("portal") or {}
     if followed.get("exp", 0) < time.time():
         raise NotFound({"zh": "页面已过期，请重新输入回执号", "en": "this page expired; enter your receipt again"})
-    row = await Receipt.find_one({"petition_id": followed.get("pid", "")})
-    petition = await service.TenantScope(row.tenant_id).repo(Petition).get(row.petition_id) if row else None
-    if petition is None:
+    found = await service.followed_petition(str(followed.get("pid", "")))
+    if found is None:
         raise NotFound()
-    return row, petition
+    return found
 
 
 async def _follow_up(change, done: dict):

@@ -10,22 +10,26 @@ import unicodedata
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from beanie.odm.utils.dump import get_dict
+from beanie.odm.utils.parsing import parse_obj
 from bson import ObjectId
+from pymongo import DESCENDING
+from pymongo.errors import DuplicateKeyError
 
 from ..auth.models import Role, StaffAccount
 from ..auth.principal import Principal
 from ..calendar import TenantCalendarRules, WorkingCalendar
 from ..crypto import KeyRing
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
-from ..events import DomainEvent, unit_of_work
+from ..events import DomainEvent, OutboxEvent, carry, hand_over_carried, insert_new, register_carrier, unit_of_work
 from ..forms.models import FormVersion
 from ..forms.schema_safety import validate_submission
 from ..store.cache import tenant_config
 from ..store.documents import utcnow
-from ..store.scoped import TenantScope
+from ..store.scoped import TenantScope, parse_object_id
 from ..tenancy.context import TenantContext
 from ..tenancy.models import Tenant
-from .models import Attachment, CalendarRules, CaseCounter, Channel, Petition, Receipt, Step
+from .models import Attachment, CalendarRules, Channel, Petition, Receipt, Step
 from .workflow import CITIZEN, TenantWorkflow, Transition, Workflow, default_workflow
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -84,14 +88,52 @@ async def hash_receipt(keyring: KeyRing, receipt: str) -> str:
 
 
 async def find_by_receipt(keyring: KeyRing, receipt_text: str) -> tuple[Receipt, Petition] | None:
-    """Always one slow hash and one indexed lookup, whatever the input, so timing tells nothing."""
+    """Always one slow hash and the same two indexed lookups at once, whatever the input, so timing tells nothing.
+
+    The petition's own ``receipt_hash`` answers first: it is written in the same single write
+    as the petition, so it works before the derived Receipt row exists (or if a crash kept it
+    from ever being written) and wherever the case has moved. The Receipt row answers for
+    petitions from before that field. The answer's Receipt is read from the petition: where
+    the case is now, and whose portal issued the receipt.
+    """
     digits = normalise_receipt(receipt_text)
     receipt_hash = await hash_receipt(keyring, digits if len(digits) == RECEIPT_DIGITS else "x" + digits)
-    row = await Receipt.find_one({"receipt_hash": receipt_hash})
-    if row is None or len(digits) != RECEIPT_DIGITS:
+    carried, row = await asyncio.gather(
+        Petition.get_pymongo_collection().find_one({"receipt_hash": {"$eq": receipt_hash}}),
+        Receipt.find_one({"receipt_hash": {"$eq": receipt_hash}}),
+    )
+    if len(digits) != RECEIPT_DIGITS:
         return None
-    petition = await TenantScope(row.tenant_id).repo(Petition).get(row.petition_id)
-    return (row, petition) if petition else None
+    if carried is not None:
+        petition = parse_obj(Petition, carried)
+    elif row is not None:
+        petition = await _petition_anywhere(row.petition_id)
+    else:
+        return None
+    return (_receipt_of(petition, receipt_hash), petition) if petition else None
+
+
+async def _petition_anywhere(petition_id: str) -> Petition | None:
+    """The petition with this id in whichever tenant holds it now.
+
+    Only for ids the platform itself vouches for (a receipt that matched, a portal session
+    set by one): a receipt is platform data and keeps working when the case moves.
+    """
+    oid = parse_object_id(petition_id)
+    raw = await Petition.get_pymongo_collection().find_one({"_id": oid}) if oid else None
+    return parse_obj(Petition, raw) if raw else None
+
+
+def _receipt_of(petition: Petition, receipt_hash: str) -> Receipt:
+    """What a receipt stands for, read from the petition itself (never stale, even without its row)."""
+    return Receipt(id=petition.id, receipt_hash=receipt_hash, petition_id=str(petition.id), tenant_id=petition.tenant_id,
+                   origin_tenant_id=petition.origin_tenant_id)
+
+
+async def followed_petition(petition_id: str) -> tuple[Receipt, Petition] | None:
+    """The petition a portal session followed after its receipt matched, wherever the case is now."""
+    petition = await _petition_anywhere(petition_id)
+    return (_receipt_of(petition, petition.receipt_hash or ""), petition) if petition else None
 
 
 # -- submission ---------------------------------------------------------------------------------
@@ -141,10 +183,46 @@ def field_errors(errors) -> InvalidInput:
     return InvalidInput({"zh": "请修改标出的内容后再提交", "en": "please correct the fields marked"}, fields=fields)
 
 
-async def _next_number(ctx: TenantContext, now: datetime) -> str:
+# The next case number this process will try, per (issuing tenant, year). The insert of the petition
+# claims its number: the unique index (origin_tenant_id, number) refuses a number another process took
+# first, and then this process reads the highest number in use and goes on from there. One process
+# (the single-machine default) therefore never needs a round trip for its numbers; several web
+# replicas pay one refused insert and one indexed read each time another replica numbered last.
+_next_serial: dict[tuple[str, str], int] = {}
+NUMBER_ATTEMPTS = 20
+
+
+async def _highest_serial(tenant_id: str, prefix: str) -> int:
+    """The highest case number this tenant ever issued with this prefix, wherever the case went since."""
+    row = await Petition.get_pymongo_collection().find_one(
+        {"origin_tenant_id": {"$eq": tenant_id}, "number": {"$gte": prefix, "$lt": prefix + "~"}},
+        projection={"number": 1}, sort=[("number", DESCENDING)],
+    )
+    tail = row["number"][len(prefix):] if row else ""
+    return int(tail) if tail.isdigit() else 0
+
+
+async def _insert_numbered(ctx: TenantContext, petition: Petition, now: datetime) -> None:
+    """Insert ``petition`` under the next free case number: the submission's one store write.
+
+    Raises DuplicateKeyError when the receipt hash is taken (the caller makes a new receipt).
+    """
     year = str(china_today(now).year)
-    n = await ctx.scope.repo(CaseCounter).increment({"key": year}, "n")
-    return f"{ctx.tenant.slug.upper()}-{year}-{n:06d}"
+    prefix, key = f"{ctx.tenant.slug.upper()}-{year}-", (ctx.tenant_id, year)
+    for attempt in range(NUMBER_ATTEMPTS):
+        if attempt or key not in _next_serial:
+            highest = await _highest_serial(ctx.tenant_id, prefix)
+            _next_serial[key] = max(_next_serial.get(key, 1), highest + 1)
+        serial = _next_serial[key]
+        _next_serial[key] = serial + 1  # taken before the await: concurrent submissions never try the same
+        petition.number = f"{prefix}{serial:06d}"
+        try:
+            await ctx.scope.repo(Petition).insert(petition)
+            return
+        except DuplicateKeyError as exc:
+            if "receipt_hash" in str(exc):
+                raise
+    raise Conflict({"zh": "案件编号暂时分配不出，请重新提交", "en": "no case number could be given just now; please submit again"})
 
 
 async def do_submit_petition(
@@ -152,7 +230,13 @@ async def do_submit_petition(
     channel: Channel = Channel.ONLINE, registered_by: Principal | None = None,
     uploads: list[Upload] = (), now: datetime | None = None,
 ) -> tuple[Petition, str]:
-    """Validate, seal the identity, store petition + receipt + event in one transaction.
+    """Validate, seal the identity, and store the petition in ONE write, atomic on every store.
+
+    The petition carries its receipt's hash and its ``petition.submitted`` event; the
+    Receipt row and the OutboxEvent row are derived from it afterwards by a worker
+    (``derive_petition_rows``, ``events.materialise_carried``), or by the sweeper if
+    the hand-over was lost. Attachments, when there are any, are written first: a crash
+    before the petition leaves only files nothing refers to.
 
     Returns the petition and the receipt, which exists in clear only in this
     return value: the database keeps its slow hash.
@@ -173,7 +257,7 @@ async def do_submit_petition(
     petition = Petition(
         id=petition_id,
         tenant_id=ctx.tenant_id,
-        number=await _next_number(ctx, now),
+        number="",  # claimed by the insert (_insert_numbered)
         origin_tenant_id=ctx.tenant_id,
         form_key=form.key, form_version=form.version, form_digest=form.digest, kind=form.kind,
         channel=channel, anonymous=anonymous, answers=public_answers,
@@ -189,18 +273,86 @@ async def do_submit_petition(
             action="submitted" if channel == Channel.ONLINE else "registered",
             to_state=initial.key, public=True, fields={"channel": channel.value},
         )],
+        receipt_hash=receipt_hash,
     )
+    carry(petition, DomainEvent("petition.submitted", ctx.tenant_id, str(petition_id),
+                                {"channel": channel.value, "actor_id": actor.account_id if actor else ""}), now)
     attachments = [_attachment(ctx, petition_id, upload) for upload in uploads]
     petition.attachment_ids = [str(a.id) for a in attachments]
-    async with unit_of_work() as uow:
-        await ctx.scope.repo(Petition).insert(petition, session=uow.session)
-        for attachment in attachments:
-            await ctx.scope.repo(Attachment).insert(attachment, session=uow.session)
-        await Receipt(receipt_hash=receipt_hash, petition_id=str(petition_id), tenant_id=ctx.tenant_id,
-                      origin_tenant_id=ctx.tenant_id).insert(session=uow.session)
-        uow.record(DomainEvent("petition.submitted", ctx.tenant_id, str(petition_id),
-                               {"channel": channel.value, "actor_id": actor.account_id if actor else ""}))
+    for attachment in attachments:
+        await ctx.scope.repo(Attachment).insert(attachment)
+    try:
+        await _insert_numbered(ctx, petition, now)
+    except DuplicateKeyError:  # another petition has this receipt's hash (1 in 10^16): make another receipt
+        receipt = new_receipt()
+        petition.receipt_hash = await hash_receipt(keyring, receipt)
+        await _insert_numbered(ctx, petition, now)
+    await hand_over_carried(petition)
     return petition, receipt
+
+
+async def derive_petition_rows(petitions: list[Petition]) -> None:
+    """The rows a petition's write implies, written after it and idempotently (events.materialise_carried).
+
+    * its Receipt row (``_id`` = the petition's id: a second write is a duplicate, skipped);
+    * after a move (交办/转送), its receipt row and attachments follow it to the new tenant.
+    """
+    rows = [get_dict(Receipt(id=p.id, receipt_hash=p.receipt_hash, petition_id=str(p.id), tenant_id=p.tenant_id,
+                             origin_tenant_id=p.origin_tenant_id), to_db=True) for p in petitions if p.receipt_hash]
+    await insert_new(Receipt.get_pymongo_collection(), rows)
+    for petition in petitions:
+        if not any(event.name == "petition.moved" for event in petition.outbox):
+            continue
+        await Receipt.get_pymongo_collection().update_many(
+            {"petition_id": str(petition.id)}, {"$set": {"tenant_id": petition.tenant_id}})
+        attachment_ids = [oid for oid in (parse_object_id(a) for a in petition.attachment_ids) if oid is not None]
+        if attachment_ids:
+            await Attachment.get_pymongo_collection().update_many(
+                {"_id": {"$in": attachment_ids}, "petition_id": str(petition.id)}, {"$set": {"tenant_id": petition.tenant_id}})
+
+
+PETITIONS = register_carrier(Petition, derive_petition_rows)
+
+
+@dataclasses.dataclass
+class HalfWritten:
+    """What ``half_written_petitions`` found. ``torn`` must always be empty; ``pending`` empties within a sweep."""
+
+    pending: list[str]  # numbers of petitions whose carried events / receipt row are not materialised YET
+    without_receipt_row: list[str]  # materialised, yet no Receipt row: torn (never expected)
+    without_event: list[str]  # materialised, yet no petition.submitted OutboxEvent: torn (never expected)
+
+    @property
+    def torn(self) -> list[str]:
+        return sorted(set(self.without_receipt_row) | set(self.without_event))
+
+
+async def half_written_petitions(tenant_id: str | None = None) -> HalfWritten:
+    """Petitions that are not yet whole in their derived rows (operators; bench/fault_submissions.py).
+
+    A submission is one write of the petition, so a petition is never half-written in itself;
+    its Receipt row and its ``petition.submitted`` OutboxEvent follow. ``pending``: the petition
+    still says ``outbox_pending`` (its derived rows are not all written yet; a worker or, after a
+    crash, the sweeper writes them within the event lease plus one sweep interval). Anything in
+    ``torn`` (materialised but a row is missing) would be a bug. The same by hand, in mongosh:
+    ``db.petitions.find({outbox_pending: true})``. Reads every petition: a diagnostic, not a page.
+    """
+    query = {"tenant_id": {"$eq": tenant_id}} if tenant_id else {}
+    fields = {"number": 1, "outbox_pending": 1, "receipt_hash": 1}
+    petitions = [doc async for doc in Petition.get_pymongo_collection().find(query, projection=fields)]
+    with_row = {doc["petition_id"] async for doc in Receipt.get_pymongo_collection().find({}, projection={"petition_id": 1})}
+    with_event = {doc.get("subject_id") async for doc in OutboxEvent.get_pymongo_collection().find(
+        {"name": "petition.submitted"}, projection={"subject_id": 1})}
+    report = HalfWritten([], [], [])
+    for doc in petitions:
+        if doc.get("outbox_pending"):
+            report.pending.append(doc["number"])
+            continue
+        if str(doc["_id"]) not in with_row:
+            report.without_receipt_row.append(doc["number"])
+        if str(doc["_id"]) not in with_event:
+            report.without_event.append(doc["number"])
+    return report
 
 
 def _attachment(ctx: TenantContext, petition_id, upload: Upload) -> Attachment:
@@ -361,15 +513,16 @@ async def do_transition(
         from_state=from_state, to_state=to_state, public=True, fields=clean,
         public_fields=[f for f in transition.public_fields if f in clean],
     ))
-    event = DomainEvent("petition.moved" if target else "petition.transitioned", str(target.id) if target else ctx.tenant_id,
-                        str(petition.id), {"transition": key, "from_tenant": ctx.tenant_id, "actor_id": actor.account_id if actor else CITIZEN})
-    async with unit_of_work() as uow:
-        if target is None:
-            if not await ctx.scope.repo(Petition).replace_versioned(petition, session=uow.session):
-                raise _changed_meanwhile()
-        else:
-            await _move(ctx, keyring, petition, target, uow.session)
-        uow.record(event)
+    # One write of the petition, carrying its event: the step and the event never come apart.
+    carry(petition, DomainEvent("petition.moved" if target else "petition.transitioned", str(target.id) if target else ctx.tenant_id,
+                                str(petition.id), {"transition": key, "from_tenant": ctx.tenant_id,
+                                                   "actor_id": actor.account_id if actor else CITIZEN}), now)
+    if target is None:
+        if not await ctx.scope.repo(Petition).replace_versioned(petition):
+            raise _changed_meanwhile()
+    else:
+        await _move(ctx, keyring, petition, target)
+    await hand_over_carried(petition)
     return petition
 
 
@@ -377,21 +530,33 @@ def _changed_meanwhile() -> Conflict:
     return Conflict({"zh": "这件信访件刚被其他人处理过，请刷新后再试", "en": "someone else changed this petition meanwhile; reload and retry"})
 
 
-async def _move(ctx: TenantContext, keyring: KeyRing, petition: Petition, target: Tenant, session) -> None:
-    """交办 / 转送: the petition, its attachments and its receipt go to ``target``; the history goes with it."""
+async def _move(ctx: TenantContext, keyring: KeyRing, petition: Petition, target: Tenant) -> None:
+    """交办 / 转送: the petition goes to ``target`` with its history, in one write.
+
+    Its attachments and its receipt row follow afterwards (``derive_petition_rows``, from the
+    ``petition.moved`` event it carries); until then nothing is missing: attachments are
+    read through the petition (``attachment_of``) and receipts through its ``receipt_hash``.
+    """
     target_id = str(target.id)
     if petition.identity_sealed:
         identity = await keyring.open(ctx.tenant_id, str(petition.id), petition.identity_sealed)
         petition.identity_sealed = await keyring.seal(target_id, str(petition.id), identity)
-    petition.assignee_id = None
-    petition.number = f"{petition.number}"  # the case keeps its number wherever it goes
-    if not await ctx.scope.repo(Petition).move_to(petition, target_id, session=session):
+    petition.assignee_id = None  # the case keeps its number wherever it goes
+    if not await ctx.scope.repo(Petition).move_to(petition, target_id):
         raise _changed_meanwhile()
-    async for attachment in ctx.scope.repo(Attachment).find({"petition_id": str(petition.id)}):
-        await ctx.scope.repo(Attachment).move_to(attachment, target_id, session=session)
-    await Receipt.get_pymongo_collection().update_one(
-        {"petition_id": str(petition.id)}, {"$set": {"tenant_id": target_id}}, session=session
-    )
+
+
+async def attachment_of(petition: Petition, attachment_id: str) -> Attachment | None:
+    """One of the petition's attachments, whichever tenant's row it still is in right after a move.
+
+    The caller has the petition through its own tenant's scope; the attachment is read
+    only if the petition lists it and it names the petition.
+    """
+    oid = parse_object_id(attachment_id)
+    if oid is None or str(oid) not in petition.attachment_ids:
+        return None
+    raw = await Attachment.get_pymongo_collection().find_one({"_id": oid, "petition_id": str(petition.id)})
+    return parse_obj(Attachment, raw) if raw else None
 
 
 async def do_add_supplement(ctx: TenantContext, petition: Petition, *, text: str, uploads: list[Upload] = (), now: datetime | None = None) -> Petition:
@@ -407,12 +572,14 @@ async def do_add_supplement(ctx: TenantContext, petition: Petition, *, text: str
     petition.steps.append(Step(at=now, tenant_id=ctx.tenant_id, actor=CITIZEN, actor_name="信访人 Petitioner",
                                action="supplement", public=True, fields={"text": text} if text else {},
                                public_fields=["text"] if text else []))
-    async with unit_of_work() as uow:
-        for attachment in attachments:
-            await ctx.scope.repo(Attachment).insert(attachment, session=uow.session)
-        if not await ctx.scope.repo(Petition).replace_versioned(petition, session=uow.session):
-            raise _changed_meanwhile()
-        uow.record(DomainEvent("petition.supplemented", ctx.tenant_id, str(petition.id), {"actor_id": CITIZEN}))
+    carry(petition, DomainEvent("petition.supplemented", ctx.tenant_id, str(petition.id), {"actor_id": CITIZEN}), now)
+    # Files first, then the one write that refers to them and carries the event: a crash in between
+    # leaves only files nothing refers to, never a step whose files or event are missing.
+    for attachment in attachments:
+        await ctx.scope.repo(Attachment).insert(attachment)
+    if not await ctx.scope.repo(Petition).replace_versioned(petition):
+        raise _changed_meanwhile()
+    await hand_over_carried(petition)
     return petition
 
 
