@@ -16,7 +16,7 @@ from ..errors import InvalidInput, ServiceUnavailable
 from ..sandbox.limits import DEFAULT_BUDGET, TemplateRefused
 from ..sandbox.pool import render_untrusted
 from ..tenancy.models import Tenant
-from .document_html import clean_document_html
+from .document_html import clean_document_html_off_loop
 from .models import ActionType, CardType, Supervision
 
 _DEFAULT = resources.files("xinfang").joinpath("templates/documents/default.html").read_text(encoding="utf-8")
@@ -58,7 +58,7 @@ async def _render(template: str, context: dict) -> str:
         if refused.kind == "busy":
             raise ServiceUnavailable({"zh": "文书生成繁忙，请稍后再试", "en": "documents are busy being rendered; try again shortly"}) from None
         raise InvalidInput(fields={"document_template": template_problem(refused)}) from None
-    return clean_document_html(html)
+    return await clean_document_html_off_loop(html)
 
 
 async def check_template(template: str) -> None:

@@ -140,7 +140,7 @@ async def supervision_document(tenant_slug, supervision_id):
     sup = await service.access_supervision(current_tenant().scope, supervision_id)
     if not sup.document_html:
         raise NotFound({"zh": "尚未发出，没有文书", "en": "not issued yet: no document"})
-    return await render_template("documents/page.html", tenant=current_tenant().tenant, document=document_markup(sup.document_html),
+    return await render_template("documents/page.html", tenant=current_tenant().tenant, document=await document_markup(sup.document_html),
                                  home_url=url_for("portal.home", tenant_slug=tenant_slug))
 
 
@@ -151,7 +151,7 @@ answers_bp = Blueprint("answers", __name__, url_prefix="/t/<tenant_slug>")
 @public("the subject of a card or notice answers through the one-time link they were given")
 async def answer_page(tenant_slug, token):
     sup = await service.find_by_answer_token(current_tenant().scope, token)
-    return await render_template("documents/answer.html", tenant=current_tenant().tenant, document=document_markup(sup.document_html),
+    return await render_template("documents/answer.html", tenant=current_tenant().tenant, document=await document_markup(sup.document_html),
                                  done=False, home_url=url_for("portal.home", tenant_slug=tenant_slug)), 200, {"Cache-Control": "no-store"}
 
 
@@ -160,7 +160,7 @@ async def answer_page(tenant_slug, token):
 async def answer_submit(tenant_slug, token):
     text = (await request.form).get("text", "")
     sup = await service.do_answer_by_link(current_tenant().scope, token, text)
-    return await render_template("documents/answer.html", tenant=current_tenant().tenant, document=document_markup(sup.document_html),
+    return await render_template("documents/answer.html", tenant=current_tenant().tenant, document=await document_markup(sup.document_html),
                                  done=True, home_url=url_for("portal.home", tenant_slug=tenant_slug)), 200, {"Cache-Control": "no-store"}
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Budget:
     seconds: float = 2.0  # wall time of one render inside the worker; it is killed a little after
-    output_chars: int = 256 * 1024  # an official document is a few pages: a few thousand characters
+    output_chars: int = 64 * 1024  # an official document is a few pages: a few thousand characters
     source_chars: int = 64 * 1024  # the bundle schema allows 20,000; this guards every other way in
     memory_bytes: int = 768 * 1024 * 1024  # address space of a worker process (a memory bomb fails inside it)
 
