@@ -661,6 +661,7 @@ async def test_the_beat_sweeper_anchors_a_head_whose_append_could_not(app, setti
 
     await eventually(anchored, timeout=15, interval=0.05, message=f"the worker's beat to anchor seq {record.seq} in {directory}")
     waited = time.monotonic() - appended_at
+    print(f"the beat anchored seq {record.seq} {waited:.2f}s after its append")
     assert waited < 10, f"anchored after {waited:.1f}s"  # the tests' beat sweeps every second
     assert (record.seq, record.hash) in {(a.seq, a.hash) for a in session_anchors(settings, keys)}
     assert (await verify_audit_log(session_anchors(settings, keys), chain_key=keys.chain)).intact
@@ -718,7 +719,7 @@ async def run_verify(settings, *args: str, env: dict[str, str] | None = None) ->
     )
 
 
-async def test_the_verify_command(app, settings, tmp_path):
+async def test_the_verify_command(app, settings, keys, tmp_path):
     records = await append(4)
     head = await read_head()
     nothing = tmp_path / "no-anchors"
@@ -756,6 +757,14 @@ async def test_the_verify_command(app, settings, tmp_path):
         await collection().delete_one({"seq": head.seq})
         cut = await run_verify(settings)  # the default anchors see the cut
         assert cut.returncode == 1 and f"seq {head.seq}" in cut.stdout and TRUNCATED in cut.stdout
+
+    # This host's anchors file with one line edited (its hash pointed at another record): refused.
+    lines = AnchorLog(anchors_dir(settings.data_dir), keys.anchors).path.read_text().splitlines()
+    last = json.loads(lines[-1])
+    edited_file = tmp_path / "edited.jsonl"
+    edited_file.write_text("\n".join(lines[:-1] + [json.dumps(dict(last, hash=records[0].hash))]) + "\n")
+    forged_anchor = await run_verify(settings, "--anchors", str(edited_file))
+    assert forged_anchor.returncode == 1 and BAD_ANCHOR in forged_anchor.stdout and "edited.jsonl:" in forged_anchor.stdout
 
     # The whole log read with another deployment's key: nothing verifies, and the likely reason is given.
     other_key = child_env(settings) | {"XINFANG_ENCRYPTION_KEY": "Bw" * 21 + "4="}
