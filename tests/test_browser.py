@@ -114,9 +114,10 @@ async def test_a_tenant_admin_edits_a_form_with_a_live_preview(live_server, brow
     edited = schema.replace('"title": "建议主题"', '"title": "建议的题目（预览）"', 1)
     assert edited != schema, "the suggestion template changed its topic title; update this test"
     await page.fill("#schema", edited)
-    await page.wait_for_function("document.querySelector('#preview').innerText.includes('建议的题目（预览）')")
+    # Locator waits, not wait_for_function: the page's CSP (no eval) refuses a predicate compiled from a string.
+    await page.locator("#preview", has_text="建议的题目（预览）").wait_for()
     await page.fill("#schema", edited.replace('"type": "object"', '"type": "objekt"', 1))
-    await page.wait_for_function("document.querySelector('#problems').children.length > 0")
+    await page.locator("#problems li").first.wait_for()
     await context.close()
 
 
