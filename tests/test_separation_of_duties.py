@@ -312,9 +312,10 @@ async def test_a_one_person_office_may_approve_its_own_card_and_it_is_recorded(c
     assert body["self_approved"] is True and body["notes"][-1]["action"] == "self_approved"
     assert (await statistics(scope))["self_approved"]["cards"] >= 1
     page = await (await client.get(f"/t/sod-solo/staff/supervisions/{sid}", headers=solo_headers)).get_data(as_text=True)
-    assert "本人审批" in page
+    assert "已批准（本人审批）" in page and "本人审批（一人单位）" in page  # the approval line and the timeline
     stats_page = await (await client.get("/t/sod-solo/staff/supervision-stats", headers=solo_headers)).get_data(as_text=True)
-    assert "本人审批" in stats_page
+    shown = re.search(r"本人审批（一人单位，按本单位设置）：监督卡 <strong>(\d+)</strong>", stats_page)
+    assert shown and int(shown.group(1)) >= 1
 
 
 # --------------------------------------------------------------------------- copies
