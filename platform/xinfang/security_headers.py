@@ -27,7 +27,7 @@ CONTENT_SECURITY_POLICY = "; ".join([
 ])
 
 PERMISSIONS_POLICY = ", ".join(f"{feature}=()" for feature in (
-    "camera", "microphone", "geolocation", "payment", "usb", "serial", "bluetooth", "midi", "magnetometer",
+    "camera", "microphone", "geolocation", "payment", "usb", "serial", "midi", "magnetometer",
     "gyroscope", "accelerometer", "display-capture", "browsing-topics", "interest-cohort",
 ))
 
