@@ -9,14 +9,20 @@ drops the lock when that process dies, however it dies, so a crashed beat never
 leaves a stale lock behind; a second beat finds it taken and exits with a
 message naming the holder. On Kubernetes the data volume is shared, so the lock
 holds across pods as well.
+
+The holder also writes into the lock file who it is and when it last sent a task
+(``read_beat_record``): ``/healthz`` reads it to tell a stopped beat from a busy
+worker.
 """
 
 from __future__ import annotations
 
 import fcntl
+import json
 import logging
 import os
 import socket
+import time
 from pathlib import Path
 
 from celery.beat import PersistentScheduler
@@ -26,6 +32,7 @@ log = logging.getLogger(__name__)
 LOCK_NAME = "beat.lock"
 # Exit status of a beat that found another one running (EX_TEMPFAIL: try again later).
 ANOTHER_BEAT_EXIT = 75
+RECORD_SIZE = 256  # the record is rewritten in place, padded: a reader never sees half of it
 
 _held: dict[Path, int] = {}  # lock path -> open descriptor, for as long as this process lives
 
@@ -59,13 +66,34 @@ def acquire_beat_lock(data_dir: Path) -> Path:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        holder = os.pread(fd, 200, 0).decode(errors="replace").strip()
+        record = _parse(os.pread(fd, RECORD_SIZE, 0))
         os.close(fd)
+        holder = f"pid {record['pid']} on {record['host']}" if record else ""
         raise AnotherBeatRunning(path, holder) from None
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode(), 0)
     _held[path] = fd
+    _write_record(fd, started=time.time(), sent=None)
     return path
+
+
+def _write_record(fd: int, **facts) -> None:
+    record = {"pid": os.getpid(), "host": socket.gethostname(), **facts}
+    os.pwrite(fd, json.dumps(record).encode().ljust(RECORD_SIZE), 0)
+
+
+def _parse(raw: bytes) -> dict | None:
+    try:
+        record = json.loads(raw.decode(errors="replace").strip() or "null")
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) and "pid" in record else None
+
+
+def read_beat_record(data_dir: Path) -> dict | None:
+    """Who holds (or last held) the beat lock, since when, and when it last sent a task (epoch seconds)."""
+    try:
+        return _parse(lock_path(data_dir).read_bytes()[:RECORD_SIZE])
+    except OSError:
+        return None
 
 
 def holds_beat_lock(data_dir: Path) -> bool:
@@ -82,4 +110,11 @@ class SingleBeatScheduler(PersistentScheduler):
         except AnotherBeatRunning as exc:
             log.error("%s / %s", exc.message["zh"], exc.message["en"])
             raise SystemExit(ANOTHER_BEAT_EXIT) from None
+        self._lock_fd = _held[lock_path(app.xinfang_settings.data_dir)]
+        self._started = time.time()
         super().__init__(*args, **kwargs)
+
+    def apply_async(self, entry, producer=None, advance=True, **kwargs):
+        result = super().apply_async(entry, producer=producer, advance=advance, **kwargs)
+        _write_record(self._lock_fd, started=self._started, sent=time.time())  # sent: the beat is alive and working
+        return result

@@ -5,9 +5,10 @@ our source root ``platform/`` must never shadow the standard library's.
 
 ``/healthz`` checks each part the platform needs and says which is down, in
 Chinese and English: the store (a ping within a second), the broker (a
-connection, or the broker folder), background work (the heartbeat the beat
-sweep writes: beat scheduled it and a worker ran it) and, under ``xinfang
-run``, the supervised processes. 200 when every part is up, else 503 with
+connection, or the broker folder), the beat (its record in the beat lock file:
+alive, and sending), background work (the heartbeat the sweep writes: beat
+sent it and a worker ran it) and, under ``xinfang run``, the supervised
+processes. 200 when every part is up, else 503 with
 Retry-After. ``?parts=store,broker`` checks only those (what a load balancer
 needs to send a web replica requests, without taking every replica out when a
 worker is down).
@@ -26,9 +27,11 @@ import pymongo
 from quart import Blueprint, current_app, request
 
 from .auth.permissions import Permission, public, superuser_only
+from .beat_lock import read_beat_record
 from .errors import InvalidInput, NotFound
 from .hookspecs import hookimpl
 from .plugins import PluginInfo
+from .processes import pid_alive
 from .store.documents import PlatformDocument, UtcDateTime, utcnow
 from .store.scoped import parse_object_id
 from .worker import PROBE, send_task_async
@@ -72,6 +75,7 @@ _WEB_STARTED = time.monotonic()
 PART_NAMES = {
     "store": {"zh": "数据库", "en": "document store"},
     "broker": {"zh": "消息队列", "en": "message broker"},
+    "beat": {"zh": "定时调度进程", "en": "beat scheduler"},
     "background": {"zh": "后台任务（定时调度与工作进程）", "en": "background work (beat and worker)"},
     "processes": {"zh": "受监管的进程", "en": "supervised processes"},
 }
@@ -135,6 +139,24 @@ async def _background_part() -> dict:
                  last_sweep_seconds_ago=None if age is None else round(age, 1))
 
 
+def _beat_part() -> dict:
+    settings = current_app.extensions["xinfang.settings"]
+    limit = heartbeat_limit_seconds(settings)
+    record = read_beat_record(settings.data_dir)
+    if record is None:
+        if time.monotonic() - _WEB_STARTED < limit:
+            return _part(None, "刚启动，尚无定时调度进程的记录", "starting: no beat has recorded itself yet")
+        return _part(False, "没有定时调度进程在运行", "no beat scheduler has run on this data directory")
+    facts = {"pid": record.get("pid"), "host": record.get("host")}
+    if record.get("host") == socket.gethostname() and not pid_alive(int(record.get("pid") or 0)):
+        return _part(False, f"定时调度进程（pid {facts['pid']}）已停止", f"the beat (pid {facts['pid']}) is not running", **facts)
+    age = time.time() - max(float(record.get("started") or 0), float(record.get("sent") or 0))
+    facts["last_sent_seconds_ago"] = round(age, 1)
+    if age > limit:
+        return _part(False, f"定时调度进程超过 {limit:.0f} 秒没有发出任务", f"the beat sent nothing for over {limit:.0f} s", **facts)
+    return _part(True, "定时调度进程正常", "beat scheduler running", **facts)
+
+
 def _processes_part() -> dict | None:
     from .supervisor import read_status
 
@@ -160,6 +182,8 @@ async def healthz():
     checks = {"store": _store_part, "broker": _broker_part, "background": _background_part}
     names = [name for name in checks if name in wanted]
     parts = dict(zip(names, await asyncio.gather(*(checks[name]() for name in names))))
+    if "beat" in wanted:
+        parts["beat"] = _beat_part()
     if "processes" in wanted and (processes := _processes_part()) is not None:
         parts["processes"] = processes
     down = [name for name, part in parts.items() if part["ok"] is False]

@@ -230,11 +230,11 @@ class Supervisor:
         now = time.monotonic()
         if child.state in ("starting", "running") and now - child.started_at >= STABLE_AFTER_SECONDS:
             child.failures = 0
+        if child.state == "running" or child.died_at is None:  # the outage starts here; failed starts belong to it
+            child.died_at = now
         child.failures += 1
         delay = backoff_seconds(child.failures)
         child.state, child.next_start, child.last_exit = "backoff", now + delay, how
-        if child.failures == 1:  # the outage starts here; later failed starts belong to it
-            child.died_at = now
         name = child.spec.name
         log.warning("%s（pid %s）意外退出：%s；%.1f 秒后第 %d 次重启 / %s (pid %s) died: %s; restart %d in %.1f s",
                     child.spec.zh, pid or "-", how, delay, child.restarts + 1, name, pid or "-", how, child.restarts + 1, delay)

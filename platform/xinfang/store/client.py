@@ -48,6 +48,16 @@ def durable_client(uri: str) -> AsyncMongoClient:
     )
 
 
+def driver_sees_a_server(client: AsyncMongoClient) -> bool:
+    """Whether the driver currently knows a reachable server (no I/O: what its monitor last saw).
+
+    False from the moment an operation or a heartbeat failed to reach the store until one
+    reaches it again. Lets a caller that has an older answer give it at once instead of
+    waiting the whole server-selection time for a store that is down.
+    """
+    return any(server.is_server_type_known for server in client.topology_description.server_descriptions().values())
+
+
 class Store:
     """The open connection of one process (and one event loop)."""
 

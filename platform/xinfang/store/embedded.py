@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from ..processes import clear_stale_pid_file, private_child
+from ..secrets_file import ensure_private_dir
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ class EmbeddedStore:
         dead, a zombie, or someone else's. A live nx-27017 on this data directory is
         another store on the same files, which must never happen: that is an error.
         """
-        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        ensure_private_dir(self.data_dir)
         if port_is_open(self.host, self.port):
             raise EmbeddedStoreError(
                 f"port {self.port} is already in use; set XINFANG_EMBEDDED_STORE_PORT "

@@ -9,6 +9,7 @@ from pymongo.errors import ConnectionFailure, PyMongoError
 
 from ..errors import ServiceUnavailable
 from ..store.cache import TtlCache
+from ..store.client import driver_sees_a_server
 from ..store.scoped import parse_object_id
 from .models import Tenant
 
@@ -32,10 +33,11 @@ def _unreachable(error: PyMongoError) -> bool:
 class TenantDirectory:
     """Slug and host lookups with a short, bounded cache: every request resolves its tenant once.
 
-    While the store cannot be reached, a lookup gives up after ``LOOKUP_TIMEOUT_SECONDS`` and
-    answers from the last answer it had (tenants rarely change, and the request will meet the
-    store again in its handler anyway); with nothing remembered it raises ``StoreUnreachable``
-    (503 with Retry-After). Once the store answers again, lookups are fresh again.
+    While the store cannot be reached, a lookup answers from the last answer it had (at once
+    when the driver already knows the store is down, else after ``LOOKUP_TIMEOUT_SECONDS``):
+    tenants rarely change, and the request meets the store again in its handler anyway. With
+    nothing remembered it raises ``StoreUnreachable`` (503 with Retry-After). Once the store
+    answers again, lookups are fresh again.
     """
 
     def __init__(self, ttl_seconds: float = 5.0, lookup_timeout: float = LOOKUP_TIMEOUT_SECONDS):
@@ -45,6 +47,8 @@ class TenantDirectory:
         self._last_known: dict = {}  # key -> the last answer the store gave, for when it cannot answer
 
     async def _lookup(self, key, load):
+        if key in self._last_known and not driver_sees_a_server(Tenant.get_pymongo_collection().database.client):
+            return self._last_known[key]  # the store is known to be down: no point waiting for it
         try:
             with pymongo.timeout(self._lookup_timeout):
                 value = await self._cache.get(key, load)
