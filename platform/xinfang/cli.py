@@ -157,8 +157,8 @@ def _web_answers(host: str, port: int) -> bool:
 
     connection = http.client.HTTPConnection(host, port, timeout=0.5)
     try:
-        connection.request("GET", "/healthz?parts=processes")
-        connection.getresponse()  # any answer: a 503 only says that some process (this one, say) is not up yet
+        connection.request("GET", "/healthz?parts=web")
+        connection.getresponse()  # any answer will do: the process serves HTTP
         return True
     except OSError:
         return False
