@@ -232,6 +232,10 @@ class World:
     transition_fields: list[str]
     forged_authorizations: list[str]
     hosts: list[str]
+    # Credentials of their own for the requests that end the caller's login (logout, token revocation),
+    # so that those end these and not the ones every other request uses: {"staff": {slug: (token, session)},
+    # "superuser": (token, session)}.
+    sign_off: dict[str, Any] = dataclasses.field(default_factory=dict)
     stats: dict[str, Counter] = dataclasses.field(default_factory=lambda: defaultdict(Counter))
     unenveloped: dict[str, list[str]] = dataclasses.field(default_factory=lambda: defaultdict(list))
     server_errors: dict[str, list[str]] = dataclasses.field(default_factory=lambda: defaultdict(list))
@@ -344,6 +348,12 @@ async def build_world(app, client) -> World:
         ids[slug] = (await (await client.get(f"/t/{slug}/api/me", headers=staff_tokens[slug])).get_json())["account"]["tenant_id"]
     superuser = await login_token(client, None, "org-reviewer")
     superuser_session = await _session_login(client, "/api/platform/session", "org-reviewer", PASSWORD)
+    sign_off = {
+        "staff": {slug: (await login_token(client, slug, "fuzz-staff", FUZZ_PASSWORD),
+                         await _session_login(client, f"/t/{slug}/api/session", "fuzz-staff", FUZZ_PASSWORD)) for slug in TENANT_SLUGS},
+        "superuser": (await login_token(client, None, "org-reviewer"),
+                      await _session_login(client, "/api/platform/session", "org-reviewer", PASSWORD)),
+    }
 
     staff = staff_tokens[HOME]
     forms = (await (await client.get(f"/t/{HOME}/api/forms")).get_json())["forms"]
@@ -402,7 +412,7 @@ async def build_world(app, client) -> World:
         "filename": sorted(p.name for p in static_dir.iterdir()) if static_dir.is_dir() else [],
     }
     return World(
-        loop=loop, client=client, staff_tokens=staff_tokens, staff_sessions=staff_sessions, superuser_token=superuser,
+        loop=loop, client=client, staff_tokens=staff_tokens, staff_sessions=staff_sessions, superuser_token=superuser, sign_off=sign_off,
         superuser_session=superuser_session, portal_session=portal_session, known=known, receipts=receipts,
         form_schemas=form_schemas, form_fields=sorted({n for s in form_schemas.values() for n in _flatten_fields(s)}),
         transition_fields=transition_fields,
@@ -912,19 +922,25 @@ def _example_of(schema: dict, world: World) -> Any:
 _request_ids = itertools.count(1)
 
 
+SIGN_OFF = re.compile(r"/api/(platform/)?(session|tokens/current)/?$")
+
+
 def identities(world: World, req: Req) -> list[Identity]:
     slug = req.slug if req.slug in world.staff_tokens else HOME
+    signing_off = req.method == "DELETE" and SIGN_OFF.search(req.path) is not None
+    staff_token, staff_session = world.sign_off["staff"][slug] if signing_off else (world.staff_tokens[slug], world.staff_sessions[slug])
+    superuser_token, superuser_session = world.sign_off["superuser"] if signing_off else (world.superuser_token, world.superuser_session)
     if req.staff_mode == "bearer":
-        staff = dict(world.staff_tokens[slug])
+        staff = dict(staff_token)
     else:
-        cookie, csrf = world.staff_sessions[slug]
+        cookie, csrf = staff_session
         staff = {"Cookie": cookie}
         if req.staff_mode == "session":
             staff["X-CSRF-Token"] = csrf
     if req.superuser_mode == "bearer":
-        superuser = dict(world.superuser_token)
+        superuser = dict(superuser_token)
     else:
-        cookie, csrf = world.superuser_session
+        cookie, csrf = superuser_session
         superuser = {"Cookie": cookie, "X-CSRF-Token": csrf}
     return [Identity("anonymous", {}), Identity(f"staff of {slug} ({req.staff_mode})", staff),
             Identity(f"superuser ({req.superuser_mode})", superuser)]
