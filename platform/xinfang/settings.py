@@ -139,7 +139,7 @@ SETTINGS_TABLE: list[tuple[str, str, str]] = [
     ("XINFANG_ENCRYPTION_KEY", "(unset)", "Base64 of 32 bytes that wraps every tenant's data key (petitioner identities) and salts receipt hashes. Keep it safe and never rotate it casually. Unset: generated once into DATA_DIR/encryption.key."),
     ("XINFANG_HOST", "127.0.0.1", "Web server bind address."),
     ("XINFANG_PORT", "8000", "Web server port."),
-    ("XINFANG_TRUSTED_PROXY_HOPS", "0", "How many reverse proxies in front set X-Forwarded-For; rate limits count the client address they report. 0: the socket's address."),
+    ("XINFANG_TRUSTED_PROXY_HOPS", "0", "How many reverse proxies in front set X-Forwarded-For and X-Forwarded-Proto; rate limits count the client address they report, and a client on TLS gets HSTS and Secure cookies. 0: the socket's address and scheme."),
     ("XINFANG_TOKEN_TTL_SECONDS", "3600", "Lifetime of API bearer tokens."),
     ("XINFANG_SESSION_TTL_SECONDS", "28800", "Lifetime of browser sessions."),
     ("XINFANG_SWEEP_INTERVAL_SECONDS", "30", "How often beat runs the sweeper that re-enqueues unfinished work."),
