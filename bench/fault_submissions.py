@@ -310,11 +310,11 @@ async def chaos(platform: Platform, run: Run, args, no_new: asyncio.Event) -> No
     for cycle in range(1, args.cycles + 1):
         for kind in args.kill:
             await asyncio.sleep(args.settle)
+            waiting = await asyncio.to_thread(pending_petitions, platform)
             pid = platform.kill(kind)
             kill = Kill(kind, run.now(), time.time(), pid)
             run.kills.append(kill)
-            run.note(f"cycle {cycle}: {kind} (pid {pid}) killed (SIGKILL); petitions waiting for the worker:"
-                     f" {await asyncio.to_thread(pending_petitions, platform)}")
+            run.note(f"cycle {cycle}: {kind} (pid {pid}) killed (SIGKILL); petitions waiting for a worker: {waiting}")
             deadline = time.monotonic() + args.recover_timeout
             while time.monotonic() < deadline and (kill.restarted is None or kill.back is None):
                 if kill.restarted is None and await watch.restarted(kind, pid):
@@ -384,14 +384,17 @@ def pending_petitions(platform: Platform) -> int | str:
         client.close()
 
 
-def wait_until_completed(platform: Platform, timeout: float) -> int | str:
-    """Wait for the worker (or the sweeper) to complete every petition still carrying its events; how many remain."""
-    deadline = time.monotonic() + timeout
-    while True:
-        pending = pending_petitions(platform)
-        if pending == 0 or time.monotonic() > deadline:
-            return pending
+def wait_until_completed(platform: Platform, timeout: float) -> tuple[int | str, int | str, float]:
+    """Wait for the workers (or the sweeper) to complete every petition still carrying its events.
+
+    Returns how many were pending at first and at the end, and the seconds waited.
+    """
+    started = time.monotonic()
+    first = pending = pending_petitions(platform)
+    while pending != 0 and time.monotonic() - started < timeout:
         time.sleep(0.5)
+        pending = pending_petitions(platform)
+    return first, pending, time.monotonic() - started
 
 
 def verify(platform: Platform, run: Run, args) -> dict:
@@ -528,7 +531,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=1, help="Celery worker processes of xinfang run (default 1)")
     parser.add_argument("--recover-timeout", type=float, default=90, help="seconds a part may take to work again (default 90)")
     parser.add_argument("--drain", type=float, default=30, help="max seconds for pending retries at the end (default 30)")
-    parser.add_argument("--complete-timeout", type=float, default=60, help="max seconds for pending petitions to be completed before checking (default 60)")
+    parser.add_argument("--complete-timeout", type=float, default=None, help="max seconds for the workers to complete pending petitions before checking (default 120; --quick 30)")
     parser.add_argument("--timeout", type=float, default=30, help="client timeout per attempt (default 30)")
     parser.add_argument("--retry-pause", type=float, default=0.3, help="pause before a retry (default 0.3)")
     parser.add_argument("--lookups", type=int, default=None, help="receipts checked over HTTP (default 6, --quick 2; with retries at most 10 attempts, the rate limit)")
@@ -536,7 +539,7 @@ def main() -> int:
     parser.add_argument("--strict", action="store_true", help="exit 3 on warnings too (half-written, 5xx-but-stored, lookups)")
     parser.add_argument("--keep", action="store_true", help="keep the data directory and the log")
     args = parser.parse_args()
-    defaults = dict(clients=(2, 8), cycles=(1, 2), settle=(1.5, 5.0), lookups=(2, 6), pause=(0.3, 0.5))
+    defaults = dict(clients=(2, 8), cycles=(1, 2), settle=(1.5, 5.0), lookups=(2, 6), pause=(0.3, 0.5), complete_timeout=(30.0, 120.0))
     for name, (quick, full) in defaults.items():
         if getattr(args, name) is None:
             setattr(args, name, quick if args.quick else full)
@@ -567,7 +570,8 @@ def main() -> int:
         else:
             raise RuntimeError("the store did not come back after the final crash")
         run.note("store restarted by xinfang run: waiting for pending petitions, then checking what survived")
-        pending = wait_until_completed(platform, args.complete_timeout)
+        pending_first, pending, waited = wait_until_completed(platform, args.complete_timeout)
+        run.note(f"petitions waiting for a worker: {pending_first}, after {waited:.0f} s: {pending}")
         acks = list(run.acked.values())
         sample = acks[:: max(1, len(acks) // args.lookups)][: args.lookups] if args.lookups else []
         lookup_problems, lookup_5xx = asyncio.run(lookup_sample(platform, sample, budget=10))
@@ -589,7 +593,8 @@ def main() -> int:
             ("lost (must be 0)", lost),
             ("twice (must be 0)", twice),
             ("half-written: without receipt row or event, nothing pending", half_written),
-            ("still pending completion when checked", f"{len(found['still_pending'])} ({pending} carrying events)"),
+            ("waiting for a worker after the load (then after the wait)", f"{pending_first} ({pending} after {waited:.0f} s)"),
+            ("  of which without receipt row or event when checked", len(found["still_pending"])),
             ("unacknowledged but stored", len(found["unacked_stored"])),
             ("  of which every failed attempt was answered 5xx", len(found["stored_after_5xx_only"])),
             ("acknowledged receipts not resolving to their petition", len(found["receipt_problems"])),
