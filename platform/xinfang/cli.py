@@ -6,14 +6,12 @@ import asyncio
 import logging
 import os
 import signal
-import socket
-import subprocess
 import sys
 from pathlib import Path
 
 import click
 
-from .processes import PRIVATE_UMASK, private_child
+from .processes import PRIVATE_UMASK
 from .secrets_file import ensure_private_dir
 from .settings import SETTINGS_TABLE, Settings, SettingsError
 
@@ -60,110 +58,13 @@ def main() -> None:
 @click.option("--workers", default=2, show_default=True, help="Celery worker processes.")
 def run(tenants_dir: Path, workers: int) -> None:
     """Run and supervise the whole platform on one machine: store (embedded unless configured), worker, beat, web."""
-    from .store.embedded import EmbeddedStore, EmbeddedStoreError, port_is_open
-    from .supervisor import ChildSpec, Supervisor, SupervisorError
+    from .single_machine import StartFailed, run_single_machine
 
-    settings = _settings()
-    supervisor = Supervisor(settings.data_dir)
     try:
-        supervisor.claim()
-    except SupervisorError as exc:
+        run_single_machine(_settings(), tenants_dir, workers, click.echo)
+    except StartFailed as exc:
         raise click.ClickException(f"{exc.message['zh']} / {exc.message['en']}") from None
-    env = dict(os.environ, **settings.to_env())
-    # Celery logs every task at INFO; on one terminal only warnings are worth reading.
-    loglevel = "WARNING" if settings.log_level == "INFO" else settings.log_level
-
-    def command(*args: str, pass_fds: tuple[int, ...] = ()):
-        # Own session: a Ctrl-C reaches only the supervisor, which stops the children in order.
-        return lambda: subprocess.Popen([sys.executable, "-m", "xinfang", *args], env=env, start_new_session=True,
-                                        preexec_fn=private_child, pass_fds=pass_fds)
-
-    if settings.embedded_store:
-        store = EmbeddedStore(settings.store_dir, settings.embedded_store_port)
-        supervisor.add(ChildSpec("store", "数据库", store.spawn, ready=lambda: port_is_open(store.host, store.port), stop_timeout=10))
-    # On the embedded (filesystem) broker a second consumer process races the first over the same
-    # message files, so one worker also indexes there; with a real broker the indexer runs apart.
-    single = settings.embedded_broker
-    supervisor.add(ChildSpec("worker", "后台任务进程", command("worker", "--concurrency", str(workers), "--loglevel", loglevel,
-                                                            *(["--with-indexer"] if single else []))))
-    if not single:
-        supervisor.add(ChildSpec("indexer", "检索索引进程", command("indexer", "--loglevel", loglevel)))
-    # Its own process, never `worker --beat`: a beat forked by a worker outlived the worker's kill -9.
-    supervisor.add(ChildSpec("beat", "定时调度进程", command("beat", "--loglevel", loglevel)))
-    # The supervisor holds the web server's listening socket and hands it to each web process: while
-    # a killed web process is being replaced, new connections wait in the socket's queue instead of
-    # being refused, and a port someone else holds is a clear error now rather than a crash loop.
-    try:
-        listener = socket.create_server((settings.host, settings.port), family=_address_family(settings.host), backlog=1024)
-    except OSError as exc:
-        raise click.ClickException(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}; "
-                                   f"set XINFANG_PORT / 端口 {settings.port} 无法使用") from None
-    listener.set_inheritable(True)
-    web_host = "127.0.0.1" if settings.host in ("0.0.0.0", "") else "::1" if settings.host == "::" else settings.host
-    supervisor.add(ChildSpec("web", "网站进程", command("serve", "--listen-fd", str(listener.fileno()), pass_fds=(listener.fileno(),)),
-                             ready=lambda: _web_answers(web_host, settings.port), stop_timeout=15))
-
-    supervisor.install_signals()
-    try:
-        if settings.embedded_store:
-            try:
-                supervisor.start("store", raise_errors=True)
-            except EmbeddedStoreError as exc:
-                raise click.ClickException(str(exc)) from None
-            if not supervisor.wait_ready("store", timeout=30):
-                if supervisor.stopping:
-                    return
-                raise click.ClickException(f"the embedded store did not start; see {store.log_path} / 内置数据库未能启动")
-            click.echo(f"embedded store started: {store.uri}, data in {settings.store_dir}")
-        for name in ("worker", "indexer", "beat"):
-            if name in supervisor.children:
-                supervisor.start(name)
-        if settings.should_load_demo_tenants and tenants_dir.is_dir():
-            loaded = supervisor.run_once([sys.executable, "-m", "xinfang", "load-tenants", str(tenants_dir)], env=env,
-                                         start_new_session=True, preexec_fn=private_child)
-            if loaded is None:
-                return
-            if loaded != 0:
-                raise click.ClickException("loading the tenant bundles failed (see above) / 加载单位配置失败")
-        supervisor.start("web")
-        if not supervisor.wait_ready("web", timeout=120):
-            if supervisor.stopping:
-                return
-            click.echo("网站进程尚未就绪，继续等待 / the web server is not answering yet; still trying", err=True)
-        base = f"http://{settings.host}:{settings.port}"
-        click.echo(f"xinfang 已启动 / running on {base}  (Ctrl-C 停止 / to stop)")
-        if settings.should_load_demo_tenants and tenants_dir.is_dir():
-            click.echo(f"  群众信访 citizen portal:  {base}/t/siyang-edu/")
-            click.echo(f"  工作人员 staff console:   {base}/t/siyang-edu/staff/   (handler, leader, registrar, admin …)")
-            click.echo(f"  表单管理 form admin:      {base}/t/siyang-edu/admin/forms   (admin)")
-            click.echo(f"  监督配置 card settings:   {base}/t/siyang-edu/admin/supervision   (admin)")
-            click.echo(f"  干部廉政意见 reviews:     {base}/platform/reviews   (org-reviewer, org-approver)")
-        click.echo(f"  API: {base}/openapi.json   健康状态 health: {base}/healthz")
-        supervisor.supervise()
-    finally:
-        supervisor.stop_all(["web", "beat", "indexer", "worker", "store"])
-        supervisor.close()
-        listener.close()
-        click.echo("xinfang stopped / 已停止")
-
-
-def _address_family(host: str) -> socket.AddressFamily:
-    return socket.AF_INET6 if ":" in host else socket.AF_INET
-
-
-def _web_answers(host: str, port: int) -> bool:
-    """Whether a web process answers HTTP on the port (the socket itself accepts even while none runs)."""
-    import http.client
-
-    connection = http.client.HTTPConnection(host, port, timeout=0.5)
-    try:
-        connection.request("GET", "/healthz?parts=web")
-        connection.getresponse()  # any answer will do: the process serves HTTP
-        return True
-    except OSError:
-        return False
-    finally:
-        connection.close()
+    click.echo("xinfang stopped / 已停止")
 
 
 @main.command()
