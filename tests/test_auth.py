@@ -112,6 +112,9 @@ async def test_role_changes_take_effect_on_the_next_request(client, tenants, adm
     assert changed.status_code == 202  # auditors read archives: a second person approves (tests/test_separation_of_duties.py)
     assert (await client.get(f"/t/{tenants.B}/api/accounts", headers=headers)).status_code == 403
     await approve_as_superuser(client, tenants.B, (await changed.get_json())["pending_role_request"]["id"])
+    # A role change ends the account's logins: the old token carries neither the old role nor the new one.
+    assert (await client.get(f"/t/{tenants.B}/api/accounts", headers=headers)).status_code == 401
+    headers = await login_token(client, tenants.B, "promoted", "long-enough-pw")
     assert (await client.get(f"/t/{tenants.B}/api/accounts", headers=headers)).status_code == 200
 
 
