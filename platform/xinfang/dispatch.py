@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 10
 SWEEP_BATCH = 5000  # most events one sweep claims (the rest wait for the next sweep)
 CLAIM_BATCH = 500  # events claimed per round trip
-DISPATCH_BATCH = 50  # events per Celery task
+DISPATCH_BATCH = 200  # events per Celery task
 HANDLER_CONCURRENCY = 8  # subjects handled at once on one worker's event loop
 
 

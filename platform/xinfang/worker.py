@@ -107,12 +107,12 @@ class WorkerRuntime:
         from .plugins import make_plugin_manager
         from .store.client import Store
 
-        self._pid = os.getpid()
         self.loop = asyncio.new_event_loop()
         asyncio.set_event_loop(self.loop)
         self.pm = make_plugin_manager()
         self.store = self.loop.run_until_complete(Store.open(self.settings, document_models(self.pm)))
         configure_dispatch(self.store, self.handover)
+        self._pid = os.getpid()  # only once the store is open: a task that found it down tries again
         log.info("worker process %s ready", self._pid)
 
     def run(self, coroutine_factory, *args):
