@@ -67,8 +67,9 @@ from joserfc.jwk import OctKey
 from werkzeug.datastructures import Headers
 
 from xinfang.auth.grants import GrantPath, Grantor
-from xinfang.auth.service import do_set_staff_roles
-from tests.conftest import PASSWORD, login_token
+from xinfang.auth.models import PlatformAccount
+from xinfang.auth.service import do_create_superuser, do_set_staff_roles
+from tests.conftest import login_token
 from tests.staffing import operator_account, tenant_scope
 
 SEED = int(os.environ.get("XINFANG_FUZZ_SEED", "20261127"))
@@ -86,6 +87,7 @@ TENANT_SLUGS = ("siyang-edu", "bazhou", "korla")
 CONFIG_PERMISSIONS = {"accounts.manage", "plugins.manage", "forms.manage", "calendar.manage"}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 FUZZ_PASSWORD = "fuzz-long-enough-password"
+FUZZ_SUPERUSER = "fuzz-superuser"
 BROAD_ROLES = ["tenant_admin", "leader", "handler", "registrar"]
 ROLE_NAMES = ["registrar", "handler", "leader", "tenant_admin", "auditor"]
 
@@ -346,13 +348,17 @@ async def build_world(app, client) -> World:
         staff_tokens[slug] = await login_token(client, slug, "fuzz-staff", FUZZ_PASSWORD)
         staff_sessions[slug] = await _session_login(client, f"/t/{slug}/api/session", "fuzz-staff", FUZZ_PASSWORD)
         ids[slug] = (await (await client.get(f"/t/{slug}/api/me", headers=staff_tokens[slug])).get_json())["account"]["tenant_id"]
-    superuser = await login_token(client, None, "org-reviewer")
-    superuser_session = await _session_login(client, "/api/platform/session", "org-reviewer", PASSWORD)
+    # A superuser of our own, not the bundle's: wrong current passwords sent to the password-change route
+    # count against the account's login limit, which other tests must not run into.
+    if await PlatformAccount.find_one({"username": FUZZ_SUPERUSER}) is None:
+        await do_create_superuser(username=FUZZ_SUPERUSER, display_name="接口模糊测试", password=FUZZ_PASSWORD)
+    superuser = await login_token(client, None, FUZZ_SUPERUSER, FUZZ_PASSWORD)
+    superuser_session = await _session_login(client, "/api/platform/session", FUZZ_SUPERUSER, FUZZ_PASSWORD)
     sign_off = {
         "staff": {slug: (await login_token(client, slug, "fuzz-staff", FUZZ_PASSWORD),
                          await _session_login(client, f"/t/{slug}/api/session", "fuzz-staff", FUZZ_PASSWORD)) for slug in TENANT_SLUGS},
-        "superuser": (await login_token(client, None, "org-reviewer"),
-                      await _session_login(client, "/api/platform/session", "org-reviewer", PASSWORD)),
+        "superuser": (await login_token(client, None, FUZZ_SUPERUSER, FUZZ_PASSWORD),
+                      await _session_login(client, "/api/platform/session", FUZZ_SUPERUSER, FUZZ_PASSWORD)),
     }
 
     staff = staff_tokens[HOME]

@@ -39,6 +39,7 @@ CASES: dict[str, Case] = {
     "tenancy.show_tenant": Case("GET", "/api/tenant", "public"),
     "auth.logout": Case("DELETE", "/api/session", "collection"),
     "auth.revoke_token": Case("DELETE", "/api/tokens/current", "collection"),
+    "auth.change_password": Case("PUT", "/api/me/password", "collection", body={"current_password": "x", "new_password": "long-enough-pw-2"}),
     "auth.me": Case("GET", "/api/me", "collection"),
     "auth.list_accounts": Case("GET", "/api/accounts", "collection"),
     "auth.create_account": Case("POST", "/api/accounts", "collection", body=NEW_ACCOUNT),
@@ -161,7 +162,7 @@ CASES: dict[str, Case] = {
 
 DIRECTIONS = [("A", "B"), ("B", "A")]
 # Routes that end the caller's own login: run on my own tenant they would revoke the shared test token.
-SIGNING_OFF = {"auth.logout", "auth.revoke_token"}
+SIGNING_OFF = {"auth.logout", "auth.revoke_token", "auth.change_password"}
 
 
 def test_every_tenant_route_has_an_isolation_case(app):

@@ -170,3 +170,54 @@ async def test_a_superusers_logins_end_when_their_credentials_change(app, client
     assert await revoke_all_for(await PlatformAccount.get(account.id)) == 2
     assert (await client.get("/api/platform/me", headers=token)).status_code == 401
     assert (await browser.get("/api/platform/me")).status_code == 401
+
+
+async def test_changing_ones_password_ends_every_login_of_the_account(app, client, tenants):
+    username = f"pw-{uuid.uuid4().hex[:8]}"
+    await operator_account(tenants.A, username, ["registrar"])
+    token = await login_token(client, tenants.A, username, "long-enough-pw")
+    browser = app.test_client()
+    login = await browser.post(f"/t/{tenants.A}/api/session", json={"username": username, "password": "long-enough-pw"})
+    csrf = (await login.get_json())["csrf_token"]
+    path = f"/t/{tenants.A}/api/me/password"
+
+    wrong = await client.put(path, headers=token, json={"current_password": "not-my-password", "new_password": "a-new-long-password"})
+    assert wrong.status_code == 422 and "current_password" in (await wrong.get_json())["error"]["fields"]
+    weak = await client.put(path, headers=token, json={"current_password": "long-enough-pw", "new_password": "short"})
+    assert weak.status_code == 422 and "password" in (await weak.get_json())["error"]["fields"]
+    assert (await client.get(f"/t/{tenants.A}/api/me", headers=token)).status_code == 200  # nothing changed yet
+
+    changed = await browser.put(path, headers={"X-CSRF-Token": csrf}, json={"current_password": "long-enough-pw", "new_password": "a-new-long-password"})
+    assert changed.status_code == 200 and (await changed.get_json())["ended_logins"] == 2
+    assert (await browser.get(f"/t/{tenants.A}/api/me")).status_code == 401  # this session too
+    assert (await client.get(f"/t/{tenants.A}/api/me", headers=token)).status_code == 401
+    assert (await client.post(f"/t/{tenants.A}/api/tokens", json={"username": username, "password": "long-enough-pw"})).status_code == 401
+    assert (await client.get(f"/t/{tenants.A}/api/me", headers=await login_token(client, tenants.A, username, "a-new-long-password"))).status_code == 200
+
+
+async def test_a_superuser_changing_their_password_ends_their_logins(client):
+    from xinfang.auth.service import do_create_superuser
+
+    username = f"su-pw-{uuid.uuid4().hex[:8]}"
+    await do_create_superuser(username=username, display_name="改密测试", password="long-enough-pw")
+    token = await login_token(client, None, username, "long-enough-pw")
+    other = await login_token(client, None, username, "long-enough-pw")
+    changed = await client.put("/api/platform/me/password", headers=token, json={"current_password": "long-enough-pw", "new_password": "another-long-pw"})
+    assert changed.status_code == 200, await changed.get_data(as_text=True)
+    assert (await client.get("/api/platform/me", headers=token)).status_code == 401
+    assert (await client.get("/api/platform/me", headers=other)).status_code == 401
+    assert (await client.get("/api/platform/me", headers=await login_token(client, None, username, "another-long-pw"))).status_code == 200
+
+
+async def test_guessing_the_current_password_counts_like_a_login(client, tenants):
+    from xinfang.auth.service import FAILED_LOGINS_PER_ACCOUNT_AND_ADDRESS
+
+    username = f"pw-guess-{uuid.uuid4().hex[:8]}"
+    await operator_account(tenants.A, username, ["registrar"])
+    token = await login_token(client, tenants.A, username, "long-enough-pw")
+    where = {"scope_base": {"client": ("10.44.0.1", 1)}}
+    for i in range(FAILED_LOGINS_PER_ACCOUNT_AND_ADDRESS):
+        guess = await client.put(f"/t/{tenants.A}/api/me/password", headers=token, json={"current_password": f"guess-{i}", "new_password": "x" * 12}, **where)
+        assert guess.status_code == 422
+    limited = await client.put(f"/t/{tenants.A}/api/me/password", headers=token, json={"current_password": "long-enough-pw", "new_password": "x" * 12}, **where)
+    assert limited.status_code == 429

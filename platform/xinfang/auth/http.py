@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from quart import Blueprint, request
 
-from ..errors import InvalidInput, NotFound
+from ..errors import InvalidInput, NotAuthenticated, NotFound
 from ..http import parse_body
 from ..tenancy.resolution import current_tenant
 from .access import current_principal, end_session, issue_token as new_token, revoke_presented_token, start_session
@@ -12,14 +12,15 @@ from .login_guard import require_json_login
 from .grants import Grantor
 from .models import PlatformAccount, RoleGrantRequest, StaffAccount
 from .permissions import Permission, public, requires, superuser_only
-from .schemas import Credentials, NewStaffAccount, RolesIn
-from .service import authenticate_staff, authenticate_superuser, do_create_staff_account, do_set_staff_roles, guarded_login
+from .schemas import Credentials, NewStaffAccount, PasswordChange, RolesIn
+from .service import authenticate_staff, authenticate_superuser, do_change_password, do_create_staff_account, do_set_staff_roles, guarded_login
 
 tenant_auth_bp = Blueprint("auth", __name__, url_prefix="/t/<tenant_slug>")
 platform_auth_bp = Blueprint("platform_auth", __name__, url_prefix="/api/platform")
 
 
 
+WRONG_PASSWORD = {"zh": "当前密码不正确", "en": "the current password is wrong"}
 NO_TOKEN = {"zh": "此请求没有携带令牌（Authorization: Bearer ...）", "en": "this request carries no bearer token (Authorization: Bearer ...)"}
 
 
@@ -41,6 +42,17 @@ async def _log_out() -> dict:
     if not await revoke_presented_token():
         await end_session()
     return {"ok": True}
+
+
+async def _change_password(where: str, check_current) -> dict:
+    """The current password is checked under the login limits (it is a password guess like any other); then
+    the new one is set and every session and token of the account ends, this one included."""
+    body = await parse_body(PasswordChange)
+    try:
+        account = await guarded_login(where, current_principal().username, request.remote_addr, lambda: check_current(body.current_password))
+    except NotAuthenticated:
+        raise InvalidInput(WRONG_PASSWORD, field="current_password") from None
+    return {"ok": True, "ended_logins": await do_change_password(account, body.new_password)}
 
 
 async def _revoke_token() -> dict:
@@ -83,6 +95,14 @@ async def me(tenant_slug):
     principal = current_principal()
     account = await current_tenant().scope.repo(StaffAccount).get(principal.account_id)
     return {"account": account.public_view(), "permissions": sorted(principal.permissions)}
+
+
+@tenant_auth_bp.put("/api/me/password")
+@requires(Permission.TENANT_READ)
+async def change_password(tenant_slug):
+    """Change one's own password; every session and token of the account ends: log in again with the new one."""
+    ctx, username = current_tenant(), current_principal().username
+    return await _change_password(ctx.tenant_id, lambda current: authenticate_staff(ctx.scope, username, current))
 
 
 @tenant_auth_bp.get("/api/accounts")
@@ -148,6 +168,14 @@ async def platform_token():
 @superuser_only(Permission.PLATFORM_ADMIN)
 async def platform_revoke_token():
     return await _revoke_token()
+
+
+@platform_auth_bp.put("/me/password")
+@superuser_only(Permission.PLATFORM_ADMIN)
+async def platform_change_password():
+    """A superuser changes their own password; every session and token of theirs ends."""
+    username = current_principal().username
+    return await _change_password("platform", lambda current: authenticate_superuser(username, current))
 
 
 @platform_auth_bp.get("/me")

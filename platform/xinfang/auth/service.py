@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from beanie import PydanticObjectId
 from pymongo.errors import DuplicateKeyError
 
@@ -13,6 +15,7 @@ from .grants import Grantor, parse_roles, plan_role_change
 from .models import PlatformAccount, RoleGrantRequest, StaffAccount
 from .passwords import hash_password, verify_password
 from .role_grants import do_change_roles
+from .sessions import revoke_all_for
 
 MIN_PASSWORD_LENGTH = 10
 
@@ -64,6 +67,23 @@ async def do_set_staff_roles(scope: TenantScope, account_id, roles: list[str], g
     if account is None:
         raise NotFound()
     return await do_change_roles(scope, account, roles, grantor, reason=reason)
+
+
+async def do_change_password(account: StaffAccount | PlatformAccount, new_password: str) -> int:
+    """Give ``account`` a new password (whoever calls has checked the current one); then every session and
+    token of the account ends, the one that asked included. Returns how many ended."""
+    _check_password(new_password)
+    new_hash = await asyncio.to_thread(hash_password, new_password)  # argon2: off the event loop
+    query = {"_id": account.id}
+    tenant_id = account.tenant_id if isinstance(account, StaffAccount) else None
+    if tenant_id is not None:
+        query["tenant_id"] = {"$eq": tenant_id}
+    async with unit_of_work() as uow:
+        # Only the hash is set: a role change saved meanwhile is not overwritten.
+        await type(account).get_pymongo_collection().update_one(query, {"$set": {"password_hash": new_hash}}, session=uow.session)
+        uow.record(DomainEvent("account.password_changed", tenant_id, str(account.id), {}))
+    account.password_hash = new_hash
+    return await revoke_all_for(account)
 
 
 async def do_create_superuser(*, username: str, display_name: str, password: str) -> PlatformAccount:
