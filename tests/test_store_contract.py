@@ -37,8 +37,8 @@ import pytest
 from beanie import Document, init_beanie
 from bson import ObjectId
 from pydantic import Field
-from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel, ReturnDocument
-from pymongo.errors import DuplicateKeyError
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel, ReturnDocument, UpdateOne
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SOURCE_ROOTS = [REPO_ROOT / "platform", REPO_ROOT / "plugins", REPO_ROOT / "search"]
@@ -402,9 +402,10 @@ async def test_replace_one_within_tenant(db):
 
 
 async def test_find_one_and_update_returns_projected_after_document(db):
-    """dispatch.py ``claim_stale_events``: ``return_document=AFTER`` with
-    ``projection={"_id": 1}`` returns just the id, no match returns None, and
-    an event whose lease ran out (``$lt`` on the ``$set`` date) is claimable again."""
+    """Atomic claims by ``find_one_and_update`` (ratelimit.py, auth/sessions.py,
+    ``ScopedRepository.increment``; dispatch.py's event claim before it was batched):
+    ``return_document=AFTER`` with ``projection={"_id": 1}`` returns just the id, no match
+    returns None, and an item whose lease ran out (``$lt`` on the ``$set`` date) is claimable again."""
     events = db.claim_single
     old = datetime(2026, 1, 1, tzinfo=UTC)
     now = datetime(2026, 11, 3, 12, 0, 0, 250000, tzinfo=UTC)
@@ -432,9 +433,9 @@ async def test_find_one_and_update_returns_projected_after_document(db):
 
 
 async def test_find_one_and_update_claims_each_document_exactly_once(db, store_uri):
-    """dispatch.py ``claim_stale_events`` promises that sweepers running at once
-    (web process, beat, several workers) never claim the same event twice and
-    leave none behind: 20 concurrent claimers on 4 clients share 100 events."""
+    """``find_one_and_update`` is atomic across clients (what ratelimit.py and
+    ``ScopedRepository.increment`` count on): 20 concurrent claimers on 4 clients share
+    100 items, none claimed twice, none left behind."""
     events = db.claim_concurrent
     old = datetime(2026, 1, 1, tzinfo=UTC)
     now = datetime(2026, 11, 3, 12, 0, tzinfo=UTC)
@@ -750,3 +751,110 @@ async def test_concurrent_transactions_of_two_clients_are_isolated(db, store_uri
     finally:
         await first.close()
         await second.close()
+
+
+# --------------------------------------------------------------------------- carried events, batched claims
+
+
+async def test_unordered_insert_many_reports_duplicates_by_position(db):
+    """events.py ``insert_new`` (materialising carried events, receipt rows): an unordered
+    ``insert_many`` inserts every new document and names each duplicate by its position
+    (code 11000), so the caller knows which rows it wrote itself."""
+    rows = db.carried_rows
+    taken = (await rows.insert_one({"n": 0})).inserted_id
+    batch = [{"_id": ObjectId(), "n": 1}, {"_id": taken, "n": 2}, {"_id": ObjectId(), "n": 3}, {"_id": taken, "n": 4}]
+    with pytest.raises(BulkWriteError) as caught:
+        await rows.insert_many(batch, ordered=False)
+    errors = caught.value.details["writeErrors"]
+    assert sorted(e["index"] for e in errors) == [1, 3] and {e["code"] for e in errors} == {11000}
+    assert sorted([d["n"] async for d in rows.find({})]) == [0, 1, 3]
+
+
+async def test_bulk_conditional_updates_claim_each_document_once(db, store_uri):
+    """dispatch.py ``claim_stale_events``: one bulk write of conditional updates (still pending,
+    lease run out) that stamp a claim token, then a read of which carry the token. 12 claimers
+    on 4 clients share 300 events: none is claimed twice, none is left."""
+    events = db.claim_batched
+    old = datetime(2026, 1, 1, tzinfo=UTC)
+    now = datetime(2026, 11, 3, 12, 0, tzinfo=UTC)
+    stale = {"status": "pending", "dispatched_at": {"$lt": now - timedelta(seconds=30)}}
+    inserted = (await events.insert_many([{"status": "pending", "dispatched_at": old} for _ in range(300)])).inserted_ids
+    clients = [contract_client(store_uri) for _ in range(4)]
+
+    async def claimer(client: AsyncMongoClient) -> list[ObjectId]:
+        collection, token, claimed = client[db.name][events.name], uuid.uuid4().hex, []
+        while True:
+            candidates = [d["_id"] async for d in collection.find(stale, projection={"_id": 1}).limit(40)]
+            if not candidates:
+                return claimed
+            await collection.bulk_write([UpdateOne({"_id": oid, **stale}, {"$set": {"dispatched_at": now, "claimed_by": token}})
+                                         for oid in candidates], ordered=False)
+            claimed += [d["_id"] async for d in collection.find({"_id": {"$in": candidates}}, projection={"claimed_by": 1})
+                        if d.get("claimed_by") == token]
+
+    try:
+        per_claimer = await asyncio.wait_for(asyncio.gather(*(claimer(clients[i % 4]) for i in range(12))), timeout=120)
+    finally:
+        for client in clients:
+            await client.close()
+    claimed = [oid for batch in per_claimer for oid in batch]
+    assert len(claimed) == len(set(claimed)), "an event was claimed twice"
+    assert set(claimed) == set(inserted)
+
+
+async def test_add_to_set_each_in_a_bulk_update(db):
+    """dispatch.py ``_record``: a batch's outcomes in one bulk write, ``$addToSet`` with ``$each``
+    next to ``$set``, guarded by the status."""
+    events = db.record_outcomes
+    first = (await events.insert_one({"status": "pending", "handled_by": ["search"]})).inserted_id
+    second = (await events.insert_one({"status": "done", "handled_by": []})).inserted_id
+    result = await events.bulk_write([
+        UpdateOne({"_id": first, "status": "pending"}, {"$set": {"status": "done"}, "$addToSet": {"handled_by": {"$each": ["search", "activity"]}}}),
+        UpdateOne({"_id": second, "status": "pending"}, {"$set": {"status": "done"}, "$addToSet": {"handled_by": {"$each": ["x"]}}}),
+    ], ordered=False)
+    assert result.matched_count == 1
+    assert (await events.find_one({"_id": first}))["handled_by"] == ["search", "activity"]
+    assert (await events.find_one({"_id": second}))["handled_by"] == []
+
+
+async def test_partial_unique_index_on_a_string_field(db):
+    """petitions/models.py: ``receipt_hash`` is unique among petitions that have one (a string);
+    petitions from before the field (missing) or rewritten with None coexist."""
+    petitions = db.receipt_hashes
+    await petitions.create_index([("receipt_hash", ASCENDING)], unique=True,
+                                 partialFilterExpression={"receipt_hash": {"$exists": True, "$type": "string"}})
+    await petitions.insert_many([{"n": 1}, {"n": 2}, {"n": 3, "receipt_hash": None}, {"n": 4, "receipt_hash": None}])
+    await petitions.insert_one({"n": 5, "receipt_hash": "hash-a"})
+    with pytest.raises(DuplicateKeyError) as caught:
+        await petitions.insert_one({"n": 6, "receipt_hash": "hash-a"})
+    assert "receipt_hash" in str(caught.value)  # service.do_submit_petition tells it from a case-number clash so
+    assert (await petitions.find_one({"receipt_hash": {"$eq": "hash-a"}}))["n"] == 5
+
+
+async def test_highest_string_in_a_prefix_range(db):
+    """petitions/service.py ``_highest_serial``: the highest case number of a tenant's year, by the
+    unique (origin_tenant_id, number) index, sorted descending; other years and tenants left out."""
+    petitions = db.case_numbers
+    await petitions.create_index([("origin_tenant_id", ASCENDING), ("number", ASCENDING)], unique=True)
+    tenant, other = ref(), ref()
+    await petitions.insert_many([{"origin_tenant_id": tenant, "number": f"SIYANG-EDU-2026-{n:06d}"} for n in (1, 2, 10, 9)]
+                                + [{"origin_tenant_id": tenant, "number": "SIYANG-EDU-2027-000001"},
+                                   {"origin_tenant_id": other, "number": "SIYANG-EDU-2026-000999"}])
+    prefix = "SIYANG-EDU-2026-"
+    row = await petitions.find_one({"origin_tenant_id": {"$eq": tenant}, "number": {"$gte": prefix, "$lt": prefix + "~"}},
+                                   projection={"number": 1}, sort=[("number", DESCENDING)])
+    assert row["number"] == "SIYANG-EDU-2026-000010"
+    with pytest.raises(DuplicateKeyError):
+        await petitions.insert_one({"origin_tenant_id": tenant, "number": "SIYANG-EDU-2026-000010"})
+
+
+@embedded_gap("replace_one(..., upsert=True) with {'_id': x} as the filter inserts under a new _id, not x "
+              "(a second upsert then fails on the other unique keys)")
+async def test_upsert_by_id_keeps_the_filters_id(db):
+    """Why derived rows are written as ``insert`` + 'a duplicate means it is there' (events.py
+    ``insert_new``: Receipt rows, OutboxEvent rows) and never as upserts by a deterministic _id."""
+    rows = db.upsert_by_id
+    wanted = ObjectId()
+    result = await rows.replace_one({"_id": wanted}, {"value": 1}, upsert=True)
+    assert result.upserted_id == wanted
+    assert (await rows.find_one({"_id": wanted}))["value"] == 1

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import os
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from celery import Celery
@@ -194,9 +196,23 @@ def _register_tasks(app: Celery, pm=None) -> None:
     (pm or make_plugin_manager()).hook.xinfang_celery_tasks(celery_app=app, runtime=runtime)
 
 
+# Threads of their own: in the web process the default executor is busy with argon2 receipt hashes
+# (tens of milliseconds each), and a hand-over queued behind them would hold the answer up for nothing.
+# One pool per process (a forked worker process must not inherit its parent's dead threads).
+_broker_threads: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _broker_executor() -> ThreadPoolExecutor:
+    global _broker_threads
+    if _broker_threads is None or _broker_threads[0] != os.getpid():
+        _broker_threads = (os.getpid(), ThreadPoolExecutor(max_workers=2, thread_name_prefix="broker-send"))
+    return _broker_threads[1]
+
+
 async def send_task_async(celery_app: Celery, name: str, args: list, queue: str | None = None) -> None:
     """Celery's send is blocking I/O; keep it off the web server's event loop."""
-    await asyncio.to_thread(celery_app.send_task, name, args=args, queue=queue)
+    await asyncio.get_running_loop().run_in_executor(
+        _broker_executor(), functools.partial(celery_app.send_task, name, args=args, queue=queue))
 
 
 class BrokerHandover(Handover):
