@@ -4,7 +4,10 @@ Both endpoints are served by the same web process (bench/_server.py: the real
 ``create_app`` plus one plugin blueprint), against the same embedded store,
 with events going to the machine's Redis:
 
-* ours: ``POST /t/siyang-edu/api/petitions/submit`` (anonymous petition v1);
+* ours: ``POST /t/siyang-edu/api/petitions/submit`` (anonymous petition v1): one write of
+  the petition, which carries its receipt hash and its event; the receipt row and the
+  OutboxEvent row are derived by a worker, and none runs here (as event handling never
+  did in this benchmark): the broker keeps the messages, deleted at the end;
 * bare: ``POST /t/siyang-edu/bench/bare``, only the unavoidable work: parse the
   JSON, one argon2 receipt hash off the loop, one durable insert of a
   petition-sized document into ``petitions`` (see bench/_server.py).
@@ -288,6 +291,13 @@ def print_commands(ours: Phase, bare: Phase) -> None:
             us = sum(phase.command_micros.values()) if name == "total" else phase.command_micros.get(name, 0)
             row.append((n / phase.answered if phase.answered else 0, us / 1000 / phase.answered if phase.answered else 0))
         print(f"  {name:<32} {row[0][0]:7.2f} {row[1][0]:7.2f}   {row[0][1]:8.2f} {row[1][1]:8.2f}")
+    writes = ("insert", "update", "delete", "findAndModify")
+    summary = []
+    for label, phase in (("ours", ours), ("bare", bare)):
+        total = sum(phase.commands.values()) / phase.answered if phase.answered else 0
+        written = sum(n for name, n in phase.commands.items() if name.split()[0] in writes) / phase.answered if phase.answered else 0
+        summary.append(f"{label} {total:.2f} round trips ({written:.2f} writes)")
+    print("  per request: " + ", ".join(summary))
 
 
 def _bucket_table(title: str, width: int, bucket_names: list[str], profiles: dict, which: int) -> None:
@@ -348,9 +358,14 @@ def stored_check(store_port: int, tally: Counter) -> list[str]:
         numbers = Counter(p["number"] for p in real)
         answers = ", ".join(f"{answer}: {n}" for (endpoint, answer), n in sorted(tally.items(), key=str) if endpoint == "ours")
         ours_201 = tally.get(("ours", 201), 0)
+        # A petition carries its receipt hash and its event in its one write; the receipt row and the
+        # OutboxEvent row are derived later by a worker (none runs here), so they are counted apart.
+        carried = sum(1 for p in real if p.get("receipt_hash") and any(e.get("name") == "petition.submitted" for e in p.get("outbox") or []))
         lines.append(f"ours, every phase: answers {answers}; stored {len(real)} petitions"
-                     f" ({sum(1 for p in real if str(p['_id']) in receipts)} with their receipt row,"
-                     f" {sum(1 for p in real if str(p['_id']) in events)} with their outbox event,"
+                     f" ({sum(1 for p in real if p.get('receipt_hash'))} with their receipt hash,"
+                     f" {carried} carrying their submitted event not yet materialised (no worker runs here),"
+                     f" {sum(1 for p in real if str(p['_id']) in receipts)} with a receipt row,"
+                     f" {sum(1 for p in real if str(p['_id']) in events)} with an outbox event row,"
                      f" {sum(1 for c in numbers.values() if c > 1)} numbers twice)")
         if len(real) != ours_201:
             lines.append(f"  -> {len(real) - ours_201:+d} stored petitions compared with the 201 answers:"
@@ -415,8 +430,10 @@ async def benchmark(args, base_url: str, pids: dict[str, int], tmp: Path) -> int
     if busy:
         print(f"  WARNING: other processes used more than 20% of a core during {', '.join(busy)}: the comparison is unreliable; rerun on a quiet machine")
     throughput = ours.rps / bare.rps if bare.rps else float("nan")
-    print(f"\nours / bare: throughput {throughput:.2f} (goal >= 0.80: {'met' if throughput >= 0.8 else 'NOT met'}),"
-          f" p50 latency x{ours.pct(0.5) / bare.pct(0.5):.2f}, p99 latency x{ours.pct(0.99) / bare.pct(0.99):.2f}")
+    p99 = ours.pct(0.99) / bare.pct(0.99)
+    print(f"\nours / bare: throughput {throughput:.2f} (goal >= 0.90: {'met' if throughput >= 0.9 else 'NOT met'}),"
+          f" p50 latency x{ours.pct(0.5) / bare.pct(0.5):.2f}, p99 latency x{p99:.2f}"
+          f" (goal < 1.30: {'met' if p99 < 1.3 else 'NOT met'})")
     cpu_ours = sum(ours.cpu.get(k, 0) for k in ("web", "store", "client")) * 1000 / ours.answered if ours.answered else float("nan")
     cpu_bare = sum(bare.cpu.get(k, 0) for k in ("web", "store", "client")) * 1000 / bare.answered if bare.answered else float("nan")
     print(f"CPU per request (web + store + load generator): ours {cpu_ours:.1f} ms, bare {cpu_bare:.1f} ms;"

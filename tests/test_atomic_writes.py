@@ -298,3 +298,66 @@ async def test_receipts_of_different_lengths_or_digits_cost_the_same_lookups(cli
         await lookup(client, tenants.B, receipt, address=f"10.20.3.{random.randint(2, 250)}")
         counts.append(Counter(c for c in COMMANDS.seen[mark:] if c[1] in ("petitions", "receipts")))
     assert counts[0] == counts[1] == counts[2]
+
+
+async def test_a_card_issued_by_a_process_that_died_before_its_copies_still_sends_them_once(app, tenants, worker, settings,
+                                                                                            monkeypatch):
+    """The card's write carries its issued event; the copies are derived from it if the inline sending never ran."""
+    from xinfang.cards import service as cards
+    from xinfang.notifications.models import Notification
+    from tests.test_supervision import at, someone, staff
+
+    bazhou = await _scope(tenants.B)
+    korla = await _scope(tenants.CHILD_OF_B)
+    handler, leader = await staff(bazhou, "handler"), await staff(bazhou, "leader")
+    subject = someone()
+    sup = await cards.do_create_supervision(bazhou, kind="card", type_key="orange", subject=subject, petition_ids=[], actor=handler)
+    if sup.needs_approval:
+        sup = await cards.do_submit_for_approval(bazhou, sup, handler)
+        sup = await cards.do_approve(bazhou, sup, leader)
+
+    async def crash(*args, **kwargs):
+        raise RuntimeError("the web process died here")
+
+    monkeypatch.setattr(cards, "deliver_copies", crash)
+    with broker_loses_messages():
+        try:
+            await cards.do_issue(bazhou, sup, handler, now=at("2027-09-01"))
+        except RuntimeError:
+            pass
+    monkeypatch.undo()
+    issued = await bazhou.repo(cards.Supervision).get(sup.id)
+    assert issued.state == "issued" and issued.outbox_pending
+    assert await bazhou.repo(Notification).find({"subject_id": str(sup.id), "kind": "copied"}).to_list() == []
+    timeout = settings.event_lease_seconds + settings.sweep_interval_seconds * 3 + 15
+    leaders = await eventually(lambda: bazhou.repo(Notification).find({"subject_id": str(sup.id), "kind": "copied"}).to_list(),
+                               timeout=timeout, message="the copy to 巴州's leaders")
+
+    async def at_korla():
+        return [n for n in await korla.repo(Notification).find({"kind": "copied"}).to_list() if subject.name in n.text.zh]
+
+    await eventually(at_korla, timeout=timeout, message="the copy in 库尔勒's inbox")
+    await eventually(lambda: OutboxEvent.find_one({"subject_id": str(sup.id), "name": "supervision.issued",
+                                                   "status": EventStatus.DONE}), timeout=timeout, message="the issued event")
+    await asyncio.sleep(settings.sweep_interval_seconds * 2)
+    assert len(leaders) == 1 and len(await at_korla()) == 1
+    assert await OutboxEvent.find({"subject_id": str(sup.id), "name": "supervision.issued"}).count() == 1
+
+
+async def test_a_notification_and_the_event_that_sends_it_are_one_write(app, tenants, worker, settings):
+    from xinfang.notifications.models import Notification
+    from xinfang.notifications.service import do_notify, notification_id
+
+    scope = await _scope(tenants.A)
+    key = f"atomic-{uuid.uuid4().hex}"
+    mark = len(COMMANDS.seen)
+    with broker_loses_messages():
+        assert await do_notify(scope, key, kind="reminder", roles=["handler"], text={"zh": "提醒", "en": "reminder"})
+    assert COMMANDS.writes_since(mark) == Counter({("insert", "notifications"): 1})
+    assert not await do_notify(scope, key, kind="reminder", roles=["handler"], text={"zh": "提醒", "en": "reminder"})
+    row_id = str(notification_id(scope.tenant_id, key))
+    timeout = settings.event_lease_seconds + settings.sweep_interval_seconds * 3 + 15
+    await eventually(lambda: OutboxEvent.find_one({"subject_id": row_id, "name": "notification.created", "status": EventStatus.DONE}),
+                     timeout=timeout, message="the notification's event, from the sweeper")
+    assert await OutboxEvent.find({"subject_id": row_id}).count() == 1
+    assert not (await scope.repo(Notification).get(row_id)).outbox_pending

@@ -114,11 +114,12 @@ class EmbeddedEvent(BaseModel):
 class CarriesEvents(BaseModel):
     """Mixed into a document that carries its own pending events (see the module's docstring).
 
-    ``outbox_pending`` is a plain boolean (indexed) because the embedded store cannot
-    ask for a non-empty list (``{"a.0": {"$exists": true}}`` matches nothing there).
-    A carrier also needs a ``revision`` that every other writer bumps: clearing the
-    embedded copies is guarded by it, so an event carried by a later write is never
-    cleared unseen.
+    ``outbox_pending`` is a plain boolean because the embedded store cannot ask for a
+    non-empty list (``{"a.0": {"$exists": true}}`` matches nothing there); the carrier's
+    model indexes it, for the sweeper. A carrier written more than once also needs a
+    ``revision`` that every writer bumps: clearing the embedded copies is guarded by it,
+    so an event carried by a later write is never cleared unseen. (A carrier written
+    once, like a notification, needs none.)
     """
 
     outbox: list[EmbeddedEvent] = Field(default_factory=list)
@@ -255,11 +256,18 @@ async def materialise_carried(kind: str, raw_documents: list[dict], now: datetim
     new = await insert_new(collection, [get_dict(row, to_db=True) for row in rows])
     # Cleared only where nobody wrote the document since it was read: a later write may carry more.
     await carrier.model.get_pymongo_collection().bulk_write(
-        [UpdateOne({"_id": d.id, "revision": d.revision, "outbox_pending": True},
-                   {"$set": {"outbox": [], "outbox_pending": False}}) for d in documents],
+        [UpdateOne(_unchanged_since_read(d), {"$set": {"outbox": [], "outbox_pending": False}}) for d in documents],
         ordered=False,
     )
     return [row for i, row in enumerate(rows) if i in new]
+
+
+def _unchanged_since_read(document) -> dict:
+    """A document written again carries a higher revision; one written once (a notification) has none."""
+    query = {"_id": document.id, "outbox_pending": True}
+    if "revision" in type(document).model_fields:
+        query["revision"] = document.revision
+    return query
 
 
 async def materialise_by_id(kind: str, document_ids: Iterable[str]) -> list[OutboxEvent]:

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from pymongo import ASCENDING, IndexModel
 
 from ..calendar import PeriodUnit
+from ..events import CarriesEvents
 from ..store.documents import TenantDocument
 from ..tenancy.models import LocalizedName
 
@@ -146,8 +147,10 @@ class FollowUp(BaseModel):
     note: str | None = None
 
 
-class Supervision(TenantDocument):
-    """One card (监督卡) or supervision action, from one or more petitions, about one subject."""
+class Supervision(TenantDocument, CarriesEvents):
+    """One card (监督卡) or supervision action, from one or more petitions, about one subject.
+
+    Each change is one write of this document carrying its event (service.save_supervision)."""
 
     kind: Literal["card", "action"]
     type_key: str
@@ -193,4 +196,5 @@ class Supervision(TenantDocument):
             IndexModel([("tenant_id", ASCENDING), ("type_key", ASCENDING), ("issued_on", ASCENDING)]),
             IndexModel([("tenant_id", ASCENDING), ("answer_token_hash", ASCENDING)]),
             IndexModel([("tenant_id", ASCENDING), ("follow_up_due", ASCENDING)]),
+            IndexModel([("outbox_pending", ASCENDING)]),  # the event sweeper's question, across tenants
         ]

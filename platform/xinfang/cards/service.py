@@ -12,9 +12,11 @@ import hashlib
 import secrets
 from datetime import date, datetime
 
+from bson import ObjectId
+
 from ..auth.principal import Principal
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
-from ..events import DomainEvent, unit_of_work
+from ..events import DomainEvent, carry, hand_over_carried, register_carrier
 from ..petitions.models import Petition
 from ..petitions.service import china_today, tenant_calendar
 from ..store.documents import utcnow
@@ -58,13 +60,36 @@ def _note(sup: Supervision, actor: Principal | None, action: str, text: str = ""
 
 
 async def save_supervision(scope: TenantScope, sup: Supervision, event: str, actor: Principal | None) -> Supervision:
-    async with unit_of_work() as uow:
-        if sup.revision == 0 and sup.id is None:
-            await scope.repo(Supervision).insert(sup, session=uow.session)
-        elif not await scope.repo(Supervision).replace_versioned(sup, session=uow.session):
-            raise Conflict({"zh": "这项监督刚被其他人处理过，请刷新后再试", "en": "someone else changed this meanwhile; reload and retry"})
-        uow.record(DomainEvent(event, scope.tenant_id, str(sup.id), {"actor_id": actor.account_id if actor else "subject"}))
+    """One write of the card or action carrying its event: the change and its event never come apart."""
+    new = sup.revision == 0 and sup.id is None
+    if new:
+        sup.id = ObjectId()  # the event names it before the insert
+    carry(sup, DomainEvent(event, scope.tenant_id, str(sup.id), {"actor_id": actor.account_id if actor else "subject"}))
+    if new:
+        await scope.repo(Supervision).insert(sup)
+    elif not await scope.repo(Supervision).replace_versioned(sup):
+        raise Conflict({"zh": "这项监督刚被其他人处理过，请刷新后再试", "en": "someone else changed this meanwhile; reload and retry"})
+    await hand_over_carried(sup)
     return sup
+
+
+async def derive_supervision_rows(supervisions: list[Supervision]) -> None:
+    """What an issued card implies besides itself: its copies and repeat notices (events.materialise_carried).
+
+    ``do_issue`` sends them right after the card's write; if the process died in between,
+    they go out here, once: every copy and notice has a deterministic id.
+    """
+    for sup in supervisions:
+        if not any(event.name == "supervision.issued" for event in sup.outbox):
+            continue
+        scope = TenantScope(sup.tenant_id)
+        await deliver_copies(scope, sup, list(sup.copies))
+        for rule in await repeat_rules(scope, sup.type_key):
+            if rule.key in sup.applied_rules:
+                await announce_repeat(scope, rule, sup)
+
+
+register_carrier(Supervision, derive_supervision_rows)
 
 
 async def do_create_supervision(scope: TenantScope, *, kind: str, type_key: str, subject: Subject, petition_ids: list[str],

@@ -6,10 +6,13 @@ from __future__ import annotations
 from bson import ObjectId
 from pymongo.errors import DuplicateKeyError
 
-from ..events import DomainEvent, unit_of_work
+from ..events import DomainEvent, carry, hand_over_carried, register_carrier
 from ..store.documents import deterministic_id
 from ..store.scoped import TenantScope
 from .models import Notification
+
+
+register_carrier(Notification)
 
 
 def notification_id(tenant_id: str, key: str) -> ObjectId:
@@ -22,12 +25,14 @@ async def do_notify(scope: TenantScope, key: str, *, kind: str, roles: list[str]
     """Create the notification named by ``key`` unless it exists. Returns True when it was new."""
     row = Notification(id=notification_id(scope.tenant_id, key), tenant_id=scope.tenant_id, kind=kind, roles=roles,
                        text=text, link=link, subject_id=subject_id)
+    # One write: the notification and the event that sends it on. (Two writes left, after a crash
+    # between them, a notification whose e-mail never went: a retry then found it "already there".)
+    carry(row, DomainEvent("notification.created", scope.tenant_id, str(row.id), {"kind": kind}))
     try:
-        async with unit_of_work() as uow:
-            await scope.repo(Notification).insert(row, session=uow.session)
-            uow.record(DomainEvent("notification.created", scope.tenant_id, str(row.id), {"kind": kind}))
+        await scope.repo(Notification).insert(row)
     except DuplicateKeyError:
         return False
+    await hand_over_carried(row)
     return True
 
 
