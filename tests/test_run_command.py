@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -348,5 +349,37 @@ def test_a_killed_beat_is_replaced_and_a_second_beat_refuses_to_start(running):
                message="a fresh sweep heartbeat")
 
 
+def test_a_second_run_on_the_same_data_directory_refuses_to_start(running):
+    env = dict(running.env, XINFANG_PORT=str(free_port()), XINFANG_EMBEDDED_STORE_PORT=str(free_port()))
+    second = subprocess.run([sys.executable, "-m", "xinfang", "run"], env=env, cwd=REPO_ROOT, capture_output=True,
+                            text=True, timeout=60)
+    assert second.returncode == 1 and "another xinfang run" in second.stderr, second.stderr
+    assert f"pid {running.process.pid}" in second.stderr
+    assert _up(running.base)  # the first one is untouched
+
+
 def test_what_the_platform_wrote_under_its_data_directory_is_private(running):
     assert _private_problems(running.data_dir) == []
+
+
+def test_a_child_that_keeps_dying_is_restarted_with_a_growing_capped_back_off(tmp_path, caplog):
+    from xinfang.supervisor import BACKOFF_MAX_SECONDS, ChildSpec, Supervisor, backoff_seconds, status_path
+
+    supervisor = Supervisor(tmp_path)
+    supervisor.add(ChildSpec("flaky", "测试进程", lambda: subprocess.Popen([sys.executable, "-c", "import sys; sys.exit(3)"])))
+    caplog.set_level("WARNING", logger="xinfang.supervisor")
+    try:
+        supervisor.start("flaky")
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            supervisor.tick()
+            time.sleep(0.05)
+        status = json.loads(status_path(tmp_path).read_text())["children"]["flaky"]
+    finally:
+        supervisor.stop_all([])
+        supervisor.close()
+    delays = [float(d) for d in re.findall(r"restart \d+ in ([\d.]+) s", caplog.text)]
+    assert delays[:3] == [0.5, 1.0, 2.0], caplog.text
+    assert "测试进程（pid" in caplog.text and "exit 3" in caplog.text  # one line, in Chinese and English
+    assert status["restarts"] >= 2 and status["last_exit"] == "exit 3"
+    assert backoff_seconds(30) == BACKOFF_MAX_SECONDS == 30.0

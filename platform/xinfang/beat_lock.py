@@ -3,7 +3,7 @@
 Two schedulers would each send every sweep (twice the work, and two sweepers
 racing over the same documents). Whatever starts a beat (``xinfang beat``, a
 worker with ``--beat``, plain ``celery beat`` with our app) goes through
-``SingleBeatScheduler``, which takes ``DATA_DIR/beat.lock`` with ``flock`` before
+``beat_scheduler.SingleBeatScheduler``, which takes ``DATA_DIR/beat.lock`` with ``flock`` before
 it schedules anything and holds it for the life of the process. The kernel
 drops the lock when that process dies, however it dies, so a crashed beat never
 leaves a stale lock behind; a second beat finds it taken and exits with a
@@ -12,22 +12,18 @@ holds across pods as well.
 
 The holder also writes into the lock file who it is and when it last sent a task
 (``read_beat_record``): ``/healthz`` reads it to tell a stopped beat from a busy
-worker.
+worker, and ``xinfang run`` to know its beat is the one holding the lock.
+This module imports no Celery: the supervisor reads the record too.
 """
 
 from __future__ import annotations
 
 import fcntl
 import json
-import logging
 import os
 import socket
 import time
 from pathlib import Path
-
-from celery.beat import PersistentScheduler
-
-log = logging.getLogger(__name__)
 
 LOCK_NAME = "beat.lock"
 # Exit status of a beat that found another one running (EX_TEMPFAIL: try again later).
@@ -71,11 +67,11 @@ def acquire_beat_lock(data_dir: Path) -> Path:
         holder = f"pid {record['pid']} on {record['host']}" if record else ""
         raise AnotherBeatRunning(path, holder) from None
     _held[path] = fd
-    _write_record(fd, started=time.time(), sent=None)
+    write_beat_record(fd, started=time.time(), sent=None)
     return path
 
 
-def _write_record(fd: int, **facts) -> None:
+def write_beat_record(fd: int, **facts) -> None:
     record = {"pid": os.getpid(), "host": socket.gethostname(), **facts}
     os.pwrite(fd, json.dumps(record).encode().ljust(RECORD_SIZE), 0)
 
@@ -96,25 +92,6 @@ def read_beat_record(data_dir: Path) -> dict | None:
         return None
 
 
-def holds_beat_lock(data_dir: Path) -> bool:
-    return lock_path(data_dir) in _held
-
-
-class SingleBeatScheduler(PersistentScheduler):
-    """Celery's persistent scheduler, refusing to run while another beat holds the lock."""
-
-    def __init__(self, *args, **kwargs):
-        app = kwargs.get("app") or args[0]
-        try:
-            acquire_beat_lock(app.xinfang_settings.data_dir)
-        except AnotherBeatRunning as exc:
-            log.error("%s / %s", exc.message["zh"], exc.message["en"])
-            raise SystemExit(ANOTHER_BEAT_EXIT) from None
-        self._lock_fd = _held[lock_path(app.xinfang_settings.data_dir)]
-        self._started = time.time()
-        super().__init__(*args, **kwargs)
-
-    def apply_async(self, entry, producer=None, advance=True, **kwargs):
-        result = super().apply_async(entry, producer=producer, advance=advance, **kwargs)
-        _write_record(self._lock_fd, started=self._started, sent=time.time())  # sent: the beat is alive and working
-        return result
+def held_lock_fd(data_dir: Path) -> int:
+    """The descriptor of the lock this process holds (to rewrite its record)."""
+    return _held[lock_path(data_dir)]

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from .beat_lock import read_beat_record
 from .processes import private_child
 from .settings import Settings
 from .store.embedded import EmbeddedStore, EmbeddedStoreError, port_is_open
@@ -80,7 +81,7 @@ def _add_children(supervisor: Supervisor, settings: Settings, env: dict[str, str
     store = None
     if settings.embedded_store:
         store = EmbeddedStore(settings.store_dir, settings.embedded_store_port)
-        supervisor.add(ChildSpec("store", "数据库", store.spawn, ready=lambda: port_is_open(store.host, store.port),
+        supervisor.add(ChildSpec("store", "数据库", store.spawn, ready=lambda _: port_is_open(store.host, store.port),
                                  stop_timeout=10))
     # On the embedded (filesystem) broker a second consumer process races the first over the same
     # message files, so one worker also indexes there; with a real broker the indexer runs apart.
@@ -90,11 +91,13 @@ def _add_children(supervisor: Supervisor, settings: Settings, env: dict[str, str
     if not single:
         supervisor.add(ChildSpec("indexer", "检索索引进程", command("indexer", "--loglevel", loglevel)))
     # Its own process, never `worker --beat`: a beat forked by a worker outlived the worker's kill -9.
-    supervisor.add(ChildSpec("beat", "定时调度进程", command("beat", "--loglevel", loglevel)))
+    # Ready once it holds the one-beat lock (until then another beat may hold it).
+    supervisor.add(ChildSpec("beat", "定时调度进程", command("beat", "--loglevel", loglevel),
+                             ready=lambda process: (read_beat_record(settings.data_dir) or {}).get("pid") == process.pid))
     fd = listener.fileno()
     web_host = "127.0.0.1" if settings.host in ("0.0.0.0", "") else "::1" if settings.host == "::" else settings.host
     supervisor.add(ChildSpec("web", "网站进程", command("serve", "--listen-fd", str(fd), pass_fds=(fd,)),
-                             ready=lambda: _web_answers(web_host, settings.port), stop_timeout=15))
+                             ready=lambda _: _web_answers(web_host, settings.port), stop_timeout=15))
     return store
 
 

@@ -66,7 +66,7 @@ class ChildSpec:
     name: str  # store, worker, indexer, beat, web
     zh: str  # its name in Chinese, for log lines
     spawn: Callable[[], subprocess.Popen]
-    ready: Callable[[], bool] | None = None  # e.g. its port answers; None: ready once started
+    ready: Callable[[subprocess.Popen], bool] | None = None  # e.g. its port answers; None: ready once started
     stop_timeout: float = 20.0
 
 
@@ -90,6 +90,7 @@ class Child:
 class Supervisor:
     def __init__(self, data_dir: Path):
         self.data_dir = Path(data_dir)
+        (self.data_dir / RUN_FOLDER).mkdir(mode=0o700, parents=True, exist_ok=True)
         self.children: dict[str, Child] = {}
         self.stop_requests = 0
         self._lock_fd: int | None = None
@@ -103,9 +104,7 @@ class Supervisor:
 
     def claim(self) -> None:
         """Take the data directory for this supervisor, or raise: two would run two stores on the same files."""
-        folder = self.data_dir / RUN_FOLDER
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fd = os.open(self.data_dir / RUN_FOLDER / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -127,9 +126,12 @@ class Supervisor:
         self._saved_wakeup = signal.set_wakeup_fd(self._wake_w, warn_on_full_buffer=False)
 
     def restore_signals(self) -> None:
+        if not self._saved_signals:
+            return
         for signum, handler in self._saved_signals.items():
             signal.signal(signum, handler)
-        signal.set_wakeup_fd(getattr(self, "_saved_wakeup", -1))
+        self._saved_signals.clear()
+        signal.set_wakeup_fd(self._saved_wakeup)
 
     def _on_stop_signal(self, signum, frame) -> None:
         self.stop_requests += 1
@@ -211,7 +213,7 @@ class Supervisor:
                 code = child.process.poll()  # reaps it: no zombie keeps its pid "alive"
                 if code is not None:
                     self._on_death(child, code)
-                elif child.state == "starting" and child.spec.ready():
+                elif child.state == "starting" and child.spec.ready(child.process):
                     child.state = "running"
                     if child.restarts:
                         down = now - child.died_at if child.died_at else 0.0

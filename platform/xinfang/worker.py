@@ -74,7 +74,7 @@ def make_celery(settings: Settings, pm=None) -> Celery:
             }
         },
         beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),
-        beat_scheduler="xinfang.beat_lock:SingleBeatScheduler",  # one beat per deployment (a lock file)
+        beat_scheduler="xinfang.beat_scheduler:SingleBeatScheduler",  # one beat per deployment (a lock file)
     )
     app.xinfang_settings = settings
     _register_tasks(app, pm)
