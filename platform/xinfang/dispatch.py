@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 from bson import ObjectId
@@ -160,6 +161,11 @@ async def materialise_and_dispatch(runtime, kind: str, document_id: str) -> int:
 
 
 async def claim_stale_events(lease_seconds: float, now=None, limit: int = SWEEP_BATCH) -> list[str]:
+    """All of ``claim_stale_batches``, as one list."""
+    return [event_id async for batch in claim_stale_batches(lease_seconds, now, limit) for event_id in batch]
+
+
+async def claim_stale_batches(lease_seconds: float, now=None, limit: int = SWEEP_BATCH) -> AsyncIterator[list[str]]:
     """Claim pending events whose last hand-over is older than the lease, many per round trip.
 
     For each batch of candidates, one bulk write of conditional updates, one per
@@ -172,10 +178,10 @@ async def claim_stale_events(lease_seconds: float, now=None, limit: int = SWEEP_
     cutoff = now - timedelta(seconds=lease_seconds)
     collection = OutboxEvent.get_pymongo_collection()
     token = str(ObjectId())
-    claimed: list[str] = []
+    claimed = 0
     stale = {"status": EventStatus.PENDING, "dispatched_at": {"$lt": cutoff}}
-    while len(claimed) < limit:
-        size = min(CLAIM_BATCH, limit - len(claimed))
+    while claimed < limit:
+        size = min(CLAIM_BATCH, limit - claimed)
         candidates = [doc["_id"] async for doc in collection.find(stale, projection={"_id": 1}).limit(size)]
         if not candidates:
             break
@@ -183,12 +189,13 @@ async def claim_stale_events(lease_seconds: float, now=None, limit: int = SWEEP_
             [UpdateOne({"_id": oid, **stale}, {"$set": {"dispatched_at": now, "claimed_by": token}}) for oid in candidates],
             ordered=False,
         )
-        mine = [doc["_id"] async for doc in collection.find({"_id": {"$in": candidates}}, projection={"claimed_by": 1})
+        mine = [str(doc["_id"]) async for doc in collection.find({"_id": {"$in": candidates}}, projection={"claimed_by": 1})
                 if doc.get("claimed_by") == token]
-        claimed += [str(oid) for oid in mine]
+        claimed += len(mine)
+        if mine:
+            yield mine
         if len(candidates) < size:
             break
-    return claimed
 
 
 async def recover_stale_work(runtime, now=None) -> list[str]:
@@ -197,13 +204,19 @@ async def recover_stale_work(runtime, now=None) -> list[str]:
     Returns the event ids handed to the broker (in batches of DISPATCH_BATCH).
     """
     lease = runtime.settings.event_lease_seconds
-    materialised = [str(row.id) for row in await materialise_stale(lease, now=now)]
-    claimed = await claim_stale_events(lease, now=now)
-    ids = materialised + claimed
-    if ids:
-        log.info("sweeper hands over %d unfinished event(s) (%d materialised from their documents)", len(ids), len(materialised))
-        await runtime.enqueue(ids)
-    return ids
+    materialised: list[str] = []
+    async for rows in materialise_stale(lease, now=now):  # each batch handed over while the next is written
+        batch = [str(row.id) for row in rows]
+        await runtime.enqueue(batch)
+        materialised += batch
+    claimed: list[str] = []
+    async for batch in claim_stale_batches(lease, now=now):
+        await runtime.enqueue(batch)
+        claimed += batch
+    if materialised or claimed:
+        log.info("sweeper handed over %d unfinished event(s), %d of them materialised from their documents",
+                 len(materialised) + len(claimed), len(materialised))
+    return materialised + claimed
 
 
 async def sweep(runtime) -> None:

@@ -40,7 +40,7 @@ import abc
 import contextlib
 import dataclasses
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -297,17 +297,20 @@ async def stale_carriers(kind: str, older_than: datetime, limit: int) -> list[di
     return found
 
 
-async def materialise_stale(lease_seconds: float, now: datetime | None = None, limit: int = 1000,
-                            batch: int = 200) -> list[OutboxEvent]:
-    """The sweeper's part: every carrier document pending longer than the lease is materialised."""
+async def materialise_stale(lease_seconds: float, now: datetime | None = None, limit: int = 5000,
+                            batch: int = 200) -> AsyncIterator[list[OutboxEvent]]:
+    """The sweeper's part: every carrier document pending longer than the lease is materialised.
+
+    Yields the new rows batch by batch, so the caller can hand each over while the next is written.
+    """
     now = now or utcnow()
     cutoff = now - timedelta(seconds=lease_seconds)
-    rows: list[OutboxEvent] = []
     for kind in carrier_kinds():
         stale = await stale_carriers(kind, cutoff, limit)
         for start in range(0, len(stale), batch):
-            rows += await materialise_carried(kind, stale[start:start + batch], now)
-    return rows
+            rows = await materialise_carried(kind, stale[start:start + batch], now)
+            if rows:
+                yield rows
 
 
 class UnitOfWork:
