@@ -53,6 +53,7 @@ from pymongo import ASCENDING, IndexModel, UpdateOne
 from pymongo.errors import BulkWriteError
 
 from .store.documents import IdRef, PlatformDocument, UtcDateTime, utcnow
+from .store.scoped import parse_object_id
 
 log = logging.getLogger(__name__)
 
@@ -272,8 +273,6 @@ def _unchanged_since_read(document) -> dict:
 
 async def materialise_by_id(kind: str, document_ids: Iterable[str]) -> list[OutboxEvent]:
     """Materialise these documents (the task the web process sends after a carried write)."""
-    from .store.scoped import parse_object_id
-
     oids = [oid for oid in (parse_object_id(i) for i in document_ids) if oid is not None]
     if not oids or kind not in _carriers:
         return []
