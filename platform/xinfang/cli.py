@@ -329,16 +329,11 @@ def _with_store(settings: Settings, work):
         from .events import configure_dispatch
         from .plugins import make_plugin_manager
         from .store.client import Store
-        from .worker import DISPATCH_EVENT, make_celery, send_task_async
+        from .worker import BrokerHandover, make_celery
 
         celery_app = make_celery(settings)
         store = await Store.open(settings, document_models(make_plugin_manager()))
-
-        async def enqueue(event_ids):
-            for event_id in event_ids:
-                await send_task_async(celery_app, DISPATCH_EVENT, [event_id])
-
-        configure_dispatch(store, enqueue)
+        configure_dispatch(store, BrokerHandover(celery_app))
         try:
             return await work()
         finally:

@@ -174,9 +174,9 @@ class Handover(abc.ABC):
         """Materialise and dispatch what this document (of a registered carrier kind) carries."""
 
 
-# Set by the process (web app or worker) once its store is open: hands ids to the broker. Either a
-# Handover or (older callers) a plain ``async def enqueue(event_ids)``: then carried documents wait
-# for the sweeper.
+# Set by the process (web app, worker, command) once its store is open: hands ids to the broker. A
+# Handover; a plain ``async def enqueue(event_ids)`` (tests, scripts) hands over events only, and
+# carried documents then wait for the sweeper.
 _enqueue: Handover | Callable[[list[str]], Any] | None = None
 _store: Any = None
 
