@@ -86,7 +86,7 @@ from beanie.odm.utils.dump import get_dict
 from beanie.odm.utils.parsing import parse_obj
 from bson import ObjectId
 
-from xinfang.app import document_models
+from xinfang.plugins import document_models
 from xinfang.archives import pdf as pdf_module
 from xinfang.archives import reviews
 from xinfang.archives.identity import name_key

@@ -71,7 +71,7 @@ def _child_env(settings) -> dict[str, str]:
 
 
 async def _open(settings):
-    from xinfang.app import document_models
+    from xinfang.plugins import document_models
     from xinfang.events import configure_dispatch
     from xinfang.plugins import make_plugin_manager
     from xinfang.store.client import Store

@@ -80,7 +80,7 @@ from beanie.odm.utils.dump import get_dict
 from bson import ObjectId
 from dateutil.relativedelta import relativedelta
 
-from xinfang.app import document_models
+from xinfang.plugins import document_models
 from xinfang.cards import rules as rules_module
 from xinfang.cards import sweeper as sweeper_module
 from xinfang.cards.models import (

@@ -178,3 +178,28 @@ async def admin_b(client, tenants):
 @pytest.fixture
 async def superuser(client):
     return await login_token(client, None, "org-reviewer")
+
+
+def serve_in_background(settings: Settings, log_dir: Path, **extra_env: str):
+    """Generator for a fixture: a real ``xinfang serve`` on a free port; yields its base URL once /healthz answers 200."""
+    import httpx
+
+    port = free_port()
+    env = child_env(settings)
+    env["XINFANG_PORT"] = str(port)
+    env.update(extra_env)
+    with open(log_dir / "serve.log", "ab") as log:
+        process = subprocess.Popen([sys.executable, "-m", "xinfang", "serve"], env=env, cwd=REPO_ROOT,
+                                   stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
+    base = f"http://127.0.0.1:{port}"
+
+    def up():
+        try:
+            return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    wait_until(up, timeout=30, message="the web server")
+    yield base
+    process.terminate()
+    process.wait(timeout=20)

@@ -6,15 +6,12 @@ The server is ``xinfang serve`` in its own process, on the test store, Redis and
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 
 import httpx
 import pytest
 from playwright.async_api import async_playwright
 
-from xinfang.processes import die_with_parent
-from tests.conftest import PASSWORD, REPO_ROOT, child_env, free_port, wait_until
+from tests.conftest import PASSWORD, serve_in_background
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -23,24 +20,7 @@ CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-
 
 @pytest.fixture(scope="module")
 def live_server(settings, app, worker, tmp_path_factory):
-    port = free_port()
-    env = child_env(settings)
-    env["XINFANG_PORT"] = str(port)
-    log = open(tmp_path_factory.mktemp("web") / "serve.log", "ab")
-    process = subprocess.Popen([sys.executable, "-m", "xinfang", "serve"], env=env, cwd=REPO_ROOT,
-                               stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
-    base = f"http://127.0.0.1:{port}"
-
-    def up():
-        try:
-            return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    wait_until(up, timeout=30, message="the web server")
-    yield base
-    process.terminate()
-    process.wait(timeout=20)
+    yield from serve_in_background(settings, tmp_path_factory.mktemp("web"))
 
 
 @pytest.fixture

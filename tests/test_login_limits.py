@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
-import subprocess
-import sys
 import uuid
 
 import httpx
@@ -18,8 +16,7 @@ import pytest
 
 from xinfang.auth.service import FAILED_LOGINS_PER_ACCOUNT, FAILED_LOGINS_PER_ACCOUNT_AND_ADDRESS, FAILED_LOGINS_PER_ADDRESS
 from xinfang.petitions.http import RECEIPT_ATTEMPTS_PER_PREFIX, RECEIPT_ATTEMPTS_PER_WINDOW
-from xinfang.processes import die_with_parent
-from tests.conftest import REPO_ROOT, child_env, free_port, wait_until
+from tests.conftest import serve_in_background
 from tests.staffing import operator_account
 
 PASSWORD = "long-enough-pw"
@@ -33,25 +30,7 @@ def fresh_address() -> str:
 
 @pytest.fixture(scope="module")
 def proxied_server(settings, app, worker, tmp_path_factory):
-    port = free_port()
-    env = child_env(settings)
-    env["XINFANG_PORT"] = str(port)
-    env["XINFANG_TRUSTED_PROXY_HOPS"] = "1"
-    log = open(tmp_path_factory.mktemp("proxied") / "serve.log", "ab")
-    process = subprocess.Popen([sys.executable, "-m", "xinfang", "serve"], env=env, cwd=REPO_ROOT,
-                               stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
-    base = f"http://127.0.0.1:{port}"
-
-    def up():
-        try:
-            return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    wait_until(up, timeout=30, message="the web server")
-    yield base
-    process.terminate()
-    process.wait(timeout=20)
+    yield from serve_in_background(settings, tmp_path_factory.mktemp("proxied"), XINFANG_TRUSTED_PROXY_HOPS="1")
 
 
 async def new_account(slug: str) -> str:

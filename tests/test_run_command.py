@@ -27,7 +27,7 @@ import httpx
 import pytest
 
 from xinfang.beat_lock import ANOTHER_BEAT_EXIT
-from xinfang.processes import die_with_parent, pid_alive, process_argv
+from xinfang.processes import die_with_parent, is_beat, pid_alive, processes_of_data_dir
 from xinfang.store.embedded import port_is_open
 from tests.conftest import REPO_ROOT, free_port, wait_until
 
@@ -175,25 +175,9 @@ class Running:
         return self.log_path.read_text(errors="replace")
 
 
-def _platform_processes(data_dir: Path) -> list[tuple[int, list[str]]]:
-    """Every live process started with this data directory (the platform's children and anyone else's)."""
-    marker = f"XINFANG_DATA_DIR={data_dir}".encode()
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            environ = Path(f"/proc/{entry}/environ").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if marker in environ and pid_alive(int(entry)):
-            found.append((int(entry), process_argv(int(entry))))
-    return found
-
-
 def _beat_processes(data_dir: Path) -> list[int]:
     """Beat schedulers on this data directory: `xinfang beat`, or a worker that would fork one (--beat)."""
-    return [pid for pid, argv in _platform_processes(data_dir) if "beat" in argv or "--beat" in argv]
+    return [pid for pid, argv in processes_of_data_dir(data_dir) if is_beat(argv)]
 
 
 def _children_of(pid: int) -> list[int]:
@@ -253,7 +237,7 @@ def running(tmp_path_factory):
             pass
         code = _stop(process)
     assert code == 0, platform.log()[-3000:]
-    assert _platform_processes(data_dir) == [], "a child outlived `xinfang run`"
+    assert processes_of_data_dir(data_dir) == [], "a child outlived `xinfang run`"
 
 
 def test_a_stale_pid_file_does_not_stop_a_start(running):

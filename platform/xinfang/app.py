@@ -23,7 +23,7 @@ from .i18n import register_i18n
 from .openapi import register_openapi
 from .events import configure_dispatch
 from .http import register_error_handlers
-from .plugins import collect_list, make_plugin_manager
+from .plugins import collect_list, document_models, make_plugin_manager
 from .security_headers import SecurityHeadersMiddleware
 from .secrets_file import resolve_encryption_key, resolve_secret_key
 from .settings import Settings
@@ -38,9 +38,6 @@ log = logging.getLogger(__name__)
 class UndeclaredAccess(RuntimeError):
     """A route was registered without @public, @requires or @superuser_only."""
 
-
-def document_models(pm) -> list[type]:
-    return collect_list(pm.hook.xinfang_document_models())
 
 
 def check_route_declarations(app: Quart) -> None:

@@ -325,7 +325,7 @@ def _with_store(settings: Settings, work):
     """Run ``work()`` with the store open and events enqueued to the broker."""
 
     async def runner():
-        from .app import document_models
+        from .plugins import document_models
         from .events import configure_dispatch
         from .plugins import make_plugin_manager
         from .store.client import Store

@@ -35,7 +35,7 @@ from .plugins import PluginInfo
 from .processes import pid_alive
 from .store.documents import PlatformDocument, UtcDateTime, utcnow
 from .store.scoped import parse_object_id
-from .worker import PROBE, send_task_async
+from .worker import send_task_async
 
 diagnostics_bp = Blueprint("diagnostics", __name__)
 
@@ -57,6 +57,9 @@ def process_facts() -> dict:
         "platform_module": stdlib_platform.__file__,
         "platform_is_stdlib": hasattr(stdlib_platform, "python_implementation"),
     }
+
+
+PROBE = "xinfang.diagnostics.probe"
 
 
 async def record_probe(runtime, probe_id: str) -> None:
@@ -245,6 +248,13 @@ async def xinfang_sweep(now, runtime):
 @hookimpl
 def xinfang_document_models():
     return [WorkerProbe]
+
+
+@hookimpl
+def xinfang_celery_tasks(celery_app, runtime):
+    @celery_app.task(name=PROBE, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+    def probe(probe_id: str) -> None:
+        runtime.run(record_probe, probe_id)
 
 
 @hookimpl

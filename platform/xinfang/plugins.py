@@ -79,6 +79,11 @@ def plugin_name_of(pm: pluggy.PluginManager, plugin: Any) -> str:
     return pm.get_name(plugin)
 
 
+def document_models(pm) -> list[type]:
+    """Every Beanie document class the enabled plugins declare (what Store.open initialises)."""
+    return collect_list(pm.hook.xinfang_document_models())
+
+
 def collect_list(hook_results) -> list:
     """Flatten the lists that a list-returning hook gave, in registration order."""
     items = []

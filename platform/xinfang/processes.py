@@ -79,6 +79,27 @@ def process_argv(pid: int) -> list[str]:
     return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
 
 
+def processes_of_data_dir(data_dir: Path) -> list[tuple[int, list[str]]]:
+    """Every live process started with ``XINFANG_DATA_DIR=data_dir`` (pid and command line), read from /proc."""
+    marker = f"XINFANG_DATA_DIR={data_dir}".encode()
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            environ = Path(f"/proc/{entry}/environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if marker in environ and pid_alive(int(entry)):
+            found.append((int(entry), process_argv(int(entry))))
+    return found
+
+
+def is_beat(argv: list[str]) -> bool:
+    """`xinfang beat`, or a worker that would fork an embedded beat (--beat)."""
+    return "beat" in argv or "--beat" in argv
+
+
 def read_pid_file(path: Path) -> int | None:
     try:
         return int(path.read_text().split()[0])

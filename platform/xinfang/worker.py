@@ -30,7 +30,6 @@ DISPATCH_EVENT = "xinfang.events.dispatch"  # one event id (messages sent by ear
 DISPATCH_EVENTS = "xinfang.events.dispatch_batch"  # a batch of event ids
 MATERIALISE = "xinfang.events.materialise"  # [carrier kind, document id]: its carried events, then dispatch them
 SWEEP = "xinfang.sweep"
-PROBE = "xinfang.diagnostics.probe"
 
 
 def make_celery(settings: Settings, pm=None) -> Celery:
@@ -104,9 +103,8 @@ class WorkerRuntime:
         self._coalesced: dict[tuple, tuple] | None = None
 
     def _start(self) -> None:
-        from .app import document_models
         from .events import configure_dispatch
-        from .plugins import make_plugin_manager
+        from .plugins import document_models, make_plugin_manager
         from .store.client import Store
 
         self.loop = asyncio.new_event_loop()
@@ -184,12 +182,6 @@ def _register_tasks(app: Celery, pm=None) -> None:
     @app.task(name=SWEEP, **options)
     def sweep() -> None:
         runtime.run(dispatch.sweep)
-
-    @app.task(name=PROBE, **options)
-    def probe(probe_id: str) -> None:
-        from .diagnostics import record_probe
-
-        runtime.run(record_probe, probe_id)
 
     from .plugins import make_plugin_manager
 
