@@ -83,13 +83,11 @@ def _add_children(supervisor: Supervisor, settings: Settings, env: dict[str, str
         store = EmbeddedStore(settings.store_dir, settings.embedded_store_port)
         supervisor.add(ChildSpec("store", "数据库", store.spawn, ready=lambda _: port_is_open(store.host, store.port),
                                  stop_timeout=10))
-    # On the embedded (filesystem) broker a second consumer process races the first over the same
-    # message files, so one worker also indexes there; with a real broker the indexer runs apart.
-    single = settings.embedded_broker
-    supervisor.add(ChildSpec("worker", "后台任务进程", command("worker", "--concurrency", str(workers), "--loglevel", loglevel,
-                                                            *(["--with-indexer"] if single else []))))
-    if not single:
-        supervisor.add(ChildSpec("indexer", "检索索引进程", command("indexer", "--loglevel", loglevel)))
+    # The indexer is always a process of its own: sharing the worker's processes, a slow search drain
+    # (duplicate checks over many alike petitions) held back every petition's completion behind it.
+    # On the filesystem broker the two consume different queues, i.e. different message files.
+    supervisor.add(ChildSpec("worker", "后台任务进程", command("worker", "--concurrency", str(workers), "--loglevel", loglevel)))
+    supervisor.add(ChildSpec("indexer", "检索索引进程", command("indexer", "--loglevel", loglevel)))
     # Its own process, never `worker --beat`: a beat forked by a worker outlived the worker's kill -9.
     # Ready once it holds the one-beat lock (until then another beat may hold it).
     supervisor.add(ChildSpec("beat", "定时调度进程", command("beat", "--loglevel", loglevel),
