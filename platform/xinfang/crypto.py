@@ -50,6 +50,7 @@ class KeyRing:
         self._receipt_salt = _derive(platform_key, b"receipt salt")[:16]
         self._identity_key = _derive(platform_key, b"identity number matching v1")
         self._petitioner_key = _derive(platform_key, b"petitioner matching v1")
+        self._submission_key = _derive(platform_key, b"submission idempotency v1")
         self._cache: dict[str, AESGCM] = {}
 
     async def _data_key(self, tenant_id: str) -> AESGCM:
@@ -88,6 +89,12 @@ class KeyRing:
         """A keyed hash that recognises the same petitioner across petitions (repeat petitions) without
         keeping who they are; a separate key from officials', so the two can never be joined."""
         return hmac.new(self._petitioner_key, normalized_identifier.encode(), hashlib.sha256).hexdigest()
+
+    def submission_digest(self, purpose: str, *parts: str) -> bytes:
+        """A keyed digest of a submission's idempotency key (petitions.service): its own sub-key, so the
+        ids, receipts and key hashes derived from a key cannot be computed or tested without the platform key."""
+        message = "\x00".join((purpose, *parts)).encode()
+        return hmac.new(self._submission_key, message, hashlib.sha256).digest()
 
     def receipt_hash(self, receipt: str) -> str:
         """Slow and deterministic: run it off the event loop (asyncio.to_thread)."""

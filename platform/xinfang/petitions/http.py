@@ -43,6 +43,11 @@ def keyring():
     return current_app.extensions["xinfang.keyring"]
 
 
+def idempotency_key() -> str | None:
+    """The optional Idempotency-Key header: a retry with the same key gets the first answer, not a second petition."""
+    return request.headers.get(service.SUBMISSION_KEY_FIELD)
+
+
 def client_address() -> str:
     return request.remote_addr or "unknown"
 
@@ -79,11 +84,15 @@ async def followed_by_receipt(model):
 @document_request(SubmissionIn)
 @document_response(ReceiptOut, 201)
 async def submit(tenant_slug):
-    """File a petition online (JSON, or multipart with a `payload` JSON field and `files`)."""
+    """File a petition online (JSON, or multipart with a `payload` JSON field and `files`).
+
+    Send an `Idempotency-Key` header (16-64 characters of A-Z a-z 0-9 _ -, one per petition) and retry
+    with the same key when an answer is lost: the retry answers with the same receipt and number."""
     ctx = current_tenant()
     body, uploads = await read_uploads(SubmissionIn)
     form = await require_form(ctx.scope, body.form, body.version)
-    petition, receipt = await service.do_submit_petition(ctx, keyring(), form, answers=body.answers, anonymous=body.anonymous, uploads=uploads)
+    petition, receipt = await service.do_submit_petition(ctx, keyring(), form, answers=body.answers, anonymous=body.anonymous, uploads=uploads,
+                                                         idempotency_key=idempotency_key())
     return {"number": petition.number, "receipt": receipt, "state": petition.state}, 201, {"Cache-Control": "no-store"}
 
 
@@ -138,7 +147,7 @@ async def register(tenant_slug):
     form = await require_form(ctx.scope, body.form, body.version)
     petition, receipt = await service.do_submit_petition(
         ctx, keyring(), form, answers=body.answers, anonymous=body.anonymous, channel=body.channel,
-        registered_by=current_principal(), uploads=uploads,
+        registered_by=current_principal(), uploads=uploads, idempotency_key=idempotency_key(),
     )
     return {"id": str(petition.id), "number": petition.number, "receipt": receipt, "state": petition.state}, 201, {"Cache-Control": "no-store"}
 

@@ -74,6 +74,11 @@ class Petition(TenantDocument, CarriesEvents):
     # from the petition itself, wherever the case is, even before (or without) its row. None: older
     # petitions, found through their Receipt row only.
     receipt_hash: str | None = None
+    # Submitted with an idempotency key (service.do_submit_petition): keyed hashes of the key and of what
+    # was submitted under it, so a retry with the key gets this petition back and other content a 409.
+    # Never the key itself. None: submitted without a key.
+    submission_key_hash: str | None = None
+    submission_content_hash: str | None = None
 
     class Settings:
         name = "petitions"

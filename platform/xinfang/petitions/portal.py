@@ -9,7 +9,7 @@ import time
 from quart import Blueprint, render_template, request, session, url_for
 
 from ..auth.permissions import public
-from ..errors import DomainError, InvalidInput, NotFound
+from ..errors import Conflict, DomainError, InvalidInput, NotFound
 from ..forms.rendering import parse_form, render_form
 from ..forms.schema_safety import FieldError
 from ..forms.service import list_forms, require_form
@@ -56,12 +56,17 @@ async def new_petition(tenant_slug, key):
     return await _form_page(form, values={}, errors=[], anonymous=False)
 
 
+SUBMISSION_KEY = "_submission_key"  # the form's hidden idempotency key (service.do_submit_petition)
+
+
 async def _form_page(form, *, values, errors, anonymous, file_errors=(), status=200):
     lang = current_lang()
     fields = render_form(form.json_schema, lang=lang, values=values, errors=errors)
     general = [{"zh": e.zh, "en": e.en} for e in errors if not e.path]
+    # A fresh key on every render: pressing submit twice, or resending after a lost answer, repeats
+    # this key and gets the first petition back; a new page is a new petition.
     return await _page("portal/form.html", status, form=form, fields=fields, errors=errors, anonymous=anonymous,
-                       general_errors=general, file_errors=list(file_errors))
+                       general_errors=general, file_errors=list(file_errors), submission_key=secrets.token_urlsafe(16))
 
 
 @portal_bp.post("/petition/<key>")
@@ -74,11 +79,13 @@ async def submit_petition(tenant_slug, key):
     answers = parse_form(form.json_schema, submitted)
     try:
         uploads = check_files((await request.files).getlist("files"))
-        petition, receipt = await service.do_submit_petition(ctx, keyring(), form, answers=answers, anonymous=anonymous, uploads=uploads)
-    except InvalidInput as invalid:
-        errors = [FieldError(path if path != "body" else "", m["zh"], m["en"]) for path, m in invalid.fields.items() if not path.startswith("files")]
+        petition, receipt = await service.do_submit_petition(ctx, keyring(), form, answers=answers, anonymous=anonymous, uploads=uploads,
+                                                             idempotency_key=submitted.get(SUBMISSION_KEY) or None)
+    except (InvalidInput, Conflict) as invalid:
+        general = ("body", service.SUBMISSION_KEY_FIELD)  # not a field of the form: said above the form
+        errors = [FieldError(path if path not in general else "", m["zh"], m["en"]) for path, m in invalid.fields.items() if not path.startswith("files")]
         file_errors = [m for path, m in invalid.fields.items() if path.startswith("files")]
-        return await _form_page(form, values=answers, errors=errors, anonymous=anonymous, file_errors=file_errors, status=422)
+        return await _form_page(form, values=answers, errors=errors, anonymous=anonymous, file_errors=file_errors, status=invalid.status)
     return await _page("portal/receipt.html", 201, number=petition.number, receipt=receipt)
 
 

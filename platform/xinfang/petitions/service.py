@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
+import json
+import re
 import secrets
 import unicodedata
 from datetime import date, datetime
@@ -25,7 +27,7 @@ from ..events import DomainEvent, OutboxEvent, carry, hand_over_carried, insert_
 from ..forms.models import FormVersion
 from ..forms.schema_safety import validate_submission
 from ..store.cache import tenant_config
-from ..store.documents import utcnow
+from ..store.documents import deterministic_id, utcnow
 from ..store.scoped import TenantScope, parse_object_id
 from ..tenancy.context import TenantContext
 from ..tenancy.models import Tenant
@@ -220,15 +222,122 @@ async def _insert_numbered(ctx: TenantContext, petition: Petition, now: datetime
             await ctx.scope.repo(Petition).insert(petition)
             return
         except DuplicateKeyError as exc:
-            if "receipt_hash" in str(exc):
+            if _duplicate_of(exc) == "_id" and _next_serial.get(key) == serial + 1:
+                _next_serial[key] = serial  # a retried submission: the number it did not take stays free
+            if _duplicate_of(exc) in ("receipt_hash", "_id"):
                 raise
     raise Conflict({"zh": "案件编号暂时分配不出，请重新提交", "en": "no case number could be given just now; please submit again"})
+
+
+def _duplicate_of(exc: DuplicateKeyError) -> str:
+    """Which unique key refused a write: "_id", "receipt_hash", or something else (a case number)."""
+    pattern = (exc.details or {}).get("keyPattern") or {}
+    if pattern:
+        return "_id" if "_id" in pattern else "receipt_hash" if "receipt_hash" in pattern else "other"
+    # No keyPattern: the embedded store says "petitions._id" or "index 'idx_petitions_<fields>'"; MongoDB "index: _id_ ".
+    text = str((exc.details or {}).get("errmsg") or exc)
+    return "receipt_hash" if "receipt_hash" in text else "_id" if _ID_INDEX.search(text) else "other"
+
+
+_ID_INDEX = re.compile(r"\._id\b|index: _id_ ")
+
+
+# -- idempotent submission: a retry with the same key gets the same petition back ---------------------
+
+SUBMISSION_KEY_FIELD = "Idempotency-Key"
+_SUBMISSION_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
+RECEIPT_CANDIDATES = 4  # receipts one key may try when another petition holds one (1 in 10^16 each)
+
+
+def check_submission_key(key: str | None) -> str | None:
+    """The client's idempotency key, or a 422 if it is not 16-64 characters of A-Z a-z 0-9 _ -."""
+    if key is None:
+        return None
+    if not _SUBMISSION_KEY.fullmatch(key):
+        raise InvalidInput(fields={SUBMISSION_KEY_FIELD: {
+            "zh": "提交标识须为16至64位字母、数字、下划线或连字符", "en": "must be 16-64 characters of A-Z, a-z, 0-9, _ or -"}})
+    return key
+
+
+@dataclasses.dataclass(frozen=True)
+class SubmissionKey:
+    """Everything a submission derives from (tenant, idempotency key), under the keyring's own sub-key:
+    the petition's id (a second insert is a duplicate), its receipts, and a hash that proves the key."""
+
+    keyring: KeyRing
+    tenant_id: str
+    key: str
+
+    def _digest(self, purpose: str, *more: str) -> bytes:
+        return self.keyring.submission_digest(purpose, self.tenant_id, self.key, *more)
+
+    @property
+    def petition_id(self) -> ObjectId:
+        return ObjectId(self._digest("petition id")[:12])
+
+    @property
+    def key_hash(self) -> str:
+        return self._digest("key hash").hex()
+
+    def receipt(self, attempt: int) -> str:
+        """Like new_receipt(): 16 decimal digits, here fixed by the key (and the attempt)."""
+        number = int.from_bytes(self._digest("receipt", str(attempt)), "big") % 10**RECEIPT_DIGITS
+        return f"{number:0{RECEIPT_DIGITS}d}"
+
+    def content_hash(self, content: dict) -> str:
+        return self._digest("content", json.dumps(content, ensure_ascii=False, sort_keys=True, default=str)).hex()
+
+
+def _submitted_content(form: FormVersion, answers: dict, anonymous: bool, channel: Channel,
+                       registered_by: Principal | None, uploads) -> dict:
+    """What makes two submissions under one key the same submission."""
+    return {"form": [form.key, form.version, form.digest], "answers": answers, "anonymous": anonymous,
+            "channel": channel.value, "by": registered_by.account_id if registered_by else "",
+            "files": [[u.filename, hashlib.sha256(u.data).hexdigest()] for u in uploads]}
+
+
+def _key_reused() -> Conflict:
+    return Conflict({"zh": "该提交标识已用于内容不同的另一次提交", "en": "this Idempotency-Key was used for a different submission"},
+                    field=SUBMISSION_KEY_FIELD)
+
+
+async def _stored_under_key(keyring: KeyRing, submission: SubmissionKey, content_hash: str) -> tuple[Petition, str] | None:
+    """The petition an earlier attempt with this key stored, with its receipt; None if there is none.
+
+    Read wherever the case is now (its id is derived from this tenant and key, so it is this
+    submission's or nobody's); a different content under the key is a 409."""
+    raw = await Petition.get_pymongo_collection().find_one({"_id": submission.petition_id})
+    if raw is None:
+        return None
+    petition = parse_obj(Petition, raw)
+    if petition.submission_key_hash != submission.key_hash:
+        raise _key_reused()
+    if petition.submission_content_hash != content_hash:
+        raise _key_reused()
+    for attempt in range(RECEIPT_CANDIDATES):
+        receipt = submission.receipt(attempt)
+        if await hash_receipt(keyring, receipt) == petition.receipt_hash:
+            await hand_over_carried(petition)  # if the first attempt died before its hand-over
+            return petition, receipt
+    raise _key_reused()  # unreachable unless the petition's receipt was changed since
+
+
+async def _attach(ctx: TenantContext, attachment: Attachment, keyed: bool) -> None:
+    """Store one attachment; under a key its id is derived, so an earlier attempt's copy is kept once."""
+    try:
+        await ctx.scope.repo(Attachment).insert(attachment)
+    except DuplicateKeyError:
+        if not keyed:
+            raise
+        earlier = await Attachment.get_pymongo_collection().find_one({"_id": attachment.id}, projection={"sha256": 1})
+        if earlier is None or earlier.get("sha256") != attachment.sha256:
+            raise _key_reused() from None
 
 
 async def do_submit_petition(
     ctx: TenantContext, keyring: KeyRing, form: FormVersion, *, answers: dict, anonymous: bool,
     channel: Channel = Channel.ONLINE, registered_by: Principal | None = None,
-    uploads: list[Upload] = (), now: datetime | None = None,
+    uploads: list[Upload] = (), now: datetime | None = None, idempotency_key: str | None = None,
 ) -> tuple[Petition, str]:
     """Validate, seal the identity, and store the petition in ONE write, atomic on every store.
 
@@ -240,17 +349,26 @@ async def do_submit_petition(
 
     Returns the petition and the receipt, which exists in clear only in this
     return value: the database keeps its slow hash.
+
+    With an ``idempotency_key`` (the portal form's hidden key, the API's Idempotency-Key header) the
+    petition's id and receipt are derived from (tenant, key): a retry after a lost answer hits the
+    first attempt's id, and gets that petition and the same receipt back instead of storing a second.
+    The same key with other content is a 409. Without a key, every call stores a new petition.
     """
+    check_submission_key(idempotency_key)
     errors = validate_submission(form.json_schema, answers, anonymous=anonymous)
     if errors:
         raise field_errors(errors)
+    submission = SubmissionKey(keyring, ctx.tenant_id, idempotency_key) if idempotency_key else None
+    content_hash = submission.content_hash(
+        _submitted_content(form, answers, anonymous, channel, registered_by, uploads)) if submission else None
     now = now or utcnow()
     secret_keys = identity_keys(form.json_schema)
     identity = {k: v for k, v in answers.items() if k in secret_keys}
     public_answers = {k: v for k, v in answers.items() if k not in secret_keys}
     workflow = await tenant_workflow(ctx.scope)
-    petition_id = ObjectId()
-    receipt = new_receipt()
+    petition_id = submission.petition_id if submission else ObjectId()
+    receipt = submission.receipt(0) if submission else new_receipt()
     receipt_hash = await hash_receipt(keyring, receipt)
     initial = workflow.state(workflow.initial)
     actor = registered_by
@@ -274,19 +392,28 @@ async def do_submit_petition(
             to_state=initial.key, public=True, fields={"channel": channel.value},
         )],
         receipt_hash=receipt_hash,
+        submission_key_hash=submission.key_hash if submission else None,
+        submission_content_hash=content_hash,
     )
     carry(petition, DomainEvent("petition.submitted", ctx.tenant_id, str(petition_id),
                                 {"channel": channel.value, "actor_id": actor.account_id if actor else ""}), now)
-    attachments = [_attachment(ctx, petition_id, upload) for upload in uploads]
+    attachments = [_attachment(ctx, petition_id, upload, index if submission else None) for index, upload in enumerate(uploads)]
     petition.attachment_ids = [str(a.id) for a in attachments]
     for attachment in attachments:
-        await ctx.scope.repo(Attachment).insert(attachment)
-    try:
-        await _insert_numbered(ctx, petition, now)
-    except DuplicateKeyError:  # another petition has this receipt's hash (1 in 10^16): make another receipt
-        receipt = new_receipt()
-        petition.receipt_hash = await hash_receipt(keyring, receipt)
-        await _insert_numbered(ctx, petition, now)
+        await _attach(ctx, attachment, keyed=submission is not None)
+    for attempt in range(1, RECEIPT_CANDIDATES + 1):
+        try:
+            await _insert_numbered(ctx, petition, now)
+            break
+        except DuplicateKeyError as exc:
+            # Under a key, a duplicate _id (or a receipt hash taken by the earlier attempt itself) is a retry.
+            if submission and (earlier := await _stored_under_key(keyring, submission, content_hash)):
+                return earlier
+            if _duplicate_of(exc) != "receipt_hash" or attempt == RECEIPT_CANDIDATES:
+                raise
+            # another petition has this receipt's hash (1 in 10^16): make another receipt
+            receipt = submission.receipt(attempt) if submission else new_receipt()
+            petition.receipt_hash = await hash_receipt(keyring, receipt)
     await hand_over_carried(petition)
     return petition, receipt
 
@@ -355,9 +482,10 @@ async def half_written_petitions(tenant_id: str | None = None) -> HalfWritten:
     return report
 
 
-def _attachment(ctx: TenantContext, petition_id, upload: Upload) -> Attachment:
+def _attachment(ctx: TenantContext, petition_id, upload: Upload, keyed_index: int | None = None) -> Attachment:
+    """``keyed_index``: under an idempotency key the id follows from the petition's, so a retry writes it once."""
     return Attachment(
-        id=ObjectId(), tenant_id=ctx.tenant_id, petition_id=str(petition_id), filename=upload.filename[:200],
+        id=deterministic_id(str(petition_id), "attachment", str(keyed_index)) if keyed_index is not None else ObjectId(), tenant_id=ctx.tenant_id, petition_id=str(petition_id), filename=upload.filename[:200],
         content_type=upload.content_type, size=len(upload.data), sha256=hashlib.sha256(upload.data).hexdigest(),
         data=upload.data,
     )
