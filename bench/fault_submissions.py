@@ -12,9 +12,10 @@ every 2 s and a 5 s event lease so that work a killed worker dropped is handed
 over again during the run. No Redis is needed.
 
 Citizens submit continuously (each waits ``--pause`` after a receipt), each
-petition with a fresh UUID in its content.
-A connection error, a timeout or a 5xx is retried with the SAME content (the
-citizen presses submit again); 4xx answers are not retried and are reported.
+petition with a fresh UUID in its content and its own ``Idempotency-Key``.
+A connection error, a timeout or a 5xx is retried with the SAME content and
+the SAME key (the citizen presses submit again on the same page); 4xx answers
+are not retried and are reported.
 Meanwhile, ``--cycles`` times, each of ``--kill`` (default: store, web, worker,
 beat) in turn: ``--settle`` seconds of load, then ``kill -9`` of that child
 (its pid from ``DATA_DIR/run/status.json``), and the script measures:
@@ -41,15 +42,18 @@ waiting to be completed (``outbox_pending``), checked directly in the store:
 * **half-written**: a petition without its receipt row or its
   ``petition.submitted`` event although nothing is pending on it any more (a
   petition still pending is counted apart: the sweeper completes it);
+* **stored twice for one key**: more than one petition for one citizen's
+  petition (one UUID, one Idempotency-Key). Must be 0;
 * **unacknowledged but stored**: an attempt whose answer was lost stored the
-  petition, and the citizen's retry stored it again (acceptable: no receipt
-  was shown for the first).
+  petition (it was stored before the acknowledged attempt was sent, or nothing
+  was ever acknowledged). Acceptable, but the retry must have been answered
+  with that same petition (its number and receipt), never a second one.
 
 Each figure is also given per kill: a petition belongs to the kill before its
 first attempt.
 
 Exit status: 1 when an acknowledged petition was lost, a number given (or
-stored) twice, a part did not come back within ``--recover-timeout``, or the
+stored) twice, a petition stored twice for one key, a part did not come back within ``--recover-timeout``, or the
 number of beats was not 1 after a kill; else 0. With ``--strict``, 3 when there
 were warnings only (half-written petitions, petitions stored although every
 attempt was answered 5xx, failed receipt lookups).
@@ -66,6 +70,7 @@ import asyncio
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import subprocess
@@ -76,6 +81,7 @@ import uuid
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -121,6 +127,7 @@ class Run:
     kills: list[Kill] = field(default_factory=list)
     timeline: list[str] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
+    started_epoch: float = field(default_factory=time.time)  # the same moment on the store's clock (same machine)
 
     def now(self) -> float:
         return time.monotonic() - self.started
@@ -238,6 +245,8 @@ async def citizens(platform: Platform, run: Run, args, no_new: asyncio.Event, gi
             while not no_new.is_set():
                 tag = uuid.uuid4().hex
                 body = petition_body(tag)
+                # One key per petition, the same on every retry: a retry after a lost answer gets that petition back.
+                headers = {"Idempotency-Key": secrets.token_urlsafe(16)}
                 run.first_sent[tag] = run.now()
                 attempts = 0
                 while True:
@@ -245,7 +254,7 @@ async def citizens(platform: Platform, run: Run, args, no_new: asyncio.Event, gi
                     run.attempts += 1
                     sent = run.now()
                     try:
-                        response = await client.post(SUBMIT_PATH, json=body)
+                        response = await client.post(SUBMIT_PATH, json=body, headers=headers)
                     except httpx.HTTPError as exc:
                         run.retried[type(exc).__name__] += 1
                         run.failures[tag].append(type(exc).__name__)
@@ -476,12 +485,19 @@ def verify(platform: Platform, run: Run, args) -> dict:
     for tag, docs in by_tag.items():
         if tag is None:
             continue
-        extra = [d for d in docs if tag not in run.acked or d["number"] != run.acked[tag].number]
-        for doc in extra:
-            state = "acknowledged as " + run.acked[tag].number if tag in run.acked else "never acknowledged"
-            found["unacked_stored"].append((run.first_sent.get(tag, 0.0), f"{doc['number']} (uuid {tag}, {state})"))
+        first = run.first_sent.get(tag, 0.0)
+        if len(docs) > 1:  # one uuid is one citizen's petition under one Idempotency-Key
+            found["twice_for_one_key"].append((first, f"uuid {tag}: {len(docs)} petitions ({', '.join(d['number'] for d in docs)})"))
+        ack = run.acked.get(tag)
+        for doc in docs:
+            if ack is not None and not (ack.attempts > 1 and _stored_before(doc, run.started_epoch + ack.sent)):
+                continue  # stored by the attempt that was acknowledged
+            state = f"the retry got {ack.number}" if ack else "never acknowledged"
+            found["unacked_stored"].append((first, f"{doc['number']} (uuid {tag}, {state})"))
+            if ack is not None and doc["number"] != ack.number:
+                found["retry_got_another"].append((first, f"{doc['number']} (uuid {tag}), the retry got {ack.number}"))
             if all(cause.startswith("HTTP 5") for cause in run.failures.get(tag, [])):
-                found["stored_after_5xx_only"].append((run.first_sent.get(tag, 0.0), doc["number"]))
+                found["stored_after_5xx_only"].append((first, doc["number"]))
     for petition in petitions:
         petition_id = str(petition["_id"])
         when = run.first_sent.get(tag_of(petition), 0.0)
@@ -499,6 +515,16 @@ def verify(platform: Platform, run: Run, args) -> dict:
         found["half_written"].append((0.0, "a receipt row or event without its petition"))
     return dict(found=found, petitions=len(petitions), receipts=len(receipts), events=len(outbox), hash_seconds=hash_seconds,
                 untagged=len(by_tag.get(None, [])))
+
+
+def _stored_before(petition: dict, epoch: float) -> bool:
+    """Whether the petition was written before ``epoch`` (its first step is timed when its write starts)."""
+    at = (petition.get("steps") or [{}])[0].get("at")
+    if isinstance(at, str):
+        at = datetime.fromisoformat(at)
+    if not isinstance(at, datetime):
+        return False
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp() < epoch
 
 
 # -- report --------------------------------------------------------------------------------------
@@ -580,6 +606,7 @@ def main() -> int:
         beats_now = len(platform.beat_processes())
 
         lost, twice = len(found["lost"]), len(found["twice"])
+        twice_for_one_key = len(found["twice_for_one_key"]) + len(found["retry_got_another"])
         half_written = len(found["half_written"])
         not_back = [k for k in run.kills if k.restarted is None or k.back is None]
         wrong_beats = [k for k in run.kills if k.beats_after != 1] + ([] if beats_now == 1 else ["now"])
@@ -595,7 +622,9 @@ def main() -> int:
             ("half-written: without receipt row or event, nothing pending", half_written),
             ("waiting for a worker after the load (then after the wait)", f"{pending_first} ({pending} after {waited:.0f} s)"),
             ("  of which without receipt row or event when checked", len(found["still_pending"])),
+            ("stored twice for one key (must be 0)", len(found["twice_for_one_key"])),
             ("unacknowledged but stored", len(found["unacked_stored"])),
+            ("  of which the retry got another petition (must be 0)", len(found["retry_got_another"])),
             ("  of which every failed attempt was answered 5xx", len(found["stored_after_5xx_only"])),
             ("acknowledged receipts not resolving to their petition", len(found["receipt_problems"])),
             ("receipts looked up over HTTP (failed)", f"{len(sample)} ({len(lookup_problems)} failed, {lookup_5xx} 5xx retried)"),
@@ -611,7 +640,8 @@ def main() -> int:
         print(f"  stored: {result['petitions']} petitions, {result['receipts']} receipt rows, {result['events']} submitted events;"
               f" {len(run.acked)} receipts re-hashed in {result['hash_seconds']:.1f} s")
         print("  retried attempts by cause: " + (", ".join(f"{k} {v}" for k, v in run.retried.most_common()) or "none"))
-        titles = (("LOST", "lost"), ("TWICE", "twice"), ("HALF-WRITTEN", "half_written"), ("RECEIPT PROBLEMS", "receipt_problems"),
+        titles = (("LOST", "lost"), ("TWICE", "twice"), ("TWICE FOR ONE KEY", "twice_for_one_key"),
+                  ("RETRY GOT ANOTHER", "retry_got_another"), ("HALF-WRITTEN", "half_written"), ("RECEIPT PROBLEMS", "receipt_problems"),
                   ("still pending", "still_pending"), ("unacknowledged but stored", "unacked_stored"))
         for title, name in titles:
             items = [text for _, text in found.get(name, [])]
@@ -626,9 +656,10 @@ def main() -> int:
         for text, n in kinds:
             print(f"  {n:5d} x {text}")
         warnings = half_written + len(found["receipt_problems"]) + len(lookup_problems) + len(found["stored_after_5xx_only"])
-        failed = lost or twice or not_back or wrong_beats
+        failed = lost or twice or twice_for_one_key or not_back or wrong_beats
         status = 1 if failed else (3 if warnings and args.strict else 0)
         verdict = ("FAILED: " + ", ".join(what for what, bad in (("acknowledged petitions lost", lost), ("numbers given twice", twice),
+                                                                   ("petitions stored twice for one key", twice_for_one_key),
                                                                    ("a part did not come back", not_back),
                                                                    ("not exactly one beat", wrong_beats)) if bad)
                    if failed else
