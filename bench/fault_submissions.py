@@ -209,21 +209,9 @@ class Platform:
 
     def beat_processes(self) -> list[int]:
         """Beat schedulers alive on this data directory: `xinfang beat`, or a worker that would fork one (--beat)."""
-        from xinfang.processes import pid_alive, process_argv
+        from xinfang.processes import is_beat, processes_of_data_dir
 
-        marker = f"XINFANG_DATA_DIR={self.data_dir}".encode()
-        found = []
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                environ = Path(f"/proc/{entry}/environ").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            argv = process_argv(int(entry))
-            if marker in environ and ("beat" in argv or "--beat" in argv) and pid_alive(int(entry)):
-                found.append(int(entry))
-        return found
+        return [pid for pid, argv in processes_of_data_dir(self.data_dir) if is_beat(argv)]
 
     def stop(self) -> int | None:
         if self.process is None or self.process.poll() is not None:
