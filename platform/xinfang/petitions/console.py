@@ -21,6 +21,7 @@ from ..tenancy.resolution import current_tenant
 from . import service
 from .http import keyring
 from .models import CHANNEL_NAMES, Channel
+from .page_lookups import STAFF_ID_FIELDS, attachment_rows, human_size, staff_names
 from .views import staff_view, summary_view
 from .workflow import FIELD_TITLES
 
@@ -28,6 +29,9 @@ console_bp = Blueprint("console", __name__, url_prefix="/t/<tenant_slug>/staff")
 
 
 _page = staff_page
+
+# Shown for a staff id in the history whose account no longer exists (never the raw id).
+T_UNKNOWN_STAFF = {"zh": "（已删除的账号）", "en": "(deleted account)"}
 
 
 def answer_rows(schema: dict, answers: dict, lang: str, prefix: str = "") -> list[tuple[str, str]]:
@@ -98,6 +102,13 @@ async def petition_page(tenant_slug, petition_id, message=None, status=200):
     workflow = await service.tenant_workflow(ctx.scope)
     identity = await service.open_identity(keyring(), petition) if Permission.PETITION_IDENTITY_READ in principal.permissions else None
     view = staff_view(petition, workflow, principal, service.allowed_transitions(workflow, petition, principal), identity)
+    names = await staff_names(petition)
+    for step in view["timeline"]:  # 分办 stores the assignee's id; people read the name
+        for field in STAFF_ID_FIELDS:
+            if step["fields"].get(field):
+                step["fields"][field] = names.get((step["tenant_id"], step["fields"][field]), T_UNKNOWN_STAFF[current_lang()])
+    # The download route asks for petitions.read; the list is offered only to whoever it would serve.
+    attachments = await attachment_rows(petition) if Permission.PETITIONS_READ in principal.permissions else []
     handlers = [a async for a in ctx.scope.repo(StaffAccount).find({"roles": Role.HANDLER.value, "active": True})]
     children = await Tenant.find({"parent_id": ctx.tenant_id, "active": True}).to_list()
     others = await Tenant.find({"active": True}).to_list()
@@ -109,7 +120,7 @@ async def petition_page(tenant_slug, petition_id, message=None, status=200):
                        answer_rows=answer_rows(form.json_schema if form else {}, petition.answers, current_lang()),
                        identity_rows=answer_rows(form.json_schema if form else {}, view.get("identity") or {}, current_lang()),
                        handlers=handlers, children=children, others=[t for t in others if str(t.id) != ctx.tenant_id],
-                       channels=CHANNEL_NAMES)
+                       channels=CHANNEL_NAMES, attachments=[dict(a, size_text=human_size(a["size"])) for a in attachments])
 
 
 @console_bp.post("/petitions/<petition_id>/transitions/<key>")
