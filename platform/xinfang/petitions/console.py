@@ -101,7 +101,8 @@ async def petition_page(tenant_slug, petition_id, message=None, status=200):
     petition = await service.access_petition(ctx, petition_id)
     workflow = await service.tenant_workflow(ctx.scope)
     identity = await service.open_identity(keyring(), petition) if Permission.PETITION_IDENTITY_READ in principal.permissions else None
-    view = staff_view(petition, workflow, principal, service.allowed_transitions(workflow, petition, principal), identity)
+    view = staff_view(petition, workflow, principal, service.allowed_transitions(
+        workflow, petition, principal, lower_bodies=await service.has_lower_bodies(ctx)), identity)
     names = await staff_names(petition)
     for step in view["timeline"]:  # 分办 stores the assignee's id; people read the name
         for field in STAFF_ID_FIELDS:

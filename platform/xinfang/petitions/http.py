@@ -160,7 +160,8 @@ async def show_petition(tenant_slug, petition_id):
     petition = await service.access_petition(ctx, petition_id)
     workflow = await service.tenant_workflow(ctx.scope)
     identity = await service.open_identity(keyring(), petition) if Permission.PETITION_IDENTITY_READ in principal.permissions else None
-    return staff_view(petition, workflow, principal, service.allowed_transitions(workflow, petition, principal), identity)
+    return staff_view(petition, workflow, principal, service.allowed_transitions(
+        workflow, petition, principal, lower_bodies=await service.has_lower_bodies(ctx)), identity)
 
 
 @petitions_bp.post("/petitions/<petition_id>/transitions/<key>")
@@ -175,7 +176,8 @@ async def transition(tenant_slug, petition_id, key):
     workflow = await service.tenant_workflow(ctx.scope)
     if petition.tenant_id != ctx.tenant_id:  # moved away: this tenant no longer holds it
         return {"moved_to": petition.tenant_id, "number": petition.number}
-    return staff_view(petition, workflow, principal, service.allowed_transitions(workflow, petition, principal), None)
+    return staff_view(petition, workflow, principal, service.allowed_transitions(
+        workflow, petition, principal, lower_bodies=await service.has_lower_bodies(ctx)), None)
 
 
 @petitions_bp.get("/petitions/<petition_id>/attachments/<attachment_id>")

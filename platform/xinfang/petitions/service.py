@@ -590,9 +590,18 @@ def barred_as_reviewer(transition: Transition, petition: Petition, actor: Princi
     return actor is not None and any(s.actor == actor.account_id and s.action in transition.not_by for s in petition.steps)
 
 
-def allowed_transitions(workflow: Workflow, petition: Petition, actor: Principal | None) -> list[Transition]:
+def allowed_transitions(workflow: Workflow, petition: Petition, actor: Principal | None, *,
+                        lower_bodies: bool = True) -> list[Transition]:
+    """The steps ``actor`` may take now. ``lower_bodies`` False (see ``has_lower_bodies``): a move down
+    (交办下级) is not offered, since with nobody below it could only fail."""
     return [t for t in workflow.available(petition.state, actor_roles(actor))
-            if not (t.once and t.key in petition.used_once) and not barred_as_reviewer(t, petition, actor)]
+            if not (t.once and t.key in petition.used_once) and not barred_as_reviewer(t, petition, actor)
+            and (lower_bodies or t.move != "child")]
+
+
+async def has_lower_bodies(ctx: TenantContext) -> bool:
+    """Whether an active tenant sits directly below this one (a case can be assigned down to it)."""
+    return await Tenant.find_one({"parent_id": ctx.tenant_id, "active": True}) is not None
 
 
 async def do_transition(
