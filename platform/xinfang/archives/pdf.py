@@ -15,8 +15,26 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from xml.sax.saxutils import escape
 
+from ..cards.console import STATE_NAMES as SUPERVISION_STATE_NAMES
+from ..petitions.workflow import default_workflow
+from ..timefmt import PLATFORM_ZONE, local_date, local_time
+
 FONT = "STSong-Light"
 KIND_WORDS = {"petition": "信访件", "card": "监督卡", "action": "监督措施", "document": "档案材料"}
+DOCUMENT_STATUS_WORDS = {"filed": "已归档"}
+
+
+def status_words(kind: str, status: str) -> str:
+    """An entry's status as the reader says it: the card/action state names of the console, the
+    petition state names of the default workflow (the opinion spans tenants; their own names for
+    the same keys may differ, the meaning does not)."""
+    if kind in ("card", "action") and status in SUPERVISION_STATE_NAMES:
+        return SUPERVISION_STATE_NAMES[status]["zh"]
+    if kind == "petition":
+        names = {s.key: s.name.zh for s in default_workflow().states}
+        if status in names:
+            return names[status]
+    return DOCUMENT_STATUS_WORDS.get(status, status or "")
 
 
 @cache
@@ -44,20 +62,20 @@ def opinion_pdf(opinion: dict) -> bytes:
         Paragraph("干部廉政情况综合意见", styles["title"]),
         _p(f"干部：{review['official_name']}　　用途：{review['purpose_name']['zh']}　　文号：{review['reference_no']}"),
         _p(f"事由：{review['justification']}"),
-        _p(f"发起：{review['requested_by']}　　批准：{review['approved_by'] or '（无需）'}　　有效期至：{(review['expires_at'] or '')[:16]}"),
-        _p(f"涉及 {summary['tenants']} 个单位，共 {summary['entries']} 条记录；生成于 {opinion['generated_at'][:19]}（UTC），本次查阅已记入审计日志。", "small"),
+        _p(f"发起：{review['requested_by']}　　批准：{review['approved_by'] or '（无需）'}　　有效期至：{local_time(review['expires_at'], PLATFORM_ZONE)}"),
+        _p(f"涉及 {summary['tenants']} 个单位，共 {summary['entries']} 条记录；生成于 {local_time(opinion['generated_at'], PLATFORM_ZONE)}，本次查阅已记入审计日志。", "small"),
         Spacer(1, 4 * mm),
     ]
     rows = [[_p("日期", "cell"), _p("单位", "cell"), _p("类别", "cell"), _p("事项", "cell"), _p("状态", "cell"), _p("结果", "cell")]]
     for entry in opinion["entries"]:
         kind = KIND_WORDS.get(entry["kind"], entry["kind"])
         if entry.get("type_name"):
-            kind = f"{kind}·{entry['type_name']['zh']}"
-        rows.append([_p(entry["on"], "cell"), _p(entry["tenant"]["name"]["zh"], "cell"), _p(kind, "cell"), _p(entry["title"], "cell"),
-                     _p(entry["status"], "cell"), _p(entry["result"] or "", "cell")])
+            kind = f"{kind}（{entry['type_name']['zh']}）"  # not U+00B7: STSong-Light has no glyph for it
+        rows.append([_p(local_date(entry["on"], PLATFORM_ZONE), "cell"), _p(entry["tenant"]["name"]["zh"], "cell"), _p(kind, "cell"), _p(entry["title"], "cell"),
+                     _p(status_words(entry["kind"], entry["status"]), "cell"), _p(entry["result"] or "", "cell")])
     if len(rows) == 1:
         rows.append([_p("—", "cell"), _p("各单位均无记录", "cell"), "", "", "", ""])
-    table = Table(rows, colWidths=[20 * mm, 34 * mm, 28 * mm, 52 * mm, 20 * mm, 26 * mm], repeatRows=1)
+    table = Table(rows, colWidths=[26 * mm, 34 * mm, 28 * mm, 46 * mm, 20 * mm, 26 * mm], repeatRows=1)
     table.setStyle(TableStyle([
         ("GRID", (0, 0), (-1, -1), 0.3, colors.grey), ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
@@ -65,7 +83,7 @@ def opinion_pdf(opinion: dict) -> bytes:
     story.append(table)
     if opinion["possible_matches"]:
         story += [Spacer(1, 4 * mm), _p("同名但未认定为同一人的干部（未合并，需人工核实）：", "body")]
-        story += [_p(f"· {m['tenant']['name']['zh']}：{m['name']} {m['unit'] or ''} {m['position'] or ''}", "small")
-                  for m in opinion["possible_matches"]]
+        story += [_p(f"{n}. {m['tenant']['name']['zh']}：{m['name']} {m['unit'] or ''} {m['position'] or ''}", "small")
+                  for n, m in enumerate(opinion["possible_matches"], 1)]
     doc.build(story)
     return buffer.getvalue()
