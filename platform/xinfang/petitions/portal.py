@@ -108,13 +108,14 @@ async def track_lookup(tenant_slug):
     return await _status_page(row, petition)
 
 
-async def _status_page(row: Receipt, petition: Petition, message=None, status=200):
+async def _status_page(row: Receipt, petition: Petition, message=None, status=200, notice=None):
+    """``message`` is a refusal (red alert box); ``notice`` says a change was made (neutral box)."""
     ctx = TenantContext.of(await get_tenant(row.tenant_id))
     workflow = await service.tenant_workflow(ctx.scope)
     view = public_view(petition, workflow)
     actions = service.allowed_transitions(workflow, petition, None)
     return await _page("portal/status.html", status, view=view, citizen_actions=actions, field_titles=FIELD_TITLES,
-                       portal_csrf=_portal_csrf(), message=message)
+                       portal_csrf=_portal_csrf(), message=message, notice=notice)
 
 
 async def _followed_petition() -> tuple[Receipt, Petition]:
@@ -144,7 +145,7 @@ async def _follow_up(change, done: dict):
     except DomainError as refused:
         message = next(iter(refused.fields.values()), refused.message)
         return await _status_page(row, petition, message=message, status=refused.status)
-    return await _status_page(row, petition, message=done)
+    return await _status_page(row, petition, notice=done)
 
 
 @portal_bp.post("/track/supplement")
