@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from quart import request, session
 
+from .timefmt import register_time_filters
+
 LANGUAGES = ("zh", "en")
 COOKIE = "lang"
 
@@ -18,6 +20,8 @@ def current_lang() -> str:
 
 
 def register_i18n(app) -> None:
+    register_time_filters(app, current_lang)
+
     @app.context_processor
     async def language_helpers():
         from .auth.access import SESSION_KEY

@@ -4,7 +4,6 @@ card with the steps this person may take, statistics, and the notifications inbo
 from __future__ import annotations
 
 import functools
-from zoneinfo import ZoneInfo
 
 from quart import Blueprint, redirect, request, url_for
 
@@ -22,7 +21,6 @@ from . import service, stats
 from .models import ActionKind, ActionType, CardType, Subject, Supervision
 
 supervision_console_bp = Blueprint("supervision_console", __name__, url_prefix="/t/<tenant_slug>/staff")
-CHINA = ZoneInfo("Asia/Shanghai")
 LIST_FILTERS = ("kind", "type_key", "state", "subject_key")
 
 STATE_NAMES = {
@@ -193,7 +191,7 @@ async def stats_page(tenant_slug):
 @requires(Permission.TENANT_READ)
 async def notifications_page(tenant_slug):
     rows = await notifications.inbox(current_tenant().scope, set(current_principal().roles))
-    return await _page("staff/notifications.html", items=rows, staff_link=staff_link, china=CHINA)
+    return await _page("staff/notifications.html", items=rows, staff_link=staff_link)
 
 
 def staff_link(api_link: str | None) -> str | None:

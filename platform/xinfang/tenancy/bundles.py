@@ -34,6 +34,7 @@ from ..petitions.service import do_set_calendar_rules
 from ..petitions.workflow import TenantWorkflow, Workflow, default_workflow_data
 from ..store.cache import tenant_config
 from ..store.scoped import TenantScope
+from ..timefmt import DEFAULT_ZONE, is_time_zone
 from .models import Tenant, TenantLevel
 
 PLATFORM_FILE = "platform.toml"
@@ -104,6 +105,8 @@ def discover(root: Path) -> tuple[dict | None, list[Bundle]]:
         if bundle.path.parent.name != bundle.slug:
             raise BundleError(f"{bundle.path}: folder name must equal tenant.slug {bundle.slug!r}")
         _check_card_references(bundle)
+        if not is_time_zone(zone_name := bundle.data.get("settings", {}).get("time_zone", DEFAULT_ZONE)):
+            raise BundleError(f"{bundle.path}: /settings/time_zone: unknown time zone {zone_name!r}")
     return platform, _parents_first(bundles)
 
 

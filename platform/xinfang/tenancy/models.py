@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pymongo import ASCENDING, IndexModel
 
 from ..store.documents import IdRef, PlatformDocument, TenantDocument
+from ..timefmt import DEFAULT_ZONE, is_time_zone
 
 
 class TenantLevel(StrEnum):
@@ -41,6 +42,16 @@ class TenantSettings(BaseModel):
     # Slugs of tenants outside this one's line (ancestors and descendants) whose card and action
     # copies this tenant accepts into its inbox (cards/copies.py).
     accept_copies_from: list[str] = Field(default_factory=list)
+    # IANA zone every page and printed document of this tenant shows times in (timefmt.py);
+    # stored instants and API values stay UTC.
+    time_zone: str = DEFAULT_ZONE
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        if not is_time_zone(value):
+            raise ValueError(f"unknown time zone {value!r} (an IANA name such as Asia/Shanghai)")
+        return value
 
 
 class Tenant(PlatformDocument):
