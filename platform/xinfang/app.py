@@ -20,6 +20,7 @@ from .auth.tokens import TokenService
 from .crypto import KeyRing
 from .errors import NotFound
 from .i18n import register_i18n
+from .navigation import register_navigation
 from .openapi import register_openapi
 from .events import configure_dispatch
 from .http import register_error_handlers
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None, *, plugins: list | None = None)
     check_route_declarations(app)
     register_error_handlers(app)
     register_i18n(app)
+    register_navigation(app)
 
     @app.before_serving
     async def open_store():

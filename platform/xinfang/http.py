@@ -12,6 +12,7 @@ from quart import g, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from .errors import DomainError, InvalidInput, Message, NotAuthenticated, ServiceUnavailable
+from .navigation import home_url_for, staff_home_url
 
 log = logging.getLogger(__name__)
 
@@ -96,17 +97,17 @@ def refusal_message(refused: DomainError) -> Message:
 
 
 async def staff_page(template: str, status: int = 200, **context):
-    """A staff console page of the current tenant: its name, the signed-in person, the way home; never cached."""
+    """A staff console page of the current tenant: its name, the signed-in person, the way to their role's home; never cached."""
     tenant = g.tenant_ctx.tenant
     context.setdefault("principal", g.get("principal"))
-    html = await render_template(template, tenant=tenant, home_url=url_for("console.inbox_page", tenant_slug=tenant.slug), **context)
+    html = await render_template(template, tenant=tenant, home_url=staff_home_url(context["principal"], tenant), **context)
     return html, status, NO_STORE
 
 
 async def error_page(message: Message, status: int, headers: dict | None = None):
     tenant_ctx = g.get("tenant_ctx")
     tenant = tenant_ctx.tenant if tenant_ctx else None
-    home_url = f"/t/{tenant.slug}/" if tenant else "/api/tenants"
+    home_url = home_url_for(g.get("principal"), tenant)  # the role's home when signed in: never a page that answers 403
     try:
         html = await render_template("error.html", message=message, status=status, tenant=tenant, home_url=home_url)
     except Exception:  # a request too broken to render a page for (a bad Host, say): plain words will do

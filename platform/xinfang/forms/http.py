@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, render_template, request, url_for
+from quart import Blueprint, render_template, request
 from quart_schema import document_request
 
 from ..auth.access import current_principal
 from ..auth.permissions import Permission, public, requires
 from ..errors import NotFound
 from ..http import parse_body
+from ..navigation import staff_home_url
 from ..tenancy.resolution import current_tenant
 from . import service
 from .rendering import render_form
@@ -99,5 +100,5 @@ async def admin_forms(tenant_slug):
     current = await service.latest_version(ctx.scope, key)
     return await render_template(
         "admin/forms.html", tenant=ctx.tenant, forms=forms, key=key, current=current,
-        templates=sorted(load_templates()), home_url=url_for("portal.home", tenant_slug=ctx.tenant.slug),
+        templates=sorted(load_templates()), home_url=staff_home_url(current_principal(), ctx.tenant),
     )

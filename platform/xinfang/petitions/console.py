@@ -8,6 +8,7 @@ from ..auth.access import current_principal, end_session, start_session
 from ..auth.login_guard import check_login_form, login_form_token, safe_next
 from ..auth.models import Role, StaffAccount
 from ..auth.permissions import Permission, public, requires
+from ..auth.principal import Principal
 from ..auth.service import authenticate_staff, guarded_login
 from ..errors import DomainError
 from ..forms.rendering import parse_form, render_form
@@ -15,6 +16,7 @@ from ..forms.schema_safety import FieldError
 from ..forms.service import list_forms, require_form
 from ..i18n import current_lang
 from ..http import staff_page
+from ..navigation import allowed_target, staff_home_url
 from ..plugins import maybe_await
 from ..tenancy.models import Tenant
 from ..tenancy.resolution import current_tenant
@@ -70,8 +72,13 @@ async def login_submit(tenant_slug):
         return await _page("staff/login.html", refused.status, message=refused.message, next=submitted.get("next", ""),
                            login_csrf=login_form_token())
     await start_session(account)
+    # Each role lands on a page it may open: a tenant admin on form administration, caseworkers on their inbox;
+    # a "next" page the role may not see would only answer 403, so it lands home too.
+    principal = Principal.of_staff(account, "session")
     target = safe_next(submitted.get("next", ""), (f"/t/{tenant_slug}/staff/", f"/t/{tenant_slug}/admin/"))
-    return redirect(target or url_for("console.inbox_page", tenant_slug=tenant_slug))
+    if target and not allowed_target(principal, target, ctx.tenant_id):
+        target = None
+    return redirect(target or staff_home_url(principal, ctx.tenant))
 
 
 @console_bp.post("/logout")

@@ -17,6 +17,7 @@ def xinfang_document_models():
 
 @hookimpl
 def xinfang_blueprints():
+    from .front_page import front_page_bp
     from .http import directory_bp, tenant_bp
 
-    return [directory_bp, tenant_bp]
+    return [directory_bp, tenant_bp, front_page_bp]

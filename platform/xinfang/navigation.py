@@ -1,0 +1,114 @@
+"""Where a signed-in person may go: the staff navigation, each role's home page, and a safe landing after login.
+
+Every link is decided by the access its target route declares (``@requires`` and friends), checked against
+the person's permissions the same way the request pipeline will check it: a link is shown only when
+following it cannot answer 403. A route a plugin did not register (search switched off, say) is not shown.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from urllib.parse import unquote, urlsplit
+
+from quart import current_app, g, request, url_for
+from werkzeug.exceptions import HTTPException
+
+from .auth.permissions import access_of
+from .auth.principal import Principal
+from .errors import Message
+
+
+@dataclasses.dataclass(frozen=True)
+class StaffLink:
+    endpoint: str
+    label: Message
+
+
+# The staff navigation, in the order people use it: casework first, then configuration.
+STAFF_LINKS = (
+    StaffLink("console.inbox_page", {"zh": "待办", "en": "Inbox"}),
+    StaffLink("console.register_page", {"zh": "登记来信来访来电", "en": "Register a letter, visit or call"}),
+    StaffLink("supervision_console.supervisions_page", {"zh": "监督卡与监督措施", "en": "Cards and actions"}),
+    StaffLink("search_pages.search_page", {"zh": "检索", "en": "Search"}),
+    StaffLink("supervision_console.stats_page", {"zh": "统计", "en": "Statistics"}),
+    StaffLink("archive_pages.officials_page", {"zh": "廉政档案", "en": "Archives"}),
+    StaffLink("supervision_console.notifications_page", {"zh": "提醒", "en": "Notifications"}),
+    StaffLink("forms.admin_forms", {"zh": "表单管理", "en": "Forms"}),
+    StaffLink("supervision_admin.supervision_admin_page", {"zh": "监督配置", "en": "Supervision settings"}),
+)
+
+# A person's home is the first of these they may open: caseworkers their inbox, a tenant admin the forms.
+HOME_ORDER = (
+    "console.inbox_page",
+    "forms.admin_forms",
+    "supervision_admin.supervision_admin_page",
+    "supervision_console.notifications_page",
+)
+
+
+def may_open(principal: Principal | None, endpoint: str, tenant_id: str | None) -> bool:
+    """Whether the request pipeline (auth/access.authorize) would let ``principal`` through to ``endpoint``."""
+    view = current_app.view_functions.get(endpoint)
+    access = access_of(view) if view is not None else None
+    if access is None:
+        return False
+    if access.public:
+        return True
+    if principal is None:
+        return False
+    if access.platform:
+        return principal.is_superuser and principal.can(access.permission)
+    return tenant_id is not None and principal.can(access.permission, tenant_id)
+
+
+def staff_links(principal: Principal | None, tenant) -> list[dict]:
+    """The navigation of ``tenant``'s staff pages for ``principal``: url, label, and whether it is this page."""
+    if principal is None or tenant is None:
+        return []
+    tenant_id = str(tenant.id)
+    return [
+        {"url": url_for(link.endpoint, tenant_slug=tenant.slug), "label": link.label, "current": request.endpoint == link.endpoint}
+        for link in STAFF_LINKS if may_open(principal, link.endpoint, tenant_id)
+    ]
+
+
+def staff_home_url(principal: Principal | None, tenant) -> str:
+    """The first page of the person's role in ``tenant``; the tenant's portal for anyone else."""
+    if principal is not None and tenant is not None:
+        for endpoint in HOME_ORDER:
+            if may_open(principal, endpoint, str(tenant.id)):
+                return url_for(endpoint, tenant_slug=tenant.slug)
+    return f"/t/{tenant.slug}/" if tenant is not None else "/"
+
+
+def home_url_for(principal: Principal | None, tenant) -> str:
+    """Where "返回首页" leads: the role's home when signed in (staff of this tenant, or a superuser), else the
+    tenant's portal, else the platform's front page."""
+    if principal is not None and principal.is_superuser:
+        return url_for("review_pages.reviews_page") if "review_pages.reviews_page" in current_app.view_functions else "/"
+    if principal is not None and tenant is not None and principal.tenant_id == str(tenant.id):
+        return staff_home_url(principal, tenant)
+    return f"/t/{tenant.slug}/" if tenant is not None else "/"
+
+
+def allowed_target(principal: Principal, path: str, tenant_id: str) -> bool:
+    """Whether the page at ``path`` (a same-site path, already checked by ``safe_next``) would open for ``principal``:
+    a login that asked to go back to a page the role may not see lands on the role's home instead."""
+    adapter = current_app.url_map.bind(request.host or "localhost")
+    try:
+        endpoint, _ = adapter.match(unquote(urlsplit(path).path), method="GET")
+    except HTTPException:  # no such page, or not one to GET
+        return False
+    return may_open(principal, endpoint, tenant_id)
+
+
+def register_navigation(app) -> None:
+    @app.context_processor
+    async def navigation_helpers():
+        principal = g.get("principal")
+        tenant_ctx = g.get("tenant_ctx")
+        tenant = tenant_ctx.tenant if tenant_ctx is not None else None
+        return {
+            "staff_nav": lambda: staff_links(principal, tenant),
+            "signed_in": principal,
+        }
