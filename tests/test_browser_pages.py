@@ -68,3 +68,28 @@ async def test_after_an_empty_submit_only_fields_in_error_are_outlined(live_serv
     assert await page.eval_on_selector("fieldset[data-field='subject']", "e => getComputedStyle(e).borderLeftColor") == ACCENT
     await page.screenshot(path=str(tmp_path / "report-empty-submit.png"), full_page=True)
     await phone.close()
+
+
+async def test_the_colour_picker_shows_a_swatch_that_follows_it_under_the_csp(live_server, browser, tenants, tmp_path):  # noqa: F811
+    from tests.test_browser_csp import watch
+
+    context = await browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    page = await context.new_page()
+    violations = watch(page)
+    await page.goto(f"{live_server}/t/{tenants.B}/admin/supervision?edit=card:orange")  # to the login page, then back
+    await page.fill("input[name='username']", "admin")
+    await page.fill("input[name='password']", PASSWORD)
+    await page.click("button[type='submit']")
+
+    def swatch():
+        return page.eval_on_selector("#colour-swatch", "e => [getComputedStyle(e).backgroundColor, e.getBoundingClientRect().width]")
+
+    colour, width = await swatch()
+    assert colour == "rgb(251, 133, 0)" and width >= 40  # the bundle's orange, visibly wide
+    assert await page.inner_text("#colour-swatch output") == "#fb8500"
+    await page.fill("input[type=color][name='colour']", "#1a7f37")  # picking fires input/change like a person's pick
+    assert (await swatch())[0] == "rgb(26, 127, 55)"
+    assert await page.inner_text("#colour-swatch output") == "#1a7f37"
+    await page.locator("#definition").screenshot(path=str(tmp_path / "colour-swatch.png"))
+    assert violations == [], violations
+    await context.close()

@@ -6,13 +6,14 @@ Each form is turned into the same definition a bundle holds and saved through
 
 from __future__ import annotations
 
+import re
+
 from quart import Blueprint, redirect, render_template, request, url_for
 
 from ..auth.access import current_principal
 from ..auth.permissions import Permission, requires
 from ..calendar import PeriodUnit
 from ..errors import DomainError
-from ..navigation import staff_home_url
 from ..tenancy.resolution import current_tenant
 from . import configuration
 from .models import ActionKind, ActionType, CardType, EscalationRule
@@ -137,6 +138,15 @@ def form_values(what: str, definition: dict) -> dict[str, str]:
     return flat
 
 
+HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+
+
+def picker_colour(value) -> str:
+    """What the colour picker and its swatch show: the value if it is #rrggbb (the one form a colour input
+    takes, and safe in a style attribute), grey for anything else, e.g. a refused submission's text."""
+    return value if isinstance(value, str) and HEX_COLOUR.fullmatch(value) else "#888888"
+
+
 async def _page(status: int = 200, *, editing: str | None = None, values: dict | None = None, errors: dict | None = None,
                 saved: str | None = None):
     ctx = current_tenant()
@@ -150,9 +160,9 @@ async def _page(status: int = 200, *, editing: str | None = None, values: dict |
         values = form_values(what, row.model_dump(mode="json") if row else {"key": key, "needs_approval": True})
     html = await render_template("admin/supervision.html", tenant=ctx.tenant, principal=current_principal(), cards=cards, actions=actions,
                                  rules=rules, what=what, values=values or {}, errors=errors or {}, saved=saved, rows=range(ROWS),
-                                 units=UNIT_NAMES, kinds=KIND_NAMES, labels=FIELD_LABELS,
+                                 units=UNIT_NAMES, kinds=KIND_NAMES, labels=FIELD_LABELS, picker_colour=picker_colour((values or {}).get("colour")),
                                  errs=lambda *prefixes: [m for path, m in (errors or {}).items() if path.split(".")[0] in prefixes],
-                                 home_url=staff_home_url(current_principal(), ctx.tenant))
+                                 home_url=url_for("console.inbox_page", tenant_slug=ctx.tenant.slug))
     return html, status, {"Cache-Control": "no-store"}
 
 
