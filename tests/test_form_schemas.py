@@ -84,7 +84,7 @@ def filled_petition() -> dict:
         "request": "请求核查并退还违规收取的费用。",
         "reported_elsewhere": False,
         "petitioner_name": "李明",
-        "id_number": "32132319800101123X",
+        "id_number": "321323198001011231",
         "phone": "13912345678",
         "email": "liming@example.cn",
         "address": "江苏省宿迁市泗阳县众兴镇人民路1号",
@@ -101,7 +101,7 @@ def filled_report() -> dict:
         "amount_involved": 50000,
         "evidence": "有施工方内部账目复印件，可提供知情人联系方式。",
         "petitioner_name": "赵强",
-        "id_number": "320102199002283456",
+        "id_number": "320102199002283459",
         "phone": "0527-88881234",
     }
 
@@ -453,7 +453,10 @@ def test_petition_errors_are_bilingual_and_name_the_field(templates):
     assert (errors["involved_people"].zh, errors["involved_people"].en) == (
         "涉及人数：应填写整数", "Number of people involved: must be a whole number",
     )
-    assert (errors["id_number"].zh, errors["id_number"].en) == ("身份证号码：格式不正确", "ID card number: invalid format")
+    assert (errors["id_number"].zh, errors["id_number"].en) == (
+        "身份证号码：号码不正确，请核对（18 位，最后一位是校验位，可为 X）",
+        "ID card number: not a valid resident ID number; please check it (18 characters, the last is a check digit or X)",
+    )
     assert errors["email"].zh == "电子邮箱：请填写有效的电子邮箱地址"
     assert errors["reported_elsewhere"].en.endswith("must be yes or no")
     assert errors[""].zh == "不允许的字段 'secret'" and errors[""].en == "field 'secret' is not allowed"

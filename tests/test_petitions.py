@@ -22,7 +22,7 @@ NAMED = {
     "content": "某小学以资料费名义向每名学生收取 200 元，未开具收据。",
     "category": "integrity",
     "petitioner_name": "张三",
-    "id_number": "32132319800101123X",
+    "id_number": "321323198001011231",
     "phone": "13800138000",
 }
 ANONYMOUS = {k: v for k, v in NAMED.items() if k in ("title", "content", "category")}
@@ -128,7 +128,7 @@ async def test_staff_register_a_letter_and_find_it_in_the_inbox(client, tenants)
         "category": ["integrity"],
         "subject": {"kind": "person", "name": "王五", "position": "校长", "unit": "某中学"},
         "petitioner_name": "赵六",
-        "id_number": "321323198501011234",
+        "id_number": "321323198501011238",
         "phone": "0527-12345678",
     }
     response = await client.post(f"/t/{tenants.A}/api/petitions", headers=registrar,

@@ -5,9 +5,7 @@ from __future__ import annotations
 import unicodedata
 
 from ..errors import InvalidInput
-
-_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-_CHECK = "10X98765432"
+from ..id_numbers import check_character
 
 
 def name_key(name: str | None) -> str:
@@ -22,8 +20,7 @@ def normalized_id_number(raw: str) -> str:
     text = "".join(ch for ch in unicodedata.normalize("NFKC", raw or "").upper() if ch.isalnum())
     if not 6 <= len(text) <= 30:
         raise InvalidInput(fields={"id_number": {"zh": "证件号码长度不对", "en": "the identity number has the wrong length"}})
-    if len(text) == 18 and text[:17].isdigit():
-        check = _CHECK[sum(int(d) * w for d, w in zip(text[:17], _WEIGHTS)) % 11]
-        if text[17] != check:
+    if len(text) == 18 and text[:17].isascii() and text[:17].isdigit():
+        if text[17] != check_character(text[:17]):
             raise InvalidInput(fields={"id_number": {"zh": "身份证号码校验位不对，请核对", "en": "the resident identity number's check digit is wrong"}})
     return text

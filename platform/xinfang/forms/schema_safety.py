@@ -40,6 +40,8 @@ from jsonschema import Draft202012Validator, FormatChecker, validators
 from jsonschema.exceptions import SchemaError, ValidationError
 from referencing import Registry
 
+from ..id_numbers import is_resident_id_number
+
 # --------------------------------------------------------------------------- limits
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -49,7 +51,7 @@ MAX_CHOICES = 200  # items in any enum / oneOf / anyOf
 MAX_MAX_LENGTH = 100_000
 MAX_REF_HOPS = 16  # length of a chain of $ref -> $ref -> ...
 MAX_UNFOLDED_NODES = 20_000  # schema nodes once every $ref is expanded in place
-ALLOWED_FORMATS = frozenset({"date", "date-time", "email", "uri", "uuid", "ipv4", "ipv6"})
+ALLOWED_FORMATS = frozenset({"date", "date-time", "email", "uri", "uuid", "ipv4", "ipv6", "cn-id-number"})
 ALLOWED_WIDGETS = frozenset({"textarea"})
 RESERVED_PROPERTY_NAMES = frozenset({"tenant_id", "_id", "channel", "receipt"})
 PROPERTY_NAME_RULE = r"^[A-Za-z][A-Za-z0-9_]{0,63}$"
@@ -206,6 +208,11 @@ def _check_regex(instance: object) -> bool:
     return not isinstance(instance, str) or re2_error(instance) is None
 
 
+def _check_cn_id_number(instance: object) -> bool:
+    """A PRC resident identity number with the right GB 11643 check character (the officials' registry uses the same check)."""
+    return not isinstance(instance, str) or is_resident_id_number(instance)
+
+
 def _build_format_checker() -> FormatChecker:
     """Draft 2020-12's own checkers for the allowed formats, plus the ones missing here.
 
@@ -220,6 +227,7 @@ def _build_format_checker() -> FormatChecker:
     checker.checks("date-time", raises=ValueError)(_check_date_time)
     checker.checks("email")(_check_email)
     checker.checks("uri", raises=ValueError)(_check_uri)
+    checker.checks("cn-id-number")(_check_cn_id_number)
     return checker
 
 
@@ -813,6 +821,10 @@ _FORMAT_WORDS = {
     "uuid": ("格式不正确（应为 UUID）", "invalid format (expected a UUID)"),
     "ipv4": ("请填写有效的 IPv4 地址", "enter a valid IPv4 address"),
     "ipv6": ("请填写有效的 IPv6 地址", "enter a valid IPv6 address"),
+    "cn-id-number": (
+        "号码不正确，请核对（18 位，最后一位是校验位，可为 X）",
+        "not a valid resident ID number; please check it (18 characters, the last is a check digit or X)",
+    ),
 }
 
 # Lower wins when one field has several problems: a citizen sees the most useful one.
