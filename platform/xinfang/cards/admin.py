@@ -14,6 +14,7 @@ from ..auth.access import current_principal
 from ..auth.permissions import Permission, requires
 from ..calendar import PeriodUnit
 from ..errors import DomainError
+from ..navigation import staff_home_url
 from ..tenancy.resolution import current_tenant
 from . import configuration
 from .models import ActionKind, ActionType, CardType, EscalationRule
@@ -162,7 +163,7 @@ async def _page(status: int = 200, *, editing: str | None = None, values: dict |
                                  rules=rules, what=what, values=values or {}, errors=errors or {}, saved=saved, rows=range(ROWS),
                                  units=UNIT_NAMES, kinds=KIND_NAMES, labels=FIELD_LABELS, picker_colour=picker_colour((values or {}).get("colour")),
                                  errs=lambda *prefixes: [m for path, m in (errors or {}).items() if path.split(".")[0] in prefixes],
-                                 home_url=url_for("console.inbox_page", tenant_slug=ctx.tenant.slug))
+                                 home_url=staff_home_url(current_principal(), ctx.tenant))
     return html, status, {"Cache-Control": "no-store"}
 
 
