@@ -19,3 +19,12 @@ async def form_login(browser, login_path: str, username: str, password: str = PA
 
 async def staff_login(browser, slug: str, username: str, password: str = PASSWORD, **options):
     return await form_login(browser, f"/t/{slug}/staff/login", username, password, **options)
+
+
+async def sign_in(page, url: str | None, username: str, password: str = PASSWORD) -> None:
+    """In a real browser: open ``url`` (a login page, or a page that sends there; None: the page already open), log in."""
+    if url:
+        await page.goto(url)
+    await page.fill("input[name='username']", username)
+    await page.fill("input[name='password']", password)
+    await page.click("button[type='submit']")

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from playwright.async_api import async_playwright
 
+from tests.login_pages import sign_in
 from tests.conftest import PASSWORD, serve_in_background
 
 CHROMIUM = "/usr/bin/chromium"
@@ -56,10 +57,7 @@ async def test_a_citizen_files_and_follows_and_a_handler_moves_it_forward(live_s
 
     desk = await browser.new_context(locale="zh-CN")
     staff = await desk.new_page()
-    await staff.goto(f"{live_server}/t/{tenants.A}/staff/")
-    await staff.fill("input[name='username']", "handler")
-    await staff.fill("input[name='password']", PASSWORD)
-    await staff.click("button[type='submit']")
+    await sign_in(staff, f"{live_server}/t/{tenants.A}/staff/", "handler")
     await staff.click(f"text={number}")
     await staff.fill("form[data-action='accept'] textarea[name='opinion']", "属实，予以受理")
     await staff.click("form[data-action='accept'] button[type='submit']")
@@ -104,10 +102,7 @@ async def test_a_tenant_admin_edits_a_form_with_a_live_preview(live_server, brow
 async def _staff_page(browser, base: str, slug: str, username: str):
     context = await browser.new_context(locale="zh-CN")
     page = await context.new_page()
-    await page.goto(f"{base}/t/{slug}/staff/login")
-    await page.fill("input[name='username']", username)
-    await page.fill("input[name='password']", PASSWORD)
-    await page.click("button[type='submit']")
+    await sign_in(page, f"{base}/t/{slug}/staff/login", username)
     return context, page
 
 
@@ -191,10 +186,7 @@ async def test_a_promotion_review_from_opening_to_the_opinion_and_the_tenants_ac
     async def superuser(username: str):
         context = await browser.new_context(locale="zh-CN")
         page = await context.new_page()
-        await page.goto(f"{live_server}/platform/reviews")  # not logged in: to the log-in page and back
-        await page.fill("input[name='username']", username)
-        await page.fill("input[name='password']", PASSWORD)
-        await page.click("button[type='submit']")
+        await sign_in(page, f"{live_server}/platform/reviews", username)  # not logged in: to the log-in page and back
         return context, page
 
     reviewer_ctx, reviewer = await superuser("org-reviewer")

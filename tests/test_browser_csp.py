@@ -6,7 +6,7 @@ flows must produce none, and the check is shown to catch one (an inline handler 
 
 from __future__ import annotations
 
-from tests.conftest import PASSWORD
+from tests.login_pages import sign_in
 from tests.test_browser import browser, live_server  # noqa: F401 (fixtures: the real server and Chromium)
 
 POLICY_WORDS = ("Content Security Policy", "Content-Security-Policy", "Permissions-Policy", "Permissions Policy")
@@ -51,10 +51,7 @@ async def test_the_form_admin_live_preview_runs_under_the_policy(live_server, br
     context = await browser.new_context(locale="zh-CN")
     page = await context.new_page()
     violations = watch(page)
-    await page.goto(f"{live_server}/t/{tenants.A}/admin/forms?key=suggestion")  # to the login page, then back
-    await page.fill("input[name='username']", "admin")
-    await page.fill("input[name='password']", PASSWORD)
-    await page.click("button[type='submit']")
+    await sign_in(page, f"{live_server}/t/{tenants.A}/admin/forms?key=suggestion", "admin")  # to the login page, then back
     await page.locator("#preview label").first.wait_for(timeout=10_000)  # form-admin.js ran: fetch + DOM under the CSP
     schema = await page.input_value("#schema")
     await page.fill("#schema", schema.replace('"title": "建议主题"', '"title": "CSP 预览标题"', 1))

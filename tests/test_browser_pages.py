@@ -7,6 +7,7 @@ import json
 
 import httpx
 
+from tests.login_pages import sign_in
 from tests.conftest import PASSWORD
 from tests.test_browser import browser, live_server  # noqa: F401  (fixtures)
 from tests.test_petitions import ANONYMOUS, PNG
@@ -34,10 +35,7 @@ async def test_the_staff_petition_page_lists_attachments_and_names_the_assignee(
 
     context = await browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
     page = await context.new_page()
-    await page.goto(f"{base}/t/{slug}/staff/login")
-    await page.fill("input[name='username']", "leader")
-    await page.fill("input[name='password']", PASSWORD)
-    await page.click("button[type='submit']")
+    await sign_in(page, f"{base}/t/{slug}/staff/login", "leader")
     await page.goto(f"{base}/t/{slug}/staff/petitions/{pid}")
     assert "现场照片.png" in await page.inner_text("ul.attachments")
     timeline = await page.inner_text("ol.timeline")
@@ -76,10 +74,7 @@ async def test_the_colour_picker_shows_a_swatch_that_follows_it_under_the_csp(li
     context = await browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
     page = await context.new_page()
     violations = watch(page)
-    await page.goto(f"{live_server}/t/{tenants.B}/admin/supervision?edit=card:orange")  # to the login page, then back
-    await page.fill("input[name='username']", "admin")
-    await page.fill("input[name='password']", PASSWORD)
-    await page.click("button[type='submit']")
+    await sign_in(page, f"{live_server}/t/{tenants.B}/admin/supervision?edit=card:orange", "admin")  # to the login page, then back
 
     def swatch():
         return page.eval_on_selector("#colour-swatch", "e => [getComputedStyle(e).backgroundColor, e.getBoundingClientRect().width]")

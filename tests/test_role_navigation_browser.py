@@ -4,7 +4,7 @@ Screenshots go to the test's tmp dir."""
 
 from __future__ import annotations
 
-from tests.conftest import PASSWORD
+from tests.login_pages import sign_in
 from tests.test_browser import browser, live_server  # noqa: F401  (fixtures)
 
 
@@ -21,9 +21,7 @@ async def test_from_the_front_page_a_tenant_admin_reaches_form_administration(li
     page = await desk.new_page()
     await page.goto(f"{live_server}/")
     await page.locator(f"a[href='/t/{tenants.A}/staff/login']").click()
-    await page.fill("input[name='username']", "admin")
-    await page.fill("input[name='password']", PASSWORD)
-    await page.click("button[type='submit']")
+    await sign_in(page, None, "admin")
     await page.wait_for_url(f"**/t/{tenants.A}/admin/forms")
     nav = page.locator("nav.staff")
     assert await nav.get_by_text("表单管理").count() == 1 and await nav.get_by_text("监督配置").count() == 1
