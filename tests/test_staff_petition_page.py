@@ -72,3 +72,15 @@ async def test_the_timeline_names_the_assignee_not_its_id(app, tenants):
     timeline = text[text.index('class="timeline"'):]
     assert handler["id"] not in timeline
     assert html.escape(handler["display_name"]) in timeline
+
+
+async def test_channel_and_form_show_in_words_not_codes(app, tenants):
+    client, browser = app.test_client(), app.test_client()
+    response = await client.post(f"/t/{tenants.A}/api/petitions/submit", json={"form": "petition", "answers": ANONYMOUS, "anonymous": True},
+                                 scope_base={"client": ("10.61.0.3", 1)})
+    pid = await petition_id_of(tenants.A, (await response.get_json())["number"])
+    await staff_login(browser, tenants.A, "handler")
+    text = await (await browser.get(f"/t/{tenants.A}/staff/petitions/{pid}")).get_data(as_text=True)
+    assert "<dd>网上信访</dd>" in text and "渠道：</em>网上信访" in text  # the facts and the submission step
+    assert ">online<" not in text and "channel：" not in text and "online</div>" not in text
+    assert "（第 1 版）" in text and "petition v1" not in text

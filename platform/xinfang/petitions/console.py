@@ -115,6 +115,8 @@ async def petition_page(tenant_slug, petition_id, message=None, status=200):
         for field in STAFF_ID_FIELDS:
             if step["fields"].get(field):
                 step["fields"][field] = names.get((step["tenant_id"], step["fields"][field]), T_UNKNOWN_STAFF[current_lang()])
+        if step["fields"].get("channel") in CHANNEL_NAMES:  # the submission step records the channel's code
+            step["fields"]["channel"] = CHANNEL_NAMES[step["fields"]["channel"]][current_lang()]
     # The download route asks for petitions.read; the list is offered only to whoever it would serve.
     attachments = await attachment_rows(petition) if Permission.PETITIONS_READ in principal.permissions else []
     handlers = [a async for a in ctx.scope.repo(StaffAccount).find({"roles": Role.HANDLER.value, "active": True})]
@@ -127,7 +129,7 @@ async def petition_page(tenant_slug, petition_id, message=None, status=200):
                        panels=[p for p in panels if p],
                        answer_rows=answer_rows(form.json_schema if form else {}, petition.answers, current_lang()),
                        identity_rows=answer_rows(form.json_schema if form else {}, view.get("identity") or {}, current_lang()),
-                       handlers=handlers, children=children, others=[t for t in others if str(t.id) != ctx.tenant_id],
+                       form_title=form.title() if form else None, handlers=handlers, children=children, others=[t for t in others if str(t.id) != ctx.tenant_id],
                        channels=CHANNEL_NAMES, attachments=[dict(a, size_text=human_size(a["size"])) for a in attachments])
 
 

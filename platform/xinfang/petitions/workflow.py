@@ -37,6 +37,7 @@ FIELD_TITLES = {
     "reply": {"zh": "答复内容", "en": "Reply"},
     "assignee": {"zh": "承办人", "en": "Handler"},
     "target_tenant": {"zh": "接收单位", "en": "Receiving body"},
+    "channel": {"zh": "渠道", "en": "Channel"},  # recorded by the submission step
 }
 
 
