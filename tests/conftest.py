@@ -203,3 +203,26 @@ def serve_in_background(settings: Settings, log_dir: Path, **extra_env: str):
     yield base
     process.terminate()
     process.wait(timeout=20)
+
+
+# Browser tests: a real `xinfang serve` per test module and Debian's Chromium (never a downloaded one).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def live_server(settings, app, worker, tmp_path_factory):
+    yield from serve_in_background(settings, tmp_path_factory.mktemp("web"))
+
+
+@pytest.fixture
+async def browser():
+    from playwright.async_api import async_playwright
+
+    if not os.path.exists(CHROMIUM):
+        pytest.fail("Debian's chromium is required (./dev test installs it)")
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield chromium
+        await chromium.close()

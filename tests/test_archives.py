@@ -173,7 +173,6 @@ async def test_a_promotion_review_needs_a_second_person_and_reads_across_tenants
 
 
 async def test_same_name_elsewhere_is_shown_apart_and_linked_only_by_hand(client, tenants, person, settings):
-    korla_admin = await login_token(client, tenants.CHILD_OF_B, "admin")
     korla = TenantScope((await Tenant.find_one({"slug": tenants.CHILD_OF_B})).id)
     await approved_account(client, tenants.CHILD_OF_B, "archivist", ["handler"])  # a second person approves the role
     korla_handler = await login_token(client, tenants.CHILD_OF_B, "archivist", "long-enough-pw")

@@ -1,37 +1,15 @@
 """A real headless Chromium against the real HTTP server: a citizen files and follows, a handler acts.
 
-The server is ``xinfang serve`` in its own process, on the test store, Redis and worker.
+The server is ``xinfang serve`` in its own process, on the test store, Redis and worker
+(the ``live_server`` and ``browser`` fixtures in conftest.py).
 """
 
 from __future__ import annotations
 
-import os
-
 import httpx
-import pytest
-from playwright.async_api import async_playwright
 
 from tests.login_pages import sign_in
-from tests.conftest import PASSWORD, serve_in_background
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-@pytest.fixture(scope="module")
-def live_server(settings, app, worker, tmp_path_factory):
-    yield from serve_in_background(settings, tmp_path_factory.mktemp("web"))
-
-
-@pytest.fixture
-async def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.fail("Debian's chromium is required (./dev test installs it)")
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield chromium
-        await chromium.close()
+from tests.conftest import PASSWORD
 
 
 async def test_a_citizen_files_and_follows_and_a_handler_moves_it_forward(live_server, browser, tenants):

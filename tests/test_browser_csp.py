@@ -7,7 +7,6 @@ flows must produce none, and the check is shown to catch one (an inline handler 
 from __future__ import annotations
 
 from tests.login_pages import sign_in
-from tests.test_browser import browser, live_server  # noqa: F401 (fixtures: the real server and Chromium)
 
 POLICY_WORDS = ("Content Security Policy", "Content-Security-Policy", "Permissions-Policy", "Permissions Policy")
 

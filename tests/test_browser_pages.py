@@ -9,7 +9,6 @@ import httpx
 
 from tests.login_pages import sign_in
 from tests.conftest import PASSWORD
-from tests.test_browser import browser, live_server  # noqa: F401  (fixtures)
 from tests.test_petitions import ANONYMOUS, PNG
 
 ACCENT = "rgb(179, 38, 30)"  # --accent in xinfang.css
@@ -21,7 +20,7 @@ def _token(base: str, slug: str, username: str) -> dict:
     return {"Authorization": f"Bearer {answer.json()['access_token']}"}
 
 
-async def test_the_staff_petition_page_lists_attachments_and_names_the_assignee(live_server, browser, tenants, tmp_path):  # noqa: F811
+async def test_the_staff_petition_page_lists_attachments_and_names_the_assignee(live_server, browser, tenants, tmp_path):
     base, slug = live_server, tenants.A
     filed = httpx.post(f"{base}/t/{slug}/api/petitions/submit", data={"payload": json.dumps({"form": "petition", "answers": ANONYMOUS, "anonymous": True})},
                        files={"files": ("现场照片.png", PNG, "image/png")})
@@ -49,7 +48,7 @@ async def test_the_staff_petition_page_lists_attachments_and_names_the_assignee(
     await context.close()
 
 
-async def test_after_an_empty_submit_only_fields_in_error_are_outlined(live_server, browser, tenants, tmp_path):  # noqa: F811
+async def test_after_an_empty_submit_only_fields_in_error_are_outlined(live_server, browser, tenants, tmp_path):
     phone = await browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, locale="zh-CN")
     page = await phone.new_page()
     await page.goto(f"{live_server}/t/{tenants.A}/petition/report")
@@ -68,7 +67,7 @@ async def test_after_an_empty_submit_only_fields_in_error_are_outlined(live_serv
     await phone.close()
 
 
-async def test_the_colour_picker_shows_a_swatch_that_follows_it_under_the_csp(live_server, browser, tenants, tmp_path):  # noqa: F811
+async def test_the_colour_picker_shows_a_swatch_that_follows_it_under_the_csp(live_server, browser, tenants, tmp_path):
     from tests.test_browser_csp import watch
 
     context = await browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})

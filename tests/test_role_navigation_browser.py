@@ -5,10 +5,9 @@ Screenshots go to the test's tmp dir."""
 from __future__ import annotations
 
 from tests.login_pages import sign_in
-from tests.test_browser import browser, live_server  # noqa: F401  (fixtures)
 
 
-async def test_from_the_front_page_a_tenant_admin_reaches_form_administration(live_server, browser, tenants, tmp_path):  # noqa: F811
+async def test_from_the_front_page_a_tenant_admin_reaches_form_administration(live_server, browser, tenants, tmp_path):
     phone = await browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844})
     page = await phone.new_page()
     front = await page.goto(f"{live_server}/")

@@ -46,13 +46,18 @@ async def test_staff_see_and_download_the_citizens_attachments_on_the_page(app, 
     assert (await stranger.get(f"/t/{tenants.B}/api/petitions/{pid}/attachments/{attachment_id}")).status_code == 404
 
 
-async def test_a_petition_without_attachments_shows_no_attachment_section(app, tenants):
+async def _handlers_page_of_an_anonymous_petition(app, slug: str, address: str) -> str:
+    """File an anonymous petition without attachments; its staff page as the handler's browser gets it."""
     client, browser = app.test_client(), app.test_client()
-    response = await client.post(f"/t/{tenants.A}/api/petitions/submit", json={"form": "petition", "answers": ANONYMOUS, "anonymous": True},
-                                 scope_base={"client": ("10.61.0.2", 1)})
-    pid = await petition_id_of(tenants.A, (await response.get_json())["number"])
-    await staff_login(browser, tenants.A, "handler")
-    text = await (await browser.get(f"/t/{tenants.A}/staff/petitions/{pid}")).get_data(as_text=True)
+    response = await client.post(f"/t/{slug}/api/petitions/submit", json={"form": "petition", "answers": ANONYMOUS, "anonymous": True},
+                                 scope_base={"client": (address, 1)})
+    pid = await petition_id_of(slug, (await response.get_json())["number"])
+    await staff_login(browser, slug, "handler")
+    return await (await browser.get(f"/t/{slug}/staff/petitions/{pid}")).get_data(as_text=True)
+
+
+async def test_a_petition_without_attachments_shows_no_attachment_section(app, tenants):
+    text = await _handlers_page_of_an_anonymous_petition(app, tenants.A, "10.61.0.2")
     assert "/attachments/" not in text and "附件" not in text
 
 
@@ -75,12 +80,7 @@ async def test_the_timeline_names_the_assignee_not_its_id(app, tenants):
 
 
 async def test_channel_and_form_show_in_words_not_codes(app, tenants):
-    client, browser = app.test_client(), app.test_client()
-    response = await client.post(f"/t/{tenants.A}/api/petitions/submit", json={"form": "petition", "answers": ANONYMOUS, "anonymous": True},
-                                 scope_base={"client": ("10.61.0.3", 1)})
-    pid = await petition_id_of(tenants.A, (await response.get_json())["number"])
-    await staff_login(browser, tenants.A, "handler")
-    text = await (await browser.get(f"/t/{tenants.A}/staff/petitions/{pid}")).get_data(as_text=True)
+    text = await _handlers_page_of_an_anonymous_petition(app, tenants.A, "10.61.0.4")
     assert "<dd>网上信访</dd>" in text and "渠道：</em>网上信访" in text  # the facts and the submission step
     assert ">online<" not in text and "channel：" not in text and "online</div>" not in text
     assert "（第 1 版）" in text and "petition v1" not in text
