@@ -14,15 +14,14 @@ from .permissions import access_of
 from .models import PlatformAccount, StaffAccount
 from .principal import Principal
 from .service import load_staff, load_superuser
-# revoke_all_for is offered here too: role changes (auth/role_grants.py) end the account's logins through it.
-from .sessions import PLATFORM_REALM, close_login, live_login, open_login, realm_of, revoke_all_for, still_current
+from .sessions import PLATFORM_REALM, close_login, live_login, open_login, realm_of, still_current
 from .tokens import InvalidToken, TokenService
 
 SESSION_KEY = "xf"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
-__all__ = ["authenticate", "authorize", "current_principal", "end_session", "issue_token", "revoke_all_for",
-           "revoke_presented_token", "start_session"]
+__all__ = ["authenticate", "authorize", "current_principal", "end_session", "issue_token", "revoke_presented_token",
+           "start_session"]
 LOGGED_OUT = {"zh": "令牌无效、已过期或已撤销", "en": "token invalid, expired or revoked"}
 
 
@@ -75,9 +74,7 @@ async def revoke_presented_token() -> bool:
     return True
 
 
-async def _account_for(account_id, realm) -> StaffAccount | PlatformAccount | None:
-    if not isinstance(account_id, str) or not isinstance(realm, str):
-        return None
+async def _account_for(account_id: str, realm: str) -> StaffAccount | PlatformAccount | None:
     if realm == PLATFORM_REALM:
         return await load_superuser(account_id)
     tenant_id = parse_object_id(realm)
