@@ -56,8 +56,9 @@ class SecurityHeadersMiddleware:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.asgi_app(scope, receive, send)
-        over_tls = scope.get("scheme", "http") == "https"
-        ours = headers_for("https" if over_tls else "http")
+        scheme = scope.get("scheme", "http")
+        over_tls = scheme == "https"
+        ours = headers_for(scheme)
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
