@@ -100,6 +100,53 @@ def child_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+_background_processes: dict[str, subprocess.Popen] = {}
+_background_log: list[Path] = []
+_first_failure: list[str] = []  # the background processes as they were when the first test failed
+
+
+def _background_state() -> list[str]:
+    from xinfang.beat_lock import read_beat_record
+
+    lines = []
+    for name, process in _background_processes.items():
+        code = process.poll()
+        lines.append(f"{name} pid {process.pid}: " + ("running" if code is None else f"exited with {code}"))
+    for log_path in _background_log:
+        record = read_beat_record(log_path.parent)
+        last = float((record or {}).get("sent") or (record or {}).get("started") or 0)
+        lines.append(f"beat record: {record}" + (f" (last sent {time.time() - last:.0f} s ago)" if record else ""))
+    return lines
+
+
+def pytest_runtest_logreport(report):
+    if report.failed and not _first_failure and _background_processes:
+        _first_failure.extend([f"when {report.nodeid} failed ({report.when}):", *_background_state()])
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """When a run fails, say whether the session's worker, beat and indexer were alive, with their log's errors.
+
+    A test waiting for a sweep or for /healthz fails far from the cause when a background process died;
+    this section names it, in CI's output too.
+    """
+    if not _first_failure:
+        return
+    write = terminalreporter.write_line
+    terminalreporter.section("background processes of this run")
+    for line in _first_failure:
+        write(line)
+    for log_path in _background_log:
+        try:
+            lines = log_path.read_text(errors="replace").splitlines()
+        except OSError:
+            continue
+        notable = [line for line in lines if any(w in line for w in ("ERROR", "CRITICAL", "Traceback", "Error", "exited", "signal"))]
+        write(f"{log_path}: {len(lines)} lines, {len(notable)} notable; the last 40:")
+        for line in notable[-40:]:
+            write("  " + line[:300])
+
+
 @pytest.fixture(scope="session")
 def worker(settings):
     """A real Celery worker process with an embedded beat, on its own Redis queue."""
@@ -116,6 +163,8 @@ def worker(settings):
             env=child_env(settings), cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
             preexec_fn=die_with_parent,
         )
+    _background_processes.update(worker=process, indexer=indexer)
+    _background_log.append(log_path)
     yield process
     for child in (process, indexer):
         child.terminate()
@@ -193,9 +242,9 @@ def serve_in_background(settings: Settings, log_dir: Path, **extra_env: str):
                                    stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
     base = f"http://127.0.0.1:{port}"
 
-    def up():
+    def up():  # the web answering and its store reachable: what a page test needs (not the beat's health)
         try:
-            return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
+            return httpx.get(f"{base}/healthz?parts=web,store", timeout=1).status_code == 200
         except httpx.HTTPError:
             return False
 

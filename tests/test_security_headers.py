@@ -126,7 +126,7 @@ async def test_staff_admin_and_platform_pages(app, tenants, issued_card):
 async def test_api_static_redirects_and_errors(client, tenants, admin_a):
     handler = await login_token(client, tenants.A, "handler")
     cases = [
-        ("/api/tenants", {}, 200), (f"/t/{tenants.A}/api/me", admin_a, 200), ("/openapi.json", {}, 200), ("/healthz", {}, 200),
+        ("/api/tenants", {}, 200), (f"/t/{tenants.A}/api/me", admin_a, 200), ("/openapi.json", {}, 200), ("/healthz?parts=web,store", {}, 200),
         ("/static/xinfang.css", {}, 200), ("/static/form-admin.js", {}, 200), ("/static/print.js", {}, 200),
         ("/static/no-such-file.js", {}, 404), (f"/t/{tenants.A}/petition/no-such-form", {}, 404), ("/no/such/page", {}, 404),
         ("/t/no-such-tenant/", {}, 404), (f"/t/{tenants.A}/api/petitions/0123456789abcdef01234567", admin_a, 403),
