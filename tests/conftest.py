@@ -149,26 +149,27 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 
 @pytest.fixture(scope="session")
 def worker(settings):
-    """A real Celery worker process with an embedded beat, on its own Redis queue."""
+    """A real Celery worker, the search indexer and the beat, each its own process as `xinfang run` and k8s/
+    start them (never `worker --beat`), on this run's own Redis queues."""
     log_path = settings.data_dir / "worker.log"
+    commands = {
+        "worker": ["worker", "--concurrency", "1"],
+        "indexer": ["indexer"],  # the one writer of the search indexes, on its own queue (concurrency 1)
+        "beat": ["beat"],
+    }
     with open(log_path, "ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "xinfang", "worker", "--beat", "--concurrency", "1", "--loglevel", "WARNING"],
-            env=child_env(settings), cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
-            preexec_fn=die_with_parent,
-        )
-        # The search indexer: the one writer of the search indexes, on its own queue (concurrency 1).
-        indexer = subprocess.Popen(
-            [sys.executable, "-m", "xinfang", "indexer", "--loglevel", "WARNING"],
-            env=child_env(settings), cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
-            preexec_fn=die_with_parent,
-        )
-    _background_processes.update(worker=process, indexer=indexer)
+        started = {
+            name: subprocess.Popen([sys.executable, "-m", "xinfang", *argv, "--loglevel", "WARNING"],
+                                   env=child_env(settings), cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                   preexec_fn=die_with_parent)
+            for name, argv in commands.items()
+        }
+    _background_processes.update(started)
     _background_log.append(log_path)
-    yield process
-    for child in (process, indexer):
+    yield started["worker"]
+    for child in started.values():
         child.terminate()
-    for child in (process, indexer):
+    for child in started.values():
         try:
             child.wait(timeout=20)
         except subprocess.TimeoutExpired:
