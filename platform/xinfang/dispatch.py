@@ -20,6 +20,7 @@ from datetime import timedelta
 
 from bson import ObjectId
 from pymongo import UpdateOne
+from pymongo.errors import ConnectionFailure
 
 from .events import EventStatus, OutboxEvent, materialise_by_id, materialise_stale
 from .plugins import maybe_await, plugin_name_of
@@ -220,7 +221,27 @@ async def recover_stale_work(runtime, now=None) -> list[str]:
 
 
 async def sweep(runtime) -> None:
-    """The beat task: every plugin's idempotent periodic work, events first."""
+    """The beat task: every plugin's idempotent periodic work, events first.
+
+    Each plugin's part runs on its own: one failing part does not hold back the others (each is
+    idempotent and the next beat tries it again). A store that is unreachable (restarting, say) is
+    one line in the log, not a traceback per part per beat.
+    """
     now = utcnow()
-    for result in runtime.pm.hook.xinfang_sweep(now=now, runtime=runtime):
-        await maybe_await(result)
+    failed = []
+    parts = list(runtime.pm.hook.xinfang_sweep(now=now, runtime=runtime))
+    for index, result in enumerate(parts):
+        try:
+            await maybe_await(result)
+        except ConnectionFailure as exc:
+            for later in parts[index + 1:]:
+                if asyncio.iscoroutine(later):
+                    later.close()  # never started: nothing to undo
+            log.warning("数据库暂时无法连接，本次定时清扫停止，下次再试 / the store is unreachable; this sweep stops "
+                        "and the next one retries: %s", type(exc).__name__)
+            return
+        except Exception:
+            log.exception("a sweep part failed; the others go on and the next sweep retries it")
+            failed.append(result)
+    if failed:
+        raise RuntimeError(f"{len(failed)} sweep part(s) failed (logged above)")
