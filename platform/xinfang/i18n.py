@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from quart import request, session
 
+from .display_words import register_word_filters
 from .timefmt import register_time_filters
 
 LANGUAGES = ("zh", "en")
@@ -21,6 +22,7 @@ def current_lang() -> str:
 
 def register_i18n(app) -> None:
     register_time_filters(app, current_lang)
+    register_word_filters(app, current_lang)
 
     @app.context_processor
     async def language_helpers():

@@ -15,26 +15,16 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from xml.sax.saxutils import escape
 
-from ..cards.console import STATE_NAMES as SUPERVISION_STATE_NAMES
-from ..petitions.workflow import default_workflow
+from ..display_words import entry_status, word
 from ..timefmt import PLATFORM_ZONE, local_date, local_time
 
 FONT = "STSong-Light"
-KIND_WORDS = {"petition": "信访件", "card": "监督卡", "action": "监督措施", "document": "档案材料"}
-DOCUMENT_STATUS_WORDS = {"filed": "已归档"}
 
 
 def status_words(kind: str, status: str) -> str:
-    """An entry's status as the reader says it: the card/action state names of the console, the
-    petition state names of the default workflow (the opinion spans tenants; their own names for
-    the same keys may differ, the meaning does not)."""
-    if kind in ("card", "action") and status in SUPERVISION_STATE_NAMES:
-        return SUPERVISION_STATE_NAMES[status]["zh"]
-    if kind == "petition":
-        names = {s.key: s.name.zh for s in default_workflow().states}
-        if status in names:
-            return names[status]
-    return DOCUMENT_STATUS_WORDS.get(status, status or "")
+    """An entry's status as the reader says it (display_words: card/action states, the default
+    workflow's petition states, document statuses); empty for none."""
+    return entry_status(kind, status, "zh") if status else ""
 
 
 @cache
@@ -68,7 +58,7 @@ def opinion_pdf(opinion: dict) -> bytes:
     ]
     rows = [[_p("日期", "cell"), _p("单位", "cell"), _p("类别", "cell"), _p("事项", "cell"), _p("状态", "cell"), _p("结果", "cell")]]
     for entry in opinion["entries"]:
-        kind = KIND_WORDS.get(entry["kind"], entry["kind"])
+        kind = word("entry_kind", entry["kind"], "zh")
         if entry.get("type_name"):
             kind = f"{kind}（{entry['type_name']['zh']}）"  # not U+00B7: STSong-Light has no glyph for it
         rows.append([_p(local_date(entry["on"], PLATFORM_ZONE), "cell"), _p(entry["tenant"]["name"]["zh"], "cell"), _p(kind, "cell"), _p(entry["title"], "cell"),

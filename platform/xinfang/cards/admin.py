@@ -13,7 +13,9 @@ from quart import Blueprint, redirect, render_template, request, url_for
 from ..auth.access import current_principal
 from ..auth.permissions import Permission, requires
 from ..calendar import PeriodUnit
+from ..display_words import word, words
 from ..errors import DomainError
+from ..i18n import current_lang
 from ..navigation import staff_home_url
 from ..tenancy.resolution import current_tenant
 from . import configuration
@@ -22,13 +24,8 @@ from .models import ActionKind, ActionType, CardType, EscalationRule
 supervision_admin_bp = Blueprint("supervision_admin", __name__, url_prefix="/t/<tenant_slug>/admin/supervision")
 ROWS = 3  # follow-up visits and copy targets offered per form
 MODELS = {"card": CardType, "action": ActionType, "rule": EscalationRule}
-UNIT_NAMES = {PeriodUnit.WORKING_DAYS: {"zh": "个工作日", "en": "working days"}, PeriodUnit.CALENDAR_DAYS: {"zh": "天", "en": "calendar days"},
-              PeriodUnit.CALENDAR_MONTHS: {"zh": "个月", "en": "months"}, PeriodUnit.YEARS: {"zh": "年", "en": "years"}}
-KIND_NAMES = {ActionKind.NOTICE: {"zh": "通知书（限期书面说明）", "en": "Notice (explain in writing)"},
-              ActionKind.RECTIFICATION: {"zh": "整改通知书", "en": "Rectification notice"},
-              ActionKind.TALK: {"zh": "谈话（须有书面记录）", "en": "Talk (needs its written record)"},
-              ActionKind.MEETING: {"zh": "专题民主生活会", "en": "Special democratic-life meeting"},
-              ActionKind.BRIEFING: {"zh": "通报会", "en": "Briefing meeting"}}
+UNIT_NAMES = {unit: words("period_unit")[unit.value] for unit in PeriodUnit}
+KIND_NAMES = {kind: words("action_kind")[kind.value] for kind in ActionKind}
 
 
 FIELD_LABELS = {
@@ -148,6 +145,17 @@ def picker_colour(value) -> str:
     return value if isinstance(value, str) and HEX_COLOUR.fullmatch(value) else "#888888"
 
 
+def saved_words(saved: str | None, rows: dict[str, list], lang: str) -> str | None:
+    """"card:yellow" (what the redirect after saving carries) as people say it: 监督卡「黄牌」."""
+    if not saved:
+        return None
+    what, _, key = saved.partition(":")
+    row = next((r for r in rows.get(what, []) if r.key == key), None)
+    names = (row.reason if what == "rule" else row.name).model_dump() if row else {}
+    name = names.get(lang) or names.get("zh") or key
+    return f"{word('definition_kind', what, lang)}「{name}」" if lang == "zh" else f"{word('definition_kind', what, lang)} “{name}”"
+
+
 async def _page(status: int = 200, *, editing: str | None = None, values: dict | None = None, errors: dict | None = None,
                 saved: str | None = None):
     ctx = current_tenant()
@@ -160,7 +168,8 @@ async def _page(status: int = 200, *, editing: str | None = None, values: dict |
         row = await scope.repo(MODELS[what]).find_one({"key": key}) if key else None
         values = form_values(what, row.model_dump(mode="json") if row else {"key": key, "needs_approval": True})
     html = await render_template("admin/supervision.html", tenant=ctx.tenant, principal=current_principal(), cards=cards, actions=actions,
-                                 rules=rules, what=what, values=values or {}, errors=errors or {}, saved=saved, rows=range(ROWS),
+                                 rules=rules, what=what, values=values or {}, errors=errors or {},
+                                 saved=saved_words(saved, {"card": cards, "action": actions, "rule": rules}, current_lang()), rows=range(ROWS),
                                  units=UNIT_NAMES, kinds=KIND_NAMES, labels=FIELD_LABELS, picker_colour=picker_colour((values or {}).get("colour")),
                                  errs=lambda *prefixes: [m for path, m in (errors or {}).items() if path.split(".")[0] in prefixes],
                                  home_url=staff_home_url(current_principal(), ctx.tenant))
