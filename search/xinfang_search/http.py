@@ -101,7 +101,8 @@ async def decide_duplicate(tenant_slug, candidate_id, decision):
     """confirm (a repeat petition, 重信重访) or dismiss (not the same matter)."""
     if decision not in ("confirm", "dismiss"):
         raise InvalidInput(fields={"decision": {"zh": "应为 confirm 或 dismiss", "en": "confirm or dismiss"}})
-    candidate = await service.do_decide_candidate(current_tenant().scope, candidate_id, decision == "confirm", current_principal().display_name)
+    candidate = await service.do_decide_candidate(current_tenant().scope, candidate_id, decision == "confirm", current_principal().display_name,
+                                                 current_principal().account_id)
     return _candidate_view(candidate)
 
 
@@ -169,7 +170,8 @@ async def frequent_words_page(tenant_slug):
 async def decide_duplicate_submit(tenant_slug, candidate_id, decision):
     if decision not in ("confirm", "dismiss"):
         raise InvalidInput(fields={"decision": {"zh": "应为 confirm 或 dismiss", "en": "confirm or dismiss"}})
-    candidate = await service.do_decide_candidate(current_tenant().scope, candidate_id, decision == "confirm", current_principal().display_name)
+    candidate = await service.do_decide_candidate(current_tenant().scope, candidate_id, decision == "confirm", current_principal().display_name,
+                                                 current_principal().account_id)
     return redirect(url_for("console.petition_page", tenant_slug=tenant_slug, petition_id=candidate.petition_id))
 
 

@@ -126,7 +126,7 @@ def petition_fields(petition: Petition) -> dict:
     return dict(id=str(petition.id), tenant_id=petition.tenant_id, number=petition.number, title=petition.title or "",
                 text=content or "", subject=petition.subject_name or "", category=category, region=region,
                 channel=str(getattr(petition.channel, "value", petition.channel)), status=petition.state, kind=petition.kind,
-                received=petition.created_at.astimezone(UTC).replace(tzinfo=None))
+                received=petition.received_at.astimezone(UTC).replace(tzinfo=None))
 
 
 def china_day(moment: datetime) -> str:
@@ -182,7 +182,7 @@ async def drain(data_dir: Path, tenant_id: str, *, batch: int = DRAIN_BATCH) -> 
             found, collective = await _fingerprint_and_check(scope, side, fresh, words)
             report.candidates += found
             report.collective += collective
-            side.terms.put_many([(str(p.id), tenant_id, china_day(p.created_at), petition_terms(p.title, _content(p), words)) for p in fresh])
+            side.terms.put_many([(str(p.id), tenant_id, china_day(p.received_at), petition_terms(p.title, _content(p), words)) for p in fresh])
             for entry in backlog:  # only if nobody queued it again meanwhile
                 await scope.repo(SearchBacklog).delete_many({"_id": entry.id, "queued_ns": entry.queued_ns})
     return report
@@ -196,7 +196,7 @@ def _content(petition: Petition) -> str:
 def _fingerprint_of(petition: Petition, words) -> duplicates.Fingerprint:
     return duplicates.fingerprint(petition_id=str(petition.id), tenant_id=petition.tenant_id, number=petition.number,
                                   title=petition.title or "", content=_content(petition), subject_name=petition.subject_name,
-                                  petitioner=petition.petitioner_key, created=petition.created_at.astimezone(UTC).isoformat(),
+                                  petitioner=petition.petitioner_key, created=petition.received_at.astimezone(UTC).isoformat(),
                                   tenant_words=words)
 
 
@@ -251,7 +251,7 @@ async def rebuild(data_dir: Path, tenant_id: str, progress: Callable[[int, int],
         pending_terms, pending_fps = [], []
         async for petition in scope.repo(Petition).find({}).sort("created_at"):
             writer.add_document(**petition_fields(petition))
-            pending_terms.append((str(petition.id), tenant_id, china_day(petition.created_at), petition_terms(petition.title, _content(petition), words)))
+            pending_terms.append((str(petition.id), tenant_id, china_day(petition.received_at), petition_terms(petition.title, _content(petition), words)))
             pending_fps.append(_fingerprint_of(petition, words))
             done += 1
             if len(pending_terms) >= 1000:
@@ -495,15 +495,20 @@ async def do_set_dictionary(scope: TenantScope, words: list[str]) -> SearchDicti
     return row
 
 
-async def do_decide_candidate(scope: TenantScope, candidate_id: str, confirmed: bool, actor_name: str) -> DuplicateCandidate:
+async def do_decide_candidate(scope: TenantScope, candidate_id: str, confirmed: bool, actor_name: str, actor_id: str = "") -> DuplicateCandidate:
     from xinfang.errors import NotFound
+    from xinfang.petitions.service import do_note_repeat
 
     from .models import CandidateStatus
 
     candidate = await scope.repo(DuplicateCandidate).get(candidate_id)
     if candidate is None:
         raise NotFound({"zh": "没有这条疑似重复", "en": "no such duplicate candidate"})
+    was_confirmed = candidate.status == CandidateStatus.CONFIRMED
     candidate.status = CandidateStatus.CONFIRMED if confirmed else CandidateStatus.DISMISSED
     candidate.decided_by = actor_name
     await scope.repo(DuplicateCandidate).save(candidate)
+    if confirmed != was_confirmed:  # a confirmed repeat (or its withdrawal) joins the petition's history
+        await do_note_repeat(scope, candidate.petition_id, other_number=candidate.other_number, confirmed=confirmed,
+                             actor_id=actor_id, actor_name=actor_name)
     return candidate

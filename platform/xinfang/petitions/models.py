@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from ..events import CarriesEvents
 from ..store.documents import IdRef, PlatformDocument, TenantDocument, UtcDateTime, utcnow
+from .upper_level_models import DownAssignment
+
+
+CHINA = ZoneInfo("Asia/Shanghai")  # the calendar time limits run in (service.china_today)
 
 
 class Channel(StrEnum):
@@ -61,6 +67,9 @@ class Petition(TenantDocument, CarriesEvents):
     petitioner_key: str | None = None
     title: str
     subject_name: str | None = None  # 被反映人, for the inbox filter
+    # The day the letter, visit or call came in (来信日期 / 来访日期), ISO date, as staff registered it;
+    # None: the day it was filed (online, or registered before the field). Read it as ``received_at``.
+    received_on: str | None = None
     state: str
     due_on: str | None = None  # ISO date of the running time limit
     due_rule: str | None = None
@@ -79,6 +88,18 @@ class Petition(TenantDocument, CarriesEvents):
     # Never the key itself. None: submitted without a key.
     submission_key_hash: str | None = None
     submission_content_hash: str | None = None
+    # 交办下级 (upper_level.py): the tenants that assigned this case down and may follow it, and each
+    # assignment with the lower body's result reports and the upper body's reminders.
+    followed_by: list[IdRef] = Field(default_factory=list)
+    down_assignments: list[DownAssignment] = Field(default_factory=list)
+
+    @property
+    def received_at(self) -> datetime:
+        """When it came in: the start of the registered day received (China Standard Time), else when it was filed.
+        Time limits, search and statistics count from it."""
+        if self.received_on:
+            return datetime.combine(date.fromisoformat(self.received_on), time(0), CHINA).astimezone(UTC)
+        return self.created_at
 
     class Settings:
         name = "petitions"
@@ -96,6 +117,8 @@ class Petition(TenantDocument, CarriesEvents):
                        partialFilterExpression={"receipt_hash": {"$exists": True, "$type": "string"}}),
             # The sweeper's question across tenants: which petitions carry events not yet materialised.
             IndexModel([("outbox_pending", ASCENDING)]),
+            # The upper body's list of the cases it assigned down (upper_level.followed_cases).
+            IndexModel([("followed_by", ASCENDING)]),
         ]
 
 

@@ -32,6 +32,7 @@ from ..store.scoped import TenantScope, parse_object_id
 from ..tenancy.context import TenantContext
 from ..tenancy.models import Tenant
 from .models import Attachment, CalendarRules, Channel, Petition, Receipt, Step
+from .upper_level_models import open_assignment_down
 from .workflow import CITIZEN, TenantWorkflow, Transition, Workflow, default_workflow
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -289,11 +290,28 @@ class SubmissionKey:
 
 
 def _submitted_content(form: FormVersion, answers: dict, anonymous: bool, channel: Channel,
-                       registered_by: Principal | None, uploads) -> dict:
+                       registered_by: Principal | None, uploads, received_on: date | None = None) -> dict:
     """What makes two submissions under one key the same submission."""
-    return {"form": [form.key, form.version, form.digest], "answers": answers, "anonymous": anonymous,
-            "channel": channel.value, "by": registered_by.account_id if registered_by else "",
-            "files": [[u.filename, hashlib.sha256(u.data).hexdigest()] for u in uploads]}
+    content = {"form": [form.key, form.version, form.digest], "answers": answers, "anonymous": anonymous,
+               "channel": channel.value, "by": registered_by.account_id if registered_by else "",
+               "files": [[u.filename, hashlib.sha256(u.data).hexdigest()] for u in uploads]}
+    if received_on is not None:  # only then: keys used before the field keep matching their petitions
+        content["received_on"] = received_on.isoformat()
+    return content
+
+
+EARLIEST_RECEIVED = date(2000, 1, 1)
+
+
+def check_received_on(ctx: TenantContext, received_on: date | None, now: datetime) -> None:
+    """The date received (来信日期/来访日期) staff register: not after today in the tenant's zone, not absurdly early."""
+    if received_on is None:
+        return
+    today = now.astimezone(ZoneInfo(ctx.tenant.settings.time_zone)).date()
+    if received_on > today:
+        raise InvalidInput(fields={"received_on": {"zh": "收到日期不能晚于今天", "en": "the date received cannot be in the future"}})
+    if received_on < EARLIEST_RECEIVED:
+        raise InvalidInput(fields={"received_on": {"zh": "收到日期不能早于2000年", "en": "the date received cannot be before 2000"}})
 
 
 def _key_reused() -> Conflict:
@@ -338,6 +356,7 @@ async def do_submit_petition(
     ctx: TenantContext, keyring: KeyRing, form: FormVersion, *, answers: dict, anonymous: bool,
     channel: Channel = Channel.ONLINE, registered_by: Principal | None = None,
     uploads: list[Upload] = (), now: datetime | None = None, idempotency_key: str | None = None,
+    received_on: date | None = None,
 ) -> tuple[Petition, str]:
     """Validate, seal the identity, and store the petition in ONE write, atomic on every store.
 
@@ -354,15 +373,19 @@ async def do_submit_petition(
     petition's id and receipt are derived from (tenant, key): a retry after a lost answer hits the
     first attempt's id, and gets that petition and the same receipt back instead of storing a second.
     The same key with other content is a 409. Without a key, every call stores a new petition.
+
+    ``received_on``: the day a letter, visit or call came in (staff registration); the first time
+    limit counts from it, not from the moment of registration. Never after today (a 422).
     """
+    now = now or utcnow()
     check_submission_key(idempotency_key)
+    check_received_on(ctx, received_on, now)
     errors = validate_submission(form.json_schema, answers, anonymous=anonymous)
     if errors:
         raise field_errors(errors)
     submission = SubmissionKey(keyring, ctx.tenant_id, idempotency_key) if idempotency_key else None
     content_hash = submission.content_hash(
-        _submitted_content(form, answers, anonymous, channel, registered_by, uploads)) if submission else None
-    now = now or utcnow()
+        _submitted_content(form, answers, anonymous, channel, registered_by, uploads, received_on)) if submission else None
     secret_keys = identity_keys(form.json_schema)
     identity = {k: v for k, v in answers.items() if k in secret_keys}
     public_answers = {k: v for k, v in answers.items() if k not in secret_keys}
@@ -382,14 +405,16 @@ async def do_submit_petition(
         identity_sealed=await keyring.seal(ctx.tenant_id, str(petition_id), identity) if identity else None,
         petitioner_key=petitioner_key(keyring, identity),
         title=_title_of(public_answers, form), subject_name=_subject_of(public_answers),
+        received_on=received_on.isoformat() if received_on else None,
         state=initial.key,
-        due_on=await _deadline(ctx.scope, workflow, initial.deadline, china_today(now)) if initial.deadline else None,
+        due_on=await _deadline(ctx.scope, workflow, initial.deadline, received_on or china_today(now)) if initial.deadline else None,
         due_rule=initial.deadline,
         steps=[Step(
             at=now, tenant_id=ctx.tenant_id, actor=actor.account_id if actor else CITIZEN,
             actor_name=actor.display_name if actor else "信访人 Petitioner",
             action="submitted" if channel == Channel.ONLINE else "registered",
-            to_state=initial.key, public=True, fields={"channel": channel.value},
+            to_state=initial.key, public=True,
+            fields={"channel": channel.value, **({"received_on": received_on.isoformat()} if received_on else {})},
         )],
         receipt_hash=receipt_hash,
         submission_key_hash=submission.key_hash if submission else None,
@@ -650,6 +675,9 @@ async def do_transition(
         from_state=from_state, to_state=to_state, public=True, fields=clean,
         public_fields=[f for f in transition.public_fields if f in clean],
     ))
+    if target is not None and transition.move == "child":  # 交办下级: the assigning body follows it (upper_level.py)
+        open_assignment_down(petition.followed_by, petition.down_assignments, upper_tenant_id=ctx.tenant_id,
+                             lower_tenant_id=str(target.id), transition=key, at=now, report_due_on=petition.due_on)
     # One write of the petition, carrying its event: the step and the event never come apart.
     carry(petition, DomainEvent("petition.moved" if target else "petition.transitioned", str(target.id) if target else ctx.tenant_id,
                                 str(petition.id), {"transition": key, "from_tenant": ctx.tenant_id,
@@ -718,6 +746,24 @@ async def do_add_supplement(ctx: TenantContext, petition: Petition, *, text: str
         raise _changed_meanwhile()
     await hand_over_carried(petition)
     return petition
+
+
+REPEAT_STEPS = ("repeat_confirmed", "repeat_withdrawn")
+
+
+async def do_note_repeat(scope: TenantScope, petition_id: str, *, other_number: str, confirmed: bool,
+                         actor_id: str, actor_name: str, now: datetime | None = None) -> Petition | None:
+    """Staff confirmed this petition a repeat (重信重访) of ``other_number``, or withdrew that: a staff-only step
+    in its history. None when the petition is not (or no longer) this tenant's."""
+    for _ in range(3):
+        petition = await scope.repo(Petition).get(petition_id)
+        if petition is None:
+            return None
+        petition.steps.append(Step(at=now or utcnow(), tenant_id=scope.tenant_id, actor=actor_id or "staff", actor_name=actor_name,
+                                   action=REPEAT_STEPS[0] if confirmed else REPEAT_STEPS[1], fields={"repeat_of": other_number[:100]}))
+        if await scope.repo(Petition).replace_versioned(petition):
+            return petition
+    raise _changed_meanwhile()
 
 
 # -- time limits --------------------------------------------------------------------------------

@@ -11,7 +11,28 @@ ACTION_NAMES = {
     "submitted": {"zh": "网上提交", "en": "Filed online"},
     "registered": {"zh": "登记", "en": "Registered"},
     "supplement": {"zh": "信访人补充材料", "en": "Petitioner added information"},
+    "repeat_confirmed": {"zh": "确认为重复信访", "en": "Confirmed as a repeat petition"},
+    "repeat_withdrawn": {"zh": "撤销重复信访认定", "en": "Repeat petition finding withdrawn"},
 }
+
+# What each step of the default workflow does, in a sentence, for the person about to take it.
+ACTION_HELP = {
+    "accept": {"zh": "本单位有权处理：受理后开始计算办理时限，可打印受理告知书。", "en": "This body is competent: accepting starts the handling time limit; an acceptance notice can be printed."},
+    "reject": {"zh": "不属于受理范围：写明理由，可打印不予受理告知书交信访人。", "en": "Outside what this body accepts: give the reason; a non-acceptance notice can be printed for the petitioner."},
+    "transfer": {"zh": "应由其他单位处理：连同全部材料转过去，本单位不再办理。", "en": "Another body is competent: the case and its files go there; this body no longer handles it."},
+    "assign_down": {"zh": "交下级单位办理，本单位跟踪结果。", "en": "A lower body handles it; this body follows the result."},
+    "assign": {"zh": "指定本单位的承办人，由其办理并答复。", "en": "Name the handler of this body who handles and answers it."},
+    "extend": {"zh": "情况复杂、时限内办不完时，延长一次。", "en": "Once, when the case cannot be finished in time."},
+    "reply": {"zh": "把办理结果答复信访人，信访人可以看到答复内容。", "en": "Tell the petitioner the result; they see the reply."},
+    "request_review": {"zh": "信访人对答复不满意、申请复查时，代为登记。", "en": "Record the petitioner's request for a review of the reply."},
+    "review_reply": {"zh": "复查答复是否正确；须由未作出原答复的人办理。", "en": "Review the reply; someone who did not give it must do this."},
+    "request_re_review": {"zh": "信访人对复查意见不满意、申请复核时，代为登记。", "en": "Record the petitioner's request for a re-review."},
+    "re_review_reply": {"zh": "复核意见是最终意见，出具后办结。", "en": "The re-review opinion is final; the case closes."},
+    "close": {"zh": "事项已办完，结案。", "en": "The matter is done: close the case."},
+    "archive": {"zh": "结案后归档保存。", "en": "File the closed case in the archive."},
+}
+# Decisions a printable notice (告知书) is made from: the step's action -> the notice's kind.
+NOTICE_STEPS = {"accept": "acceptance", "reject": "refusal"}
 
 
 def _state_name(workflow: Workflow, key: str | None) -> dict | None:
@@ -55,6 +76,7 @@ def transition_view(transition: Transition) -> dict:
     return {
         "key": transition.key,
         "name": transition.name.model_dump(),
+        "help": ACTION_HELP.get(transition.key),
         "fields": [{"name": f, "title": FIELD_TITLES[f], "required": f in transition.required} for f in transition.fields],
         "moves_case": transition.move,
     }
@@ -74,6 +96,7 @@ def summary_view(petition: Petition, workflow: Workflow) -> dict:
         "overdue": petition.overdue,
         "assignee_id": petition.assignee_id,
         "created_at": petition.created_at.isoformat(),
+        "received_at": petition.received_at.isoformat(),  # the day it came in (registered), else when it was filed
     }
 
 
