@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import sys
+import warnings
 from pathlib import Path
 
 import click
@@ -28,6 +29,15 @@ def _settings() -> Settings:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     ensure_private_dir(settings.data_dir)
     return settings
+
+
+def _celery_quiet(loglevel: str) -> list[str]:
+    """Celery's start-up banner (one per worker, indexer and beat) only when debugging: `xinfang run` says what started.
+
+    Celery's root warning goes too (twice per start, a paragraph each): `xinfang run` says it once, in zh/en.
+    """
+    warnings.filterwarnings("ignore", message="You're running the worker with superuser privileges")
+    return [] if loglevel.upper() == "DEBUG" else ["--quiet"]
 
 
 class PluginCommands(click.Group):
@@ -101,7 +111,7 @@ def worker(beat: bool, with_indexer: bool, concurrency: int, loglevel: str) -> N
 
     settings = _settings()
     queues = f"{settings.task_queue},{settings.search_queue}" if with_indexer else settings.task_queue
-    argv = ["worker", "--loglevel", loglevel, "--concurrency", str(concurrency), "-Q", queues,
+    argv = [*_celery_quiet(loglevel), "worker", "--loglevel", loglevel, "--concurrency", str(concurrency), "-Q", queues,
             "--hostname", f"xinfang-{os.getpid()}@%h"]
     if beat:
         argv += ["--beat", "--schedule", str(settings.data_dir / "celerybeat-schedule")]
@@ -115,7 +125,7 @@ def indexer(loglevel: str) -> None:
     from .worker import make_celery
 
     settings = _settings()
-    make_celery(settings).worker_main(["worker", "--loglevel", loglevel, "--concurrency", "1", "-Q", settings.search_queue,
+    make_celery(settings).worker_main([*_celery_quiet(loglevel), "worker", "--loglevel", loglevel, "--concurrency", "1", "-Q", settings.search_queue,
                                        "--hostname", f"xinfang-indexer-{os.getpid()}@%h"])
 
 
@@ -132,7 +142,7 @@ def beat(loglevel: str) -> None:
     except AnotherBeatRunning as exc:
         click.echo(f"{exc.message['zh']}\n{exc.message['en']}", err=True)
         sys.exit(ANOTHER_BEAT_EXIT)
-    make_celery(settings).start(["beat", "--loglevel", loglevel, "--schedule", str(settings.data_dir / "celerybeat-schedule")])
+    make_celery(settings).start([*_celery_quiet(loglevel), "beat", "--loglevel", loglevel, "--schedule", str(settings.data_dir / "celerybeat-schedule")])
 
 
 @main.command("load-tenants")
@@ -382,6 +392,8 @@ def _serve(settings: Settings, listen_fd: int | None = None) -> None:
     config = Config()
     config.bind = [f"fd://{listen_fd}" if listen_fd is not None else f"{settings.host}:{settings.port}"]
     config.accesslog = None
+    # Hypercorn's own logger, not a second handler of its own: one line per message, in the platform's format.
+    config.errorlog = logging.getLogger("hypercorn.error")
     config.graceful_timeout = 5
     app = create_app(settings)
 

@@ -40,6 +40,9 @@ class Settings:
     log_level: str = "INFO"
     review_needs_second_approver: bool = True
     review_grant_hours: int = 72
+    superuser_totp_required: bool = True
+    login_lockout_failures: int = 5
+    login_lockout_minutes: int = 15
 
     @property
     def embedded_store(self) -> bool:
@@ -64,7 +67,7 @@ class Settings:
 
     @property
     def effective_broker_url(self) -> str:
-        return self.broker_url or "filesystem://"
+        return self.broker_url or "filesystem://localhost//"  # a hostname, or kombu warns that none was given
 
     @property
     def search_queue(self) -> str:
@@ -147,6 +150,9 @@ SETTINGS_TABLE: list[tuple[str, str, str]] = [
     ("XINFANG_LOAD_DEMO_TENANTS", "(embedded: yes)", "Load the bundles in tenants/ on start. Defaults to yes on the embedded store, no otherwise."),
     ("XINFANG_BOOTSTRAP_PASSWORD", "(unset)", "Password given to bundle accounts when they are first created. Unset: a random one, printed once and written to DATA_DIR/bootstrap-credentials.txt."),
     ("XINFANG_LOG_LEVEL", "INFO", "Python logging level."),
+    ("XINFANG_SUPERUSER_TOTP_REQUIRED", "true", "Superusers must sign in with a TOTP code (two-factor) after their password; one without it set up may open only their account page until they set it up."),
+    ("XINFANG_LOGIN_LOCKOUT_FAILURES", "5", "Failed logins (or wrong two-factor codes) of one account within XINFANG_LOGIN_LOCKOUT_MINUTES after which the account is locked for that long (a tenant admin may unlock it sooner)."),
+    ("XINFANG_LOGIN_LOCKOUT_MINUTES", "15", "The window counted for the lockout, and how long a locked account stays locked."),
     ("XINFANG_REVIEW_NEEDS_SECOND_APPROVER", "true", "A promotion review (cross-tenant archive read) needs a second superuser's approval before anything can be read."),
     ("XINFANG_REVIEW_GRANT_HOURS", "72", "How long an approved promotion review may read the person's consolidated integrity opinion."),
 ]

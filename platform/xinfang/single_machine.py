@@ -38,6 +38,8 @@ def run_single_machine(settings: Settings, tenants_dir: Path, workers: int, say:
     except SupervisorError as exc:
         raise StartFailed(exc.message) from None
     listener = _listen(settings)
+    if os.geteuid() == 0:
+        say("注意：以 root 身份运行；生产环境请用普通用户 / note: running as root; use an unprivileged user in production")
     env = dict(os.environ, **settings.to_env())
     store = _add_children(supervisor, settings, env, workers, listener)
     supervisor.install_signals()
