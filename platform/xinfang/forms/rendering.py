@@ -90,8 +90,11 @@ def _html_lang(lang: str) -> str:
 
 
 def _bilingual(zh: str, en: str, lang: str) -> dict:
-    main, alt = (en, zh) if lang == "en" else (zh, en)
-    return {"main": main, "alt": alt if alt and alt != main else "", "alt_lang": _html_lang(_other(lang))}
+    """A label in the page's language. A Chinese page carries no English sub-label (a citizen reads one
+    language); an English page keeps the Chinese term beside the English one, as staff know it."""
+    if lang == "en":
+        return {"main": en or zh, "alt": zh if zh and en and zh != en else "", "alt_lang": _html_lang("zh")}
+    return {"main": zh or en, "alt": "", "alt_lang": ""}
 
 
 def _id_part(text: str) -> str:
