@@ -11,6 +11,7 @@ from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from ..events import CarriesEvents
 from ..store.documents import IdRef, PlatformDocument, TenantDocument, UtcDateTime, utcnow
+from .upper_level_models import DownAssignment
 
 
 CHINA = ZoneInfo("Asia/Shanghai")  # the calendar time limits run in (service.china_today)
@@ -87,6 +88,10 @@ class Petition(TenantDocument, CarriesEvents):
     # Never the key itself. None: submitted without a key.
     submission_key_hash: str | None = None
     submission_content_hash: str | None = None
+    # 交办下级 (upper_level.py): the tenants that assigned this case down and may follow it, and each
+    # assignment with the lower body's result reports and the upper body's reminders.
+    followed_by: list[IdRef] = Field(default_factory=list)
+    down_assignments: list[DownAssignment] = Field(default_factory=list)
 
     @property
     def received_at(self) -> datetime:
@@ -112,6 +117,8 @@ class Petition(TenantDocument, CarriesEvents):
                        partialFilterExpression={"receipt_hash": {"$exists": True, "$type": "string"}}),
             # The sweeper's question across tenants: which petitions carry events not yet materialised.
             IndexModel([("outbox_pending", ASCENDING)]),
+            # The upper body's list of the cases it assigned down (upper_level.followed_cases).
+            IndexModel([("followed_by", ASCENDING)]),
         ]
 
 

@@ -30,8 +30,25 @@ def xinfang_blueprints():
     from .console import console_bp
     from .http import petitions_bp
     from .portal import portal_bp
+    from .upper_level_http import upper_level_bp
 
-    return [petitions_bp, portal_bp, console_bp]
+    return [petitions_bp, portal_bp, console_bp, upper_level_bp]
+
+
+@hookimpl
+async def xinfang_petition_panels(tenant, petition, principal):
+    """A case assigned here from above: the assignment, its reminders and the result report form (upper_level.py)."""
+    from .upper_level_http import petition_panel
+
+    return await petition_panel(tenant, petition, principal)
+
+
+@hookimpl
+async def xinfang_handle_event(event, tenant, config):
+    """A result report, a decision on it, or a reminder: tell the other body (upper_level.py)."""
+    from .upper_level import notify_for
+
+    await notify_for(event)
 
 
 @hookimpl

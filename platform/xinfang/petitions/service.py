@@ -32,6 +32,7 @@ from ..store.scoped import TenantScope, parse_object_id
 from ..tenancy.context import TenantContext
 from ..tenancy.models import Tenant
 from .models import Attachment, CalendarRules, Channel, Petition, Receipt, Step
+from .upper_level_models import open_assignment_down
 from .workflow import CITIZEN, TenantWorkflow, Transition, Workflow, default_workflow
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -674,6 +675,9 @@ async def do_transition(
         from_state=from_state, to_state=to_state, public=True, fields=clean,
         public_fields=[f for f in transition.public_fields if f in clean],
     ))
+    if target is not None and transition.move == "child":  # 交办下级: the assigning body follows it (upper_level.py)
+        open_assignment_down(petition.followed_by, petition.down_assignments, upper_tenant_id=ctx.tenant_id,
+                             lower_tenant_id=str(target.id), transition=key, at=now, report_due_on=petition.due_on)
     # One write of the petition, carrying its event: the step and the event never come apart.
     carry(petition, DomainEvent("petition.moved" if target else "petition.transitioned", str(target.id) if target else ctx.tenant_id,
                                 str(petition.id), {"transition": key, "from_tenant": ctx.tenant_id,

@@ -38,6 +38,10 @@ FIELD_TITLES = {
     "assignee": {"zh": "承办人", "en": "Handler"},
     "target_tenant": {"zh": "接收单位", "en": "Receiving body"},
     "channel": {"zh": "渠道", "en": "Channel"},  # recorded by the submission step
+    # recorded by the upper-level steps (upper_level.py): result report, its return, a reminder
+    "report": {"zh": "办理结果", "en": "Result of handling"},
+    "message": {"zh": "督办意见", "en": "Reminder"},
+    "report_due_on": {"zh": "结果报送期限", "en": "Result report due"},
     "received_on": {"zh": "收到日期", "en": "Date received"},  # recorded by a staff registration step
     "repeat_of": {"zh": "重复于", "en": "Repeat of"},  # a confirmed repeat petition (service.do_note_repeat)
 }
