@@ -17,7 +17,8 @@ from ..tenancy.resolution import current_tenant
 from . import reviews, service
 from .models import ArchiveDocumentType, ArchiveEntry, PromotionReview
 from .pdf import opinion_pdf
-from .schemas import ArchiveDocumentIn, DocumentTypeIn, ManualLinkIn, OfficialIn, OfficialLinkIn, PetitionLinkIn, ReviewIn
+from .schemas import (ArchiveDocumentIn, DocumentTypeIn, ManualLinkIn, OfficialIn, OfficialLinkIn, OfficialSearchIn, PetitionLinkIn,
+                      ReviewIn)
 
 archives_bp = Blueprint("archives", __name__, url_prefix="/t/<tenant_slug>/api")
 reviews_bp = Blueprint("reviews", __name__, url_prefix="/api/platform/reviews")
@@ -124,6 +125,16 @@ async def open_review():
     body = await parse_body(ReviewIn)
     review = await reviews.do_open_review(current_principal(), keyring(), current_app.extensions["xinfang.settings"], **body.model_dump())
     return reviews.review_view(review), 201
+
+
+@reviews_bp.post("/official-search")
+@superuser_only(Permission.PLATFORM_CROSS_TENANT_READ)
+@document_request(OfficialSearchIn)
+async def search_officials():
+    """Officials every tenant registered under a name (and unit), to open a review on one without an identity
+    number; bound to the review's purpose, reference number and justification, and audited."""
+    body = await parse_body(OfficialSearchIn)
+    return {"officials": await reviews.find_officials_across_tenants(current_principal(), **body.model_dump())}, 200, {"Cache-Control": "no-store"}
 
 
 @reviews_bp.get("")

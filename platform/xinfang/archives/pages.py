@@ -122,22 +122,39 @@ async def login_submit():
 
 @review_pages_bp.get("/reviews")
 @superuser_only(Permission.PLATFORM_CROSS_TENANT_READ)
-async def reviews_page(message=None, status=200, values=None):
+async def reviews_page(message=None, status=200, values=None, found=None):
     rows = await PromotionReview.find({}).sort("-created_at").limit(200).to_list()
     return await _platform_page("platform/reviews.html", status, principal=current_principal(), reviews=[reviews.review_view(r) for r in rows],
-                                message=message, values=values or {})
+                                message=message, values=values or {}, found=found)
+
+
+REVIEW_FIELDS = ("official_name", "unit", "purpose", "reference_no", "justification")
 
 
 @review_pages_bp.post("/reviews")
 @superuser_only(Permission.PLATFORM_CROSS_TENANT_READ)
 async def open_review_submit():
     form = await request.form
-    fields = {k: (form.get(k) or "").strip() for k in ("official_name", "purpose", "reference_no", "justification", "id_number")}
+    fields = {k: (form.get(k) or "").strip() for k in (*REVIEW_FIELDS, "id_number", "official_id")}
     try:
-        review = await reviews.do_open_review(current_principal(), keyring(), current_app.extensions["xinfang.settings"], **fields)
+        review = await reviews.do_open_review(current_principal(), keyring(), current_app.extensions["xinfang.settings"],
+                                              **fields | {"official_id": fields["official_id"] or None})
     except DomainError as refused:
         return await reviews_page(message=refusal_message(refused), status=refused.status, values=fields | {"id_number": ""})
     return redirect(url_for("review_pages.review_page", review_id=str(review.id)))
+
+
+@review_pages_bp.post("/reviews/find")
+@superuser_only(Permission.PLATFORM_CROSS_TENANT_READ)
+async def find_officials_submit():
+    """Officials registered under the name (and unit) in every tenant, to open the review on one (audited)."""
+    form = await request.form
+    fields = {k: (form.get(k) or "").strip() for k in REVIEW_FIELDS}
+    try:
+        found = await reviews.find_officials_across_tenants(current_principal(), **fields)
+    except DomainError as refused:
+        return await reviews_page(message=refusal_message(refused), status=refused.status, values=fields)
+    return await reviews_page(values=fields, found=found)
 
 
 @review_pages_bp.get("/reviews/<review_id>")
@@ -174,9 +191,37 @@ async def review_step(review_id, verb):
 
 @review_pages_bp.get("/reviews/<review_id>/opinion")
 @superuser_only(Permission.PLATFORM_CROSS_TENANT_READ)
-async def opinion_page(review_id):
-    """The consolidated integrity opinion as a page (audited before it is shown)."""
+async def opinion_page(review_id, message=None, status=200):
+    """The consolidated integrity opinion as a page (audited before it is shown), with the same-name records to link."""
     principal = current_principal()
     review = await reviews.access_review(principal, review_id)
     opinion = await reviews.consolidated_opinion(principal, review, form="page")
-    return await _platform_page("platform/opinion.html", principal=principal, opinion=opinion)
+    return await _platform_page("platform/opinion.html", status, principal=principal, opinion=opinion, message=message)
+
+
+@review_pages_bp.post("/reviews/<review_id>/links")
+@superuser_only(Permission.PLATFORM_CROSS_TENANT_READ)
+async def link_official_submit(review_id):
+    """State that a same-name official is this person (a reason is required; audited)."""
+    return await _link_step(review_id, lambda principal, review, form: reviews.do_link_official(
+        principal, review, form.get("official_id", ""), form.get("reason", "")))
+
+
+@review_pages_bp.post("/reviews/<review_id>/links/<official_id>/unlink")
+@superuser_only(Permission.PLATFORM_CROSS_TENANT_READ)
+async def unlink_official_submit(review_id, official_id):
+    """Withdraw a link made by hand (a reason is required; audited)."""
+    return await _link_step(review_id, lambda principal, review, form: reviews.do_unlink_official(
+        principal, review, official_id, form.get("reason", "")))
+
+
+async def _link_step(review_id, step):
+    principal, form = current_principal(), await request.form
+    review = await reviews.access_review(principal, review_id)
+    try:
+        await step(principal, review, form)
+    except DomainError as refused:
+        if refused.status == 403:  # no active grant: nothing to show the step on
+            raise
+        return await opinion_page(review_id, message=refusal_message(refused), status=refused.status)
+    return redirect(url_for("review_pages.opinion_page", review_id=review_id))

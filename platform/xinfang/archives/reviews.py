@@ -1,8 +1,9 @@
 """Promotion reviews (干部选拔任用征求意见): a superuser's purpose-bound, time-boxed grant to read one
 person's integrity archive across every tenant, and the consolidated integrity opinion it yields.
 
-Opening names the person (by identity number, or by an official a tenant registered),
-the purpose, a reference number and a justification. Where the platform requires it
+Opening names the person (by identity number, or by an official a tenant registered: chosen from
+a name search across tenants, or named by name and unit), the purpose, a reference number and a
+justification. The name search is itself purpose-bound and audited. Where the platform requires it
 (``XINFANG_REVIEW_NEEDS_SECOND_APPROVER``), a second superuser approves before anything
 can be read. The grant lasts ``XINFANG_REVIEW_GRANT_HOURS`` and covers the consolidated
 opinion of that person only. Every step and every read is appended to the audit chain
@@ -28,15 +29,15 @@ from .service import default_person_key
 PURPOSES = {"promotion": {"zh": "干部选拔任用", "en": "promotion"}, "transfer": {"zh": "干部调动", "en": "transfer"}}
 
 
+MAX_FOUND = 50  # officials one name search shows
+
+
 def _superuser(principal: Principal) -> None:
     if not principal.is_superuser:
         raise Forbidden()
 
 
-async def do_open_review(principal: Principal, keyring: KeyRing, settings: Settings, *, official_name: str, purpose: str,
-                         reference_no: str, justification: str, id_number: str | None = None,
-                         official_id: str | None = None) -> PromotionReview:
-    _superuser(principal)
+def _purpose_problems(official_name: str, purpose: str, reference_no: str, justification: str) -> dict:
     problems = {}
     if purpose not in PURPOSES:
         problems["purpose"] = {"zh": "用途应为干部选拔任用或调动", "en": "purpose must be promotion or transfer"}
@@ -44,18 +45,81 @@ async def do_open_review(principal: Principal, keyring: KeyRing, settings: Setti
                              ("justification", justification, "理由")):
         if not (value or "").strip():
             problems[field] = {"zh": f"请填写{zh}", "en": f"{field.replace('_', ' ')} is required"}
-    if not (id_number or "").strip() and not official_id:
-        problems["id_number"] = {"zh": "请填写证件号码，或指定某单位登记的干部", "en": "give the identity number, or an official a tenant registered"}
+    return problems
+
+
+def _unit_key(unit: str | None) -> str:
+    return name_key(unit)
+
+
+async def _officials_named(name: str, unit: str | None, why: str) -> list[Official]:
+    """Officials of every tenant with this name (compared after normalisation), and where a unit is
+    given, whose unit contains it. The caller audits the read."""
+    wanted = _unit_key(unit)
+    with cross_tenant_reads(why):
+        rows = await Official.find({"name_key": {"$eq": name_key(name)}}).sort([("tenant_id", 1), ("_id", 1)]).to_list(500)
+    return [o for o in rows if not wanted or wanted in _unit_key(o.unit)][:MAX_FOUND]
+
+
+async def find_officials_across_tenants(principal: Principal, *, official_name: str, unit: str | None, purpose: str,
+                                        reference_no: str, justification: str) -> list[dict]:
+    """The officials every tenant registered under this name (and unit), for opening a review on one
+    registered without an identity number. Purpose-bound like a review (purpose, reference number,
+    justification) and appended to the audit chain before it is answered."""
+    _superuser(principal)
+    problems = _purpose_problems(official_name, purpose, reference_no, justification)
     if problems:
         raise InvalidInput(fields=problems)
+    found = await _officials_named(official_name, unit, f"promotion review search: {reference_no}")
+    await do_append_audit(actor_id=principal.account_id, actor_username=principal.username, action="review.official_search",
+                          purpose=f"{PURPOSES[purpose]['zh']} {reference_no.strip()}: {justification.strip()}"[:500],
+                          query={"name": official_name.strip()[:100], "unit": (unit or "").strip()[:100]},
+                          tenant_ids=sorted({o.tenant_id for o in found}), result_count=len(found))
+    tenants = await _tenants_of({o.tenant_id for o in found})
+    return [dict(o.public_view(), tenant=_tenant_view(tenants, o.tenant_id)) for o in found]
+
+
+async def _tenants_of(tenant_ids) -> dict[str, Tenant]:
+    ids = [oid for oid in (parse_object_id(t) for t in tenant_ids) if oid]
+    return {str(t.id): t for t in await Tenant.find({"_id": {"$in": ids}}).to_list()} if ids else {}
+
+
+def _tenant_view(tenants: dict[str, Tenant], tenant_id: str) -> dict:
+    tenant = tenants.get(tenant_id)
+    return {"slug": tenant.slug, "name": tenant.name.model_dump()} if tenant else {"slug": "?", "name": {"zh": "?", "en": "?"}}
+
+
+async def do_open_review(principal: Principal, keyring: KeyRing, settings: Settings, *, official_name: str, purpose: str,
+                         reference_no: str, justification: str, id_number: str | None = None,
+                         official_id: str | None = None, unit: str | None = None) -> PromotionReview:
+    """The person is named by identity number, or by a registered official (its id, or its name and unit
+    where that names exactly one person)."""
+    _superuser(principal)
+    problems = _purpose_problems(official_name, purpose, reference_no, justification)
+    if not (id_number or "").strip() and not official_id and not (unit or "").strip():
+        problems["id_number"] = {"zh": "请填写证件号码，或填写单位、或从查找结果中选定某单位登记的干部",
+                                 "en": "give the identity number, or the unit, or choose an official a tenant registered"}
+    if problems:
+        raise InvalidInput(fields=problems)
+    named: list[Official] = []
     if (id_number or "").strip():
         person_key = default_person_key("", keyring.identity_hash(normalized_id_number(id_number)))
-    else:
+    elif official_id:
         with cross_tenant_reads("promotion review: resolve the official named"):
             official = await Official.get(parse_object_id(official_id)) if parse_object_id(official_id) else None
         if official is None:
             raise InvalidInput(fields={"official_id": {"zh": "没有这名干部", "en": "no such official"}})
-        person_key = official.person_key
+        person_key, named = official.person_key, [official]
+    else:
+        named = await _officials_named(official_name, unit, "promotion review: resolve the name and unit given")
+        people = {o.person_key for o in named}
+        if not people:
+            raise InvalidInput(fields={"unit": {"zh": "各单位均未登记此姓名和单位的干部，请核对，或填写证件号码",
+                                                "en": "no body registered an official of this name and unit; check them, or give the identity number"}})
+        if len(people) > 1:
+            raise InvalidInput(fields={"unit": {"zh": f"此姓名和单位对应{len(people)}人，请先查找并选定一人",
+                                                "en": f"this name and unit fit {len(people)} people: search and choose one"}})
+        person_key = people.pop()
     now = utcnow()
     second = settings.review_needs_second_approver
     review = PromotionReview(
@@ -65,7 +129,7 @@ async def do_open_review(principal: Principal, keyring: KeyRing, settings: Setti
         granted_at=None if second else now, expires_at=None if second else now + timedelta(hours=settings.review_grant_hours),
     )
     await review.insert()
-    await _audit(principal, "review.opened", review, result_count=0)
+    await _audit(principal, "review.opened", review, tenant_ids=sorted({o.tenant_id for o in named}), result_count=len(named))
     return review
 
 
@@ -203,13 +267,15 @@ async def do_link_official(principal: Principal, review: PromotionReview, offici
 
 async def do_unlink_official(principal: Principal, review: PromotionReview, official_id: str, reason: str) -> Official:
     require_active_grant(principal, review)
+    if not (reason or "").strip():
+        raise InvalidInput(fields={"reason": {"zh": "请说明取消认定的理由", "en": "say why the link is withdrawn"}})
     with cross_tenant_reads(f"promotion review {review.id}: unlink"):
         official = await Official.get(parse_object_id(official_id)) if parse_object_id(official_id) else None
     if official is None or not official.linked_by_hand or official.person_key != review.person_key:
         raise NotFound({"zh": "没有这项人工认定", "en": "no such manual link"})
     await _set_person_key(official, default_person_key(str(official.id), official.id_hash), by_hand=False)
     await do_append_audit(actor_id=principal.account_id, actor_username=principal.username, action="archive.unlink",
-                          purpose=(reason or "").strip()[:500] or "unlink", subject=review.person_key, review_id=str(review.id),
+                          purpose=reason.strip()[:500], subject=review.person_key, review_id=str(review.id),
                           tenant_ids=[official.tenant_id], query={"official_id": str(official.id)}, result_count=1)
     return official
 

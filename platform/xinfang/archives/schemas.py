@@ -45,6 +45,18 @@ class ReviewIn(BaseModel):
     justification: str = Field(default="", max_length=2000)
     id_number: str | None = Field(default=None, max_length=40)
     official_id: str | None = Field(default=None, max_length=24)
+    unit: str | None = Field(default=None, max_length=100, description="with the name, where no identity number is known")
+
+
+class OfficialSearchIn(BaseModel):
+    """A name search across tenants is bound to a purpose like the review it prepares."""
+
+    model_config = ConfigDict(extra="forbid")
+    official_name: str = Field(default="", max_length=100)
+    unit: str | None = Field(default=None, max_length=100)
+    purpose: str = Field(default="", description="promotion | transfer")
+    reference_no: str = Field(default="", max_length=100)
+    justification: str = Field(default="", max_length=2000)
 
 
 class ManualLinkIn(BaseModel):
