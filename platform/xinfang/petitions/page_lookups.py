@@ -6,7 +6,9 @@ Both are one query per page, whatever the number of attachments or steps.
 from __future__ import annotations
 
 from ..auth.models import StaffAccount
-from ..store.scoped import parse_object_id
+from ..cards.console import STATE_NAMES as SUPERVISION_STATE_NAMES
+from ..cards.models import ActionType, CardType, Supervision
+from ..store.scoped import TenantScope, parse_object_id
 from .models import Attachment, Petition
 
 # Step fields whose value is a staff account id (the workflow's 分办 writes "assignee").
@@ -51,3 +53,23 @@ def human_size(size: int) -> str:
     if size >= 1024:
         return f"{max(1, round(size / 1024))} KB"
     return f"{size} B"
+
+
+async def account_names(scope: TenantScope, ids) -> dict[str, str]:
+    """Display names of this tenant's accounts with these ids (the inbox's handlers), one query."""
+    oids = [oid for oid in {parse_object_id(i) for i in ids if i} if oid is not None]
+    if not oids:
+        return {}
+    return {str(a.id): a.display_name async for a in scope.repo(StaffAccount).find({"_id": {"$in": oids}})}
+
+
+async def supervisions_from(scope: TenantScope, petition: Petition) -> list[dict]:
+    """The cards and supervision actions issued from this petition in this tenant, newest first, as the page shows them."""
+    found = await scope.repo(Supervision).find({"petition_ids": str(petition.id)}).sort("-created_at").to_list()
+    if not found:
+        return []
+    types = {("card", t.key): t async for t in scope.repo(CardType).find({})}
+    types.update({("action", t.key): t async for t in scope.repo(ActionType).find({})})
+    return [{"id": str(s.id), "kind": s.kind, "type": types.get((s.kind, s.type_key)), "type_key": s.type_key,
+             "subject": s.subject, "state_name": SUPERVISION_STATE_NAMES.get(str(s.state.value), {"zh": "—", "en": "—"}),
+             "issued_on": s.issued_on, "due": s.response_due or s.rectify_due, "overdue": s.overdue} for s in found]
