@@ -11,6 +11,7 @@ Three checks per route, in both directions (A on B, B on A):
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
 
 import pytest
@@ -159,6 +160,10 @@ CASES: dict[str, Case] = {
     "cards.list_escalation_rules": Case("GET", "/api/escalation-rules", "collection"),
     "cards.define_escalation_rule": Case("PUT", "/api/escalation-rules/iso_probe", "collection", expect=(422,), body={}),
 }
+
+# Cases kept beside a feature's own tests (its module's ISOLATION_CASES), checked here like the others.
+for _module in ("tests.test_cards_steps",):
+    CASES.update({endpoint: Case(**fields) for endpoint, fields in importlib.import_module(_module).ISOLATION_CASES.items()})
 
 DIRECTIONS = [("A", "B"), ("B", "A")]
 # Routes that end the caller's own login: run on my own tenant they would revoke the shared test token.

@@ -162,7 +162,11 @@ async def supervision_step(tenant_slug, supervision_id, verb):
             return await supervision_page(tenant_slug, supervision_id, answer_link=link)
         if verb not in steps:
             raise InvalidInput(fields={"verb": {"zh": "未知的操作", "en": f"unknown step {verb!r}"}})
-        await steps[verb]()
+        sup = await steps[verb]()
+        token = service.answer_token_of(sup) if isinstance(sup, Supervision) else None
+        if token:  # "must explain again": the subject's new one-time link, shown once like at issue
+            link = url_for("answers.answer_page", tenant_slug=tenant_slug, token=token, _external=True)
+            return await supervision_page(tenant_slug, supervision_id, answer_link=link)
     except DomainError as refused:
         return await supervision_page(tenant_slug, supervision_id, message=refusal_message(refused), status=refused.status)
     return redirect(url_for("supervision_console.supervision_page", tenant_slug=tenant_slug, supervision_id=supervision_id))

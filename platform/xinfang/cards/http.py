@@ -14,7 +14,7 @@ from ..tenancy.resolution import current_tenant
 from . import configuration, service, stats
 from .document_html import document_markup
 from .models import ActionType, CardType, EscalationRule, Supervision
-from .schemas import DecisionIn, DefinitionIn, SupervisionIn, TextIn
+from .schemas import DecisionIn, DefinitionIn, FollowUpIn, SupervisionIn, TextIn
 
 cards_bp = Blueprint("cards", __name__, url_prefix="/t/<tenant_slug>/api")
 
@@ -104,9 +104,16 @@ async def show_supervision(tenant_slug, supervision_id):
 
 
 async def _act(supervision_id, verb, *args, **kwargs):
+    """One step through its ``do_*`` verb; a step that made a new one-time answer link (issue, "must explain
+    again") returns it once, like the issue step, and the answer is not cached."""
     scope = current_tenant().scope
     sup = await service.access_supervision(scope, supervision_id)
-    return view(await verb(scope, sup, current_principal(), *args, **kwargs))
+    sup = await verb(scope, sup, current_principal(), *args, **kwargs)
+    token = service.answer_token_of(sup)
+    if token is None:
+        return view(sup)
+    link = url_for("answers.answer_page", tenant_slug=current_tenant().tenant.slug, token=token)
+    return view(sup) | {"answer_link": link}, 200, {"Cache-Control": "no-store"}
 
 
 @cards_bp.post("/supervisions/<supervision_id>/submit")
@@ -118,8 +125,13 @@ async def submit_supervision(tenant_slug, supervision_id):
 
 @cards_bp.post("/supervisions/<supervision_id>/approve")
 @requires(Permission.PETITIONS_ACT)
+@document_request(TextIn)
 async def approve_supervision(tenant_slug, supervision_id):
-    return await _act(supervision_id, service.do_approve)
+    """报批: a leader other than its author approves (an optional comment in ``text``); the handler then issues."""
+    await service.access_supervision(current_tenant().scope, supervision_id)  # 404 before any word about the body
+    raw = (await request.get_data(as_text=True)).strip()
+    note = (await parse_body(TextIn)).text if raw not in ("", "null") else ""
+    return await _act(supervision_id, service.do_approve, note)
 
 
 @cards_bp.post("/supervisions/<supervision_id>/issue")
@@ -192,6 +204,38 @@ async def decide_supervision(tenant_slug, supervision_id):
 @requires(Permission.PETITIONS_ACT)
 async def rectified_supervision(tenant_slug, supervision_id):
     return await _act(supervision_id, service.do_mark_rectified)
+
+
+@cards_bp.post("/supervisions/<supervision_id>/adopt")
+@requires(Permission.PETITIONS_ACT)
+async def adopt_supervision(tenant_slug, supervision_id):
+    """Take up a rule's proposal: it becomes a draft (approved before it goes out, where its type needs it)."""
+    return await _act(supervision_id, service.do_adopt_proposal)
+
+
+@cards_bp.post("/supervisions/<supervision_id>/dismiss")
+@requires(Permission.PETITIONS_ACT)
+@document_request(TextIn)
+async def dismiss_supervision(tenant_slug, supervision_id):
+    """Decline a proposal or withdraw a draft that never went out; ``text`` is the reason (required)."""
+    return await _act(supervision_id, service.do_dismiss, (await parse_body(TextIn)).text)
+
+
+@cards_bp.post("/supervisions/<supervision_id>/return")
+@requires(Permission.PETITIONS_ACT)
+@document_request(TextIn)
+async def return_supervision(tenant_slug, supervision_id):
+    """A leader does not approve: back to its author as a draft, with the reason in ``text``."""
+    return await _act(supervision_id, service.do_return_for_revision, (await parse_body(TextIn)).text)
+
+
+@cards_bp.post("/supervisions/<supervision_id>/follow-ups")
+@requires(Permission.PETITIONS_ACT)
+@document_request(FollowUpIn)
+async def record_follow_up(tenant_slug, supervision_id):
+    """A follow-up visit (回访) took place: ``due_on`` names the visit that was due, ``text`` what it found."""
+    body = await parse_body(FollowUpIn)
+    return await _act(supervision_id, service.do_record_follow_up, body.due_on, body.text)
 
 
 @cards_bp.get("/supervision-stats")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 from pymongo import ASCENDING, IndexModel
 
 from ..calendar import PeriodUnit
@@ -187,12 +187,14 @@ class Supervision(TenantDocument, CarriesEvents):
     answer_token_hash: str | None = None  # SHA-256 of the one-time answer link's token
     answer_token_used: bool = False
     revision: int = 0
+    _answer_token: str | None = PrivateAttr(default=None)  # a one-time answer token made by this request; never stored
 
     class Settings:
         name = "supervisions"
         indexes = [
             IndexModel([("tenant_id", ASCENDING), ("state", ASCENDING), ("response_due", ASCENDING)]),
             IndexModel([("tenant_id", ASCENDING), ("subject_key", ASCENDING), ("type_key", ASCENDING)]),
+            IndexModel([("tenant_id", ASCENDING), ("official_id", ASCENDING), ("type_key", ASCENDING)]),  # the same person's cards
             IndexModel([("tenant_id", ASCENDING), ("type_key", ASCENDING), ("issued_on", ASCENDING)]),
             IndexModel([("tenant_id", ASCENDING), ("answer_token_hash", ASCENDING)]),
             IndexModel([("tenant_id", ASCENDING), ("follow_up_due", ASCENDING)]),

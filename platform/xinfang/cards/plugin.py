@@ -7,7 +7,9 @@ from ..petitions.service import china_today
 from ..plugins import PluginInfo
 from ..store.scoped import TenantScope
 from ..tenancy.service import list_active_tenants
+from ..petitions.service import tenant_calendar
 from .models import ActionType, CardType, EscalationRule, Supervision
+from .rules import recheck_repeats_of_person
 from .sweeper import SweepMark, mark_swept, sweep_tenant, swept_on
 
 log = logging.getLogger(__name__)
@@ -30,6 +32,18 @@ def xinfang_blueprints():
     from .http import answers_bp, cards_bp
 
     return [cards_bp, answers_bp, supervision_console_bp, supervision_admin_bp]
+
+
+@hookimpl
+async def xinfang_handle_event(event, tenant, config):
+    """An official named on a card after it went out: "a second card within the period" counts that
+    person across units from now on, so the rule is decided again for it and the person's later cards."""
+    if event.name != "supervision.official_linked" or tenant is None or not event.subject_id:
+        return
+    scope = TenantScope(event.tenant_id)
+    card = await scope.repo(Supervision).get(event.subject_id)
+    if card is not None:
+        await recheck_repeats_of_person(scope, await tenant_calendar(scope), card)
 
 
 @hookimpl

@@ -11,6 +11,7 @@ from datetime import date
 from dateutil.relativedelta import relativedelta
 
 from ..calendar import PeriodUnit, WorkingCalendar
+from ..archives.models import Official
 from ..notifications.service import do_notify
 from ..store.scoped import TenantScope
 from .models import ActionType, AutomaticStep, CardType, CopyTarget, EscalationRule, Period, Supervision, SupervisionState
@@ -49,6 +50,42 @@ async def repeat_rules(scope: TenantScope, type_key: str) -> list[EscalationRule
     return [r for r in rules if r.trigger.card_type == type_key and r.trigger.condition == "repeat_within"]
 
 
+async def person_officials(scope: TenantScope, official_id: str | None) -> set[str]:
+    """The ids of this tenant's officials who are the same person as ``official_id`` (its own included).
+
+    A person is their identity (``Official.person_key``: the keyed hash of the identity number, or an
+    audited manual link); a cadre moved to another unit is still the same official. Empty when none is linked.
+    """
+    if not official_id:
+        return set()
+    official = await scope.repo(Official).get(official_id)
+    if official is None:
+        return set()
+    return {str(o.id) async for o in scope.repo(Official).find({"person_key": official.person_key})} | {str(official.id)}
+
+
+async def same_subject_cards(scope: TenantScope, card: Supervision, type_key: str, since: str, until: str,
+                             people: set[str] | None = None) -> list[Supervision]:
+    """Cards of ``type_key`` issued in [since, until] to the same subject as ``card``.
+
+    The same subject is the same registered person wherever they work now, when both cards name an
+    official; only where one of them names none do name and unit decide (``Subject.key``). Two officials
+    who are different people are never the same subject, whatever their names. Indexed queries with
+    equalities and one range (on the embedded store a $in next to a range leaves SQL for a slow Python filter).
+    """
+    people = await person_officials(scope, card.official_id) if people is None else people
+    repo = scope.repo(Supervision)
+    window = {"type_key": type_key, "issued_on": {"$gte": since, "$lte": until}}
+    found: dict[str, Supervision] = {}
+    for official_id in sorted(people):
+        for row in await repo.find({"official_id": official_id, **window}).to_list():
+            found[str(row.id)] = row
+    for row in await repo.find({"subject_key": card.subject_key, **window}).to_list():
+        if not (people and row.official_id and row.official_id not in people):
+            found.setdefault(str(row.id), row)
+    return list(found.values())
+
+
 async def apply_repeat_rule(scope: TenantScope, calendar: WorkingCalendar, rule: EscalationRule, card: Supervision) -> bool:
     """Mark ``card`` (in memory) when it is the n-th card of the rule's type to its subject within the period.
 
@@ -59,10 +96,7 @@ async def apply_repeat_rule(scope: TenantScope, calendar: WorkingCalendar, rule:
         return False
     issued = date.fromisoformat(card.issued_on)
     earliest = (issued - nominal_length(rule.trigger.period) - relativedelta(days=3)).isoformat()
-    # Equality and one range only: on the embedded store a $in next to a range leaves SQL for a slow Python filter.
-    earlier = await scope.repo(Supervision).find({
-        "subject_key": card.subject_key, "type_key": rule.trigger.card_type, "issued_on": {"$gte": earliest, "$lte": card.issued_on},
-    }).to_list()
+    earlier = await same_subject_cards(scope, card, rule.trigger.card_type, earliest, card.issued_on)
     earlier = sorted((c for c in earlier if c.kind == "card" and c.state in COUNTED and c.id != card.id
                       and (c.issued_on, str(c.id)) < (card.issued_on, str(card.id))), key=lambda c: c.issued_on)
     needed = rule.trigger.count - 1
@@ -112,3 +146,22 @@ async def deliver_copies(scope: TenantScope, card: Supervision, copies: list[Cop
         else:
             await do_notify(scope, key, kind="copy_due", roles=HANDLING_ROLES, link=f"/api/supervisions/{card.id}", subject_id=str(card.id),
                             text={"zh": f"请将对 {card.subject.name} 的文书抄送{copy.name.zh}", "en": f"Send the document about {card.subject.name} to {copy.name.en}"})
+
+
+async def recheck_repeats_of_person(scope: TenantScope, calendar: WorkingCalendar, card: Supervision) -> int:
+    """An official was linked to ``card`` after it went out: the repeat rules are decided again for it and
+    for the same person's later cards, which may now be a second card within the period. Idempotent
+    (``applied_rules``, written with the card's revision); returns how many cards a rule newly applied to."""
+    if card.kind != "card" or not card.issued_on or not card.official_id:
+        return 0
+    applied = 0
+    repo = scope.repo(Supervision)
+    for rule in await repeat_rules(scope, card.type_key):
+        until = (date.fromisoformat(card.issued_on) + nominal_length(rule.trigger.period) + relativedelta(days=3)).isoformat()
+        later = await same_subject_cards(scope, card, rule.trigger.card_type, card.issued_on, until)
+        for row in sorted(later, key=lambda c: (c.issued_on, str(c.id))):
+            if row.kind == "card" and row.state in COUNTED and await apply_repeat_rule(scope, calendar, rule, row) \
+                    and await repo.replace_versioned(row):
+                applied += 1
+                await announce_repeat(scope, rule, row)
+    return applied

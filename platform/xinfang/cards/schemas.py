@@ -21,6 +21,12 @@ class TextIn(BaseModel):
     text: str = Field(default="", max_length=20000)
 
 
+class FollowUpIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    due_on: str = Field(min_length=1, max_length=10, description="the date the visit was due (YYYY-MM-DD), as listed in follow_ups")
+    text: str = Field(default="", max_length=5000, description="what the visit found")
+
+
 class DecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     outcome: str = Field(min_length=1, max_length=32)

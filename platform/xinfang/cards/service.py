@@ -158,6 +158,20 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _new_answer_token(sup: Supervision) -> str:
+    """A fresh one-time answer link for the subject: only its hash is kept, the token is shown once.
+    The card remembers it (unsaved) for the page or API answer that shows it (``answer_token_of``)."""
+    token = secrets.token_urlsafe(24)
+    sup.answer_token_hash, sup.answer_token_used = token_hash(token), False
+    sup._answer_token = token
+    return token
+
+
+def answer_token_of(sup: Supervision) -> str | None:
+    """The one-time answer token this request made (issue, or "must explain again"), else None."""
+    return sup._answer_token
+
+
 async def do_issue(scope: TenantScope, sup: Supervision, actor: Principal, *, now: datetime | None = None) -> tuple[Supervision, str]:
     """Issue the card or notice: deadlines start, follow-ups are scheduled, copies go out.
 
@@ -178,8 +192,7 @@ async def do_issue(scope: TenantScope, sup: Supervision, actor: Principal, *, no
     sup.follow_up_due = min((f.due_on for f in sup.follow_ups), default=None)
     sup.copies = list(getattr(kind_type, "copy_to", []))
     sup.document_html = await render_document(await get_tenant(scope.tenant_id), kind_type, sup)
-    token = secrets.token_urlsafe(24)
-    sup.answer_token_hash, sup.answer_token_used = token_hash(token), False
+    token = _new_answer_token(sup)
     _note(sup, actor, "issued", now=now)
     # A repeat (e.g. the second yellow card within two years) is decided as the card goes out.
     applied = [rule for rule in await repeat_rules(scope, sup.type_key) if await apply_repeat_rule(scope, calendar, rule, sup)]
@@ -235,10 +248,14 @@ async def do_decide(scope: TenantScope, sup: Supervision, actor: Principal, outc
     if outcome == "close":
         sup.state = SupervisionState.CLOSED
     elif outcome == "must_explain":
+        # The subject answers again: a new deadline, a new one-time link (the first one is used up), and the
+        # document re-rendered with the new deadline, since it is what the subject receives with the link.
         kind_type = await supervision_type(scope, sup.kind, sup.type_key)
         period = kind_type.response_deadline or Period(amount=15, unit="working_days")
-        sup.state, sup.answer = SupervisionState.ISSUED, None
+        sup.state, sup.answer, sup.overdue, sup.reminded_for = SupervisionState.ISSUED, None, False, None
         sup.response_due = period_end(await tenant_calendar(scope), today, period).isoformat()
+        sup.document_html = await render_document(await get_tenant(scope.tenant_id), kind_type, sup)
+        _new_answer_token(sup)
     elif outcome == "rectify":
         try:
             due = date.fromisoformat(rectify_by or "")

@@ -176,13 +176,25 @@ async def _repeat_within(scope: TenantScope, calendar: WorkingCalendar, rule: Es
     applied = 0
     repo = scope.repo(Supervision)
     since = (today - timedelta(days=RECHECK_DAYS)).isoformat()
-    recent: dict[str, list[Supervision]] = defaultdict(list)
-    async for card in repo.find({"type_key": rule.trigger.card_type, "issued_on": {"$gte": since}}):
-        if card.kind == "card" and card.state in COUNTED:
-            recent[card.subject_key].append(card)
-    for cards in recent.values():
-        for card in cards if len(cards) > 1 else []:
+    recent = [card async for card in repo.find({"type_key": rule.trigger.card_type, "issued_on": {"$gte": since}})
+              if card.kind == "card" and card.state in COUNTED]
+    # A subject is its name and unit, and, where an official is linked, that person wherever they work.
+    persons = {o: await person_key_of(scope, o) for o in {c.official_id for c in recent if c.official_id}}
+    keys = {str(c.id): {c.subject_key} | ({f"person:{persons[c.official_id]}"} if persons.get(c.official_id) else set()) for c in recent}
+    seen: dict[str, int] = defaultdict(int)
+    for card_keys in keys.values():
+        for key in card_keys:
+            seen[key] += 1
+    for card in recent:
+        if any(seen[key] > 1 for key in keys[str(card.id)]):
             if await apply_repeat_rule(scope, calendar, rule, card) and await repo.replace_versioned(card):
                 applied += 1
                 await announce_repeat(scope, rule, card)
     return applied
+
+
+async def person_key_of(scope: TenantScope, official_id: str) -> str | None:
+    from ..archives.models import Official
+
+    official = await scope.repo(Official).get(official_id)
+    return official.person_key if official else None
