@@ -21,7 +21,7 @@ from ..tenancy.service import get_tenant
 from . import service
 from .http import keyring, receipt_lookup
 from .models import Petition, Receipt
-from .uploads import check_files
+from .uploads import request_uploads
 from .views import public_view
 from .workflow import CITIZEN, FIELD_TITLES
 
@@ -78,7 +78,7 @@ async def submit_petition(tenant_slug, key):
     anonymous = submitted.get("_anonymous") == "1"
     answers = parse_form(form.json_schema, submitted)
     try:
-        uploads = check_files((await request.files).getlist("files"))
+        uploads = await request_uploads()
         petition, receipt = await service.do_submit_petition(ctx, keyring(), form, answers=answers, anonymous=anonymous, uploads=uploads,
                                                              idempotency_key=submitted.get(SUBMISSION_KEY) or None)
     except (InvalidInput, Conflict) as invalid:
@@ -152,7 +152,7 @@ async def _follow_up(change, done: dict):
 @public("citizens add information after looking up their receipt (session-bound, CSRF-checked)")
 async def track_supplement(tenant_slug):
     async def supplement(ctx, petition, submitted):
-        uploads = check_files((await request.files).getlist("files"))
+        uploads = await request_uploads()
         return await service.do_add_supplement(ctx, petition, text=submitted.get("text", ""), uploads=uploads)
 
     return await _follow_up(supplement, {"zh": "已收到您的补充材料。", "en": "Your information was added."})

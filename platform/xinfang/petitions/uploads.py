@@ -61,6 +61,25 @@ def sniff(data: bytes) -> str | None:
     return None
 
 
+UNREADABLE_NAME = {
+    "zh": "有一个附件的文件名无法识别（含有换行等特殊字符），未能收到：请把文件改名后重新选择",
+    "en": "an attachment's file name could not be read (it holds a line break or a similar character), so it was not "
+          "received: rename the file and choose it again",
+}
+
+
+async def request_uploads(field: str = "files") -> list[Upload]:
+    """The request's files in ``field``, checked (``check_files``).
+
+    A part whose header the multipart parser could not read as a file (a file name with a bare CR,
+    say) arrives as a text field of the same name: refused with a message, never dropped in silence.
+    """
+    form = await request.form
+    if form.getlist(field):
+        raise InvalidInput({"zh": "附件不符合要求", "en": "attachments refused"}, fields={field: UNREADABLE_NAME})
+    return check_files((await request.files).getlist(field))
+
+
 def check_files(files) -> list[Upload]:
     """FileStorage objects -> Uploads, or a 422 naming each refused file."""
     uploads: list[Upload] = []
@@ -88,7 +107,6 @@ async def read_uploads(model: type[M]) -> tuple[M, list[Upload]]:
     if not (request.mimetype or "").startswith("multipart/"):
         return await parse_body(model), []
     form = await request.form
-    files = await request.files
     payload = loads_untrusted(form.get("payload", ""))
     if not isinstance(payload, dict):
         raise InvalidInput(fields={"payload": {"zh": "payload 应为 JSON 对象", "en": "payload must be a JSON object"}})
@@ -98,4 +116,4 @@ async def read_uploads(model: type[M]) -> tuple[M, list[Upload]]:
         raise InvalidInput(fields=validation_fields(exc)) from None
     except RecursionError:
         raise InvalidInput(fields={"payload": {"zh": "payload 嵌套过深", "en": "payload is nested too deeply"}}) from None
-    return body, check_files(files.getlist("files"))
+    return body, await request_uploads()
