@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import functools
-
 from quart import Blueprint, current_app, redirect, render_template, request, url_for
 
 from ..auth.access import current_principal, start_session
 from ..auth.login_guard import check_login_form, login_form_token, safe_next
-from ..auth.models import PlatformAccount
+from ..auth.models import PlatformAccount, StaffAccount
 from ..auth.permissions import Permission, public, requires, superuser_only
 from ..auth.service import authenticate_superuser, guarded_login
 from ..errors import DomainError, InvalidInput
@@ -23,19 +21,14 @@ from .models import ArchiveDocumentType, PromotionReview
 
 archive_pages_bp = Blueprint("archive_pages", __name__, url_prefix="/t/<tenant_slug>/staff")
 review_pages_bp = Blueprint("review_pages", __name__, url_prefix="/platform")
-KIND_NAMES = {"petition": {"zh": "信访件", "en": "Petition"}, "card": {"zh": "监督卡", "en": "Card"},
-              "action": {"zh": "监督措施", "en": "Action"}, "document": {"zh": "档案材料", "en": "Document"}}
-
-
-_staff_page = functools.partial(staff_page, kind_names=KIND_NAMES)
 
 
 @archive_pages_bp.get("/officials")
 @requires(Permission.ARCHIVES_READ)
 async def officials_page(tenant_slug, message=None, status=200, values=None):
     rows = await service.find_officials(current_tenant().scope, request.args.get("name"))
-    return await _staff_page("staff/officials.html", status, officials=rows, name=request.args.get("name", ""), message=message,
-                             values=values or {})
+    return await staff_page("staff/officials.html", status, officials=rows, name=request.args.get("name", ""), message=message,
+                            values=values or {})
 
 
 @archive_pages_bp.post("/officials")
@@ -60,9 +53,26 @@ async def official_page(tenant_slug, official_id, message=None, status=200, doc_
     types = await scope.repo(ArchiveDocumentType).find({}).sort("key").to_list()
     chosen = next((t for t in types if t.key == (request.args.get("type") or (doc_values or {}).get("_type"))), types[0] if types else None)
     document_form = render_form(chosen.json_schema, lang=current_lang(), values=doc_values, errors=doc_errors) if chosen else None
-    return await _staff_page("staff/official.html", status, official=official, entries=entries, types=types, chosen=chosen,
-                             document_form=document_form, message=message,
-                             can_write=Permission.ARCHIVES_WRITE in current_principal().permissions)
+    by_key = {t.key: t.json_schema for t in types}
+    fields = {str(e.id): document_fields(by_key.get(e.type_key) or {}, e.data, current_lang()) for e in entries if e.data}
+    return await staff_page("staff/official.html", status, official=official, entries=entries, types=types, chosen=chosen,
+                            document_form=document_form, message=message, document_fields=fields,
+                            can_write=Permission.ARCHIVES_WRITE in current_principal().permissions)
+
+
+def document_fields(schema: dict, data: dict, lang: str) -> list[tuple[str, str]]:
+    """A filed document's answers as (field title, value) in the reader's language: the titles and the
+    choices' titles of its type's schema, never the schema's keys or constants."""
+    def title(node: dict, fallback: str) -> str:
+        return (node.get("x-en") or {}).get("title") if lang == "en" and (node.get("x-en") or {}).get("title") else node.get("title") or fallback
+
+    properties = schema.get("properties") or {}
+    rows = []
+    for key, value in data.items():
+        node = properties.get(key) or {}
+        choice = next((c for c in node.get("oneOf") or [] if isinstance(c, dict) and c.get("const") == value), None)
+        rows.append((title(node, key), title(choice, str(value)) if choice else str(value)))
+    return rows
 
 
 @archive_pages_bp.post("/officials/<official_id>/documents")
@@ -85,7 +95,14 @@ async def add_document_submit(tenant_slug, official_id):
 @archive_pages_bp.get("/archive-access-log")
 @requires(Permission.ARCHIVES_READ)
 async def access_log_page(tenant_slug):
-    return await _staff_page("staff/archive_access.html", records=await service.access_log(current_tenant().scope, limit=200))
+    """Who read the archives: each reader by name (staff of this tenant, or a platform superuser), each action in words."""
+    scope = current_tenant().scope
+    records = await service.access_log(scope, limit=200)
+    usernames = sorted({r["actor_username"] for r in records})
+    names = {a.username: a.display_name for a in await PlatformAccount.find({"username": {"$in": usernames}}).to_list()}
+    names |= {a.username: a.display_name for a in await scope.repo(StaffAccount).find({"username": {"$in": usernames}}).to_list()}
+    return await staff_page("staff/archive_access.html", records=records, names=names,
+                            own_read=(service.OWN_READ, "本单位查阅 own tenant's archive"))
 
 
 # ----------------------------------------------------------------------------- superusers
@@ -94,7 +111,7 @@ async def access_log_page(tenant_slug):
 async def _platform_page(template: str, status: int = 200, **context):
     principal = context.pop("principal", None)
     html = await render_template(template, tenant=None, principal=principal, home_url=url_for("review_pages.reviews_page"),
-                                 purposes=reviews.PURPOSES, kind_names=KIND_NAMES, **context)
+                                 purposes=reviews.PURPOSES, **context)
     return html, status, NO_STORE
 
 

@@ -17,6 +17,7 @@ from datetime import timedelta
 from ..audit.service import do_append_audit
 from ..auth.principal import Principal
 from ..crypto import KeyRing
+from ..display_words import words
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..settings import Settings
 from ..store.documents import cross_tenant_reads, utcnow
@@ -26,7 +27,7 @@ from .identity import name_key, normalized_id_number
 from .models import ArchiveEntry, Official, PromotionReview, ReviewState
 from .service import default_person_key
 
-PURPOSES = {"promotion": {"zh": "干部选拔任用", "en": "promotion"}, "transfer": {"zh": "干部调动", "en": "transfer"}}
+PURPOSES = words("review_purpose")
 
 
 MAX_FOUND = 50  # officials one name search shows

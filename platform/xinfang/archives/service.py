@@ -112,7 +112,8 @@ async def refresh_supervision_entries(scope: TenantScope, sup: Supervision) -> i
     kind_type = await _type_of(scope, sup)
     result = OUTCOME_NAMES[sup.outcome]["zh"] if sup.outcome in OUTCOME_NAMES else None
     if sup.treated_as:
-        result = "；".join(filter(None, [result, f"按{sup.treated_as}处理（{sup.automatic[-1].reason.zh if sup.automatic else ''}）"]))
+        treated = await scope.repo(CardType).find_one({"key": sup.treated_as})  # its name, never its key
+        result = "；".join(filter(None, [result, f"按{treated.name.zh if treated else '更重的监督卡'}处理（{sup.automatic[-1].reason.zh if sup.automatic else ''}）"]))
     await _upsert(scope, ArchiveEntry(
         id=own_id, tenant_id=scope.tenant_id, official_id=str(official.id), person_key=official.person_key,
         kind=EntryKind.CARD if sup.kind == "card" else EntryKind.ACTION, source_id=str(sup.id), type_key=sup.type_key,
@@ -217,11 +218,14 @@ async def do_add_document(scope: TenantScope, official: Official, *, type_key: s
 # ----------------------------------------------------------------------------- reading
 
 
+OWN_READ = "本单位查阅"  # the purpose of a read nobody gave one for (records before 2026-12 say "本单位查阅 own tenant's archive")
+
+
 async def read_archive(scope: TenantScope, official: Official, reader: Principal, purpose: str) -> list[ArchiveEntry]:
     """This tenant's archive of one official, newest first; the read is in the audit chain before it is returned."""
     entries = await scope.repo(ArchiveEntry).find({"official_id": {"$eq": str(official.id)}}).sort("-on").to_list()
     await do_append_audit(actor_id=reader.account_id, actor_username=reader.username, action="archive.read",
-                          purpose=(purpose or "本单位查阅 own tenant's archive").strip()[:500], subject=str(official.id),
+                          purpose=(purpose or OWN_READ).strip()[:500], subject=str(official.id),
                           tenant_ids=[scope.tenant_id], result_count=len(entries))
     return entries
 
