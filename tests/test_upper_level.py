@@ -85,6 +85,7 @@ async def test_the_upper_body_follows_decides_and_reminds(client, tenants):
     assert view["assignment"]["status"] == "awaiting_report" and view["assignment"]["report_due_on"] == view["due_on"]
     assert [s["action"] for s in view["timeline"]] == ["submitted", "accept", "assign_down"]
     assert view["timeline"][-1]["action_name"]["zh"] == "交办下级"
+    assert view["timeline"][-1]["fields"]["target_tenant"] == "库尔勒市纪委监委"  # the body's name, not its slug
     assert "identity" not in view and "petitioner_name" not in json.dumps(view, ensure_ascii=False)
     assert view["actions"] == ["remind"]  # nothing to accept before a report
 

@@ -72,6 +72,7 @@ EVENTS = {
                                              "en": "The upper body sent a reminder on assigned case {number}"}),
 }
 
+UNKNOWN_ACCOUNT = {"zh": "（已删除的账号）", "en": "(deleted account)"}
 NOT_FOLLOWED = {"zh": "没有这件交办件", "en": "no such assigned case"}
 MAX_REASON = 2000
 
@@ -363,7 +364,7 @@ async def list_view(petitions: list[Petition], upper_tenant_id: str, today_iso: 
     return [await followed_summary(p, upper_tenant_id, tenants, workflows, today_iso) for p in petitions]
 
 
-async def followed_view(petition: Petition, upper_tenant_id: str, principal: Principal, today_iso: str) -> dict:
+async def followed_view(petition: Petition, upper_tenant_id: str, principal: Principal, today_iso: str, lang: str = "zh") -> dict:
     """The upper body's read-only page of a case it assigned down: facts, state, deadline, the timeline
     in words, the assignment with its reports and reminders, and the steps it may take. Never the
     petitioner's identity (it stays sealed in the holding tenant)."""
@@ -371,6 +372,8 @@ async def followed_view(petition: Petition, upper_tenant_id: str, principal: Pri
     involved = step_tenants | {petition.tenant_id, upper_tenant_id} | {a.lower_tenant_id for a in petition.down_assignments}
     tenants, workflows = await _tenants(involved), await _workflows(step_tenants | {petition.tenant_id})
     names = await staff_names(petition)
+    slugs = {s.fields["target_tenant"] for s in petition.steps if s.fields.get("target_tenant")}
+    by_slug = {t.slug: t for t in await Tenant.find({"slug": {"$in": sorted(slugs)}}).to_list()} if slugs else {}
     files = {row["id"]: {"id": row["id"], "filename": row["filename"], "size": row["size"]} for row in await attachment_rows(petition)}
     report_files = {a for asg in petition.down_assignments for r in asg.reports for a in r.attachment_ids}
     timeline = []
@@ -379,9 +382,11 @@ async def followed_view(petition: Petition, upper_tenant_id: str, principal: Pri
         fields = dict(step.fields)
         for name in STAFF_ID_FIELDS:  # an assignee's id reads as a name
             if fields.get(name):
-                fields[name] = names.get((step.tenant_id, fields[name]), "（已删除的账号）")
-        if fields.get("channel") in CHANNEL_NAMES:
-            fields["channel"] = CHANNEL_NAMES[fields["channel"]]["zh"]
+                fields[name] = names.get((step.tenant_id, fields[name]), UNKNOWN_ACCOUNT[lang])
+        if fields.get("channel") in CHANNEL_NAMES:  # codes read as words
+            fields["channel"] = CHANNEL_NAMES[fields["channel"]][lang]
+        if fields.get("target_tenant") in by_slug:
+            fields["target_tenant"] = by_slug[fields["target_tenant"]].name.model_dump()[lang]
         timeline.append({"at": step.at.isoformat(), "tenant": _tenant_name(tenants, step.tenant_id), "action": step.action,
                          "action_name": _action_name(workflow, step.action), "state_name": _state_name(workflow, step.to_state),
                          "actor_name": step.actor_name, "fields": fields})

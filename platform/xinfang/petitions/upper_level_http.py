@@ -180,7 +180,7 @@ async def followed_list_page(tenant_slug):
 @requires(Permission.PETITIONS_READ)
 async def followed_page(tenant_slug, petition_id, message=None, status=200, ok=None):
     ctx, principal, petition = await _followed(petition_id)
-    view = await upper_level.followed_view(petition, ctx.tenant_id, principal, _today())
+    view = await upper_level.followed_view(petition, ctx.tenant_id, principal, _today(), current_lang())
     form = await service.form_of(ctx, petition)
     return await staff_page("staff/followed.html", status, view=view, message=message, ok=ok, field_titles=FIELD_TITLES,
                             answer_rows=answer_rows(form.json_schema if form else {}, petition.answers, current_lang()),
