@@ -145,7 +145,8 @@ def _only_marks(results: dict) -> None:
 async def search_page(tenant_slug):
     results, message = None, None
     args = request.args
-    below = bool(await descendants_of(current_tenant().tenant))
+    below = await descendants_of(current_tenant().tenant)
+    choices = await service.filter_choices([current_tenant().tenant, *below])  # what every filter offers, in words
     if any(args.get(k) for k in ("q", *service.FILTERS, "from", "to")):
         try:
             results = await service.search(_data_dir(), await _searched_tenants(args.get("scope") == "below"), service.parse_request(args))
@@ -153,7 +154,8 @@ async def search_page(tenant_slug):
             message = refused
         else:
             _only_marks(results)
-    return await _page("staff/search.html", results=results, args=args, message=message, has_below=below, filters=service.FILTERS)
+    return await _page("staff/search.html", results=results, args=args, message=message, has_below=bool(below), filters=service.FILTERS,
+                       choices=choices)
 
 
 @search_pages_bp.get("/frequent-words")

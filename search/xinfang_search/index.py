@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 
 from whoosh import index as whoosh_index
-from whoosh.fields import DATETIME, ID, TEXT, Schema
+from whoosh.fields import DATETIME, ID, KEYWORD, TEXT, Schema
 
 from .analysis import chinese_analyzer
 
@@ -41,7 +41,7 @@ def make_schema(tenant_words=()) -> Schema:
         title=TEXT(analyzer=analyzer, stored=True, phrase=True, field_boost=2.0),
         text=TEXT(analyzer=analyzer, stored=True, phrase=True),
         subject=TEXT(analyzer=analyzer, stored=True, phrase=True, field_boost=1.5),
-        category=ID(stored=True),
+        category=KEYWORD(stored=True, commas=True),  # every value of a list-valued category (the report form's 可多选)
         region=ID(stored=True),
         channel=ID(stored=True),
         status=ID(stored=True),
@@ -97,6 +97,15 @@ class TenantIndexDir:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def schema_outdated(self) -> bool:
+        """The live generation was written with other fields than ``make_schema`` gives now (an index from an
+        earlier release): it must be rebuilt from the store before it is written to again."""
+        generation = self.current_generation()
+        if generation is None or not whoosh_index.exists_in(str(generation)):
+            return False
+        live, wanted = whoosh_index.open_dir(str(generation)).schema, make_schema()
+        return {name: type(live[name]) for name in live.names()} != {name: type(wanted[name]) for name in wanted.names()}
 
     def open_or_create_for_writing(self, tenant_words=()):
         """The live index (creating an empty first generation if there is none). Hold writer_lock."""

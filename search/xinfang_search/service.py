@@ -27,8 +27,11 @@ from whoosh import highlight
 from whoosh.qparser import MultifieldParser
 from whoosh.query import And, DateRange, Every, Term
 
+from xinfang.display_words import words as display_words
 from xinfang.errors import InvalidInput, ServiceUnavailable
+from xinfang.forms.service import list_forms
 from xinfang.petitions.models import Petition
+from xinfang.petitions.service import tenant_workflow
 from xinfang.store.cache import TtlCache
 from xinfang.store.scoped import TenantScope, parse_object_id
 from xinfang.tenancy.models import Tenant
@@ -122,11 +125,17 @@ def petition_fields(petition: Petition) -> dict:
     answers = petition.answers or {}
     content = answers.get("content") if isinstance(answers.get("content"), str) else ""
     region = answers.get("region") if isinstance(answers.get("region"), str) else ""
-    category = answers.get("category") if isinstance(answers.get("category"), str) else ""
     return dict(id=str(petition.id), tenant_id=petition.tenant_id, number=petition.number, title=petition.title or "",
-                text=content or "", subject=petition.subject_name or "", category=category, region=region,
+                text=content or "", subject=petition.subject_name or "", category=",".join(categories_of(answers)), region=region,
                 channel=str(getattr(petition.channel, "value", petition.channel)), status=petition.state, kind=petition.kind,
                 received=petition.received_at.astimezone(UTC).replace(tzinfo=None))
+
+
+def categories_of(answers: dict) -> list[str]:
+    """The petition's categories: one (a string) or several (the report form's list), each indexed on its own."""
+    value = answers.get("category")
+    values = value if isinstance(value, list) else [value]
+    return [v.replace(",", " ").strip() for v in values if isinstance(v, str) and v.strip()]
 
 
 def china_day(moment: datetime) -> str:
@@ -156,6 +165,9 @@ async def drain(data_dir: Path, tenant_id: str, *, batch: int = DRAIN_BATCH) -> 
     report = DrainReport()
     index_dir, side = TenantIndexDir(Path(data_dir), tenant_id), stores(data_dir)
     scope = TenantScope(tenant_id)
+    if await asyncio.to_thread(index_dir.schema_outdated):  # an index of an earlier release: every petition again
+        log.warning("search: the index of tenant %s has an older schema; rebuilding it from the store", tenant_id)
+        await rebuild(data_dir, tenant_id)
     words = await tenant_words(tenant_id)
     with index_dir.writer_lock():
         ix = index_dir.open_or_create_for_writing(words)
@@ -402,9 +414,11 @@ def _search_sync(data_dir: Path, tenants: list[tuple[str, str, dict]], request: 
         total += len(results)
         for hit in results:
             received = hit.get("received")
+            categories = [c for c in (hit.get("category") or "").split(",") if c]
             hits.append({
                 "id": hit["id"], "number": hit["number"], "title": hit["title"], "subject": hit.get("subject") or None,
-                "category": hit.get("category") or None, "region": hit.get("region") or None, "channel": hit.get("channel"),
+                "category": categories[0] if categories else None, "categories": categories, "region": hit.get("region") or None,
+                "channel": hit.get("channel"),
                 "status": hit.get("status"), "received": received.replace(tzinfo=UTC).isoformat() if received else None,
                 "score": round(hit.score or 0.0, 4), "tenant": {"slug": slug, "name": name},
                 "highlights": {"title": hit.highlights("title") or None, "text": hit.highlights("text", top=2) or None},
@@ -455,6 +469,46 @@ def _filters(request: SearchRequest):
                - timedelta(microseconds=1)) if request.received_to else None
         parts.append(DateRange("received", start, end))
     return And(parts) if parts else None
+
+
+# ----------------------------------------------------------------------------- filter choices
+
+
+def category_choices(schema: dict) -> dict[str, dict]:
+    """A form's categories as value -> {"zh", "en"}: its ``category`` property's choices (oneOf const/title with
+    x-en, or enum), for a single category or a list of them (``items``)."""
+    node = ((schema or {}).get("properties") or {}).get("category") or {}
+    if node.get("type") == "array" or "items" in node:
+        node = node.get("items") or {}
+    choices = {}
+    for option in node.get("oneOf") or node.get("anyOf") or []:
+        if isinstance(option, dict) and isinstance(option.get("const"), str):
+            zh = option.get("title") or option["const"]
+            choices[option["const"]] = {"zh": zh, "en": (option.get("x-en") or {}).get("title") or zh}
+    for value in node.get("enum") or []:
+        if isinstance(value, str):
+            choices.setdefault(value, {"zh": value, "en": value})
+    return choices
+
+
+async def filter_choices(tenants: list[Tenant]) -> dict:
+    """What the search page's filters offer, in words: the categories of the tenants' published forms, their
+    workflows' states, the channels and form kinds; the first tenant's words win where two name one value.
+    ``state_names`` gives each tenant's own state words, for showing results."""
+    categories: dict[str, dict] = {}
+    states: dict[str, dict] = {}
+    state_names: dict[str, dict] = {}
+    for tenant in tenants:
+        scope = TenantScope(str(tenant.id))
+        for form in await list_forms(scope):
+            for value, names in category_choices(form.json_schema).items():
+                categories.setdefault(value, names)
+        own = {state.key: state.name.model_dump() for state in (await tenant_workflow(scope)).states}
+        state_names[tenant.slug] = own
+        for key, names in own.items():
+            states.setdefault(key, names)
+    return {"category": categories, "status": states, "channel": display_words("channel"), "kind": display_words("form_kind"),
+            "state_names": state_names}
 
 
 # ----------------------------------------------------------------------------- frequent words
