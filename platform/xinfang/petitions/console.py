@@ -52,6 +52,8 @@ def answer_rows(schema: dict, answers: dict, lang: str, prefix: str = "") -> lis
         labels = {c.get("const"): (c.get("x-en", {}).get("title") if lang == "en" else c.get("title")) for c in spec.get("oneOf", []) + spec.get("items", {}).get("oneOf", [])}
         if isinstance(value, dict):
             rows += answer_rows(spec, value, lang, prefix=f"{prefix}{title} · ")
+        elif isinstance(value, bool):  # a yes/no question: words, never True/False
+            rows.append((prefix + title, {True: {"zh": "是", "en": "Yes"}, False: {"zh": "否", "en": "No"}}[value][lang]))
         elif isinstance(value, list):
             rows.append((prefix + title, "、".join(str(labels.get(v) or v) for v in value)))
         else:
