@@ -284,3 +284,23 @@ async def test_staff_pages_are_wide_and_the_portal_stays_narrow(client):
     css = await (await client.get("/static/xinfang.css")).get_data(as_text=True)
     assert "main:has(nav.staff) { max-width: 80rem; }" in css and "@media print" in css
     assert "main { max-width: 52rem;" in css
+
+
+async def test_the_api_registers_the_date_received_too(client, tenants):
+    registrar = await login_token(client, tenants.A, "registrar")
+    received = await _today(tenants.A) - timedelta(days=20)
+    body = {"form": "petition", "anonymous": True, "channel": "phone", "answers": {**ANONYMOUS, "title": "接口登记收到日期"}}
+    created = await client.post(f"/t/{tenants.A}/api/petitions", headers=registrar, json={**body, "received_on": received.isoformat()})
+    assert created.status_code == 201, await created.get_data(as_text=True)
+    petition = await _petition(tenants.A, (await created.get_json())["id"])
+    calendar = await service.tenant_calendar(TenantScope(petition.tenant_id))
+    assert petition.received_on == received.isoformat() and petition.due_on == calendar.due_date(received, 15, "calendar_days").isoformat()
+    summary = await (await client.get(f"/t/{tenants.A}/api/petitions/{petition.id}", headers=registrar)).get_json()
+    assert summary["received_at"].startswith((received - timedelta(days=1)).isoformat())  # midnight in China is 16:00 UTC the day before
+
+    future = await client.post(f"/t/{tenants.A}/api/petitions", headers=registrar,
+                               json={**body, "received_on": (await _today(tenants.A) + timedelta(days=2)).isoformat()})
+    assert future.status_code == 422
+    assert (await future.get_json())["error"]["fields"]["received_on"] == {"zh": "收到日期不能晚于今天", "en": "the date received cannot be in the future"}
+    garbled = await client.post(f"/t/{tenants.A}/api/petitions", headers=registrar, json={**body, "received_on": "yesterday"})
+    assert garbled.status_code == 422

@@ -147,7 +147,7 @@ async def register(tenant_slug):
     form = await require_form(ctx.scope, body.form, body.version)
     petition, receipt = await service.do_submit_petition(
         ctx, keyring(), form, answers=body.answers, anonymous=body.anonymous, channel=body.channel,
-        registered_by=current_principal(), uploads=uploads, idempotency_key=idempotency_key(),
+        registered_by=current_principal(), uploads=uploads, idempotency_key=idempotency_key(), received_on=body.received_on,
     )
     return {"id": str(petition.id), "number": petition.number, "receipt": receipt, "state": petition.state}, 201, {"Cache-Control": "no-store"}
 

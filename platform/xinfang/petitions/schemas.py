@@ -1,5 +1,7 @@
 """Request bodies of the petition routes (also what the OpenAPI document shows)."""
 
+from datetime import date
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from .models import Channel
@@ -15,6 +17,8 @@ class SubmissionIn(BaseModel):
 
 class RegistrationIn(SubmissionIn):
     channel: Channel = Channel.LETTER
+    received_on: date | None = Field(default=None, description="the day the letter, visit or call came in (YYYY-MM-DD; never in the "
+                                                             "future); the first time limit counts from it; the day of registration when omitted")
 
 
 class ReceiptIn(BaseModel):
