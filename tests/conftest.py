@@ -91,6 +91,11 @@ def settings(tmp_path_factory, store_uri, redis_available) -> Settings:
         event_lease_seconds=3.0,
         bootstrap_password=PASSWORD,
         log_level="WARNING",
+        # Tests log superusers in with a password; tests/test_accounts.py turns two-factor on where it is tested.
+        superuser_totp_required=False,
+        # Above the per-address login limit (10), so the tests of the limits (test_auth.py, test_login_limits.py)
+        # see the limits; tests/test_accounts.py tests the default lockout (5) with the setting changed there.
+        login_lockout_failures=11,
     )
 
 

@@ -51,6 +51,7 @@ class KeyRing:
         self._identity_key = _derive(platform_key, b"identity number matching v1")
         self._petitioner_key = _derive(platform_key, b"petitioner matching v1")
         self._submission_key = _derive(platform_key, b"submission idempotency v1")
+        self._account_secrets = AESGCM(_derive(platform_key, b"account secrets v1"))  # TOTP secrets (auth/totp.py)
         self._cache: dict[str, AESGCM] = {}
 
     async def _data_key(self, tenant_id: str) -> AESGCM:
@@ -79,6 +80,15 @@ class KeyRing:
         aead = await self._data_key(tenant_id)
         blob = base64.b64decode(sealed)
         return json.loads(aead.decrypt(blob[:12], blob[12:], bound_to.encode()))
+
+    def seal_account_secret(self, bound_to: str, secret: str) -> str:
+        """An account's own secret (its TOTP key), bound to the account: copied onto another it does not open."""
+        nonce = os.urandom(12)
+        return base64.b64encode(nonce + self._account_secrets.encrypt(nonce, secret.encode(), bound_to.encode())).decode()
+
+    def open_account_secret(self, bound_to: str, sealed: str) -> str:
+        blob = base64.b64decode(sealed)
+        return self._account_secrets.decrypt(blob[:12], blob[12:], bound_to.encode()).decode()
 
     def identity_hash(self, normalized_number: str) -> str:
         """A keyed hash of an identity number: equal numbers give equal hashes on every tenant of this

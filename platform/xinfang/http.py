@@ -122,6 +122,8 @@ def register_error_handlers(app) -> None:
         retry_after = getattr(error, "retry_after", None)
         headers = {"Retry-After": str(retry_after)} if retry_after else {}
         if wants_page():
+            if getattr(error, "redirect_to", None):  # e.g. a password to change first (auth/access.ActionRequired)
+                return redirect(error.redirect_to)
             if isinstance(error, NotAuthenticated) and g.get("tenant_ctx") is not None:
                 login = url_for("console.login_page", tenant_slug=g.tenant_ctx.tenant.slug, next=request.full_path.rstrip("?"))
                 return redirect(login)

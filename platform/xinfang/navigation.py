@@ -13,6 +13,7 @@ from urllib.parse import unquote, urlsplit
 from quart import current_app, g, request, url_for
 from werkzeug.exceptions import HTTPException
 
+from .auth.access import restriction_of
 from .auth.permissions import access_of
 from .auth.principal import Principal
 from .errors import Message
@@ -35,6 +36,7 @@ STAFF_LINKS = (
     StaffLink("supervision_console.notifications_page", {"zh": "提醒", "en": "Notifications"}),
     StaffLink("forms.admin_forms", {"zh": "表单管理", "en": "Forms"}),
     StaffLink("supervision_admin.supervision_admin_page", {"zh": "监督配置", "en": "Supervision settings"}),
+    StaffLink("account_pages.accounts_admin_page", {"zh": "账号管理", "en": "Accounts"}),
 )
 
 # A person's home is the first of these they may open: caseworkers their inbox, a tenant admin the forms.
@@ -67,7 +69,8 @@ def staff_links(principal: Principal | None, tenant) -> list[dict]:
         return []
     tenant_id = str(tenant.id)
     return [
-        {"url": url_for(link.endpoint, tenant_slug=tenant.slug), "label": link.label, "current": request.endpoint == link.endpoint}
+        {"url": url_for(link.endpoint, tenant_slug=tenant.slug), "label": link.label, "current": request.endpoint == link.endpoint,
+         "endpoint": link.endpoint}
         for link in STAFF_LINKS if may_open(principal, link.endpoint, tenant_id)
     ]
 
@@ -108,7 +111,28 @@ def register_navigation(app) -> None:
         principal = g.get("principal")
         tenant_ctx = g.get("tenant_ctx")
         tenant = tenant_ctx.tenant if tenant_ctx is not None else None
+        pending = g.get("pending_login")
         return {
-            "staff_nav": lambda: staff_links(principal, tenant),
+            "staff_nav": lambda: [] if _restricted(principal, tenant) else staff_links(principal, tenant),
             "signed_in": principal,
+            "account_url": lambda: account_url(principal, tenant),
+            # A login whose two-factor code is still to come, for the login page of the same realm (auth/access.py).
+            "pending_second_factor": lambda: pending if pending is not None and (
+                (tenant is None and pending.is_superuser) or (tenant is not None and pending.tenant_id == str(tenant.id))) else None,
         }
+
+
+def _restricted(principal: Principal | None, tenant) -> bool:
+    """A person who must first change their password or set up two-factor: their navigation is their account page."""
+    return principal is not None and restriction_of(principal, None if principal.is_superuser else tenant) is not None
+
+
+def account_url(principal: Principal | None, tenant) -> str | None:
+    """The signed-in person's own account page (password, two-factor)."""
+    if principal is None:
+        return None
+    if principal.is_superuser:
+        return url_for("account_pages.platform_account_page") if "account_pages.platform_account_page" in current_app.view_functions else None
+    if tenant is not None and principal.tenant_id == str(tenant.id) and "account_pages.staff_account_page" in current_app.view_functions:
+        return url_for("account_pages.staff_account_page", tenant_slug=tenant.slug)
+    return None

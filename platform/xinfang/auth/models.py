@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from pydantic import Field
 from pymongo import ASCENDING, IndexModel
 
 from ..store.documents import IdRef, PlatformDocument, TenantDocument, UtcDateTime
+
+
+def security_view(account) -> dict:
+    """What an account's page and API show of its safeguards (never the secret itself)."""
+    locked = account.locked_until if account.locked_until and account.locked_until > time.time() else None
+    return {
+        "must_change_password": account.must_change_password,
+        "totp_enabled": account.totp_secret is not None,
+        "locked_until": datetime.fromtimestamp(locked, UTC).isoformat() if locked else None,
+    }
 
 
 class Role(StrEnum):
@@ -25,6 +37,16 @@ class StaffAccount(TenantDocument):
     password_hash: str
     active: bool = True
     auth_epoch: int = 0  # raised when the password or roles change: every earlier login ends (auth/sessions.py)
+    # A bootstrap or reset password: until it is changed, the account may open its own account page only.
+    must_change_password: bool = False
+    # Two-factor (auth/totp.py): the TOTP secret, sealed with the platform key (crypto.KeyRing); the one being set
+    # up waits in totp_pending until a code from it is verified; totp_last_step refuses a code used twice.
+    totp_secret: str | None = None
+    totp_pending: str | None = None
+    totp_last_step: int = 0
+    # Lockout (auth/lockout.py): recent failed logins (epoch seconds) and, once too many, the end of the lock.
+    failed_logins: list[float] = Field(default_factory=list)
+    locked_until: float | None = None
 
     class Settings:
         name = "staff_accounts"
@@ -38,7 +60,7 @@ class StaffAccount(TenantDocument):
             "display_name": self.display_name,
             "roles": [r.value for r in self.roles],
             "active": self.active,
-        }
+        } | security_view(self)
 
 
 class PlatformAccount(PlatformDocument):
@@ -49,6 +71,12 @@ class PlatformAccount(PlatformDocument):
     password_hash: str
     active: bool = True
     auth_epoch: int = 0  # raised when the password changes: every earlier login ends (auth/sessions.py)
+    must_change_password: bool = False  # as on StaffAccount
+    totp_secret: str | None = None
+    totp_pending: str | None = None
+    totp_last_step: int = 0
+    failed_logins: list[float] = Field(default_factory=list)
+    locked_until: float | None = None
 
     class Settings:
         name = "platform_accounts"
@@ -61,7 +89,7 @@ class PlatformAccount(PlatformDocument):
             "display_name": self.display_name,
             "superuser": True,
             "active": self.active,
-        }
+        } | security_view(self)
 
 
 class GrantState(StrEnum):

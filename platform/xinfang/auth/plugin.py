@@ -25,7 +25,8 @@ async def xinfang_sweep(now, runtime):
 
 @hookimpl
 def xinfang_blueprints():
+    from .account_pages import account_pages_bp
     from .grant_http import platform_role_grants_bp, role_grants_bp
     from .http import platform_auth_bp, tenant_auth_bp
 
-    return [tenant_auth_bp, platform_auth_bp, role_grants_bp, platform_role_grants_bp]
+    return [tenant_auth_bp, platform_auth_bp, role_grants_bp, platform_role_grants_bp, account_pages_bp]

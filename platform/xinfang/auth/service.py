@@ -11,33 +11,55 @@ from ..errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from ..ratelimit import give_back, hit
 from ..events import DomainEvent, unit_of_work
 from ..store.scoped import TenantScope, parse_object_id
+from ..audit.service import do_append_audit
 from .grants import Grantor, parse_roles, plan_role_change
+from .lockout import check_not_locked, clear_failures, note_failure
 from .models import PlatformAccount, RoleGrantRequest, StaffAccount
 from .passwords import hash_password, verify_password
 from .role_grants import do_change_roles
 from .sessions import revoke_all_for
 
 MIN_PASSWORD_LENGTH = 10
+COMMON_PASSWORDS = {"password123", "1234567890", "qwertyuiop", "admin12345", "abc1234567", "a123456789", "password1234",
+                    "1qaz2wsx3edc", "qwerty123456", "woaini1314", "iloveyou123"}
+PASSWORD_RULE = {
+    "zh": f"密码至少 {MIN_PASSWORD_LENGTH} 个字符，须包含小写字母、大写字母、数字、符号中的至少两类，且不能包含用户名或是常见密码",
+    "en": f"a password needs at least {MIN_PASSWORD_LENGTH} characters and two of: lower-case letters, capitals, digits, symbols; "
+          "it may not contain the username or be a common password",
+}
 
 
-def _check_password(password: str) -> None:
-    if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(
-            fields={
-                "password": {
-                    "zh": f"密码至少 {MIN_PASSWORD_LENGTH} 个字符",
-                    "en": f"password must have at least {MIN_PASSWORD_LENGTH} characters",
-                }
-            }
-        )
+def password_problem(password: str, username: str = "") -> dict | None:
+    """Why ``password`` is too weak (the rule, zh/en), or None."""
+    password = password or ""
+    classes = sum(any(test(ch) for ch in password) for test in (str.islower, str.isupper, str.isdigit, lambda c: not c.isalnum()))
+    if (len(password) < MIN_PASSWORD_LENGTH or classes < 2 or password.lower() in COMMON_PASSWORDS
+            or (len(username) >= 3 and username.lower() in password.lower())):
+        return PASSWORD_RULE
+    return None
+
+
+def _check_password(password: str, username: str = "", field: str = "password") -> None:
+    problem = password_problem(password, username)
+    if problem:
+        raise InvalidInput(fields={field: problem})
+
+
+async def _audit_account(actor_id: str, actor_username: str, action: str, account, purpose: str, **query) -> None:
+    """Every change of an account goes into the audit chain (before it is answered)."""
+    tenant_ids = [account.tenant_id] if isinstance(account, StaffAccount) else []
+    await do_append_audit(actor_id=actor_id, actor_username=actor_username, action=action, purpose=purpose[:500],
+                          subject=str(account.id), query={"account": account.username, **query}, tenant_ids=tenant_ids)
 
 
 async def do_create_staff_account(
-    scope: TenantScope, *, username: str, display_name: str, roles: list[str], password: str, grantor: Grantor
+    scope: TenantScope, *, username: str, display_name: str, roles: list[str], password: str, grantor: Grantor,
+    must_change_password: bool = False,
 ) -> tuple[StaffAccount, RoleGrantRequest | None]:
     """A new account; its roles are granted under the rule of ``auth/grants.py`` (those that need a second
-    person become a pending request, returned with it). Nothing is written when the rule refuses."""
-    _check_password(password)
+    person become a pending request, returned with it). Nothing is written when the rule refuses.
+    ``must_change_password``: a one-time initial password, changed at the first login."""
+    _check_password(password, username)
     wanted = parse_roles(roles)
     account = StaffAccount(
         id=PydanticObjectId(),
@@ -46,8 +68,14 @@ async def do_create_staff_account(
         display_name=display_name,
         roles=[],
         password_hash=hash_password(password),
+        must_change_password=must_change_password,
     )
     plan_role_change(grantor, str(account.id), [], wanted)  # refuse before the account exists
+    if await scope.repo(StaffAccount).find_one({"username": username}):
+        raise Conflict({"zh": f"用户名 {username} 已存在", "en": f"username {username} already exists"}, field="username")
+    await _audit_account(grantor.account_id, grantor.username, "account.created", account,
+                         f"新建账号 / account created ({grantor.path.value})", display_name=display_name,
+                         must_change_password=must_change_password)
     try:
         async with unit_of_work() as uow:
             await scope.repo(StaffAccount).insert(account, session=uow.session)
@@ -70,25 +98,36 @@ async def do_set_staff_roles(scope: TenantScope, account_id, roles: list[str], g
 
 
 async def do_change_password(account: StaffAccount | PlatformAccount, new_password: str) -> int:
-    """Give ``account`` a new password (whoever calls has checked the current one); then every session and
-    token of the account ends, the one that asked included. Returns how many ended."""
-    _check_password(new_password)
+    """Give ``account`` a new password of its owner's choosing (whoever calls has checked the current one); then
+    every session and token of the account ends, the one that asked included. Returns how many ended."""
+    _check_password(new_password, account.username)
+    if await verify_password(account.password_hash, new_password):
+        raise InvalidInput(fields={"password": {"zh": "新密码不能与当前密码相同", "en": "the new password must differ from the current one"}})
+    await _audit_account(str(account.id), account.username, "account.password.changed", account, "本人修改密码 / own password changed")
+    return await set_password(account, new_password, must_change=False)
+
+
+async def set_password(account: StaffAccount | PlatformAccount, new_password: str, *, must_change: bool) -> int:
+    """Store a new password hash (and whether it must be changed at the next login); end every login of the account."""
     new_hash = await asyncio.to_thread(hash_password, new_password)  # argon2: off the event loop
     query = {"_id": account.id}
     tenant_id = account.tenant_id if isinstance(account, StaffAccount) else None
     if tenant_id is not None:
         query["tenant_id"] = {"$eq": tenant_id}
     async with unit_of_work() as uow:
-        # Only the hash is set: a role change saved meanwhile is not overwritten.
-        await type(account).get_pymongo_collection().update_one(query, {"$set": {"password_hash": new_hash}}, session=uow.session)
+        # Only these fields are set: a role change saved meanwhile is not overwritten.
+        await type(account).get_pymongo_collection().update_one(
+            query, {"$set": {"password_hash": new_hash, "must_change_password": must_change, "failed_logins": [], "locked_until": None}},
+            session=uow.session)
         uow.record(DomainEvent("account.password_changed", tenant_id, str(account.id), {}))
-    account.password_hash = new_hash
+    account.password_hash, account.must_change_password, account.locked_until = new_hash, must_change, None
     return await revoke_all_for(account)
 
 
-async def do_create_superuser(*, username: str, display_name: str, password: str) -> PlatformAccount:
-    _check_password(password)
-    account = PlatformAccount(username=username, display_name=display_name, password_hash=hash_password(password))
+async def do_create_superuser(*, username: str, display_name: str, password: str, must_change_password: bool = False) -> PlatformAccount:
+    _check_password(password, username)
+    account = PlatformAccount(username=username, display_name=display_name, password_hash=hash_password(password),
+                              must_change_password=must_change_password)
     try:
         async with unit_of_work() as uow:
             await account.insert(session=uow.session)
@@ -106,6 +145,8 @@ FAILED_LOGINS_PER_ACCOUNT = 30
 FAILED_LOGINS_PER_ADDRESS = 50
 LOGIN_WINDOW_SECONDS = 600
 BAD_LOGIN_MESSAGE = {"zh": "用户名或密码错误", "en": "wrong username or password"}
+LOCKED_NOW = {"zh": "用户名或密码错误；连续失败次数过多，该账号已被锁定，请稍后再试或请单位管理员解锁",
+              "en": "wrong username or password; too many failures: the account is now locked, try later or ask your admin"}
 
 
 def login_buckets(where: str, username: str, address: str | None) -> list[tuple[str, int]]:
@@ -136,16 +177,26 @@ async def guarded_login(where: str, username: str, address: str | None, attempt)
     return account
 
 
-async def authenticate_staff(scope: TenantScope, username: str, password: str) -> StaffAccount | None:
-    account = await scope.repo(StaffAccount).find_one({"username": username, "active": True})
+async def _authenticate(account: StaffAccount | PlatformAccount | None, password: str) -> StaffAccount | PlatformAccount | None:
+    """The password check with the lockout (``auth/lockout.py``): a locked account is refused before its password
+    is looked at; a wrong password counts a failure (the one that locks the account says so)."""
+    if account is not None:
+        check_not_locked(account)
     ok = await verify_password(account.password_hash if account else None, password)
-    return account if ok else None
+    if ok:
+        await clear_failures(account)
+        return account
+    if account is not None and await note_failure(account):
+        raise NotAuthenticated(LOCKED_NOW)
+    return None
+
+
+async def authenticate_staff(scope: TenantScope, username: str, password: str) -> StaffAccount | None:
+    return await _authenticate(await scope.repo(StaffAccount).find_one({"username": username, "active": True}), password)
 
 
 async def authenticate_superuser(username: str, password: str) -> PlatformAccount | None:
-    account = await PlatformAccount.find_one({"username": username, "active": True})
-    ok = await verify_password(account.password_hash if account else None, password)
-    return account if ok else None
+    return await _authenticate(await PlatformAccount.find_one({"username": username, "active": True}), password)
 
 
 async def load_staff(scope: TenantScope, account_id) -> StaffAccount | None:

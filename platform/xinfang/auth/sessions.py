@@ -35,6 +35,7 @@ class LiveLogin(PlatformDocument):
     realm: str  # the tenant id, or "platform"
     account_id: str
     epoch: int  # the account's auth_epoch when its password was checked
+    pending: bool = False  # the password checked, the two-factor code not yet (auth/access.py): not a login yet
     exp: float  # epoch seconds: numbers compare the same on every store
     expire_at: UtcDateTime  # the same moment, for MongoDB's TTL index
 
@@ -55,13 +56,13 @@ def realm_of(account: StaffAccount | PlatformAccount) -> str:
     return str(account.tenant_id) if isinstance(account, StaffAccount) else PLATFORM_REALM
 
 
-async def open_login(kind: Kind, account: StaffAccount | PlatformAccount, ttl_seconds: int) -> str:
+async def open_login(kind: Kind, account: StaffAccount | PlatformAccount, ttl_seconds: int, *, pending: bool = False) -> str:
     """Record a new login of ``account``; returns the opaque id to hand to the client (cookie or jti)."""
     opaque = secrets.token_urlsafe(32)
     exp = time.time() + ttl_seconds
     await LiveLogin.get_pymongo_collection().insert_one({
         "key": _key(opaque), "kind": kind, "realm": realm_of(account), "account_id": str(account.id),
-        "epoch": account.auth_epoch, "exp": exp, "expire_at": datetime.fromtimestamp(exp, UTC), "created_at": datetime.now(UTC),
+        "epoch": account.auth_epoch, "pending": pending, "exp": exp, "expire_at": datetime.fromtimestamp(exp, UTC), "created_at": datetime.now(UTC),
     })
     return opaque
 

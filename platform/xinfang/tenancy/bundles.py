@@ -144,6 +144,9 @@ class BundleLoader:
     def __init__(self, password: str | None = None):
         self.report = LoadReport()
         self._password = password
+        # A generated bootstrap password (printed once) must be changed at the first login; one the operator chose
+        # (XINFANG_BOOTSTRAP_PASSWORD: demos, tests) is theirs to manage.
+        self._must_change = password is None
 
     def _bootstrap_password(self) -> str:
         if self._password is None:
@@ -165,7 +168,8 @@ class BundleLoader:
         if await PlatformAccount.find_one({"username": entry["username"]}):
             self.report.add("superusers", "kept")
             return
-        await do_create_superuser(username=entry["username"], display_name=entry["display_name"], password=self._bootstrap_password())
+        await do_create_superuser(username=entry["username"], display_name=entry["display_name"], password=self._bootstrap_password(),
+                                  must_change_password=self._must_change)
         self.report.add("superusers", "created")
         self.report.new_credentials.append(("platform", entry["username"]))
 
@@ -282,6 +286,7 @@ class BundleLoader:
             display_name=entry["display_name"],
             roles=entry.get("roles", []),
             password=self._bootstrap_password(),
+            must_change_password=self._must_change,
             grantor=Grantor.operator(GrantPath.BUNDLE),  # the operator's path: trusted, and recorded in the audit log
         )
         self.report.add("accounts", "created")

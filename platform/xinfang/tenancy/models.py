@@ -45,6 +45,9 @@ class TenantSettings(BaseModel):
     # IANA zone every page and printed document of this tenant shows times in (timefmt.py);
     # stored instants and API values stay UTC.
     time_zone: str = DEFAULT_ZONE
+    # Staff must sign in with a TOTP code after their password; one without it set up may open only their
+    # account page until they set it up (auth/access.py).
+    require_totp: bool = False
 
     @field_validator("time_zone")
     @classmethod
