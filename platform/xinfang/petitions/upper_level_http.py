@@ -18,6 +18,7 @@ from __future__ import annotations
 from markupsafe import Markup
 from pydantic import BaseModel, ConfigDict, Field
 from quart import Blueprint, Response, redirect, render_template, request, url_for
+from quart_schema import document_request
 
 from ..auth.access import current_principal
 from ..auth.permissions import Permission, requires
@@ -97,6 +98,7 @@ async def show_followed(tenant_slug, petition_id):
 
 @upper_level_bp.post("/api/followed/<petition_id>/accept")
 @requires(Permission.PETITIONS_ACT)
+@document_request(DecisionIn)
 async def accept_report(tenant_slug, petition_id):
     """Accept the lower body's pending result report (optional ``reason`` as a remark)."""
     body = await _body_or_empty(DecisionIn)
@@ -107,6 +109,7 @@ async def accept_report(tenant_slug, petition_id):
 
 @upper_level_bp.post("/api/followed/<petition_id>/return")
 @requires(Permission.PETITIONS_ACT)
+@document_request(ReturnIn)
 async def return_report(tenant_slug, petition_id):
     """Return the pending result report with a reason: the lower body must report again."""
     body = await parse_body(ReturnIn)
@@ -117,6 +120,7 @@ async def return_report(tenant_slug, petition_id):
 
 @upper_level_bp.post("/api/followed/<petition_id>/reminders")
 @requires(Permission.PETITIONS_ACT)
+@document_request(ReminderIn)
 async def remind(tenant_slug, petition_id):
     """督办: remind the lower body, optionally with a new date for the result report."""
     body = await parse_body(ReminderIn)
@@ -154,6 +158,7 @@ async def show_upper_level(tenant_slug, petition_id):
 
 @upper_level_bp.post("/api/petitions/<petition_id>/result-reports")
 @requires(Permission.PETITIONS_ACT)
+@document_request(ReportIn)
 async def report_result(tenant_slug, petition_id):
     """办理结果报送 to the body that assigned the case here (JSON, or multipart with a `payload` JSON field and `files`)."""
     ctx, principal = current_tenant(), current_principal()
