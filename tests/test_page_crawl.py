@@ -36,10 +36,10 @@ from xinfang.display_words import all_codes
 from xinfang.store.scoped import TenantScope
 from xinfang.tenancy.models import Tenant
 
-A, B = "siyang-edu", "bazhou"
+A, B, C = "siyang-edu", "bazhou", "korla"  # C: the county under 巴州, which 巴州 assigns a case down to
 # (tenant, username) of every role the two bundles hold; None: the platform's superuser.
 STAFF = [(A, "registrar"), (A, "handler"), (A, "leader"), (A, "deputy"), (A, "admin"), (A, "auditor"),
-         (B, "handler"), (B, "leader"), (B, "deputy"), (B, "admin")]
+         (B, "handler"), (B, "leader"), (B, "deputy"), (B, "admin"), (C, "handler"), (C, "leader")]
 PHONE_STAFF = [(A, "registrar"), (A, "handler"), (A, "leader"), (A, "admin"), (A, "auditor"), (B, "handler"), (B, "admin")]
 SUPERUSER = "org-reviewer"  # the organization department's reviewer (platform superuser)
 MAX_PAGES = 80  # per person: the crawl stays bounded whatever the pages link to
@@ -221,7 +221,15 @@ async def seeded(app, worker):
         official = await register(client, slug, handler, name=f"李{slug[:2]}", unit="某中学", position="校长", id_number=number)
         card = await card_for(client, slug, official["id"], "yellow" if slug == A else "orange", official["name"], [pid])
         data[slug] = {"receipt": filed["receipt"], "petition": pid, "official": official["id"], "card": card, "number": number,
-                      "name": official["name"]}
+                      "name": official["name"], "card_type": "yellow" if slug == A else "orange"}
+    down = await submitted(client, B, dict(NAMED, title="反映某乡镇学校乱收费"), address="10.77.9.1")  # 巴州 assigns it to 库尔勒
+    down_id = await petition_id_of(B, down["number"])
+    leader_b = await login_token(client, B, "leader")
+    assert (await client.post(f"/t/{B}/api/petitions/{down_id}/transitions/accept", headers=leader_b, json={"fields": {}})).status_code == 200
+    moved = await client.post(f"/t/{B}/api/petitions/{down_id}/transitions/assign_down", headers=leader_b,
+                              json={"fields": {"target_tenant": C, "opinion": "请库尔勒市纪委办理并报送结果"}})
+    assert moved.status_code == 200, await moved.get_data(as_text=True)
+    data[C] = {"petition": down_id}
     doc = await client.post(f"/t/{A}/api/officials/{data[A]['official']}/documents", headers=await login_token(client, A, "handler"),
                             json={"type_key": "integrity_evaluation", "on": "2026-11-20", "data": {"rating": "good", "participants": 40}})
     assert doc.status_code == 201, await doc.get_data(as_text=True)
@@ -290,8 +298,11 @@ async def test_every_page_of_every_staff_role_and_the_citizen_shows_words_not_co
         landed = await form_login(browser, f"/t/{slug}/staff/login", username)
         assert landed.status_code == 302, (who, landed.status_code)
         result = await crawl(browser, who, landed.headers["Location"])
-        for path in (f"/t/{slug}/staff/petitions/{seeded[slug]['petition']}", f"/t/{slug}/staff/supervisions/{seeded[slug]['card']}",
-                     f"/t/{slug}/staff/officials/{seeded[slug]['official']}", f"/t/{slug}/staff/archive-access-log"):
+        mine = seeded[slug]
+        for path in (f"/t/{slug}/staff/petitions/{mine['petition']}", f"/t/{slug}/staff/archive-access-log",
+                     *([f"/t/{slug}/staff/supervisions/{mine['card']}", f"/t/{slug}/staff/officials/{mine['official']}"] if "card" in mine else []),
+                     *([f"/t/{slug}/staff/followed/{seeded[C]['petition']}"] if slug == B else []),
+                     *([f"/t/{slug}/admin/supervision?saved=card:{mine['card_type']}"] if "card_type" in mine else [])):
             # The pages the data made, even where no link led: opened only by a role that may (a role that
             # may not is never sent there by a link, which the crawl above checked).
             if path not in result.visited and (await browser.get(path)).status_code == 200:
@@ -391,3 +402,12 @@ async def test_each_roles_home_and_key_pages_at_phone_size(live_server, browser,
     print(f"screenshots: {shots}")
     assert not overflowing, overflowing
     assert len(list(shots.glob("*.png"))) >= 5 + 4 * (len(PHONE_STAFF) - 2) + 2 + 1
+
+
+async def test_the_supervision_admin_says_what_it_saved_by_name(app):
+    """"已保存：card:yellow" was the page's word for a saved card type: now its kind and name."""
+    admin = app.test_client()
+    await form_login(admin, f"/t/{A}/staff/login", "admin")
+    for lang, expected in (("zh", "已保存：监督卡「"), ("en", "Saved: Card type “")):
+        html = await (await admin.get(f"/t/{A}/admin/supervision?saved=card:yellow&lang={lang}")).get_data(as_text=True)
+        assert expected in html and "card:yellow" not in read_page(html)[0], lang
