@@ -24,6 +24,14 @@ from tests.conftest import login_token
 from tests.login_pages import TOKEN, staff_login
 from tests.test_petitions import ANONYMOUS, PNG
 
+# Checked by tests/test_isolation.py like its own cases: another tenant's staff get 401/403 on these URLs, and a 404
+# (the same as for an id that never existed) for another tenant's case; an export holds nothing of another tenant.
+ISOLATION_CASES = {
+    "console.notice_page": dict(method="GET", path="/staff/petitions/{id}/notice", kind="object", owner_object="petition"),
+    "console.export_inbox": dict(method="GET", path="/staff/export.csv", kind="collection"),
+    # an empty form: the page says what is missing (the cases of the other tenant are refused one by one: see the bulk test)
+    "console.bulk_assign_submit": dict(method="POST", path="/staff/bulk-assign", kind="collection", form=True, expect=(422,)),
+}
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 SCAN = PNG + b"\x00" * 3000
 NAMED = {"title": "反映学校食堂问题", "content": "来信反映某中学食堂卫生差。", "category": "integrity",

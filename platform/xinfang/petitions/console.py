@@ -339,7 +339,7 @@ async def register_submit(tenant_slug):
 
 
 def _track_url(ctx) -> str:
-    return request.host_url.rstrip("/") + url_for("portal.track", tenant_slug=ctx.tenant.slug)
+    return url_for("portal.track", tenant_slug=ctx.tenant.slug, _external=True)
 
 
 @console_bp.get("/petitions/<petition_id>/notice")
