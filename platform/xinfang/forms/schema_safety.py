@@ -600,9 +600,24 @@ class _Gate:
                 return  # already explained above, in words a tenant admin understands
             self.add(
                 path,
-                f"不符合 JSON Schema 2020-12 规范：{error.message[:300]}",
+                f"不符合 JSON Schema 2020-12 规范：{_metaschema_words(error)}",
                 f"not valid under the JSON Schema 2020-12 metaschema: {error.message[:300]}",
             )
+
+
+_SIMPLE_TYPES = "string、number、integer、boolean、object、array 或 null"
+_METASCHEMA_WORDS = {"type": "取值的类型不对", "enum": "不是允许的取值", "const": "不是允许的取值", "minimum": "数值太小",
+                     "exclusiveMinimum": "数值太小", "maximum": "数值太大", "required": "缺少必需的项", "pattern": "格式不对",
+                     "format": "格式不对", "uniqueItems": "有重复的项", "minItems": "项太少", "minLength": "太短"}
+
+
+def _metaschema_words(error: SchemaError) -> str:
+    """The metaschema's complaint in Chinese (jsonschema words it in English): what is wrong, and the value."""
+    value = json.dumps(error.instance, ensure_ascii=False)
+    value = value if len(value) <= 60 else value[:57] + "…"
+    if error.absolute_path and error.absolute_path[-1] == "type":
+        return f"没有 {value} 这种类型，应为 {_SIMPLE_TYPES}"
+    return f"{_METASCHEMA_WORDS.get(error.validator, '写法不对')}（{value}）"
 
 
 def check_tenant_schema(schema: dict) -> None:

@@ -18,17 +18,63 @@
     try { schema = JSON.parse(schemaBox.value); example = JSON.parse(exampleBox.value || "{}"); }
     catch (e) { say(document.getElementById("problems"), [e.message], x => "JSON: " + x); return; }
     const [, result] = await post("/api/forms/preview", { schema, example, lang });
-    say(document.getElementById("problems"), result.problems || (result.error ? [result.error] : []), p => p.path ? `${p.path}: ${p[lang] || p.message?.[lang]}` : (p[lang] || JSON.stringify(p)));
-    say(document.getElementById("errors"), result.errors || [], e => `${e.path || "·"}: ${e[lang]}`);
+    // In words: each message says which field it is about; the schema location follows for the admin editing it.
+    const at = document.getElementById("status").dataset.at;
+    say(document.getElementById("problems"), result.problems || (result.error ? [result.error] : []),
+        p => (p[lang] || p.message?.[lang] || p.zh || "") + (p.path ? `（${at} ${p.path}）` : ""));
+    say(document.getElementById("errors"), result.errors || [], e => e[lang] || e.zh);
     document.getElementById("preview").innerHTML = result.html || "";
   }
 
   function schedule() { clearTimeout(timer); timer = setTimeout(preview, 300); }
   schemaBox.addEventListener("input", schedule);
   exampleBox.addEventListener("input", schedule);
+  // Publishing: the outcome in words (the page's language only), a refusal's field messages listed, and the
+  // version shown in the form's tab brought up to date.
+  const statusBox = document.getElementById("status");
+  const errorBox = document.getElementById("publish-errors");
+  const words = (template, n) => template.replace("{n}", n);
+
+  function showRefusal(lead, fields) {
+    errorBox.replaceChildren();
+    const head = document.createElement("p");
+    head.textContent = lead;
+    errorBox.appendChild(head);
+    const list = document.createElement("ul");
+    Object.entries(fields || {}).forEach(([path, message]) => {
+      const li = document.createElement("li");
+      li.textContent = (message && (message[lang] || message.zh)) || "";
+      const where = path.replace(/^schema\.?/, "");
+      if (where) {  // where in the schema, for the admin editing it
+        const code = document.createElement("code");
+        code.textContent = where;
+        li.append(`（${statusBox.dataset.at} `, code, "）");
+      }
+      list.appendChild(li);
+    });
+    if (list.children.length) errorBox.appendChild(list);
+    errorBox.hidden = false;
+  }
+
+  function showVersion(key, version) {
+    const tab = document.querySelector(`#form-tabs a[data-key="${CSS.escape(key)}"] .version`);
+    if (tab) tab.textContent = words(statusBox.dataset.tab, version);
+  }
+
   document.getElementById("publish").addEventListener("click", async () => {
-    const [status, result] = await post(`/api/forms/${schemaBox.dataset.key}/versions`, { schema: JSON.parse(schemaBox.value) });
-    document.getElementById("status").textContent = status < 300 ? `v${result.version} ✓` : JSON.stringify(result.error);
+    statusBox.textContent = "";
+    errorBox.hidden = true;
+    let schema;
+    try { schema = JSON.parse(schemaBox.value); }
+    catch (e) { showRefusal(statusBox.dataset.badJson + e.message, {}); return; }
+    const [status, result] = await post(`/api/forms/${schemaBox.dataset.key}/versions`, { schema });
+    if (status < 300) {
+      statusBox.textContent = words(result.created ? statusBox.dataset.published : statusBox.dataset.unchanged, result.version);
+      showVersion(result.key, result.version);
+      return;
+    }
+    const error = result.error || {};
+    showRefusal((error.message && (error.message[lang] || error.message.zh)) || String(status), error.fields);
   });
   preview();
 })();
