@@ -129,6 +129,18 @@ async def test_the_upper_body_follows_decides_and_reminds(client, tenants):
     assert view["actions"] == []  # done: nothing more to decide or remind
     assert (await report(client, tenants.CHILD_OF_B, case.korla_handler, case.pid, "又一次")).status_code == 409
 
+    # Each report reached 巴州's handlers as a notification leading to the followed case; each decision 库尔勒's.
+    async def notified(slug, headers, kind):
+        rows = (await (await client.get(f"/t/{slug}/api/notifications", headers=headers)).get_json())["notifications"]
+        mine = [n for n in rows if n["kind"] == kind and case.number in n["text"]["zh"]]
+        return mine if len(mine) == 2 else None
+
+    reports = await eventually(lambda: notified(tenants.B, case.bazhou_handler, "result_report"), timeout=30, message="report notices")
+    assert {n["link"] for n in reports} == {f"/api/followed/{case.pid}"}
+    decisions = await eventually(lambda: notified(tenants.CHILD_OF_B, case.korla_leader, "result_decided"), timeout=30,
+                                 message="decision notices")
+    assert {n["text"]["zh"].split("交办件")[0] for n in decisions} == {"上级退回了", "上级采纳了"}
+
 
 async def test_a_reminder_reaches_the_county(client, tenants):
     case = await assigned_down(client, tenants)
@@ -186,6 +198,8 @@ async def test_the_county_page_shows_the_panel_and_reports_through_it(app, clien
     assert accepted.status_code == 302
     text = await (await upper.get(f"/t/{tenants.B}/staff/followed/{case.pid}")).get_data(as_text=True)
     assert "结果已采纳，交办办结" in text and 'data-action="remind"' not in text
+    english = await (await upper.get(f"/t/{tenants.B}/staff/followed/{case.pid}?lang=en")).get_data(as_text=True)
+    assert "Result accepted, assignment done" in english and "Upper body accepted the result" in english
 
 
 # -- isolation: every new route, for a tenant that did not assign the case ---------------------------
