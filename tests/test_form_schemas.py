@@ -160,10 +160,10 @@ def test_every_title_and_description_is_bilingual(templates, key):
 
 def test_template_fields_and_required_sets(templates):
     petition, report, suggestion = templates["petition"], templates["report"], templates["suggestion"]
-    identity = ["petitioner_name", "id_number", "phone", "email", "address"]
+    identity = ["petitioner_name", "id_number", "phone", "email", "notify_progress", "address"]
     assert identity_names(petition) == identity
     assert identity_names(report) == identity
-    assert identity_names(suggestion) == ["petitioner_name", "phone", "email"]
+    assert identity_names(suggestion) == ["petitioner_name", "phone", "email", "notify_progress"]
     assert petition["required"] == ["title", "category", "content", "petitioner_name", "id_number", "phone"]
     assert report["required"] == ["subject", "category", "content", "petitioner_name", "id_number", "phone"]
     assert suggestion["required"] == ["topic", "content"]

@@ -283,8 +283,11 @@ async def test_notifications_go_out_through_the_sender_plugin(siyang, settings, 
     """The default sender writes each message to DATA_DIR/notifications/outbox.jsonl, through the real worker."""
     import json as _json
 
-    from xinfang.notifications.service import do_notify
+    from xinfang.notifications.service import do_notify, do_set_preference
 
+    # Sent where a person chose it (their notification preferences): the handler takes both.
+    handler = await staff(siyang, "handler")
+    await do_set_preference(siyang, handler.account_id, channels=["email", "sms"], email="handler@example.org", phone="13900002222")
     key = f"sender-test-{uuid.uuid4().hex}"
     assert await do_notify(siyang, key, kind="reminder", roles=["handler"], text={"zh": "测试提醒", "en": "test reminder"})
     outbox = settings.data_dir / "notifications" / "outbox.jsonl"
@@ -300,6 +303,8 @@ async def test_notifications_go_out_through_the_sender_plugin(siyang, settings, 
 
     lines = await eventually(sent, message="the sender plugin to write the message")
     assert sorted(line["channel"] for line in lines) == ["email", "sms"] and lines[0]["tenant"] == "siyang-edu"
+    assert sorted(line["to"] for line in lines) == ["13900002222", "handler@example.org"]
+    await do_set_preference(siyang, handler.account_id, channels=[], email=None, phone=None)
 
 
 async def test_the_reminder_lead_time_is_the_tenants_per_type(bazhou):

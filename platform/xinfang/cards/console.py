@@ -14,7 +14,7 @@ from ..archives.models import Official
 from ..errors import DomainError, Forbidden, InvalidInput
 from ..http import refusal_message, staff_page
 from ..petitions.http import keyring
-from ..notifications import service as notifications
+from ..notifications.http import inbox_page
 from ..petitions.models import Petition
 from ..tenancy.resolution import current_tenant
 from . import service, stats
@@ -194,16 +194,5 @@ async def stats_page(tenant_slug):
 @supervision_console_bp.get("/notifications")
 @requires(Permission.TENANT_READ)
 async def notifications_page(tenant_slug):
-    rows = await notifications.inbox(current_tenant().scope, set(current_principal().roles))
-    return await _page("staff/notifications.html", items=rows, staff_link=staff_link)
-
-
-def staff_link(api_link: str | None) -> str | None:
-    """A notification's API link as the staff page that shows the same thing."""
-    slug = current_tenant().tenant.slug
-    for prefix, endpoint, arg in (("/api/supervisions/", "supervision_console.supervision_page", "supervision_id"),
-                                  ("/api/petitions/", "console.petition_page", "petition_id")):
-        if api_link and api_link.startswith(prefix):
-            return url_for(endpoint, tenant_slug=slug, **{arg: api_link[len(prefix):]})
-    return None
-
+    """My notifications with their read state, mark read, and my e-mail/SMS choice (notifications/http.py)."""
+    return await inbox_page()

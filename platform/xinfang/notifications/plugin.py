@@ -1,10 +1,19 @@
-"""Built-in plugin: notifications, and a notice in the receiving tenant when a case arrives from another."""
+"""Built-in plugin: notifications for the day's work (notifications/handlers.py), petition deadlines
+in the inbox (notifications/deadlines.py), each person's read state and channels, and the notices a
+petitioner asked for."""
+
+import logging
 
 from ..hookspecs import hookimpl
+from ..petitions.service import china_today
 from ..plugins import PluginInfo
 from ..store.scoped import TenantScope
-from .models import Notification
-from .service import do_notify
+from ..tenancy.service import list_active_tenants
+from .deadlines import mark_swept, sweep_petition_deadlines, swept_on
+from .handlers import handle
+from .models import CitizenNotice, Notification, NotificationDelivery, NotificationPreference, NoticeSweepMark
+
+log = logging.getLogger(__name__)
 
 
 @hookimpl
@@ -14,23 +23,33 @@ def xinfang_plugin_info():
 
 @hookimpl
 def xinfang_document_models():
-    return [Notification]
+    return [Notification, NotificationDelivery, NotificationPreference, CitizenNotice, NoticeSweepMark]
 
 
 @hookimpl
 def xinfang_blueprints():
-    from .http import notifications_bp
+    from .http import notification_pages_bp, notifications_bp
 
-    return [notifications_bp]
+    return [notifications_bp, notification_pages_bp]
 
 
 @hookimpl
 async def xinfang_handle_event(event, tenant, config):
-    """A petition moved here (交办/转送): tell the receiving tenant's registrars and leaders."""
-    if event.name != "petition.moved" or tenant is None:
-        return
-    await do_notify(
-        TenantScope(event.tenant_id), f"arrived:{event.subject_id}:{event.id}", kind="assigned", roles=["registrar", "leader"],
-        text={"zh": "上级或其他单位交办/转送来一件信访件", "en": "A petition was assigned or transferred here by another body"},
-        link=f"/api/petitions/{event.subject_id}", subject_id=event.subject_id,
-    )
+    """Cards awaiting approval, subjects' answers, cases assigned or moved here, petitioners' material and
+    requests, and the petitioner's own notice when the case moves (idempotent: keys name the event)."""
+    await handle(event, tenant)
+
+
+@hookimpl
+async def xinfang_sweep(now, runtime):
+    """Petitions due soon or overdue, once per tenant per China day."""
+    today = china_today(now)
+    for tenant in await list_active_tenants():
+        scope = TenantScope(tenant.id)
+        last = await swept_on(scope)
+        if last is not None and last >= today.isoformat():
+            continue
+        reminders, overdue = await sweep_petition_deadlines(scope, today)
+        await mark_swept(scope, today.isoformat())
+        if reminders or overdue:
+            log.info("petition deadlines %s: %d reminder(s), %d overdue", tenant.slug, reminders, overdue)

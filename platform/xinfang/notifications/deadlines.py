@@ -1,0 +1,64 @@
+"""Petition time limits in the inbox: a reminder some working days before a petition is due, and a
+notice once it is overdue. Swept once per tenant per China day (the rules work at day granularity);
+each notice is keyed by the petition and its due date, so a second sweep, or a later day's, notifies once."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from pymongo.errors import DuplicateKeyError
+
+from ..petitions.models import Petition
+from ..petitions.service import tenant_calendar, tenant_workflow
+from ..store.scoped import TenantScope
+from .handlers import next_roles
+from .models import NoticeSweepMark
+from .service import do_notify
+
+REMINDER_WORKING_DAYS = 3
+OVERDUE_LOOKBACK_DAYS = 14  # how far back a missed day's sweep still catches an overdue petition
+
+
+async def swept_on(scope: TenantScope) -> str | None:
+    row = await scope.repo(NoticeSweepMark).find_one({})
+    return row.day if row else None
+
+
+async def mark_swept(scope: TenantScope, day: str) -> None:
+    """The mark only moves forward (a slower sweep of an earlier day finishing last changes nothing)."""
+    repo = scope.repo(NoticeSweepMark)
+    if await repo.find_one({}) is None:
+        try:
+            await repo.insert(NoticeSweepMark(tenant_id=scope.tenant_id, day=day))
+            return
+        except DuplicateKeyError:
+            pass
+    await repo.update_one({"day": {"$lt": day}}, {"$set": {"day": day}})
+
+
+async def sweep_petition_deadlines(scope: TenantScope, today: date) -> tuple[int, int]:
+    """(reminders, overdue notices) newly made for this tenant's petitions on ``today``."""
+    calendar = await tenant_calendar(scope)
+    workflow = await tenant_workflow(scope)
+    iso = today.isoformat()
+    horizon = calendar.add_working_days(today, REMINDER_WORKING_DAYS).isoformat()
+    reminders = overdue = 0
+    repo = scope.repo(Petition)
+    async for petition in repo.find({"due_on": {"$gte": iso, "$lte": horizon}}):
+        reminders += await _notify(scope, workflow, petition, "reminder",
+                                   {"zh": f"信访件 {petition.number} 将于 {petition.due_on} 到期：{petition.title}",
+                                    "en": f"Petition {petition.number} is due on {petition.due_on}: {petition.title}"})
+    since = (today - timedelta(days=OVERDUE_LOOKBACK_DAYS)).isoformat()
+    async for petition in repo.find({"due_on": {"$gte": since, "$lt": iso}}):
+        overdue += await _notify(scope, workflow, petition, "overdue",
+                                 {"zh": f"信访件 {petition.number} 已超过办理期限（{petition.due_on}）：{petition.title}",
+                                  "en": f"Petition {petition.number} is past its time limit ({petition.due_on}): {petition.title}"})
+    return reminders, overdue
+
+
+async def _notify(scope: TenantScope, workflow, petition: Petition, kind: str, text: dict) -> int:
+    """To the assigned handler; a case nobody holds yet goes to whoever acts next in its state."""
+    roles = [] if petition.assignee_id else next_roles(workflow, petition.state)
+    return int(await do_notify(scope, f"petition_{kind}:{petition.id}:{petition.due_on}", kind=kind, roles=roles,
+                               account_id=petition.assignee_id, subject_id=str(petition.id), link=f"/api/petitions/{petition.id}",
+                               text=text))
