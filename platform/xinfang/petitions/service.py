@@ -32,6 +32,7 @@ from ..store.scoped import TenantScope, parse_object_id
 from ..tenancy.context import TenantContext
 from ..tenancy.models import Tenant
 from .models import Attachment, CalendarRules, Channel, Petition, Receipt, Step
+from .titles import title_from_text
 from .upper_level_models import open_assignment_down
 from .workflow import CITIZEN, TenantWorkflow, Transition, Workflow, default_workflow
 
@@ -170,7 +171,7 @@ def _title_of(answers: dict, form: FormVersion) -> str:
             return answers[key].strip()[:100]
     content = answers.get("content")
     if isinstance(content, str) and content.strip():
-        return content.strip().replace("\n", " ")[:40]
+        return title_from_text(content)  # whole sentences, never cut inside a quotation
     return form.title()["zh"]
 
 
