@@ -23,11 +23,17 @@ async def test_a_registrar_registers_a_visit_and_prints_the_receipt(live_server,
 
     received = utcnow().astimezone(zone("Asia/Shanghai")).date() - timedelta(days=3)
     await page.select_option("#channel", "visit")
-    await page.fill("#received_on", received.isoformat())
+    await page.fill("#received_on", (received + timedelta(days=10)).isoformat())  # a slip of the pen: a day to come
     await page.check("input[name='_anonymous']")
     await page.fill("#xf-title", "来访反映校车超载")
     await page.select_option("#xf-category", "other")
     await page.fill("#xf-content", "来访人反映某小学校车每天超载接送学生。")
+    await page.click("form.register-form button[type='submit']")
+    await page.wait_for_selector("#received_on-error")
+    assert await page.locator("#received_on-error").inner_text() == "收到日期不能晚于今天"
+    assert await page.input_value("#xf-title") == "来访反映校车超载"  # what was typed stays
+    await page.screenshot(path=str(tmp_path / "register-refused-date.png"), full_page=True)
+    await page.fill("#received_on", received.isoformat())
     await page.set_input_files("#files", files=[{"name": "来访登记表.png", "mimeType": "image/png", "buffer": PNG}])
     await page.click("form.register-form button[type='submit']")
     await page.wait_for_selector("article.slip")
