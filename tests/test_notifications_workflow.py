@@ -300,3 +300,18 @@ async def test_a_petitioner_who_opted_in_is_told_when_the_case_moves_and_nobody_
 async def test_the_opt_in_is_on_the_portal_form(client, tenants):
     page = await (await client.get(f"/t/{tenants.A}/petition/petition")).get_data(as_text=True)
     assert 'name="notify_progress"' in page and "办理有进展时通过短信或电子邮件通知我" in page
+
+
+async def test_my_notifications_stay_in_my_inbox_however_many_the_tenant_has(siyang, monkeypatch, worker):
+    from xinfang.notifications import service
+
+    handler = await staff(siyang, "handler")
+    key = f"mine-{uuid.uuid4().hex}"
+    await do_notify(siyang, key, kind="assigned", roles=[], account_id=handler.account_id, text={"zh": "只给我", "en": "only me"})
+    mine = str(notification_id(siyang.tenant_id, key))
+    await eventually(lambda: siyang.repo(NotificationDelivery).find_one({"notification_id": mine}), message="the delivery")
+    monkeypatch.setattr(service, "INBOX_WINDOW", 3)
+    for n in range(4):  # newer notifications for another role push mine out of the tenant's newest few
+        await do_notify(siyang, f"{key}-other-{n}", kind="reminder", roles=["auditor"], text={"zh": "别人的", "en": "others"})
+    rows = await service.inbox(siyang, {"handler"}, account_id=handler.account_id)
+    assert mine in [str(n.id) for n in rows] and not [n for n in rows if n.text.zh == "别人的"]

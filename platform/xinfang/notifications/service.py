@@ -76,9 +76,19 @@ register_carrier(CitizenNotice)
 
 
 async def inbox(scope: TenantScope, roles: set[str], limit: int = 100, account_id: str | None = None) -> list[Notification]:
-    """The newest notifications for these roles (or addressed to this account), newest first."""
-    rows = await scope.repo(Notification).find({}).sort("-created_at").limit(INBOX_WINDOW).to_list()
-    return [n for n in rows if addressed_to(n, account_id or "", roles)][:limit]
+    """The newest notifications for these roles (or addressed to this account), newest first.
+
+    A person's own deliveries find theirs however many others the tenant has (an indexed query); the
+    tenant's newest notifications add those not delivered yet (or written without a delivery)."""
+    rows = {str(n.id): n for n in await scope.repo(Notification).find({}).sort("-created_at").limit(INBOX_WINDOW).to_list()
+            if addressed_to(n, account_id or "", roles)}
+    if account_id:
+        delivered = [parse for parse in [d.notification_id async for d in scope.repo(NotificationDelivery).find(
+            {"account_id": {"$eq": account_id}}).sort("-created_at").limit(limit)] if parse not in rows]
+        if delivered:
+            more = await scope.repo(Notification).find({"_id": {"$in": [ObjectId(i) for i in delivered]}}).to_list()
+            rows.update({str(n.id): n for n in more if addressed_to(n, account_id, roles)})
+    return sorted(rows.values(), key=lambda n: (n.created_at, str(n.id)), reverse=True)[:limit]
 
 
 async def unread_ids(scope: TenantScope, account_id: str, notifications: list[Notification]) -> set[str]:
@@ -166,10 +176,18 @@ async def preferences_of(scope: TenantScope, account_ids: list[str]) -> dict[str
     return {p.account_id: p async for p in scope.repo(NotificationPreference).find({}) if p.account_id in wanted and p.channels}
 
 
-@cache
 def process_keyring():
-    """The platform's key ring in a worker (the web app has its own in app.extensions): opens and seals
-    petitioners' contact details for the notices they asked for."""
+    """The platform's key ring: the web app's own where there is one, else this process's (a worker):
+    opens and seals petitioners' contact details for the notices they asked for."""
+    from quart import current_app, has_app_context
+
+    if has_app_context() and "xinfang.keyring" in current_app.extensions:
+        return current_app.extensions["xinfang.keyring"]
+    return _worker_keyring()
+
+
+@cache
+def _worker_keyring():
     from ..crypto import KeyRing
     from ..secrets_file import resolve_encryption_key
     from ..settings import Settings
