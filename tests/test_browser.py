@@ -197,7 +197,8 @@ async def test_a_promotion_review_from_opening_to_the_opinion_and_the_tenants_ac
     assert "民主评廉" in await handler.inner_text("table.archive")
     await handler.goto(f"{live_server}/t/{tenants.A}/staff/archive-access-log")
     log = await handler.inner_text("table")
-    assert "org-reviewer" in log and "archive.opinion.page" in log
+    assert "组织部干部监督科" in log and "查阅廉政综合意见（网页）" in log  # the reader by name, the action in words
+    assert "org-reviewer" not in log and "archive.opinion.page" not in log
     for context in (reviewer_ctx, approver_ctx, desk):
         await context.close()
 
