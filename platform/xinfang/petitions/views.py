@@ -67,6 +67,7 @@ def public_view(petition: Petition, workflow: Workflow) -> dict:
         "state_name": _state_name(workflow, petition.state),
         "channel": CHANNEL_NAMES[petition.channel],
         "filed_at": petition.created_at.isoformat(),
+        "received_at": petition.received_at.isoformat(),  # the day a letter or visit came in, else when it was filed
         "due_on": petition.due_on,
         "timeline": steps,
     }
