@@ -31,6 +31,10 @@ ISOLATION_CASES = {
     "account_pages.set_roles_submit": dict(method="POST", path="/admin/accounts/{id}/roles", kind="object", form=True),
     "account_pages.reset_password_submit": dict(method="POST", path="/admin/accounts/{id}/password-reset", kind="object", form=True),
     "account_pages.unlock_submit": dict(method="POST", path="/admin/accounts/{id}/unlock", kind="object", form=True),
+    "account_pages.approve_grant_submit": dict(method="POST", path="/admin/accounts/role-grants/{id}/approve", kind="object", form=True,
+                                               owner_object="role_grant"),
+    "account_pages.reject_grant_submit": dict(method="POST", path="/admin/accounts/role-grants/{id}/reject", kind="object", form=True,
+                                              owner_object="role_grant"),
 }
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -256,3 +260,73 @@ async def test_nav_links_the_own_account_page(app, tenants):
     await staff_login(browser, tenants.A, "handler", PASSWORD)
     html = await (await browser.get(f"/t/{tenants.A}/staff/")).get_data(as_text=True)
     assert f'href="/t/{tenants.A}/staff/account"' in html and "账号管理" not in html
+
+
+async def test_a_second_admin_approves_a_role_request_on_the_accounts_page(app, client, tenants, admin_b):
+    second = new_name("second-b")
+    await operator_account(tenants.B, second, ["tenant_admin"], "long-enough-pw")
+    username = new_name("waiting")
+    created = await client.post(f"/t/{tenants.B}/api/accounts", headers=admin_b, json={"username": username, "display_name": "待批准",
+                                                                                        "roles": ["handler"]})
+    request_id = (await created.get_json())["pending_role_request"]["id"]
+    asker = app.test_client()
+    await staff_login(asker, tenants.B, "admin", PASSWORD)
+    html = await (await asker.get(f"/t/{tenants.B}/admin/accounts")).get_data(as_text=True)
+    assert "待批准：承办人" in html and f"role-grants/{request_id}/approve" not in html  # not the one who asked
+    browser = app.test_client()
+    await staff_login(browser, tenants.B, second, "long-enough-pw")
+    page = await browser.get(f"/t/{tenants.B}/admin/accounts")
+    html = await page.get_data(as_text=True)
+    assert f"role-grants/{request_id}/approve" in html
+    approved = await browser.post(f"/t/{tenants.B}/admin/accounts/role-grants/{request_id}/approve",
+                                  form={"csrf_token": TOKEN.search(html).group(1)})
+    assert approved.status_code == 200 and "已批准" in await approved.get_data(as_text=True)
+    listed = (await (await client.get(f"/t/{tenants.B}/api/accounts", headers=admin_b)).get_json())["accounts"]
+    assert next(a for a in listed if a["username"] == username)["roles"] == ["handler"]
+
+
+async def test_a_tenant_that_requires_two_factor_sends_its_staff_to_set_it_up(app, client, tenants):
+    from xinfang.auth.totp import code_now
+    from xinfang.tenancy.models import Tenant
+    from tests.conftest import eventually
+
+    slug = tenants.CHILD_OF_B
+    username = new_name("korla-2fa")
+    await operator_account(slug, username, ["registrar"])
+    collection = Tenant.get_pymongo_collection()
+    await collection.update_one({"slug": slug}, {"$set": {"settings.require_totp": True}})
+    try:
+        token = await login_token(client, slug, username, "long-enough-pw")
+
+        async def blocked():
+            answer = await client.get(f"/t/{slug}/api/petitions", headers=token)
+            return answer.status_code == 403 and (await answer.get_json())["error"]["code"] == "totp_setup_required"
+        await eventually(blocked, timeout=10, message="the tenant setting to be read")  # the tenant directory caches for 5 s
+        secret = (await (await client.post(f"/t/{slug}/api/me/totp", headers=token)).get_json())["secret"]
+        assert (await client.put(f"/t/{slug}/api/me/totp", headers=token, json={"code": code_now(secret)})).status_code == 200
+        assert (await client.get(f"/t/{slug}/api/petitions", headers=token)).status_code == 200
+        refused = await client.open(f"/t/{slug}/api/me/totp", method="DELETE", headers=token, json={"code": code_now(secret)})
+        assert refused.status_code == 403 and "不能关闭" in (await refused.get_json())["error"]["message"]["zh"]
+    finally:
+        await collection.update_one({"slug": slug}, {"$unset": {"settings.require_totp": ""}})
+
+
+async def test_unread_notifications_badge_shows_only_when_there_are_some(app, tenants):
+    """``unread_notifications`` comes from the notifications plugin when it provides it; the nav works without it."""
+    from quart import g, render_template_string
+
+    from xinfang.auth.principal import Principal
+    from xinfang.auth.permissions import permissions_of
+    from xinfang.tenancy.context import TenantContext
+    from xinfang.tenancy.models import Tenant
+
+    tenant = await Tenant.find_one({"slug": tenants.A})
+    async with app.app.test_request_context(f"/t/{tenants.A}/staff/"):
+        g.tenant_ctx = TenantContext.of(tenant)
+        g.principal = Principal("0" * 24, "probe", str(tenant.id), permissions_of(["handler"]), "session", frozenset({"handler"}), "探针")
+        nav = '{% include "staff/_nav.html" %}'
+        without = await render_template_string(nav, tenant=tenant)
+        assert "提醒" in without and 'class="badge"' not in without
+        assert 'class="badge"' not in await render_template_string(nav, tenant=tenant, unread_notifications=lambda: 0)
+        shown = await render_template_string(nav, tenant=tenant, unread_notifications=lambda: 3)
+        assert re.search(r'提醒 <span class="badge"[^>]*>3</span>', shown), shown

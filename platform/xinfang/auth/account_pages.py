@@ -15,7 +15,8 @@ from .accounts import (WRONG_CODE, access_staff_account, check_second_factor, do
                        do_disable_totp, do_enable_totp, do_reset_password, do_set_active, do_unlock, pending_secret, totp_required)
 from .grants import Grantor, needs_second_person
 from .login_guard import check_login_form, login_form_token, safe_next
-from .models import PlatformAccount, Role, StaffAccount
+from .models import GrantState, PlatformAccount, Role, StaffAccount
+from .role_grants import access_role_grant, do_decide_role_grant, list_role_grants
 from .permissions import Permission, public, requires, superuser_only
 from .principal import Principal
 from .service import (PASSWORD_RULE, authenticate_staff, authenticate_superuser, do_change_password, do_set_staff_roles, guarded_login,
@@ -209,9 +210,14 @@ async def _admin_page(status: int = 200, *, message: Message | None = None, noti
     scope = current_tenant().scope
     accounts = await scope.repo(StaffAccount).find().sort("username").to_list()
     me = current_principal()
+    pending = await list_role_grants(scope, GrantState.PENDING.value)
+    waiting: dict[str, list[str]] = {}
+    for row in pending:
+        waiting.setdefault(row.account_id, []).extend(r.value for r in row.roles)
+    requests = [row.public_view() | {"mine": me.account_id in (row.requested_by, row.account_id)} for row in reversed(pending)]
     return await staff_page("admin/accounts.html", status, accounts=[a.public_view() for a in accounts], role_names=ROLE_NAMES,
                             second_person={r.value: needs_second_person(r) for r in Role}, me=me.account_id, message=message,
-                            notice=notice, one_time=one_time, values=values or {})
+                            notice=notice, one_time=one_time, values=values or {}, waiting=waiting, requests=requests)
 
 
 def _pending_notice(pending) -> Message | None:
@@ -303,3 +309,28 @@ async def unlock_submit(tenant_slug, account_id):
         await do_unlock(scope, account, Grantor.of(current_principal()))
         return await _admin_page(notice={"zh": f"已解除 {account.username} 的登录锁定。", "en": f"{account.username} unlocked."})
     return await _on_account(account_id, act)
+
+
+async def _decide(request_id: str, approve: bool):
+    scope = current_tenant().scope
+    row = await access_role_grant(scope, request_id)  # another tenant's request: a plain 404
+    try:
+        await do_decide_role_grant(scope, row, Grantor.of(current_principal()), approve=approve, note=((await request.form).get("note") or "")[:2000])
+    except DomainError as refused:
+        return await _admin_page(refused.status, message=refusal_message(refused))
+    done = {"zh": "已批准，角色已生效。", "en": "Approved: the roles are granted."} if approve else {"zh": "已驳回。", "en": "Rejected."}
+    return await _admin_page(notice=done)
+
+
+@account_pages_bp.post("/t/<tenant_slug>/admin/accounts/role-grants/<request_id>/approve")
+@requires(Permission.ACCOUNTS_MANAGE)
+async def approve_grant_submit(tenant_slug, request_id):
+    """The second person approves a role request (never their own request, never roles for themselves)."""
+    return await _decide(request_id, approve=True)
+
+
+@account_pages_bp.post("/t/<tenant_slug>/admin/accounts/role-grants/<request_id>/reject")
+@requires(Permission.ACCOUNTS_MANAGE)
+async def reject_grant_submit(tenant_slug, request_id):
+    """Reject a role request (the one who asked withdraws it this way)."""
+    return await _decide(request_id, approve=False)
