@@ -317,3 +317,29 @@ async def test_the_api_registers_the_date_received_too(client, tenants):
     assert (await future.get_json())["error"]["fields"]["received_on"] == {"zh": "收到日期不能晚于今天", "en": "the date received cannot be in the future"}
     garbled = await client.post(f"/t/{tenants.A}/api/petitions", headers=registrar, json={**body, "received_on": "yesterday"})
     assert garbled.status_code == 422
+
+
+async def test_hostile_input_on_the_casework_pages_is_4xx_never_5xx(app, tenants):
+    browser = app.test_client()
+    await staff_login(browser, tenants.A, "leader")
+    token, _ = await _csrf(browser, f"/t/{tenants.A}/staff/")
+    junk_ids = ["..", "%00", "x" * 5000, "6" * 24, "null", "\u202e"]
+    for ids, assignee in ((junk_ids, "x"), ([], "x"), (["6" * 24], ""), (["a"] * 500, "6" * 24)):
+        response = await browser.post(f"/t/{tenants.A}/staff/bulk-assign", headers=FORM,
+                                      data=urlencode({"csrf_token": token, "assignee": assignee, "petition": ids}, doseq=True))
+        assert response.status_code in (200, 422), (ids[:2], assignee, response.status_code)
+    for query in ({"due_before": "\x00" * 3, "page": "-1", "state": "$where"}, {"overdue": "maybe", "subject": "长" * 10_000, "mine": "yes"}):
+        for kind in ("csv", "xlsx"):
+            assert (await browser.get(f"/t/{tenants.A}/staff/export.{kind}", query_string=query)).status_code == 200
+        assert (await browser.get(f"/t/{tenants.A}/staff/", query_string=query)).status_code == 200
+    for junk in ("..", "6" * 24, "%00"):
+        assert (await browser.get(f"/t/{tenants.A}/staff/petitions/{junk}/notice")).status_code == 404
+    registrar = app.test_client()
+    await staff_login(registrar, tenants.A, "registrar")
+    for received in ("0001-01-01", "9999-12-31", "\x00", "2026-02-30", "1" * 500):
+        response, page, _ = await _register(registrar, tenants.A, received_on=received)
+        assert response.status_code == 422, (received, response.status_code)
+    response, page, _ = await _register(registrar, tenants.A, received_on="2025-01-01", files=[("not-a-scan.exe", b"MZ" + b"\x00" * 100)])
+    assert response.status_code == 422 and "只接受 PDF, JPEG, PNG 文件" in page
+    response, page, _ = await _register(registrar, tenants.A, received_on="2025-01-01", channel="online")
+    assert response.status_code == 422 and "请选择来信、来访或来电" in page
