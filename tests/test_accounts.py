@@ -330,3 +330,14 @@ async def test_unread_notifications_badge_shows_only_when_there_are_some(app, te
         assert 'class="badge"' not in await render_template_string(nav, tenant=tenant, unread_notifications=lambda: 0)
         shown = await render_template_string(nav, tenant=tenant, unread_notifications=lambda: 3)
         assert re.search(r'提醒 <span class="badge"[^>]*>3</span>', shown), shown
+
+
+async def test_the_superusers_nav_links_their_account_page(app):
+    from tests.login_pages import form_login
+
+    browser = app.test_client()
+    assert (await form_login(browser, "/platform/login", "org-reviewer", PASSWORD)).status_code == 302
+    html = await (await browser.get("/platform/reviews")).get_data(as_text=True)
+    assert 'href="/platform/account"' in html
+    page = await browser.get("/platform/account")
+    assert page.status_code == 200 and "两步验证" in await page.get_data(as_text=True)
