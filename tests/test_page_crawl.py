@@ -206,7 +206,7 @@ async def seeded(app, worker):
     client = app.test_client()
     data: dict = {}
     for slug in (A, B):
-        filed = await submitted(client, slug, dict(NAMED, title=f"反映{slug}某校违规收费"), address=f"10.77.{len(data)}.1")
+        filed = await submitted(client, slug, dict(NAMED, title="反映某校违规收费" if slug == A else "反映某中学违规补课收费"), address=f"10.77.{len(data)}.1")
         pid = await petition_id_of(slug, filed["number"])
         registrar = await login_token(client, slug, "registrar" if slug == A else "handler")
         leader = await login_token(client, slug, "leader")
@@ -218,7 +218,7 @@ async def seeded(app, worker):
         assert assigned.status_code == 200, await assigned.get_data(as_text=True)
         handler = await login_token(client, slug, "handler")
         number = resident_id()
-        official = await register(client, slug, handler, name=f"李{slug[:2]}", unit="某中学", position="校长", id_number=number)
+        official = await register(client, slug, handler, name="李建国" if slug == A else "王建军", unit="某中学", position="校长", id_number=number)
         card = await card_for(client, slug, official["id"], "yellow" if slug == A else "orange", official["name"], [pid])
         data[slug] = {"receipt": filed["receipt"], "petition": pid, "official": official["id"], "card": card, "number": number,
                       "name": official["name"], "card_type": "yellow" if slug == A else "orange"}
@@ -352,7 +352,7 @@ def test_the_code_finder_finds_codes_and_lets_words_be():
 # ----------------------------------------------------------------------------- one Chromium pass at phone size
 
 
-async def test_each_roles_home_and_key_pages_at_phone_size(live_server, browser, seeded, tmp_path_factory):
+async def test_each_roles_home_and_key_pages_at_phone_size(live_server, browser, seeded, reviewed, tmp_path_factory):
     kept = os.environ.get("XINFANG_TEST_ARTIFACTS")  # a folder that outlives the run (CI uploads it); else the run's tmp dir
     shots = Path(kept) / "crawl" if kept else tmp_path_factory.mktemp("crawl-screens")
     shots.mkdir(parents=True, exist_ok=True)
@@ -388,7 +388,8 @@ async def test_each_roles_home_and_key_pages_at_phone_size(live_server, browser,
         if slug is None:
             await sign_in(page, f"{base}/platform/login", username, PASSWORD)
             await page.wait_for_load_state()
-            pages = [("home", page.url)]
+            pages = [("home", page.url), ("review", f"{base}/platform/reviews/{reviewed}"),
+                     ("opinion", f"{base}/platform/reviews/{reviewed}/opinion")]
         else:
             await sign_in(page, f"{base}/t/{slug}/staff/login", username, PASSWORD)
             await page.wait_for_load_state()
@@ -401,7 +402,7 @@ async def test_each_roles_home_and_key_pages_at_phone_size(live_server, browser,
         await context.close()
     print(f"screenshots: {shots}")
     assert not overflowing, overflowing
-    assert len(list(shots.glob("*.png"))) >= 5 + 4 * (len(PHONE_STAFF) - 2) + 2 + 1
+    assert len(list(shots.glob("*.png"))) >= 5 + 4 * (len(PHONE_STAFF) - 2) + 2 + 3
 
 
 async def test_the_supervision_admin_says_what_it_saved_by_name(app):
