@@ -1,11 +1,11 @@
 """The integrity opinion PDF says what a reader can read: glyphs STSong-Light has, statuses in words,
-times in China Standard Time. The text is taken out of the real PDF reportlab writes."""
+times in China Standard Time. The text is taken out of the real PDF reportlab writes (pypdf)."""
 
 from __future__ import annotations
 
-import base64
-import re
-import zlib
+import io
+
+from pypdf import PdfReader
 
 from xinfang.archives.pdf import opinion_pdf
 from xinfang.cards.console import STATE_NAMES
@@ -14,43 +14,9 @@ from xinfang.petitions.workflow import default_workflow
 RAW_STATUSES = ["rectifying", "closed", "issued", "reviewed", "registered", "handling", "filed"]
 
 
-def _unescape(literal: bytes) -> bytes:
-    """A PDF literal string's bytes (ISO 32000-1, 7.3.4.2)."""
-    out, i = bytearray(), 0
-    while i < len(literal):
-        c = literal[i]
-        if c != 0x5C:
-            out.append(c)
-            i += 1
-            continue
-        nxt = literal[i + 1:i + 2]
-        if nxt.isdigit():
-            digits = re.match(rb"[0-7]{1,3}", literal[i + 1:i + 4]).group()
-            out.append(int(digits, 8) & 0xFF)
-            i += 1 + len(digits)
-        else:
-            out += {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f"}.get(nxt, nxt)
-            i += 2
-    return bytes(out)
-
-
 def pdf_text(pdf: bytes) -> str:
-    """Every string shown with Tj in the content streams; /F2 is the CID font (UCS-2, big-endian), /F1 Helvetica."""
-    shown = []
-    for match in re.finditer(rb"stream\r?\n(.*?)endstream", pdf, re.S):
-        raw = match.group(1).strip()
-        try:
-            content = zlib.decompress(base64.a85decode(raw if raw.startswith(b"<~") else b"<~" + raw, adobe=True))
-        except ValueError:
-            continue
-        font = None
-        for token in re.finditer(rb"/(F\d+) [\d.]+ Tf|\(((?:\\.|[^\\)])*)\) Tj", content, re.S):
-            if token.group(1):
-                font = token.group(1)
-                continue
-            data = _unescape(token.group(2))
-            shown.append(data.decode("utf-16-be") if font == b"F2" else data.decode("latin-1"))
-    return "\n".join(shown)
+    """The text of every page, as pypdf reads it out of the PDF (through each font's ToUnicode map)."""
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
 
 
 def _opinion(entries, matches=()) -> dict:
