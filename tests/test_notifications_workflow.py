@@ -315,3 +315,11 @@ async def test_my_notifications_stay_in_my_inbox_however_many_the_tenant_has(siy
         await do_notify(siyang, f"{key}-other-{n}", kind="reminder", roles=["auditor"], text={"zh": "别人的", "en": "others"})
     rows = await service.inbox(siyang, {"handler"}, account_id=handler.account_id)
     assert mine in [str(n.id) for n in rows] and not [n for n in rows if n.text.zh == "别人的"]
+
+
+async def test_a_long_title_is_cut_to_what_a_notification_holds(siyang):
+    key = f"long-{uuid.uuid4().hex}"
+    assert await do_notify(siyang, key, kind="assigned", roles=["handler"],
+                           text={"zh": "信访件 X 已分办给您：" + "很长的标题" * 30, "en": "Petition X was assigned to you: " + "long " * 60})
+    row = await siyang.repo(Notification).get(notification_id(siyang.tenant_id, key))
+    assert len(row.text.zh) == 100 and row.text.zh.endswith("…") and len(row.text.en) == 200

@@ -25,7 +25,7 @@ from ..store.documents import deterministic_id
 from ..store.scoped import TenantScope
 from ..tenancy.service import get_tenant
 from .models import CHANNELS, CitizenNotice
-from .service import do_notify, process_keyring
+from .service import do_notify, fit, process_keyring
 
 OPT_IN_FIELD = "notify_progress"  # the forms' identity checkbox: "tell me by SMS or e-mail when my case moves"
 SUBJECT = "subject"  # the actor of an answer given through the one-time link (cards/service.py)
@@ -163,9 +163,9 @@ async def _tell_the_petitioner(scope: TenantScope, event) -> None:
     notice = CitizenNotice(
         id=notice_id, tenant_id=scope.tenant_id, petition_id=str(petition.id), number=petition.number, channels=channels,
         contact_sealed=await keyring.seal(scope.tenant_id, str(notice_id), contact),
-        text={"zh": f"【{body}】您的信访件 {petition.number} 有新进展：{state_zh}。请凭回执查询办理情况。",
+        text=fit({"zh": f"【{body}】您的信访件 {petition.number} 有新进展：{state_zh}。请凭回执查询办理情况。",
               "en": f"[{tenant.name.en if tenant else ''}] Your petition {petition.number} has moved on: {state_en}. "
-                    "Use your receipt to follow it."})
+                    "Use your receipt to follow it."}))
     carry(notice, DomainEvent("citizen_notice.created", scope.tenant_id, str(notice_id), {"petition_id": str(petition.id)}))
     try:
         await scope.repo(CitizenNotice).insert(notice)

@@ -38,11 +38,20 @@ def addressed_to(notification: Notification, account_id: str, roles: set[str]) -
     return bool(set(notification.roles) & roles) or (notification.account_id is not None and notification.account_id == account_id)
 
 
+TEXT_LIMITS = {"zh": 100, "en": 200}  # LocalizedName's
+
+
+def fit(text: dict) -> dict:
+    """The words cut to what a notification holds (a long title or name must not make the handler fail forever)."""
+    return {lang: (value if len(value) <= TEXT_LIMITS[lang] else value[: TEXT_LIMITS[lang] - 1] + "…")
+            for lang, value in ((lang, str(text.get(lang) or text.get("zh") or "")) for lang in TEXT_LIMITS)}
+
+
 async def do_notify(scope: TenantScope, key: str, *, kind: str, roles: list[str], text: dict,
                     link: str | None = None, subject_id: str | None = None, account_id: str | None = None) -> bool:
     """Create the notification named by ``key`` unless it exists. Returns True when it was new."""
     row = Notification(id=notification_id(scope.tenant_id, key), tenant_id=scope.tenant_id, kind=kind, roles=roles,
-                       account_id=account_id, text=text, link=link, subject_id=subject_id)
+                       account_id=account_id, text=fit(text), link=link, subject_id=subject_id)
     # One write: the notification and the event that sends it on. (Two writes left, after a crash
     # between them, a notification whose e-mail never went: a retry then found it "already there".)
     carry(row, DomainEvent("notification.created", scope.tenant_id, str(row.id), {"kind": kind}))
