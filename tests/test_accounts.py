@@ -30,6 +30,8 @@ ISOLATION_CASES = {
     "account_pages.set_active_submit": dict(method="POST", path="/admin/accounts/{id}/active", kind="object", form=True),
     "account_pages.set_roles_submit": dict(method="POST", path="/admin/accounts/{id}/roles", kind="object", form=True),
     "account_pages.reset_password_submit": dict(method="POST", path="/admin/accounts/{id}/password-reset", kind="object", form=True),
+    "auth.reset_totp": dict(method="POST", path="/api/accounts/{id}/totp-reset", kind="object"),
+    "account_pages.reset_totp_submit": dict(method="POST", path="/admin/accounts/{id}/totp-reset", kind="object", form=True),
     "account_pages.unlock_submit": dict(method="POST", path="/admin/accounts/{id}/unlock", kind="object", form=True),
     "account_pages.approve_grant_submit": dict(method="POST", path="/admin/accounts/role-grants/{id}/approve", kind="object", form=True,
                                                owner_object="role_grant"),
@@ -307,8 +309,22 @@ async def test_a_tenant_that_requires_two_factor_sends_its_staff_to_set_it_up(ap
         assert (await client.get(f"/t/{slug}/api/petitions", headers=token)).status_code == 200
         refused = await client.open(f"/t/{slug}/api/me/totp", method="DELETE", headers=token, json={"code": code_now(secret)})
         assert refused.status_code == 403 and "不能关闭" in (await refused.get_json())["error"]["message"]["zh"]
+        me = await (await client.get(f"/t/{slug}/api/me", headers=token)).get_json()
     finally:
         await collection.update_one({"slug": slug}, {"$unset": {"settings.require_totp": ""}})
+    # A lost phone: the admin (who, under the setting, would have to set up two-factor first) resets it; the
+    # person's logins end and two-factor is off until they set it up again.
+    admin = await login_token(client, slug, "admin")
+
+    async def reset():
+        answer = await client.post(f"/t/{slug}/api/accounts/{me['account']['id']}/totp-reset", headers=admin)
+        return answer if answer.status_code == 200 else None
+    answer = await eventually(reset, timeout=10, message="the tenant setting to be gone")
+    assert (await answer.get_json())["totp_enabled"] is False
+    assert (await client.get(f"/t/{slug}/api/me", headers=token)).status_code == 401
+    again = await client.post(f"/t/{slug}/api/tokens", json={"username": username, "password": "long-enough-pw"})
+    assert again.status_code == 200  # no code asked for any more
+    assert "account.totp.reset" in await audit_actions(me["account"]["id"])
 
 
 async def test_unread_notifications_badge_shows_only_when_there_are_some(app, tenants):

@@ -12,7 +12,7 @@ from ..tenancy.resolution import current_tenant
 from . import totp
 from .access import current_principal, end_session, open_while_restricted, restriction_of, start_session
 from .accounts import (WRONG_CODE, access_staff_account, check_second_factor, do_admin_create_account, do_begin_totp,
-                       do_disable_totp, do_enable_totp, do_reset_password, do_set_active, do_unlock, pending_secret, totp_required)
+                       do_disable_totp, do_enable_totp, do_reset_password, do_reset_totp, do_set_active, do_unlock, pending_secret, totp_required)
 from .grants import Grantor, needs_second_person
 from .login_guard import check_login_form, login_form_token, safe_next
 from .models import GrantState, PlatformAccount, Role, StaffAccount
@@ -299,6 +299,15 @@ async def reset_password_submit(tenant_slug, account_id):
         password = await do_reset_password(scope, account, Grantor.of(current_principal()))
         return await _admin_page(one_time={"username": account.username, "password": password, "display_name": account.display_name,
                                            "reset": True})
+    return await _on_account(account_id, act)
+
+
+@account_pages_bp.post("/t/<tenant_slug>/admin/accounts/<account_id>/totp-reset")
+@requires(Permission.ACCOUNTS_MANAGE)
+async def reset_totp_submit(tenant_slug, account_id):
+    async def act(scope, account):
+        await do_reset_totp(scope, account, Grantor.of(current_principal()))
+        return await _admin_page(notice={"zh": f"已重置 {account.username} 的两步验证。", "en": f"Two-factor of {account.username} reset."})
     return await _on_account(account_id, act)
 
 

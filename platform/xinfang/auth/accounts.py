@@ -28,6 +28,8 @@ NOT_YOURSELF = {"zh": "不能对自己的账号执行此操作（修改本人密
                 "en": "not on your own account (change your own password on your account page)"}
 NOT_AN_ADMIN = {"zh": "另一名租户管理员的密码须由平台超级用户或运维人员重置（职责分离）",
                 "en": "another tenant admin's password is reset by a platform superuser or the operator (separation of duties)"}
+NOT_AN_ADMIN_TOTP = {"zh": "另一名租户管理员的两步验证须由平台超级用户或运维人员重置（职责分离）",
+                     "en": "another tenant admin's two-factor is reset by a platform superuser or the operator (separation of duties)"}
 WRONG_CODE = {"zh": "验证码不正确或已使用，请输入验证器应用中当前显示的 6 位数字",
               "en": "the code is wrong or already used; enter the 6 digits your authenticator app shows now"}
 TOTP_REQUIRED = {"zh": "本单位要求两步验证，不能关闭", "en": "two-factor sign-in is required here and cannot be turned off"}
@@ -83,6 +85,22 @@ async def do_reset_password(scope: TenantScope, account: StaffAccount, grantor: 
                          "管理员重置密码（须在下次登录时修改）/ password reset by an admin (must be changed at the next login)")
     await set_password(account, password, must_change=True)
     return password
+
+
+async def do_reset_totp(scope: TenantScope, account: StaffAccount, grantor: Grantor) -> StaffAccount:
+    """Turn someone's two-factor off (a lost phone): they set it up again, at the next login where it is required.
+    Never another tenant admin's, for the reason their password is not reset here either."""
+    _check_actor(grantor, account)
+    if not grantor.is_operator and any(approves_grants(r) for r in account.roles):
+        raise Forbidden(NOT_AN_ADMIN_TOTP)
+    if account.totp_secret is None and account.totp_pending is None:
+        return account
+    await _audit_account(grantor.account_id, grantor.username, "account.totp.reset", account,
+                         "管理员重置两步验证（如手机丢失）/ two-factor reset by an admin (a lost phone, say)")
+    await StaffAccount.get_pymongo_collection().update_one(account_query(account), {"$set": {"totp_secret": None, "totp_pending": None}})
+    account.totp_secret = account.totp_pending = None
+    await revoke_all_for(account)
+    return account
 
 
 async def do_set_active(scope: TenantScope, account: StaffAccount, active: bool, grantor: Grantor) -> StaffAccount:

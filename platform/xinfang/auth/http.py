@@ -10,7 +10,8 @@ from ..tenancy.resolution import current_tenant
 from . import totp
 from .access import current_principal, end_session, issue_token as new_token, open_while_restricted, revoke_presented_token, start_session
 from .accounts import (WRONG_CODE, access_staff_account, check_second_factor, do_admin_create_account, do_begin_totp, do_disable_totp,
-                       do_enable_totp, do_reset_password, do_set_active, do_unlock, totp_required)
+                       do_enable_totp, do_reset_password, do_reset_totp, do_set_active, do_unlock,
+                       totp_required)
 from .login_guard import require_json_login
 from .grants import Grantor
 from .models import PlatformAccount, RoleGrantRequest, StaffAccount
@@ -190,6 +191,15 @@ async def reset_password(tenant_slug, account_id):
     account = await access_staff_account(scope, account_id)
     password = await do_reset_password(scope, account, Grantor.of(current_principal()))
     return account.public_view() | {"one_time_password": password}
+
+
+@tenant_auth_bp.post("/api/accounts/<account_id>/totp-reset")
+@requires(Permission.ACCOUNTS_MANAGE)
+async def reset_totp(tenant_slug, account_id):
+    """Turn someone's two-factor off (a lost phone); they set it up again where it is required. Their logins end."""
+    scope = current_tenant().scope
+    account = await access_staff_account(scope, account_id)
+    return (await do_reset_totp(scope, account, Grantor.of(current_principal()))).public_view()
 
 
 @tenant_auth_bp.post("/api/accounts/<account_id>/unlock")
