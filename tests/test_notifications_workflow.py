@@ -129,6 +129,23 @@ async def test_the_subjects_answer_reaches_the_people_who_wrote_the_card(client,
     assert not about(await notes(client, tenants.A, other_h), name) and other  # another handler does not see it
 
 
+async def test_the_author_hears_of_approval_and_of_a_return(siyang, worker):
+    handler, leader = await staff(siyang, "handler"), await staff(siyang, "leader")
+    name = f"批复{uuid.uuid4().hex[:6]}"
+    sup = await cards.do_create_supervision(siyang, kind="card", type_key="yellow", subject=Subject(kind="person", name=name),
+                                            petition_ids=[], actor=handler)
+    sup = await cards.do_return_for_revision(siyang, await cards.do_submit_for_approval(siyang, sup, handler), leader, "事实不清")
+    await cards.do_approve(siyang, await cards.do_submit_for_approval(siyang, sup, handler), leader)
+
+    async def told():
+        rows = await siyang.repo(Notification).find({"subject_id": str(sup.id), "account_id": handler.account_id}).to_list()
+        return rows if {r.kind for r in rows} == {"returned", "approved"} else None
+
+    rows = await eventually(told, message="the author told of the return and the approval")
+    assert all(name in r.text.zh and r.roles == [] for r in rows)
+    assert await siyang.repo(Notification).count({"subject_id": str(sup.id), "account_id": leader.account_id}) == 0
+
+
 # -- petitions --------------------------------------------------------------------------------------------------
 
 

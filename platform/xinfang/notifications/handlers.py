@@ -3,7 +3,7 @@
 Idempotent like every handler: each notification's key names the event it came from, so an event
 delivered twice notifies once (``do_notify``: deterministic id, a second insert is a duplicate).
 
-- a card or action submitted for approval (报批): the leaders;
+- a card or action submitted for approval (报批): the leaders; approved or returned: the people who wrote it;
 - the subject answered through their one-time link: the people who wrote the card;
 - a petition given to a handler (分办): that handler; moved here from another body: registrars and leaders;
 - the petitioner added material or asked for a review (复查/复核): whoever acts next in the workflow
@@ -39,6 +39,8 @@ async def handle(event, tenant) -> None:
         await _awaiting_approval(scope, event)
     elif event.name == "supervision.answered" and event.data.get("actor_id") == SUBJECT:
         await _subject_answered(scope, event)
+    elif event.name in ("supervision.approved", "supervision.returned"):
+        await _approval_decided(scope, event)
     elif event.name == "petition.moved":
         await _arrived(scope, event)
         await _tell_the_petitioner(scope, event)
@@ -76,6 +78,23 @@ async def _subject_answered(scope: TenantScope, event) -> None:
     for author in sup.authored_by or [None]:  # whoever wrote it handles it; a card nobody wrote goes to the handlers
         await do_notify(scope, f"answered:{sup.id}:{event.id}:{author or 'handlers'}", kind="answered", roles=[] if author else ["handler"],
                         account_id=author, subject_id=str(sup.id), link=f"/api/supervisions/{sup.id}", text=text)
+
+
+async def _approval_decided(scope: TenantScope, event) -> None:
+    """The leader approved (the author may now issue it) or returned it for revision: its authors are told."""
+    sup = await scope.repo(Supervision).get(event.subject_id)
+    if sup is None:
+        return
+    name = await _type_name(scope, sup)
+    approved = event.name == "supervision.approved"
+    text = ({"zh": f"已批准：对 {sup.subject.name} 的{name['zh']}，可以发出", "en": f"Approved: the {name['en']} to {sup.subject.name} may go out"}
+            if approved else
+            {"zh": f"退回修改：对 {sup.subject.name} 的{name['zh']}", "en": f"Returned for revision: the {name['en']} to {sup.subject.name}"})
+    for author in sup.authored_by:
+        if author != event.data.get("actor_id"):  # nobody is told of their own decision (a one-person office)
+            await do_notify(scope, f"{'approved' if approved else 'returned'}:{sup.id}:{event.id}:{author}",
+                            kind="approved" if approved else "returned", roles=[], account_id=author, subject_id=str(sup.id),
+                            link=f"/api/supervisions/{sup.id}", text=text)
 
 
 # -- petitions -------------------------------------------------------------------------------------------------

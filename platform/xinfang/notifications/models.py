@@ -20,7 +20,7 @@ class Notification(TenantDocument, CarriesEvents):
     stored without the event that sends it on by e-mail or SMS, and that gives each recipient a
     ``NotificationDelivery``)."""
 
-    # reminder | overdue | follow_up | assigned | proposal | copied | copy_due | approval | answered | citizen
+    # reminder | overdue | follow_up | assigned | proposal | copied | copy_due | approval | approved | returned | answered | citizen
     kind: str
     roles: list[str] = Field(default_factory=list)  # who should see it: these roles ...
     account_id: IdRef | None = None  # ... and/or this one person
