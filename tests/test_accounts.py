@@ -357,3 +357,22 @@ async def test_the_superusers_nav_links_their_account_page(app):
     assert 'href="/platform/account"' in html
     page = await browser.get("/platform/account")
     assert page.status_code == 200 and "两步验证" in await page.get_data(as_text=True)
+
+
+async def test_wrong_two_factor_codes_lock_the_account_too(app, client, tenants, app_settings):
+    from xinfang.auth.totp import code_now
+
+    app_settings(login_lockout_failures=5)
+    username = new_name("code-guesser")
+    await operator_account(tenants.A, username, ["registrar"])
+    token = await login_token(client, tenants.A, username, "long-enough-pw")
+    secret = (await (await client.post(f"/t/{tenants.A}/api/me/totp", headers=token)).get_json())["secret"]
+    assert (await client.put(f"/t/{tenants.A}/api/me/totp", headers=token, json={"code": code_now(secret)})).status_code == 200
+    credentials = {"username": username, "password": "long-enough-pw"}
+    for i in range(5):
+        wrong = await client.post(f"/t/{tenants.A}/api/tokens", json=credentials | {"totp_code": f"{i:06d}"},
+                                  scope_base={"client": (f"10.56.0.{i + 1}", 1)})
+        assert wrong.status_code == 401 and "totp_code" in (await wrong.get_json())["error"]["fields"]
+    right = await client.post(f"/t/{tenants.A}/api/tokens", json=credentials | {"totp_code": code_now(secret, __import__("time").time() + 30)},
+                              scope_base={"client": ("10.56.1.1", 1)})
+    assert right.status_code == 429 and (await right.get_json())["error"]["code"] == "account_locked"

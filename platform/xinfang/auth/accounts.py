@@ -18,7 +18,7 @@ from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..store.scoped import TenantScope
 from . import totp
 from .grants import Grantor, approves_grants
-from .lockout import account_query, note_failure
+from .lockout import account_query, check_not_locked, clear_failures, note_failure
 from .models import PlatformAccount, RoleGrantRequest, StaffAccount
 from .service import _audit_account, do_create_staff_account, set_password
 from .sessions import revoke_all_for
@@ -177,6 +177,7 @@ async def check_second_factor(account: StaffAccount | PlatformAccount, code: str
     counts as a failed login (``auth/lockout.py``)."""
     if account.totp_secret is None:
         return False
+    check_not_locked(account)  # too many wrong codes lock the account like wrong passwords
     step = totp.matching_step(totp.unseal(account, account.totp_secret), code, account.totp_last_step)
     if step is not None:
         claimed = await type(account).get_pymongo_collection().find_one_and_update(
@@ -184,6 +185,7 @@ async def check_second_factor(account: StaffAccount | PlatformAccount, code: str
             return_document=ReturnDocument.AFTER, projection={"totp_last_step": 1})
         if claimed is not None:  # two requests with one code: one wins
             account.totp_last_step = step
+            await clear_failures(account)
             return True
     await note_failure(account)
     return False

@@ -184,7 +184,8 @@ async def _authenticate(account: StaffAccount | PlatformAccount | None, password
         check_not_locked(account)
     ok = await verify_password(account.password_hash if account else None, password)
     if ok:
-        await clear_failures(account)
+        if account.totp_secret is None:  # with two-factor on, failures are forgotten once the code is right too
+            await clear_failures(account)
         return account
     if account is not None and await note_failure(account):
         raise NotAuthenticated(LOCKED_NOW)
