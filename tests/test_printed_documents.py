@@ -125,7 +125,9 @@ async def test_a_printed_card_is_an_official_document(live_server, browser, tena
     flat = re.sub(r"\s+", "", text)
     assert "信访监督平台" not in flat and "打印" not in flat  # only the document prints, not the page around it
     issuer = "泗阳县教育局纪委"
-    assert flat.index(issuer) < flat.index("预警卡") < flat.index("欧阳·明同志（泗阳县某中学副校长）：")  # mark, title, addressee
+    number = card["document_no"]
+    assert re.fullmatch(rf"{issuer}〔{card['issued_on'][:4]}〕[1-9]\d*号", number), number  # 机关代字〔年份〕序号号
+    assert flat.index(issuer) < flat.index(number) < flat.index("预警卡") < flat.index("欧阳·明同志（泗阳县某中学副校长）：")
     issued_on = chinese_date(card["issued_on"])
     assert f"{issuer}{issued_on}" in flat  # 落款: the issuing body over the date in Chinese numerals
     if card.get("response_due"):
@@ -137,3 +139,23 @@ async def test_a_printed_card_is_an_official_document(live_server, browser, tena
     used = fonts_of(reader)
     assert used and all(embedded(f) for f in used.values()), {k: embedded(f) for k, f in used.items()}  # Chromium embeds each font
     print(f"printed card: {shots}")
+
+
+async def test_document_numbers_run_on_within_a_year_and_stay_with_the_document(app, tenants):
+    from tests.test_cards_steps import issued_to, person
+    from tests.test_supervision import at, staff
+    from xinfang.cards import service
+    from xinfang.store.scoped import TenantScope
+    from xinfang.tenancy.models import Tenant
+
+    bazhou = TenantScope((await Tenant.find_one({"slug": tenants.B})).id)
+    first = await issued_to(bazhou, person(), "2031-03-02", type_key="orange")  # a year no other test issues in
+    second = await issued_to(bazhou, person(), "2031-03-03", type_key="orange")
+    serial = lambda sup: int(re.search(r"〔2031〕(\d+)号$", sup.document_no).group(1))  # noqa: E731
+    assert first.document_no.startswith("巴音郭楞蒙古自治州纪委监委〔2031〕") and serial(second) == serial(first) + 1
+    assert first.document_no in first.document_html
+    again = await service.do_decide(bazhou, second, await staff(bazhou, "handler"), "must_explain", note="请重新说明",
+                                    now=at("2031-03-20"))
+    assert again.document_no == second.document_no and second.document_no in again.document_html  # re-rendered, same number
+    next_year = await issued_to(bazhou, person(), "2032-01-05", type_key="orange")
+    assert next_year.document_no.endswith("〔2032〕1号")  # each year starts again at 1

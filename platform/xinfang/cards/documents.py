@@ -25,7 +25,7 @@ _DEFAULT = resources.files("xinfang").joinpath("templates/documents/default.html
 SAMPLE_CONTEXT = {
     "kind": "card", "tenant_name": "某某纪委", "type_name": "预警卡", "colour": "#f2c200", "colour_name": "黄色",
     "when": "适用情形", "consequence": "后果", "subject": {"kind": "person", "name": "张三", "position": "副校长", "unit": "某中学"},
-    "issued_on": "2027-01-04", "response_due": "2027-01-25", "copies": ["组织人事部门"],
+    "issued_on": "2027-01-04", "response_due": "2027-01-25", "copies": ["组织人事部门"], "document_no": "某纪〔2027〕1号",
 }
 
 
@@ -80,5 +80,6 @@ async def render_document(tenant: Tenant, kind_type: CardType | ActionType, sup:
         "issued_on": sup.issued_on,
         "response_due": sup.response_due,
         "copies": [c.name.zh for c in sup.copies],
+        "document_no": sup.document_no or "",
     }
     return await _render(kind_type.document_template or _DEFAULT, context)

@@ -184,6 +184,7 @@ class Supervision(TenantDocument, CarriesEvents):
     outcome: str | None = None
     notes: list[dict] = Field(default_factory=list)  # {at, actor, action, text}
     document_html: str | None = None  # the issued document as it went out, kept
+    document_no: str | None = None  # its number (文号), given once when it is issued (numbers.py)
     answer_token_hash: str | None = None  # SHA-256 of the one-time answer link's token
     answer_token_used: bool = False
     revision: int = 0
@@ -200,3 +201,14 @@ class Supervision(TenantDocument, CarriesEvents):
             IndexModel([("tenant_id", ASCENDING), ("follow_up_due", ASCENDING)]),
             IndexModel([("outbox_pending", ASCENDING)]),  # the event sweeper's question, across tenants
         ]
+
+
+class DocumentSerial(TenantDocument):
+    """The last number a tenant gave its issued documents in one year (cards/numbers.py)."""
+
+    year: str
+    n: int = 0
+
+    class Settings:
+        name = "document_serials"
+        indexes = [IndexModel([("tenant_id", ASCENDING), ("year", ASCENDING)], unique=True)]

@@ -8,7 +8,7 @@ from ..plugins import PluginInfo
 from ..store.scoped import TenantScope
 from ..tenancy.service import list_active_tenants
 from ..petitions.service import tenant_calendar
-from .models import ActionType, CardType, EscalationRule, Supervision
+from .models import ActionType, CardType, DocumentSerial, EscalationRule, Supervision
 from .rules import recheck_repeats_of_person
 from .sweeper import SweepMark, mark_swept, sweep_tenant, swept_on
 
@@ -22,7 +22,7 @@ def xinfang_plugin_info():
 
 @hookimpl
 def xinfang_document_models():
-    return [CardType, EscalationRule, ActionType, Supervision, SweepMark]
+    return [CardType, EscalationRule, ActionType, Supervision, SweepMark, DocumentSerial]
 
 
 @hookimpl

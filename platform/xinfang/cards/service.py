@@ -23,6 +23,7 @@ from ..store.documents import utcnow
 from ..store.scoped import TenantScope
 from ..tenancy.service import get_tenant
 from .documents import render_document
+from .numbers import next_document_no
 from .models import ActionType, AutomaticStep, CardType, FollowUp, Period, Subject, Supervision, SupervisionState
 from .rules import announce_repeat, apply_repeat_rule, deliver_copies, period_end, repeat_rules
 
@@ -191,7 +192,9 @@ async def do_issue(scope: TenantScope, sup: Supervision, actor: Principal, *, no
         sup.follow_ups.append(FollowUp(due_on=period_end(calendar, today, visit).isoformat()))
     sup.follow_up_due = min((f.due_on for f in sup.follow_ups), default=None)
     sup.copies = list(getattr(kind_type, "copy_to", []))
-    sup.document_html = await render_document(await get_tenant(scope.tenant_id), kind_type, sup)
+    tenant = await get_tenant(scope.tenant_id)
+    sup.document_no = sup.document_no or await next_document_no(scope, tenant, today)
+    sup.document_html = await render_document(tenant, kind_type, sup)
     token = _new_answer_token(sup)
     _note(sup, actor, "issued", now=now)
     # A repeat (e.g. the second yellow card within two years) is decided as the card goes out.

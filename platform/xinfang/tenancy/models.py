@@ -48,6 +48,9 @@ class TenantSettings(BaseModel):
     # Staff must sign in with a TOTP code after their password; one without it set up may open only their
     # account page until they set it up (auth/access.py).
     require_totp: bool = False
+    # The issuing body's code (机关代字) in its documents' numbers (文号), e.g. 泗教纪 -> 泗教纪〔2026〕3号;
+    # empty: the body's name stands in for it (cards/numbers.py).
+    document_prefix: str = Field(default="", max_length=20)
 
     @field_validator("time_zone")
     @classmethod
