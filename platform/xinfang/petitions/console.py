@@ -28,8 +28,9 @@ from ..store.documents import utcnow
 from . import exports, service
 from .http import keyring
 from .models import CHANNEL_NAMES, Channel, Petition
-from .page_lookups import STAFF_ID_FIELDS, account_names, attachment_rows, human_size, staff_names, supervisions_from
-from .uploads import check_files
+from .page_lookups import (STAFF_ID_FIELDS, account_names, attachment_rows, human_size, receiving_body_names, staff_names,
+                           supervisions_from)
+from .uploads import request_uploads
 from .views import NOTICE_STEPS, staff_view, summary_view
 from .workflow import FIELD_TITLES, Workflow
 
@@ -206,13 +207,15 @@ async def petition_page(tenant_slug, petition_id, message=None, status=200):
     identity = await service.open_identity(keyring(), petition) if Permission.PETITION_IDENTITY_READ in principal.permissions else None
     view = staff_view(petition, workflow, principal, service.allowed_transitions(
         workflow, petition, principal, lower_bodies=await service.has_lower_bodies(ctx)), identity)
-    names = await staff_names(petition)
+    names, bodies = await staff_names(petition), await receiving_body_names(petition)
     for step in view["timeline"]:  # 分办 stores the assignee's id; people read the name
         for field in STAFF_ID_FIELDS:
             if step["fields"].get(field):
                 step["fields"][field] = names.get((step["tenant_id"], step["fields"][field]), T_UNKNOWN_STAFF[current_lang()])
         if step["fields"].get("channel") in CHANNEL_NAMES:  # the submission step records the channel's code
             step["fields"]["channel"] = CHANNEL_NAMES[step["fields"]["channel"]][current_lang()]
+        if step["fields"].get("target_tenant") in bodies:  # a move records the receiving body's slug
+            step["fields"]["target_tenant"] = bodies[step["fields"]["target_tenant"]][current_lang()]
         if step["fields"].get("received_on"):  # a registration's date received, as a date people read
             step["fields"]["received_on"] = local_date(step["fields"]["received_on"], request_zone(), current_lang())
     # The download route asks for petitions.read; the list is offered only to whoever it would serve.
@@ -319,7 +322,7 @@ async def register_submit(tenant_slug):
         if channel not in {c.value for c in REGISTER_CHANNELS}:
             raise InvalidInput(fields={"channel": {"zh": "请选择来信、来访或来电", "en": "choose letter, visit or phone call"}})
         received_on = _received_on(received_text)
-        uploads = check_files((await request.files).getlist("files"))
+        uploads = await request_uploads()
         petition, receipt = await service.do_submit_petition(
             ctx, keyring(), form, answers=answers, anonymous=anonymous, channel=Channel(channel),
             registered_by=current_principal(), uploads=uploads, received_on=received_on,

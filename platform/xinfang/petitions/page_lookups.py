@@ -9,6 +9,7 @@ from ..auth.models import StaffAccount
 from ..cards.console import STATE_NAMES as SUPERVISION_STATE_NAMES
 from ..cards.models import ActionType, CardType, Supervision
 from ..store.scoped import TenantScope, parse_object_id
+from ..tenancy.models import Tenant
 from .models import Attachment, Petition
 
 # Step fields whose value is a staff account id (the workflow's 分办 writes "assignee").
@@ -73,3 +74,11 @@ async def supervisions_from(scope: TenantScope, petition: Petition) -> list[dict
     return [{"id": str(s.id), "kind": s.kind, "type": types.get((s.kind, s.type_key)), "type_key": s.type_key,
              "subject": s.subject, "state_name": SUPERVISION_STATE_NAMES.get(str(s.state.value), {"zh": "—", "en": "—"}),
              "issued_on": s.issued_on, "due": s.response_due or s.rectify_due, "overdue": s.overdue} for s in found]
+
+
+async def receiving_body_names(petition: Petition) -> dict[str, dict[str, str]]:
+    """The names (zh/en) of the bodies a case was moved to, by the slug a move step records; one query."""
+    slugs = sorted({step.fields["target_tenant"] for step in petition.steps if step.fields.get("target_tenant")})
+    if not slugs:
+        return {}
+    return {tenant.slug: tenant.name.model_dump() for tenant in await Tenant.find({"slug": {"$in": slugs}}).to_list()}

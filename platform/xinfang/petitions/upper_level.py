@@ -39,7 +39,7 @@ from ..store.scoped import TenantScope, parse_object_id
 from ..tenancy.context import TenantContext
 from ..tenancy.models import Tenant
 from .models import CHANNEL_NAMES, Attachment, Petition, Step
-from .page_lookups import STAFF_ID_FIELDS, attachment_rows, staff_names
+from .page_lookups import STAFF_ID_FIELDS, attachment_rows, receiving_body_names, staff_names
 from .service import MAX_TEXT, Upload, china_today, tenant_workflow
 from .upper_level_models import (FOLLOW_STATUS_NAMES, REPORT_STATUS_NAMES, DownAssignment, FollowStatus, Reminder,
                                  ReportStatus, ResultReport)
@@ -372,8 +372,7 @@ async def followed_view(petition: Petition, upper_tenant_id: str, principal: Pri
     involved = step_tenants | {petition.tenant_id, upper_tenant_id} | {a.lower_tenant_id for a in petition.down_assignments}
     tenants, workflows = await _tenants(involved), await _workflows(step_tenants | {petition.tenant_id})
     names = await staff_names(petition)
-    slugs = {s.fields["target_tenant"] for s in petition.steps if s.fields.get("target_tenant")}
-    by_slug = {t.slug: t for t in await Tenant.find({"slug": {"$in": sorted(slugs)}}).to_list()} if slugs else {}
+    bodies = await receiving_body_names(petition)
     files = {row["id"]: {"id": row["id"], "filename": row["filename"], "size": row["size"]} for row in await attachment_rows(petition)}
     report_files = {a for asg in petition.down_assignments for r in asg.reports for a in r.attachment_ids}
     timeline = []
@@ -385,8 +384,8 @@ async def followed_view(petition: Petition, upper_tenant_id: str, principal: Pri
                 fields[name] = names.get((step.tenant_id, fields[name]), UNKNOWN_ACCOUNT[lang])
         if fields.get("channel") in CHANNEL_NAMES:  # codes read as words
             fields["channel"] = CHANNEL_NAMES[fields["channel"]][lang]
-        if fields.get("target_tenant") in by_slug:
-            fields["target_tenant"] = by_slug[fields["target_tenant"]].name.model_dump()[lang]
+        if fields.get("target_tenant") in bodies:
+            fields["target_tenant"] = bodies[fields["target_tenant"]][lang]
         timeline.append({"at": step.at.isoformat(), "tenant": _tenant_name(tenants, step.tenant_id), "action": step.action,
                          "action_name": _action_name(workflow, step.action), "state_name": _state_name(workflow, step.to_state),
                          "actor_name": step.actor_name, "fields": fields})

@@ -29,7 +29,7 @@ from ..tenancy.resolution import current_tenant
 from . import service, upper_level
 from .console import answer_rows, petition_page
 from .page_lookups import human_size
-from .uploads import check_files, content_disposition, read_uploads
+from .uploads import content_disposition, read_uploads, request_uploads
 from .workflow import FIELD_TITLES
 
 upper_level_bp = Blueprint("upper_level", __name__, url_prefix="/t/<tenant_slug>")
@@ -228,10 +228,10 @@ async def remind_submit(tenant_slug, petition_id):
 async def report_submit(tenant_slug, petition_id):
     """办理结果报送 from the lower body's case page (the panel staff/_upper_level.html)."""
     ctx, principal = current_tenant(), current_principal()
-    submitted, files = await request.form, await request.files
+    submitted = await request.form
     petition = await service.access_petition(ctx, petition_id)
     try:
-        uploads = check_files(files.getlist("files"))
+        uploads = await request_uploads()
         await upper_level.do_report_result(ctx, petition, principal, text=submitted.get("text", ""), uploads=uploads)
     except DomainError as refused:
         return await petition_page(tenant_slug, petition_id, message=refusal_message(refused), status=refused.status)
