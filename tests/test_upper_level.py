@@ -269,3 +269,13 @@ async def test_bad_reminders_are_422(client, tenants, bad):
     case = await assigned_down(client, tenants)
     answer = await client.post(followed(tenants.B, case.pid, "/reminders"), headers=case.bazhou_leader, json=bad)
     assert answer.status_code == 422 and (await answer.get_json())["error"]["fields"]
+
+
+async def test_the_navigation_offers_the_followed_list_only_to_bodies_with_a_body_below(client, tenants):
+    from tests.login_pages import staff_login
+
+    for slug, expected in ((tenants.B, True), (tenants.CHILD_OF_B, False), (tenants.A, False)):
+        browser = client.__class__(client.app)  # a cookie jar of its own per body
+        assert (await staff_login(browser, slug, "handler")).status_code == 302
+        page = await (await browser.get(f"/t/{slug}/staff/")).get_data(as_text=True)
+        assert (f"/t/{slug}/staff/followed" in page) is expected, slug

@@ -17,17 +17,21 @@ from .auth.access import restriction_of
 from .auth.permissions import access_of
 from .auth.principal import Principal
 from .errors import Message
+from .tenancy.models import Tenant
 
 
 @dataclasses.dataclass(frozen=True)
 class StaffLink:
     endpoint: str
     label: Message
+    # Shown only to bodies with a body below them (the list of cases assigned down is empty elsewhere).
+    needs_lower_bodies: bool = False
 
 
 # The staff navigation, in the order people use it: casework first, then configuration.
 STAFF_LINKS = (
     StaffLink("console.inbox_page", {"zh": "待办", "en": "Inbox"}),
+    StaffLink("upper_level.followed_list_page", {"zh": "交办跟踪", "en": "Assigned down"}, needs_lower_bodies=True),
     StaffLink("console.register_page", {"zh": "登记来信来访来电", "en": "Register a letter, visit or call"}),
     StaffLink("supervision_console.supervisions_page", {"zh": "监督卡与监督措施", "en": "Cards and actions"}),
     StaffLink("search_pages.search_page", {"zh": "检索", "en": "Search"}),
@@ -63,7 +67,7 @@ def may_open(principal: Principal | None, endpoint: str, tenant_id: str | None) 
     return tenant_id is not None and principal.can(access.permission, tenant_id)
 
 
-def staff_links(principal: Principal | None, tenant) -> list[dict]:
+def staff_links(principal: Principal | None, tenant, has_lower_bodies: bool = False) -> list[dict]:
     """The navigation of ``tenant``'s staff pages for ``principal``: url, label, and whether it is this page."""
     if principal is None or tenant is None:
         return []
@@ -71,8 +75,16 @@ def staff_links(principal: Principal | None, tenant) -> list[dict]:
     return [
         {"url": url_for(link.endpoint, tenant_slug=tenant.slug), "label": link.label, "current": request.endpoint == link.endpoint,
          "endpoint": link.endpoint}
-        for link in STAFF_LINKS if may_open(principal, link.endpoint, tenant_id)
+        for link in STAFF_LINKS
+        if may_open(principal, link.endpoint, tenant_id) and (has_lower_bodies or not link.needs_lower_bodies)
     ]
+
+
+async def _has_lower_bodies(principal: Principal | None, tenant) -> bool:
+    """One indexed look-up, only for a signed-in person of this tenant (the only one who gets a staff navigation)."""
+    if principal is None or tenant is None or principal.tenant_id != str(tenant.id):
+        return False
+    return await Tenant.find_one({"parent_id": str(tenant.id), "active": True}) is not None
 
 
 def staff_home_url(principal: Principal | None, tenant) -> str:
@@ -112,8 +124,9 @@ def register_navigation(app) -> None:
         tenant_ctx = g.get("tenant_ctx")
         tenant = tenant_ctx.tenant if tenant_ctx is not None else None
         pending = g.get("pending_login")
+        lower = await _has_lower_bodies(principal, tenant)
         return {
-            "staff_nav": lambda: [] if _restricted(principal, tenant) else staff_links(principal, tenant),
+            "staff_nav": lambda: [] if _restricted(principal, tenant) else staff_links(principal, tenant, lower),
             "signed_in": principal,
             "account_url": lambda: account_url(principal, tenant),
             # A login whose two-factor code is still to come, for the login page of the same realm (auth/access.py).
