@@ -191,6 +191,12 @@ async def test_the_county_page_shows_the_panel_and_reports_through_it(app, clien
     text = await page.get_data(as_text=True)
     assert page.status_code == 200 and "经核查，已办结。" in text and 'data-action="accept"' in text
     assert "transitions/" not in text and "result_reported" not in text
+    # The report's notification, in words, leads to the followed case (not to the API).
+    async def noticed():
+        html = await (await upper.get(f"/t/{tenants.B}/staff/notifications")).get_data(as_text=True)
+        return html if f"/t/{tenants.B}/staff/followed/{case.pid}" in html else None
+    notices = await eventually(noticed, timeout=30, message="the report's notification on the page")
+    assert "结果报送" in notices and "result_report" not in notices.replace('data-kind="result_report"', "")
     token = re.search(r'name="csrf_token" value="([^"]+)"', text).group(1)
     remind = await upper.post(f"/t/{tenants.B}/staff/followed/{case.pid}/remind", form={"csrf_token": token, "message": "请尽快"})
     assert remind.status_code == 302

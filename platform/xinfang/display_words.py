@@ -162,6 +162,10 @@ NOTIFICATION_KIND: Words = {
     "reminder": _w("到期提醒", "Reminder"), "overdue": _w("已逾期", "Overdue"), "follow_up": _w("回访提醒", "Follow-up visit due"),
     "assigned": _w("交办", "Assigned"), "proposal": _w("建议升级", "Proposal"), "copied": _w("抄送", "Copied"),
     "copy_due": _w("待抄送", "Copy to send"),
+    "approval": _w("待审批", "To approve"), "approved": _w("已批准", "Approved"), "returned": _w("退回修改", "Returned"),
+    "answered": _w("被监督对象已答复", "Answered"), "citizen": _w("信访人", "Petitioner"),
+    "result_report": _w("结果报送", "Result report"), "result_decided": _w("结果审核", "Result decision"),
+    "upper_reminder": _w("上级督办", "Reminder from above"),
 }
 TENANT_LEVEL: Words = {"national": _w("全国", "national"), "provincial": _w("省级", "provincial"), "prefecture": _w("地级", "prefecture"),
                        "county": _w("县级", "county"), "township": _w("乡镇", "township")}

@@ -120,7 +120,8 @@ def staff_link(api_link: str | None) -> str | None:
     """A notification's API link as the staff page that shows the same thing."""
     slug = current_tenant().tenant.slug
     for prefix, endpoint, arg in (("/api/supervisions/", "supervision_console.supervision_page", "supervision_id"),
-                                  ("/api/petitions/", "console.petition_page", "petition_id")):
+                                  ("/api/petitions/", "console.petition_page", "petition_id"),
+                                  ("/api/followed/", "upper_level.followed_page", "petition_id")):
         if api_link and api_link.startswith(prefix):
             return url_for(endpoint, tenant_slug=slug, **{arg: api_link[len(prefix):]})
     return None
