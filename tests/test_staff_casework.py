@@ -343,3 +343,25 @@ async def test_hostile_input_on_the_casework_pages_is_4xx_never_5xx(app, tenants
     assert response.status_code == 422 and "只接受 PDF, JPEG, PNG 文件" in page
     response, page, _ = await _register(registrar, tenants.A, received_on="2025-01-01", channel="online")
     assert response.status_code == 422 and "请选择来信、来访或来电" in page
+
+
+async def test_an_export_is_audited_and_says_when_it_was_cut(app, tenants, monkeypatch):
+    from xinfang.audit.models import AuditRecord
+    from xinfang.petitions import exports
+
+    client, browser = app.test_client(), app.test_client()
+    registrar = await login_token(client, tenants.A, "registrar")
+    subject = "导出上限测试对象"
+    for n in range(2):
+        created = await client.post(f"/t/{tenants.A}/api/petitions", headers=registrar, json={
+            "form": "report", "anonymous": True, "channel": "letter",
+            "answers": {"content": f"第 {n + 1} 封来信", "category": ["integrity"],
+                        "subject": {"kind": "person", "name": subject, "position": "校长", "unit": "某中学"}}})
+        assert created.status_code == 201, await created.get_data(as_text=True)
+    await staff_login(browser, tenants.A, "leader")
+    monkeypatch.setattr(exports, "EXPORT_MAX", 1)
+    exported = await browser.get(f"/t/{tenants.A}/staff/export.csv", query_string={"subject": subject})
+    table = list(csv.reader(io.StringIO((await exported.get_data()).decode("utf-8-sig"))))
+    assert len(table) == 3 and table[-1][0].startswith("仅导出前 1 条，共 2 条")
+    record = await AuditRecord.find_one({"action": "petitions.export", "query.subject": subject})
+    assert record is not None and record.actor_username == "leader" and record.result_count == 1

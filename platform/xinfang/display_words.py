@@ -140,6 +140,7 @@ ROLE: Words = {
 GRANT_STATE: Words = {"pending": _w("待批准", "Awaiting approval"), "approved": _w("已批准", "Approved"), "rejected": _w("未批准", "Rejected")}
 AUDIT_ACTION: Words = {
     "archive.read": _w("查阅廉政档案", "Read an integrity archive"),
+    "petitions.export": _w("导出信访件清单", "Exported the case list"),
     "archive.opinion.page": _w("查阅廉政综合意见（网页）", "Read the consolidated opinion (page)"),
     "archive.opinion.pdf": _w("下载廉政综合意见（PDF）", "Downloaded the consolidated opinion (PDF)"),
     "archive.opinion.json": _w("通过接口读取廉政综合意见", "Read the consolidated opinion (API)"),

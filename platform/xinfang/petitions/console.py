@@ -25,6 +25,7 @@ from ..tenancy.models import Tenant
 from ..tenancy.resolution import current_tenant
 from ..timefmt import local_date, request_zone, zone
 from ..store.documents import utcnow
+from ..audit.service import do_append_audit
 from . import exports, service
 from .http import keyring
 from .models import CHANNEL_NAMES, Channel, Petition
@@ -184,9 +185,16 @@ async def export_inbox(tenant_slug, kind):
         raise NotFound()
     ctx, principal, lang = current_tenant(), current_principal(), current_lang()
     _, query = _inbox_filters(principal)
-    items, _ = await service.inbox(ctx, filters=query, page=1, page_size=exports.EXPORT_MAX)
+    items, total = await service.inbox(ctx, filters=query, page=1, page_size=exports.EXPORT_MAX)
+    # A list of cases leaving the platform is recorded like an archive read: who, when, which filter, how many.
+    await do_append_audit(actor_id=principal.account_id, actor_username=principal.username, action="petitions.export",
+                          purpose=f"导出信访件清单（{kind.upper()}）/ exported the case list", query=query,
+                          tenant_ids=[str(ctx.tenant_id)], result_count=len(items))
     workflow = await service.tenant_workflow(ctx.scope)
     table = exports.rows(items, workflow, await account_names(ctx.scope, [p.assignee_id for p in items]), request_zone(), lang)
+    if total > len(items):  # said in the file itself, where the reader of the export will see it
+        table.append([{"zh": f"仅导出前 {len(items)} 条，共 {total} 条：请缩小筛选范围后分批导出。",
+                       "en": f"Only the first {len(items)} of {total} cases were exported: narrow the filter and export in parts."}[lang]])
     stamp = utcnow().astimezone(zone(request_zone())).strftime("%Y%m%d-%H%M")
     name = f"{ctx.tenant.slug}-petitions-{stamp}.{kind}"
     if kind == "csv":
