@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from quart import Blueprint, current_app, redirect, render_template, request, url_for
 
-from ..auth.access import current_principal, start_session
+from ..auth.access import current_principal, end_session, open_while_restricted, start_session
 from ..auth.login_guard import check_login_form, login_form_token, safe_next
 from ..auth.models import PlatformAccount, StaffAccount
 from ..auth.permissions import Permission, public, requires, superuser_only
@@ -135,6 +135,15 @@ async def login_submit():
                                     login_csrf=login_form_token())
     await start_session(account)
     return redirect(safe_next(form.get("next", ""), ("/platform/",)) or url_for("review_pages.reviews_page"))
+
+
+@review_pages_bp.post("/logout")
+@superuser_only(Permission.PLATFORM_ADMIN)
+@open_while_restricted
+async def logout_submit():
+    """The platform pages' 退出: end this browser's session (the API has DELETE /api/platform/session)."""
+    await end_session()
+    return redirect(url_for("review_pages.login_page"))
 
 
 @review_pages_bp.get("/reviews")
