@@ -78,10 +78,26 @@ async def _card_keys(scope: TenantScope) -> set[str]:
     return {c.key async for c in scope.repo(CardType).find({})}
 
 
+KEY_RULE = {
+    "zh": "代码只能用小写英文字母、数字和下划线，以字母开头，最多 63 个字符（例如 yellow、second_yellow）；它出现在网址里，不显示给群众",
+    "en": "a key is lower-case letters, digits and underscores, starting with a letter, at most 63 characters "
+          "(e.g. yellow, second_yellow); it appears in addresses, never to citizens",
+}
+# Read-only in the API: GET shows them, PUT ignores them (the URL gives the key).
+KEPT_BY_THE_PLATFORM = frozenset({"id", "tenant_id", "created_at", "updated_at", "source", "revision_id"})
+
+
 async def do_define(scope: TenantScope, model: type, key: str, data: dict, actor: Principal) -> CardType | ActionType | EscalationRule:
-    """Create or replace one definition by key; every field is checked, references included."""
-    data = dict(data, key=key)
+    """Create or replace one definition by key; every field is checked, references included.
+
+    What GET answers may be sent back as it is: the fields the platform keeps for itself (its id,
+    tenant, dates, where it came from) are set here, so they are dropped from the request, not refused.
+    """
+    # An optional field GET shows as null (no template of its own, no response form) is simply not set.
+    data = {name: value for name, value in data.items() if name not in KEPT_BY_THE_PLATFORM and value is not None} | {"key": key}
     problems = definition_problems(model, data)
+    if "key" in problems:  # the schema's own words ("格式不对") do not say what a key may be
+        problems["key"] = KEY_RULE
     if "document_template" not in problems:
         problems.update(await template_problems(data))
     if model is EscalationRule and not problems:
