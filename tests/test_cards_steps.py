@@ -259,3 +259,17 @@ async def test_bad_follow_up_input_is_a_field_message(siyang):
     card = await issued(siyang, "card", "yellow", person(), "2027-07-15")
     with pytest.raises(InvalidInput):
         await service.do_record_follow_up(siyang, card, await staff(siyang, "handler"), "not-a-date", "x")
+
+
+def test_an_issued_card_offers_the_answer_first_and_rectified_only_after_an_answer_or_a_decision():
+    from xinfang.auth.principal import Principal
+
+    handler = Principal("x", "handler", "t", frozenset(), "token", frozenset({"handler"}))
+
+    def offered(state):
+        sup = Supervision(tenant_id="0" * 24, kind="card", type_key="k", subject=person(), subject_key="k", state=state)
+        return service.available_verbs(sup, handler, record_required=False)
+
+    assert offered(SupervisionState.ISSUED)[:2] == ["answer", "decide"] and "rectified" not in offered(SupervisionState.ISSUED)
+    assert "rectified" in offered(SupervisionState.ANSWERED) and "answer" not in offered(SupervisionState.ANSWERED)
+    assert offered(SupervisionState.RECTIFYING)[0] == "answer" and "rectified" in offered(SupervisionState.RECTIFYING)

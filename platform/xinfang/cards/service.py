@@ -365,7 +365,9 @@ def available_verbs(sup: Supervision, principal: Principal, record_required: boo
     elif state in (SupervisionState.ISSUED, SupervisionState.ANSWERED, SupervisionState.RECTIFYING):
         if state != SupervisionState.ANSWERED:
             verbs.append("answer")
-        verbs += ["decide", "rectified"]
+        verbs.append("decide")
+        if state != SupervisionState.ISSUED:  # rectified follows an answer or a decision to rectify, not the issue itself
+            verbs.append("rectified")
         if record_required and not sup.record:
             verbs.append("talk_record")
     if any(v.done_on is None for v in sup.follow_ups) and state not in (SupervisionState.DISMISSED,):

@@ -49,16 +49,8 @@ from .workflow import Workflow
 # Who takes the steps on either side: the caseworkers who handle and decide, not registrars or auditors.
 STEP_ROLES = frozenset({"handler", "leader"})
 
-# Timeline words of the steps this module adds to a case (views.ACTION_NAMES reads them by key).
-UPPER_LEVEL_ACTIONS = {
-    "result_reported": {"zh": "报送办理结果", "en": "Result of handling reported"},
-    "result_accepted": {"zh": "上级采纳办理结果", "en": "Upper body accepted the result"},
-    "result_returned": {"zh": "上级退回办理结果", "en": "Upper body returned the result"},
-    "upper_reminder": {"zh": "上级督办", "en": "Reminder from the upper body"},
-}
-# The staff page's timeline words live in views.ACTION_NAMES; this module's steps are named there too.
-for _key, _name in UPPER_LEVEL_ACTIONS.items():
-    ACTION_NAMES.setdefault(_key, _name)
+# The timeline words of this module's steps (result_reported, result_accepted, result_returned, upper_reminder)
+# are views.ACTION_NAMES, from the display-word registry.
 
 EVENTS = {
     # event name -> (notification kind, who is told, words)

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from ..auth.permissions import Permission
 from ..auth.principal import Principal
+from ..display_words import words
 from .models import CHANNEL_NAMES, Petition
 from .workflow import FIELD_TITLES, Workflow, Transition
 
-ACTION_NAMES = {
-    "submitted": {"zh": "网上提交", "en": "Filed online"},
-    "registered": {"zh": "登记", "en": "Registered"},
-    "supplement": {"zh": "信访人补充材料", "en": "Petitioner added information"},
-    "repeat_confirmed": {"zh": "确认为重复信访", "en": "Confirmed as a repeat petition"},
-    "repeat_withdrawn": {"zh": "撤销重复信访认定", "en": "Repeat petition finding withdrawn"},
-}
+# Steps the platform writes itself (the workflow's own steps are named by the workflow), in the registry's words.
+PLATFORM_STEPS = ("submitted", "registered", "supplement", "repeat_confirmed", "repeat_withdrawn",
+                  "result_reported", "result_accepted", "result_returned", "upper_reminder")
+ACTION_NAMES = {key: words("petition_action")[key] for key in PLATFORM_STEPS}
 
 # What each step of the default workflow does, in a sentence, for the person about to take it.
 ACTION_HELP = {
