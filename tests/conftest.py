@@ -260,19 +260,20 @@ def serve_in_background(settings: Settings, log_dir: Path, **extra_env: str):
     process.wait(timeout=20)
 
 
-# Browser tests: a real `xinfang serve` per test module and Debian's Chromium (never a downloaded one).
+# Browser tests: one real `xinfang serve` and one Debian Chromium (never a downloaded one) for the whole run;
+# each test opens its own browser context (cookies, viewport, locale), so tests share no session.
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def live_server(settings, app, worker, tmp_path_factory):
     yield from serve_in_background(settings, tmp_path_factory.mktemp("web"))
 
 
-@pytest.fixture
-async def browser():
+@pytest.fixture(scope="session")
+async def _chromium():
     from playwright.async_api import async_playwright
 
     if not os.path.exists(CHROMIUM):
@@ -281,3 +282,12 @@ async def browser():
         chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         yield chromium
         await chromium.close()
+
+
+@pytest.fixture
+async def browser(_chromium):
+    """The run's Chromium; contexts a test leaves open are closed after it."""
+    before = set(_chromium.contexts)
+    yield _chromium
+    for context in set(_chromium.contexts) - before:
+        await context.close()
