@@ -111,6 +111,8 @@ class Workflow(BaseModel):
                     problems.append(f"transition {t.key!r}: not_by names unknown transition {other!r}")
         if len({t.key for t in self.transitions}) != len(self.transitions):
             problems.append("transition keys repeat")
+        if len(states) != len(self.states):
+            problems.append("state keys repeat")
         if problems:
             raise ValueError("; ".join(problems))
         return self

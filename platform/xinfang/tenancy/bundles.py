@@ -32,7 +32,9 @@ from ..forms.service import do_publish_form_version
 from ..petitions.models import CalendarRules
 from ..petitions.service import do_set_calendar_rules
 from ..petitions.workflow import TenantWorkflow, Workflow, default_workflow_data
+from ..petitions.workflow_checks import calendar_problems, check_workflow, official_calendar_years, tenant_calendar_years
 from ..store.cache import tenant_config
+from ..store.documents import utcnow
 from ..store.scoped import TenantScope
 from ..timefmt import DEFAULT_ZONE, is_time_zone
 from .models import Tenant, TenantLevel
@@ -105,6 +107,7 @@ def discover(root: Path) -> tuple[dict | None, list[Bundle]]:
         if bundle.path.parent.name != bundle.slug:
             raise BundleError(f"{bundle.path}: folder name must equal tenant.slug {bundle.slug!r}")
         _check_card_references(bundle)
+        _check_workflow(bundle)
         if not is_time_zone(zone_name := bundle.data.get("settings", {}).get("time_zone", DEFAULT_ZONE)):
             raise BundleError(f"{bundle.path}: /settings/time_zone: unknown time zone {zone_name!r}")
     return platform, _parents_first(bundles)
@@ -118,6 +121,20 @@ def _check_card_references(bundle: Bundle) -> None:
         for ref in (rule["trigger"]["card_type"], rule["outcome"]["card_type"]):
             if ref not in keys:
                 raise BundleError(f"{bundle.path}: escalation rule {rule['key']!r} names unknown card type {ref!r}")
+
+
+def _check_workflow(bundle: Bundle) -> None:
+    """The bundle's workflow (or the default) passes the checks before publishing (petitions/workflow_checks.py)."""
+    try:
+        workflow = Workflow.model_validate(bundle.data.get("workflow") or default_workflow_data())
+    except ValidationError as exc:
+        raise BundleError(f"{bundle.path}: /workflow: {exc.errors()[0]['msg']}") from None
+    _refuse_workflow(bundle, check_workflow(workflow))
+
+
+def _refuse_workflow(bundle: Bundle, problems: dict[str, dict[str, str]]) -> None:
+    if problems:
+        raise BundleError(f"{bundle.path}: " + "; ".join(f"/workflow/{path}: {m['en']} ({m['zh']})" for path, m in problems.items()))
 
 
 def _parents_first(bundles: list[Bundle]) -> list[Bundle]:
@@ -221,6 +238,14 @@ class BundleLoader:
         if row is not None and row.digest == digest:
             self.report.add("workflows", "unchanged")
             return
+        # Publishing a changed workflow: its working-day time limits need the calendar of the years they reach
+        # (the bundle's own [calendar] replaces the stored one below, so it counts when present).
+        holidays = (bundle.data.get("calendar") or {}).get("holidays")
+        if holidays is None:
+            rules = await scope.repo(CalendarRules).find_one({})
+            holidays = rules.holidays if rules else []
+        known = official_calendar_years() | tenant_calendar_years(holidays)
+        _refuse_workflow(bundle, calendar_problems(definition, known, utcnow().date()))
         row = row or TenantWorkflow(tenant_id=scope.tenant_id, definition=definition, digest=digest)
         row.definition, row.digest = definition, digest
         await repo.save(row)
