@@ -1,0 +1,272 @@
+"""One model of a form (xinfang.forms.model): every shipped schema opens and saves unchanged,
+field kinds come out right, and edits made through the model give schemas the gate accepts
+and the renderer shows."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+
+import pytest
+
+from xinfang.forms.model import IDENTITY_GROUP_KEY, KINDS, Choice, Condition, Field, Form, new_field
+from xinfang.forms.rendering import render_form
+from xinfang.forms.schema_safety import SchemaRejected, check_tenant_schema, validate_submission
+from xinfang.forms.service import resolve_schema
+from xinfang.forms.templates_library import FORM_SCHEMAS_DIR, load_templates
+from tests.conftest import REPO_ROOT
+
+
+def _shipped() -> list[tuple[str, dict]]:
+    out = [(path.name, json.loads(path.read_text(encoding="utf-8"))) for path in sorted(FORM_SCHEMAS_DIR.glob("*.json"))]
+    for bundle in sorted((REPO_ROOT / "tenants").glob("*/bundle.toml")):
+        data = tomllib.loads(bundle.read_text(encoding="utf-8"))
+        for entry in data.get("forms", []):
+            schema, _ = resolve_schema(schema=entry.get("schema"), template=entry.get("template"), extend=entry.get("extend"))
+            out.append((f"{bundle.parent.name}/{entry['key']}", schema))
+    return out
+
+
+SHIPPED = _shipped()
+
+
+def test_the_shipped_schemas_are_all_found():
+    names = [name for name, _ in SHIPPED]
+    assert {"petition.v1.json", "report.v1.json", "suggestion.v1.json"} <= set(names)
+    assert "bazhou/report" in names and "siyang-edu/suggestion" in names
+    assert len(names) >= 3 + 7
+
+
+@pytest.mark.parametrize("name,schema", SHIPPED, ids=[name for name, _ in SHIPPED])
+def test_every_shipped_schema_opens_and_saves_unchanged(name, schema):
+    original = json.loads(json.dumps(schema, ensure_ascii=False))
+    form = Form.from_schema(original)
+    assert form.raw is None, "the model understood the whole form"
+    assert not [f.key for f in form.all_fields() if f.raw is not None], "no field kept whole"
+    saved = json.loads(json.dumps(form.to_schema(), ensure_ascii=False))
+    assert saved == original
+    check_tenant_schema(saved)
+
+
+def test_bazhou_extension_is_a_plain_short_text_at_the_end():
+    schema = dict(SHIPPED)["bazhou/report"]
+    form = Form.from_schema(schema)
+    assert form.fields[-1].key == "township" and form.fields[-1].kind == "short_text"
+    assert form.fields[-1].label == {"zh": "所涉乡镇（村）", "en": "Township or village concerned"}
+    assert form.fields[-1].limits == {"maxLength": 100}
+
+
+@pytest.fixture
+def templates():
+    return load_templates()  # a fresh copy for each test: some tests change it
+
+
+def kinds(fields) -> dict:
+    return {f.key: f.kind for f in fields}
+
+
+def test_petition_kinds_labels_and_choices(templates):
+    form = Form.from_schema(templates["petition"])
+    assert (form.title_zh, form.title_en) == ("信访件登记", "Petition registration")
+    assert form.description_zh.startswith("请如实反映问题") and form.description_en.startswith("Please describe")
+    assert kinds(form.fields) == {
+        "title": "short_text", "category": "single_choice", "content": "long_text", "region": "short_text",
+        "occurred_on": "date", "involved_people": "number", "request": "long_text",
+        "reported_elsewhere": "checkbox", IDENTITY_GROUP_KEY: "identity_group",
+    }
+    category = form.find("category")
+    assert category.required and category.label == {"zh": "问题类别", "en": "Category"}
+    assert [c.value for c in category.choices][:2] == ["political", "organizational"]
+    assert (category.choices[-1].label_zh, category.choices[-1].label_en) == ("其他", "Other")
+    assert len(category.choices) == 8
+    title = form.find("title")
+    assert title.limits == {"minLength": 2, "maxLength": 100} and title.required
+    assert form.find("involved_people").limits == {"minimum": 1, "maximum": 100000}
+    identity = form.find(IDENTITY_GROUP_KEY)
+    assert kinds(identity.children) == {
+        "petitioner_name": "short_text", "id_number": "id_number", "phone": "phone", "email": "email",
+        "notify_progress": "checkbox", "address": "short_text",
+    }
+    assert all(c.identity for c in identity.children)
+    assert [c.key for c in identity.children if c.required] == ["petitioner_name", "id_number", "phone"]
+    assert form.find("id_number").help_en.startswith("18-character")
+
+
+def test_report_subject_is_a_group_and_category_a_multiple_choice(templates):
+    form = Form.from_schema(templates["report"])
+    subject = form.fields[0]
+    assert subject.key == "subject" and subject.kind == "group" and subject.required
+    assert subject.label == {"zh": "被反映人", "en": "Subject of the report"}
+    assert kinds(subject.children) == {"kind": "single_choice", "name": "short_text", "unit": "short_text",
+                                      "position": "short_text", "rank": "single_choice"}
+    assert [c.key for c in subject.children if c.required] == ["kind", "name"]
+    assert [(c.value, c.label_zh, c.label_en) for c in subject.find("kind").choices] == [
+        ("person", "个人", "Person"), ("unit", "单位", "Unit")]
+    category = form.find("category")
+    assert category.kind == "multiple_choice" and category.limits == {"minItems": 1, "maxItems": 8}
+    assert category.choices[2].label_en == "Violation of integrity discipline"
+    assert form.find("amount_involved").kind == "amount"
+    assert form.find("id_number").kind == "id_number"
+
+
+def test_suggestion_kinds(templates):
+    form = Form.from_schema(templates["suggestion"])
+    assert form.find("area").kind == "single_choice"
+    assert form.find("content").kind == "long_text" and form.find("content").required
+    identity = form.find(IDENTITY_GROUP_KEY)
+    assert [c.key for c in identity.children] == ["petitioner_name", "phone", "email", "notify_progress"]
+    assert not any(c.required for c in identity.children)
+
+
+def test_an_unknown_keyword_is_kept_verbatim(templates):
+    schema = templates["petition"]
+    schema["x-tenant-note"] = {"a": [1, 2]}
+    schema["properties"]["title"]["x-hint"] = "zz"
+    schema["properties"]["category"]["oneOf"][0]["x-colour"] = "red"
+    form = Form.from_schema(schema)
+    assert form.raw is None and form.extra["x-tenant-note"] == {"a": [1, 2]}
+    assert form.find("title").extra == {"x-hint": "zz"}
+    assert form.find("category").choices[0].extra == {"x-colour": "red"}
+    assert form.to_schema() == schema
+
+
+def test_a_field_the_model_cannot_rebuild_is_kept_whole(templates):
+    schema = templates["petition"]
+    schema["$defs"] = {"short": {"type": "string", "maxLength": 10}}
+    schema["properties"]["title"] = {"$ref": "#/$defs/short", "title": "标题"}
+    check_tenant_schema(schema)
+    form = Form.from_schema(schema)
+    assert form.find("title").raw == {"$ref": "#/$defs/short", "title": "标题"}
+    assert form.to_schema() == schema
+
+
+def test_enum_choices_and_partial_x_order_round_trip():
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object", "title": "测试",
+        "x-order": ["b"],
+        "properties": {"a": {"type": "string"}, "b": {"type": "integer", "enum": [1, 2, 3]}, "c": {"type": "boolean"}},
+        "additionalProperties": False,
+    }
+    check_tenant_schema(schema)
+    form = Form.from_schema(schema)
+    assert form.raw is None
+    assert [f.key for f in form.fields] == ["b", "a", "c"]
+    assert form.find("b").kind == "single_choice" and [c.value for c in form.find("b").choices] == [1, 2, 3]
+    assert form.to_schema() == schema
+    form.find("b").choices[0].label_zh = "一"
+    assert form.to_schema()["properties"]["b"]["oneOf"][0] == {"const": 1, "title": "一"}
+
+
+# --------------------------------------------------------------------------- editing
+
+
+def edited_report(templates) -> Form:
+    form = Form.from_schema(templates["report"])
+    # add: where the money went, and a region by its GB/T 2260 code
+    form.add_field(new_field("long_text", "money_trail", "资金去向", "Where the money went", limits={"maxLength": 2000}),
+                   index=6)
+    form.add_field(new_field("region", "region_code", "行政区划", "Administrative division",
+                             limits={"pattern": "^[1-9][0-9]{5}$"}, help_zh="六位行政区划代码", help_en="Six-digit code"))
+    # move: the date before the content
+    form.move_field("occurred_on", 1)
+    # duplicate a field of the subject group, remove another
+    twin = form.duplicate_field("position")
+    twin.label_zh, twin.label_en = "曾任职务", "Former position"
+    form.remove_field("unit")
+    # mark required; add a choice
+    form.find("region").required = True
+    form.find("rank").choices.append(Choice("province", "省部级", "Province or ministry level"))
+    # a field shown only when a category says so, required once shown
+    form.add_field(new_field("short_text", "other_detail", "其他问题说明", "Other problem", required=True,
+                             shown_when=Condition("category", "other", contains=True), limits={"maxLength": 200}),
+                   index=2)
+    return form
+
+
+def test_edits_pass_the_gate_and_render(templates):
+    form = edited_report(templates)
+    schema = form.to_schema()
+    check_tenant_schema(schema)
+    order = schema["x-order"]
+    assert order[:4] == ["subject", "occurred_on", "other_detail", "category"]
+    assert order.index("money_trail") < order.index("evidence") and order[-1] == "region_code"
+    assert schema["properties"]["region_code"]["x-kind"] == "region"
+    assert "region" in schema["required"] and "other_detail" not in schema["required"]
+    subject = schema["properties"]["subject"]
+    assert subject["x-order"] == ["kind", "name", "position", "position_2", "rank"]
+    assert "unit" not in subject["properties"]
+    assert subject["properties"]["position_2"]["x-en"] == {"title": "Former position"}
+    assert subject["properties"]["rank"]["oneOf"][-1] == {
+        "const": "province", "title": "省部级", "x-en": {"title": "Province or ministry level"}}
+    html = str(render_form(schema, lang="zh"))
+    for text in ("资金去向", "行政区划", "曾任职务", "省部级", "其他问题说明", 'name="region_code"'):
+        assert text in html
+    assert 'name="subject.unit"' not in html
+    english = str(render_form(schema, lang="en"))
+    assert "Where the money went" in english and "Province or ministry level" in english
+    # the edited schema opens again as the same model
+    again = Form.from_schema(schema)
+    assert again.raw is None and again.to_schema() == schema
+    assert again.find("region_code").kind == "region"
+    assert again.find("other_detail").shown_when == Condition("category", "other", contains=True)
+    assert again.find("other_detail").required
+
+
+def test_the_condition_is_enforced_by_validation(templates):
+    schema = edited_report(templates).to_schema()
+    base = {
+        "subject": {"kind": "person", "name": "张某"}, "content": "具体事实" * 5, "region": "某县",
+        "petitioner_name": "李四", "id_number": "11010519491231002X", "phone": "13912345678",
+    }
+    ok = validate_submission(schema, {**base, "category": ["integrity"]}, anonymous=False)
+    assert ok == []
+    shown_but_missing = validate_submission(schema, {**base, "category": ["other"]}, anonymous=False)
+    assert [e.path for e in shown_but_missing] == ["other_detail"]
+    answered = validate_submission(schema, {**base, "category": ["other"], "other_detail": "收受礼金"}, anonymous=False)
+    assert answered == []
+    hidden_but_given = validate_submission(schema, {**base, "category": ["integrity"], "other_detail": "x"}, anonymous=False)
+    assert [e.path for e in hidden_but_given] == ["other_detail"]
+
+
+def test_sections_and_placeholders_round_trip(templates):
+    form = Form.from_schema(templates["petition"])
+    form.add_field(new_field("section", "about_you", "关于您", "About you"), index=len(form.fields) - 1)
+    form.find("title").placeholder_zh = "例如：某村违规收费"
+    schema = form.to_schema()
+    check_tenant_schema(schema)
+    assert schema["x-sections"] == [
+        {"key": "about_you", "before": "petitioner_name", "title": "关于您", "x-en": {"title": "About you"}}]
+    assert schema["properties"]["title"]["x-placeholder"] == {"zh": "例如：某村违规收费"}
+    render_form(schema)
+    again = Form.from_schema(schema)
+    assert again.to_schema() == schema
+    assert [(f.key, f.kind) for f in again.fields][-2:] == [("about_you", "section"), (IDENTITY_GROUP_KEY, "identity_group")]
+    # a section at the end, and one named by no key, round-trip too
+    schema["x-sections"].append({"before": None, "title": "附注"})
+    third = Form.from_schema(schema)
+    assert third.raw is None and (third.fields[-1].kind, third.fields[-1].label_zh) == ("section", "附注")
+    assert third.to_schema() == schema
+
+
+def test_a_duplicate_key_or_unknown_kind_is_refused(templates):
+    form = Form.from_schema(templates["petition"])
+    with pytest.raises(ValueError):
+        form.add_field(new_field("short_text", "title", "标题"))
+    with pytest.raises(ValueError):
+        form.add_field(Field(key="x", kind="hologram"))
+    with pytest.raises(ValueError):
+        form.duplicate_field("title", "content")
+    assert "identity_group" in KINDS
+
+
+def test_a_new_choice_field_needs_a_choice_before_the_gate_accepts_it(templates):
+    form = Form.from_schema(templates["suggestion"])
+    field = form.add_field(new_field("multiple_choice", "channels", "了解渠道", "How you heard of us"))
+    with pytest.raises(SchemaRejected):
+        check_tenant_schema(form.to_schema())
+    field.choices.append(Choice("web", "网站", "Website"))
+    schema = form.to_schema()
+    check_tenant_schema(schema)
+    assert schema["properties"]["channels"]["uniqueItems"] is True
+    assert 'name="channels"' in str(render_form(schema))
+    assert Form.from_schema(schema).find("channels").kind == "multiple_choice"
