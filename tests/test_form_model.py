@@ -9,7 +9,7 @@ import tomllib
 
 import pytest
 
-from xinfang.forms.model import IDENTITY_GROUP_KEY, KINDS, Choice, Condition, Field, Form, new_field
+from xinfang.forms.model import IDENTITY_GROUP_KEY, KINDS, Choice, Condition, Field, Form, builder_problems, new_field
 from xinfang.forms.rendering import render_form
 from xinfang.forms.schema_safety import SchemaRejected, check_tenant_schema, validate_submission
 from xinfang.forms.service import resolve_schema
@@ -170,12 +170,12 @@ def edited_report(templates) -> Form:
     # move: the date before the content
     form.move_field("occurred_on", 1)
     # duplicate a field of the subject group, remove another
-    twin = form.duplicate_field("position")
+    twin = form.duplicate_field("subject.position")
     twin.label_zh, twin.label_en = "曾任职务", "Former position"
-    form.remove_field("unit")
+    form.remove_field("subject.unit")
     # mark required; add a choice
     form.find("region").required = True
-    form.find("rank").choices.append(Choice("province", "省部级", "Province or ministry level"))
+    form.find("subject.rank").choices.append(Choice("province", "省部级", "Province or ministry level"))
     # a field shown only when a category says so, required once shown
     form.add_field(new_field("short_text", "other_detail", "其他问题说明", "Other problem", required=True,
                              shown_when=Condition("category", "other", contains=True), limits={"maxLength": 200}),
@@ -270,3 +270,58 @@ def test_a_new_choice_field_needs_a_choice_before_the_gate_accepts_it(templates)
     assert schema["properties"]["channels"]["uniqueItems"] is True
     assert 'name="channels"' in str(render_form(schema))
     assert Form.from_schema(schema).find("channels").kind == "multiple_choice"
+
+
+def test_fields_are_named_by_path_and_move_between_groups(templates):
+    form = Form.from_schema(templates["report"])
+    assert form.find("subject.name").label_zh == "姓名或单位名称"
+    assert form.find("phone").identity and form.find("name") is None
+    # out of the identity group: no longer identity; into the subject group; back to the form
+    form.move_field("address", 3, parent=None)
+    assert not form.find("address").identity and form.fields[3].key == "address"
+    form.move_field("region", 0, parent="subject")
+    assert form.find("subject.region").kind == "short_text"
+    form.move_field("notify_progress", 0, parent=IDENTITY_GROUP_KEY)
+    schema = form.to_schema()
+    check_tenant_schema(schema)
+    assert "x-identity" not in schema["properties"]["address"]
+    assert schema["properties"]["subject"]["x-order"][0] == "region" and "region" not in schema["properties"]
+    assert schema["properties"]["notify_progress"]["x-identity"] is True
+    render_form(schema)
+    # a name already in use where the field goes is refused; identity fields share the form's names
+    form.add_field(new_field("short_text", "position", "职务"))
+    with pytest.raises(ValueError):
+        form.move_field("subject.position", 0, parent=None)
+    with pytest.raises(ValueError):
+        form.add_field(new_field("short_text", "phone", "电话"), parent=IDENTITY_GROUP_KEY)
+    with pytest.raises(ValueError):
+        form.add_field(new_field("short_text", "content", "内容"), parent=IDENTITY_GROUP_KEY)
+    with pytest.raises(ValueError):
+        form.add_field(new_field("group", "inner", "内层"), parent="subject")
+    assert form.duplicate_field("phone").key == "phone_2" and form.find("phone_2").identity
+
+
+def test_removing_the_answer_a_condition_names_drops_the_condition(templates):
+    form = edited_report(templates)
+    assert builder_problems(form) == []
+    form.remove_field("category")
+    assert form.find("other_detail").shown_when is None
+    schema = form.to_schema()
+    assert "allOf" not in schema and "other_detail" in schema["required"]
+    check_tenant_schema(schema)
+
+
+def test_builder_problems_name_the_field_in_both_languages(templates):
+    form = Form.from_schema(templates["report"])
+    form.add_field(new_field("single_choice", "severity", ""))
+    form.add_field(new_field("short_text", "detail", "详情", shown_when=Condition("category", "nope", contains=True)))
+    form.add_field(new_field("short_text", "detail2", "详情", shown_when=Condition("category", "other")))
+    form.find("subject.rank").choices.append(Choice("other", "其他"))
+    problems = {(p["path"], p["en"]) for p in builder_problems(form)}
+    assert problems == {
+        ("severity", "give the field a Chinese label"), ("severity", "add at least one choice"),
+        ("detail", "the condition names a choice that is not there"),
+        ("detail2", "the condition does not fit the kind of field it names"),
+        ("subject.rank", "two choices have the same value"),
+    }
+    assert all(p["zh"] for p in builder_problems(form))

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from dataclasses import dataclass, field as dc_field
 from typing import Any
 
@@ -144,6 +145,7 @@ class Form:
         return _json_copy(out)
 
     # -- editing ---------------------------------------------------------------------------
+    # A field is named by its path: "title", "subject.name" (identity fields are top-level: "phone").
     def all_fields(self) -> list[Field]:
         out: list[Field] = []
 
@@ -154,10 +156,15 @@ class Form:
         walk(self.fields)
         return out
 
-    def find(self, key: str) -> Field | None:
-        return _find(self.fields, key)
+    def find(self, path: str) -> Field | None:
+        try:
+            fields, i = self._locate(path)
+        except KeyError:
+            return None
+        return fields[i]
 
     def container(self, parent: str | None) -> list[Field]:
+        """The list a field is added to: the form's (None), a group's, or the identity group's ("_identity")."""
         if parent is None:
             return self.fields
         group = self.find(parent)
@@ -165,57 +172,133 @@ class Form:
             raise KeyError(parent)
         return group.children
 
+    def _locate(self, path: str) -> tuple[list[Field], int]:
+        fields = self.fields
+        parts = path.split(".")
+        for depth, part in enumerate(parts):
+            lists = [fields] + ([f.children for f in fields if f.kind == "identity_group"] if fields is self.fields else [])
+            hit = next(((lst, i) for lst in lists for i, f in enumerate(lst) if f.key == part), None)
+            if hit is None:
+                raise KeyError(path)
+            if depth == len(parts) - 1:
+                return hit
+            fields = hit[0][hit[1]].children
+        raise KeyError(path)
+
+    def _object(self, fields: list[Field]) -> list[Field]:
+        """The list whose object ``fields`` writes its properties into (identity fields are the form's)."""
+        if any(fields is f.children for f in self.fields if f.kind == "identity_group"):
+            return self.fields
+        return fields
+
+    def _taken(self, fields: list[Field]) -> set[str]:
+        """Names in use in the object ``fields`` belongs to (sections' keys included)."""
+        owner = self._object(fields)
+        return {f.key for f in _data_fields(owner)} | {f.key for f in owner if f.kind == "section"}
+
     def add_field(self, new: Field, *, parent: str | None = None, index: int | None = None) -> Field:
-        if new.kind not in KINDS:
-            raise ValueError(f"unknown kind {new.kind!r}")
-        if new.kind != "section" and any(f.key == new.key for f in _data_fields(self.container(parent))):
-            raise ValueError(f"a field {new.key!r} exists already")
+        if new.kind not in KINDS or new.kind == "identity_group":
+            raise ValueError(f"cannot add a field of kind {new.kind!r}")
         fields = self.container(parent)
+        if new.key in self._taken(fields):
+            raise ValueError(f"a field {new.key!r} exists already")
+        if fields is not self.fields and new.kind == "group":
+            raise ValueError("groups do not nest (one level of fieldsets is the convention)")
+        new.identity = parent is not None and self.find(parent).kind == "identity_group"
         fields.insert(len(fields) if index is None else index, new)
         return new
 
-    def _locate(self, key: str) -> tuple[list[Field], int]:
-        def walk(fields: list[Field]):
-            for i, f in enumerate(fields):
-                if f.key == key:
-                    return fields, i
-                found = walk(f.children)
-                if found:
-                    return found
-            return None
-        found = walk(self.fields)
-        if not found:
-            raise KeyError(key)
-        return found
+    def move_field(self, path: str, index: int, *, parent: str | None | bool = False) -> None:
+        """Move a field to ``index`` within its own list (drag and drop, or the keyboard's up and down),
+        or into another list when ``parent`` is given: a group's, the identity group's, or None (the form's)."""
+        fields, i = self._locate(path)
+        moving = fields[i]
+        target = fields if parent is False else self.container(parent)
+        if self._object(target) is not self._object(fields):
+            if moving.key in self._taken(target):
+                raise ValueError(f"a field {moving.key!r} exists already there")
+            if target is not self.fields and moving.kind == "group":
+                raise ValueError("groups do not nest (one level of fieldsets is the convention)")
+            moving.shown_when = None  # a condition names an answer beside it: it does not travel
+            self._drop_conditions_on(fields, moving.key)
+        if target is not fields and moving.kind != "section":
+            moving.identity = isinstance(parent, str) and self.find(parent).kind == "identity_group"
+        fields.pop(i)
+        target.insert(index, moving)
 
-    def move_field(self, key: str, index: int) -> None:
-        """Move a field within its own group (drag and drop, or the keyboard's up and down)."""
-        fields, i = self._locate(key)
-        fields.insert(index, fields.pop(i))
-
-    def remove_field(self, key: str) -> Field:
-        fields, i = self._locate(key)
-        gone = fields.pop(i)
-        for f in fields:  # a condition on a removed answer can never hold: drop it
+    def _drop_conditions_on(self, fields: list[Field], key: str) -> None:
+        for f in _data_fields(self._object(fields)):  # a condition on an answer no longer there can never hold
             if f.shown_when and f.shown_when.field == key:
                 f.shown_when = None
+
+    def remove_field(self, path: str) -> Field:
+        fields, i = self._locate(path)
+        gone = fields.pop(i)
+        self._drop_conditions_on(fields, gone.key)
         return gone
 
-    def duplicate_field(self, key: str, new_key: str | None = None) -> Field:
-        fields, i = self._locate(key)
+    def duplicate_field(self, path: str, new_key: str | None = None) -> Field:
+        fields, i = self._locate(path)
         original = fields[i]
-        taken = {f.key for f in fields}
+        taken = self._taken(fields)
         if new_key is None:
             n = 2
-            while f"{key}_{n}" in taken:
+            while f"{original.key}_{n}" in taken:
                 n += 1
-            new_key = f"{key}_{n}"
+            new_key = f"{original.key}_{n}"
         elif new_key in taken:
             raise ValueError(f"a field {new_key!r} exists already")
         twin = copy.deepcopy(original)
         twin.key = new_key
+        twin.implicit_key = False
         fields.insert(i + 1, twin)
         return twin
+
+
+_KEY_RULE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
+
+
+def builder_problems(form: Form) -> list[dict]:
+    """What the builder says before saving, each as {"path", "zh", "en"} (the gate still decides)."""
+    out: list[dict] = []
+
+    def walk(fields: list[Field], prefix: str, siblings: list[Field]) -> None:
+        by_key = {f.key: f for f in _data_fields(siblings)}
+        for f in fields:
+            if f.kind == "identity_group":
+                walk(f.children, prefix, siblings)
+                continue
+            if f.kind == "section" or f.raw is not None:
+                continue
+            path = prefix + f.key
+            if not _KEY_RULE.fullmatch(f.key):
+                out.append({"path": path, "zh": "字段名只能由英文字母、数字和下划线组成，以字母开头",
+                            "en": "a field name uses ASCII letters, digits and underscores and starts with a letter"})
+            if not (f.label_zh or "").strip():
+                out.append({"path": path, "zh": "请填写字段的中文名称", "en": "give the field a Chinese label"})
+            if f.kind in ("single_choice", "multiple_choice"):
+                values = [json.dumps(c.value) for c in f.choices or []]
+                if not values:
+                    out.append({"path": path, "zh": "请至少添加一个选项", "en": "add at least one choice"})
+                elif len(set(values)) != len(values):
+                    out.append({"path": path, "zh": "选项的取值不能重复", "en": "two choices have the same value"})
+            if f.kind == "group" and not f.children:
+                out.append({"path": path, "zh": "字段组里至少要有一个字段", "en": "a group needs at least one field"})
+            cond = f.shown_when
+            if cond is not None:
+                other = by_key.get(cond.field)
+                if other is None or other is f:
+                    out.append({"path": path, "zh": "显示条件所依据的字段不存在", "en": "the condition names a field that is not there"})
+                elif other.choices is not None and all(c.value != cond.equals for c in other.choices):
+                    out.append({"path": path, "zh": "显示条件所依据的选项不存在", "en": "the condition names a choice that is not there"})
+                elif cond.contains != (other.kind == "multiple_choice"):
+                    out.append({"path": path, "zh": "显示条件与所依据字段的类型不符", "en": "the condition does not fit the kind of field it names"})
+            if f.kind == "group":
+                walk(f.children, path + ".", f.children)
+
+    if form.raw is None:
+        walk(form.fields, "", form.fields)
+    return out
 
 
 def new_field(kind: str, key: str, label_zh: str, label_en: str | None = None, **changes: Any) -> Field:
