@@ -325,3 +325,27 @@ def test_builder_problems_name_the_field_in_both_languages(templates):
         ("subject.rank", "two choices have the same value"),
     }
     assert all(p["zh"] for p in builder_problems(form))
+
+
+@pytest.mark.parametrize("kind", [k for k in KINDS if k != "identity_group"])
+def test_every_kind_can_be_added_and_opens_again_as_itself(templates, kind):
+    form = Form.from_schema(templates["suggestion"])
+    key = f"new_{kind}"
+    field = new_field(kind, key, "新字段", "New field", help_zh="说明", help_en="Help")
+    if kind in ("single_choice", "multiple_choice"):
+        field.choices.append(Choice("a", "甲", "A"))
+    if kind == "group":
+        field.children.append(new_field("short_text", "inner", "内层", "Inner", required=True))
+    form.add_field(field, index=2)
+    schema = form.to_schema()
+    check_tenant_schema(schema)
+    html = str(render_form(schema))
+    again = Form.from_schema(schema)
+    assert again.raw is None and again.to_schema() == schema
+    if kind == "section":
+        assert again.fields[2].kind == "section" and again.fields[2].key == key
+        assert schema["x-sections"][0]["before"] == "content"
+        return
+    assert f'name="{key}' in html and "新字段" in html
+    assert again.find(key).kind == kind and again.find(key).label == {"zh": "新字段", "en": "New field"}
+    assert again.find(key).help == {"zh": "说明", "en": "Help"}

@@ -20,7 +20,11 @@ Kinds a builder offers (``KINDS``) and how each is written:
 * group: an object (the subject of a report); identity_group: the top-level fields marked
   ``"x-identity": true``, which the renderer shows together (written back flat)
 * section: a heading between fields, kept in the parent's ``"x-sections"`` annotation
-  (``[{"before": key or null, "title", "description", "x-en"}]``; not shown by the renderer yet)
+  (``[{"key", "before": field name or null, "title", "description", "x-en"}]``; not shown by the renderer yet)
+
+A placeholder is ``"x-placeholder": {"zh": ..., "en": ...}`` on the field (not shown by the renderer yet).
+Limits are the schema's own keywords (``minLength``, ``maxLength``, ``minimum``, ``maximum``,
+``minItems``, ``maxItems``, ``pattern``...), kept as a dict under those names.
 
 ``"x-kind"`` is written only when the shape alone does not say the kind. A field shown
 only when another answer says so (``shown_when``) is written as an ``allOf`` entry of its
@@ -46,7 +50,6 @@ LIMIT_KEYS = ("minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum"
               "multipleOf", "minItems", "maxItems", "pattern")
 _FORMAT_KINDS = {"date": "date", "email": "email", "cn-id-number": "id_number"}
 _KIND_FORMATS = {v: k for k, v in _FORMAT_KINDS.items()}
-_DECLARED_ONLY = ("region", "file", "amount")  # kinds the shape cannot say on its own (amount: unless named so)
 _DEFAULT_TYPES = {"number": "integer", "amount": "number", "checkbox": "boolean", "group": "object",
                   "multiple_choice": "array"}
 
@@ -103,10 +106,15 @@ class Field:
 
     @property
     def label(self) -> dict:
+        """As shown: missing English falls back to the Chinese, a missing title to the name."""
         return {"zh": self.label_zh or self.key, "en": self.label_en or self.label_zh or self.key}
 
-    # -- editing (groups) ----------------------------------------------------------------
+    @property
+    def help(self) -> dict:
+        return {"zh": self.help_zh or "", "en": self.help_en or self.help_zh or ""}
+
     def find(self, key: str) -> "Field | None":
+        """A field of this group by name (any depth)."""
         return _find(self.children, key)
 
 
