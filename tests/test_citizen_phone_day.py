@@ -50,7 +50,7 @@ async def test_a_citizen_files_follows_and_adds_to_a_petition_on_a_phone(live_se
     await page.goto(f"{base}/t/{slug}/")
     home = await _check_page(page, "the portal's front page", tmp_path, "1-portal")
     assert "信访" in home
-    await page.click(f"a[href$='/petition/petition']")
+    await page.click("a[href$='/petition/petition']")
     await page.wait_for_selector("form textarea[name='content']")
     await _check_page(page, "the petition form", tmp_path, "2-form")
 
