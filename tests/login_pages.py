@@ -28,3 +28,12 @@ async def sign_in(page, url: str | None, username: str, password: str = PASSWORD
     await page.fill("input[name='username']", username)
     await page.fill("input[name='password']", password)
     await page.click("button[type='submit']")
+
+
+def live_token(base: str, slug: str, username: str, password: str = PASSWORD) -> dict:
+    """A bearer header for ``username`` of ``slug`` from a real server at ``base`` (the browser tests' API side)."""
+    import httpx
+
+    answer = httpx.post(f"{base}/t/{slug}/api/tokens", json={"username": username, "password": password})
+    assert answer.status_code == 200, answer.text
+    return {"Authorization": f"Bearer {answer.json()['access_token']}"}

@@ -7,17 +7,10 @@ import json
 
 import httpx
 
-from tests.login_pages import sign_in
-from tests.conftest import PASSWORD
+from tests.login_pages import live_token, sign_in
 from tests.test_petitions import ANONYMOUS, PNG
 
 ACCENT = "rgb(179, 38, 30)"  # --accent in xinfang.css
-
-
-def _token(base: str, slug: str, username: str) -> dict:
-    answer = httpx.post(f"{base}/t/{slug}/api/tokens", json={"username": username, "password": PASSWORD})
-    assert answer.status_code == 200, answer.text
-    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
 
 
 async def test_the_staff_petition_page_lists_attachments_and_names_the_assignee(live_server, browser, tenants, tmp_path):
@@ -25,7 +18,7 @@ async def test_the_staff_petition_page_lists_attachments_and_names_the_assignee(
     filed = httpx.post(f"{base}/t/{slug}/api/petitions/submit", data={"payload": json.dumps({"form": "petition", "answers": ANONYMOUS, "anonymous": True})},
                        files={"files": ("现场照片.png", PNG, "image/png")})
     assert filed.status_code == 201, filed.text
-    registrar, leader = _token(base, slug, "registrar"), _token(base, slug, "leader")
+    registrar, leader = live_token(base, slug, "registrar"), live_token(base, slug, "leader")
     found = httpx.get(f"{base}/t/{slug}/api/petitions", params={"page_size": 50}, headers=leader).json()["items"]
     pid = next(i["id"] for i in found if i["number"] == filed.json()["number"])
     handler = next(a for a in httpx.get(f"{base}/t/{slug}/api/accounts", headers=leader).json()["accounts"] if a["username"] == "handler")

@@ -9,7 +9,7 @@ import re
 
 import httpx
 
-from tests.conftest import PASSWORD
+from tests.login_pages import live_token
 
 # Codes the portal must never show a citizen (states, channels, field keys of the workflow).
 CODE_WORDS = re.compile(r"\b(submitted|registered|accepted|assigned|handling|closed|online|visit|letter|anonymous|"
@@ -34,12 +34,6 @@ async def _check_page(page, what: str, shots, name: str) -> str:
     assert not found, f"{what} shows internal codes to a citizen: {found}"
     await page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
     return text
-
-
-def _token(base: str, slug: str, username: str) -> dict:
-    answer = httpx.post(f"{base}/t/{slug}/api/tokens", json={"username": username, "password": PASSWORD})
-    assert answer.status_code == 200, answer.text
-    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
 
 
 async def test_a_citizen_files_follows_and_adds_to_a_petition_on_a_phone(live_server, browser, tenants, tmp_path):
@@ -68,8 +62,8 @@ async def test_a_citizen_files_follows_and_adds_to_a_petition_on_a_phone(live_se
     assert "回执" in receipt_page and VALID_ID not in receipt_page  # the identity is never echoed back
 
     # Later: the case is accepted by the registrar; the citizen looks it up with the receipt.
-    registrar = _token(base, slug, "registrar")
-    found = httpx.get(f"{base}/t/{slug}/api/petitions", params={"page_size": 100}, headers=_token(base, slug, "leader")).json()["items"]
+    registrar = live_token(base, slug, "registrar")
+    found = httpx.get(f"{base}/t/{slug}/api/petitions", params={"page_size": 100}, headers=live_token(base, slug, "leader")).json()["items"]
     pid = next(item["id"] for item in found if item["title"] == "学校食堂收费不公开")
     moved = httpx.post(f"{base}/t/{slug}/api/petitions/{pid}/transitions/accept", json={"fields": {"opinion": "受理"}}, headers=registrar)
     assert moved.status_code == 200, moved.text
