@@ -17,7 +17,7 @@ from .auth.access import restriction_of
 from .auth.permissions import access_of
 from .auth.principal import Principal
 from .errors import Message
-from .tenancy.models import Tenant
+from .tenancy.service import has_lower_bodies
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,10 +81,10 @@ def staff_links(principal: Principal | None, tenant, has_lower_bodies: bool = Fa
 
 
 async def _has_lower_bodies(principal: Principal | None, tenant) -> bool:
-    """One indexed look-up, only for a signed-in person of this tenant (the only one who gets a staff navigation)."""
+    """Asked only for a signed-in person of this tenant (the only one who gets a staff navigation)."""
     if principal is None or tenant is None or principal.tenant_id != str(tenant.id):
         return False
-    return await Tenant.find_one({"parent_id": str(tenant.id), "active": True}) is not None
+    return await has_lower_bodies(str(tenant.id))
 
 
 def staff_home_url(principal: Principal | None, tenant) -> str:

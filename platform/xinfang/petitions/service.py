@@ -31,6 +31,7 @@ from ..store.documents import deterministic_id, utcnow
 from ..store.scoped import TenantScope, parse_object_id
 from ..tenancy.context import TenantContext
 from ..tenancy.models import Tenant
+from ..tenancy.service import has_lower_bodies as tenant_has_lower_bodies
 from .models import Attachment, CalendarRules, Channel, Petition, Receipt, Step
 from .titles import title_from_text
 from .upper_level_models import open_assignment_down
@@ -627,7 +628,7 @@ def allowed_transitions(workflow: Workflow, petition: Petition, actor: Principal
 
 async def has_lower_bodies(ctx: TenantContext) -> bool:
     """Whether an active tenant sits directly below this one (a case can be assigned down to it)."""
-    return await Tenant.find_one({"parent_id": ctx.tenant_id, "active": True}) is not None
+    return await tenant_has_lower_bodies(ctx.tenant_id)
 
 
 async def do_transition(

@@ -100,3 +100,8 @@ async def descendants_of(tenant: Tenant) -> list[Tenant]:
 async def get_tenant(tenant_id: str) -> Tenant | None:
     oid = parse_object_id(tenant_id)
     return await Tenant.find_one({"_id": oid}) if oid else None
+
+
+async def has_lower_bodies(tenant_id: str) -> bool:
+    """Whether an active tenant sits directly below this one (a case can be assigned down to it); one indexed look-up."""
+    return await Tenant.find_one({"parent_id": tenant_id, "active": True}) is not None
