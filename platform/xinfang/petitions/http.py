@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import time
 
-from quart import Blueprint, Response, current_app, request
+from quart import Blueprint, current_app, request
 from quart_schema import document_request, document_response
 
 from ..auth.access import current_principal
@@ -22,7 +22,7 @@ from ..tenancy.service import get_tenant
 from . import service
 from .models import CalendarRules
 from .schemas import CalendarIn, CitizenActionIn, ReceiptIn, ReceiptOut, RegistrationIn, SubmissionIn, SupplementIn, TransitionIn
-from .uploads import content_disposition, read_uploads
+from .uploads import attachment_download, read_uploads
 from .views import public_view, staff_view, summary_view
 
 petitions_bp = Blueprint("petitions", __name__, url_prefix="/t/<tenant_slug>/api")
@@ -185,11 +185,7 @@ async def transition(tenant_slug, petition_id, key):
 async def download_attachment(tenant_slug, petition_id, attachment_id):
     ctx = current_tenant()
     petition = await service.access_petition(ctx, petition_id)
-    attachment = await service.attachment_of(petition, attachment_id)  # right after a move too
-    if attachment is None:
-        raise NotFound()
-    return Response(attachment.data, content_type=attachment.content_type,
-                    headers={"Content-Disposition": content_disposition(attachment.filename), "X-Content-Type-Options": "nosniff"})
+    return attachment_download(await service.attachment_of(petition, attachment_id))  # right after a move too
 
 
 @petitions_bp.get("/workflow")

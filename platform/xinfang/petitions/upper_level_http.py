@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from markupsafe import Markup
 from pydantic import BaseModel, ConfigDict, Field
-from quart import Blueprint, Response, redirect, render_template, request, url_for
+from quart import Blueprint, redirect, render_template, request, url_for
 from quart_schema import document_request
 
 from ..auth.access import current_principal
@@ -29,7 +29,7 @@ from ..tenancy.resolution import current_tenant
 from . import service, upper_level
 from .console import answer_rows, petition_page
 from .page_lookups import human_size
-from .uploads import content_disposition, read_uploads, request_uploads
+from .uploads import attachment_download, read_uploads, request_uploads
 from .workflow import FIELD_TITLES
 
 upper_level_bp = Blueprint("upper_level", __name__, url_prefix="/t/<tenant_slug>")
@@ -134,11 +134,7 @@ async def remind(tenant_slug, petition_id):
 async def followed_attachment(tenant_slug, petition_id, attachment_id):
     """A file of a followed case (the citizen's, or one sent with a result report)."""
     _, _, petition = await _followed(petition_id)
-    attachment = await service.attachment_of(petition, attachment_id)
-    if attachment is None:
-        raise NotFound()
-    return Response(attachment.data, content_type=attachment.content_type,
-                    headers={"Content-Disposition": content_disposition(attachment.filename), "X-Content-Type-Options": "nosniff"})
+    return attachment_download(await service.attachment_of(petition, attachment_id))
 
 
 # -- the lower body: JSON ----------------------------------------------------------------------------
