@@ -12,7 +12,9 @@ def xinfang_plugin_info():
 
 @hookimpl
 def xinfang_document_models():
-    return [Tenant, TenantPluginSetting]
+    from .config_versions import ConfigVersion
+
+    return [Tenant, TenantPluginSetting, ConfigVersion]
 
 
 @hookimpl

@@ -1,0 +1,168 @@
+"""Every change a tenant admin makes to the tenant's configuration is a version: who, when, what.
+
+One collection for every configurable area (the workflow, the calendar, a card type's wording, the
+notification wording, the search dictionary, a plugin's settings, ...). An *area* is a string naming
+what the content is the whole of: ``workflow``, ``calendar``, ``card_wording:yellow``. Each version holds
+the area's complete content, never a patch, so any version can be shown, compared with any other and
+rolled back to on its own.
+
+The area's own ``do_*`` writer applies a change and then calls ``do_record_config_version`` with the
+new content; rolling back calls the writer registered for the area with the old content (the writer
+records the new version itself, noted as a rollback). Areas register with ``register_config_area`` from
+their plugin module, so this module knows none of them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pydantic import Field
+from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo.errors import DuplicateKeyError
+
+from ..errors import Conflict, NotFound
+from ..store.documents import TenantDocument, UtcDateTime, utcnow
+from ..store.scoped import TenantScope
+
+Apply = Callable[[TenantScope, dict, "ConfigActor", str], Awaitable[Any]]
+
+
+@dataclasses.dataclass(frozen=True)
+class ConfigActor:
+    """Who made a change: a signed-in admin, or the operator's bundle loader / an import (account_id None)."""
+
+    account_id: str | None
+    name: str
+
+    @classmethod
+    def of(cls, principal) -> "ConfigActor":
+        return cls(principal.account_id, getattr(principal, "display_name", None) or principal.username or "")
+
+
+BUNDLE_ACTOR = ConfigActor(None, "运维配置包 / operator bundle")
+
+
+class ConfigVersion(TenantDocument):
+    area: str
+    number: int  # 1, 2, ... within (tenant, area)
+    content: dict
+    digest: str
+    author_id: str | None = None
+    author_name: str = ""
+    at: UtcDateTime = Field(default_factory=utcnow)
+    note: str = ""  # why, in the admin's words or the system's: "回滚到第 3 版 / rolled back to version 3"
+
+    class Settings:
+        name = "config_versions"
+        indexes = [IndexModel([("tenant_id", ASCENDING), ("area", ASCENDING), ("number", DESCENDING)], unique=True)]
+
+    def summary(self) -> dict:
+        return {"area": self.area, "number": self.number, "author": self.author_name, "at": self.at.isoformat(), "note": self.note}
+
+
+@dataclasses.dataclass(frozen=True)
+class ConfigArea:
+    prefix: str  # "workflow" or "card_wording" (an area "card_wording:yellow" belongs to the latter)
+    title: dict  # {"zh": ..., "en": ...}
+    apply: Apply  # the area's do_* writer: (scope, content, actor, note) -> records its own version
+
+
+_AREAS: dict[str, ConfigArea] = {}
+
+
+def register_config_area(prefix: str, title: dict, apply: Apply) -> None:
+    """Called once per area at import of its module; a second registration replaces the first (reloads in tests)."""
+    _AREAS[prefix] = ConfigArea(prefix, title, apply)
+
+
+def config_area(area: str) -> ConfigArea | None:
+    return _AREAS.get(area.split(":", 1)[0])
+
+
+def config_areas() -> dict[str, ConfigArea]:
+    return dict(_AREAS)
+
+
+def content_digest(content: dict) -> str:
+    return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+
+
+async def latest_config_version(scope: TenantScope, area: str) -> ConfigVersion | None:
+    return await scope.repo(ConfigVersion).find({"area": area}).sort("-number").first_or_none()
+
+
+async def list_config_versions(scope: TenantScope, area: str, limit: int = 200) -> list[ConfigVersion]:
+    return await scope.repo(ConfigVersion).find({"area": area}).sort("-number").limit(limit).to_list()
+
+
+async def require_config_version(scope: TenantScope, area: str, number: int) -> ConfigVersion:
+    row = await scope.repo(ConfigVersion).find_one({"area": area, "number": number})
+    if row is None:
+        raise NotFound({"zh": f"没有第 {number} 版", "en": f"no version {number}"})
+    return row
+
+
+async def do_record_config_version(
+    scope: TenantScope, area: str, content: dict, *, actor: ConfigActor, note: str = "", session=None,
+) -> ConfigVersion | None:
+    """Record ``content`` as the area's newest version; None when it equals the newest already (nothing changed)."""
+    digest = content_digest(content)
+    for _ in range(5):
+        newest = await latest_config_version(scope, area)
+        if newest is not None and newest.digest == digest:
+            return None
+        row = ConfigVersion(
+            tenant_id=scope.tenant_id, area=area, number=(newest.number + 1) if newest else 1, content=content,
+            digest=digest, author_id=actor.account_id, author_name=actor.name, note=note[:200],
+        )
+        try:
+            return await scope.repo(ConfigVersion).insert(row, session=session)
+        except DuplicateKeyError:
+            continue  # another admin's change took this number: count again
+    raise Conflict({"zh": "同时有其他修改，请稍后重试", "en": "changed concurrently; try again"})
+
+
+async def do_roll_back_config(scope: TenantScope, area: str, number: int, *, actor: ConfigActor) -> None:
+    """Apply an older version's content again through the area's own writer (it records the new version)."""
+    registered = config_area(area)
+    if registered is None:
+        raise NotFound({"zh": "没有这项配置", "en": "no such configuration"})
+    old = await require_config_version(scope, area, number)
+    await registered.apply(scope, old.content, actor, f"回滚到第 {number} 版 / rolled back to version {number}")
+
+
+@dataclasses.dataclass(frozen=True)
+class DiffRow:
+    path: str
+    before: str | None  # None: added
+    after: str | None  # None: removed
+
+
+def _flatten(value: Any, prefix: str = "") -> dict[str, str]:
+    if isinstance(value, dict):
+        out: dict[str, str] = {}
+        for key, item in value.items():
+            out.update(_flatten(item, f"{prefix}.{key}" if prefix else str(key)))
+        return out or {prefix: "{}"}
+    if isinstance(value, list) and any(isinstance(item, (dict, list)) for item in value):
+        out = {}
+        for index, item in enumerate(value):
+            # Items with a key are named by it, so inserting one item shows as one row, not a shifted tail.
+            name = item.get("key") if isinstance(item, dict) and isinstance(item.get("key"), str) else str(index + 1)
+            out.update(_flatten(item, f"{prefix}[{name}]"))
+        return out or {prefix: "[]"}
+    return {prefix: json.dumps(value, ensure_ascii=False)}
+
+
+def config_diff(before: dict, after: dict) -> list[DiffRow]:
+    """What changed between two contents, one row per changed leaf, by its path (``states[accepted].name.zh``)."""
+    old, new = _flatten(before), _flatten(after)
+    rows = []
+    for path in list(old) + [p for p in new if p not in old]:
+        if old.get(path) != new.get(path):
+            rows.append(DiffRow(path, old.get(path), new.get(path)))
+    return rows

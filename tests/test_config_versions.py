@@ -1,0 +1,40 @@
+"""Configuration versions: numbered per area, unchanged content records nothing, any two compare, a rollback applies old content."""
+
+from __future__ import annotations
+
+from xinfang.store.scoped import TenantScope
+from xinfang.tenancy.config_versions import (
+    ConfigActor, config_diff, do_record_config_version, do_roll_back_config, list_config_versions, register_config_area,
+)
+from xinfang.tenancy.models import Tenant
+
+ADMIN = ConfigActor("0123456789abcdef01234567", "管理员甲")
+
+
+def test_diff_names_changed_leaves_by_key():
+    before = {"states": [{"key": "a", "name": {"zh": "甲"}}, {"key": "b", "name": {"zh": "乙"}}], "limit": 15}
+    after = {"states": [{"key": "a", "name": {"zh": "甲"}}, {"key": "c", "name": {"zh": "丙"}}, {"key": "b", "name": {"zh": "乙乙"}}], "limit": 15}
+    rows = {r.path: (r.before, r.after) for r in config_diff(before, after)}
+    assert rows == {"states[b].name.zh": ('"乙"', '"乙乙"'), "states[c].key": (None, '"c"'), "states[c].name.zh": (None, '"丙"')}
+
+
+async def test_versions_number_and_roll_back(app):
+    async with app.app.app_context():
+        tenant = await Tenant.find_one({"slug": "bazhou"})
+        scope = TenantScope(tenant.id)
+        area = "probe:versions"
+        applied = []
+
+        async def apply(scope, content, actor, note):
+            applied.append(content)
+            await do_record_config_version(scope, area, content, actor=actor, note=note)
+
+        register_config_area("probe", {"zh": "测试", "en": "probe"}, apply)
+        first = await do_record_config_version(scope, area, {"n": 1}, actor=ADMIN)
+        assert await do_record_config_version(scope, area, {"n": 1}, actor=ADMIN) is None
+        second = await do_record_config_version(scope, area, {"n": 2}, actor=ADMIN)
+        assert (first.number, second.number) == (second.number - 1, second.number)
+        await do_roll_back_config(scope, area, first.number, actor=ADMIN)
+        newest = (await list_config_versions(scope, area))[0]
+        assert applied == [{"n": 1}] and newest.content == {"n": 1} and newest.number == second.number + 1
+        assert "回滚到第" in newest.note and newest.author_name == "管理员甲"
