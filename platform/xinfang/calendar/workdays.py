@@ -301,3 +301,66 @@ class WorkingCalendar:
             "makeup_workdays": makeup,
             "fallback_years": sorted(fallback_years),
         }
+
+
+# -- what a day is, for the calendar page --------------------------------------------
+
+class DayKind(StrEnum):
+    WORKDAY = "workday"  # 工作日
+    WEEKEND = "weekend"  # 周末
+    OFFICIAL_HOLIDAY = "official_holiday"  # 法定节假日 (the State Council's arrangement)
+    OFFICIAL_MAKEUP = "official_makeup"  # 调休上班 by the State Council's arrangement
+    TENANT_HOLIDAY = "tenant_holiday"  # a day off the tenant entered
+    TENANT_MAKEUP = "tenant_makeup"  # a make-up workday the tenant entered (years without official data)
+
+
+@dataclass(frozen=True)
+class DayInfo:
+    day: date
+    kind: DayKind
+    name_zh: str = ""  # the holiday's name where one is known: 春节
+    name_en: str = ""
+    official_known: bool = True  # whether the official calendar has data for this day's year
+
+    @property
+    def working(self) -> bool:
+        return self.kind in (DayKind.WORKDAY, DayKind.OFFICIAL_MAKEUP, DayKind.TENANT_MAKEUP)
+
+
+def official_years(first: int = 2000, last: int | None = None) -> list[int]:
+    """The years the official calendar package has data for (it knows whole years or none)."""
+    last = last if last is not None else date.today().year + 3
+    return [y for y in range(first, last + 1) if _official(date(y, 7, 1)) is not None]
+
+
+def official_day(day: date) -> tuple[bool, str | None] | None:
+    """(is_day_off, English holiday name) from the official calendar, or None where it has no data."""
+    return _official(_as_date(day))
+
+
+def holiday_name_zh(name_en: str) -> str:
+    return _holiday_name_zh(name_en)
+
+
+def describe_day(calendar: "WorkingCalendar", day: date) -> DayInfo:
+    """What ``day`` is under ``calendar``'s rules, in the terms a clerk uses (the same rules as is_working_day)."""
+    day = _as_date(day)
+    rules = calendar.rules
+    weekend = day.weekday() >= 5
+    official = _official(day)
+    if official is None:
+        if day in rules.workdays:
+            return DayInfo(day, DayKind.TENANT_MAKEUP if weekend else DayKind.WORKDAY, official_known=False)
+        if day in rules.holidays:
+            return DayInfo(day, DayKind.TENANT_HOLIDAY, official_known=False)
+        return DayInfo(day, DayKind.WEEKEND if weekend else DayKind.WORKDAY, official_known=False)
+    off, name = official
+    if off:
+        if name:
+            return DayInfo(day, DayKind.OFFICIAL_HOLIDAY, _holiday_name_zh(name), name)
+        return DayInfo(day, DayKind.WEEKEND)
+    if day in rules.holidays:
+        return DayInfo(day, DayKind.TENANT_HOLIDAY)
+    if weekend:
+        return DayInfo(day, DayKind.OFFICIAL_MAKEUP, f"{_holiday_name_zh(name)}" if name else "", name or "")
+    return DayInfo(day, DayKind.WORKDAY)
