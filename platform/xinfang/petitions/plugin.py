@@ -11,8 +11,6 @@ from ..tenancy.service import list_active_tenants
 from .models import Attachment, CalendarRules, Petition, Receipt
 from .service import china_today, flag_overdue
 from .workflow import TenantWorkflow
-from .workflow_designer import WorkflowDraft
-from .workflow_versions import WorkflowVersion
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +22,7 @@ def xinfang_plugin_info():
 
 @hookimpl
 def xinfang_document_models():
-    return [Petition, Receipt, Attachment, CalendarRules, TenantWorkflow, WorkflowVersion, WorkflowDraft, TenantKey, RateCounter]
+    return [Petition, Receipt, Attachment, CalendarRules, TenantWorkflow, TenantKey, RateCounter]
 
 
 @hookimpl
