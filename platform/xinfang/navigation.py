@@ -38,6 +38,7 @@ STAFF_LINKS = (
     StaffLink("supervision_console.stats_page", {"zh": "统计", "en": "Statistics"}),
     StaffLink("archive_pages.officials_page", {"zh": "廉政档案", "en": "Archives"}),
     StaffLink("supervision_console.notifications_page", {"zh": "提醒", "en": "Notifications"}),
+    StaffLink("config_studio.studio_page", {"zh": "配置中心", "en": "Configuration"}),
     StaffLink("forms.admin_forms", {"zh": "表单管理", "en": "Forms"}),
     StaffLink("supervision_admin.supervision_admin_page", {"zh": "监督配置", "en": "Supervision settings"}),
     StaffLink("account_pages.accounts_admin_page", {"zh": "账号管理", "en": "Accounts"}),

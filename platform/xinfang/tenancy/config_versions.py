@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import inspect
 import json
+import re
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Union
 
 from pydantic import Field
 from pymongo import ASCENDING, DESCENDING, IndexModel
@@ -29,6 +31,13 @@ from ..store.documents import TenantDocument, UtcDateTime, utcnow
 from ..store.scoped import TenantScope
 
 Apply = Callable[[TenantScope, dict, "ConfigActor", str], Awaitable[Any]]
+# Optional hooks an area may register besides its writer (all may be plain functions or coroutines):
+# check(scope, area, content) -> {path: {"zh","en"}}: what is wrong with content the area would be given (import asks
+#   every area before applying any); empty or None: nothing.
+# current(scope) -> {area: content}: the area's present content where no version was recorded yet (export asks it).
+# path_label(path, lang) -> str | None: a diff path (``states[accepted].name.zh``) in people's words.
+# subject(scope, key, lang) -> str | None: what the part after the colon names (``form:report`` -> 举报表).
+Hook = Callable[..., Union[Awaitable[Any], Any]]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,14 +78,85 @@ class ConfigArea:
     prefix: str  # "workflow" or "card_wording" (an area "card_wording:yellow" belongs to the latter)
     title: dict  # {"zh": ..., "en": ...}
     apply: Apply  # the area's do_* writer: (scope, content, actor, note) -> records its own version
+    check: Hook | None = None
+    current: Hook | None = None
+    path_label: Hook | None = None
+    subject: Hook | None = None
 
 
 _AREAS: dict[str, ConfigArea] = {}
+AREA_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}(?::[A-Za-z0-9_.-]{1,80})?")
 
 
-def register_config_area(prefix: str, title: dict, apply: Apply) -> None:
-    """Called once per area at import of its module; a second registration replaces the first (reloads in tests)."""
-    _AREAS[prefix] = ConfigArea(prefix, title, apply)
+def register_config_area(prefix: str, title: dict, apply: Apply, *, check: Hook | None = None, current: Hook | None = None,
+                         path_label: Hook | None = None, subject: Hook | None = None) -> None:
+    """Called once per area at import of its module; a second registration replaces the first (reloads in tests).
+    The keyword hooks are optional (see ``Hook``): without ``check`` an import trusts the area's writer to refuse."""
+    _AREAS[prefix] = ConfigArea(prefix, title, apply, check, current, path_label, subject)
+
+
+def is_area_name(area: str) -> bool:
+    """``workflow`` or ``form:report``: what an area may be called (names in URLs and imported files are checked)."""
+    return isinstance(area, str) and AREA_NAME.fullmatch(area) is not None
+
+
+async def _call(hook: Hook, *args):
+    value = hook(*args)
+    return await value if inspect.isawaitable(value) else value
+
+
+async def area_title(scope: TenantScope, area: str, lang: str) -> str:
+    """An area as people say it: 表单「举报表」, or the registry's title alone; the raw name only for an unknown area."""
+    registered = config_area(area)
+    if registered is None:
+        return area
+    title = registered.title.get(lang) or registered.title.get("zh", "")
+    prefix, _, key = area.partition(":")
+    if not key:
+        return title
+    named = None
+    if registered.subject is not None:
+        try:
+            named = await _call(registered.subject, scope, key, lang)
+        except Exception:  # a label is never worth a failed page
+            named = None
+    return f"{title}「{named or key}」" if lang == "zh" else f"{title} “{named or key}”"
+
+
+async def check_area_content(scope: TenantScope, area: str, content: dict) -> dict:
+    """What the area's own checks say of ``content``: {path: {"zh","en"}}; empty when fine or when it has none."""
+    registered = config_area(area)
+    if registered is None:
+        return {"": {"zh": "本平台没有这项配置", "en": "this platform has no such configuration"}}
+    if registered.check is None:
+        return {}
+    return dict(await _call(registered.check, scope, area, content) or {})
+
+
+async def current_area_contents(scope: TenantScope) -> dict[str, dict]:
+    """Each registered area's content as it stands: its newest version, else what the area's ``current`` hook
+    reports for areas that have no version yet (content made before versions were recorded)."""
+    contents: dict[str, dict] = {}
+    for registered in _AREAS.values():
+        if registered.current is None:
+            continue
+        for area, content in (await _call(registered.current, scope) or {}).items():
+            if is_area_name(area) and isinstance(content, dict):
+                contents[area] = content
+    for area, row in (await latest_config_versions(scope)).items():
+        contents[area] = row.content
+    return dict(sorted(contents.items()))
+
+
+def path_words(area: str, path: str, lang: str) -> str | None:
+    """The registered labeller's words for a diff path, or None (the page then shows the path itself)."""
+    registered = config_area(area)
+    if registered is None or registered.path_label is None:
+        return None
+    try:
+        return registered.path_label(path, lang)
+    except Exception:
+        return None
 
 
 def config_area(area: str) -> ConfigArea | None:
@@ -93,6 +173,16 @@ def content_digest(content: dict) -> str:
 
 async def latest_config_version(scope: TenantScope, area: str) -> ConfigVersion | None:
     return await scope.repo(ConfigVersion).find({"area": area}).sort("-number").first_or_none()
+
+
+async def latest_config_versions(scope: TenantScope) -> dict[str, ConfigVersion]:
+    """The newest version of every area this tenant has versions of (one read; areas are few)."""
+    newest: dict[str, ConfigVersion] = {}
+    async for row in scope.repo(ConfigVersion).find({}).sort("-number"):
+        current = newest.get(row.area)
+        if current is None or row.number > current.number:
+            newest[row.area] = row
+    return dict(sorted(newest.items()))
 
 
 async def list_config_versions(scope: TenantScope, area: str, limit: int = 200) -> list[ConfigVersion]:

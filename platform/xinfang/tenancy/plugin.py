@@ -12,14 +12,17 @@ def xinfang_plugin_info():
 
 @hookimpl
 def xinfang_document_models():
+    from .config_exchange import ConfigBase, ConfigOffer
     from .config_versions import ConfigVersion
 
-    return [Tenant, TenantPluginSetting, ConfigVersion]
+    return [Tenant, TenantPluginSetting, ConfigVersion, ConfigOffer, ConfigBase]
 
 
 @hookimpl
 def xinfang_blueprints():
+    from .config_exchange_pages import config_exchange_bp
+    from .config_pages import config_studio_bp
     from .front_page import front_page_bp
     from .http import directory_bp, tenant_bp
 
-    return [directory_bp, tenant_bp, front_page_bp]
+    return [directory_bp, tenant_bp, front_page_bp, config_studio_bp, config_exchange_bp]
