@@ -8,8 +8,19 @@
 * ``render_anonymous_choice(...)`` / ``is_anonymous(form)``: the "file anonymously" box
   that decides whether the identity fields are required.
 
+What a field is (its kind, label, help, placeholder, unit, choices, the condition it is asked
+under) comes from the form's model, ``xinfang.forms.reading.read_form``. Every kind the form
+builder offers has its control: short and long text, single and multiple choice, date, number
+and amount (with its unit), region (cascading province / prefecture / county selects over
+GB/T 2260 codes), phone, identity number, e-mail, file, the subject-of-report group, the
+identity group, section headings and a tick box. A field asked only when another answer says so
+carries ``data-when-*`` attributes: ``static/form-fields.js`` hides it until the answer is given,
+and without JavaScript it stays in view with a note ("仅当…时填写"); ``parse_form`` drops its answer
+when the condition does not hold, and the server checks the condition either way.
+
 Field names are dotted paths ("subject.name"); a multiple choice repeats its name once
-per ticked box. Markup lives in ``xinfang/templates/forms/`` and is autoescaped.
+per ticked box; a region sends ``<name>~province`` and ``<name>~city`` beside ``<name>`` (the county).
+Markup lives in ``xinfang/templates/forms/`` and is autoescaped.
 """
 
 from __future__ import annotations
@@ -22,22 +33,26 @@ from typing import Any
 import jinja2
 import markupsafe
 
-from xinfang.forms.schema_safety import (
-    FieldError,
-    choice_options,
-    compile_validator,
-    display_descriptions,
-    display_titles,
-    field_kind,
-    identity_names,
-    ordered_properties,
-    re2_search,
-    resolve_node,
+from xinfang.forms import regions
+from xinfang.forms.gate import compile_validator, re2_search
+from xinfang.forms.messages import FieldError
+from xinfang.forms.model import Field
+from xinfang.forms.reading import (
+    condition_holds,
+    condition_words,
+    data_fields,
+    help_of,
+    label_of,
+    placeholder_of,
+    read_form,
+    unit_of,
 )
 
 ANONYMOUS_FIELD = "_anonymous"  # tenant field names start with a letter, so this never collides
 RADIO_MAX_OPTIONS = 5
 _TRUE_WORDS = frozenset({"true", "on", "1", "yes", "y", "是"})
+FILE_ACCEPT = ".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png"  # as the portal's attachments
+REGION_PARTS = ("province", "city")  # a region also sends <name>~province and <name>~city
 _NUMBER_RE = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 _DATE_RE = r"^\d{4}-\d{2}-\d{2}$"
 
@@ -53,6 +68,14 @@ UI_TEXT = {
         "max_length": "最多 {n} 字",
         "anonymous": "我选择匿名反映",
         "anonymous_help": "匿名反映时无需填写身份信息。提交后请妥善保存查询码，凭码查询办理进展和答复。",
+        "province": "省（自治区、直辖市）",
+        "city": "市（地区、自治州）",
+        "county": "县（区、县级市）",
+        "choose_city_first": "请先选择市",
+        "no_county": "本市不设区县",
+        "region_help": "依次选择省、市、县（区）。",
+        "file_help": "PDF、JPEG 或 PNG 文件，不超过 5 MB。",
+        "id_help": "18 位，最后一位可能是 X。",
     },
     "en": {
         "required": "required",
@@ -65,6 +88,14 @@ UI_TEXT = {
         "max_length": "at most {n} characters",
         "anonymous": "I want to file anonymously",
         "anonymous_help": "You need not give your identity. Keep the query code shown after you submit: it lets you follow the handling and read the reply.",
+        "province": "Province",
+        "city": "Prefecture or city",
+        "county": "County or district",
+        "choose_city_first": "Choose the city first",
+        "no_county": "This city has no counties",
+        "region_help": "Choose the province, then the city, then the county or district.",
+        "file_help": "A PDF, JPEG or PNG file of at most 5 MB.",
+        "id_help": "18 characters; the last may be X.",
     },
 }
 
@@ -127,15 +158,14 @@ def _lookup(values: Any, parts: list[str]) -> Any:
     return node
 
 
-def _name_hint(name: str, node: dict) -> str:
-    """Which kind of personal data a field holds, from its name and title."""
+def _name_hint(name: str, title: str, kind: str) -> str:
+    """Which kind of personal data a field holds, from its kind, name and title (for autocomplete)."""
     lowered = name.lower()
-    title = node.get("title") if isinstance(node.get("title"), str) else ""
-    if any(w in lowered for w in ("phone", "mobile", "tel")) or any(w in title for w in ("电话", "手机")):
+    if kind == "phone":
         return "tel"
-    if "email" in lowered or node.get("format") == "email" or "邮箱" in title:
+    if kind == "email" or "email" in lowered or "邮箱" in title:
         return "email"
-    if any(w in lowered for w in ("id_number", "idcard", "id_card", "id_no")) or "身份证" in title:
+    if kind == "id_number" or any(w in lowered for w in ("id_number", "idcard", "id_card", "id_no")) or "身份证" in title:
         return "id"
     if "address" in lowered or "地址" in title:
         return "address"
@@ -173,25 +203,26 @@ class _Renderer:
     # -- building the view model ------------------------------------------------------
 
     def fields(self) -> list[dict]:
-        root = resolve_node(self.root, self.root)
-        identity = set(identity_names(self.root))
-        required = set(root.get("required") or []) if isinstance(root.get("required"), list) else set()
+        form = read_form(self.root)
         out: list[dict] = []
         identity_block: dict | None = None
-        for name in ordered_properties(root):
-            if name in identity:
-                if not self.include_identity:
-                    continue
-                if identity_block is None:
-                    identity_block = self.identity_fieldset()
-                    out.append(identity_block)
-                identity_block["children"].append(
-                    self.field(name, root["properties"][name], [name], required=name in required, identity=True)
-                )
+        top = form.fields
+        siblings = data_fields(top)
+        for f in top:
+            members = f.children if f.kind == "identity_group" else [f]
+            if f.kind == "section":
+                out.append(self.section(f))
                 continue
-            item = self.field(name, root["properties"][name], [name], required=name in required, identity=False)
-            if item is not None:
-                out.append(item)
+            for m in members:
+                if m.identity:
+                    if not self.include_identity:
+                        continue
+                    if identity_block is None:
+                        identity_block = self.identity_fieldset()
+                        out.append(identity_block)
+                    identity_block["children"].append(self.field(m, [m.key], siblings, identity=True))
+                    continue
+                out.append(self.field(m, [m.key], siblings, identity=False))
         return out
 
     def identity_fieldset(self) -> dict:
@@ -206,112 +237,192 @@ class _Renderer:
             "help_id": self.dom_id("_identity") + "-help",
             "error": "",
             "error_id": "",
+            "when": None,
             "wrapper_attrs": [("data-identity", "true")],
             "children": [],
         }
 
-    def field(self, name: str, raw: Any, parts: list[str], *, required: bool, identity: bool) -> dict | None:
-        node = resolve_node(self.root, raw)
-        kind = field_kind(self.root, node)
-        if kind is None or not isinstance(node, dict):
-            return None  # the gate refuses such schemas; never guess
+    def section(self, f: Field) -> dict:
+        label, help_text = label_of(f), help_of(f)
+        return {"kind": "section", "id": self.dom_id("_section-" + f.key), "label": _bilingual(label["zh"], label["en"], self.lang),
+                "help": help_text[self.lang]}
+
+    def when(self, f: Field, parts: list[str], siblings: list[Field]) -> dict | None:
+        """The condition a field is asked under: the trigger's control name and value, and the note in words."""
+        cond = f.shown_when
+        words = condition_words(f, siblings)
+        if cond is None or words is None:
+            return None
+        trigger = self.prefix + ".".join(parts[:-1] + [cond.field])
+        return {"name": trigger, "value": _as_text(cond.equals), "contains": cond.contains,
+                "note": words[self.lang], "note_id": self.dom_id(".".join(parts)) + "-when"}
+
+    def field(self, f: Field, parts: list[str], siblings: list[Field], *, identity: bool) -> dict:
         path = ".".join(parts)
         dom_id = self.dom_id(path)
-        zh, en = display_titles(node, name)
-        help_zh, help_en = display_descriptions(node)
-        help_text = help_en if self.lang == "en" else help_zh
-        max_length = node.get("maxLength")
-        if kind == "textarea" and isinstance(max_length, int) and not isinstance(max_length, bool):
+        label = label_of(f)
+        help_text = help_of(f)[self.lang]
+        kind = f.kind
+        max_length = f.limits.get("maxLength")
+        max_length = max_length if isinstance(max_length, int) and not isinstance(max_length, bool) else None
+        if kind == "long_text" and max_length is not None:
             hint = self.ui["max_length"].format(n=max_length)
             help_text = f"{help_text}（{hint}）" if help_text and self.lang == "zh" else (
                 f"{help_text} ({hint})" if help_text else hint
             )
+        if not help_text and kind in ("region", "file", "id_number"):
+            help_text = self.ui[{"region": "region_help", "file": "file_help", "id_number": "id_help"}[kind]]
         error, error_id = self.error_for(path)
         self.rendered_ids[path] = dom_id
+        when = self.when(f, parts, siblings)
+        required = f.required and not identity
         item = {
             "kind": kind,
             "id": dom_id,
             "name": self.prefix + path,
-            "label": _bilingual(zh, en, self.lang),
-            "required": required and not identity,
-            "identity_required": required and identity,
+            "label": _bilingual(label["zh"], label["en"], self.lang),
+            "required": required,
+            "identity_required": f.required and identity,
             "help": help_text,
             "help_id": dom_id + "-help" if help_text else "",
             "error": error,
             "error_id": error_id,
+            "when": when,
+            "unit": "",
             "wrapper_attrs": [("data-field", path)]
             + ([("data-identity", "true")] if identity else [])
-            + ([("data-required-unless-anonymous", "true")] if identity and required else []),
+            + ([("data-required-unless-anonymous", "true")] if identity and f.required else [])
+            + ([("data-when-name", when["name"]), ("data-when-value", when["value"]),
+                ("data-when-contains", "true" if when["contains"] else None)] if when else []),
         }
-        described = " ".join(x for x in (item["help_id"], error_id) if x) or None
+        described = " ".join(x for x in (item["help_id"], when["note_id"] if when else "", error_id) if x) or None
         aria = [("aria-describedby", described), ("aria-invalid", "true" if error else None)]
+        # a field asked only under a condition is never required in HTML: without JavaScript it is in view
+        # whatever the other answer, and the server says when it is missing
+        html_required = required and when is None
         value = _lookup(self.values, parts)
 
-        if kind == "object":
+        if kind == "group":
             item["kind"] = "fieldset"
-            inner_required = set(node.get("required") or []) if isinstance(node.get("required"), list) else set()
+            children = data_fields(f.children)
             item["children"] = [
-                child
-                for child_name in ordered_properties(node)
-                if (child := self.field(
-                    child_name, node["properties"][child_name], parts + [child_name],
-                    required=child_name in inner_required, identity=False,
-                )) is not None
+                self.section(c) if c.kind == "section" else self.field(c, parts + [c.key], children, identity=False)
+                for c in f.children if c.kind == "section" or c in children
             ]
             return item
 
-        if kind in ("choice", "multichoice"):
-            options = choice_options(self.root, node if kind == "choice" else resolve_node(self.root, node["items"]))
-            return self.choices(item, kind, options, value, aria)
+        if kind in ("single_choice", "multiple_choice"):
+            return self.choices(item, kind, f.choices or [], value, aria, html_required)
 
-        if kind == "boolean":
-            item["kind"] = "checkbox"
+        if kind == "checkbox":
+            must_tick = f.extra.get("const") is True
             checked = value is True or (isinstance(value, str) and value.strip().lower() in _TRUE_WORDS)
+            item["required"] = required and must_tick
             item["attrs"] = [
                 ("type", "checkbox"), ("id", dom_id), ("name", item["name"]), ("value", "true"),
-                ("checked", checked), ("required", item["required"] and node.get("const") is True),
-            ] + aria + self.identity_attrs(identity, required)
-            item["required"] = item["required"] and node.get("const") is True
+                ("checked", checked), ("required", html_required and must_tick),
+            ] + aria + self.identity_attrs(identity, f.required)
             return item
+
+        if kind == "region":
+            return self.region(item, value, aria, html_required)
 
         text = _as_text(value)
         attrs: list[tuple[str, Any]] = [("id", dom_id), ("name", item["name"])]
-        hint = _name_hint(name, node)
-        if kind == "textarea":
-            attrs.append(("rows", "8" if (isinstance(max_length, int) and max_length >= 2000) else "4"))
-        elif kind == "integer" or kind == "number":
+        hint = _name_hint(f.key, label["zh"], kind)
+        placeholder = placeholder_of(f)[self.lang]
+        if kind == "long_text":
+            attrs.append(("rows", "8" if (max_length is not None and max_length >= 2000) else "4"))
+        elif kind in ("number", "amount"):
+            integer = f.json_type == "integer"
             numeric = text == "" or re2_search(_NUMBER_RE, text)
             attrs.append(("type", "number" if numeric else "text"))
-            attrs.append(("inputmode", "numeric" if kind == "integer" else "decimal"))
-            attrs.append(("step", "1" if kind == "integer" else "any"))
+            attrs.append(("inputmode", "numeric" if integer else "decimal"))
+            attrs.append(("step", "1" if integer else "any"))
             for keyword, attr in (("minimum", "min"), ("maximum", "max")):
-                bound = node.get(keyword)
+                bound = f.limits.get(keyword)
                 if isinstance(bound, (int, float)) and not isinstance(bound, bool) and math.isfinite(bound):
                     attrs.append((attr, _as_text(bound)))
+            unit = unit_of(f)
+            item["unit"] = unit[self.lang] if unit else ""
         elif kind == "date":
             attrs.append(("type", "date" if text == "" or re2_search(_DATE_RE, text) else "text"))
-            attrs.append(("placeholder", "YYYY-MM-DD"))
+            placeholder = placeholder or "YYYY-MM-DD"
         elif kind == "email":
             attrs += [("type", "email"), ("inputmode", "email"), ("spellcheck", "false")]
-        elif hint == "tel":
+        elif kind == "phone":
             attrs += [("type", "tel"), ("inputmode", "tel")]
+        elif kind == "file":
+            attrs += [("type", "file"), ("accept", FILE_ACCEPT)]
+        elif kind == "id_number":
+            attrs += [("type", "text"), ("spellcheck", "false"), ("autocapitalize", "characters")]
         else:
             attrs.append(("type", "text"))
-        if kind in ("text", "textarea", "email") and isinstance(max_length, int) and not isinstance(max_length, bool):
+        if kind in ("short_text", "long_text", "email", "phone", "id_number") and max_length is not None:
             attrs.append(("maxlength", str(max_length)))
-        min_length = node.get("minLength")
-        if kind in ("text", "textarea") and isinstance(min_length, int) and not isinstance(min_length, bool) and min_length > 1:
+        min_length = f.limits.get("minLength")
+        if kind in ("short_text", "long_text") and isinstance(min_length, int) and not isinstance(min_length, bool) and min_length > 1:
             attrs.append(("minlength", str(min_length)))
+        if placeholder and kind != "file":
+            attrs.append(("placeholder", placeholder))
         if identity and hint in _AUTOCOMPLETE:
             attrs.append(("autocomplete", _AUTOCOMPLETE[hint]))
-        if identity and hint == "id":
-            attrs.append(("autocapitalize", "characters"))
-        if kind != "textarea":
+        elif kind == "id_number":
+            attrs.append(("autocomplete", "off"))
+        if kind not in ("long_text", "file"):
             attrs.append(("value", text))
-        attrs.append(("required", item["required"]))
-        item["kind"] = "textarea" if kind == "textarea" else "input"
+        attrs.append(("required", html_required))
+        item["kind"] = {"long_text": "textarea", "file": "file"}.get(kind, "input")
         item["value"] = text
-        item["attrs"] = attrs + aria + self.identity_attrs(identity, required)
+        item["attrs"] = attrs + aria + self.identity_attrs(identity, f.required)
+        return item
+
+    def region(self, item: dict, value: Any, aria: list, html_required: bool) -> dict:
+        """Three selects: province, city, county. Without JavaScript the city select lists every city under its
+        province (grouped), and the county select the counties of the chosen city (after a first submit);
+        static/form-fields.js narrows each list as the one above it changes."""
+        chain = regions.path(value) if isinstance(value, str) else []
+        province = chain[0] if chain else ""
+        city = chain[1] if len(chain) > 1 else ""
+        county = chain[2] if len(chain) > 2 else ""
+        if city and regions.is_precise(city):
+            county = ""
+        name, dom_id = item["name"], item["id"]
+        choose = {"value": "", "label": self.ui["choose"], "selected": False}
+
+        def options(pairs, chosen):
+            return [{"value": c, "label": n, "selected": c == chosen} for c, n in pairs]
+
+        province_options = [dict(choose, selected=not province)] + options(regions.children(""), province)
+        if province:
+            city_groups = [{"label": "", "options": [dict(choose, selected=not city)] + options(regions.children(province), city)}]
+        else:
+            city_groups = [{"label": "", "options": [dict(choose, selected=True)]}] + [
+                {"label": pname, "options": options(regions.children(pcode), city)} for pcode, pname in regions.children("")
+            ]
+        county_pairs = regions.children(city) if city else []
+        if county_pairs:
+            county_options = [dict(choose, selected=not county)] + options(county_pairs, county)
+        elif city:
+            county_options = [{"value": "", "label": self.ui["no_county"], "selected": True}]
+        else:
+            county_options = [{"value": "", "label": self.ui["choose_city_first"], "selected": True}]
+        item["kind"] = "region"
+        item["wrapper_attrs"] = item["wrapper_attrs"] + [("data-region", "true")]
+        item["selects"] = [
+            {"id": dom_id, "label": self.ui["province"], "groups": [{"label": "", "options": province_options}],
+             "attrs": [("id", dom_id), ("name", f"{name}~province"), ("data-region-level", "province"),
+                       ("autocomplete", "off")] + aria},
+            {"id": dom_id + "-city", "label": self.ui["city"], "groups": city_groups,
+             "attrs": [("id", dom_id + "-city"), ("name", f"{name}~city"), ("data-region-level", "city"),
+                       ("autocomplete", "off")] + aria},
+            {"id": dom_id + "-county", "label": self.ui["county"], "groups": [{"label": "", "options": county_options}],
+             "attrs": [("id", dom_id + "-county"), ("name", name), ("data-region-level", "county"),
+                       ("data-choose", self.ui["choose"]), ("data-choose-city-first", self.ui["choose_city_first"]),
+                       ("data-no-county", self.ui["no_county"]),
+                       ("autocomplete", "off")] + aria},
+        ]
+        item["value"] = value if isinstance(value, str) else ""
         return item
 
     @staticmethod
@@ -320,59 +431,60 @@ class _Renderer:
             return []
         return [("data-identity", "true")] + ([("data-required-unless-anonymous", "true")] if required else [])
 
-    def choices(self, item: dict, kind: str, options: list[dict], value: Any, aria: list) -> dict:
-        def label(option: dict) -> dict:
-            return _bilingual(option["title"], option["title_en"], self.lang)
+    def choices(self, item: dict, kind: str, choices: list, value: Any, aria: list, html_required: bool) -> dict:
+        def label(choice) -> dict:
+            zh = choice.label_zh if choice.label_zh is not None else _as_text(choice.value)
+            return _bilingual(zh, choice.label_en or zh, self.lang)
 
-        if kind == "multichoice":
+        if kind == "multiple_choice":
             chosen = value if isinstance(value, list) else ([value] if value is not None else [])
             item["kind"] = "checkboxes"
             item["options"] = []
-            for i, option in enumerate(options):
+            for i, choice in enumerate(choices):
                 option_id = f"{item['id']}-{i}"
                 item["options"].append({
                     "id": option_id,
-                    "label": label(option),
+                    "label": label(choice),
                     "attrs": [
                         ("type", "checkbox"), ("id", option_id), ("name", item["name"]),
-                        ("value", _as_text(option["value"])),
-                        ("checked", any(_same(v, option["value"]) for v in chosen)),
+                        ("value", _as_text(choice.value)),
+                        ("checked", any(_same(v, choice.value) for v in chosen)),
                     ] + aria,
                 })
             return item
 
-        if len(options) <= RADIO_MAX_OPTIONS:
+        if len(choices) <= RADIO_MAX_OPTIONS:
             item["kind"] = "radios"
             item["options"] = []
-            listed = list(options)
-            if not item["required"]:
+            entries = [(label(c), c.value) for c in choices]
+            if not item["required"] or item["when"]:
                 # Without JavaScript a radio cannot be unticked: offer an explicit "none".
-                none = {"value": "", "title": UI_TEXT["zh"]["not_specified"], "title_en": UI_TEXT["en"]["not_specified"]}
-                listed = [none] + listed
-            matched = any(_same(value, o["value"]) for o in options)
-            for i, option in enumerate(listed):
+                none = _bilingual(UI_TEXT["zh"]["not_specified"], UI_TEXT["en"]["not_specified"], self.lang)
+                entries = [(none, "")] + entries
+            matched = any(_same(value, c.value) for c in choices)
+            for i, (text, option_value) in enumerate(entries):
                 option_id = f"{item['id']}-{i}"
-                checked = _same(value, option["value"]) if option["value"] != "" else not matched
+                checked = _same(value, option_value) if option_value != "" else not matched
                 item["options"].append({
                     "id": option_id,
-                    "label": label(option),
+                    "label": text,
                     "attrs": [
                         ("type", "radio"), ("id", option_id), ("name", item["name"]),
-                        ("value", _as_text(option["value"])), ("checked", checked), ("required", item["required"]),
+                        ("value", _as_text(option_value)), ("checked", checked), ("required", html_required),
                     ] + aria,
                 })
             return item
 
         item["kind"] = "select"
-        matched = any(_same(value, o["value"]) for o in options)
+        matched = any(_same(value, c.value) for c in choices)
         item["options"] = [{
             "label": {"main": self.ui["choose"], "alt": "", "alt_lang": ""},
             "attrs": [("value", ""), ("selected", not matched)],
         }] + [
-            {"label": label(o), "attrs": [("value", _as_text(o["value"])), ("selected", _same(value, o["value"]))]}
-            for o in options
+            {"label": label(c), "attrs": [("value", _as_text(c.value)), ("selected", _same(value, c.value))]}
+            for c in choices
         ]
-        item["attrs"] = [("id", item["id"]), ("name", item["name"]), ("required", item["required"])] + aria
+        item["attrs"] = [("id", item["id"]), ("name", item["name"]), ("required", html_required)] + aria
         return item
 
     def summary(self) -> list[dict]:
@@ -495,61 +607,116 @@ def _typed(kind_type: Any, text: str) -> Any:
     return text
 
 
-def _parse_object(root: dict, node: dict, form: Any, prefix: str, skip: set[str], depth: int) -> dict:
+def _choice_value(f: Field, text: str, json_type: Any) -> Any:
+    """The choice whose value reads as ``text``; else the text typed as the schema says (validation explains)."""
+    for c in f.choices or []:
+        if _as_text(c.value) == text:
+            return c.value
+    return _typed(json_type, text)
+
+
+def _region_answer(form: Any, name: str) -> str:
+    """The most precise division chosen that agrees with the ones above it (a county, else the city, else the
+    province): without JavaScript a county list from an earlier city may still be on the page."""
+    chosen = {part: (_getlist(form, f"{name}~{part}") or [""])[0].strip() for part in REGION_PARTS}
+    county = (_getlist(form, name) or [""])[0].strip()
+    province, city = chosen["province"], chosen["city"]
+    if county and (not city or county[:4] == city[:4]) and (not province or county[:2] == province[:2]):
+        return county
+    if city and (not province or city[:2] == province[:2]):
+        return city
+    return province or city or county
+
+
+def _file_name(files: Any, name: str) -> str:
+    uploads = _getlist_any(files, name)
+    for upload in uploads:
+        filename = getattr(upload, "filename", None)
+        if isinstance(filename, str) and filename.strip():
+            return " ".join(filename.replace("\\", "/").rsplit("/", 1)[-1].split())[:200]
+    return ""
+
+
+def _getlist_any(form: Any, name: str) -> list:
+    try:
+        if hasattr(form, "getlist"):
+            return list(form.getlist(name))
+        if isinstance(form, Mapping):
+            raw = form.get(name, [])
+            return list(raw) if isinstance(raw, (list, tuple)) else [raw]
+    except Exception:
+        return []
+    return []
+
+
+def _parse_fields(fields: list[Field], form: Any, files: Any, prefix: str, depth: int) -> dict:
     out: dict = {}
-    required = set(node.get("required") or []) if isinstance(node.get("required"), list) else set()
-    for name in ordered_properties(node):
-        if name in skip:
-            continue
+    siblings = data_fields(fields)
+    for f in siblings:
+        name = f.key
         field_name = prefix + name
-        raw = node["properties"][name]
-        sub = resolve_node(root, raw)
-        kind = field_kind(root, sub)
-        if kind is None or not isinstance(sub, dict):
-            continue
-        if kind == "object":
+        kind = f.kind
+        if kind == "group":
             if depth >= 8:
                 continue
-            inner = _parse_object(root, sub, form, field_name + ".", set(), depth + 1)
-            if inner or name in required:
+            inner = _parse_fields(f.children, form, files, field_name + ".", depth + 1)
+            if inner or f.required:
                 out[name] = inner  # an empty required group still names its missing fields
             continue
+        if kind == "region":
+            code = _region_answer(form, field_name)
+            if code:
+                out[name] = code
+            continue
+        if kind == "file":
+            filename = _file_name(files, field_name) if files is not None else ""
+            if not filename:  # no new file: keep what an earlier page (or a hidden copy) sent as text
+                filename = " ".join(((_getlist(form, field_name) or [""])[0]).split())
+            if filename:
+                out[name] = filename
+            continue
         values = _getlist(form, field_name)
-        if kind == "boolean":
-            is_identity = isinstance(raw, dict) and raw.get("x-identity") is True
+        if kind == "checkbox":
             if values:
                 out[name] = values[0].strip().lower() in _TRUE_WORDS
-            elif not is_identity:
+            elif not f.identity:
                 out[name] = False  # an unticked box sends nothing
             continue
-        if kind == "multichoice":
-            item_type = resolve_node(root, sub.get("items")).get("type")
-            items = [_typed(item_type, v.strip()) for v in values if v.strip()]
+        if kind == "multiple_choice":
+            item_type = f.items_extra.get("type") if isinstance(f.items_extra, dict) else None
+            items = [_choice_value(f, v.strip(), item_type) for v in values if v.strip()]
             if items:
                 out[name] = items
             continue
         if not values:
             continue
-        text = _clean_text(values[0], multiline=(kind == "textarea"))
+        text = _clean_text(values[0], multiline=(kind == "long_text"))
         if text == "":
             continue  # blank: let "required" report it
-        out[name] = _typed(sub.get("type"), text)
+        out[name] = _choice_value(f, text, f.json_type) if kind == "single_choice" else _typed(f.json_type, text)
+    for f in siblings:
+        # a field asked only under a condition: its answer counts only while the condition holds (without
+        # JavaScript it stays in view, with the note saying when to fill it in)
+        if f.shown_when is not None and f.key in out and not condition_holds(f.shown_when, out):
+            del out[f.key]
     return out
 
 
-def parse_form(schema: dict, form: Any, *, name_prefix: str = "") -> dict:
+def parse_form(schema: dict, form: Any, *, name_prefix: str = "", files: Any = None) -> dict:
     """Submitted fields (a MultiDict-like object with ``getlist()``) -> JSON typed per the schema.
 
     Integers and numbers are converted (text that is not a number is kept as text so
     that validation explains the problem), a ticked checkbox is ``True`` and an
     unticked one ``False``, a multiple choice becomes a list, dotted names become
-    nested objects, and blank answers are dropped so that ``required`` reports them.
-    Names not in the schema are ignored. Never raises on odd input; raises
-    ``SchemaRejected`` if the schema does not pass the gate.
+    nested objects, a region becomes the code of the most precise division chosen, a
+    file field the name of the uploaded file (from ``files``, the request's files), and
+    blank answers are dropped so that ``required`` reports them; so is the answer to a
+    field whose condition does not hold. Names not in the schema are ignored. Never
+    raises on odd input; raises ``SchemaRejected`` if the schema does not pass the gate.
     """
     compile_validator(schema)
     prefix = name_prefix if isinstance(name_prefix, str) else ""
     try:
-        return _parse_object(schema, resolve_node(schema, schema), form, prefix, set(), 0)
+        return _parse_fields(read_form(schema).fields, form, files, prefix, 0)
     except Exception:
         return {}
