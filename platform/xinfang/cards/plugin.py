@@ -30,8 +30,9 @@ def xinfang_blueprints():
     from .admin import supervision_admin_bp
     from .console import supervision_console_bp
     from .http import answers_bp, cards_bp
+    from .wording_admin import wording_admin_bp
 
-    return [cards_bp, answers_bp, supervision_console_bp, supervision_admin_bp]
+    return [cards_bp, answers_bp, supervision_console_bp, supervision_admin_bp, wording_admin_bp]
 
 
 @hookimpl

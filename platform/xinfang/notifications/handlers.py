@@ -26,6 +26,7 @@ from ..store.scoped import TenantScope
 from ..tenancy.service import get_tenant
 from .models import CHANNELS, CitizenNotice
 from .service import do_notify, fit, process_keyring
+from .wording import worded
 
 OPT_IN_FIELD = "notify_progress"  # the forms' identity checkbox: "tell me by SMS or e-mail when my case moves"
 SUBJECT = "subject"  # the actor of an answer given through the one-time link (cards/service.py)
@@ -59,14 +60,18 @@ async def _type_name(scope: TenantScope, sup: Supervision) -> dict:
     return row.name.model_dump() if row else {"zh": "监督卡" if sup.kind == "card" else "监督措施", "en": sup.kind}
 
 
+def _card_values(sup: Supervision, name: dict) -> dict:
+    """The placeholders of a card's or action's notification (notifications/wording.py)."""
+    return {"subject_name": sup.subject.name, "type_name": name}
+
+
 async def _awaiting_approval(scope: TenantScope, event) -> None:
     sup = await scope.repo(Supervision).get(event.subject_id)
     if sup is None:
         return
     name = await _type_name(scope, sup)
     await do_notify(scope, f"approval:{sup.id}:{event.id}", kind="approval", roles=["leader"], subject_id=str(sup.id),
-                    link=f"/api/supervisions/{sup.id}",
-                    text={"zh": f"待审批：对 {sup.subject.name} 的{name['zh']}", "en": f"Awaiting approval: {name['en']} to {sup.subject.name}"})
+                    link=f"/api/supervisions/{sup.id}", text=await worded(scope, "approval", _card_values(sup, name)))
 
 
 async def _subject_answered(scope: TenantScope, event) -> None:
@@ -74,7 +79,7 @@ async def _subject_answered(scope: TenantScope, event) -> None:
     if sup is None:
         return
     name = await _type_name(scope, sup)
-    text = {"zh": f"{sup.subject.name} 已通过答复链接对{name['zh']}作出书面说明", "en": f"{sup.subject.name} answered the {name['en']} through the link"}
+    text = await worded(scope, "answered", _card_values(sup, name))
     for author in sup.authored_by or [None]:  # whoever wrote it handles it; a card nobody wrote goes to the handlers
         await do_notify(scope, f"answered:{sup.id}:{event.id}:{author or 'handlers'}", kind="answered", roles=[] if author else ["handler"],
                         account_id=author, subject_id=str(sup.id), link=f"/api/supervisions/{sup.id}", text=text)
@@ -87,9 +92,7 @@ async def _approval_decided(scope: TenantScope, event) -> None:
         return
     name = await _type_name(scope, sup)
     approved = event.name == "supervision.approved"
-    text = ({"zh": f"已批准：对 {sup.subject.name} 的{name['zh']}，可以发出", "en": f"Approved: the {name['en']} to {sup.subject.name} may go out"}
-            if approved else
-            {"zh": f"退回修改：对 {sup.subject.name} 的{name['zh']}", "en": f"Returned for revision: the {name['en']} to {sup.subject.name}"})
+    text = await worded(scope, "approved" if approved else "returned", _card_values(sup, name))
     for author in sup.authored_by:
         if author != event.data.get("actor_id"):  # nobody is told of their own decision (a one-person office)
             await do_notify(scope, f"{'approved' if approved else 'returned'}:{sup.id}:{event.id}:{author}",
@@ -111,11 +114,21 @@ def _step_of(petition: Petition, event) -> Step | None:
     return next((s for s in reversed(petition.steps) if s.action == key), None)
 
 
+def _case_values(petition: Petition | None) -> dict:
+    """The placeholders of a petition's notification (notifications/wording.py)."""
+    if petition is None:
+        return {"case_number": "", "title": "", "deadline": ""}
+    due = petition.due_on or ""
+    deadline = {"zh": f"{int(due[:4])}年{int(due[5:7])}月{int(due[8:10])}日", "en": due} if len(due) == 10 else due
+    return {"case_number": petition.number, "title": petition.title, "deadline": deadline}
+
+
 async def _arrived(scope: TenantScope, event) -> None:
     """A petition moved here (交办/转送): tell the receiving tenant's registrars and leaders."""
+    petition = await scope.repo(Petition).get(event.subject_id)
     await do_notify(
         scope, f"arrived:{event.subject_id}:{event.id}", kind="assigned", roles=["registrar", "leader"],
-        text={"zh": "上级或其他单位交办/转送来一件信访件", "en": "A petition was assigned or transferred here by another body"},
+        text=await worded(scope, "arrived", _case_values(petition)),
         link=f"/api/petitions/{event.subject_id}", subject_id=event.subject_id,
     )
 
@@ -128,15 +141,14 @@ async def _petition_moved_on(scope: TenantScope, event) -> None:
     link = f"/api/petitions/{petition.id}"
     if step is not None and "assignee" in step.fields and petition.assignee_id:
         await do_notify(scope, f"assignee:{petition.id}:{event.id}", kind="assigned", roles=[], account_id=petition.assignee_id,
-                        subject_id=str(petition.id), link=link,
-                        text={"zh": f"信访件 {petition.number} 已分办给您：{petition.title}", "en": f"Petition {petition.number} was assigned to you: {petition.title}"})
+                        subject_id=str(petition.id), link=link, text=await worded(scope, "assigned", _case_values(petition)))
     if event.data.get("actor_id") == CITIZEN:
         workflow = await tenant_workflow(scope)
         transition = workflow.transition(event.data.get("transition", ""))
         what = transition.name.model_dump() if transition else {"zh": "提出申请", "en": "made a request"}
         await do_notify(scope, f"citizen:{petition.id}:{event.id}", kind="citizen", roles=next_roles(workflow, petition.state),
                         account_id=petition.assignee_id, subject_id=str(petition.id), link=link,
-                        text={"zh": f"信访人就信访件 {petition.number} {what['zh']}", "en": f"The petitioner of {petition.number}: {what['en']}"})
+                        text=await worded(scope, "citizen_request", _case_values(petition) | {"step_name": what}))
 
 
 async def _supplemented(scope: TenantScope, event) -> None:
@@ -146,7 +158,7 @@ async def _supplemented(scope: TenantScope, event) -> None:
     roles = [] if petition.assignee_id else next_roles(await tenant_workflow(scope), petition.state)
     await do_notify(scope, f"supplement:{petition.id}:{event.id}", kind="citizen", roles=roles, account_id=petition.assignee_id,
                     subject_id=str(petition.id), link=f"/api/petitions/{petition.id}",
-                    text={"zh": f"信访人为信访件 {petition.number} 补充了材料", "en": f"The petitioner added material to {petition.number}"})
+                    text=await worded(scope, "supplement", _case_values(petition)))
 
 
 # -- the petitioner ------------------------------------------------------------------------------------------
@@ -182,9 +194,8 @@ async def _tell_the_petitioner(scope: TenantScope, event) -> None:
     notice = CitizenNotice(
         id=notice_id, tenant_id=scope.tenant_id, petition_id=str(petition.id), number=petition.number, channels=channels,
         contact_sealed=await keyring.seal(scope.tenant_id, str(notice_id), contact),
-        text=fit({"zh": f"【{body}】您的信访件 {petition.number} 有新进展：{state_zh}。请凭回执查询办理情况。",
-              "en": f"[{tenant.name.en if tenant else ''}] Your petition {petition.number} has moved on: {state_en}. "
-                    "Use your receipt to follow it."}))
+        text=fit(await worded(scope, "citizen_notice", {"body_name": {"zh": body, "en": tenant.name.en if tenant else ""},
+                                                        "case_number": petition.number, "state_name": {"zh": state_zh, "en": state_en}})))
     carry(notice, DomainEvent("citizen_notice.created", scope.tenant_id, str(notice_id), {"petition_id": str(petition.id)}))
     try:
         await scope.repo(CitizenNotice).insert(notice)
