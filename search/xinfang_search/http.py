@@ -18,6 +18,7 @@ from xinfang.errors import InvalidInput
 from xinfang.http import parse_body
 from xinfang.http import staff_page
 from xinfang.store.documents import cross_tenant_reads
+from xinfang.tenancy.config_versions import ConfigActor
 from xinfang.tenancy.models import Tenant
 from xinfang.tenancy.service import descendants_of
 from xinfang.worker import send_task_async
@@ -37,6 +38,7 @@ REASON_NAMES = {"same_petitioner": {"zh": "同一信访人", "en": "same petitio
 class DictionaryIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     words: list[str] = Field(default_factory=list, max_length=2000)
+    stop_words: list[str] | None = Field(default=None, max_length=500)  # None: keep the tenant's stop words
 
 
 def _data_dir():
@@ -110,7 +112,7 @@ async def decide_duplicate(tenant_slug, candidate_id, decision):
 @requires(Permission.PETITIONS_READ)
 async def show_dictionary(tenant_slug):
     row = await current_tenant().scope.repo(SearchDictionary).find_one({})
-    return {"words": row.words if row else []}
+    return {"words": row.words if row else [], "stop_words": row.stop_words if row else []}
 
 
 @search_api_bp.put("/search-dictionary")
@@ -119,10 +121,11 @@ async def show_dictionary(tenant_slug):
 async def set_dictionary(tenant_slug):
     """The tenant's own words (place names, units, local terms); the index is rebuilt with them."""
     body = await parse_body(DictionaryIn)
-    row = await service.do_set_dictionary(current_tenant().scope, body.words)
+    row = await service.do_set_dictionary(current_tenant().scope, body.words, stop_words=body.stop_words,
+                                          actor=ConfigActor.of(current_principal()))
     await send_task_async(current_app.extensions["xinfang.celery"], REBUILD, [current_tenant().tenant_id],
                           current_app.extensions["xinfang.settings"].search_queue)
-    return {"words": row.words, "rebuilding": True}
+    return {"words": row.words, "stop_words": row.stop_words, "rebuilding": True}
 
 
 # ----------------------------------------------------------------------------- pages

@@ -29,9 +29,12 @@ class SearchBacklog(TenantDocument):
 
 
 class SearchDictionary(TenantDocument):
-    """A tenant's own words (place names, units, local terms) for segmentation; changing it rebuilds the index."""
+    """A tenant's own words (place names, units, local terms) for segmentation; changing them rebuilds the index."""
 
     words: list[str] = Field(default_factory=list)
+    # The tenant's own stop words: left out of frequent words and of the words a query looks for (and so of its
+    # highlights), beside the platform's stopwords.txt; the index keeps them, so changing them needs no rebuild.
+    stop_words: list[str] = Field(default_factory=list)
     revision: int = 0
 
     class Settings:

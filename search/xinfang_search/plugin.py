@@ -27,9 +27,10 @@ def xinfang_document_models():
 
 @hookimpl
 def xinfang_blueprints():
+    from .admin import dictionary_admin_bp
     from .http import search_api_bp, search_pages_bp, platform_search_bp
 
-    return [search_api_bp, search_pages_bp, platform_search_bp]
+    return [search_api_bp, search_pages_bp, platform_search_bp, dictionary_admin_bp]
 
 
 @hookimpl

@@ -34,6 +34,7 @@ from xinfang.petitions.models import Petition
 from xinfang.petitions.service import tenant_workflow
 from xinfang.store.cache import TtlCache
 from xinfang.store.scoped import TenantScope, parse_object_id
+from xinfang.tenancy.config_versions import BUNDLE_ACTOR, ConfigActor, do_record_config_version, register_config_area
 from xinfang.tenancy.models import Tenant
 from xinfang.tenancy.service import descendants_of
 
@@ -91,6 +92,15 @@ async def tenant_words(tenant_id: str) -> frozenset[str]:
         return frozenset(row.words) if row else frozenset()
 
     return await _words_cache.get(tenant_id, load)
+
+
+async def tenant_stop_words(tenant_id: str) -> frozenset[str]:
+    """The tenant's own stop words (lower-cased, as the index's words are)."""
+    async def load():
+        row = await TenantScope(tenant_id).repo(SearchDictionary).find_one({})
+        return frozenset(w.lower() for w in row.stop_words) if row else frozenset()
+
+    return await _words_cache.get(("stop", tenant_id), load)
 
 
 # ----------------------------------------------------------------------------- queueing
@@ -378,8 +388,9 @@ def parse_request(args) -> SearchRequest:
 async def search(data_dir: Path, tenants: list[Tenant], request: SearchRequest) -> dict:
     """Search one or several tenants' indexes. An index that cannot answer makes the whole answer a 503:
     a list silently missing one tenant's petitions would mislead."""
+    stops = await tenant_stop_words(str(tenants[0].id)) if tenants else frozenset()  # the searching tenant's own
     return await asyncio.to_thread(_search_sync, Path(data_dir), [(str(t.id), t.slug, t.name.model_dump()) for t in tenants],
-                                   request, await _tenants_with_petitions(tenants))
+                                   request, await _tenants_with_petitions(tenants), stops)
 
 
 async def _tenants_with_petitions(tenants: list[Tenant]) -> set[str]:
@@ -390,7 +401,8 @@ async def _tenants_with_petitions(tenants: list[Tenant]) -> set[str]:
     return found
 
 
-def _search_sync(data_dir: Path, tenants: list[tuple[str, str, dict]], request: SearchRequest, non_empty: set[str]) -> dict:
+def _search_sync(data_dir: Path, tenants: list[tuple[str, str, dict]], request: SearchRequest, non_empty: set[str],
+                 stops: frozenset[str] = frozenset()) -> dict:
     started = time.perf_counter()
     hits, total = [], 0
     wanted = request.page * request.page_size
@@ -401,7 +413,7 @@ def _search_sync(data_dir: Path, tenants: list[tuple[str, str, dict]], request: 
             if tenant_id in non_empty:
                 raise SearchUnavailable() from None
             continue  # no petitions, no index yet: nothing is missing
-        query = _query(searcher.schema, request.q)
+        query = _query(searcher.schema, request.q, stops)
         allowed = _searchers.filter_docs(tenant_id, searcher, _filters(request))
         if allowed is not None and not allowed:
             continue  # nothing passes the filters here (Whoosh reads an empty allow-set as "no filter")
@@ -435,28 +447,37 @@ def _search_sync(data_dir: Path, tenants: list[tuple[str, str, dict]], request: 
 OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"}
 
 
-def spaced_words(text: str) -> str:
+def spaced_words(text: str, stops: frozenset[str] = frozenset()) -> str:
     """Chinese typed without spaces becomes separate words outside quotes, so every word may be in any
     field ("学校食堂收费" finds 学校 in the title and 食堂收费 in the text); quoted phrases, operators and
-    field:value stay as typed."""
+    field:value stay as typed. Stop words (the platform's and the tenant's ``stops``) are left out there, so they
+    neither narrow the search nor light up in the highlights; a query of nothing but the tenant's stop words
+    searches for them all the same."""
     parts = text.split('"')
     for i in range(0, len(parts), 2):  # even parts are outside quotes
         pieces = []
         for piece in parts[i].split():
             if piece in OPERATORS or ":" in piece or not any("\u4e00" <= ch <= "\u9fff" for ch in piece):
                 pieces.append(piece)
-            else:
-                pieces.extend([w for w, _, _ in segment(piece) if w not in stop_words()] or [piece])
+                continue
+            found = [w for w, _, _ in segment(piece)]
+            kept = [w for w in found if w not in stop_words() and w.lower() not in stops]
+            if kept:
+                pieces.extend(kept)
+            elif not (stops and found and all(w.lower() in stops or w in stop_words() for w in found)
+                      and any(w.lower() in stops for w in found)):
+                pieces.append(piece)  # only the platform's stop words: searched as typed, as before
         parts[i] = " ".join(pieces) + (" " if i + 1 < len(parts) else "")
-    return '"'.join(parts)
+    spaced = '"'.join(parts)
+    return spaced if spaced.strip() or not stops else spaced_words(text)
 
 
-def _query(schema, text: str):
+def _query(schema, text: str, stops: frozenset[str] = frozenset()):
     if not text:
         return Every()
     parser = MultifieldParser(["title", "text", "subject"], schema)  # words are ANDed, as people expect
     try:
-        return parser.parse(spaced_words(text))
+        return parser.parse(spaced_words(text, stops))
     except Exception:  # whoosh's parser is lenient; anything it still refuses is the client's query
         raise InvalidInput(fields={"q": {"zh": "检索式无法解析", "en": "the query cannot be parsed"}}) from None
 
@@ -521,6 +542,9 @@ async def frequent_words(data_dir: Path, tenant_id: str, *, days: int = 30, end:
     side = stores(data_dir)
     current = side.terms.counts(tenant_id, first.isoformat(), end.isoformat())
     previous = side.terms.counts(tenant_id, previous_first.isoformat(), previous_last.isoformat())
+    for word in await tenant_stop_words(tenant_id):  # counted when indexed, left out when shown: no rebuild needed
+        current.pop(word, None)
+        previous.pop(word, None)
     tops, rising = top_and_rising(current, previous, top)
     return {"window": {"from": first.isoformat(), "to": end.isoformat(), "days": days},
             "previous": {"from": previous_first.isoformat(), "to": previous_last.isoformat()},
@@ -531,22 +555,85 @@ async def frequent_words(data_dir: Path, tenant_id: str, *, days: int = 30, end:
 # ----------------------------------------------------------------------------- dictionary and decisions
 
 
-async def do_set_dictionary(scope: TenantScope, words: list[str]) -> SearchDictionary:
+MAX_WORD, MIN_WORD = 20, 2
+MAX_STOP_WORDS = 500
+
+
+def check_word(word: str, field: str = "word", *, shortest: int = MIN_WORD) -> str:
+    """One dictionary or stop word as typed: ``shortest``..20 characters, no spaces; else a message at ``field``."""
+    word = (word or "").strip()
+    if not word:
+        raise InvalidInput(fields={field: {"zh": "请填写词语", "en": "enter a word"}})
+    if any(ch.isspace() for ch in word):
+        raise InvalidInput(fields={field: {"zh": "词语中不能有空格", "en": "a word has no spaces"}})
+    if not shortest <= len(word) <= MAX_WORD:
+        raise InvalidInput(fields={field: {"zh": f"词语应为 {shortest} 到 {MAX_WORD} 个字", "en": f"a word has {shortest} to {MAX_WORD} characters"}})
+    return word
+
+
+async def do_set_dictionary(scope: TenantScope, words: list[str], *, stop_words: list[str] | None = None, actor: ConfigActor | None = None,
+                            note: str = "") -> SearchDictionary:
+    """The tenant's own words and (when given; else kept) its stop words; a change is a version of "search_dictionary".
+    Only a change of ``words`` changes segmentation (the caller rebuilds the index then)."""
     cleaned = []
     for word in words:
         word = "".join((word or "").split())
         if word and word not in cleaned:
-            if len(word) > 20:
+            if len(word) > MAX_WORD:
                 raise InvalidInput(fields={"words": {"zh": f"词语过长：{word[:20]}…", "en": "a word is longer than 20 characters"}})
             cleaned.append(word)
     if len(cleaned) > 2000:
         raise InvalidInput(fields={"words": {"zh": "最多 2000 个词", "en": "2000 words at most"}})
     repo = scope.repo(SearchDictionary)
     row = await repo.find_one({}) or SearchDictionary(tenant_id=scope.tenant_id)
-    row.words, row.revision = cleaned, row.revision + 1
+    stops = row.stop_words
+    if stop_words is not None:
+        stops = []
+        for word in stop_words:
+            word = "".join((word or "").split())
+            if word and word not in stops:
+                if len(word) > MAX_WORD:
+                    raise InvalidInput(fields={"stop_words": {"zh": f"停用词过长：{word[:20]}…", "en": "a stop word is longer than 20 characters"}})
+                stops.append(word)
+        if len(stops) > MAX_STOP_WORDS:
+            raise InvalidInput(fields={"stop_words": {"zh": f"停用词最多 {MAX_STOP_WORDS} 个", "en": f"{MAX_STOP_WORDS} stop words at most"}})
+    row.words, row.stop_words, row.revision = cleaned, stops, row.revision + 1
     await repo.save(row)
     _words_cache.drop(scope.tenant_id)
+    _words_cache.drop(("stop", scope.tenant_id))
+    await do_record_config_version(scope, "search_dictionary", {"words": row.words, "stop_words": row.stop_words},
+                                   actor=actor or BUNDLE_ACTOR, note=note)
     return row
+
+
+async def _apply_version(scope: TenantScope, content: dict, actor: ConfigActor, note: str) -> None:
+    """Rollback and import: a version's whole dictionary and stop words; the index is rebuilt for the words."""
+    before = await tenant_words(scope.tenant_id)
+    row = await do_set_dictionary(scope, list(content.get("words") or []), stop_words=list(content.get("stop_words") or []),
+                                  actor=actor, note=note)
+    if frozenset(row.words) != before:
+        await send_rebuild(scope.tenant_id)
+
+
+async def send_rebuild(tenant_id: str) -> None:
+    """Ask the indexer to rebuild a tenant's index (its words changed): from a web request through its app's broker,
+    from a worker through the worker's runtime; a no-op where neither is at hand."""
+    from quart import current_app, has_app_context
+
+    from xinfang.worker import current_runtime, send_task_async
+
+    from .tasks import REBUILD
+
+    if has_app_context() and "xinfang.celery" in current_app.extensions:
+        await send_task_async(current_app.extensions["xinfang.celery"], REBUILD, [tenant_id],
+                              current_app.extensions["xinfang.settings"].search_queue)
+        return
+    runtime = current_runtime()
+    if runtime is not None:
+        await runtime.send(REBUILD, [tenant_id], queue=runtime.settings.search_queue)
+
+
+register_config_area("search_dictionary", {"zh": "检索词典与停用词", "en": "Search dictionary and stop words"}, _apply_version)
 
 
 async def do_decide_candidate(scope: TenantScope, candidate_id: str, confirmed: bool, actor_name: str, actor_id: str = "") -> DuplicateCandidate:
