@@ -150,20 +150,28 @@ def test_a_step_from_no_state():
     assert_bilingual(problems[f"transitions/{close}/from"], "没有起始状态", "starts from no state")
 
 
-def test_what_workflow_validation_refuses_comes_back_as_a_message():
-    """Unknown states and roles, repeated keys: refused by Workflow itself, still a zh/en message."""
+def test_what_workflow_validation_refuses_comes_back_as_a_message_at_its_place():
+    """Unknown states and roles, repeated keys, missing names: refused by Workflow itself, each a zh/en message where it is."""
+    last_step, last_state = len(data()["transitions"]), len(data()["states"])
     cases = [
-        (lambda d: d["transitions"][0].update(to="nowhere"), "unknown state 'nowhere'"),
-        (lambda d: d["transitions"][0].update(roles=["cleaner"]), "unknown role 'cleaner'"),
-        (lambda d: d["transitions"].append(copy.deepcopy(d["transitions"][0])), "transition keys repeat"),
-        (lambda d: d["states"].append(copy.deepcopy(d["states"][1])), "state keys repeat"),
+        (lambda d: d["transitions"][0].update(to="nowhere"), {"transitions/0/to": ("请选择办理后进入的状态", "choose the state it leads to")}),
+        (lambda d: d["transitions"][0].update(roles=["cleaner"]), {"transitions/0/roles": ("未知的角色", "unknown role")}),
+        (lambda d: d["transitions"].append(copy.deepcopy(d["transitions"][0])),
+         {"transitions/0/key": ("步骤代码重复", "key repeats"), f"transitions/{last_step}/key": ("步骤代码重复", "key repeats")}),
+        (lambda d: d["states"].append(copy.deepcopy(d["states"][1])),
+         {"states/1/key": ("状态代码重复", "key repeats"), f"states/{last_state}/key": ("状态代码重复", "key repeats")}),
+        (lambda d: d["states"][2]["name"].update(zh=""), {"states/2/name/zh": ("请填写状态的中文名称", "enter the state's Chinese name")}),
+        (lambda d: d["transitions"][1].update(required=["reason", "reply"]),
+         {"transitions/1/required": ("必填项须先勾选为填写项", "must also be one of its fields")}),
+        (lambda d: d["time_limits"]["handling"].update(amount=0), {"time_limits/handling/amount": ("数值太小", "too small")}),
     ]
-    for mutate, en in cases:
+    for mutate, expected in cases:
         d = data()
         mutate(d)
         problems = publish_problems(d, official_calendar_years(), TODAY)
-        assert len(problems) == 1 and en in next(iter(problems.values()))["en"], problems
-        assert "流程定义有误" in next(iter(problems.values()))["zh"]
+        assert set(problems) == set(expected), problems
+        for path, (zh, en) in expected.items():
+            assert_bilingual(problems[path], zh, en)
 
 
 def working_days(d: dict, key: str, amount: int) -> dict:
@@ -175,8 +183,8 @@ def test_working_day_limits_need_the_calendar_of_the_years_they_reach():
     workflow = Workflow.model_validate(working_days(data(), "handling", 60))
     problems = calendar_problems(workflow, {2026}, TODAY)
     assert list(problems) == ["time_limits/handling"]
-    assert_bilingual(problems["time_limits/handling"], "时限“handling”按工作日计算，但日历中还没有 2027 年的节假日安排",
-                     "time limit 'handling' counts working days, but the calendar has no holidays for 2027")
+    assert_bilingual(problems["time_limits/handling"], "时限“办理期限”按工作日计算，但日历中还没有 2027 年的节假日安排",
+                     "time limit 'Time to handle' counts working days, but the calendar has no holidays for 2027")
     assert calendar_problems(workflow, {2026, 2027}, TODAY) == {}
     # 15 working days from early in the year stay inside it
     assert calendar_problems(Workflow.model_validate(working_days(data(), "acceptance", 15)), {2026}, date(2026, 3, 2)) == {}

@@ -31,6 +31,7 @@ class Permission(StrEnum):
     ARCHIVES_WRITE = "archives.write"  # register officials, file documents and petitions in archives
     ARCHIVES_CONFIGURE = "archives.configure"  # archive document types
     SEARCH_CONFIGURE = "search.configure"  # the tenant's own dictionary for search and frequent words
+    WORKFLOW_MANAGE = "workflow.manage"  # the workflow designer: states, steps, time limits, publishing versions
     CONFIGURATION_MANAGE = "configuration.manage"  # the configuration hub: versions, rollback, export and import
     PLATFORM_ADMIN = "platform.admin"
     PLATFORM_CROSS_TENANT_READ = "platform.cross_tenant_read"
@@ -63,6 +64,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.SUPERVISION_CONFIGURE,
             Permission.ARCHIVES_CONFIGURE,
             Permission.SEARCH_CONFIGURE,
+            Permission.WORKFLOW_MANAGE,
             Permission.CONFIGURATION_MANAGE,
         }
     ),

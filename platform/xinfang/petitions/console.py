@@ -160,6 +160,7 @@ async def _assign_one(ctx, principal: Principal, workflow: Workflow, petition_id
     except NotFound as missing:
         return {"number": None, "title": None, "id": None, "ok": False, "message": missing.message}
     row = {"number": petition.number, "title": petition.title, "id": str(petition.id)}
+    workflow = await service.petition_workflow(ctx.scope, petition)  # the version the case runs on
     step = next((t for t in service.allowed_transitions(workflow, petition, principal) if "assignee" in t.fields and not t.move), None)
     if step is None:
         state = next((s.name.model_dump() for s in workflow.states if s.key == petition.state), {"zh": "", "en": ""})
@@ -211,7 +212,7 @@ async def export_inbox(tenant_slug, kind):
 async def petition_page(tenant_slug, petition_id, message=None, status=200):
     ctx, principal = current_tenant(), current_principal()
     petition = await service.access_petition(ctx, petition_id)
-    workflow = await service.tenant_workflow(ctx.scope)
+    workflow = await service.petition_workflow(ctx.scope, petition)
     identity = await service.open_identity(keyring(), petition) if Permission.PETITION_IDENTITY_READ in principal.permissions else None
     view = staff_view(petition, workflow, principal, service.allowed_transitions(
         workflow, petition, principal, lower_bodies=await service.has_lower_bodies(ctx)), identity)

@@ -103,7 +103,7 @@ async def submit(tenant_slug):
 async def lookup(tenant_slug):
     """Status and public timeline of the petition with this receipt."""
     _, ctx, petition = await followed_by_receipt(ReceiptIn)
-    return public_view(petition, await service.tenant_workflow(ctx.scope))
+    return public_view(petition, await service.petition_workflow(ctx.scope, petition))
 
 
 @petitions_bp.post("/receipts/supplement")
@@ -112,7 +112,7 @@ async def lookup(tenant_slug):
 async def supplement(tenant_slug):
     body, ctx, petition = await followed_by_receipt(SupplementIn)
     petition = await service.do_add_supplement(ctx, petition, text=body.text)
-    return public_view(petition, await service.tenant_workflow(ctx.scope))
+    return public_view(petition, await service.petition_workflow(ctx.scope, petition))
 
 
 @petitions_bp.post("/receipts/actions/<key>")
@@ -121,7 +121,7 @@ async def supplement(tenant_slug):
 async def citizen_action(tenant_slug, key):
     body, ctx, petition = await followed_by_receipt(CitizenActionIn)
     petition = await service.do_transition(ctx, keyring(), petition, key, actor=None, fields=body.fields)
-    return public_view(petition, await service.tenant_workflow(ctx.scope))
+    return public_view(petition, await service.petition_workflow(ctx.scope, petition))
 
 
 @petitions_bp.get("/petitions")
@@ -159,7 +159,7 @@ async def show_petition(tenant_slug, petition_id):
     """One petition with its full timeline and the actions this user may take."""
     ctx, principal = current_tenant(), current_principal()
     petition = await service.access_petition(ctx, petition_id)
-    workflow = await service.tenant_workflow(ctx.scope)
+    workflow = await service.petition_workflow(ctx.scope, petition)
     identity = await service.open_identity(keyring(), petition) if Permission.PETITION_IDENTITY_READ in principal.permissions else None
     return staff_view(petition, workflow, principal, service.allowed_transitions(
         workflow, petition, principal, lower_bodies=await service.has_lower_bodies(ctx)), identity)
@@ -174,9 +174,9 @@ async def transition(tenant_slug, petition_id, key):
     body = await parse_body(TransitionIn)
     petition = await service.access_petition(ctx, petition_id)
     petition = await service.do_transition(ctx, keyring(), petition, key, actor=principal, fields=body.fields)
-    workflow = await service.tenant_workflow(ctx.scope)
     if petition.tenant_id != ctx.tenant_id:  # moved away: this tenant no longer holds it
         return {"moved_to": petition.tenant_id, "number": petition.number}
+    workflow = await service.petition_workflow(ctx.scope, petition)
     return staff_view(petition, workflow, principal, service.allowed_transitions(
         workflow, petition, principal, lower_bodies=await service.has_lower_bodies(ctx)), None)
 

@@ -71,6 +71,9 @@ class Petition(TenantDocument, CarriesEvents):
     # None: the day it was filed (online, or registered before the field). Read it as ``received_at``.
     received_on: str | None = None
     state: str
+    # The number of the tenant's workflow version the case runs on (petitions/workflow_versions.py): set when it
+    # starts and when it moves to another body; None: started before versions existed (the tenant's first version).
+    workflow_version: int | None = None
     due_on: str | None = None  # ISO date of the running time limit
     due_rule: str | None = None
     overdue: bool = False

@@ -11,6 +11,8 @@ from ..tenancy.service import list_active_tenants
 from .models import Attachment, CalendarRules, Petition, Receipt
 from .service import china_today, flag_overdue
 from .workflow import TenantWorkflow
+from .workflow_designer import WorkflowDraft
+from .workflow_versions import WorkflowVersion
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +24,7 @@ def xinfang_plugin_info():
 
 @hookimpl
 def xinfang_document_models():
-    return [Petition, Receipt, Attachment, CalendarRules, TenantWorkflow, TenantKey, RateCounter]
+    return [Petition, Receipt, Attachment, CalendarRules, TenantWorkflow, WorkflowVersion, WorkflowDraft, TenantKey, RateCounter]
 
 
 @hookimpl
@@ -32,8 +34,9 @@ def xinfang_blueprints():
     from .portal import portal_bp
     from .upper_level_http import upper_level_bp
     from ..calendar.pages import calendar_admin_bp
+    from .workflow_pages import workflow_admin_bp, workflow_api_bp
 
-    return [petitions_bp, portal_bp, console_bp, upper_level_bp, calendar_admin_bp]
+    return [petitions_bp, portal_bp, console_bp, upper_level_bp, calendar_admin_bp, workflow_api_bp, workflow_admin_bp]
 
 
 @hookimpl

@@ -111,7 +111,7 @@ async def track_lookup(tenant_slug):
 async def _status_page(row: Receipt, petition: Petition, message=None, status=200, notice=None):
     """``message`` is a refusal (red alert box); ``notice`` says a change was made (neutral box)."""
     ctx = TenantContext.of(await get_tenant(row.tenant_id))
-    workflow = await service.tenant_workflow(ctx.scope)
+    workflow = await service.petition_workflow(ctx.scope, petition)
     view = public_view(petition, workflow)
     actions = service.allowed_transitions(workflow, petition, None)
     return await _page("portal/status.html", status, view=view, citizen_actions=actions, field_titles=FIELD_TITLES,

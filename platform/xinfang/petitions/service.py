@@ -36,7 +36,8 @@ from ..tenancy.service import has_lower_bodies as tenant_has_lower_bodies
 from .models import Attachment, CalendarRules, Channel, Petition, Receipt, Step
 from .titles import title_from_text
 from .upper_level_models import open_assignment_down
-from .workflow import CITIZEN, TenantWorkflow, Transition, Workflow, default_workflow
+from .workflow import CITIZEN, Transition, Workflow
+from .workflow_versions import current_workflow, workflow_of_version
 
 CHINA = ZoneInfo("Asia/Shanghai")
 MAX_TEXT = 5000
@@ -52,11 +53,13 @@ def china_today(now: datetime | None = None) -> date:
 
 
 async def tenant_workflow(scope: TenantScope) -> Workflow:
-    async def load():
-        row = await scope.repo(TenantWorkflow).find_one({})
-        return row.definition if row else default_workflow()
+    """The tenant's newest workflow: what a new case starts on (a case in flight keeps its own: petition_workflow)."""
+    return (await current_workflow(scope))[1]
 
-    return await tenant_config.get(("workflow", scope.tenant_id), load)
+
+async def petition_workflow(scope: TenantScope, petition: Petition) -> Workflow:
+    """The workflow version ``petition`` runs on, in the tenant that holds it (workflow_versions.py)."""
+    return await workflow_of_version(scope, petition.workflow_version)
 
 
 async def tenant_calendar(scope: TenantScope) -> WorkingCalendar:
@@ -392,7 +395,7 @@ async def do_submit_petition(
     secret_keys = identity_keys(form.json_schema)
     identity = {k: v for k, v in answers.items() if k in secret_keys}
     public_answers = {k: v for k, v in answers.items() if k not in secret_keys}
-    workflow = await tenant_workflow(ctx.scope)
+    workflow_version, workflow = await current_workflow(ctx.scope)
     petition_id = submission.petition_id if submission else ObjectId()
     receipt = submission.receipt(0) if submission else new_receipt()
     receipt_hash = await hash_receipt(keyring, receipt)
@@ -409,7 +412,7 @@ async def do_submit_petition(
         petitioner_key=petitioner_key(keyring, identity),
         title=_title_of(public_answers, form), subject_name=_subject_of(public_answers),
         received_on=received_on.isoformat() if received_on else None,
-        state=initial.key,
+        state=initial.key, workflow_version=workflow_version,
         due_on=await _deadline(ctx.scope, workflow, initial.deadline, received_on or china_today(now)) if initial.deadline else None,
         due_rule=initial.deadline,
         steps=[Step(
@@ -638,7 +641,7 @@ async def do_transition(
 ) -> Petition:
     """Move a petition along one transition of the tenant's workflow (``actor`` None: the citizen)."""
     now = now or utcnow()
-    workflow = await tenant_workflow(ctx.scope)
+    workflow = await petition_workflow(ctx.scope, petition)
     transition = workflow.transition(key)
     if transition is None:
         raise NotFound({"zh": f"没有操作 {key}", "en": f"no action {key!r}"})
@@ -655,7 +658,8 @@ async def do_transition(
 
     from_state = petition.state
     target_scope = TenantScope(target.id) if target else ctx.scope
-    target_workflow = await tenant_workflow(target_scope) if target else workflow
+    # A case moved to another body runs on that body's newest workflow from then on.
+    target_version, target_workflow = await current_workflow(target_scope) if target else (petition.workflow_version, workflow)
     to_state = transition.to if any(s.key == transition.to for s in target_workflow.states) else target_workflow.initial
     state = target_workflow.state(to_state)
     today = china_today(now)
@@ -671,7 +675,7 @@ async def do_transition(
         petition.due_on, petition.due_rule, petition.overdue = None, None, False
     if transition.once:
         petition.used_once.append(key)
-    petition.state = to_state
+    petition.state, petition.workflow_version = to_state, target_version
     petition.steps.append(Step(
         at=now, tenant_id=ctx.tenant_id, actor=actor.account_id if actor else CITIZEN,
         actor_name=actor.display_name if actor else "信访人 Petitioner", action=key,

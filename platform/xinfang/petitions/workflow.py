@@ -74,10 +74,21 @@ class Transition(BaseModel):
     not_by: list[str] = Field(default_factory=list)
 
 
+# What people call the default workflow's time limits (a workflow may name its own in ``time_limit_names``).
+TIME_LIMIT_NAMES = {
+    "acceptance": {"zh": "受理期限", "en": "Time to decide acceptance"},
+    "handling": {"zh": "办理期限", "en": "Time to handle"},
+    "extension": {"zh": "延期期限", "en": "Extension"},
+    "review": {"zh": "复查复核期限", "en": "Time to review"},
+}
+
+
 class Workflow(BaseModel):
     model_config = ConfigDict(extra="forbid")
     initial: str
     time_limits: dict[str, Period]
+    # Optional words for the time limits (keys of ``time_limits``); else TIME_LIMIT_NAMES, else the states that start it.
+    time_limit_names: dict[str, LocalizedName] = Field(default_factory=dict)
     states: list[State]
     transitions: list[Transition]
 
@@ -109,6 +120,9 @@ class Workflow(BaseModel):
             for other in t.not_by:
                 if other not in {u.key for u in self.transitions}:
                     problems.append(f"transition {t.key!r}: not_by names unknown transition {other!r}")
+        for key in self.time_limit_names:
+            if key not in self.time_limits:
+                problems.append(f"time_limit_names: unknown time limit {key!r}")
         if len({t.key for t in self.transitions}) != len(self.transitions):
             problems.append("transition keys repeat")
         if len(states) != len(self.states):
@@ -132,12 +146,31 @@ class Workflow(BaseModel):
     def deadline_states(self) -> list[str]:
         return [s.key for s in self.states if s.deadline]
 
+    def time_limit_name(self, key: str) -> dict[str, str]:
+        """What people call time limit ``key``: its own name, the default's word, or the states it starts in."""
+        if key in self.time_limit_names:
+            return self.time_limit_names[key].model_dump()
+        if key in TIME_LIMIT_NAMES:
+            return dict(TIME_LIMIT_NAMES[key])
+        states = [s.name for s in self.states if s.deadline == key]
+        if states:
+            return {"zh": "“" + "”“".join(n.zh for n in states) + "”的期限", "en": "time limit of " + ", ".join(f"'{n.en}'" for n in states)}
+        steps = [t.name for t in self.transitions if t.extends == key]
+        if steps:
+            return {"zh": "“" + "”“".join(n.zh for n in steps) + "”延长的期限", "en": "extension by " + ", ".join(f"'{n.en}'" for n in steps)}
+        return {"zh": "未使用的期限", "en": "unused time limit"}
+
 
 class TenantWorkflow(TenantDocument):
-    """The workflow a tenant runs, as loaded from its bundle (or the default)."""
+    """The workflow a tenant runs now: its newest published version (workflow_versions.py).
+
+    ``digest`` is the digest of the bundle's ``[workflow]`` (or the default) as last loaded, so reloading an
+    unchanged bundle keeps what an admin published in the designer; ``version`` the number of the newest
+    WorkflowVersion (None: published before versions existed)."""
 
     definition: Workflow
     digest: str
+    version: int | None = None
 
     class Settings:
         name = "tenant_workflows"

@@ -26,6 +26,7 @@ from ..auth.models import Role
 from ..auth.permissions import ROLE_PERMISSIONS, Permission
 from ..calendar import WorkingCalendar
 from ..calendar.workdays import PeriodUnit
+from ..display_words import word
 from .workflow import CITIZEN, Transition, Workflow
 
 Messages = dict[str, dict[str, str]]
@@ -57,10 +58,11 @@ def step_problems(workflow: Workflow) -> Messages:
             problems[f"transitions/{i}/roles"] = _msg(f"步骤“{t.name.zh}”没有指定可办理的角色，无人能办理",
                                                       f"step '{t.name.en}' names no role, so nobody can take it")
         elif not _takeable(t):
-            names = "、".join(t.roles)
+            names = "、".join(word("role", r, "zh") for r in t.roles)
             problems[f"transitions/{i}/roles"] = _msg(
                 f"步骤“{t.name.zh}”指定的角色（{names}）无权办理信访事项，无人能办理",
-                f"step '{t.name.en}' names only roles that may not act on petitions ({', '.join(t.roles)}), so nobody can take it")
+                f"step '{t.name.en}' names only roles that may not act on petitions"
+                f" ({', '.join(word('role', r, 'en') for r in t.roles)}), so nobody can take it")
         if not t.from_:
             problems[f"transitions/{i}/from"] = _msg(f"步骤“{t.name.zh}”没有起始状态，永远不会出现",
                                                      f"step '{t.name.en}' starts from no state, so it is never offered")
@@ -144,19 +146,110 @@ def calendar_problems(workflow: Workflow, known_years: Iterable[int], today: dat
         missing = [y for y in range(today.year, end.year + 1) if y not in known]
         if missing:
             years = "、".join(str(y) for y in missing)
+            name = workflow.time_limit_name(key)
             problems[f"time_limits/{key}"] = _msg(
-                f"时限“{key}”按工作日计算，但日历中还没有 {years} 年的节假日安排，请先在本单位日历中录入",
-                f"time limit '{key}' counts working days, but the calendar has no holidays for {', '.join(map(str, missing))} yet:"
+                f"时限“{name['zh']}”按工作日计算，但日历中还没有 {years} 年的节假日安排，请先在本单位日历中录入",
+                f"time limit '{name['en']}' counts working days, but the calendar has no holidays for {', '.join(map(str, missing))} yet:"
                 " enter them in the tenant calendar first")
     return problems
 
 
+# pydantic's error types in words (zh, en); anything else keeps pydantic's English with a general zh sentence.
+_PYDANTIC_WORDS = {
+    "missing": ("必填", "required"),
+    "string_too_short": ("必填", "required"),
+    "string_too_long": ("太长", "too long"),
+    "string_type": ("应为文字", "must be text"),
+    "int_parsing": ("应为整数", "must be a whole number"),
+    "int_type": ("应为整数", "must be a whole number"),
+    "int_from_float": ("应为整数", "must be a whole number"),
+    "greater_than_equal": ("数值太小", "too small"),
+    "less_than_equal": ("数值太大", "too large"),
+    "enum": ("不是可选的一项", "not one of the choices"),
+    "literal_error": ("不是可选的一项", "not one of the choices"),
+    "extra_forbidden": ("流程中没有这一项", "the workflow takes no such item"),
+    "bool_parsing": ("应为是或否", "must be yes or no"),
+    "list_type": ("应为列表", "must be a list"),
+    "dict_type": ("格式不对", "wrong shape"),
+    "model_type": ("格式不对", "wrong shape"),
+}
+
+
 def validation_messages(exc: ValidationError) -> Messages:
-    """``Workflow`` validation errors as field messages (the model's own problems are English only)."""
+    """``Workflow`` validation errors as field messages."""
     problems: Messages = {}
     for error in exc.errors():
         path = "/".join(str(part) for part in error["loc"]) or ""
-        problems[path] = _msg(f"流程定义有误：{error['msg']}", error["msg"])
+        words = _PYDANTIC_WORDS.get(error["type"])
+        problems[path] = _msg(words[0], words[1]) if words else _msg(f"流程定义有误：{error['msg']}", error["msg"])
+    return problems
+
+
+def _names(value) -> list[str]:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def structure_problems(data: dict) -> Messages:
+    """What ``Workflow`` validation refuses as a whole (unknown states, roles, fields and time limits, repeated
+    keys, missing names), each at its own place: the designer shows it next to the field."""
+    from .workflow import FIELD_KINDS, KNOWN_ROLES
+
+    problems: Messages = {}
+    if not isinstance(data, dict):
+        return {"": _msg("流程定义格式不对", "the workflow has the wrong shape")}
+    states = [s for s in data.get("states") or [] if isinstance(s, dict)]
+    steps = [t for t in data.get("transitions") or [] if isinstance(t, dict)]
+    limits = data.get("time_limits") if isinstance(data.get("time_limits"), dict) else {}
+    state_keys = [s.get("key") for s in states]
+    step_keys = [t.get("key") for t in steps]
+
+    def named(prefix: str, item: dict, what_zh: str, what_en: str) -> None:
+        name = item.get("name") if isinstance(item.get("name"), dict) else {}
+        if not str(name.get("zh") or "").strip():
+            problems[f"{prefix}/name/zh"] = _msg(f"请填写{what_zh}的中文名称", f"enter the {what_en}'s Chinese name")
+        if not str(name.get("en") or "").strip():
+            problems[f"{prefix}/name/en"] = _msg(f"请填写{what_zh}的英文名称", f"enter the {what_en}'s English name")
+
+    if not states:
+        problems["states"] = _msg("流程至少要有一个状态", "the workflow needs at least one state")
+    for i, state in enumerate(states):
+        named(f"states/{i}", state, "状态", "state")
+        if state_keys.count(state.get("key")) > 1:
+            problems[f"states/{i}/key"] = _msg("状态代码重复", "this state's key repeats")
+        if state.get("deadline") and state["deadline"] not in limits:
+            problems[f"states/{i}/deadline"] = _msg("没有这个期限", "no such time limit")
+    if data.get("initial") not in state_keys:
+        problems["initial"] = _msg("请选择初始状态（新收到的事项所处的状态）", "choose the initial state (where new cases start)")
+    for key, names in (data.get("time_limit_names") or {}).items():
+        if key not in limits:
+            problems[f"time_limit_names/{key}"] = _msg("没有这个期限", "no such time limit")
+        elif isinstance(names, dict):
+            for lang, word_zh, word_en in (("zh", "中文", "Chinese"), ("en", "英文", "English")):
+                if not str(names.get(lang) or "").strip():
+                    problems[f"time_limit_names/{key}/{lang}"] = _msg(f"请填写期限的{word_zh}名称", f"enter the time limit's {word_en} name")
+    for i, step in enumerate(steps):
+        prefix = f"transitions/{i}"
+        named(prefix, step, "步骤", "step")
+        if step_keys.count(step.get("key")) > 1:
+            problems[f"{prefix}/key"] = _msg("步骤代码重复", "this step's key repeats")
+        if any(name not in state_keys for name in _names(step.get("from"))):
+            problems[f"{prefix}/from"] = _msg("起始状态中有不存在的状态", "a state it starts from does not exist")
+        if step.get("to") not in state_keys:
+            problems[f"{prefix}/to"] = _msg("请选择办理后进入的状态", "choose the state it leads to")
+        if any(role not in KNOWN_ROLES for role in _names(step.get("roles"))):
+            problems[f"{prefix}/roles"] = _msg("有未知的角色", "an unknown role")
+        fields = _names(step.get("fields"))
+        for part in ("fields", "required", "public_fields"):
+            if any(name not in FIELD_KINDS for name in _names(step.get(part))):
+                problems[f"{prefix}/{part}"] = _msg("有未知的填写项", "an unknown field")
+        if not set(_names(step.get("required"))) <= set(fields):
+            problems[f"{prefix}/required"] = _msg("必填项须先勾选为填写项", "a required field must also be one of its fields")
+        if step.get("move") and "target_tenant" not in _names(step.get("required")):
+            problems[f"{prefix}/move"] = _msg("交办或转送须必填“接收单位”", "a move must require the receiving body")
+        if step.get("extends") and step["extends"] not in limits:
+            problems[f"{prefix}/extends"] = _msg("没有这个期限", "no such time limit")
+        if any(name not in step_keys for name in _names(step.get("not_by"))):
+            problems[f"{prefix}/not_by"] = _msg("有不存在的步骤", "names a step that does not exist")
     return problems
 
 
@@ -165,5 +258,5 @@ def publish_problems(data: dict, known_years: Iterable[int], today: date) -> Mes
     try:
         workflow = Workflow.model_validate(data)
     except ValidationError as exc:
-        return validation_messages(exc)
+        return structure_problems(data) or validation_messages(exc)
     return {**check_workflow(workflow), **calendar_problems(workflow, known_years, today)}

@@ -33,10 +33,11 @@ from ..petitions.models import CalendarRules
 from ..petitions.service import do_set_calendar_rules
 from ..petitions.workflow import TenantWorkflow, Workflow, default_workflow_data
 from ..petitions.workflow_checks import calendar_problems, check_workflow, official_calendar_years, tenant_calendar_years
-from ..store.cache import tenant_config
+from ..petitions.workflow_versions import bundle_digest, do_publish_workflow
 from ..store.documents import utcnow
 from ..store.scoped import TenantScope
 from ..timefmt import DEFAULT_ZONE, is_time_zone
+from .config_versions import BUNDLE_ACTOR
 from .models import Tenant, TenantLevel
 
 PLATFORM_FILE = "platform.toml"
@@ -232,11 +233,10 @@ class BundleLoader:
             definition = Workflow.model_validate(data)
         except ValidationError as exc:
             raise BundleError(f"{bundle.path}: /workflow: {exc.errors()[0]['msg']}") from None
-        digest = hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
-        repo = scope.repo(TenantWorkflow)
-        row = await repo.find_one({})
+        digest = bundle_digest(data)
+        row = await scope.repo(TenantWorkflow).find_one({})
         if row is not None and row.digest == digest:
-            self.report.add("workflows", "unchanged")
+            self.report.add("workflows", "unchanged")  # what an admin published since in the designer stays
             return
         # Publishing a changed workflow: its working-day time limits need the calendar of the years they reach
         # (the bundle's own [calendar] replaces the stored one below, so it counts when present).
@@ -246,10 +246,8 @@ class BundleLoader:
             holidays = rules.holidays if rules else []
         known = official_calendar_years() | tenant_calendar_years(holidays)
         _refuse_workflow(bundle, calendar_problems(definition, known, utcnow().date()))
-        row = row or TenantWorkflow(tenant_id=scope.tenant_id, definition=definition, digest=digest)
-        row.definition, row.digest = definition, digest
-        await repo.save(row)
-        tenant_config.drop(("workflow", scope.tenant_id))
+        # A new immutable version (petitions/workflow_versions.py): cases in flight keep the one they started on.
+        await do_publish_workflow(scope, definition, BUNDLE_ACTOR, "配置包 / bundle", digest_of_bundle=digest, known_years=known)
         self.report.add("workflows", "updated")
 
     async def _calendar(self, scope: TenantScope, calendar: dict | None) -> None:
