@@ -10,6 +10,7 @@ from ..auth.models import PlatformAccount, StaffAccount
 from ..auth.permissions import Permission, public, requires, superuser_only
 from ..auth.service import authenticate_superuser, guarded_login
 from ..errors import DomainError, InvalidInput
+from ..forms.reading import answer_rows
 from ..forms.rendering import parse_form, render_form
 from ..forms.schema_safety import FieldError
 from ..http import NO_STORE, refusal_message, staff_page
@@ -61,18 +62,9 @@ async def official_page(tenant_slug, official_id, message=None, status=200, doc_
 
 
 def document_fields(schema: dict, data: dict, lang: str) -> list[tuple[str, str]]:
-    """A filed document's answers as (field title, value) in the reader's language: the titles and the
-    choices' titles of its type's schema, never the schema's keys or constants."""
-    def title(node: dict, fallback: str) -> str:
-        return (node.get("x-en") or {}).get("title") if lang == "en" and (node.get("x-en") or {}).get("title") else node.get("title") or fallback
-
-    properties = schema.get("properties") or {}
-    rows = []
-    for key, value in data.items():
-        node = properties.get(key) or {}
-        choice = next((c for c in node.get("oneOf") or [] if isinstance(c, dict) and c.get("const") == value), None)
-        rows.append((title(node, key), title(choice, str(value)) if choice else str(value)))
-    return rows
+    """A filed document's answers as (field label, answer) in the reader's language, from its type's form model:
+    labels, choices' labels, regions by name, amounts with their unit; never the schema's keys or constants."""
+    return answer_rows(schema, data, lang)
 
 
 @archive_pages_bp.post("/officials/<official_id>/documents")

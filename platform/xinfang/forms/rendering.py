@@ -192,6 +192,7 @@ class _Renderer:
         self.include_identity = include_identity
         self.prefix = prefix if isinstance(prefix, str) else ""
         self.rendered_ids: dict[str, str] = {}  # error path -> element id
+        self.needs_script = False  # conditional fields or regions: static/form-fields.js comes with them
 
     def dom_id(self, path: str) -> str:
         return "xf-" + _id_part(self.prefix) + path.replace(".", "-")
@@ -275,6 +276,7 @@ class _Renderer:
         error, error_id = self.error_for(path)
         self.rendered_ids[path] = dom_id
         when = self.when(f, parts, siblings)
+        self.needs_script = self.needs_script or when is not None or kind == "region"
         required = f.required and not identity
         item = {
             "kind": kind,
@@ -504,7 +506,9 @@ def render_form(
     include_identity: bool = True,
     name_prefix: str = "",
 ) -> markupsafe.Markup:
-    """The HTML of a form's fields (no ``<form>``, no buttons, no CSRF field).
+    """The HTML of a form's fields (no ``<form>``, no buttons, no CSRF field), and the ``<script>`` of
+    ``static/form-fields.js`` when a field needs it (a condition, a region); forms without such fields
+    carry no script at all.
 
     ``values`` (typed, as from ``parse_form``) are shown again after an error;
     ``errors`` (from ``validate_submission``) appear next to their fields and in a
@@ -519,6 +523,7 @@ def render_form(
     fields = renderer.fields()
     html = _ENV.get_template("forms/fields.html").render(
         fields=fields, summary=renderer.summary(), ui=renderer.ui, html_lang=_html_lang(language),
+        needs_script=renderer.needs_script,
     )
     return markupsafe.Markup(html)
 
