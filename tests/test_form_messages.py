@@ -16,7 +16,7 @@ from xinfang.forms import regions
 from xinfang.forms.gate import SchemaRejected, check_tenant_schema, re2_search
 from xinfang.forms.messages import FieldError, validate_submission
 from xinfang.forms.model import Choice, Condition, Form, new_field
-from xinfang.forms.reading import answer_rows, data_fields, read_form
+from xinfang.forms.reading import answer_rows, choice_labels, data_fields, read_form
 from xinfang.forms.rendering import parse_form, render_form
 from xinfang.forms.service import resolve_schema
 from xinfang.forms.templates_library import FORM_SCHEMAS_DIR
@@ -383,10 +383,12 @@ def test_archive_answers_read_in_words():
     rows = dict(answer_rows(schema, {"category": "other", "region_code": "652801", "money_amount": 5000, "truthful": True,
                                       "subject": {"name": "张某"}, "gone": "x"}, "zh"))
     assert rows["问题类别"] == "其他" and rows["发生地"] == "新疆维吾尔自治区 巴音郭楞蒙古自治州 库尔勒市"
-    assert rows["涉及金额"] == "5000 元" and rows["我承诺所反映情况属实"] == "是" and rows["被反映人"] == "姓名: 张某"
+    assert rows["涉及金额"] == "5000 元" and rows["我承诺所反映情况属实"] == "是" and rows["被反映人 · 姓名"] == "张某"
     assert rows["gone"] == "x"
-    english = dict(answer_rows(schema, {"category": "other"}, "en"))
-    assert english == {"Category": "Other"}
+    english = dict(answer_rows(schema, {"category": "other", "involves": ["money", "land"]}, "en"))
+    assert english == {"Category": "Other", "The problem involves": "Money, Land"}
+    assert choice_labels(schema, "involves")["land"] == {"zh": "土地", "en": "Land"}
+    assert choice_labels(schema, "content") == {} and choice_labels(schema, "nothing") == {}
 
 
 # --------------------------------------------------------------------------- the old module's names

@@ -29,6 +29,7 @@ from whoosh.query import And, DateRange, Every, Term
 
 from xinfang.display_words import words as display_words
 from xinfang.errors import InvalidInput, ServiceUnavailable
+from xinfang.forms.reading import choice_labels
 from xinfang.forms.service import list_forms
 from xinfang.petitions.models import Petition
 from xinfang.petitions.service import tenant_workflow
@@ -496,20 +497,9 @@ def _filters(request: SearchRequest):
 
 
 def category_choices(schema: dict) -> dict[str, dict]:
-    """A form's categories as value -> {"zh", "en"}: its ``category`` property's choices (oneOf const/title with
-    x-en, or enum), for a single category or a list of them (``items``)."""
-    node = ((schema or {}).get("properties") or {}).get("category") or {}
-    if node.get("type") == "array" or "items" in node:
-        node = node.get("items") or {}
-    choices = {}
-    for option in node.get("oneOf") or node.get("anyOf") or []:
-        if isinstance(option, dict) and isinstance(option.get("const"), str):
-            zh = option.get("title") or option["const"]
-            choices[option["const"]] = {"zh": zh, "en": (option.get("x-en") or {}).get("title") or zh}
-    for value in node.get("enum") or []:
-        if isinstance(value, str):
-            choices.setdefault(value, {"zh": value, "en": value})
-    return choices
+    """A form's categories as value -> {"zh", "en"}: the choices of its ``category`` field as the form's model
+    reads them (xinfang.forms.reading: labelled choices with x-en, or a plain enum; a single category or a list)."""
+    return {value: names for value, names in choice_labels(schema or {}, "category").items() if isinstance(value, str)}
 
 
 async def filter_choices(tenants: list[Tenant]) -> dict:

@@ -291,6 +291,8 @@ def answer_text(f: Field | None, value: Any, lang: str) -> str:
         return label["en" if en else "zh"]
     if isinstance(value, dict):
         return "; ".join(f"{path_labels_of(f, k, en)}: {answer_text(f.find(k), v, lang)}" for k, v in value.items())
+    if value is None:
+        return ""
     unit = unit_of(f) if isinstance(value, (int, float)) else None
     text = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
     return f"{text} {unit['en' if en else 'zh']}" if unit else text
@@ -302,21 +304,40 @@ def path_labels_of(group: Field, key: str, en: bool) -> str:
 
 
 def answer_rows(schema: dict, data: Any, lang: str) -> list[tuple[str, str]]:
-    """A filed form's answers as (field label, answer in words) in the reader's language, in the form's order;
-    answers to fields the form no longer has come last, by their name."""
+    """A filed form's answers as (field label, answer in words) in the reader's language, in the form's order,
+    the fields of a group flattened ("被反映人 · 姓名"); answers to fields the form no longer has come last,
+    by their name. Choices read as their labels, regions as their names, yes/no in words, amounts with units."""
     if not isinstance(data, dict):
         return []
     form = read_form(schema) if isinstance(schema, dict) else Form()
-    en = lang == "en"
-    rows, seen = [], set()
-    for f in data_fields(form.fields):
-        if f.key in data:
-            seen.add(f.key)
-            rows.append((label_of(f)["en" if en else "zh"], answer_text(f, data[f.key], lang)))
+    return _rows(data_fields(form.fields), data, lang, "")
+
+
+def _rows(fields: list[Field], data: dict, lang: str, prefix: str) -> list[tuple[str, str]]:
+    rows: list[tuple[str, str]] = []
+    seen = set()
+    for f in fields:
+        if f.key not in data:
+            continue
+        seen.add(f.key)
+        title = prefix + label_of(f)["en" if lang == "en" else "zh"]
+        value = data[f.key]
+        if f.kind == "group" and isinstance(value, dict):
+            rows += _rows(data_fields(f.children), value, lang, title + " · ")
+        else:
+            rows.append((title, answer_text(f, value, lang)))
     for key, value in data.items():
         if key not in seen:
-            rows.append((key, answer_text(None, value, lang)))
+            rows.append((prefix + key, answer_text(None, value, lang)))
     return rows
+
+
+def choice_labels(schema: dict, key: str) -> dict[Any, dict]:
+    """The choices of the top-level field ``key`` (single or multiple) as value -> {"zh", "en"}; {} if none."""
+    f = field_at(read_form(schema), key) if isinstance(schema, dict) else None
+    if f is None or not f.choices:
+        return {}
+    return {c.value: choice_label(f, c.value) for c in f.choices if isinstance(c.value, (str, int, float))}
 
 
 # --------------------------------------------------------------------------- schema texts (kept for old callers)
