@@ -40,7 +40,7 @@ from ..errors import InvalidInput, Message, NotFound
 from ..store.documents import TenantDocument, UtcDateTime, utcnow
 from ..store.scoped import TenantScope
 from .config_versions import (
-    ConfigActor, check_area_content, config_area, config_diff, current_area_contents, is_area_name,
+    ConfigActor, area_title, check_area_content, config_area, config_diff, current_area_contents, is_area_name,
 )
 from .models import Tenant
 from .service import descendants_of
@@ -88,12 +88,24 @@ class ConfigBase(TenantDocument):
 
 
 async def export_bundle(scope: TenantScope, tenant: Tenant) -> dict:
+    areas = await current_area_contents(scope)
     return {
         "format": FORMAT,
         "exported_from": {"id": str(tenant.id), "slug": tenant.slug, "name": tenant.name.model_dump()},
         "exported_at": utcnow().isoformat(),
-        "areas": await current_area_contents(scope),
+        "areas": areas,
+        # Each area as the exporter names it (a card type the receiver does not have yet still reads as its name).
+        "titles": {area: {lang: await area_title(scope, area, lang) for lang in ("zh", "en")} for area in areas},
     }
+
+
+def offered_title(offer: "ConfigOffer", area: str, local: str, lang: str) -> str:
+    """The receiver's own name for an area, unless it only knows the key (then the exporter's name for it)."""
+    key = area.partition(":")[2]
+    if key and (local.endswith(f"「{key}」") or local.endswith(f"“{key}”")):
+        theirs = (offer.bundle.get("titles") or {}).get(area) or {}
+        return theirs.get(lang) or local
+    return local
 
 
 def bundle_file_name(tenant: Tenant, at: datetime | None = None) -> str:
@@ -121,8 +133,11 @@ def read_bundle(data: Any) -> dict:
     if fields:
         raise InvalidInput(BAD_FILE, fields=fields)
     name = {lang: str(source["name"].get(lang) or source["name"].get("zh") or source["slug"])[:200] for lang in ("zh", "en")}
+    titles = data.get("titles") if isinstance(data.get("titles"), dict) else {}
+    titles = {area: {lang: str(t.get(lang))[:200] for lang in ("zh", "en") if isinstance(t.get(lang), str)}
+              for area, t in titles.items() if area in areas and isinstance(t, dict)}
     return {"format": FORMAT, "exported_from": {"id": source["id"][:64], "slug": source["slug"][:64], "name": name},
-            "exported_at": str(data.get("exported_at") or "")[:40], "areas": areas}
+            "exported_at": str(data.get("exported_at") or "")[:40], "areas": areas, "titles": titles}
 
 
 def parse_bundle_file(raw: bytes) -> dict:

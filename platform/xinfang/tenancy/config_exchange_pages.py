@@ -20,7 +20,7 @@ from ..http import parse_body, refusal_message, staff_page
 from ..i18n import current_lang
 from .config_exchange import (
     MODES, ConfigOffer, access_offer, bundle_file_name, do_decline_offer, do_import_offer, do_offer_configuration,
-    do_upload_configuration, export_bundle, list_offers, offer_targets, preview_offer,
+    do_upload_configuration, export_bundle, list_offers, offer_targets, offered_title, preview_offer,
 )
 from .config_pages import diff_rows, section_of
 from .config_versions import ConfigActor, area_title
@@ -62,7 +62,7 @@ async def _preview_context(offer: ConfigOffer, errors: dict | None = None) -> di
     scope, lang = current_tenant().scope, current_lang()
     areas = []
     for p in await preview_offer(scope, offer):
-        areas.append({"errors": _errors_of(p.area, errors or {}), "area": p.area, "title": await area_title(scope, p.area, lang), "section": section_of(p.area).title,
+        areas.append({"errors": _errors_of(p.area, errors or {}), "area": p.area, "title": offered_title(offer, p.area, await area_title(scope, p.area, lang), lang), "section": section_of(p.area).title,
                       "known": p.known, "new_here": p.ours is None, "same": p.same, "default": p.default_mode, "has_base": p.base is not None,
                       "adopt_rows": diff_rows(p.area, p.ours or {}, p.theirs, lang),
                       "extend_rows": diff_rows(p.area, p.ours or {}, p.content_for("extend"), lang), "kept": len(p.kept_rows)})

@@ -165,7 +165,25 @@ def _shown(value: str | None) -> str | None:
         return "是 / yes" if decoded else "否 / no"
     if decoded is None:
         return "（空）/ (empty)"
+    if isinstance(decoded, list) and all(isinstance(i, (str, int, float)) for i in decoded):
+        return "、".join(map(str, decoded)) if decoded else "（无）/ (none)"
     return value
+
+
+def _list_of(value: str | None) -> list | None:
+    try:
+        decoded = json.loads(value) if value is not None else None
+    except ValueError:
+        return None
+    return decoded if isinstance(decoded, list) and all(isinstance(i, (str, int, float)) for i in decoded) else None
+
+
+def _items_changed(before: str | None, after: str | None) -> dict | None:
+    """For a list of words or dates: which items came and which went (a clerk reads that, not two long lists)."""
+    old, new = _list_of(before), _list_of(after)
+    if old is None or new is None:
+        return None
+    return {"added": "、".join(str(i) for i in new if i not in old), "removed": "、".join(str(i) for i in old if i not in new)}
 
 
 def diff_rows(area: str, before: dict, after: dict, lang: str) -> list[dict]:
@@ -173,7 +191,8 @@ def diff_rows(area: str, before: dict, after: dict, lang: str) -> list[dict]:
     for row in config_diff(before, after):
         change = "added" if row.before is None else "removed" if row.after is None else "changed"
         rows.append({"path": row.path, "parts": readable_path(area, row.path, lang), "before": _shown(row.before),
-                     "after": _shown(row.after), "change": change, "raw_before": row.before, "raw_after": row.after})
+                     "after": _shown(row.after), "change": change, "listed": _items_changed(row.before, row.after),
+                     "raw_before": row.before, "raw_after": row.after})
     return rows
 
 
@@ -203,6 +222,16 @@ async def versions_diff(scope: TenantScope, area: str, args, lang: str) -> tuple
     from_number = _number("from", args.get("from")) if args.get("from") else max(to_number - 1, 1)
     old, new = await require_config_version(scope, area, from_number), await require_config_version(scope, area, to_number)
     return old, new, diff_rows(area, old.content, new.content, lang)
+
+
+@config_studio_bp.app_template_filter("one_language")
+def one_language(text: str | None) -> str:
+    """"运维配置包 / operator bundle" or "回滚到第 3 版 / rolled back to version 3" (what the platform writes in both
+    languages into a version's author or note) in the page's language; anything else as it is."""
+    if not text or " / " not in text:
+        return text or ""
+    zh, _, en = text.partition(" / ")
+    return zh if current_lang() == "zh" else en
 
 
 # ----------------------------------------------------------------------------- pages
