@@ -245,6 +245,27 @@ class Form:
         self._drop_conditions_on(fields, gone.key)
         return gone
 
+    def rename_field(self, path: str, new_key: str) -> Field:
+        """Give a field another name: conditions on it, the listed order and the order of ``required`` follow."""
+        fields, i = self._locate(path)
+        f = fields[i]
+        if new_key == f.key:
+            return f
+        if new_key in self._taken(fields):
+            raise ValueError(f"a field {new_key!r} exists already")
+        owner_fields = self._object(fields)
+        owner: Any = self if owner_fields is self.fields else next(g for g in self.all_fields() if g.children is owner_fields)
+        if f.kind != "section":
+            for g in _data_fields(owner_fields):
+                if g.shown_when and g.shown_when.field == f.key:
+                    g.shown_when.field = new_key
+            owner.required_order = [new_key if n == f.key else n for n in owner.required_order]
+            if owner.order_listed is not None:
+                owner.order_listed = [new_key if n == f.key else n for n in owner.order_listed]
+        f.key = new_key
+        f.implicit_key = False
+        return f
+
     def duplicate_field(self, path: str, new_key: str | None = None) -> Field:
         fields, i = self._locate(path)
         original = fields[i]

@@ -2,6 +2,7 @@
 
 from ..hookspecs import hookimpl
 from ..plugins import PluginInfo
+from .drafts import FormDraft
 from .models import FormVersion
 
 
@@ -12,11 +13,12 @@ def xinfang_plugin_info():
 
 @hookimpl
 def xinfang_document_models():
-    return [FormVersion]
+    return [FormVersion, FormDraft]
 
 
 @hookimpl
 def xinfang_blueprints():
+    from .builder_http import form_builder_bp  # also registers the "form" and "archive_type" configuration areas
     from .http import forms_bp
 
-    return [forms_bp]
+    return [forms_bp, form_builder_bp]
