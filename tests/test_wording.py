@@ -250,3 +250,16 @@ def test_every_default_wording_uses_only_its_own_placeholders():
     for message in MESSAGES.values():
         for text in message.default.values():
             assert set(re.findall(r"{{\s*(\w+)\s*}}", text)) <= set(message.placeholders), message.key
+
+
+async def test_the_wording_pages_show_words_not_codes(client, tenants, bazhou):
+    from tests.test_page_crawl import problems_in, read_page
+
+    admin = await login_token(client, tenants.B, "admin")
+    await client.post(f"/t/{tenants.B}{CARD_PAGE}", headers=admin, form={"do": "save", "template": OWN})  # a version to list
+    for path in ("/admin/wording", CARD_PAGE, "/admin/wording/actions/supervision_notice", NOTE_PAGE,
+                 "/admin/wording/notifications/citizen_notice"):
+        for lang in ("zh", "en"):
+            status, html = await _page(client, tenants.B, path, admin, lang)
+            text, _ = read_page(html)
+            assert status == 200 and problems_in(text, lang) == [], (path, lang, problems_in(text, lang))

@@ -29,7 +29,7 @@ from ..petitions.service import tenant_calendar
 from ..sandbox.limits import TemplateRefused
 from ..sandbox.pool import render_untrusted
 from ..store.scoped import TenantScope
-from ..tenancy.config_versions import (ConfigActor, do_record_config_version, latest_config_version,
+from ..tenancy.config_versions import (BUNDLE_ACTOR, ConfigActor, do_record_config_version, latest_config_version,
                                        register_config_area)
 from ..tenancy.models import Tenant
 from ..tenancy.service import get_tenant
@@ -155,7 +155,7 @@ async def do_set_document_wording(scope: TenantScope, kind: str, key: str, templ
     area = area_of(kind, key)
     before = _normalised(kind_type.document_template)
     if await latest_config_version(scope, area) is None and before != template:
-        await do_record_config_version(scope, area, {"key": key, FIELD: before}, actor=actor,
+        await do_record_config_version(scope, area, {"key": key, FIELD: before}, actor=BUNDLE_ACTOR if kind_type.source == "bundle" else actor,
                                        note="修改前的文字 / the wording before the first change here")
     if before != template:
         kind_type.document_template = template or None
