@@ -29,7 +29,7 @@ from ..store.documents import TenantDocument, UtcDateTime, utcnow
 from ..store.scoped import TenantScope
 from ..tenancy.config_versions import ConfigActor, do_record_config_version, register_config_area
 from .models import CHINA, CalendarRules, Petition
-from .workflow import TenantWorkflow, Workflow, default_workflow, default_workflow_data
+from .workflow import TIME_LIMIT_NAMES, TenantWorkflow, Workflow, default_workflow, default_workflow_data
 from .workflow_checks import Messages, official_calendar_years, publish_problems, tenant_calendar_years
 
 AREA = "workflow"
@@ -190,4 +190,54 @@ async def _apply(scope: TenantScope, content: dict, actor: ConfigActor, note: st
     await do_publish_workflow(scope, content, actor, note)
 
 
-register_config_area(AREA, {"zh": "办理流程", "en": "Workflow"}, _apply)
+async def _check(scope: TenantScope, area: str, content: dict) -> Messages:
+    return await workflow_problems(scope, content)
+
+
+async def _current(scope: TenantScope) -> dict:
+    return {AREA: canonical((await current_workflow(scope))[1])}
+
+
+_PARTS = {
+    "name": ("名称", "name"), "zh": ("中文", "Chinese"), "en": ("英文", "English"), "deadline": ("开始计算的期限", "time limit started"),
+    "keep_deadline": ("沿用期限", "keeps the time limit"), "terminal": ("终结状态", "final"), "from": ("起始状态", "from states"),
+    "to": ("进入的状态", "leads to"), "roles": ("可办理的角色", "roles"), "fields": ("填写项", "fields"), "required": ("必填项", "required fields"),
+    "public_fields": ("信访人可见项", "fields shown to the petitioner"), "move": ("移交", "move"), "extends": ("延长期限", "extends"),
+    "once": ("只能办理一次", "once"), "not_by": ("不得由谁办理", "not by"), "amount": ("时长", "amount"), "unit": ("单位", "unit"),
+    "key": ("代码", "key"),
+}
+
+
+def _path_label(path: str, lang: str) -> str | None:
+    """A diff path (``states[accepted].name.zh``, ``time_limits.handling.amount``) in people's words."""
+    import re
+
+    from ..display_words import word
+
+    i = 0 if lang == "zh" else 1
+    head, _, rest = path.partition(".")
+    item = re.fullmatch(r"(states|transitions)\[([^\]]+)\]", head)
+    if item:
+        kind, key = item.groups()
+        group, noun = ("petition_state", ("状态", "state")) if kind == "states" else ("petition_action", ("步骤", "step"))
+        name = word(group, key, lang)
+        name = key if name.startswith(("未知", "unknown")) else name
+        label = f"{noun[0]}“{name}”" if lang == "zh" else f"{noun[1]} '{name}'"
+    elif head in ("time_limits", "time_limit_names"):
+        key, _, rest = rest.partition(".")
+        name = TIME_LIMIT_NAMES.get(key, {"zh": key, "en": key})[["zh", "en"][i]]
+        label = f"期限“{name}”" if lang == "zh" else f"time limit '{name}'"
+        if head == "time_limit_names":
+            rest = "name." + rest if rest else "name"
+    elif head == "initial":
+        return "初始状态" if lang == "zh" else "initial state"
+    else:
+        return None
+    parts = rest.split(".")
+    if parts[:1] == ["name"] and parts[1:2] in (["zh"], ["en"]):
+        parts = [parts[1], "name"]  # 中文名称 / Chinese name
+    words = [_PARTS[p][i] for p in parts if p in _PARTS]
+    return label + ("的" + "".join(words) if lang == "zh" and words else (": " + " ".join(words) if words else ""))
+
+
+register_config_area(AREA, {"zh": "办理流程", "en": "Workflow"}, _apply, check=_check, current=_current, path_label=_path_label)
