@@ -56,7 +56,12 @@ def xinfang_plugin_info():
         config_schema={
             "type": "object",
             "additionalProperties": False,
-            "properties": {"ignore_events": {"type": "array", "items": {"type": "string", "maxLength": 100}, "maxItems": 50}},
+            "properties": {"ignore_events": {
+                "type": "array", "items": {"type": "string", "maxLength": 100}, "maxItems": 50,
+                "title": "不记入操作动态的事件", "description": "填写事件代码，如 petition.submitted（信访件提交）；留空则全部记录",
+                "x-en": {"title": "Events left out of the activity feed",
+                         "description": "Event codes such as petition.submitted; empty: every event is recorded"},
+            }},
         },
     )
 

@@ -37,7 +37,13 @@ def xinfang_plugin_info():
         NAME, {"zh": "通知发送（写入文件）", "en": "Notification sender (to a file)"}, default_enabled=True,
         config_schema={
             "type": "object", "additionalProperties": False,
-            "properties": {"channels": {"type": "array", "items": {"enum": list(CHANNELS)}, "uniqueItems": True}},
+            "properties": {"channels": {
+                "type": "array", "uniqueItems": True, "default": list(CHANNELS),
+                "title": "发送渠道", "description": "工作提醒和给信访人的通知通过哪些渠道发出",
+                "x-en": {"title": "Channels", "description": "How staff notifications and notices to petitioners are sent"},
+                "items": {"oneOf": [{"const": "email", "title": "电子邮件", "x-en": {"title": "E-mail"}},
+                                    {"const": "sms", "title": "手机短信", "x-en": {"title": "Text message (SMS)"}}]},
+            }},
         },
     )
 

@@ -7,6 +7,7 @@ from quart import Blueprint, current_app
 from ..auth.access import current_principal
 from ..auth.permissions import Permission, public, requires
 from ..http import parse_body
+from .config_versions import ConfigActor
 from .schemas import PluginSettingIn
 from .plugin_settings import do_configure_plugin, plugin_settings_for
 from .resolution import current_tenant
@@ -47,6 +48,6 @@ async def configure_plugin(tenant_slug, name):
     body = await parse_body(PluginSettingIn)
     setting = await do_configure_plugin(
         current_tenant().scope, current_app.extensions["xinfang.pm"], name,
-        enabled=body.enabled, config=body.config, actor_id=current_principal().account_id,
+        enabled=body.enabled, config=body.config, actor_id=current_principal().account_id, actor=ConfigActor.of(current_principal()),
     )
     return setting.to_json()

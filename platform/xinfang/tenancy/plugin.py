@@ -24,5 +24,6 @@ def xinfang_blueprints():
     from .config_pages import config_studio_bp
     from .front_page import front_page_bp
     from .http import directory_bp, tenant_bp
+    from .plugin_pages import plugins_admin_bp
 
-    return [directory_bp, tenant_bp, front_page_bp, config_studio_bp, config_exchange_bp]
+    return [directory_bp, tenant_bp, front_page_bp, config_studio_bp, config_exchange_bp, plugins_admin_bp]
