@@ -259,6 +259,9 @@ async def test_import_refuses_content_an_area_refuses_and_imports_nothing(app, c
                                 json={"modes": {f"{PREFIX}:epsilon": "adopt", f"{PREFIX}:zeta": "adopt"}})
     body = await refused.get_json()
     assert refused.status_code == 422 and body["error"]["fields"][f"areas.{PREFIX}:zeta.bad"]["zh"] == "这一项不允许为真"
+    preview = await (await client.get(f"/t/{county}/api/config-exchange/offers/{offer['id']}", headers=korla)).get_json()
+    zeta = next(p for p in preview["preview"] if p["area"] == f"{PREFIX}:zeta")
+    assert zeta["default_mode"] == "override" and zeta["problems"]["bad"]["en"] == "this may not be true"  # said before importing
     assert await _content(county, "epsilon") is None and await _content(county, "zeta") is None  # nothing half-imported
     wrong = await client.post(f"/t/{county}/api/config-exchange/offers/{offer['id']}/import", headers=korla,
                               json={"modes": {f"{PREFIX}:epsilon": "take-all"}})
@@ -326,6 +329,34 @@ async def test_a_file_exported_elsewhere_uploads_previews_and_imports(app, clien
     imported = await browser.post(uploaded.headers["Location"] + "/import", form={"csrf_token": token, f"mode:{PREFIX}:theta": "adopt"})
     assert imported.status_code == 302
     assert await _content(tenants.A, "theta") == {"limit": 9, "words": ["巴州"]}
+
+
+async def test_real_areas_travel_in_the_same_bundle(app, client, tenants):
+    """The areas the builders registered: the workflow (recorded when the bundle loaded) is in the export, and a file
+    with a search dictionary imports through the dictionary's own writer."""
+    from xinfang.tenancy.config_versions import config_areas
+
+    areas = config_areas()
+    admin_a = await login_token(client, tenants.A, "admin")
+    exported = await (await client.get(f"/t/{tenants.A}/api/config-exchange/export", headers=admin_a)).get_json()
+    if "workflow" in areas:
+        assert "workflow" in exported["areas"] and exported["titles"]["workflow"]["zh"]
+    if "search_dictionary" not in areas:
+        return
+    county = tenants.CHILD_OF_B
+    korla = await login_token(client, county, "admin")
+    bundle = {"format": "xinfang-config/1", "exported_from": {"id": "0123456789abcdef01234567", "slug": "elsewhere", "name": {"zh": "外地纪委"}},
+              "areas": {"search_dictionary": {"words": ["博斯腾湖", "孔雀河"], "stop_words": ["的"]}}}
+    uploaded = await client.post(f"/t/{county}/api/config-exchange/upload", headers=korla, data=json.dumps(bundle, ensure_ascii=False))
+    assert uploaded.status_code == 201, await uploaded.get_data(as_text=True)
+    offer_id = (await uploaded.get_json())["id"]
+    imported = await client.post(f"/t/{county}/api/config-exchange/offers/{offer_id}/import", headers=korla,
+                                 json={"modes": {"search_dictionary": "adopt"}})
+    assert imported.status_code == 200, await imported.get_data(as_text=True)
+    words = await (await client.get(f"/t/{county}/api/search-dictionary", headers=await login_token(client, county, "handler"))).get_json()
+    assert "博斯腾湖" in words["words"]
+    versions = await (await client.get(f"/t/{county}/api/config-versions/search_dictionary", headers=korla)).get_json()
+    assert versions["versions"][0]["note"].startswith("导入自 外地纪委")
 
 
 def test_every_route_here_asks_for_the_configuration_permission(app):

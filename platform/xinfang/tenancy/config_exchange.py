@@ -271,6 +271,7 @@ class AreaPreview:
     adopt_rows: list  # config_diff(ours, theirs)
     extend_rows: list  # config_diff(ours, merged)
     kept_rows: list  # what extend keeps of ours although theirs differs (ours changed here)
+    problems: dict = dataclasses.field(default_factory=dict)  # what the area's own check says of theirs here
 
     @property
     def same(self) -> bool:
@@ -278,7 +279,7 @@ class AreaPreview:
 
     @property
     def default_mode(self) -> str:
-        if not self.known or self.same:
+        if not self.known or self.same or self.problems:
             return "override"
         return "adopt" if self.ours is None else "extend"
 
@@ -300,8 +301,10 @@ async def preview_offer(scope: TenantScope, offer: ConfigOffer) -> list[AreaPrev
         adopt_rows = config_diff(ours or {}, theirs)
         extend_rows = config_diff(ours or {}, merged)
         kept = {r.path for r in adopt_rows} - {r.path for r in extend_rows}
-        previews.append(AreaPreview(area, config_area(area) is not None, ours, theirs, base, adopt_rows, extend_rows,
-                                    [r for r in adopt_rows if r.path in kept]))
+        known = config_area(area) is not None
+        problems = await check_area_content(scope, area, theirs) if known and adopt_rows else {}
+        previews.append(AreaPreview(area, known, ours, theirs, base, adopt_rows, extend_rows, [r for r in adopt_rows if r.path in kept],
+                                    problems))
     return previews
 
 

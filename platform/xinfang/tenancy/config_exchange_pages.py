@@ -63,7 +63,7 @@ async def _preview_context(offer: ConfigOffer, errors: dict | None = None) -> di
     areas = []
     for p in await preview_offer(scope, offer):
         areas.append({"errors": _errors_of(p.area, errors or {}), "area": p.area, "title": offered_title(offer, p.area, await area_title(scope, p.area, lang), lang), "section": section_of(p.area).title,
-                      "known": p.known, "new_here": p.ours is None, "same": p.same, "default": p.default_mode, "has_base": p.base is not None,
+                      "known": p.known, "new_here": p.ours is None, "problems": list(p.problems.values()), "same": p.same, "default": p.default_mode, "has_base": p.base is not None,
                       "adopt_rows": diff_rows(p.area, p.ours or {}, p.theirs, lang),
                       "extend_rows": diff_rows(p.area, p.ours or {}, p.content_for("extend"), lang), "kept": len(p.kept_rows)})
     return {"offer": offer, "areas": areas}
@@ -191,7 +191,7 @@ async def preview_offer_api(tenant_slug, offer_id):
     rows = lambda diff: [{"path": r.path, "before": r.before, "after": r.after} for r in diff]  # noqa: E731
     return _offer_summary(offer) | {"preview": [
         {"area": p.area, "known": p.known, "new_here": p.ours is None, "same": p.same, "default_mode": p.default_mode,
-         "has_base": p.base is not None, "adopt": rows(p.adopt_rows), "extend": rows(p.extend_rows), "kept": rows(p.kept_rows)}
+         "has_base": p.base is not None, "problems": p.problems, "adopt": rows(p.adopt_rows), "extend": rows(p.extend_rows), "kept": rows(p.kept_rows)}
         for p in await preview_offer(scope, offer)]}
 
 
