@@ -3,18 +3,65 @@ sentence is split into words with and without the tenant's own words."""
 
 from __future__ import annotations
 
-from quart import Blueprint, redirect, request, url_for
+from quart import Blueprint, current_app, has_app_context, redirect, request, url_for
 
 from xinfang.auth.access import current_principal
 from xinfang.auth.permissions import Permission, requires
 from xinfang.errors import InvalidInput
 from xinfang.http import staff_page
-from xinfang.tenancy.config_versions import ConfigActor
+from xinfang.store.scoped import TenantScope
+from xinfang.tenancy.config_versions import ConfigActor, register_config_area
 from xinfang.tenancy.resolution import current_tenant
+from xinfang.worker import current_runtime, send_task_async
 
 from . import service
 from .analysis import segment, stop_words
 from .models import SearchDictionary
+from .tasks import REBUILD
+
+# ----------------------------------------------------------------------------- the configuration area "search_dictionary"
+
+
+async def _apply_version(scope: TenantScope, content: dict, actor: ConfigActor, note: str) -> None:
+    """Rollback and import: a version's whole dictionary and stop words; the index is rebuilt for the words."""
+    before = await service.tenant_words(scope.tenant_id)
+    row = await service.do_set_dictionary(scope, list(content.get("words") or []), stop_words=list(content.get("stop_words") or []),
+                                          actor=actor, note=note)
+    if frozenset(row.words) != before:
+        await send_rebuild(scope.tenant_id)
+
+
+async def send_rebuild(tenant_id: str) -> None:
+    """Ask the indexer to rebuild a tenant's index (its words changed): from a web request through its app's broker,
+    from a worker through the worker's runtime; a no-op where neither is at hand."""
+    if has_app_context() and "xinfang.celery" in current_app.extensions:
+        await send_task_async(current_app.extensions["xinfang.celery"], REBUILD, [tenant_id],
+                              current_app.extensions["xinfang.settings"].search_queue)
+        return
+    runtime = current_runtime()
+    if runtime is not None:
+        await runtime.send(REBUILD, [tenant_id], queue=runtime.settings.search_queue)
+
+
+async def _current(scope: TenantScope) -> dict:
+    row = await scope.repo(SearchDictionary).find_one({})
+    return {"search_dictionary": {"words": row.words, "stop_words": row.stop_words}} if row else {}
+
+
+def _check(scope: TenantScope, area: str, content: dict) -> dict:
+    """What an import would refuse: words that are not lists of short words without spaces."""
+    problems = {}
+    for key in ("words", "stop_words"):
+        values = (content or {}).get(key, [])
+        if not isinstance(values, list) or not all(isinstance(w, str) and w.strip() and len(w.strip()) <= service.MAX_WORD
+                                                   and not any(ch.isspace() for ch in w.strip()) for w in values):
+            problems[key] = {"zh": "应为不含空格、不超过 20 个字的词语", "en": "words of at most 20 characters without spaces"}
+    return problems
+
+
+register_config_area("search_dictionary", {"zh": "检索词典与停用词", "en": "Search dictionary and stop words"}, _apply_version,
+                     check=_check, current=_current)
+
 
 dictionary_admin_bp = Blueprint("search_dictionary_admin", __name__, url_prefix="/t/<tenant_slug>/admin/search-dictionary")
 MAX_SENTENCE = 500
@@ -87,7 +134,7 @@ async def _change(tenant_slug: str, field: str, kind: str):
     except InvalidInput as refused:
         return await _page(refused.status, errors=refused.fields, values={field: typed})
     if kind.startswith("word"):
-        await service.send_rebuild(current_tenant().tenant_id)  # segmentation changed; stop words need no rebuild
+        await send_rebuild(current_tenant().tenant_id)  # segmentation changed; stop words need no rebuild
     return redirect(url_for("search_dictionary_admin.dictionary_page", tenant_slug=tenant_slug, saved=kind, w=word), 303)
 
 

@@ -35,7 +35,7 @@ from xinfang.petitions.models import Petition
 from xinfang.petitions.service import tenant_workflow
 from xinfang.store.cache import TtlCache
 from xinfang.store.scoped import TenantScope, parse_object_id
-from xinfang.tenancy.config_versions import BUNDLE_ACTOR, ConfigActor, do_record_config_version, register_config_area
+from xinfang.tenancy.config_versions import BUNDLE_ACTOR, ConfigActor, do_record_config_version
 from xinfang.tenancy.models import Tenant
 from xinfang.tenancy.service import descendants_of
 
@@ -596,34 +596,6 @@ async def do_set_dictionary(scope: TenantScope, words: list[str], *, stop_words:
     return row
 
 
-async def _apply_version(scope: TenantScope, content: dict, actor: ConfigActor, note: str) -> None:
-    """Rollback and import: a version's whole dictionary and stop words; the index is rebuilt for the words."""
-    before = await tenant_words(scope.tenant_id)
-    row = await do_set_dictionary(scope, list(content.get("words") or []), stop_words=list(content.get("stop_words") or []),
-                                  actor=actor, note=note)
-    if frozenset(row.words) != before:
-        await send_rebuild(scope.tenant_id)
-
-
-async def send_rebuild(tenant_id: str) -> None:
-    """Ask the indexer to rebuild a tenant's index (its words changed): from a web request through its app's broker,
-    from a worker through the worker's runtime; a no-op where neither is at hand."""
-    from quart import current_app, has_app_context
-
-    from xinfang.worker import current_runtime, send_task_async
-
-    from .tasks import REBUILD
-
-    if has_app_context() and "xinfang.celery" in current_app.extensions:
-        await send_task_async(current_app.extensions["xinfang.celery"], REBUILD, [tenant_id],
-                              current_app.extensions["xinfang.settings"].search_queue)
-        return
-    runtime = current_runtime()
-    if runtime is not None:
-        await runtime.send(REBUILD, [tenant_id], queue=runtime.settings.search_queue)
-
-
-register_config_area("search_dictionary", {"zh": "检索词典与停用词", "en": "Search dictionary and stop words"}, _apply_version)
 
 
 async def do_decide_candidate(scope: TenantScope, candidate_id: str, confirmed: bool, actor_name: str, actor_id: str = "") -> DuplicateCandidate:

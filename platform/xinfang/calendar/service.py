@@ -68,7 +68,33 @@ async def _apply_version(scope: TenantScope, content: dict, actor: ConfigActor, 
                                 names=dict(content.get("names") or {}), actor_id=actor.account_id, actor=actor, note=note)
 
 
-register_config_area("calendar", {"zh": "工作日历（节假日与调休）", "en": "Working-day calendar (holidays and make-up days)"}, _apply_version)
+async def _current(scope: TenantScope) -> dict:
+    row = await scope.repo(CalendarRules).find_one({})
+    return {"calendar": Rules.of(row).content()} if row else {}
+
+
+def _check(scope: TenantScope, area: str, content: dict) -> dict:
+    """What an import would refuse: dates that are not dates, a day that is both a day off and a workday."""
+    problems: dict = {}
+    lists = {}
+    for key in ("holidays", "workdays"):
+        values = (content or {}).get(key, [])
+        days = set()
+        for value in values if isinstance(values, list) else [None]:
+            try:
+                days.add(date.fromisoformat(value).isoformat())
+            except (TypeError, ValueError):
+                problems[key] = _msg(f"日期格式应为 年-月-日：{value}", f"dates are year-month-day: {value!r}")
+                break
+        lists[key] = days
+    both = sorted(lists.get("holidays", set()) & lists.get("workdays", set()))
+    if both and not problems:
+        problems["workdays"] = _msg(f"{both[0]} 不能既是休息日又是调休上班日", f"{both[0]} cannot be both a day off and a make-up workday")
+    return problems
+
+
+register_config_area("calendar", {"zh": "工作日历（节假日与调休）", "en": "Working-day calendar (holidays and make-up days)"}, _apply_version,
+                     check=_check, current=_current)
 
 
 # ----------------------------------------------------------------------------- words
