@@ -116,6 +116,8 @@ async def test_the_preview_renders_the_draft_as_the_printed_document_on_sample_d
     ("<p>{{ official_name }}{{ subject.nme }}</p>", "不认识的占位符：{{ official_name }}、{{ subject.nme }}", "do not exist"),
     ("{% for i in range(1000) %}{% for j in range(1000) %}{{ i }}{{ j }}{% endfor %}{% endfor %}", "过长", "too much"),
     ("{{ 1 // 0 }}", "生成时出错", "fails when filled in"),
+    ("{% for i in range(1000) %}{% for j in range(1000) %}{% for k in range(1000) %}{% endfor %}{% endfor %}{% endfor %}",
+     "运行超时", "ran longer than"),
 ])
 async def test_a_bad_draft_is_a_422_with_words_at_the_field(client, tenants, bazhou, template, zh, en):
     admin = await login_token(client, tenants.B, "admin")
@@ -244,6 +246,18 @@ async def test_a_wording_that_fails_when_sent_falls_back_to_the_default(bazhou, 
     values = {"subject_name": "乙", "type_name": {"zh": "督办函", "en": "Supervision letter"}}
     assert await worded(bazhou, "answered", values) == {lang: fill_default(MESSAGES["answered"].default[lang], values, lang) for lang in ("zh", "en")}
     assert "the default wording goes out" in caplog.text
+
+
+async def test_a_petitions_notification_has_its_number_title_and_deadline(bazhou):
+    from xinfang.notifications.handlers import _case_values
+    from xinfang.petitions.models import Petition
+
+    petition = Petition.model_construct(number="BAZHOU-2027-000031", title="反映某村账目不公开", due_on="2027-03-05")
+    await do_record_config_version(bazhou, AREA, {"assigned": {"zh": "{{ case_number }}（{{ title }}）须于{{ deadline }}前办结", "en": ""}},
+                                   actor=BUNDLE_ACTOR)
+    assert await worded(bazhou, "assigned", _case_values(petition)) == {
+        "zh": "BAZHOU-2027-000031（反映某村账目不公开）须于2027年3月5日前办结",
+        "en": "Petition BAZHOU-2027-000031 was assigned to you: 反映某村账目不公开"}
 
 
 def test_every_default_wording_uses_only_its_own_placeholders():

@@ -205,13 +205,20 @@ async def _check(kind: str, scope: TenantScope, area: str, content: dict) -> dic
     return {}
 
 
+def _path_label(path: str, lang: str) -> str | None:
+    """A diff path of this area in words (the configuration hub's diff view)."""
+    words = {FIELD: {"zh": "文书文字", "en": "document wording"}, "key": {"zh": "监督卡或措施", "en": "card or action type"}}.get(path)
+    return words[lang] if words else None
+
+
 def _register() -> None:
     titles = {"card": {"zh": "监督卡文书文字", "en": "Card document wording"},
               "action": {"zh": "监督措施文书文字", "en": "Action document wording"}}
     hooks = inspect.signature(register_config_area).parameters  # the optional hooks, where this platform has them
     for kind, prefix in AREA_PREFIX.items():
         extra = {name: hook for name, hook in (("subject", partial(_subject, kind)), ("current", partial(_current, kind)),
-                                               ("check", partial(_check, kind))) if name in hooks}
+                                               ("check", partial(_check, kind)),
+                                               ("path_label", _path_label)) if name in hooks}
         register_config_area(prefix, titles[kind], _applier(kind), **extra)
 
 

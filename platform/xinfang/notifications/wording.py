@@ -342,9 +342,21 @@ async def _check(scope: TenantScope, area: str, content: dict) -> dict:
     return problems
 
 
+def _path_label(path: str, lang: str) -> str | None:
+    """``approval.zh`` in words: 待审批（监督卡、措施报批）（中文）, for the configuration hub's diff view."""
+    key, _, language = path.partition(".")
+    message = MESSAGES.get(key)
+    if message is None:
+        return None
+    which = {"zh": {"zh": "中文", "en": "Chinese"}, "en": {"zh": "英文", "en": "English"}}.get(language)
+    title = message.title.get(lang) or message.title["zh"]
+    return f"{title}（{which[lang]}）" if which and lang == "zh" else f"{title} ({which[lang]})" if which else title
+
+
 def _register() -> None:
     hooks = inspect.signature(register_config_area).parameters  # the optional hooks, where this platform has them
-    register_config_area(AREA, {"zh": "提醒文字", "en": "Notification wording"}, _apply, **({"check": _check} if "check" in hooks else {}))
+    extra = {name: hook for name, hook in (("check", _check), ("path_label", _path_label)) if name in hooks}
+    register_config_area(AREA, {"zh": "提醒文字", "en": "Notification wording"}, _apply, **extra)
 
 
 _register()
