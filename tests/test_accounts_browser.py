@@ -26,7 +26,7 @@ async def test_new_account_from_the_admin_page_to_the_inbox(totp_server, browser
     desk = await browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
     page = await desk.new_page()
     await sign_in(page, f"{base}/t/{slug}/staff/login", "admin")
-    await page.wait_for_url(f"**/t/{slug}/admin/forms")
+    await page.wait_for_url(f"**/t/{slug}/admin/studio")
     await page.locator("nav.staff").get_by_text("账号管理").click()
     await page.wait_for_url(f"**/t/{slug}/admin/accounts")
     await page.fill("#display_name", "新来的登记员")

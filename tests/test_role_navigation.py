@@ -52,21 +52,21 @@ async def test_home_and_every_nav_link_open_for_the_role(app, slug, username, ro
         assert response.status_code == 200, (username, link, response.status_code)
 
 
-async def test_a_tenant_admin_lands_on_form_administration_and_errors_lead_back_there(app, tenants):
+async def test_a_tenant_admin_lands_on_the_configuration_hub_and_errors_lead_back_there(app, tenants):
     browser = app.test_client()
     landed = await staff_login(browser, tenants.A, "admin")
-    assert landed.headers["Location"] == f"/t/{tenants.A}/admin/forms"
+    assert landed.headers["Location"] == f"/t/{tenants.A}/admin/studio"
     forbidden = await browser.get(f"/t/{tenants.A}/staff/register")  # typed by hand: still a 403, but the way back is home
     assert forbidden.status_code == 403
     back = BACK_HOME.findall(await forbidden.get_data(as_text=True))
-    assert back == [f"/t/{tenants.A}/admin/forms"]
+    assert back == [f"/t/{tenants.A}/admin/studio"]
     assert (await browser.get(back[0])).status_code == 200
 
 
 async def test_a_next_page_the_role_may_not_see_lands_home_instead(app, tenants):
     admin = app.test_client()
     landed = await staff_login(admin, tenants.A, "admin", next=f"/t/{tenants.A}/staff/register")
-    assert landed.headers["Location"] == f"/t/{tenants.A}/admin/forms"
+    assert landed.headers["Location"] == f"/t/{tenants.A}/admin/studio"
     registrar = app.test_client()
     landed = await staff_login(registrar, tenants.A, "registrar", next=f"/t/{tenants.A}/staff/register")
     assert landed.headers["Location"] == f"/t/{tenants.A}/staff/register"  # one it may see: kept

@@ -7,7 +7,7 @@ from __future__ import annotations
 from tests.login_pages import sign_in
 
 
-async def test_from_the_front_page_a_tenant_admin_reaches_form_administration(live_server, browser, tenants, tmp_path):
+async def test_from_the_front_page_a_tenant_admin_reaches_the_configuration_hub(live_server, browser, tenants, tmp_path):
     phone = await browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844})
     page = await phone.new_page()
     front = await page.goto(f"{live_server}/")
@@ -21,7 +21,7 @@ async def test_from_the_front_page_a_tenant_admin_reaches_form_administration(li
     await page.goto(f"{live_server}/")
     await page.locator(f"a[href='/t/{tenants.A}/staff/login']").click()
     await sign_in(page, None, "admin")
-    await page.wait_for_url(f"**/t/{tenants.A}/admin/forms")
+    await page.wait_for_url(f"**/t/{tenants.A}/admin/studio")
     nav = page.locator("nav.staff")
     assert await nav.get_by_text("表单管理").count() == 1 and await nav.get_by_text("监督配置").count() == 1
     assert await nav.get_by_text("待办").count() == 0 and await nav.get_by_text("检索").count() == 0

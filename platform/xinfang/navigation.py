@@ -44,9 +44,10 @@ STAFF_LINKS = (
     StaffLink("account_pages.accounts_admin_page", {"zh": "账号管理", "en": "Accounts"}),
 )
 
-# A person's home is the first of these they may open: caseworkers their inbox, a tenant admin the forms.
+# A person's home is the first of these they may open: caseworkers their inbox, a tenant admin the configuration hub.
 HOME_ORDER = (
     "console.inbox_page",
+    "config_studio.studio_page",
     "forms.admin_forms",
     "supervision_admin.supervision_admin_page",
     "supervision_console.notifications_page",
