@@ -210,7 +210,10 @@ def test_a_round_trip_through_a_browser_without_javascript(schema):
 def test_errors_sit_next_to_their_fields_in_both_languages(schema):
     errors = validate_submission(schema, {"category": "other", "region_code": "650000", "people": -1}, anonymous=False)
     paths = {e.path for e in errors}
-    assert {"subject", "other_detail", "content", "region_code", "people", "truthful"} <= paths
+    assert {"subject.name", "other_detail", "content", "region_code", "people", "truthful"} <= paths
+    assert "subject" not in paths  # a group left empty: its required fields say so, each next to itself
+    name = next(e for e in errors if e.path == "subject.name")
+    assert (name.zh, name.en) == ("被反映人 · 姓名：必填", "Subject of the report · Name: required")
     for lang in ("zh", "en"):
         tree = Tree(str(render_form(schema, lang=lang, values={"category": "other"}, errors=errors)))
         for error in errors:

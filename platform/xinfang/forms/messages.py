@@ -250,6 +250,12 @@ def _validate(validator, schema: dict, data: Any, *, anonymous: bool) -> list[Fi
             ]
             for name in missing:
                 path = _dotted(base + [name])
+                group = field_at(form, path)
+                inner = [c for c in data_fields(group.children) if c.required and c.shown_when is None] if group and group.kind == "group" else []
+                if inner:  # a group left empty: each of its required fields says so, next to it
+                    for child in inner:
+                        keep(f"{path}.{child.key}", _PRIORITY["required"], _labelled(form, f"{path}.{child.key}", "必填", "required"))
+                    continue
                 note = _condition_note(form, path)
                 if note is not None:  # required because another answer asks for it: say which
                     keep(path, _PRIORITY["required"], _labelled(form, path, f"必填（{note['zh']}）", f"required ({note['en']})"))

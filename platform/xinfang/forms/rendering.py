@@ -224,6 +224,8 @@ class _Renderer:
                     identity_block["children"].append(self.field(m, [m.key], siblings, identity=True))
                     continue
                 out.append(self.field(m, [m.key], siblings, identity=False))
+        if identity_block is not None:
+            identity_block["child_error"] = any(c.get("error") for c in identity_block["children"])
         return out
 
     def identity_fieldset(self) -> dict:
@@ -239,6 +241,7 @@ class _Renderer:
             "error": "",
             "error_id": "",
             "when": None,
+            "child_error": False,
             "wrapper_attrs": [("data-identity", "true")],
             "children": [],
         }
@@ -311,6 +314,8 @@ class _Renderer:
                 self.section(c) if c.kind == "section" else self.field(c, parts + [c.key], children, identity=False)
                 for c in f.children if c.kind == "section" or c in children
             ]
+            # a group whose fields have errors is marked as a whole too (its own message, if any, stays its own)
+            item["child_error"] = any(c.get("error") or c.get("child_error") for c in item["children"])
             return item
 
         if kind in ("single_choice", "multiple_choice"):
