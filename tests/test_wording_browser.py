@@ -85,3 +85,24 @@ async def test_an_admin_rewords_a_card_and_the_next_card_issued_reads_so(live_se
     assert "请审批：提醒函" in await page.locator(".preview").inner_text()
     await page.screenshot(path="/tmp/wording-notification.png", full_page=True)
     await desk.close()
+
+
+async def test_the_wording_pages_fit_a_phone(live_server, browser, tenants):
+    base, slug = live_server, tenants.B
+    context = await browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, locale="zh-CN")
+    page = await context.new_page()
+    await sign_in(page, f"{base}/t/{slug}/staff/login", "admin")
+    await page.wait_for_load_state()
+    too_wide = []
+    for name, path in (("index", "/admin/wording"), ("card", "/admin/wording/cards/orange"),
+                       ("notification", "/admin/wording/notifications/citizen_notice")):
+        await page.goto(f"{base}/t/{slug}{path}")
+        if name == "card":
+            await page.get_by_role("button", name="用示例数据预览").click()
+            await page.locator(".document-page").wait_for()
+        await page.screenshot(path=f"/tmp/wording-phone-{name}.png", full_page=True)
+        wide = await page.evaluate("() => { const e = document.scrollingElement; return [e.scrollWidth, e.clientWidth]; }")
+        if wide[0] > wide[1] + 1:
+            too_wide.append(f"{path}: {wide[0]} px wide in a {wide[1]} px screen")
+    await context.close()
+    assert not too_wide, too_wide
