@@ -359,6 +359,21 @@ async def test_real_areas_travel_in_the_same_bundle(app, client, tenants):
     assert versions["versions"][0]["note"].startswith("导入自 外地纪委")
 
 
+async def test_odd_files_are_refused_with_a_reason_never_a_server_error(app, client, tenants):
+    admin = await login_token(client, tenants.A, "admin")
+    source = {"id": "0123456789abcdef01234567", "slug": "x", "name": {"zh": "某地"}}
+    deep: dict = {}
+    for _ in range(60):
+        deep = {"a": deep}
+    for body in (b"", b"[]", b"\xff\xfe", b"{" * 5000, json.dumps({"format": "other"}).encode(),
+                 json.dumps({"format": "xinfang-config/1", "exported_from": source, "areas": {"Bad Name": {}}}).encode(),
+                 json.dumps({"format": "xinfang-config/1", "exported_from": source, "areas": {"workflow": deep}}).encode(),
+                 json.dumps({"format": "xinfang-config/1", "exported_from": source, "areas": {"workflow": {"$where": 1}}}).encode(),
+                 json.dumps({"format": "xinfang-config/1", "exported_from": "x", "areas": []}).encode()):
+        answer = await client.post(f"/t/{tenants.A}/api/config-exchange/upload", headers=admin, data=body)
+        assert answer.status_code == 422, (body[:60], answer.status_code)
+
+
 def test_every_route_here_asks_for_the_configuration_permission(app):
     endpoints = [r.endpoint for r in app.app.url_map.iter_rules() if r.endpoint.startswith(("config_studio.", "config_exchange."))]
     assert sorted(endpoints) == sorted(ISOLATION_CASES)

@@ -113,6 +113,23 @@ def bundle_file_name(tenant: Tenant, at: datetime | None = None) -> str:
 
 
 BAD_FILE = {"zh": "这不是本平台导出的配置文件", "en": "this is not a configuration file exported by this platform"}
+MAX_DEPTH = 40  # far deeper than any area's content; the store refuses documents nested past 100
+
+
+def _storable(value: Any, depth: int = 0) -> bool:
+    """Content the store keeps as it is: not absurdly nested, no key the store reads as an operator or cannot hold."""
+    if depth > MAX_DEPTH:
+        return False
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and k and not k.startswith("$") and "\x00" not in k and _storable(v, depth + 1)
+                   for k, v in value.items())
+    if isinstance(value, list):
+        return all(_storable(v, depth + 1) for v in value)
+    if isinstance(value, str):
+        return "\x00" not in value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return -(2**63) <= value < 2**63
+    return value is None or isinstance(value, (bool, float))
 
 
 def read_bundle(data: Any) -> dict:
@@ -128,7 +145,7 @@ def read_bundle(data: Any) -> dict:
         fields["file.areas"] = {"zh": "文件中的配置项有误", "en": "the file's configuration areas are malformed"}
     else:
         for area, content in areas.items():
-            if not is_area_name(area) or not isinstance(content, dict):
+            if not is_area_name(area) or not isinstance(content, dict) or not _storable(content):
                 fields[f"file.areas.{str(area)[:80]}"] = {"zh": "这一项的名称或内容有误", "en": "this area's name or content is malformed"}
     if fields:
         raise InvalidInput(BAD_FILE, fields=fields)
