@@ -94,3 +94,29 @@ async def test_a_citizen_fills_a_conditional_field_and_a_region_on_a_phone(live_
     await _no_sideways_scroll(page)
     await page.screenshot(path="/tmp/xf-form-fields-errors.png", full_page=True)
     await context.close()
+
+    # without JavaScript: the conditional field is in view with its note, the city list holds every city by province
+    plain = await browser.new_context(locale="zh-CN", java_script_enabled=False, **PHONE)
+    page = await plain.new_page()
+    await page.goto(f"{live_server}/t/{tenants.A}/petition/{KEY}")
+    assert await page.locator("[data-field='other_detail']").is_visible()
+    assert await page.locator("[data-field='other_detail'] .xf-when").inner_text() == "↳ 仅当“问题类别”选择“其他”时填写" or \
+        "仅当“问题类别”选择“其他”时填写" in await page.locator("[data-field='other_detail'] .xf-when").inner_text()
+    assert await page.locator("select[name='region_code~city'] optgroup").count() == 31
+    await _no_sideways_scroll(page)
+    await page.screenshot(path="/tmp/xf-form-fields-nojs.png", full_page=True)
+    await plain.close()
+
+    # English, on a desk: the region's three selects side by side
+    desk = await browser.new_context(locale="en-GB", viewport={"width": 1280, "height": 900})
+    page = await desk.new_page()
+    await page.goto(f"{live_server}/t/{tenants.A}/petition/{KEY}?lang=en")
+    assert "Where it happened" in await page.locator("[data-field='region_code'] legend").inner_text()
+    await page.select_option("select[name='region_code~province']", "320000")
+    await page.wait_for_function("[...document.querySelector(\"select[name='region_code~city']\").options].some(o => o.value === '321300')")
+    await page.select_option("select[name='region_code~city']", "321300")
+    await page.wait_for_function("[...document.querySelector(\"select[name='region_code']\").options].some(o => o.value === '321323')")
+    await page.select_option("select[name='region_code']", "321323")
+    await page.locator("[data-field='region_code']").screenshot(path="/tmp/xf-form-fields-region-desk.png")
+    await page.screenshot(path="/tmp/xf-form-fields-desk-en.png", full_page=True)
+    await desk.close()

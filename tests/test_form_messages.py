@@ -151,14 +151,15 @@ def test_a_conditional_field_carries_its_condition_and_a_note_for_pages_without_
     other = next(e for e in tree.root.iter() if e.attrs.get("data-field") == "other_detail")
     assert (other.attrs["data-when-name"], other.attrs["data-when-value"]) == ("category", "other")
     assert "data-when-contains" not in other.attrs
-    assert "仅当“问题类别”选择“其他”时填写" in other.all_text()
+    assert "仅当“问题类别”选择“其他”时填写（此时必填）" in other.all_text()
+    assert "xf-when-required" in next(e for e in other.iter() if "xf-required" in e.classes()).classes()
     control = tree.find_all("input", name="other_detail")[0]
     assert "required" not in control.attrs  # in view without JavaScript whatever the answer: the server says when it is missing
     assert "xf-other_detail-when" in control.attrs["aria-describedby"]
     money = next(e for e in tree.root.iter() if e.attrs.get("data-field") == "money_amount")
     assert money.attrs["data-when-contains"] == "true" and "仅当“问题涉及”选中“钱款”时填写" in money.all_text()
     english = Tree(str(render_form(schema, lang="en")))
-    assert "Fill in only when “Category” is “Other”" in english.root.all_text()
+    assert "Fill in only when “Category” is “Other” (then required)" in english.root.all_text()
 
 
 def test_forms_without_conditions_or_regions_carry_no_script():

@@ -73,6 +73,7 @@ UI_TEXT = {
         "county": "县（区、县级市）",
         "choose_city_first": "请先选择市",
         "no_county": "本市不设区县",
+        "then_required": "（此时必填）",
         "region_help": "依次选择省、市、县（区）。",
         "file_help": "PDF、JPEG 或 PNG 文件，不超过 5 MB。",
         "id_help": "18 位，最后一位可能是 X。",
@@ -93,6 +94,7 @@ UI_TEXT = {
         "county": "County or district",
         "choose_city_first": "Choose the city first",
         "no_county": "This city has no counties",
+        "then_required": " (then required)",
         "region_help": "Choose the province, then the city, then the county or district.",
         "file_help": "A PDF, JPEG or PNG file of at most 5 MB.",
         "id_help": "18 characters; the last may be X.",
@@ -258,8 +260,9 @@ class _Renderer:
         if cond is None or words is None:
             return None
         trigger = self.prefix + ".".join(parts[:-1] + [cond.field])
+        note = words[self.lang] + (self.ui["then_required"] if f.required and not f.identity else "")
         return {"name": trigger, "value": _as_text(cond.equals), "contains": cond.contains,
-                "note": words[self.lang], "note_id": self.dom_id(".".join(parts)) + "-when"}
+                "note": note, "note_id": self.dom_id(".".join(parts)) + "-when"}
 
     def field(self, f: Field, parts: list[str], siblings: list[Field], *, identity: bool) -> dict:
         path = ".".join(parts)
