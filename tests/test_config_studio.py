@@ -116,11 +116,12 @@ def _hrefs(html: str, section_id: str = "studio") -> list[str]:
 
 async def test_hub_links_open_for_the_admin_and_the_hub_is_not_the_handlers(app, client, tenants):
     await _record(tenants.A, "alpha", {"limit": 10}, note="hub")
+    await _record(tenants.A, "kappa", {"name": {"zh": "卡帕项", "en": "kappa item"}})  # no subject hook: the content's own name
     admin = await login_token(client, tenants.A, "admin")
     hub = await client.get(f"/t/{tenants.A}/admin/studio", headers=admin)
     html = await hub.get_data(as_text=True)
     assert hub.status_code == 200, html
-    for words in ("配置中心", "表单", "档案文书类型", "办理流程", "工作日历", "监督卡与措施", "文书与提醒措辞", "检索词典", "插件", "账号", "测试配置「甲项」"):
+    for words in ("配置中心", "表单", "档案文书类型", "办理流程", "工作日历", "监督卡与措施", "文书与提醒措辞", "检索词典", "插件", "账号", "测试配置「甲项」", "测试配置「卡帕项」"):
         assert words in html, words
     assert "测试管理员" in html  # who changed it last
     links = _hrefs(html)

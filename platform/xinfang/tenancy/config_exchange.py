@@ -95,7 +95,7 @@ async def export_bundle(scope: TenantScope, tenant: Tenant) -> dict:
         "exported_at": utcnow().isoformat(),
         "areas": areas,
         # Each area as the exporter names it (a card type the receiver does not have yet still reads as its name).
-        "titles": {area: {lang: await area_title(scope, area, lang) for lang in ("zh", "en")} for area in areas},
+        "titles": {area: {lang: await area_title(scope, area, lang, content) for lang in ("zh", "en")} for area, content in areas.items()},
     }
 
 

@@ -62,7 +62,7 @@ async def _preview_context(offer: ConfigOffer, errors: dict | None = None) -> di
     scope, lang = current_tenant().scope, current_lang()
     areas = []
     for p in await preview_offer(scope, offer):
-        areas.append({"errors": _errors_of(p.area, errors or {}), "area": p.area, "title": offered_title(offer, p.area, await area_title(scope, p.area, lang), lang), "section": section_of(p.area).title,
+        areas.append({"errors": _errors_of(p.area, errors or {}), "area": p.area, "title": offered_title(offer, p.area, await area_title(scope, p.area, lang, p.ours or p.theirs), lang), "section": section_of(p.area).title,
                       "known": p.known, "new_here": p.ours is None, "problems": list(p.problems.values()), "same": p.same, "default": p.default_mode, "has_base": p.base is not None,
                       "adopt_rows": diff_rows(p.area, p.ours or {}, p.theirs, lang),
                       "extend_rows": diff_rows(p.area, p.ours or {}, p.content_for("extend"), lang), "kept": len(p.kept_rows)})

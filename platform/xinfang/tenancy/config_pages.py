@@ -98,7 +98,7 @@ def _openable(path: str) -> str | None:
 
 
 async def _version_row(scope: TenantScope, area: str, row: ConfigVersion, lang: str) -> dict:
-    return {"area": area, "title": await area_title(scope, area, lang), "number": row.number, "author": row.author_name,
+    return {"area": area, "title": await area_title(scope, area, lang, row.content), "number": row.number, "author": row.author_name,
             "at": row.at, "note": row.note, "url": _openable(f"/admin/versions/{area}")}
 
 

@@ -105,8 +105,22 @@ async def _call(hook: Hook, *args):
     return await value if inspect.isawaitable(value) else value
 
 
-async def area_title(scope: TenantScope, area: str, lang: str) -> str:
-    """An area as people say it: 表单「举报表」, or the registry's title alone; the raw name only for an unknown area."""
+def _name_in(content: Any, lang: str) -> str | None:
+    """A name the content gives itself (``name``, ``title``, a schema's ``title``), in ``lang`` where it has both."""
+    if not isinstance(content, dict):
+        return None
+    for candidate in (content.get("name"), content.get("title"), (content.get("json_schema") or {}).get("title")
+                      if isinstance(content.get("json_schema"), dict) else None):
+        if isinstance(candidate, dict):
+            candidate = candidate.get(lang) or candidate.get("zh")
+        if isinstance(candidate, str) and candidate.strip():
+            return candidate.strip()[:100]
+    return None
+
+
+async def area_title(scope: TenantScope, area: str, lang: str, content: dict | None = None) -> str:
+    """An area as people say it: 表单「举报表」 (the area's ``subject`` hook, else the name its content gives itself:
+    ``content`` or the newest version's), or the registry's title alone; the raw name only for an unknown area."""
     registered = config_area(area)
     if registered is None:
         return area
@@ -120,6 +134,11 @@ async def area_title(scope: TenantScope, area: str, lang: str) -> str:
             named = await _call(registered.subject, scope, key, lang)
         except Exception:  # a label is never worth a failed page
             named = None
+    if not named:
+        if content is None:
+            newest = await latest_config_version(scope, area)
+            content = newest.content if newest else None
+        named = _name_in(content, lang)
     return f"{title}「{named or key}」" if lang == "zh" else f"{title} “{named or key}”"
 
 
