@@ -88,7 +88,7 @@ def test_the_entry_checks_say_what_is_wrong_at_each_field():
     entry = check_entry(saved, SPRING_FESTIVAL)
     assert len(entry.added_holidays) == 8 and [d.isoformat() for d in entry.added_workdays] == ["2027-02-20"]
     assert any("周末" in w["zh"] for w in entry.warnings)  # 02-06/07 and 02-13 are weekend days anyway: a warning, not a refusal
-    assert entry.rules.names["2027-02-08"] == "春节" and entry.rules.names["2027-02-20"] == "春节调休上班"
+    assert entry.rules.names["2027-02-08"] == "春节" and entry.rules.names["2027-02-20"] == "春节调休"
 
 
 async def test_the_year_view_says_what_each_day_is_and_where_the_official_calendar_ends(app, bazhou):

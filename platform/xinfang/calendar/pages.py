@@ -87,8 +87,11 @@ def year_view(rules: Rules, year: int, lang: str, today: date) -> list[dict]:
                 title = f"{day_words(day, lang)} {kind_words}{('：' if lang == 'zh' else ': ') + name if name else ''}"
                 if click:
                     title += ("。" if lang == "zh" else ". ") + click[lang]
+                label = name if info.kind is not DayKind.WEEKEND else ""
+                if info.kind is DayKind.OFFICIAL_MAKEUP and label:  # 国庆节 under a worked Saturday would read as a holiday
+                    label = f"{label}调休" if lang == "zh" else f"{label} (worked)"
                 row.append({"day": day, "iso": day.isoformat(), "kind": info.kind.value, "mark": MARK.get(info.kind, ""),
-                            "name": name if info.kind is not DayKind.WEEKEND else "", "weekend": day.weekday() >= 5,
+                            "name": label, "weekend": day.weekday() >= 5,
                             "today": day == today, "clickable": click is not None, "title": title})
             weeks.append(row)
         months.append({"number": month, "title": f"{month}月" if lang == "zh" else MONTHS_EN[month - 1], "weeks": weeks})

@@ -284,7 +284,7 @@ def check_entry(saved: Rules, form) -> Entry:
             draft.names[day.isoformat()] = name
     for day in makeups:
         draft.workdays.add(day.isoformat())
-        draft.names[day.isoformat()] = f"{name}调休上班" if name else "调休上班"
+        draft.names[day.isoformat()] = f"{name}调休" if name else "调休上班"
     return Entry(draft, warnings, holidays, makeups)
 
 
