@@ -499,7 +499,11 @@ async def do_builder_step(scope: TenantScope, t: Target, data: Any, *, actor: Co
         form.remove_field(_text(data, "path"))
         focus = None
     elif op == "field":
-        focus = _edit_field(form, _text(data, "path"), data)
+        path, new_key = _text(data, "path"), _text(data, "new_key")
+        renamed = f"{path.rpartition('.')[0]}.{new_key}".lstrip(".") if new_key else ""
+        if form.find(path) is None and renamed and form.find(renamed) is not None:
+            path = renamed  # the same editor sent twice (saved as typed, then the button): it was renamed already
+        focus = _edit_field(form, path, data)
     elif op == "form":
         _edit_form(form, draft, data)
         focus = None

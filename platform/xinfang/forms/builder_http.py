@@ -107,7 +107,8 @@ async def _preview(area: str):
         return await render_template("admin/_builder_preview.html", preview=preview_of(fresh.json_schema, fresh.example, fresh.anonymous, current_lang(), True),
                                      draft=fresh, schema=fresh.json_schema, area=area, key=t.key, width=data.get("width") or "desktop", url=_url,
                                      tenant=current_tenant().tenant, form_kind=None)
-    return redirect(_url(area, t.key, checked="1") + "#preview-panel", 303)
+    width = {"width": "phone"} if data.get("width") == "phone" else {}
+    return redirect(_url(area, t.key, checked="1", **width) + "#preview-panel", 303)
 
 
 async def _json(area: str):

@@ -102,6 +102,22 @@
     }).catch(() => {});
   }
 
+  // A button of the editor pressed while its last change is still being saved: send it once that is done
+  // (with the field's new path, should the change have renamed it).
+  let waited = false;
+  document.addEventListener("submit", event => {
+    const form = event.target;
+    if (waited || !form.matches || !form.matches("#field-editor, #form-editor")) return;
+    event.preventDefault();
+    const submitter = event.submitter;
+    saving.then(() => {
+      waited = true;
+      const current = document.getElementById(form.id) || form;
+      const button = submitter && submitter.name ? current.querySelector(`button[name="${submitter.name}"][value="${CSS.escape(submitter.value)}"]`) : null;
+      current.requestSubmit(button || undefined);
+    });
+  });
+
   document.addEventListener("change", event => {
     const target = event.target;
     if (!target.closest) return;
