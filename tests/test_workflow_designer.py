@@ -288,7 +288,8 @@ async def test_the_draft_is_kept_between_clicks_and_problems_stand_next_to_their
     checked = await post_form(browser, f"/t/{slug}/admin/workflow", form)
     text = await checked.get_data(as_text=True)
     assert checked.status_code == 200
-    step = re.search(r'<fieldset id="step-13".*?</fieldset>\s*<button class="link remove"', text, re.S) or re.search(r'<fieldset id="step-13".*', text, re.S)
+    step = re.search(r'<details id="step-13".*?</details>', text, re.S)
+    assert 'open' in step.group(0).split(">")[0]  # a step with a problem is open
     assert "请填写步骤的中文名称" in step.group(0) and "请选择办理后进入的状态" in step.group(0)
 
     form = page_form(text)

@@ -59,12 +59,12 @@ async def test_an_admin_adds_a_step_and_a_handler_sees_it_on_new_cases_only(live
     handling = page.locator("fieldset.designer-item", has=page.locator("legend", has_text="办理期限"))
     told = await handling.locator(".xf-error").first.inner_text()
     assert "按工作日计算" in told and "节假日安排" in told, told
-    assert await page.input_value("fieldset.step:last-of-type input[name$='-name_zh']") == "补充调查"  # nothing typed is lost
+    assert await page.locator("fieldset.step").last.locator("input[name$='-name_zh']").input_value() == "补充调查"  # nothing typed is lost
     await page.screenshot(path=str(shots / "workflow-designer-problem.png"), full_page=True)
     await handling.locator("select[name$='-unit']").select_option(label="自然日")
     await page.get_by_role("button", name="检查").first.click()
     await page.locator("#check-passed").wait_for()
-    assert "补充调查" in await page.inner_text("svg.workflow-diagram")  # the diagram is drawn from the draft
+    assert "补充调查" in await page.text_content("svg.workflow-diagram")  # the diagram is drawn from the draft
     await page.screenshot(path=str(shots / "workflow-designer-checked.png"), full_page=True)
     await page.get_by_label("发布说明（可选）").fill("增加补充调查步骤，办理期限改为 45 天")
     await page.get_by_role("button", name="发布").last.click()
@@ -78,9 +78,13 @@ async def test_an_admin_adds_a_step_and_a_handler_sees_it_on_new_cases_only(live
     page = await desk.new_page()
     await sign_in(page, f"{live_server}/t/{slug}/staff/petitions/{newer}", "handler")
     await page.wait_for_selector("form[data-action='reply']")
-    assert await page.locator("form[data-action='inquire']").count() == 1
+    published = httpx.get(f"{live_server}/t/{slug}/api/workflow/versions/2", headers=live_token(live_server, slug, "admin")).json()
+    added = next((t for t in published["workflow"]["transitions"] if t["name"]["zh"] == "补充调查"), None)
+    assert added and added["from"] == ["handling"] and added["roles"] == ["handler"], added
+    assert await page.locator(f"form[data-action='{added['key']}'] h3").inner_text() == "补充调查"
     await page.screenshot(path=str(shots / "workflow-new-case.png"), full_page=True)
     await page.goto(f"{live_server}/t/{slug}/staff/petitions/{older}")
     await page.wait_for_selector("form[data-action='reply']")
-    assert await page.locator("form[data-action='inquire']").count() == 0  # the older case keeps its version's steps
+    assert await page.locator(f"form[data-action='{added['key']}']").count() == 0  # the older case keeps its version's steps
+    assert await page.get_by_role("heading", name="补充调查").count() == 0
     await desk.close()

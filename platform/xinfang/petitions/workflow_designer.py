@@ -239,7 +239,7 @@ def known_role(role: str) -> bool:
 
 # -- the diagram --------------------------------------------------------------------------------------------
 
-BOX_W, BOX_H, COL_GAP, ROW_GAP, MARGIN = 168, 48, 110, 46, 30
+BOX_W, BOX_H, COL_GAP, ROW_GAP, MARGIN = 150, 44, 92, 46, 26
 
 
 def layout(draft: dict) -> dict[str, tuple[int, int]]:
@@ -273,7 +273,7 @@ def _esc(text) -> str:
     return html.escape(_text(text), quote=True)
 
 
-def _short(text: str, limit: int = 11) -> str:
+def _short(text: str, limit: int = 10) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -284,12 +284,19 @@ def diagram_svg(draft: dict, lang: str = "zh") -> str:
     if not places:
         return ""
 
+    loops: dict[str, int] = {}
+    for step in draft.get("transitions") or []:
+        for source in step.get("from") or []:
+            if source == step.get("to"):
+                loops[source] = loops.get(source, 0) + 1
+    top = 36 + 14 * max(loops.values(), default=0)  # room above the first row for the loops' names
+
     def box(key: str) -> tuple[float, float]:
         column, row = places[key]
-        return MARGIN + 24 + column * (BOX_W + COL_GAP), MARGIN + 24 + row * (BOX_H + ROW_GAP)
+        return MARGIN + 24 + column * (BOX_W + COL_GAP), MARGIN + top + row * (BOX_H + ROW_GAP)
 
     width = MARGIN * 2 + 24 + (max(c for c, _ in places.values()) + 1) * (BOX_W + COL_GAP)
-    height = MARGIN * 2 + 48 + (max(r for _, r in places.values()) + 1) * (BOX_H + ROW_GAP)
+    height = MARGIN * 2 + top + 24 + (max(r for _, r in places.values()) + 1) * (BOX_H + ROW_GAP)
     title = "办理流程图" if lang == "zh" else "Workflow diagram"
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="workflow-diagram" viewBox="0 0 {width} {height}" width="{width}" '
              f'height="{height}" role="img" aria-label="{_esc(title)}">',
@@ -308,10 +315,10 @@ def diagram_svg(draft: dict, lang: str = "zh") -> str:
             sx, sy = box(source)
             colour = "#b35900" if step.get("move") else "#445"
             dash = ' stroke-dasharray="5 3"' if step.get("move") else ""
-            if source == to:  # a step that stays: a loop over the box
-                x0, y0 = sx + BOX_W * (0.3 + 0.25 * (n % 2)), sy
-                d = f"M{x0},{y0} C{x0 - 22},{y0 - 40 - 12 * n} {x0 + 34},{y0 - 40 - 12 * n} {x0 + 14},{y0}"
-                lx, ly = x0 + 6, y0 - 34 - 12 * n
+            if source == to:  # a step that stays: a loop over the box, its name above (several loops: names stacked)
+                x0, y0 = sx + 24 + 34 * (n % 4), sy
+                d = f"M{x0},{y0} C{x0 - 16},{y0 - 30} {x0 + 30},{y0 - 30} {x0 + 14},{y0}"
+                lx, ly = sx + BOX_W / 2, y0 - 30 - 14 * n
             else:
                 tx, ty = box(to)
                 (x1, y1), (x2, y2) = _ends((sx, sy), (tx, ty))
@@ -326,7 +333,7 @@ def diagram_svg(draft: dict, lang: str = "zh") -> str:
                 lx, ly = (x1 + 2 * cx + x2) / 4, (y1 + 2 * cy + y2) / 4
             edges.append(f'<path d="{d}" fill="none" stroke="{colour}" stroke-width="1.4"{dash} marker-end="url(#arrow)"/>')
             labels.append(f'<text x="{lx:.0f}" y="{ly:.0f}" class="step-label" text-anchor="middle" font-size="11" fill="{colour}" '
-                          f'paint-order="stroke" stroke="#fff" stroke-width="3">{_esc(_short(name, 12))}</text>')
+                          f'paint-order="stroke" stroke="#fff" stroke-width="3">{_esc(_short(name, 12 if lang == "zh" else 22))}</text>')
     boxes = []
     for key, state in states.items():
         if key not in places:
@@ -340,7 +347,9 @@ def diagram_svg(draft: dict, lang: str = "zh") -> str:
                      f'stroke-width="{2.5 if initial else 1.2}"/>')
         if terminal:
             boxes.append(f'<rect x="{x + 4}" y="{y + 4}" width="{BOX_W - 8}" height="{BOX_H - 8}" rx="6" fill="none" stroke="#334" stroke-width="1"/>')
-        boxes.append(f'<text x="{x + BOX_W / 2}" y="{y + BOX_H / 2 + 5}" text-anchor="middle" font-size="13">{_esc(_short(name, 12))}</text>')
+        size, limit = (13, 10) if lang == "zh" else (11, 24)
+        boxes.append(f'<text x="{x + BOX_W / 2}" y="{y + BOX_H / 2 + 4}" text-anchor="middle" font-size="{size}"><title>{_esc(name)}</title>'
+                     f'{_esc(_short(name, limit))}</text>')
         if initial:
             boxes.append(f'<circle cx="{x - 20}" cy="{y + BOX_H / 2}" r="6" fill="#334"/>'
                          f'<path d="M{x - 14},{y + BOX_H / 2} L{x - 2},{y + BOX_H / 2}" stroke="#334" stroke-width="1.6" marker-end="url(#arrow)"/>')

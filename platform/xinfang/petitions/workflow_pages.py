@@ -10,17 +10,16 @@ API: ``GET /api/workflow`` (petitions/http.py) answers the workflow, ``PUT /api/
 
 from __future__ import annotations
 
-from quart import Blueprint, current_app, redirect, render_template, request, url_for
+from quart import Blueprint, redirect, render_template, request, url_for
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
-from werkzeug.exceptions import HTTPException
 
 from ..auth.access import current_principal
 from ..auth.permissions import Permission, requires
 from ..errors import DomainError, InvalidInput
 from ..http import json_object_body
 from ..i18n import current_lang
-from ..navigation import staff_home_url
+from ..navigation import allowed_target, staff_home_url
 from ..store.documents import utcnow
 from ..tenancy.config_versions import ConfigActor
 from ..tenancy.resolution import current_tenant
@@ -91,14 +90,10 @@ async def _forget_draft(scope, principal) -> None:
     await scope.repo(WorkflowDraft).delete_many({"account_id": principal.account_id})
 
 
-def _versions_page(slug: str) -> str | None:
-    """The configuration hub's versions page of the area, when it is there (it is another module's route)."""
+def _versions_page(slug: str, tenant_id: str) -> str | None:
+    """The configuration hub's versions page of the area, when it is there and opens for this person (another module's route)."""
     path = VERSIONS_PAGE.format(slug=slug)
-    try:
-        current_app.url_map.bind("localhost").match(path, method="GET")
-    except HTTPException:
-        return None
-    return path
+    return path if allowed_target(current_principal(), path, tenant_id) else None
 
 
 def _time_limit_names(draft: dict) -> dict[str, dict]:
@@ -157,8 +152,9 @@ async def _page(draft: dict, base_version: int | None, is_draft: bool, *, status
     html = await render_template(
         "admin/workflow.html", tenant=ctx.tenant, principal=principal, home_url=staff_home_url(principal, ctx.tenant),
         draft=draft, base_version=base_version, is_draft=is_draft, current_version=number, versions=versions,
-        versions_page=_versions_page(ctx.tenant.slug), diagram=Markup(designer.diagram_svg(draft, lang)),
-        problems=problems, at=at, under=under, where=where, checked=checked, notice=notice,
+        versions_page=_versions_page(ctx.tenant.slug, str(ctx.tenant.id)), diagram=Markup(designer.diagram_svg(draft, lang)),
+        problems=problems, at=at, under=under, where=where, checked=checked, notice=notice, opened=request.args.get("open", ""),
+        problems_under=lambda prefix: any(p == prefix or p.startswith(prefix + ".") for p in problems),
         roles=designer.role_choices, fields=designer.field_choices, ordered=designer._ordered, field_titles=FIELD_TITLES,
         moves=designer.MOVES, units=designer.UNITS, state_names=state_names, step_names=step_names, limit_names=limit_names,
         limit_index=limit_index, bilingual=lambda text: bilingual(text, lang),
@@ -208,7 +204,8 @@ async def workflow_designer_submit(tenant_slug):
     if op == "add_state":
         anchor = f"#state-{designer.add_state(draft)}"
     elif op == "add_step":
-        anchor = f"#step-{designer.add_step(draft)}"
+        index = designer.add_step(draft)
+        anchor = f"?open=step-{index}#step-{index}"
     elif op == "add_limit":
         key = designer.add_time_limit(draft)
         anchor = f"#limit-{list(draft['time_limits']).index(key)}"
@@ -239,6 +236,7 @@ async def workflow_designer_submit(tenant_slug):
             return redirect(f"{here}?done=unchanged")
         return redirect(f"{here}?published={published.number}")
     return redirect(f"{here}?done=saved{anchor}" if op == "save" else f"{here}{anchor}")
+
 
 
 def bilingual(text: str, lang: str) -> str:
