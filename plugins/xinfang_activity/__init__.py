@@ -58,9 +58,9 @@ def xinfang_plugin_info():
             "additionalProperties": False,
             "properties": {"ignore_events": {
                 "type": "array", "items": {"type": "string", "maxLength": 100}, "maxItems": 50,
-                "title": "不记入操作动态的事件", "description": "填写事件代码，如 petition.submitted（信访件提交）；留空则全部记录",
+                "title": "不记入操作动态的事件", "description": "由技术人员填写事件代码，每行一个；一般留空，即全部记录",
                 "x-en": {"title": "Events left out of the activity feed",
-                         "description": "Event codes such as petition.submitted; empty: every event is recorded"},
+                         "description": "Event codes, one per line, entered by technical staff; usually empty: every event is recorded"},
             }},
         },
     )
