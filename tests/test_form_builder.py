@@ -424,3 +424,20 @@ async def test_the_json_page_and_the_builder_link_to_each_other(admin, client, t
     assert "/admin/forms?key=petition" in html
     page = await client.get(f"/t/{tenants.A}/admin/forms?key=petition", headers=admin.headers)
     assert "/admin/forms/builder?key=petition" in await page.get_data(as_text=True)
+
+
+async def test_the_builder_pages_show_words_not_codes(admin, tenants):
+    from tests.test_page_crawl import problems_in, read_page
+
+    types = Builder(admin.client, admin.slug, admin.headers, TYPES)
+    for lang in ("zh", "en"):
+        for b, key, field in ((admin, None, None), (admin, "report", None), (admin, "report", "subject.kind"), (admin, "report", "category"),
+                              (admin, "petition", IDENTITY_GROUP_KEY), (types, "integrity_evaluation", "rating"), (types, None, None)):
+            args = {"lang": lang} | ({"field": field} if field else {})
+            status, html = await b.page(key, **args)
+            assert status == 200, html[:2000]
+            text, _ = read_page(html)
+            assert not problems_in(text, lang), (key, field, lang, problems_in(text, lang))
+            if lang == "en":
+                mine = text.split("Form builder", 1)[1].split("Preview (as citizens see it)")[0].replace("中文", "")
+                assert not re.search(r"[\u4e00-\u9fff]{2,}", mine), (key, field, re.findall(r"[\u4e00-\u9fff]{2,}", mine))
