@@ -94,8 +94,8 @@ async def to_handling(client, slug: str, petition_id: str, leader: dict, handler
 
 
 def new_version_data() -> dict:
-    """The default workflow with the extension step removed, the reply renamed, a further-inquiry step added and
-    the handling time limit shortened."""
+    """The default workflow with the extension step removed, the reply and the handling state renamed, a
+    further-inquiry step added and the handling time limit shortened."""
     d = canonical(Workflow.model_validate(default_workflow_data()))
     d["transitions"] = [t for t in d["transitions"] if t["key"] != "extend"]
     reply = next(t for t in d["transitions"] if t["key"] == "reply")
@@ -103,6 +103,7 @@ def new_version_data() -> dict:
     d["transitions"].append({"key": "inquire", "name": {"zh": "补充调查", "en": "Inquire further"}, "from": ["handling"], "to": "handling",
                              "roles": ["handler"], "fields": ["opinion"], "required": ["opinion"], "public_fields": []})
     d["time_limits"]["handling"] = {"amount": 45, "unit": "calendar_days"}
+    next(s for s in d["states"] if s["key"] == "handling")["name"] = {"zh": "承办中", "en": "With the handler"}
     return d
 
 
@@ -143,6 +144,8 @@ async def test_a_case_keeps_its_version_and_a_new_case_takes_the_new_one(client,
     assert extended.status_code == 200, await extended.get_data(as_text=True)
     refused = await client.post(f"/t/{slug}/api/petitions/{newer}/transitions/extend", headers=leader, json={"fields": {"reason": "案情复杂"}})
     assert refused.status_code == 404
+    listed = {item["id"]: item["state_name"]["zh"] for item in (await (await client.get(f"/t/{slug}/api/petitions", headers=leader)).get_json())["items"]}
+    assert (listed[older], listed[newer]) == ("办理中", "承办中")  # the list too: each case in its own version's words
     inquired = await client.post(f"/t/{slug}/api/petitions/{newer}/transitions/inquire", headers=handler, json={"fields": {"opinion": "再调查"}})
     assert inquired.status_code == 200, await inquired.get_data(as_text=True)
 

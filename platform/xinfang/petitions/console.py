@@ -126,7 +126,9 @@ async def inbox_page(tenant_slug):
     workflow = await service.tenant_workflow(ctx.scope)
     can_assign = Permission.PETITIONS_ACT in principal.permissions and _assign_step(workflow, principal) is not None
     names = await account_names(ctx.scope, [p.assignee_id for p in items])
-    return await _page("staff/inbox.html", principal=principal, items=[dict(summary_view(p, workflow), assignee_name=names.get(p.assignee_id or ""))
+    workflows = await service.petition_workflows(ctx.scope, items)  # each case in its own version's words
+    return await _page("staff/inbox.html", principal=principal, items=[dict(summary_view(p, workflows[p.workflow_version]),
+                                                                             assignee_name=names.get(p.assignee_id or ""))
                                                                         for p in items],
                        total=total, page=page, pages=max(1, -(-total // 20)), filters=shown, workflow=workflow,
                        channels=CHANNEL_NAMES, can_assign=can_assign, handlers=await _handlers(ctx) if can_assign else [],

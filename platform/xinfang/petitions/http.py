@@ -133,8 +133,8 @@ async def list_petitions(tenant_slug):
     page_size = min(max(request.args.get("page_size", 20, type=int) or 20, 1), 100)
     filters = {k: request.args.get(k) for k in service.INBOX_FILTERS if request.args.get(k)}
     items, total = await service.inbox(ctx, filters=filters, page=page, page_size=page_size)
-    workflow = await service.tenant_workflow(ctx.scope)
-    return {"items": [summary_view(p, workflow) for p in items], "total": total, "page": page, "page_size": page_size}
+    workflows = await service.petition_workflows(ctx.scope, items)  # each case in its own version's words
+    return {"items": [summary_view(p, workflows[p.workflow_version]) for p in items], "total": total, "page": page, "page_size": page_size}
 
 
 @petitions_bp.post("/petitions")

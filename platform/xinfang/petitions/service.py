@@ -62,6 +62,11 @@ async def petition_workflow(scope: TenantScope, petition: Petition) -> Workflow:
     return await workflow_of_version(scope, petition.workflow_version)
 
 
+async def petition_workflows(scope: TenantScope, petitions: list[Petition]) -> dict[int | None, Workflow]:
+    """The workflow of each version ``petitions`` run on (a list shows each case's state in its own version's words)."""
+    return {v: await workflow_of_version(scope, v) for v in {p.workflow_version for p in petitions}}
+
+
 async def tenant_calendar(scope: TenantScope) -> WorkingCalendar:
     async def load():
         row = await scope.repo(CalendarRules).find_one({})
