@@ -22,7 +22,7 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any, Union
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.errors import DuplicateKeyError
 
@@ -194,14 +194,23 @@ async def latest_config_version(scope: TenantScope, area: str) -> ConfigVersion 
     return await scope.repo(ConfigVersion).find({"area": area}).sort("-number").first_or_none()
 
 
+class _AreaNumber(BaseModel):
+    area: str
+    number: int
+
+
 async def latest_config_versions(scope: TenantScope) -> dict[str, ConfigVersion]:
-    """The newest version of every area this tenant has versions of (one read; areas are few)."""
-    newest: dict[str, ConfigVersion] = {}
-    async for row in scope.repo(ConfigVersion).find({}).sort("-number"):
-        current = newest.get(row.area)
-        if current is None or row.number > current.number:
-            newest[row.area] = row
-    return dict(sorted(newest.items()))
+    """The newest version of every area this tenant has versions of: the numbers first (without the contents,
+    which grow with every change), then one read per area."""
+    highest: dict[str, int] = {}
+    async for row in scope.repo(ConfigVersion).find({}, projection_model=_AreaNumber):
+        highest[row.area] = max(row.number, highest.get(row.area, 0))
+    newest = {}
+    for area, number in sorted(highest.items()):
+        row = await scope.repo(ConfigVersion).find_one({"area": area, "number": number})
+        if row is not None:
+            newest[area] = row
+    return newest
 
 
 async def list_config_versions(scope: TenantScope, area: str, limit: int = 200) -> list[ConfigVersion]:
