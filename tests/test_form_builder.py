@@ -273,6 +273,12 @@ async def test_add_edit_move_duplicate_remove_and_the_draft_survives_a_reload(ad
     assert list((await b.schema("builder_steps"))["properties"])[0] == "date"
     await b.step("builder_steps", op="move", path="region", to="0", into="subject")
     assert "region" in (await b.schema("builder_steps"))["properties"]["subject"]["properties"]
+    status, html = await b.page("builder_steps", field="subject.region")
+    location = await b.step("builder_steps", **page_form(html, "b-move-into"))  # the editor's "move to": the form
+    assert "field=region" in location and list((await b.schema("builder_steps"))["properties"])[-1] == "region"
+    status, html = await b.page("builder_steps", field="amount")
+    await b.step("builder_steps", **(page_form(html, "field-editor") | {"unit_zh": "万元", "unit_en": "10k yuan"}))
+    assert (await b.schema("builder_steps"))["properties"]["amount"]["x-unit"] == {"zh": "万元", "en": "10k yuan"}
     await b.step("builder_steps", op="duplicate", path="subject.name")
     assert "name_2" in (await b.schema("builder_steps"))["properties"]["subject"]["properties"]
     await b.step("builder_steps", op="remove", path="subject.name_2")

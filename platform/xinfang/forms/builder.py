@@ -265,9 +265,6 @@ def _add(form: Form, data: Any) -> str:
             field.limits = {"maxLength": {"phone": 20, "email": 100}.get(kind, 100)}
         if kind == "long_text":
             field.limits = {"maxLength": 2000}
-        if kind == "region":
-            field.limits = {"pattern": "^[1-9][0-9]{5}$"}
-            field.help_zh, field.help_en = "六位行政区划代码（GB/T 2260），如 320000", "Six-digit division code (GB/T 2260), e.g. 320000"
     index = None
     after = _text(data, "after")
     if after:
@@ -400,6 +397,15 @@ def _edit_field(form: Form, path: str, data: Any) -> str:
             f.limits[name] = _number(posted, integer)
         except ValueError:
             problems[name] = {"zh": f"{words['zh']}应为{'整数' if integer else '数字'}", "en": f"{words['en']}: give a {'whole ' if integer else ''}number"}
+    if f.kind in ("number", "amount") and ("unit_zh" in data or "unit_en" in data):
+        unit = f.extra.get("x-unit") if isinstance(f.extra.get("x-unit"), dict) else {}
+        posted = {lang: _text(data, f"unit_{lang}") for lang in ("zh", "en")}
+        if posted != {lang: unit.get(lang) or "" for lang in ("zh", "en")}:
+            unit = {lang: text for lang, text in posted.items() if text}
+            if unit:
+                f.extra["x-unit"] = unit
+            else:
+                f.extra.pop("x-unit", None)
     if f.choices is not None and "choice_count" in data:
         try:
             count = max(0, min(int(_text(data, "choice_count")), 500))
