@@ -31,6 +31,13 @@ async def test_an_admin_compares_two_versions_and_goes_back_to_the_older_one(liv
     assert await page.locator("h1").inner_text() == "配置中心"
     await page.screenshot(path=f"{SHOTS}/studio-hub.png", full_page=True)
 
+    phone = await (await browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844},
+                                             storage_state=await context.storage_state())).new_page()
+    await phone.goto(f"{live_server}/t/{slug}/admin/studio")
+    assert await phone.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling on a phone
+    await phone.screenshot(path=f"{SHOTS}/studio-hub-phone.png", full_page=True)
+    await phone.context.close()
+
     await page.locator("#section-search a.versions-link").first.click()
     await page.wait_for_url(f"**/t/{slug}/admin/versions/search_dictionary")
     assert await page.locator(f"#version-{newest}").count() == 1
