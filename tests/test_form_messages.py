@@ -411,3 +411,27 @@ def test_every_name_imported_from_schema_safety_still_imports():
                          "FORMAT_CHECKER", "TenantSchemaValidator", "Registry", "VALIDATOR_CACHE_SIZE", "_cache", "_kw_pattern",
                          "schema_digest", "canonical_json", "ANONYMOUS_IDENTITY_ZH", "ANONYMOUS_IDENTITY_EN"}:
         assert hasattr(schema_safety, name), name
+
+
+def test_a_condition_and_a_region_inside_the_subject_group():
+    form = Form(title_zh="检举", title_en="Report")
+    form.extra = {"$schema": DIALECT, "type": "object", "additionalProperties": False}
+    form.add_field(new_field("group", "subject", "被反映人", "Subject of the report", required=True))
+    form.add_field(new_field("single_choice", "kind", "类型", "Kind", required=True, choices=[
+        Choice("person", "个人", "Person"), Choice("unit", "单位", "Unit")]), parent="subject")
+    form.add_field(new_field("short_text", "position", "职务", "Position", required=True,
+                             shown_when=Condition("kind", "person")), parent="subject")
+    form.add_field(new_field("region", "where", "所在地", "Where"), parent="subject")
+    schema = form.to_schema()
+    check_tenant_schema(schema)
+    tree = Tree(str(render_form(schema)))
+    position = next(e for e in tree.root.iter() if e.attrs.get("data-field") == "subject.position")
+    assert position.attrs["data-when-name"] == "subject.kind" and "仅当“类型”选择“个人”时填写" in position.all_text()
+    assert tree.find_all("select", name="subject.where~province") and tree.find_all("select", name="subject.where")
+    submitted = MultiDict([("subject.kind", "unit"), ("subject.position", "局长"), ("subject.where~city", "441900"), ("subject.where", "")])
+    data = parse_form(schema, submitted)
+    assert data == {"subject": {"kind": "unit", "where": "441900"}}
+    assert validate_submission(schema, data, anonymous=False) == []
+    person = validate_submission(schema, {"subject": {"kind": "person"}}, anonymous=False)
+    assert [(e.path, e.zh) for e in person] == [("subject.position", "被反映人 · 职务：必填（仅当“类型”选择“个人”时填写）")]
+    assert [e.path for e in validate_submission(schema, {"subject": {"kind": "unit", "where": "440000"}}, anonymous=False)] == ["subject.where"]
