@@ -187,3 +187,35 @@ async def test_only_admins_open_the_calendar_page(app, bazhou):
     browser = app.test_client()
     await staff_login(browser, bazhou.slug, "handler")
     assert (await browser.get(f"/t/{bazhou.slug}/admin/calendar")).status_code == 403
+
+
+async def test_junk_on_the_admin_pages_is_4xx_or_a_page_never_5xx(app, bazhou, tenants):
+    browser = await admin_browser(app, bazhou.slug)
+    _, token = await page_and_token(browser, f"/t/{bazhou.slug}/admin/calendar")
+    junk = ["", "²", "１２", "2027-02-30", "9999-01-01", "x" * 5000, "\u0000", "NaN", "-1", "2027-02-06\n2027-02-07"]
+    posts = []
+    for value in junk:
+        posts += [("/admin/calendar/days", {"day": value, "name": value, "year": value}),
+                  ("/admin/calendar", {"holiday_from": value, "holiday_to": value, "makeup_1": value, "preview_amount": value,
+                                       "preview_start": value, "action": "save"}),
+                  ("/admin/calendar", {"preview_amount": value, "preview_start": value, "year": value}),
+                  ("/admin/calendar/removed", {"day": value}),
+                  ("/admin/search-dictionary/words", {"word": value}),
+                  ("/admin/search-dictionary/stop-words/removed", {"stop_word": value}),
+                  ("/admin/plugins/filesender", {"enabled": value, "config.channels": value}),
+                  ("/admin/plugins/activity", {"enabled": "1", "config.ignore_events": value}),
+                  (f"/admin/plugins/{value[:50] or 'x'}", {})]
+    for path, form in posts:
+        answer = await browser.post(f"/t/{bazhou.slug}{path}", form={"csrf_token": token, **form})
+        assert answer.status_code < 500, (path, form, answer.status_code)
+    for query in ({"year": "²"}, {"start": "junk", "amount": "²"}, {"sentence": "x" * 5000}):
+        for path in ("/admin/calendar", "/admin/search-dictionary", "/admin/plugins"):
+            assert (await browser.get(f"/t/{bazhou.slug}{path}", query_string=query)).status_code == 200
+    scope = TenantScope(bazhou.id)
+    from xinfang.tenancy.models import TenantPluginSetting
+    from xinfang_search.service import do_set_dictionary
+
+    await do_set_dictionary(scope, [], stop_words=[])  # "NaN" and "-1" are words too
+    for name in ("filesender", "activity"):
+        if (row := await scope.repo(TenantPluginSetting).find_one({"plugin": name})) is not None:
+            await scope.repo(TenantPluginSetting).delete(row)

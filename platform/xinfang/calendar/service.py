@@ -303,7 +303,7 @@ def preview(rules: Rules, start_text: str | None, amount_text: str | None, today
     errors: dict = {}
     start = parse_day(start_text, "preview_start", errors) or (today if not (start_text or "").strip() else None)
     amount_text = (amount_text or "").strip() or "15"
-    if not amount_text.isdigit() or not 1 <= int(amount_text) <= MAX_AMOUNT:
+    if not (amount_text.isascii() and amount_text.isdigit()) or not 1 <= int(amount_text) <= MAX_AMOUNT:
         errors["preview_amount"] = _msg(f"工作日数应为 1 到 {MAX_AMOUNT} 的整数", f"a whole number of working days, 1 to {MAX_AMOUNT}")
     if errors or start is None:
         return None, errors
