@@ -76,7 +76,8 @@ def _clean(data: dict) -> dict:
 
 
 def definition_from_form(what: str, form) -> dict:
-    """The bundle-shaped definition the admin's form describes (checked by the bundle schema afterwards)."""
+    """The bundle-shaped definition the admin's form describes (checked by the bundle schema afterwards).
+    Never the document wording: it has its own editor (cards/wording_admin.py), see ``keep_wording``."""
     if what == "card":
         return _clean({
             "name": _name(form, "name"), "colour": _text(form, "colour"), "colour_name": _name(form, "colour_name"),
@@ -84,12 +85,12 @@ def definition_from_form(what: str, form) -> dict:
             "response_deadline": _period(form, "deadline"),
             "follow_up_visits": [p for i in range(ROWS) if (p := _period(form, f"visit_{i}"))],
             "copy_to": _copies(form, "copy"), "needs_approval": form.get("needs_approval") == "1",
-            "reminder_working_days": _int(form, "reminder_working_days"), "document_template": _text(form, "document_template"),
+            "reminder_working_days": _int(form, "reminder_working_days"),
         }) | {"needs_approval": form.get("needs_approval") == "1"}
     if what == "action":
         return _clean({
             "name": _name(form, "name"), "kind": _text(form, "kind"), "response_deadline": _period(form, "deadline"),
-            "reminder_working_days": _int(form, "reminder_working_days"), "document_template": _text(form, "document_template"),
+            "reminder_working_days": _int(form, "reminder_working_days"),
         }) | {"needs_approval": form.get("needs_approval") == "1", "record_required": form.get("record_required") == "1"}
     trigger = _clean({"card_type": _text(form, "trigger_card_type"), "condition": _text(form, "condition"),
                       "period": _period(form, "period"), "count": _int(form, "count")})
@@ -127,7 +128,7 @@ def form_values(what: str, definition: dict) -> dict[str, str]:
     for i, visit in enumerate((definition.get("follow_up_visits") or [])[:ROWS]):
         period(f"visit_{i}", visit)
     copies(definition.get("copy_to") or [])
-    for field in ("colour", "kind", "document_template"):
+    for field in ("colour", "kind"):
         flat[field] = definition.get(field) or ""
     for field in ("rank", "reminder_working_days"):
         flat[field] = "" if definition.get(field) is None else str(definition[field])
@@ -176,6 +177,15 @@ async def _page(status: int = 200, *, editing: str | None = None, values: dict |
     return html, status, {"Cache-Control": "no-store"}
 
 
+async def keep_wording(scope, what: str, key: str, data: dict) -> dict:
+    """``data`` with the type's document wording as it is stored now: the settings form does not carry it, so saving
+    the form keeps a wording changed meanwhile in its own editor (another tab) instead of writing an older copy back."""
+    if what not in ("card", "action") or not key:
+        return data
+    row = await scope.repo(MODELS[what]).find_one({"key": key})
+    return data | {"document_template": row.document_template} if row is not None and row.document_template else data
+
+
 @supervision_admin_bp.get("")
 @requires(Permission.SUPERVISION_CONFIGURE)
 async def supervision_admin_page(tenant_slug):
@@ -187,10 +197,10 @@ async def supervision_admin_page(tenant_slug):
 async def define_from_form(tenant_slug, what):
     form = await request.form
     what = what if what in MODELS else "card"
-    data = definition_from_form(what, form)
-    key = _text(form, "key")
+    key, scope = _text(form, "key"), current_tenant().scope
+    data = await keep_wording(scope, what, key, definition_from_form(what, form))
     try:
-        await configuration.do_define(current_tenant().scope, MODELS[what], key, data, current_principal())
+        await configuration.do_define(scope, MODELS[what], key, data, current_principal())
     except DomainError as refused:
         return await _page(refused.status, editing=f"{what}:", values=dict(form), errors=refused.fields)
     return redirect(url_for("supervision_admin.supervision_admin_page", tenant_slug=tenant_slug, saved=f"{what}:{key}"))

@@ -21,12 +21,36 @@ from ..errors import InvalidInput
 from ..events import DomainEvent, unit_of_work
 from ..forms.schema_safety import describe_failure
 from ..store.scoped import TenantScope
+from ..tenancy.config_versions import BUNDLE_ACTOR, ConfigActor, do_record_config_version, latest_config_version
 from ..tenancy.service import get_tenant
 from .copies import copy_problems
-from .documents import check_template
+from .documents import _DEFAULT as DEFAULT_TEMPLATE, check_template
 from .models import ActionType, CardType, EscalationRule
 
 SECTIONS = {CardType: "card_types", ActionType: "action_types", EscalationRule: "escalation_rules"}
+# A document's wording is a configuration area of its own (cards/wording.py): every change of it is a version.
+WORDING_AREAS = {CardType: "card_wording", ActionType: "action_wording"}
+
+
+def stored_wording(template: str | None) -> str:
+    """A document wording as its versions hold it: "" for the default (none, blank, or the default itself)."""
+    text = (template or "").replace("\r\n", "\n")
+    return "" if not text.strip() or text.strip() == DEFAULT_TEMPLATE.strip() else text
+
+
+async def record_wording_version(scope: TenantScope, model: type, key: str, before: str | None, after: str | None,
+                                 actor: ConfigActor, *, before_actor: ConfigActor | None = None, note: str = "") -> None:
+    """Record the wording ``after`` of a card or action type as the newest version of ``card_wording:<key>`` /
+    ``action_wording:<key>`` (content ``{"key", "document_template"}``, "" = the default). A type whose wording
+    has no version yet and changes now first gets the wording it had (by ``before_actor``), so the change can be
+    rolled back. Nothing is recorded when the newest version already says ``after``."""
+    area = f"{WORDING_AREAS[model]}:{key}"
+    before, after = stored_wording(before), stored_wording(after)
+    if before_actor is not None and before != after and await latest_config_version(scope, area) is None:
+        await do_record_config_version(scope, area, {"key": key, "document_template": before}, actor=before_actor,
+                                       note="修改前的文字 / the wording before the first change here")
+    default_note = "恢复默认文字 / default wording restored" if not after else "修改文书文字 / wording changed"
+    await do_record_config_version(scope, area, {"key": key, "document_template": after}, actor=actor, note=note or default_note)
 
 
 @cache
@@ -117,6 +141,7 @@ async def do_define(scope: TenantScope, model: type, key: str, data: dict, actor
         raise InvalidInput(fields={".".join(str(p) for p in e["loc"]) or "body": {"zh": "内容不符合要求", "en": e["msg"]}
                                    for e in error.errors(include_url=False)}) from None
     existing = await repo.find_one({"key": key})
+    before = existing.document_template if existing is not None and model in WORDING_AREAS else None
     async with unit_of_work() as uow:
         if existing is None:
             await repo.insert(wanted, session=uow.session)
@@ -124,4 +149,10 @@ async def do_define(scope: TenantScope, model: type, key: str, data: dict, actor
             wanted.id, wanted.created_at = existing.id, existing.created_at
             await repo.save(wanted, session=uow.session)
         uow.record(DomainEvent(f"{SECTIONS[model]}.defined", scope.tenant_id, str(wanted.id), {"actor_id": actor.account_id, "key": key}))
+    if model in WORDING_AREAS and stored_wording(before) != stored_wording(wanted.document_template):
+        # The wording changed here (PUT /api/card-types/<key>): a version, as its own editor (cards/wording.py) records.
+        # After the save, as that editor does (a version's number is counted outside the transaction).
+        config_actor = ConfigActor.of(actor)
+        await record_wording_version(scope, model, key, before, wanted.document_template, config_actor,
+                                     before_actor=None if existing is None else BUNDLE_ACTOR if existing.source == "bundle" else config_actor)
     return wanted

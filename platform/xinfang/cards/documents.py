@@ -20,12 +20,35 @@ from .document_html import clean_document_html_off_loop
 from .models import ActionType, CardType, Supervision
 
 _DEFAULT = resources.files("xinfang").joinpath("templates/documents/default.html").read_text(encoding="utf-8")
+_DIGITS = "〇一二三四五六七八九"
+
+
+def _chinese_number(n: int) -> str:
+    tens = (_DIGITS[n // 10] if n >= 20 else "") + "十" if n >= 10 else ""
+    return tens + (_DIGITS[n % 10] if n % 10 or n < 10 else "")
+
+
+def date_words(iso: str | None) -> dict:
+    """The dates a wording shows without logic of its own (the admin's plain wording, cards/wording.py): the date of
+    issue in Chinese numerals (二〇二七年一月四日, as the default's 落款) and a day as 2027年1月25日."""
+    parts = (iso or "").split("-")
+    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+        return {"chinese": iso or "", "day": iso or ""}
+    year, month, day = parts
+    return {"chinese": "".join(_DIGITS[int(d)] for d in year) + f"年{_chinese_number(int(month))}月{_chinese_number(int(day))}日",
+            "day": f"{int(year)}年{int(month)}月{int(day)}日"}
+
+
+def plain_date_values(issued_on: str | None, response_due: str | None) -> dict:
+    """``issued_on_chinese`` and ``response_due_day``: given to every document template besides the raw dates."""
+    return {"issued_on_chinese": date_words(issued_on)["chinese"], "response_due_day": date_words(response_due)["day"]}
 
 
 SAMPLE_CONTEXT = {
     "kind": "card", "tenant_name": "某某纪委", "type_name": "预警卡", "colour": "#f2c200", "colour_name": "黄色",
     "when": "适用情形", "consequence": "后果", "subject": {"kind": "person", "name": "张三", "position": "副校长", "unit": "某中学"},
     "issued_on": "2027-01-04", "response_due": "2027-01-25", "copies": ["组织人事部门"], "document_no": "某纪〔2027〕1号",
+    **plain_date_values("2027-01-04", "2027-01-25"),
 }
 
 
@@ -81,5 +104,6 @@ async def render_document(tenant: Tenant, kind_type: CardType | ActionType, sup:
         "response_due": sup.response_due,
         "copies": [c.name.zh for c in sup.copies],
         "document_no": sup.document_no or "",
+        **plain_date_values(sup.issued_on, sup.response_due),
     }
     return await _render(kind_type.document_template or _DEFAULT, context)

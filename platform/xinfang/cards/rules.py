@@ -13,6 +13,7 @@ from dateutil.relativedelta import relativedelta
 from ..calendar import PeriodUnit, WorkingCalendar
 from ..archives.models import Official
 from ..notifications.service import do_notify
+from ..notifications.wording import worded
 from ..store.scoped import TenantScope
 from .models import ActionType, AutomaticStep, CardType, CopyTarget, EscalationRule, Period, Supervision, SupervisionState
 
@@ -113,9 +114,15 @@ async def apply_repeat_rule(scope: TenantScope, calendar: WorkingCalendar, rule:
     return True
 
 
+async def _type_name(scope: TenantScope, card: Supervision) -> dict:
+    kind_type = await scope.repo(CardType if card.kind == "card" else ActionType).find_one({"key": card.type_key})
+    return kind_type.name.model_dump() if kind_type else {"zh": card.type_key, "en": card.type_key}
+
+
 async def announce_repeat(scope: TenantScope, rule: EscalationRule, card: Supervision) -> None:
+    values = {"subject_name": card.subject.name, "type_name": await _type_name(scope, card), "reason": rule.reason.model_dump()}
     await do_notify(scope, f"treated_as:{card.id}:{rule.key}", kind="copied", roles=HANDLING_ROLES,
-                    text={"zh": f"{card.subject.name}：{rule.reason.zh}", "en": f"{card.subject.name}: {rule.reason.en}"},
+                    text=await worded(scope, "treated_as", values),
                     link=f"/api/supervisions/{card.id}", subject_id=str(card.id))
     await deliver_copies(scope, card, rule.outcome.copy_to)
 
@@ -127,25 +134,24 @@ async def deliver_copies(scope: TenantScope, card: Supervision, copies: list[Cop
     from .copies import copy_refusal, copy_target
 
     issuer = await get_tenant(scope.tenant_id)
-    issuer_name = issuer.name if issuer else None
-    kind_type = await scope.repo(CardType if card.kind == "card" else ActionType).find_one({"key": card.type_key})
-    kind_name, kind_name_en = (kind_type.name.zh, kind_type.name.en) if kind_type else (card.type_key, card.type_key)
+    values = {"subject_name": card.subject.name, "type_name": await _type_name(scope, card), "issued_on": card.issued_on or ""}
     for copy in copies:
         key = f"copy:{card.id}:{copy.kind}:{copy.ref}"
         if copy.kind == "role":
             await do_notify(scope, key, kind="copied", roles=[copy.ref], link=f"/api/supervisions/{card.id}", subject_id=str(card.id),
-                            text={"zh": f"抄送：对 {card.subject.name} 发出的{kind_name}", "en": f"Copy: {kind_name_en} issued to {card.subject.name}"})
+                            text=await worded(scope, "copied", values))
         elif copy.kind == "tenant":
             target = await copy_target(copy.ref)
             if copy_refusal(issuer, target, copy.ref):
                 continue  # a body that is gone, or outside the line and not accepting (cards/copies.py): the document still lists it
-            await do_notify(TenantScope(str(target.id)), key, kind="copied", roles=["leader", "handler"], subject_id=None,
-                            text={"zh": f"{issuer_name.zh if issuer_name else ''}抄送：已对 {card.subject.name} 发出{kind_name}（{card.issued_on}）",
-                                  "en": f"Copy from {issuer_name.en if issuer_name else 'another body'}: {kind_name_en} issued to "
-                                        f"{card.subject.name} on {card.issued_on}"})
+            # The receiving body's inbox, so its own wording of the message.
+            sender = {"zh": issuer.name.zh, "en": issuer.name.en} if issuer else {"zh": "", "en": "another body"}
+            target_scope = TenantScope(str(target.id))
+            await do_notify(target_scope, key, kind="copied", roles=["leader", "handler"], subject_id=None,
+                            text=await worded(target_scope, "copied_from", values | {"sender_name": sender}))
         else:
             await do_notify(scope, key, kind="copy_due", roles=HANDLING_ROLES, link=f"/api/supervisions/{card.id}", subject_id=str(card.id),
-                            text={"zh": f"请将对 {card.subject.name} 的文书抄送{copy.name.zh}", "en": f"Send the document about {card.subject.name} to {copy.name.en}"})
+                            text=await worded(scope, "copy_due", values | {"copy_to": copy.name.model_dump()}))
 
 
 async def recheck_repeats_of_person(scope: TenantScope, calendar: WorkingCalendar, card: Supervision) -> int:

@@ -21,6 +21,7 @@ from pymongo.errors import DuplicateKeyError
 
 from ..calendar import WorkingCalendar
 from ..notifications.service import do_notify
+from ..notifications.wording import tenant_wording, worded
 from ..petitions.service import tenant_calendar
 from ..store.documents import TenantDocument, deterministic_id
 from ..store.scoped import TenantScope
@@ -83,19 +84,37 @@ async def _reminder_days(scope: TenantScope) -> dict[tuple[str, str], int]:
     return days
 
 
+async def type_names(scope: TenantScope) -> dict[tuple[str, str], dict]:
+    """(kind, type key) -> the type's name {zh, en}: the ``type_name`` of the sweep's messages."""
+    names = {("card", c.key): c.name.model_dump() async for c in scope.repo(CardType).find({})}
+    names.update({("action", a.key): a.name.model_dump() async for a in scope.repo(ActionType).find({})})
+    return names
+
+
+def _type_name(names: dict, kind: str, key: str) -> dict:
+    return names.get((kind, key)) or {"zh": "监督卡" if kind == "card" else "监督措施", "en": "card" if kind == "card" else "action"}
+
+
+def _values(sup: Supervision, names: dict, **more) -> dict:
+    """The placeholders of a swept card's message (notifications/wording.py)."""
+    return {"subject_name": sup.subject.name, "type_name": _type_name(names, sup.kind, sup.type_key), **more}
+
+
 async def sweep_tenant(scope: TenantScope, today: date) -> SweepReport:
     report = SweepReport()
     calendar = await tenant_calendar(scope)
     repo = scope.repo(Supervision)
     iso = today.isoformat()
+    # The tenant's notification wording and its type names, read once for the whole sweep.
+    wording, names = await tenant_wording(scope), await type_names(scope)
 
     # Overdue answers: flag once, alert once.
     async for sup in repo.find({"state": SupervisionState.ISSUED.value, "overdue": False, "response_due": {"$lt": iso}}):
         # The revision moves too, so a handler's concurrent change is refused rather than silently undoing this.
         await repo.update_one({"_id": sup.id, "overdue": False}, {"$set": {"overdue": True}, "$inc": {"revision": 1}})
         report.overdue += await do_notify(scope, f"overdue:{sup.id}:{sup.response_due}", kind="overdue", roles=HANDLING_ROLES,
-                                          text={"zh": f"{sup.subject.name} 逾期未按要求作出说明（期限 {sup.response_due}）",
-                                                "en": f"{sup.subject.name} missed the answer deadline of {sup.response_due}"},
+                                          text=await worded(scope, "answer_overdue", _values(sup, names, answer_due=sup.response_due),
+                                                            wording=wording),
                                           link=f"/api/supervisions/{sup.id}", subject_id=str(sup.id))
 
     # Reminders N working days before the answer is due, N set per card or action type by the tenant.
@@ -106,8 +125,8 @@ async def sweep_tenant(scope: TenantScope, today: date) -> SweepReport:
         if sup.reminded_for == sup.response_due or sup.response_due > calendar.add_working_days(today, days).isoformat():
             continue
         report.reminders += await do_notify(scope, f"reminder:{sup.id}:{sup.response_due}", kind="reminder", roles=HANDLING_ROLES,
-                                            text={"zh": f"{sup.subject.name} 的说明将于 {sup.response_due} 到期",
-                                                  "en": f"the answer of {sup.subject.name} is due on {sup.response_due}"},
+                                            text=await worded(scope, "answer_reminder", _values(sup, names, answer_due=sup.response_due),
+                                                              wording=wording),
                                             link=f"/api/supervisions/{sup.id}", subject_id=str(sup.id))
         # Remembered so tomorrow's sweep does not even try again (the revision stays: a handler's edit is not refused for this).
         await repo.update_one({"_id": sup.id}, {"$set": {"reminded_for": sup.response_due}})
@@ -117,8 +136,8 @@ async def sweep_tenant(scope: TenantScope, today: date) -> SweepReport:
         for visit in sup.follow_ups:
             if visit.done_on is None and sup.follow_up_due <= visit.due_on <= iso:
                 report.follow_ups += await do_notify(scope, f"follow_up:{sup.id}:{visit.due_on}", kind="follow_up", roles=HANDLING_ROLES,
-                                                     text={"zh": f"应对 {sup.subject.name} 进行回访（{visit.due_on}）",
-                                                           "en": f"follow-up visit to {sup.subject.name} due ({visit.due_on})"},
+                                                     text=await worded(scope, "follow_up", _values(sup, names, visit_on=visit.due_on),
+                                                                       wording=wording),
                                                      link=f"/api/supervisions/{sup.id}", subject_id=str(sup.id))
         following = min((v.due_on for v in sup.follow_ups if v.due_on > iso and v.done_on is None), default=None)
         await repo.update_one({"_id": sup.id, "follow_up_due": sup.follow_up_due},
@@ -126,13 +145,14 @@ async def sweep_tenant(scope: TenantScope, today: date) -> SweepReport:
 
     for rule in await scope.repo(EscalationRule).find({}).to_list():
         if rule.trigger.condition == "not_rectified_after":
-            report.proposals += await _not_rectified(scope, calendar, rule, today)
+            report.proposals += await _not_rectified(scope, calendar, rule, today, wording, names)
         else:
             report.treated_as += await _repeat_within(scope, calendar, rule, today)
     return report
 
 
-async def _not_rectified(scope: TenantScope, calendar: WorkingCalendar, rule: EscalationRule, today: date) -> int:
+async def _not_rectified(scope: TenantScope, calendar: WorkingCalendar, rule: EscalationRule, today: date,
+                         wording: dict | None = None, names: dict | None = None) -> int:
     """E.g. a yellow card not rectified more than 3 months after issue -> propose a red card."""
     made = 0
     repo = scope.repo(Supervision)
@@ -155,9 +175,9 @@ async def _not_rectified(scope: TenantScope, calendar: WorkingCalendar, rule: Es
         try:
             await repo.insert(proposal)
             made += 1
+            names = names if names is not None else await type_names(scope)
             await do_notify(scope, f"proposal:{proposal.id}", kind="proposal", roles=HANDLING_ROLES,
-                            text={"zh": f"建议对 {card.subject.name} 发{rule.outcome.card_type}卡：{rule.reason.zh}",
-                                  "en": f"proposed {rule.outcome.card_type} card for {card.subject.name}: {rule.reason.en}"},
+                            text=await worded(scope, "proposal", _values(proposal, names, reason=rule.reason.model_dump()), wording=wording),
                             link=f"/api/supervisions/{proposal.id}", subject_id=str(proposal.id))
         except DuplicateKeyError:
             pass  # proposed by an earlier (or a concurrent) sweep

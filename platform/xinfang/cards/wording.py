@@ -29,13 +29,12 @@ from ..petitions.service import tenant_calendar
 from ..sandbox.limits import TemplateRefused
 from ..sandbox.pool import render_untrusted
 from ..store.scoped import TenantScope
-from ..tenancy.config_versions import (BUNDLE_ACTOR, ConfigActor, do_record_config_version, latest_config_version,
-                                       register_config_area)
+from ..tenancy.config_versions import BUNDLE_ACTOR, ConfigActor, register_config_area
 from ..tenancy.models import Tenant
 from ..tenancy.service import get_tenant
-from .configuration import SECTIONS
+from .configuration import SECTIONS, record_wording_version, stored_wording
 from .document_html import clean_document_html_off_loop
-from .documents import _DEFAULT as DEFAULT_TEMPLATE
+from .documents import _DEFAULT as DEFAULT_TEMPLATE, plain_date_values
 from .models import ActionType, CardType
 from .rules import period_end
 
@@ -43,6 +42,9 @@ KINDS = {"card": CardType, "action": ActionType}
 AREA_PREFIX = {"card": "card_wording", "action": "action_wording"}
 FIELD = "document_template"
 WHAT = {"zh": "文书文字", "en": "the document wording"}
+
+
+UNIT_AND_POSITION = "{% if subject.unit %}（{{ subject.unit }}{{ subject.position or '' }}）{% endif %}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,20 +63,32 @@ PLACEHOLDERS = (
                 "{{ subject.name }}{% if subject.kind == 'person' %}同志{% endif %}"),
     Placeholder({"zh": "被监督人所在单位", "en": "the subject's unit"}, "{{ subject.unit }}"),
     Placeholder({"zh": "被监督人职务", "en": "the subject's position"}, "{{ subject.position }}"),
+    Placeholder({"zh": "被监督人所在单位和职务，带括号，如（某镇中心小学副校长）；没有单位时不显示",
+                 "en": "the subject's unit and position in brackets; nothing when there is no unit"}, UNIT_AND_POSITION),
+    Placeholder({"zh": "落款日期（中文数字），如 二〇二七年一月四日", "en": "the date of issue in Chinese numerals (落款), e.g. 二〇二七年一月四日"},
+                "{{ issued_on_chinese }}"),
     Placeholder({"zh": "发文日期，如 2027年1月4日", "en": "the date of issue, e.g. 2027年1月4日"},
                 "{{ issued_on[:4] }}年{{ issued_on[5:7]|int }}月{{ issued_on[8:10]|int }}日"),
     Placeholder({"zh": "书面说明期限，如 2027年1月18日（没有期限时不显示）", "en": "the answer deadline, e.g. 2027年1月18日 (nothing when there is none)"},
-                "{% if response_due %}{{ response_due[:4] }}年{{ response_due[5:7]|int }}月{{ response_due[8:10]|int }}日{% endif %}"),
+                "{{ response_due_day }}"),
+    Placeholder({"zh": "有书面说明期限时才显示的一段（把这段文字放在两者之间）", "en": "a passage shown only when there is an answer deadline (put it in between)"},
+                "{% if response_due %}{% endif %}"),
     Placeholder({"zh": "发文日期（数字格式，如 2027-01-04）", "en": "the date of issue as digits (2027-01-04)"}, "{{ issued_on }}"),
     Placeholder({"zh": "书面说明期限（数字格式）", "en": "the answer deadline as digits"}, "{{ response_due }}"),
     Placeholder({"zh": "颜色名称，如 黄色", "en": "the colour's name, e.g. yellow"}, "{{ colour_name }}", cards_only=True),
+    Placeholder({"zh": "卡的颜色（色值，用于画颜色名称下的色条）", "en": "the card's colour (its value, for the bar under the colour's name)"},
+                "{{ colour }}", cards_only=True),
     Placeholder({"zh": "适用情形", "en": "when the card is used"}, "{{ when }}", cards_only=True),
     Placeholder({"zh": "后果", "en": "what follows"}, "{{ consequence }}", cards_only=True),
     Placeholder({"zh": "抄送单位，用顿号隔开", "en": "who it is copied to, separated by 、"}, "{{ copies|join('、') }}"),
+    Placeholder({"zh": "抄送单位，用逗号隔开（公文抄送栏的写法）", "en": "who it is copied to, separated by ， (as a document's copy line)"},
+                "{{ copies|join('，') }}"),
+    Placeholder({"zh": "有抄送单位时才显示的一段（把这段文字放在两者之间）", "en": "a passage shown only when it is copied to someone (put it in between)"},
+                "{% if copies %}{% endif %}"),
 )
 # Every value render_document gives a template (documents.py); subject's fields are checked one by one.
 KNOWN = {"kind", "tenant_name", "type_name", "colour", "colour_name", "when", "consequence", "subject", "issued_on",
-         "response_due", "copies", "document_no"}
+         "response_due", "copies", "document_no", "issued_on_chinese", "response_due_day"}
 KNOWN_ATTRIBUTES = {"subject": {"kind", "name", "position", "unit"}}
 SAMPLE_SUBJECT = {"kind": "person", "name": "王建国", "position": "副校长", "unit": "某镇中心小学"}
 
@@ -109,13 +123,56 @@ async def sample_context(scope: TenantScope, tenant: Tenant, kind: str, kind_typ
         "consequence": getattr(getattr(kind_type, "consequence", None), "zh", ""),
         "subject": dict(SAMPLE_SUBJECT), "issued_on": today.isoformat(), "response_due": due,
         "copies": [c.name.zh for c in getattr(kind_type, "copy_to", [])], "document_no": f"{prefix}〔{today.year}〕8号",
+        **plain_date_values(today.isoformat(), due),
     }
 
 
-def _normalised(template: str | None) -> str:
-    """What is stored: "" for the default (nothing typed, or the default itself)."""
-    text = (template or "").replace("\r\n", "\n")
-    return "" if not text.strip() or text.strip() == DEFAULT_TEMPLATE.strip() else text
+# -- the plain starting text ------------------------------------------------------------------------------------
+# The default (templates/documents/default.html) is written for the platform: a comment, macros for the dates.
+# An admin who changes the wording of a type on the default starts from this instead: the same document, with only
+# the placeholders of the list above. What the type itself says (its colour's name, when it is used, what follows)
+# is decided here: a passage the type has nothing for is left out, one it has is plain text around its placeholder.
+# Only what differs from one document to the next keeps its condition (the subject's unit, the deadline, the copies).
+
+_RED_HEAD = ('  <header class="red-head" style="border-bottom: 2px solid #d40000; padding-bottom: 6px; margin-bottom: 18px">\n'
+             '    <p class="issuer" style="color: #d40000; text-align: center; font-size: 26pt; letter-spacing: 0.08em; font-weight: bold; '
+             'margin: 0 0 10px">{{ tenant_name }}</p>\n'
+             '    <p class="document-no" style="text-align: center; margin: 0">{{ document_no }}</p>\n'
+             '  </header>\n')
+_PARAGRAPH = '  <p style="text-indent: 2em; margin: 0 0 6px">{}</p>\n'
+
+
+def starting_text(kind: str, kind_type: CardType | ActionType) -> str:
+    """The default wording of ``kind_type`` as a plain template: renders the same document text as the default."""
+    has = {name: bool(getattr(getattr(kind_type, name, None), "zh", "")) for name in ("colour_name", "when", "consequence")}
+    text = f'<article class="document official" data-kind="{kind}">\n' + _RED_HEAD
+    text += '  <h1 style="text-align: center; font-size: 20pt; letter-spacing: 0.2em; margin: 12px 0 4px">{{ type_name }}</h1>\n'
+    if has["colour_name"]:
+        text += ('  <p class="colour" style="text-align: center; margin: 0 0 16px"><span style="border-bottom: 4px solid {{ colour }}; '
+                 'padding: 0 8px">{{ colour_name }}</span></p>\n')
+    text += ('  <p class="addressee" style="margin: 12px 0 6px">{{ subject.name }}{% if subject.kind == \'person\' %}同志{% endif %}'
+             + UNIT_AND_POSITION + '：</p>\n')
+    if has["when"]:
+        text += _PARAGRAPH.format("根据群众反映，{{ when }}。")
+    if has["consequence"]:
+        text += _PARAGRAPH.format("{{ consequence }}。")
+    text += "  {% if response_due %}" + _PARAGRAPH.format("请于<strong>{{ response_due_day }}</strong>前书面说明有关情况。").strip() + "{% endif %}\n"
+    text += ('  <div class="signature" style="text-align: right; margin: 36px 2em 24px 0">\n'
+             '    <p class="issuer-signature" style="margin: 0">{{ tenant_name }}</p>\n'
+             '    <p class="date" style="margin: 0">{{ issued_on_chinese }}</p>\n'
+             '  </div>\n')
+    text += ('  {% if copies %}<div class="record" style="border-top: 1px solid #000000; border-bottom: 1px solid #000000; padding: 4px 0; '
+             "font-size: 11pt\">抄送：{{ copies|join('，') }}。</div>{% endif %}\n")
+    return text + "</article>\n"
+
+
+def _normalised(template: str | None, kind: str | None = None, kind_type: CardType | ActionType | None = None) -> str:
+    """What is stored: "" for the default (nothing typed, the default itself, or the type's plain starting text
+    saved as it was offered)."""
+    text = stored_wording(template)
+    if text and kind_type is not None and text.strip() == starting_text(kind, kind_type).strip():
+        return ""
+    return text
 
 
 async def render_draft(template: str, context: dict) -> Markup:
@@ -149,14 +206,11 @@ async def do_set_document_wording(scope: TenantScope, kind: str, key: str, templ
     """Check the wording on sample values, save it on the type (marked as the admin's, so a bundle reload keeps
     it) and record the version. ``template`` None or "" restores the default."""
     kind_type = await access_document_type(scope, kind, key)
-    template = _normalised(template)
+    template = _normalised(template, kind, kind_type)
     tenant = await get_tenant(scope.tenant_id)
     await render_draft(template, await sample_context(scope, tenant, kind, kind_type))
-    area = area_of(kind, key)
-    before = _normalised(kind_type.document_template)
-    if await latest_config_version(scope, area) is None and before != template:
-        await do_record_config_version(scope, area, {"key": key, FIELD: before}, actor=BUNDLE_ACTOR if kind_type.source == "bundle" else actor,
-                                       note="修改前的文字 / the wording before the first change here")
+    before_template = kind_type.document_template
+    before = _normalised(before_template)
     if before != template:
         kind_type.document_template = template or None
         kind_type.source = "admin"
@@ -164,8 +218,8 @@ async def do_set_document_wording(scope: TenantScope, kind: str, key: str, templ
             await scope.repo(KINDS[kind]).save(kind_type, session=uow.session)
             uow.record(DomainEvent(f"{SECTIONS[KINDS[kind]]}.defined", scope.tenant_id, str(kind_type.id),
                                    {"actor_id": actor.account_id, "key": key, "wording": True}))
-    default_note = "恢复默认文字 / default wording restored" if not template else "修改文书文字 / wording changed"
-    await do_record_config_version(scope, area, {"key": key, FIELD: template}, actor=actor, note=note or default_note)
+    await record_wording_version(scope, KINDS[kind], key, before_template, template, actor, note=note,
+                                 before_actor=BUNDLE_ACTOR if kind_type.source == "bundle" else actor)
     return kind_type
 
 

@@ -20,7 +20,6 @@ from ..tenancy.config_versions import ConfigActor, do_roll_back_config, list_con
 from ..tenancy.resolution import current_tenant
 from . import wording
 from .admin import KIND_NAMES
-from .documents import _DEFAULT as DEFAULT_TEMPLATE
 from .models import ActionType, CardType
 
 wording_admin_bp = Blueprint("wording_admin", __name__, url_prefix="/t/<tenant_slug>/admin/wording")
@@ -62,8 +61,8 @@ async def wording_index(tenant_slug):
 async def _document_page(kind: str, key: str, status: int = 200, *, draft: str | None = None, preview=None, errors=None, saved=None):
     scope = current_tenant().scope
     kind_type = await wording.access_document_type(scope, kind, key)
-    if draft is None:
-        draft = kind_type.document_template or DEFAULT_TEMPLATE
+    if draft is None:  # on the default: its plain form, with only the placeholders listed alongside
+        draft = kind_type.document_template or wording.starting_text(kind, kind_type)
     html = await render_template(
         "admin/wording_document.html", kind=kind, kind_type=kind_type, draft=draft, preview=preview, errors=errors or {},
         saved=saved, placeholders=[{"text": p.insert, "meaning": p.label} for p in wording.placeholders_for(kind)], is_default=not kind_type.document_template,

@@ -11,9 +11,10 @@ from pymongo.errors import DuplicateKeyError
 from ..petitions.models import Petition
 from ..petitions.service import tenant_calendar, tenant_workflow
 from ..store.scoped import TenantScope
-from .handlers import next_roles
-from .models import NoticeSweepMark
-from .service import do_notify
+from .handlers import _case_values, next_roles
+from .models import Notification, NoticeSweepMark
+from .service import do_notify, notification_id
+from .wording import tenant_wording, worded
 
 REMINDER_WORKING_DAYS = 3
 OVERDUE_LOOKBACK_DAYS = 14  # how far back a missed day's sweep still catches an overdue petition
@@ -44,21 +45,24 @@ async def sweep_petition_deadlines(scope: TenantScope, today: date) -> tuple[int
     horizon = calendar.add_working_days(today, REMINDER_WORKING_DAYS).isoformat()
     reminders = overdue = 0
     repo = scope.repo(Petition)
+    wording = await tenant_wording(scope)  # read once for the whole sweep
     async for petition in repo.find({"due_on": {"$gte": iso, "$lte": horizon}}):
-        reminders += await _notify(scope, workflow, petition, "reminder",
-                                   {"zh": f"信访件 {petition.number} 将于 {petition.due_on} 到期：{petition.title}",
-                                    "en": f"Petition {petition.number} is due on {petition.due_on}: {petition.title}"})
+        reminders += await _notify(scope, workflow, petition, "reminder", wording)
     since = (today - timedelta(days=OVERDUE_LOOKBACK_DAYS)).isoformat()
     async for petition in repo.find({"due_on": {"$gte": since, "$lt": iso}}):
-        overdue += await _notify(scope, workflow, petition, "overdue",
-                                 {"zh": f"信访件 {petition.number} 已超过办理期限（{petition.due_on}）：{petition.title}",
-                                  "en": f"Petition {petition.number} is past its time limit ({petition.due_on}): {petition.title}"})
+        overdue += await _notify(scope, workflow, petition, "overdue", wording)
     return reminders, overdue
 
 
-async def _notify(scope: TenantScope, workflow, petition: Petition, kind: str, text: dict) -> int:
+MESSAGE_OF = {"reminder": "case_reminder", "overdue": "case_overdue"}  # notification kind -> its wording (notifications/wording.py)
+
+
+async def _notify(scope: TenantScope, workflow, petition: Petition, kind: str, wording: dict) -> int:
     """To the assigned handler; a case nobody holds yet goes to whoever acts next in its state."""
+    key = f"petition_{kind}:{petition.id}:{petition.due_on}"
+    if await scope.repo(Notification).get(notification_id(scope.tenant_id, key)) is not None:
+        return 0  # told on an earlier day: not worded again (a tenant's wording is rendered in the sandbox)
     roles = [] if petition.assignee_id else next_roles(workflow, petition.state)
-    return int(await do_notify(scope, f"petition_{kind}:{petition.id}:{petition.due_on}", kind=kind, roles=roles,
-                               account_id=petition.assignee_id, subject_id=str(petition.id), link=f"/api/petitions/{petition.id}",
-                               text=text))
+    text = await worded(scope, MESSAGE_OF[kind], _case_values(petition) | {"due_on": petition.due_on}, wording=wording)
+    return int(await do_notify(scope, key, kind=kind, roles=roles, account_id=petition.assignee_id, subject_id=str(petition.id),
+                               link=f"/api/petitions/{petition.id}", text=text))

@@ -1,6 +1,8 @@
 """The wording of notifications, as a tenant admin writes it (issue 12: notification wording).
 
-Each message the notification handlers send (handlers.py) has a key here, its placeholders (the case
+Each message the platform sends (the event handlers in handlers.py, the daily sweeps in cards/sweeper.py and
+deadlines.py, the escalation rules in cards/rules.py, the upper/lower body messages in petitions/upper_level.py)
+has a key here, its placeholders (the case
 number, the subject's name, the step the petitioner took, ...) and its default wording in Chinese and
 English. A tenant may replace either language's wording with its own template: the sandboxed Jinja
 that card documents use (``xinfang.sandbox``: its own process, a time and output budget). An admin
@@ -133,10 +135,19 @@ PLACEHOLDERS = {p.name: p for p in (
     Placeholder("step_name", {"zh": "信访人提出的申请，如“申请复查”", "en": "what the petitioner asked for, e.g. “Request a review”"}),
     Placeholder("state_name", {"zh": "信访件现在的办理状态，如“已受理”", "en": "the petition's state now, e.g. “Accepted”"}),
     Placeholder("body_name", {"zh": "本单位名称", "en": "this body's name"}),
+    Placeholder("answer_due", {"zh": "书面说明的期限（数字格式，如 2027-01-18）", "en": "the answer deadline, as digits (2027-01-18)"}),
+    Placeholder("visit_on", {"zh": "回访日期（数字格式，如 2027-04-04）", "en": "the follow-up visit's date, as digits (2027-04-04)"}),
+    Placeholder("reason", {"zh": "规则写明的理由，如“两年内第二次被发预警卡……”", "en": "the reason the rule gives, e.g. “the second yellow card within 2 years …”"}),
+    Placeholder("copy_to", {"zh": "要抄送的部门名称，如“组织人事部门”", "en": "who the copy is for, e.g. “Organization and personnel department”"}),
+    Placeholder("sender_name", {"zh": "抄送来的单位名称", "en": "the body the copy comes from"}),
+    Placeholder("issued_on", {"zh": "发文日期（数字格式，如 2027-01-04）", "en": "the date of issue, as digits (2027-01-04)"}),
+    Placeholder("due_on", {"zh": "办理期限（数字格式，如 2027-03-05）", "en": "the time limit, as digits (2027-03-05)"}),
 )}
 
 STAFF = {"zh": "工作人员", "en": "staff"}
 PETITIONER = {"zh": "信访人（短信、电子邮件）", "en": "the petitioner (SMS, e-mail)"}
+HANDLERS = {"zh": "承办人和领导", "en": "handlers and leaders"}
+CASE_HOLDER = {"zh": "承办人；还没有分办的，下一步办理人员", "en": "the handler; whoever acts next when nobody holds it yet"}
 CARD_VALUES = ("subject_name", "type_name")
 CASE_VALUES = ("case_number", "title", "deadline")
 
@@ -164,6 +175,54 @@ MESSAGES: dict[str, Message] = {m.key: m for m in (
             ("body_name", "case_number", "state_name"),
             {"zh": "【{{ body_name }}】您的信访件 {{ case_number }} 有新进展：{{ state_name }}。请凭回执查询办理情况。",
              "en": "[{{ body_name }}] Your petition {{ case_number }} has moved on: {{ state_name }}. Use your receipt to follow it."}),
+    # The daily sweeps (cards/sweeper.py, notifications/deadlines.py) and the escalation rules (cards/rules.py).
+    Message("answer_reminder", {"zh": "书面说明即将到期", "en": "An answer falls due soon"}, HANDLERS,
+            CARD_VALUES + ("answer_due",), {"zh": "{{ subject_name }} 的说明将于 {{ answer_due }} 到期",
+                                            "en": "the answer of {{ subject_name }} is due on {{ answer_due }}"}),
+    Message("answer_overdue", {"zh": "逾期未作书面说明", "en": "An answer is overdue"}, HANDLERS,
+            CARD_VALUES + ("answer_due",), {"zh": "{{ subject_name }} 逾期未按要求作出说明（期限 {{ answer_due }}）",
+                                            "en": "{{ subject_name }} missed the answer deadline of {{ answer_due }}"}),
+    Message("follow_up", {"zh": "应当回访", "en": "A follow-up visit is due"}, HANDLERS,
+            CARD_VALUES + ("visit_on",), {"zh": "应对 {{ subject_name }} 进行回访（{{ visit_on }}）",
+                                          "en": "follow-up visit to {{ subject_name }} due ({{ visit_on }})"}),
+    Message("proposal", {"zh": "按规则建议发卡", "en": "A card proposed by a rule"}, HANDLERS,
+            CARD_VALUES + ("reason",), {"zh": "建议对 {{ subject_name }} 发{{ type_name }}：{{ reason }}",
+                                        "en": "proposed {{ type_name }} for {{ subject_name }}: {{ reason }}"}),
+    Message("treated_as", {"zh": "按规则从重处理（如两年内第二张预警卡）", "en": "A card treated as a stronger one by a rule"}, HANDLERS,
+            CARD_VALUES + ("reason",), {"zh": "{{ subject_name }}：{{ reason }}", "en": "{{ subject_name }}: {{ reason }}"}),
+    Message("copied", {"zh": "抄送本单位人员", "en": "A copy to people here"}, {"zh": "被抄送的本单位人员", "en": "the people here it is copied to"},
+            CARD_VALUES + ("issued_on",), {"zh": "抄送：对 {{ subject_name }} 发出的{{ type_name }}",
+                                           "en": "Copy: {{ type_name }} issued to {{ subject_name }}"}),
+    Message("copied_from", {"zh": "其他单位抄送来的监督卡、措施", "en": "A copy from another body"},
+            {"zh": "本单位的承办人和领导（由其他单位抄送）", "en": "handlers and leaders here (sent by another body)"},
+            CARD_VALUES + ("sender_name", "issued_on"),
+            {"zh": "{{ sender_name }}抄送：已对 {{ subject_name }} 发出{{ type_name }}（{{ issued_on }}）",
+             "en": "Copy from {{ sender_name }}: {{ type_name }} issued to {{ subject_name }} on {{ issued_on }}"}),
+    Message("copy_due", {"zh": "请把文书抄送给平台外的部门", "en": "A document to send to a department"}, HANDLERS,
+            CARD_VALUES + ("copy_to",), {"zh": "请将对 {{ subject_name }} 的文书抄送{{ copy_to }}",
+                                         "en": "Send the document about {{ subject_name }} to {{ copy_to }}"}),
+    Message("case_reminder", {"zh": "信访件即将到期", "en": "A petition falls due soon"}, CASE_HOLDER,
+            CASE_VALUES + ("due_on",), {"zh": "信访件 {{ case_number }} 将于 {{ due_on }} 到期：{{ title }}",
+                                        "en": "Petition {{ case_number }} is due on {{ due_on }}: {{ title }}"}),
+    Message("case_overdue", {"zh": "信访件超过办理期限", "en": "A petition past its time limit"}, CASE_HOLDER,
+            CASE_VALUES + ("due_on",), {"zh": "信访件 {{ case_number }} 已超过办理期限（{{ due_on }}）：{{ title }}",
+                                        "en": "Petition {{ case_number }} is past its time limit ({{ due_on }}): {{ title }}"}),
+    # Between an upper body and a lower one (petitions/upper_level.py): the receiving body's wording.
+    Message("result_reported", {"zh": "下级报送交办件办理结果", "en": "A lower body reported a result"},
+            {"zh": "上级单位的承办人和领导", "en": "handlers and leaders of the upper body"}, ("case_number",),
+            {"zh": "下级报送了交办件 {{ case_number }} 的办理结果，请审核",
+             "en": "The lower body reported the result of assigned case {{ case_number }}; please decide"}),
+    Message("result_accepted", {"zh": "上级采纳办理结果", "en": "The upper body accepted a result"},
+            {"zh": "下级单位的承办人和领导", "en": "handlers and leaders of the lower body"}, ("case_number",),
+            {"zh": "上级采纳了交办件 {{ case_number }} 的办理结果",
+             "en": "The upper body accepted the result reported on case {{ case_number }}"}),
+    Message("result_returned", {"zh": "上级退回办理结果", "en": "The upper body returned a result"},
+            {"zh": "下级单位的承办人和领导", "en": "handlers and leaders of the lower body"}, ("case_number",),
+            {"zh": "上级退回了交办件 {{ case_number }} 的办理结果，请重新报送",
+             "en": "The upper body returned the result reported on case {{ case_number }}; report again"}),
+    Message("upper_reminder", {"zh": "上级督办", "en": "A reminder from the upper body"},
+            {"zh": "下级单位的承办人和领导", "en": "handlers and leaders of the lower body"}, ("case_number",),
+            {"zh": "上级督办交办件 {{ case_number }}", "en": "The upper body sent a reminder on assigned case {{ case_number }}"}),
 )}
 
 WHAT = {"zh": "提醒文字", "en": "the notification wording"}
@@ -199,15 +258,16 @@ async def tenant_wording(scope: TenantScope) -> dict:
     return dict(newest.content) if newest is not None else {}
 
 
-async def worded(scope: TenantScope, key: str, values: dict) -> dict:
+async def worded(scope: TenantScope, key: str, values: dict, *, wording: dict | None = None) -> dict:
     """The text of message ``key`` in both languages: the tenant's wording where set and working, else the default.
+    ``wording``: the tenant's wording already read (``tenant_wording``), for a sweep that words many messages.
 
     Never raises for a wording: a template that fails now (it passed when saved) is logged and the default goes out.
     """
     message = MESSAGES[key]
     text = {lang: fill_default(message.default[lang], values, lang) for lang in LANGS}
     try:
-        custom = (await tenant_wording(scope)).get(key) or {}
+        custom = (wording if wording is not None else await tenant_wording(scope)).get(key) or {}
     except Exception:  # noqa: BLE001 - the wording must never cost the notification
         log.exception("notification wording of tenant %s unreadable; the default wording goes out", scope.tenant_id)
         return text
@@ -242,6 +302,12 @@ def sample_values(tenant, today: date) -> dict:
         "deadline": {"zh": f"{due.year}年{due.month}月{due.day}日", "en": due.isoformat()},
         "step_name": {"zh": "申请复查", "en": "Request a review"}, "state_name": {"zh": "已受理", "en": "Accepted"},
         "body_name": tenant.name.model_dump(),
+        "answer_due": (today + timedelta(days=14)).isoformat(), "visit_on": (today + timedelta(days=90)).isoformat(),
+        "reason": {"zh": "两年内第二次被发预警卡，按警诫卡处理并抄送组织人事部门",
+                   "en": "the second yellow card to the same subject within 2 years: treated as a red card"},
+        "copy_to": {"zh": "组织人事部门", "en": "Organization and personnel department"},
+        "sender_name": {"zh": "某县纪委监委", "en": "a county commission"}, "issued_on": today.isoformat(),
+        "due_on": due.isoformat(),
     }
 
 

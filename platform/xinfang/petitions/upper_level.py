@@ -53,15 +53,11 @@ STEP_ROLES = frozenset({"handler", "leader"})
 # are views.ACTION_NAMES, from the display-word registry.
 
 EVENTS = {
-    # event name -> (notification kind, who is told, words)
-    "petition.result_reported": ("result_report", {"zh": "下级报送了交办件 {number} 的办理结果，请审核",
-                                                    "en": "The lower body reported the result of assigned case {number}; please decide"}),
-    "petition.result_accepted": ("result_decided", {"zh": "上级采纳了交办件 {number} 的办理结果",
-                                                     "en": "The upper body accepted the result reported on case {number}"}),
-    "petition.result_returned": ("result_decided", {"zh": "上级退回了交办件 {number} 的办理结果，请重新报送",
-                                                     "en": "The upper body returned the result reported on case {number}; report again"}),
-    "petition.reminded": ("upper_reminder", {"zh": "上级督办交办件 {number}",
-                                             "en": "The upper body sent a reminder on assigned case {number}"}),
+    # event name -> (notification kind, its message: wording and default words in notifications/wording.py)
+    "petition.result_reported": ("result_report", "result_reported"),
+    "petition.result_accepted": ("result_decided", "result_accepted"),
+    "petition.result_returned": ("result_decided", "result_returned"),
+    "petition.reminded": ("upper_reminder", "upper_reminder"),
 }
 
 UNKNOWN_ACCOUNT = {"zh": "（已删除的账号）", "en": "(deleted account)"}
@@ -261,14 +257,15 @@ async def notify_for(event) -> None:
     if not notify_tenant or parse_object_id(notify_tenant) is None:
         return
     from ..notifications.service import do_notify
+    from ..notifications.wording import worded
 
-    kind, words = EVENTS[event.name]
+    kind, message = EVENTS[event.name]
     number = str((event.data or {}).get("number", ""))
     # The upper body opens the followed case; the lower body its own case page.
     link = f"/api/followed/{event.subject_id}" if event.name == "petition.result_reported" else f"/api/petitions/{event.subject_id}"
-    await do_notify(TenantScope(notify_tenant), f"upper-level:{event.id}", kind=kind, roles=sorted(STEP_ROLES),
-                    text={lang: words[lang].format(number=number) for lang in ("zh", "en")}, link=link,
-                    subject_id=event.subject_id)
+    scope = TenantScope(notify_tenant)  # the receiving body's inbox, in its own wording
+    await do_notify(scope, f"upper-level:{event.id}", kind=kind, roles=sorted(STEP_ROLES),
+                    text=await worded(scope, message, {"case_number": number}), link=link, subject_id=event.subject_id)
 
 
 # -- views -----------------------------------------------------------------------------------------
