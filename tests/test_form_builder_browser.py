@@ -94,6 +94,10 @@ async def test_an_admin_builds_an_archive_type_and_a_conditional_report_form_by_
     await fill_choices(page, [("是", "Yes", "yes"), ("否", "No", "no")])
     await save_field(page, "是否涉及财物", "Money or gifts involved?", "money_involved", required=True)
     await add(page, "长文本")
+    # the preview follows the editor as soon as a value changes, without a click on 保存
+    await page.fill("#b-label-zh", "涉及财物的情况")
+    await page.press("#b-label-zh", "Tab")
+    await page.locator("#preview-panel label", has_text="涉及财物的情况").wait_for()
     await page.select_option("#b-shown-when", label="仅当「是否涉及财物」为「是」时")
     await save_field(page, "涉及财物的情况", "What money or gifts", "money_details", required=True)
     assert "仅当「是否涉及财物」为「是」时显示" in await page.inner_text("li.b-field[data-path='money_details']")
