@@ -59,6 +59,10 @@ async def test_an_admin_enters_the_2027_spring_festival_and_the_deadline_moves_p
         assert "k-tenant_makeup" in (await worked.get_attribute("class")) and "班" in await worked.inner_text()
 
         await page.screenshot(path=str(shots / "admin-calendar-2027.png"), full_page=True)
+        await page.goto(f"{live_server}/t/{slug}/admin/calendar?year=2027&lang=en")
+        assert "2027" in await page.inner_text("#official-note") and "国家" not in await page.inner_text("#official-note")
+        await page.screenshot(path=str(shots / "admin-calendar-2027-en.png"))
+        await page.goto(f"{live_server}/t/{slug}/admin/calendar?year=2027&lang=zh")
         await page.goto(f"{live_server}/t/{slug}/admin/calendar?year=2026")
         await page.locator("#m10").screenshot(path=str(shots / "admin-calendar-2026-october.png"))
 
