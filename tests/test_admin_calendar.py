@@ -18,7 +18,7 @@ from xinfang.forms.service import require_form
 from xinfang.petitions import service as petitions
 from xinfang.petitions.models import CalendarRules, Channel
 from xinfang.store.scoped import TenantScope
-from xinfang.tenancy.config_versions import list_config_versions
+from xinfang.tenancy.config_versions import ConfigActor, do_roll_back_config, list_config_versions
 from xinfang.tenancy.context import TenantContext
 from xinfang.tenancy.models import Tenant
 from tests.login_pages import TOKEN, staff_login
@@ -130,6 +130,11 @@ async def test_clicks_make_days_off_and_working_days_and_each_is_a_version(app, 
     bad = await browser.post(f"/t/{bazhou.slug}/admin/calendar/days", form={"csrf_token": token, "day": "2027-13-01"})
     assert bad.status_code == 422 and "日期格式应为" in text_of(await bad.get_data(as_text=True))
     assert len(await list_config_versions(scope, "calendar")) == before + 3  # nothing refused was saved
+    await do_roll_back_config(scope, "calendar", versions[1].number, actor=ConfigActor(None, "测试"))
+    rules = await rules_of(scope)  # back through the same writer, names and all, as a new version
+    assert rules.holidays == {"2027-02-08"} and rules.names == {"2027-02-08": "春节"} and rules.workdays == {"2027-02-20"}
+    assert (await list_config_versions(scope, "calendar"))[0].note.startswith("回滚到第")
+    assert await petitions.tenant_calendar(scope) is not None and not (await petitions.tenant_calendar(scope)).is_working_day(date(2027, 2, 8))
 
 
 async def rules_of(scope) -> Rules:
