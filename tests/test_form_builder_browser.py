@@ -71,6 +71,7 @@ async def test_an_admin_builds_an_archive_type_and_a_conditional_report_form_by_
     await save_field(page, "参评人数", "Participants", "participants", required=True, minimum="1", maximum="10000")
     await add(page, "短文本")
     await save_field(page, "说明", "Remarks", "remarks", maxLength="2000")
+    await page.screenshot(path=str(shots / "form-builder-archive-type.png"), full_page=True)
     await page.click("#b-publish")
     await page.wait_for_selector(".notice:has-text('已保存')")
     admin = live_token(live_server, slug, "admin")
@@ -83,6 +84,7 @@ async def test_an_admin_builds_an_archive_type_and_a_conditional_report_form_by_
 
     # a report form from the report template, with a field asked only when money or gifts are involved
     await page.goto(f"{live_server}/t/{slug}/admin/forms/builder")
+    await page.screenshot(path=str(shots / "form-builder-index.png"), full_page=True)
     await page.fill("#b-new-name-zh", "乡镇干部作风问题反映")
     await page.fill("#b-new-name-en", "Conduct of township officials")
     await page.fill("#b-new-key", "township_conduct")

@@ -121,9 +121,12 @@ async def open_draft(scope: TenantScope, t: Target) -> tuple[FormDraft, bool]:
     Returns (draft, stored). A form or type that neither exists nor has a draft is a 404.
     """
     draft = await find_draft(scope, t)
-    if draft is not None:
-        return draft, True
     schema, version, name = await published(scope, t)
+    if draft is not None:
+        if draft.base_digest and schema is not None and schema_digest(draft.json_schema) == draft.base_digest != schema_digest(schema):
+            # nothing changed in the draft, and a newer version was published since (a rollback, the JSON page): follow it
+            draft.json_schema, draft.base_version, draft.base_digest = schema, version, schema_digest(schema)
+        return draft, True
     if schema is None:
         raise NotFound({"zh": "没有这个表单", "en": "no such form"})
     return FormDraft(tenant_id=scope.tenant_id, area=t.area, key=t.key, json_schema=schema, name=name,

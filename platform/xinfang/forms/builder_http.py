@@ -18,7 +18,7 @@ from ..tenancy.resolution import current_tenant
 from . import builder
 from .model import LIMIT_KEYS, Form
 from .rendering import is_anonymous, parse_form, render_form
-from .schema_safety import SchemaRejected, check_tenant_schema, validate_submission
+from .schema_safety import SchemaRejected, check_tenant_schema, schema_digest, validate_submission
 from .templates_library import load_templates
 
 form_builder_bp = Blueprint("form_builder", __name__, url_prefix="/t/<tenant_slug>/admin")
@@ -66,10 +66,11 @@ async def _page(area: str, status: int = 200, *, errors: dict | None = None, jso
         for p in problems:
             by_path.setdefault(p["path"], []).append(p)
         field = form.find(focus) if focus else None
-        _, published_version, _ = await builder.published(scope, t)
+        _, published_version, published_name = await builder.published(scope, t)
         checked = bool(draft.example) or request.args.get("checked") == "1"
         context.update(
-            draft=draft, stored=stored, form=form, schema=schema, problems=problems, by_path=by_path, field=field,
+            draft=draft, stored=stored, changed=stored and (schema_digest(schema) != draft.base_digest or (area != "form" and draft.name != published_name)),
+            form=form, schema=schema, problems=problems, by_path=by_path, field=field,
             published_version=published_version, json_text=json_text if json_text is not None else builder.pretty(schema),
             preview=preview_of(schema, draft.example, draft.anonymous, lang, checked),
             conditions=builder.condition_options(form, focus) if field else [], condition_words=builder.condition_words(form),
