@@ -11,6 +11,7 @@ The tests that publish run in a tenant of their own (a bundle loaded here), so t
 from __future__ import annotations
 
 import copy
+from datetime import date
 import re
 import uuid
 from html.parser import HTMLParser
@@ -318,3 +319,53 @@ async def test_the_draft_is_kept_between_clicks_and_problems_stand_next_to_their
     await post_form(browser, f"/t/{slug}/admin/workflow", form)
     html = await (await browser.get(f"/t/{slug}/admin/workflow")).get_data(as_text=True)
     assert "不予受理" in html and "尚未发布的草稿" not in html and "正在使用：第 2 版" in html
+
+
+async def test_reloading_the_bundle_keeps_what_the_admin_published_and_a_changed_bundle_is_a_new_version(client, tmp_path):
+    from tests.test_workflow_checks import _workflow_toml
+
+    slug = await own_tenant(tmp_path)
+    admin = await login_token(client, slug, "admin")
+    assert (await client.put(f"/t/{slug}/api/workflow", headers=admin, json=new_version_data())).status_code == 200
+    _, bundles = discover(tmp_path)
+    mine = [b for b in bundles if b.slug == slug]
+    report = await BundleLoader(PASSWORD).load(None, mine)
+    assert report.counts.get("workflows.unchanged") == 1
+    versions = await (await client.get(f"/t/{slug}/api/workflow/versions", headers=admin)).get_json()
+    assert versions["current"] == 2  # the designer's version stays: the bundle did not change
+
+    changed = Workflow.model_validate(default_workflow_data()).model_dump(mode="json", by_alias=True, exclude_none=True)
+    changed["time_limits"]["acceptance"] = {"amount": 10, "unit": "calendar_days"}
+    path = tmp_path / slug / "bundle.toml"
+    path.write_text(_bundle_text(slug) + "\n" + _workflow_toml(changed), encoding="utf-8")
+    _, bundles = discover(tmp_path)
+    report = await BundleLoader(PASSWORD).load(None, [b for b in bundles if b.slug == slug])
+    assert report.counts.get("workflows.updated") == 1
+    versions = await (await client.get(f"/t/{slug}/api/workflow/versions", headers=admin)).get_json()
+    assert versions["current"] == 3 and versions["versions"][0]["author"] == "运维配置包 / operator bundle"
+    shown = await (await client.get(f"/t/{slug}/api/workflow", headers=admin)).get_json()
+    assert shown["time_limits"]["acceptance"]["amount"] == 10
+
+
+def test_removing_a_state_or_a_time_limit_takes_it_out_of_every_step():
+    draft = canonical(Workflow.model_validate(default_workflow_data()))
+    handling = next(i for i, s in enumerate(draft["states"]) if s["key"] == "handling")
+    designer.remove_state(draft, handling)
+    assert all("handling" not in t["from"] for t in draft["transitions"])
+    assert next(t for t in draft["transitions"] if t["key"] == "assign")["to"] == ""  # the check then asks where it leads
+    designer.remove_time_limit(draft, "review")
+    assert all(s["deadline"] != "review" for s in draft["states"]) and "review" not in draft["time_limits"]
+    designer.remove_step(draft, next(i for i, t in enumerate(draft["transitions"]) if t["key"] == "reply"))
+    assert all("reply" not in t["not_by"] for t in draft["transitions"])
+    key = designer.add_time_limit(draft)
+    assert key == "limit_1" and draft["time_limits"][key] == {"amount": 15, "unit": "working_days"}
+    problems = designer_problems(draft)
+    assert set(problems) == {"transitions.4.to", "transitions.5.to"}  # 分办 and 延期 led to the state removed
+    assert problems["transitions.4.to"] == {"zh": "请选择办理后进入的状态", "en": "choose the state it leads to"}
+
+
+def designer_problems(draft: dict) -> dict:
+    from xinfang.petitions.workflow_checks import publish_problems
+    from xinfang.petitions.workflow_versions import dotted
+
+    return dotted(publish_problems(designer.definition_of(draft), set(), date(2026, 3, 2)))

@@ -71,6 +71,11 @@ async def test_an_admin_adds_a_step_and_a_handler_sees_it_on_new_cases_only(live
     await page.locator(".notice", has_text="已发布为第 2 版").wait_for()
     assert await page.locator("#versions tr[data-version='2']").count() == 1
     assert "增加补充调查步骤" in await page.inner_text("#versions")
+    await page.goto(f"{live_server}/t/{slug}/admin/workflow?lang=en")
+    await page.wait_for_selector("svg.workflow-diagram")
+    assert "Inquire further" in await page.text_content("svg.workflow-diagram")
+    assert await page.get_by_role("button", name="Publish").count() == 2
+    await page.screenshot(path=str(shots / "workflow-designer-en.png"), full_page=True)
     await admin.close()
 
     newer = case_in_handling(live_server, slug, registrar, leader, handler_id, "发布后收到的来信")

@@ -400,7 +400,7 @@ async def do_submit_petition(
     secret_keys = identity_keys(form.json_schema)
     identity = {k: v for k, v in answers.items() if k in secret_keys}
     public_answers = {k: v for k, v in answers.items() if k not in secret_keys}
-    workflow_version, workflow = await current_workflow(ctx.scope)
+    workflow_version, workflow = await current_workflow(ctx.scope, fresh=True)
     petition_id = submission.petition_id if submission else ObjectId()
     receipt = submission.receipt(0) if submission else new_receipt()
     receipt_hash = await hash_receipt(keyring, receipt)
@@ -664,7 +664,7 @@ async def do_transition(
     from_state = petition.state
     target_scope = TenantScope(target.id) if target else ctx.scope
     # A case moved to another body runs on that body's newest workflow from then on.
-    target_version, target_workflow = await current_workflow(target_scope) if target else (petition.workflow_version, workflow)
+    target_version, target_workflow = await current_workflow(target_scope, fresh=True) if target else (petition.workflow_version, workflow)
     to_state = transition.to if any(s.key == transition.to for s in target_workflow.states) else target_workflow.initial
     state = target_workflow.state(to_state)
     today = china_today(now)

@@ -106,12 +106,19 @@ async def require_version(scope: TenantScope, number: int) -> WorkflowVersion:
     return row
 
 
-async def current_workflow(scope: TenantScope) -> tuple[int | None, Workflow]:
-    """The version new cases take now, and its workflow (cached like the rest of the tenant's configuration)."""
+async def current_workflow(scope: TenantScope, *, fresh: bool = False) -> tuple[int | None, Workflow]:
+    """The version new cases take now, and its workflow (cached like the rest of the tenant's configuration).
+
+    ``fresh``: read the newest version's number from the store (a new case, a case moving in), so a case starts
+    on the version published a moment ago on another replica too; its workflow comes from the version cache."""
     async def load():
         row = await scope.repo(TenantWorkflow).find_one({})
         return (row.version, row.definition) if row else (None, default_workflow())
 
+    if fresh:
+        row = await scope.repo(TenantWorkflow).find_one({})
+        if row is not None and row.version is not None:
+            return row.version, await workflow_of_version(scope, row.version)
     return await tenant_config.get(("workflow", scope.tenant_id), load)
 
 
