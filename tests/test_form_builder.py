@@ -411,6 +411,19 @@ async def test_the_archive_document_type_builder_saves_through_the_gate(admin, c
         assert row.name.model_dump() == {"zh": "述责述廉", "en": "Accountability report"} and "choice" in row.json_schema["properties"]
         rows = await list_config_versions(TenantScope(tenant.id), f"archive_type:{key}")
         assert rows and rows[0].content["key"] == key
+    status, html = await b.page(key, field="number")
+    await b.step(key, **(page_form(html, "field-editor") | {"label_zh": "参加人数"}))
+    status, text, _ = await b.post("publish", key, {})
+    assert status == 303
+    async with client.app.app_context():  # rolling back saves the older type again, as a newer version
+        from xinfang.tenancy.config_versions import ConfigActor, do_roll_back_config
+        scope = TenantScope(tenant.id)
+        rows = await list_config_versions(scope, f"archive_type:{key}")
+        assert rows[0].content["json_schema"]["properties"]["number"]["title"] == "参加人数"
+        await do_roll_back_config(scope, f"archive_type:{key}", rows[1].number, actor=ConfigActor(None, "测试"))
+        row = await scope.repo(ArchiveDocumentType).find_one({"key": key})
+        assert row.json_schema["properties"]["number"]["title"] == "数字"
+        assert (await list_config_versions(scope, f"archive_type:{key}"))[0].number == rows[0].number + 1
     status, html = await b.page(key)
     assert status == 200 and "保存档案材料类型" in html
     # the seed's 民主评廉 opens in the same builder
