@@ -205,7 +205,9 @@ def validate_submission(schema: dict, data: dict, *, anonymous: bool) -> list[Fi
     no longer required and any identity value given is itself an error. Never raises on
     odd data; raises ``SchemaRejected`` only if ``schema`` does not pass the gate.
     """
-    validator = compile_validator(_anonymous_variant(schema) if anonymous and isinstance(schema, dict) else schema)
+    validator = compile_validator(schema)  # the gate first: nothing below reads a schema it has not passed
+    if anonymous and isinstance(schema, dict):
+        validator = compile_validator(_anonymous_variant(schema))
     try:
         return _validate(validator, schema, data, anonymous=anonymous)
     except Exception:  # belt and braces: odd data must never become a server error

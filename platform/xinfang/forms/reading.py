@@ -19,7 +19,7 @@ from collections import OrderedDict
 from typing import Any
 
 from . import regions
-from .gate import MAX_SCHEMA_DEPTH, canonical_json, choice_options, field_kind, resolve_node
+from .gate import MAX_SCHEMA_DEPTH, SchemaRejected, canonical_json, choice_options, compile_validator, field_kind, resolve_node
 from .model import KINDS, LIMIT_KEYS, Choice, Condition, Field, Form
 
 _CACHE_SIZE = 256
@@ -54,11 +54,15 @@ def read_form(schema: dict) -> Form:
 def _read(schema: dict) -> Form:
     if not isinstance(schema, dict):
         return Form()
-    inlined = inline_refs(schema)
+    try:
+        compile_validator(schema)  # cached: references are written out only where the gate bounds them
+        inlined = inline_refs(schema)
+    except SchemaRejected:
+        inlined = schema  # not a tenant form (an old or partial schema): read as it stands, references unfollowed
     form = Form.from_schema(inlined)
     if form.raw is not None:  # a root the model keeps whole: its fields, read leniently
-        form = Form(title_zh=form.title_zh, title_en=form.title_en)
         root = resolve_node(inlined, inlined)
+        form = Form()
         form.title_zh, form.title_en = _texts(root)[:2]
         form.fields = _lenient_children(root)
         return form
