@@ -460,3 +460,28 @@ async def test_the_builder_pages_show_words_not_codes(admin, tenants):
             if lang == "en":
                 mine = text.split("Form builder", 1)[1].split("Preview (as citizens see it)")[0].replace("中文", "")
                 assert not re.search(r"[\u4e00-\u9fff]{2,}", mine), (key, field, re.findall(r"[\u4e00-\u9fff]{2,}", mine))
+
+
+async def test_the_form_and_archive_type_areas_check_export_and_name_their_content(app, tenants):
+    from xinfang.store.scoped import TenantScope
+    from xinfang.tenancy.config_versions import config_area
+    from xinfang.tenancy.models import Tenant
+
+    form_area, type_area = config_area("form:report"), config_area("archive_type:integrity_evaluation")
+    async with app.app.app_context():
+        scope = TenantScope((await Tenant.find_one({"slug": tenants.A})).id)
+        current = await form_area.current(scope)
+        assert current["form:report"]["key"] == "report" and current["form:report"]["json_schema"]["properties"]["subject"]
+        assert form_area.check(scope, "form:report", current["form:report"]) == {}
+        from xinfang.tenancy.config_exchange import _storable  # an exported file of forms uploads elsewhere
+        assert "＄schema" in current["form:report"]["json_schema"] and _storable(current["form:report"])
+        bad = {"key": "report", "json_schema": {"type": "objekt"}}
+        assert form_area.check(scope, "form:report", bad) and form_area.check(scope, "form:other", current["form:report"])
+        assert await form_area.subject(scope, "report", "zh") == "检举控告"
+        types = await type_area.current(scope)
+        seed = types["archive_type:integrity_evaluation"]
+        assert seed["name"]["zh"] == "民主评廉" and type_area.check(scope, "archive_type:integrity_evaluation", seed) == {}
+        assert "name" in type_area.check(scope, "archive_type:integrity_evaluation", seed | {"name": {"zh": ""}})
+        assert await type_area.subject(scope, "integrity_evaluation", "en") == "Democratic integrity evaluation"
+    assert form_area.path_label("json_schema.x-en.title", "zh") == "英文 · 标题"
+    assert form_area.path_label("json_schema.properties.money_involved.title", "zh") is None  # names are the page's to show

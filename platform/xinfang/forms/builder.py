@@ -27,6 +27,7 @@ from ..store.documents import utcnow
 from ..store.scoped import TenantScope
 from ..tenancy.config_versions import ConfigActor, do_record_config_version, register_config_area
 from . import service
+from .config_words import schema_for_version, schema_from_version, schema_path_label
 from .drafts import FormDraft
 from .model import IDENTITY_GROUP_KEY, Choice, Condition, Field, Form, builder_problems, new_field
 from .schema_safety import SchemaRejected, check_tenant_schema, schema_digest
@@ -617,17 +618,46 @@ async def do_publish_draft(scope: TenantScope, t: Target, *, actor: ConfigActor,
 async def publish_form(scope: TenantScope, key: str, schema: dict, *, actor: ConfigActor, note: str) -> dict:
     """A form's schema published as a new version (unless the newest is the same) and recorded as a configuration version."""
     row, created = await service.do_publish_form_version(scope, key, schema=schema, actor_id=actor.account_id)
-    await do_record_config_version(scope, f"{FORM_AREA}:{key}", {"key": key, "json_schema": row.json_schema}, actor=actor, note=note)
+    await do_record_config_version(scope, f"{FORM_AREA}:{key}", {"key": key, "json_schema": schema_for_version(row.json_schema)},
+                                   actor=actor, note=note)
     return {"version": row.version, "created": created}
 
 
 async def _apply_form(scope: TenantScope, content: dict, actor: ConfigActor, note: str) -> None:
     if not isinstance(content, dict) or not isinstance(content.get("json_schema"), dict) or not content.get("key"):
         raise InvalidInput(fields={"content": {"zh": "这一版的内容不完整", "en": "this version's content is incomplete"}})
-    await publish_form(scope, content["key"], content["json_schema"], actor=actor, note=note)
+    await publish_form(scope, content["key"], schema_from_version(content["json_schema"]), actor=actor, note=note)
 
 
-register_config_area(FORM_AREA, {"zh": "表单", "en": "Forms"}, _apply_form)
+def _check_form(scope: TenantScope, area: str, content: dict) -> dict:
+    """What an import or a rollback of ``form:<key>`` would be refused for, by path, in zh/en."""
+    key = area.partition(":")[2]
+    if not isinstance(content, dict) or content.get("key") != key or not isinstance(content.get("json_schema"), dict):
+        return {"content": {"zh": "这一版的内容不完整", "en": "this version's content is incomplete"}}
+    if not service.FORM_KEY.fullmatch(key):
+        return {"key": {"zh": "表单标识只能用小写字母、数字和下划线，以字母开头", "en": "a form key is lowercase letters, digits and underscores"}}
+    try:
+        schema = schema_from_version(content["json_schema"])
+        check_tenant_schema(schema)
+    except SchemaRejected as rejected:
+        return {("json_schema" + p["path"].replace("/", ".")).rstrip("."): {"zh": p["zh"], "en": p["en"]} for p in rejected.problems}
+    kind = (schema.get("x-form") or {}).get("kind", "petition") if isinstance(schema.get("x-form"), dict) else "petition"
+    if kind not in service.KINDS:
+        return {"json_schema.x-form.kind": {"zh": "表单类型应为信访件、检举控告或意见建议", "en": "the kind of form must be petition, report or suggestion"}}
+    return {}
+
+
+async def _current_forms(scope: TenantScope) -> dict:
+    return {f"{FORM_AREA}:{row.key}": {"key": row.key, "json_schema": schema_for_version(row.json_schema)} for row in await service.list_forms(scope)}
+
+
+async def _form_subject(scope: TenantScope, key: str, lang: str) -> str | None:
+    row = await service.latest_version(scope, key)
+    return (row.title().get(lang) or row.title().get("zh")) if row else None
+
+
+register_config_area(FORM_AREA, {"zh": "表单", "en": "Forms"}, _apply_form, check=_check_form, current=_current_forms,
+                     path_label=schema_path_label, subject=_form_subject)
 
 
 def pretty(schema: dict) -> str:
