@@ -435,3 +435,10 @@ def test_a_condition_and_a_region_inside_the_subject_group():
     person = validate_submission(schema, {"subject": {"kind": "person"}}, anonymous=False)
     assert [(e.path, e.zh) for e in person] == [("subject.position", "被反映人 · 职务：必填（仅当“类型”选择“个人”时填写）")]
     assert [e.path for e in validate_submission(schema, {"subject": {"kind": "unit", "where": "440000"}}, anonymous=False)] == ["subject.where"]
+
+
+def test_without_javascript_the_region_says_how_to_get_the_counties(schema):
+    hint = "选好市后先提交一次"
+    assert hint in str(render_form(schema))
+    assert hint not in str(render_form(schema, values={"region_code": "652800"}))  # the counties are listed now
+    assert hint not in str(render_form(schema, values={"region_code": "441900"}))  # 东莞市 has none to list

@@ -74,6 +74,7 @@ UI_TEXT = {
         "choose_city_first": "请先选择市",
         "no_county": "本市不设区县",
         "then_required": "（此时必填）",
+        "region_no_script": "如果下拉列表没有随选择变化：选好市后先提交一次，页面会列出该市的县（区）。",
         "region_help": "依次选择省、市、县（区）。",
         "file_help": "PDF、JPEG 或 PNG 文件，不超过 5 MB。",
         "id_help": "18 位，最后一位可能是 X。",
@@ -95,6 +96,7 @@ UI_TEXT = {
         "choose_city_first": "Choose the city first",
         "no_county": "This city has no counties",
         "then_required": " (then required)",
+        "region_no_script": "If the lists do not follow your choice: choose the city and submit once; the page then lists its counties.",
         "region_help": "Choose the province, then the city, then the county or district.",
         "file_help": "A PDF, JPEG or PNG file of at most 5 MB.",
         "id_help": "18 characters; the last may be X.",
@@ -418,6 +420,8 @@ class _Renderer:
         else:
             county_options = [{"value": "", "label": self.ui["choose_city_first"], "selected": True}]
         item["kind"] = "region"
+        # without JavaScript the counties are listed once a city has been submitted: say so until then
+        item["no_script"] = self.ui["region_no_script"] if not county_pairs and not (city and regions.is_precise(city)) else ""
         item["wrapper_attrs"] = item["wrapper_attrs"] + [("data-region", "true")]
         item["selects"] = [
             {"id": dom_id, "label": self.ui["province"], "groups": [{"label": "", "options": province_options}],
