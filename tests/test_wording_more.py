@@ -186,7 +186,7 @@ async def test_a_petition_deadline_message_is_worded_by_the_tenant(client, tenan
     [reminder] = await scopes.A.repo(Notification).find({"subject_id": str(petition.id)}).to_list()
     assert reminder.text.zh == f"【临期】{petition.number}（{petition.title}）须于{due.year}年{due.month}月{due.day}日前办结"
     assert reminder.text.en == f"Due {petition.due_on}: {petition.number}"
-    await sweep_petition_deadlines(scopes.A, due - timedelta(days=1))  # told already: not worded or sent again
+    await sweep_petition_deadlines(scopes.A, due - timedelta(days=1))  # told already: not sent again
     await sweep_petition_deadlines(scopes.A, due + timedelta(days=1))
     [overdue] = await scopes.A.repo(Notification).find({"subject_id": str(petition.id), "kind": "overdue"}).to_list()
     assert overdue.text.zh == f"信访件 {petition.number} 已超过办理期限（{petition.due_on}）：{petition.title}"  # the default

@@ -12,8 +12,8 @@ from ..petitions.models import Petition
 from ..petitions.service import tenant_calendar, tenant_workflow
 from ..store.scoped import TenantScope
 from .handlers import _case_values, next_roles
-from .models import Notification, NoticeSweepMark
-from .service import do_notify, notification_id
+from .models import NoticeSweepMark
+from .service import do_notify
 from .wording import tenant_wording, worded
 
 REMINDER_WORKING_DAYS = 3
@@ -60,8 +60,6 @@ MESSAGE_OF = {"reminder": "case_reminder", "overdue": "case_overdue"}  # notific
 async def _notify(scope: TenantScope, workflow, petition: Petition, kind: str, wording: dict) -> int:
     """To the assigned handler; a case nobody holds yet goes to whoever acts next in its state."""
     key = f"petition_{kind}:{petition.id}:{petition.due_on}"
-    if await scope.repo(Notification).get(notification_id(scope.tenant_id, key)) is not None:
-        return 0  # told on an earlier day: not worded again (a tenant's wording is rendered in the sandbox)
     roles = [] if petition.assignee_id else next_roles(workflow, petition.state)
     text = await worded(scope, MESSAGE_OF[kind], _case_values(petition) | {"due_on": petition.due_on}, wording=wording)
     return int(await do_notify(scope, key, kind=kind, roles=roles, account_id=petition.assignee_id, subject_id=str(petition.id),
