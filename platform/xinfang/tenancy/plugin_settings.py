@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..errors import InvalidInput, NotFound
+from pymongo.errors import DuplicateKeyError
+
+from ..errors import Conflict, InvalidInput, NotFound
 from ..events import DomainEvent, unit_of_work
 from ..plugins import PluginInfo, plugin_infos
 from ..store.scoped import TenantScope
@@ -106,16 +108,22 @@ async def do_configure_plugin(scope: TenantScope, pm, name: str, *, enabled: boo
     if errors:
         raise InvalidInput(fields=errors)
     repo = scope.repo(TenantPluginSetting)
-    async with unit_of_work() as uow:
-        row = await repo.find_one({"plugin": name}, session=uow.session)
-        if row is None:
-            row = TenantPluginSetting(tenant_id=scope.tenant_id, plugin=name, enabled=enabled, config=config)
-        else:
-            row.enabled, row.config = enabled, config
-        await repo.save(row, session=uow.session)
-        uow.record(
-            DomainEvent("plugin.configured", scope.tenant_id, str(row.id), {"plugin": name, "enabled": enabled, "actor_id": str(actor_id or "")})
-        )
+    for attempt in range(3):
+        try:
+            async with unit_of_work() as uow:
+                row = await repo.find_one({"plugin": name}, session=uow.session)
+                if row is None:
+                    row = TenantPluginSetting(tenant_id=scope.tenant_id, plugin=name, enabled=enabled, config=config)
+                else:
+                    row.enabled, row.config = enabled, config
+                await repo.save(row, session=uow.session)
+                uow.record(DomainEvent("plugin.configured", scope.tenant_id, str(row.id),
+                                       {"plugin": name, "enabled": enabled, "actor_id": str(actor_id or "")}))
+            break
+        except DuplicateKeyError:
+            # Two first settings of one plugin at once: the other insert won; set it on the row it made.
+            if attempt == 2:
+                raise Conflict({"zh": "同时有其他修改，请稍后重试", "en": "changed concurrently; try again"}) from None
     actor = actor or (ConfigActor(str(actor_id), "") if actor_id else BUNDLE_ACTOR)
     await do_record_config_version(scope, f"plugin:{name}", {"plugin": name, "enabled": enabled, "config": config}, actor=actor, note=note)
     return EffectiveSetting(info, enabled, config)
