@@ -11,7 +11,7 @@ from pymongo.errors import ConnectionFailure
 from quart import g, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from .errors import DomainError, InvalidInput, Message, NotAuthenticated, ServiceUnavailable
+from .errors import DomainError, InvalidInput, Message, NotAuthenticated, NotFound, ServiceUnavailable
 from .navigation import home_url_for, staff_home_url
 
 log = logging.getLogger(__name__)
@@ -79,6 +79,16 @@ _HTTP_ZH = {
     400: "请求有误", 401: "请先登录", 403: "无权访问", 404: "未找到", 405: "不支持此请求方法",
     413: "请求内容太大", 415: "不支持的内容类型", 429: "请求太频繁，请稍后再试",
 }
+
+
+def path_number(value: str) -> int:
+    """A version number taken from a URL path: a made-up one is a 404 like any unknown object.
+
+    Routes take a plain ``<number>``, not ``<int:number>``: quart-schema's path regex mangles typed
+    converters that follow other parameters (the OpenAPI document would miss the route)."""
+    if not value.isdigit() or len(value) > 6 or int(value) < 1:
+        raise NotFound()
+    return int(value)
 
 
 def wants_page() -> bool:

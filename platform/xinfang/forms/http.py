@@ -8,7 +8,7 @@ from quart_schema import document_request
 from ..auth.access import current_principal
 from ..auth.permissions import Permission, public, requires
 from ..errors import NotFound
-from ..http import parse_body
+from ..http import parse_body, path_number
 from ..navigation import staff_home_url
 from ..tenancy.resolution import current_tenant
 from . import service
@@ -42,15 +42,11 @@ async def list_versions(tenant_slug, key):
     return {"versions": [r.summary() for r in rows]}
 
 
-# A plain <version>, not <int:version>: quart-schema's path regex mangles typed converters
-# that follow other parameters.
 @forms_bp.get("/api/forms/<key>/versions/<version>")
 @requires(Permission.PETITIONS_READ)
 async def show_version(tenant_slug, key, version):
     """An older version stays readable: every petition names the version it was validated against."""
-    if not version.isdigit() or len(version) > 6:
-        raise NotFound()
-    form = await service.require_form(current_tenant().scope, key, int(version))
+    form = await service.require_form(current_tenant().scope, key, path_number(version))
     return dict(form.summary(), schema=form.json_schema)
 
 

@@ -17,7 +17,7 @@ from werkzeug.datastructures import MultiDict
 from ..auth.access import current_principal
 from ..auth.permissions import Permission, requires
 from ..errors import DomainError, InvalidInput
-from ..http import json_object_body
+from ..http import json_object_body, path_number
 from ..i18n import current_lang
 from ..navigation import allowed_target, staff_home_url
 from ..store.documents import utcnow
@@ -59,9 +59,10 @@ async def list_workflow_versions(tenant_slug):
     return {"current": number, "versions": [v.summary() for v in await list_versions(scope)]}
 
 
-@workflow_api_bp.get("/versions/<int:number>")
+@workflow_api_bp.get("/versions/<number>")
 @requires(Permission.WORKFLOW_MANAGE)
 async def show_workflow_version(tenant_slug, number):
+    number = path_number(number)
     row = await require_version(current_tenant().scope, number)
     return dict(row.summary(), workflow=canonical(row.definition))
 

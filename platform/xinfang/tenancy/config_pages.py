@@ -17,7 +17,7 @@ from quart import Blueprint, redirect, request, url_for
 from ..auth.access import current_principal
 from ..auth.permissions import Permission, requires
 from ..errors import InvalidInput, Message, NotFound
-from ..http import staff_page
+from ..http import path_number, staff_page
 from ..i18n import current_lang
 from ..navigation import allowed_target
 from ..store.scoped import TenantScope
@@ -266,10 +266,11 @@ async def versions_diff_page(tenant_slug, area):
                             rows=rows, numbers=numbers)
 
 
-@config_studio_bp.get("/admin/versions/<area>/<int:number>/rollback")
+@config_studio_bp.get("/admin/versions/<area>/<number>/rollback")
 @requires(Permission.CONFIGURATION_MANAGE)
 async def rollback_confirm_page(tenant_slug, area, number):
     """The confirm step (works without JavaScript): what going back to version ``number`` changes, and the button."""
+    number = path_number(number)
     scope, lang = current_tenant().scope, current_lang()
     await require_area(scope, area)
     target, newest = await require_config_version(scope, area, number), await latest_config_version(scope, area)
@@ -278,9 +279,10 @@ async def rollback_confirm_page(tenant_slug, area, number):
                             newest=newest, rows=rows, can_apply=config_area(area) is not None)
 
 
-@config_studio_bp.post("/admin/versions/<area>/<int:number>/rollback")
+@config_studio_bp.post("/admin/versions/<area>/<number>/rollback")
 @requires(Permission.CONFIGURATION_MANAGE)
 async def rollback_submit(tenant_slug, area, number):
+    number = path_number(number)
     scope = current_tenant().scope
     await require_area(scope, area)
     await do_roll_back_config(scope, area, number, actor=ConfigActor.of(current_principal()))
@@ -313,9 +315,10 @@ async def list_area_versions(tenant_slug, area):
             "versions": [_summary(v) for v in await list_config_versions(scope, area)]}
 
 
-@config_studio_bp.get("/api/config-versions/<area>/<int:number>")
+@config_studio_bp.get("/api/config-versions/<area>/<number>")
 @requires(Permission.CONFIGURATION_MANAGE)
 async def show_area_version(tenant_slug, area, number):
+    number = path_number(number)
     scope = current_tenant().scope
     await require_area(scope, area)
     row = await require_config_version(scope, area, number)
@@ -332,9 +335,10 @@ async def diff_area_versions(tenant_slug, area):
                       "before": r["raw_before"], "after": r["raw_after"]} for r in rows]}
 
 
-@config_studio_bp.post("/api/config-versions/<area>/<int:number>/rollback")
+@config_studio_bp.post("/api/config-versions/<area>/<number>/rollback")
 @requires(Permission.CONFIGURATION_MANAGE)
 async def roll_back_area(tenant_slug, area, number):
+    number = path_number(number)
     scope = current_tenant().scope
     await require_area(scope, area)
     await do_roll_back_config(scope, area, number, actor=ConfigActor.of(current_principal()))
