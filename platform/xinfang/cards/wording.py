@@ -70,6 +70,8 @@ PLACEHOLDERS = (
     Placeholder({"zh": "发文日期，如 2027年1月4日", "en": "the date of issue, e.g. 2027年1月4日"},
                 "{{ issued_on[:4] }}年{{ issued_on[5:7]|int }}月{{ issued_on[8:10]|int }}日"),
     Placeholder({"zh": "书面说明期限，如 2027年1月18日（没有期限时不显示）", "en": "the answer deadline, e.g. 2027年1月18日 (nothing when there is none)"},
+                "{% if response_due %}{{ response_due[:4] }}年{{ response_due[5:7]|int }}月{{ response_due[8:10]|int }}日{% endif %}"),
+    Placeholder({"zh": "书面说明的截止日期（简写），如 2027年1月18日", "en": "the answer deadline (short form), e.g. 2027年1月18日"},
                 "{{ response_due_day }}"),
     Placeholder({"zh": "有书面说明期限时才显示的一段（把这段文字放在两者之间）", "en": "a passage shown only when there is an answer deadline (put it in between)"},
                 "{% if response_due %}{% endif %}"),
