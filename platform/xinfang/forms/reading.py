@@ -195,6 +195,12 @@ def walk_fields(form: Form) -> list[tuple[str, Field, list[Field]]]:
     return out
 
 
+def file_field_names(schema: dict) -> list[str]:
+    """The input names of a form's own file fields (``evidence``, ``subject.photo``): their uploads are kept
+    as attachments like the page's general ``files`` input."""
+    return [path for path, f, _ in walk_fields(read_form(schema)) if f.kind == "file"]
+
+
 def identity_keys(form: Form) -> list[str]:
     return [f.key for f in data_fields(form.fields) if f.identity]
 

@@ -14,6 +14,7 @@ from ..auth.permissions import Permission, public, requires
 from ..auth.principal import Principal
 from ..auth.service import authenticate_staff, guarded_login
 from ..errors import Conflict, DomainError, InvalidInput, NotFound
+from ..forms.reading import answer_rows, file_field_names
 from ..forms.rendering import parse_form, render_form
 from ..forms.schema_safety import FieldError
 from ..forms.service import list_forms, require_form
@@ -42,25 +43,6 @@ _page = staff_page
 
 # Shown for a staff id in the history whose account no longer exists (never the raw id).
 T_UNKNOWN_STAFF = {"zh": "（已删除的账号）", "en": "(deleted account)"}
-
-
-def answer_rows(schema: dict, answers: dict, lang: str, prefix: str = "") -> list[tuple[str, str]]:
-    """(field title, shown value) pairs in the form's own order and words, nested fieldsets flattened."""
-    rows = []
-    properties = schema.get("properties", {})
-    for key, value in answers.items():
-        spec = properties.get(key, {})
-        title = (spec.get("x-en", {}).get("title") if lang == "en" else spec.get("title")) or key
-        labels = {c.get("const"): (c.get("x-en", {}).get("title") if lang == "en" else c.get("title")) for c in spec.get("oneOf", []) + spec.get("items", {}).get("oneOf", [])}
-        if isinstance(value, dict):
-            rows += answer_rows(spec, value, lang, prefix=f"{prefix}{title} · ")
-        elif isinstance(value, bool):  # a yes/no question: words, never True/False
-            rows.append((prefix + title, {True: {"zh": "是", "en": "Yes"}, False: {"zh": "否", "en": "No"}}[value][lang]))
-        elif isinstance(value, list):
-            rows.append((prefix + title, "、".join(str(labels.get(v) or v) for v in value)))
-        else:
-            rows.append((prefix + title, str(labels.get(value) or value)))
-    return rows
 
 
 @console_bp.get("/login")
@@ -323,7 +305,7 @@ async def register_submit(tenant_slug):
     ctx = current_tenant()
     submitted = await request.form
     form = await require_form(ctx.scope, submitted.get("_form", "petition"))
-    answers = parse_form(form.json_schema, submitted)
+    answers = parse_form(form.json_schema, submitted, files=await request.files)
     anonymous = submitted.get("_anonymous") == "1"
     channel = submitted.get("_channel", "letter")
     received_text = submitted.get("received_on")
@@ -333,7 +315,7 @@ async def register_submit(tenant_slug):
         if channel not in {c.value for c in REGISTER_CHANNELS}:
             raise InvalidInput(fields={"channel": {"zh": "请选择来信、来访或来电", "en": "choose letter, visit or phone call"}})
         received_on = _received_on(received_text)
-        uploads = await request_uploads()
+        uploads = await request_uploads(form_fields=file_field_names(form.json_schema))
         petition, receipt = await service.do_submit_petition(
             ctx, keyring(), form, answers=answers, anonymous=anonymous, channel=Channel(channel),
             registered_by=current_principal(), uploads=uploads, received_on=received_on,

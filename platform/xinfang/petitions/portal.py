@@ -10,6 +10,7 @@ from quart import Blueprint, render_template, request, session, url_for
 
 from ..auth.permissions import public
 from ..errors import Conflict, DomainError, InvalidInput, NotFound
+from ..forms.reading import file_field_names
 from ..forms.rendering import parse_form, render_form
 from ..forms.schema_safety import FieldError
 from ..forms.service import list_forms, require_form
@@ -76,9 +77,9 @@ async def submit_petition(tenant_slug, key):
     submitted = await request.form
     form = await require_form(ctx.scope, key, submitted.get("_version", type=int))
     anonymous = submitted.get("_anonymous") == "1"
-    answers = parse_form(form.json_schema, submitted)
+    answers = parse_form(form.json_schema, submitted, files=await request.files)
     try:
-        uploads = await request_uploads()
+        uploads = await request_uploads(form_fields=file_field_names(form.json_schema))
         petition, receipt = await service.do_submit_petition(ctx, keyring(), form, answers=answers, anonymous=anonymous, uploads=uploads,
                                                              idempotency_key=submitted.get(SUBMISSION_KEY) or None)
     except (InvalidInput, Conflict) as invalid:

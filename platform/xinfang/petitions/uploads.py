@@ -6,6 +6,7 @@ Files are checked by what they are (magic bytes), not by what they claim to be.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 from typing import TypeVar
 from urllib.parse import quote
 
@@ -68,16 +69,25 @@ UNREADABLE_NAME = {
 }
 
 
-async def request_uploads(field: str = "files") -> list[Upload]:
-    """The request's files in ``field``, checked (``check_files``).
+async def request_uploads(field: str = "files", form_fields: Sequence[str] = ()) -> list[Upload]:
+    """The request's files in ``field`` and in the form's own file fields ``form_fields``, checked (``check_files``).
 
     A part whose header the multipart parser could not read as a file (a file name with a bare CR,
     say) arrives as a text field of the same name: refused with a message, never dropped in silence.
+    A form's own file field keeps its text value (the name of a file sent on an earlier page), so only
+    ``field`` is checked for that. A refused file of a form field is named at that field.
     """
     form = await request.form
     if form.getlist(field):
         raise InvalidInput({"zh": "附件不符合要求", "en": "attachments refused"}, fields={field: UNREADABLE_NAME})
-    return check_files((await request.files).getlist(field))
+    files = await request.files
+    uploads = check_files(files.getlist(field))
+    for name in form_fields:
+        try:
+            uploads += check_files(files.getlist(name)[:1])
+        except InvalidInput as refused:
+            raise InvalidInput(refused.message, fields={name: next(iter(refused.fields.values()))}) from None
+    return uploads
 
 
 def check_files(files) -> list[Upload]:

@@ -23,11 +23,12 @@ from quart_schema import document_request
 from ..auth.access import current_principal
 from ..auth.permissions import Permission, requires
 from ..errors import DomainError, NotFound
+from ..forms.reading import answer_rows
 from ..http import parse_body, refusal_message, staff_page
 from ..i18n import current_lang
 from ..tenancy.resolution import current_tenant
 from . import service, upper_level
-from .console import answer_rows, petition_page
+from .console import petition_page
 from .page_lookups import human_size
 from .uploads import attachment_download, read_uploads, request_uploads
 from .workflow import FIELD_TITLES
