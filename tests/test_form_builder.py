@@ -281,7 +281,12 @@ async def test_add_edit_move_duplicate_remove_and_the_draft_survives_a_reload(ad
     assert (await b.schema("builder_steps"))["properties"]["amount"]["x-unit"] == {"zh": "万元", "en": "10k yuan"}
     await b.step("builder_steps", op="duplicate", path="subject.name")
     assert "name_2" in (await b.schema("builder_steps"))["properties"]["subject"]["properties"]
-    await b.step("builder_steps", op="remove", path="subject.name_2")
+    location = await b.step("builder_steps", op="remove", path="subject.name_2")
+    assert "done=remove" in location
+    await b.step("builder_steps", op="undo")  # a click too many: the last step undone, and redone
+    assert "name_2" in (await b.schema("builder_steps"))["properties"]["subject"]["properties"]
+    await b.step("builder_steps", op="undo")
+    assert "name_2" not in (await b.schema("builder_steps"))["properties"]["subject"]["properties"]
     status, html = await b.page("builder_steps", field="details")
     await b.step("builder_steps", **(page_form(html, "field-editor") | {"new_key": "facts"}))
     schema = await b.schema("builder_steps")

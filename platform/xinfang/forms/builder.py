@@ -186,6 +186,8 @@ def problems_of(form: Form, schema: dict) -> list[dict]:
 
 
 async def _store(scope: TenantScope, draft: FormDraft, schema: dict, actor: ConfigActor) -> FormDraft:
+    if draft.json_schema and schema != draft.json_schema:
+        draft.previous_schema = draft.json_schema
     draft.json_schema, draft.updated_by, draft.updated_at = schema, actor.account_id, utcnow()
     try:
         await scope.repo(FormDraft).save(draft)
@@ -479,7 +481,7 @@ def _edit_form(form: Form, draft: FormDraft, data: Any) -> None:
                       "en": _text(data, "name_en") or (draft.name or {}).get("en", "")}
 
 
-STEPS = ("add", "up", "down", "move", "duplicate", "remove", "field", "form")
+STEPS = ("add", "up", "down", "move", "duplicate", "remove", "field", "form", "undo")
 
 
 async def do_builder_step(scope: TenantScope, t: Target, data: Any, *, actor: ConfigActor) -> tuple[FormDraft, str | None]:
@@ -488,6 +490,10 @@ async def do_builder_step(scope: TenantScope, t: Target, data: Any, *, actor: Co
     if op not in STEPS:
         raise _bad("op", "不明白要做什么，请刷新页面后重试", "unknown step; reload the page and try again")
     draft, _ = await open_draft(scope, t)
+    if op == "undo":  # the schema before the last step; a second undo brings the step back
+        if draft.previous_schema is None:
+            raise _bad("op", "没有可以撤销的步骤", "there is no step to undo")
+        return await _store(scope, draft, draft.previous_schema, actor), None
     form = Form.from_schema(draft.json_schema)
     if form.raw is not None:
         raise _bad(FIELD_ERROR, "这个表单只能在高级（JSON）视图中修改", "this form can only be changed in the advanced (JSON) view")

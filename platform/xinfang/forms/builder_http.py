@@ -90,7 +90,8 @@ async def _step(area: str):
     except DomainError as refused:
         return await _page(area, refused.status, errors=refused.fields or {}, lead=refused.message, focus=data.get("path") or None)
     anchor = f"#f-{focus.replace('.', '-')}" if focus else ""
-    return redirect(_url(area, t.key, **({"field": focus} if focus else {})) + anchor, 303)
+    done = {"done": data.get("op")} if data.get("op") in ("remove", "undo") else {}
+    return redirect(_url(area, t.key, **({"field": focus} if focus else {}), **done) + anchor, 303)
 
 
 async def _preview(area: str):

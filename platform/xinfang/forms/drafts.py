@@ -20,6 +20,7 @@ class FormDraft(TenantDocument):
     name: dict | None = None  # archive document types: {"zh", "en"}
     base_version: int | None = None  # the published form version the draft started from (None: a new form)
     base_digest: str | None = None  # the schema digest it started from
+    previous_schema: dict | None = None  # the schema before the last step ("撤销上一步" swaps them back)
     example: dict = Field(default_factory=dict)  # the example answer typed into the preview
     anonymous: bool = False  # the example is filed anonymously
     updated_by: str | None = None
