@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from pymongo.errors import DuplicateKeyError
 
 from ..petitions.models import Petition
-from ..petitions.service import tenant_calendar, tenant_workflow
+from ..petitions.service import petition_workflow, tenant_calendar
 from ..store.scoped import TenantScope
 from .handlers import _case_values, next_roles
 from .models import NoticeSweepMark
@@ -40,27 +40,27 @@ async def mark_swept(scope: TenantScope, day: str) -> None:
 async def sweep_petition_deadlines(scope: TenantScope, today: date) -> tuple[int, int]:
     """(reminders, overdue notices) newly made for this tenant's petitions on ``today``."""
     calendar = await tenant_calendar(scope)
-    workflow = await tenant_workflow(scope)
     iso = today.isoformat()
     horizon = calendar.add_working_days(today, REMINDER_WORKING_DAYS).isoformat()
     reminders = overdue = 0
     repo = scope.repo(Petition)
     wording = await tenant_wording(scope)  # read once for the whole sweep
     async for petition in repo.find({"due_on": {"$gte": iso, "$lte": horizon}}):
-        reminders += await _notify(scope, workflow, petition, "reminder", wording)
+        reminders += await _notify(scope, petition, "reminder", wording)
     since = (today - timedelta(days=OVERDUE_LOOKBACK_DAYS)).isoformat()
     async for petition in repo.find({"due_on": {"$gte": since, "$lt": iso}}):
-        overdue += await _notify(scope, workflow, petition, "overdue", wording)
+        overdue += await _notify(scope, petition, "overdue", wording)
     return reminders, overdue
 
 
 MESSAGE_OF = {"reminder": "case_reminder", "overdue": "case_overdue"}  # notification kind -> its wording (notifications/wording.py)
 
 
-async def _notify(scope: TenantScope, workflow, petition: Petition, kind: str, wording: dict) -> int:
+async def _notify(scope: TenantScope, petition: Petition, kind: str, wording: dict) -> int:
     """To the assigned handler; a case nobody holds yet goes to whoever acts next in its state."""
     key = f"petition_{kind}:{petition.id}:{petition.due_on}"
-    roles = [] if petition.assignee_id else next_roles(workflow, petition.state)
+    # whoever acts next in the case's own workflow version (cached per version)
+    roles = [] if petition.assignee_id else next_roles(await petition_workflow(scope, petition), petition.state)
     text = await worded(scope, MESSAGE_OF[kind], _case_values(petition) | {"due_on": petition.due_on}, wording=wording)
     return int(await do_notify(scope, key, kind=kind, roles=roles, account_id=petition.assignee_id, subject_id=str(petition.id),
                                link=f"/api/petitions/{petition.id}", text=text))

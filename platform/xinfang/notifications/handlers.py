@@ -19,7 +19,7 @@ from pymongo.errors import DuplicateKeyError
 from ..cards.models import ActionType, CardType, Supervision
 from ..events import DomainEvent, carry, hand_over_carried
 from ..petitions.models import Petition, Step
-from ..petitions.service import tenant_workflow
+from ..petitions.service import petition_workflow
 from ..petitions.workflow import CITIZEN, Workflow
 from ..store.documents import deterministic_id
 from ..store.scoped import TenantScope
@@ -143,7 +143,7 @@ async def _petition_moved_on(scope: TenantScope, event) -> None:
         await do_notify(scope, f"assignee:{petition.id}:{event.id}", kind="assigned", roles=[], account_id=petition.assignee_id,
                         subject_id=str(petition.id), link=link, text=await worded(scope, "assigned", _case_values(petition)))
     if event.data.get("actor_id") == CITIZEN:
-        workflow = await tenant_workflow(scope)
+        workflow = await petition_workflow(scope, petition)
         transition = workflow.transition(event.data.get("transition", ""))
         what = transition.name.model_dump() if transition else {"zh": "提出申请", "en": "made a request"}
         await do_notify(scope, f"citizen:{petition.id}:{event.id}", kind="citizen", roles=next_roles(workflow, petition.state),
@@ -155,7 +155,7 @@ async def _supplemented(scope: TenantScope, event) -> None:
     petition = await scope.repo(Petition).get(event.subject_id)
     if petition is None:
         return
-    roles = [] if petition.assignee_id else next_roles(await tenant_workflow(scope), petition.state)
+    roles = [] if petition.assignee_id else next_roles(await petition_workflow(scope, petition), petition.state)
     await do_notify(scope, f"supplement:{petition.id}:{event.id}", kind="citizen", roles=roles, account_id=petition.assignee_id,
                     subject_id=str(petition.id), link=f"/api/petitions/{petition.id}",
                     text=await worded(scope, "supplement", _case_values(petition)))
@@ -185,7 +185,7 @@ async def _tell_the_petitioner(scope: TenantScope, event) -> None:
     contact, channels = contact_of(identity)
     if not channels:
         return
-    workflow = await tenant_workflow(scope)
+    workflow = await petition_workflow(scope, petition)
     state = next((s for s in workflow.states if s.key == petition.state), None)
     tenant = await get_tenant(scope.tenant_id)
     body = tenant.name.zh if tenant else ""

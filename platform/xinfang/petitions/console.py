@@ -175,8 +175,8 @@ async def export_inbox(tenant_slug, kind):
     await do_append_audit(actor_id=principal.account_id, actor_username=principal.username, action="petitions.export",
                           purpose=f"导出信访件清单（{kind.upper()}）/ exported the case list", query=query,
                           tenant_ids=[str(ctx.tenant_id)], result_count=len(items))
-    workflow = await service.tenant_workflow(ctx.scope)
-    table = exports.rows(items, workflow, await account_names(ctx.scope, [p.assignee_id for p in items]), request_zone(), lang)
+    workflows = await service.petition_workflows(ctx.scope, items)
+    table = exports.rows(items, workflows, await account_names(ctx.scope, [p.assignee_id for p in items]), request_zone(), lang)
     if total > len(items):  # said in the file itself, where the reader of the export will see it
         table.append([{"zh": f"仅导出前 {len(items)} 条，共 {total} 条：请缩小筛选范围后分批导出。",
                        "en": f"Only the first {len(items)} of {total} cases were exported: narrow the filter and export in parts."}[lang]])

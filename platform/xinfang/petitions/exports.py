@@ -52,8 +52,9 @@ def _state_words(workflow: Workflow, key: str) -> dict:
     return state.name.model_dump() if state else {"zh": key, "en": key}
 
 
-def rows(petitions: list[Petition], workflow: Workflow, names: dict[str, str], tz: str, lang: str) -> list[list[str]]:
-    """The heading row and one row per petition, every cell a guarded string."""
+def rows(petitions: list[Petition], workflows: dict[int | None, Workflow], names: dict[str, str], tz: str, lang: str) -> list[list[str]]:
+    """The heading row and one row per petition, every cell a guarded string; each case's state in the words of
+    the workflow version it runs on (``service.petition_workflows``)."""
     local = zone(tz)
     heading = [title[lang] + (zone_words(tz, lang) if key == "registered" else "") for key, title in COLUMNS]
     out = [heading]
@@ -62,7 +63,7 @@ def rows(petitions: list[Petition], workflow: Workflow, names: dict[str, str], t
         received = p.received_on or as_moment(p.created_at).astimezone(local).date().isoformat()
         channel = CHANNEL_NAMES.get(p.channel, {"zh": str(p.channel), "en": str(p.channel)})
         out.append([guard(str(cell)) for cell in (
-            p.number, p.title, p.subject_name or "", channel[lang], _state_words(workflow, p.state)[lang], received,
+            p.number, p.title, p.subject_name or "", channel[lang], _state_words(workflows[p.workflow_version], p.state)[lang], received,
             registered.strftime("%Y-%m-%d %H:%M"), p.due_on or "", YES_NO[bool(p.overdue)][lang],
             names.get(p.assignee_id or "", ""),
         )])
