@@ -208,13 +208,24 @@ async def test_petition_deadlines_are_swept_into_the_inbox_once(siyang, client, 
 async def test_unread_notifications_is_the_signed_in_persons_count_and_zero_for_anyone_else(app, siyang):
     from xinfang.tenancy.context import TenantContext
 
-    handler = await staff(siyang, "handler")
+    # An account of its own that no role-addressed notification reaches (an auditor): the background worker's
+    # notifications for handlers cannot change its count between counting and rendering.
     tenant = await Tenant.get(siyang.tenant_id)
+    username = f"unread-{uuid.uuid4().hex[:6]}"
+    await operator_account(tenant.slug, username, ["auditor"])
+    reader = await staff(siyang, username)
+    for n in range(2):
+        await do_notify(siyang, f"unread-probe:{username}:{n}", kind="assigned", roles=[], account_id=reader.account_id,
+                        text={"zh": "测试", "en": "probe"})
     async with app.app.test_request_context(f"/t/{tenant.slug}/staff/notifications"):
         assert await render_template_string("{{ unread_notifications() }}") == "0"  # nobody signed in
-        g.tenant_ctx, g.principal = TenantContext.of(tenant), handler
-        expected = await unread_count(siyang, handler.account_id)
-        assert await render_template_string("{{ unread_notifications() }} {{ unread_notifications() + 1 }}") == f"{expected} {expected + 1}"
+        g.tenant_ctx, g.principal = TenantContext.of(tenant), reader
+
+        async def delivered():  # deliveries are made by the worker after the notification's event
+            return await unread_count(siyang, reader.account_id) == 2
+
+        await eventually(delivered, message="two deliveries to the probe account")
+        assert await render_template_string("{{ unread_notifications() }} {{ unread_notifications() + 1 }}") == "2 3"
     async with app.app.test_request_context("/"):
         assert await render_template_string("{{ unread_notifications() }}") == "0"
 
