@@ -38,3 +38,28 @@ async def test_versions_number_and_roll_back(app):
         newest = (await list_config_versions(scope, area))[0]
         assert applied == [{"n": 1}] and newest.content == {"n": 1} and newest.number == second.number + 1
         assert "回滚到第" in newest.note and newest.author_name == "管理员甲"
+
+
+async def test_publishing_through_the_api_records_a_version_too(app, client, tenants):
+    """Whichever way a form or an archive type changes (builder page, API, JSON page), its history has the change."""
+    from tests.conftest import login_token
+    from xinfang.archives.models import ArchiveDocumentType
+    from xinfang.forms.service import FormVersion
+
+    headers = await login_token(client, tenants.B, "admin")
+    schema = {"type": "object", "title": "接口发布", "x-en": {"title": "API probe"}, "x-form": {"kind": "suggestion"},
+              "properties": {"content": {"type": "string", "title": "内容", "x-en": {"title": "Content"}}}, "required": ["content"], "additionalProperties": False}
+    published = await client.post(f"/t/{tenants.B}/api/forms/api_probe/versions", headers=headers, json={"schema": schema})
+    defined = await client.put(f"/t/{tenants.B}/api/archive-document-types/api_probe", headers=headers,
+                               json={"name": {"zh": "接口类型", "en": "API type"}, "json_schema": schema})
+    async with app.app.app_context():
+        scope = TenantScope((await Tenant.find_one({"slug": tenants.B})).id)
+        try:
+            assert published.status_code == 201 and defined.status_code == 200, await defined.get_data(as_text=True)
+            form_versions = await list_config_versions(scope, "form:api_probe")
+            type_versions = await list_config_versions(scope, "archive_type:api_probe")
+            assert len(form_versions) == 1 and form_versions[0].author_id
+            assert len(type_versions) == 1 and "接口" in type_versions[0].note
+        finally:
+            await scope.repo(FormVersion).delete_many({"key": "api_probe"})
+            await scope.repo(ArchiveDocumentType).delete_many({"key": "api_probe"})

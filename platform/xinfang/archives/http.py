@@ -13,10 +13,12 @@ from ..auth.permissions import Permission, requires, superuser_only
 from ..cards.service import access_supervision
 from ..http import parse_body
 from ..petitions.http import keyring
+from ..tenancy.config_versions import ConfigActor
 from ..tenancy.resolution import current_tenant
 from . import reviews, service
 from .models import ArchiveDocumentType, ArchiveEntry, PromotionReview
 from .pdf import opinion_pdf
+from .type_admin import do_save_archive_type
 from .schemas import (ArchiveDocumentIn, DocumentTypeIn, ManualLinkIn, OfficialIn, OfficialLinkIn, OfficialSearchIn, PetitionLinkIn,
                       ReviewIn)
 
@@ -102,7 +104,8 @@ async def list_document_types(tenant_slug):
 async def define_document_type(tenant_slug, key):
     """Define an archive document type as a JSON Schema (checked by the same gate as petition forms)."""
     body = await parse_body(DocumentTypeIn)
-    row = await service.do_define_document_type(current_tenant().scope, key, body.name, body.json_schema, current_principal())
+    row = await do_save_archive_type(current_tenant().scope, key, body.name, body.json_schema, actor=ConfigActor.of(current_principal()),
+                                     note="通过接口保存 / saved through the API")
     return {"key": row.key, "name": row.name.model_dump(), "schema_digest": row.schema_digest}
 
 

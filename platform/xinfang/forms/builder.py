@@ -624,9 +624,14 @@ async def do_publish_draft(scope: TenantScope, t: Target, *, actor: ConfigActor,
 async def publish_form(scope: TenantScope, key: str, schema: dict, *, actor: ConfigActor, note: str) -> dict:
     """A form's schema published as a new version (unless the newest is the same) and recorded as a configuration version."""
     row, created = await service.do_publish_form_version(scope, key, schema=schema, actor_id=actor.account_id)
-    await do_record_config_version(scope, f"{FORM_AREA}:{key}", {"key": key, "json_schema": schema_for_version(row.json_schema)},
-                                   actor=actor, note=note)
+    await record_form_version(scope, row, actor=actor, note=note)
     return {"version": row.version, "created": created}
+
+
+async def record_form_version(scope: TenantScope, row, *, actor: ConfigActor, note: str) -> None:
+    """A published form version as the configuration version of ``form:<key>`` (whichever way it was published)."""
+    await do_record_config_version(scope, f"{FORM_AREA}:{row.key}", {"key": row.key, "json_schema": schema_for_version(row.json_schema)},
+                                   actor=actor, note=note)
 
 
 async def _apply_form(scope: TenantScope, content: dict, actor: ConfigActor, note: str) -> None:

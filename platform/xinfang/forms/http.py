@@ -11,7 +11,9 @@ from ..errors import NotFound
 from ..http import parse_body, path_number
 from ..navigation import staff_home_url
 from ..tenancy.resolution import current_tenant
+from ..tenancy.config_versions import ConfigActor
 from . import service
+from .builder import record_form_version
 from .rendering import render_form
 from .schema_safety import SchemaRejected, check_tenant_schema, validate_submission
 from .schemas import FormVersionIn, PreviewIn
@@ -56,10 +58,11 @@ async def show_version(tenant_slug, key, version):
 async def publish_version(tenant_slug, key):
     """Publish a new version: a full schema, a template as-is, or a template extended."""
     body = await parse_body(FormVersionIn)
+    scope, principal = current_tenant().scope, current_principal()
     form, created = await service.do_publish_form_version(
-        current_tenant().scope, key, schema=body.schema_, template=body.template, extend=body.extend,
-        actor_id=current_principal().account_id,
+        scope, key, schema=body.schema_, template=body.template, extend=body.extend, actor_id=principal.account_id,
     )
+    await record_form_version(scope, form, actor=ConfigActor.of(principal), note="通过接口发布 / published through the API")
     return dict(form.summary(), created=created), 201 if created else 200
 
 
