@@ -7,7 +7,9 @@ from tests.test_petitions import petition_id_of, submit, submitted
 async def test_tenants_list_their_own_forms(client, tenants):
     a = {f["key"] for f in (await (await client.get(f"/t/{tenants.A}/api/forms")).get_json())["forms"]}
     b = {f["key"] for f in (await (await client.get(f"/t/{tenants.B}/api/forms")).get_json())["forms"]}
-    assert a == {"petition", "report", "suggestion"} and b == {"petition", "report"}
+    # The bundles' forms (other tests publish more of their own in either tenant): a form of one is never listed by the other.
+    assert {"petition", "report", "suggestion"} <= a and {"petition", "report"} <= b
+    assert not (a - {"petition", "report"}) & b and not (b - {"petition", "report"}) & a
     extended = await (await client.get(f"/t/{tenants.B}/api/forms/report")).get_json()
     assert "township" in extended["schema"]["properties"] and extended["based_on"].startswith("report@")
 
