@@ -202,7 +202,7 @@ class Form:
     def _taken(self, fields: list[Field]) -> set[str]:
         """Names in use in the object ``fields`` belongs to (sections' keys included)."""
         owner = self._object(fields)
-        return {f.key for f in _data_fields(owner)} | {f.key for f in owner if f.kind == "section"}
+        return {f.key for f in data_fields(owner)} | {f.key for f in owner if f.kind == "section"}
 
     def add_field(self, new: Field, *, parent: str | None = None, index: int | None = None) -> Field:
         if new.kind not in KINDS or new.kind == "identity_group":
@@ -235,7 +235,7 @@ class Form:
         target.insert(index, moving)
 
     def _drop_conditions_on(self, fields: list[Field], key: str) -> None:
-        for f in _data_fields(self._object(fields)):  # a condition on an answer no longer there can never hold
+        for f in data_fields(self._object(fields)):  # a condition on an answer no longer there can never hold
             if f.shown_when and f.shown_when.field == key:
                 f.shown_when = None
 
@@ -256,7 +256,7 @@ class Form:
         owner_fields = self._object(fields)
         owner: Any = self if owner_fields is self.fields else next(g for g in self.all_fields() if g.children is owner_fields)
         if f.kind != "section":
-            for g in _data_fields(owner_fields):
+            for g in data_fields(owner_fields):
                 if g.shown_when and g.shown_when.field == f.key:
                     g.shown_when.field = new_key
             owner.required_order = [new_key if n == f.key else n for n in owner.required_order]
@@ -292,7 +292,7 @@ def builder_problems(form: Form) -> list[dict]:
     out: list[dict] = []
 
     def walk(fields: list[Field], prefix: str, siblings: list[Field]) -> None:
-        by_key = {f.key: f for f in _data_fields(siblings)}
+        by_key = {f.key: f for f in data_fields(siblings)}
         for f in fields:
             if f.kind == "identity_group":
                 walk(f.children, prefix, siblings)
@@ -356,8 +356,8 @@ def _find(fields: list[Field], key: str) -> Field | None:
     return None
 
 
-def _data_fields(fields: list[Field]) -> list[Field]:
-    """The fields that are properties (identity groups flattened, sections left out)."""
+def data_fields(fields: list[Field]) -> list[Field]:
+    """The fields that hold answers, in order: the properties (the identity group opened, section headings left out)."""
     out: list[Field] = []
     for f in fields:
         if f.kind == "identity_group":

@@ -20,7 +20,7 @@ from typing import Any
 
 from . import regions
 from .gate import MAX_SCHEMA_DEPTH, SchemaRejected, canonical_json, choice_options, compile_validator, field_kind, resolve_node
-from .model import KINDS, LIMIT_KEYS, Choice, Condition, Field, Form
+from .model import KINDS, LIMIT_KEYS, Choice, Condition, Field, Form, data_fields
 
 _CACHE_SIZE = 256
 _cache: OrderedDict[str, Form] = OrderedDict()
@@ -167,17 +167,6 @@ def help_of(f: Field) -> dict:
     zh = f.help_zh if isinstance(f.help_zh, str) else ""
     en = f.help_en if isinstance(f.help_en, str) and f.help_en else zh
     return {"zh": zh, "en": en}
-
-
-def data_fields(fields: list[Field]) -> list[Field]:
-    """The fields that hold answers, in order (the identity group opened, section headings left out)."""
-    out: list[Field] = []
-    for f in fields:
-        if f.kind == "identity_group":
-            out.extend(f.children)
-        elif f.kind != "section":
-            out.append(f)
-    return out
 
 
 def walk_fields(form: Form) -> list[tuple[str, Field, list[Field]]]:
