@@ -4,6 +4,13 @@ The same JSON Schema that checks tenant bundles checks every definition here, so
 definition typed into the admin page and one loaded from a bundle obey one contract.
 A definition saved here is marked ``source="admin"``: reloading the bundles later
 never overwrites what an admin changed.
+
+Every definition saved here is a configuration version (issue 12): area ``card_type:<key>``,
+``action_type:<key>`` or ``escalation_rule:<key>``, content the definition as the API's GET shows it
+(what PUT accepts) without ``document_template``: the wording is an area of its own (``card_wording:<key>``,
+cards/wording.py), so rolling back or importing one never undoes the other. The areas register in
+cards/config_areas.py. Bundle loads record no version: a definition a bundle made is exported through the
+areas' ``current`` hook, and the first change made here records it first (by the bundle) so it can be rolled back to.
 """
 
 from __future__ import annotations
@@ -28,6 +35,8 @@ from .documents import _DEFAULT as DEFAULT_TEMPLATE, check_template
 from .models import ActionType, CardType, EscalationRule
 
 SECTIONS = {CardType: "card_types", ActionType: "action_types", EscalationRule: "escalation_rules"}
+# Each definition is a configuration area of its own; its content leaves the wording out (WORDING_AREAS has it).
+DEFINITION_AREAS = {CardType: "card_type", ActionType: "action_type", EscalationRule: "escalation_rule"}
 # A document's wording is a configuration area of its own (cards/wording.py): every change of it is a version.
 WORDING_AREAS = {CardType: "card_wording", ActionType: "action_wording"}
 
@@ -111,14 +120,21 @@ KEY_RULE = {
 KEPT_BY_THE_PLATFORM = frozenset({"id", "tenant_id", "created_at", "updated_at", "source", "revision_id"})
 
 
-async def do_define(scope: TenantScope, model: type, key: str, data: dict, actor: Principal) -> CardType | ActionType | EscalationRule:
-    """Create or replace one definition by key; every field is checked, references included.
+def definition_content(row) -> dict:
+    """A stored definition as its versions hold it: what GET shows of it, less what the platform keeps for itself,
+    the unset (null) fields and the document wording."""
+    dumped = row.model_dump(mode="json", exclude=set(KEPT_BY_THE_PLATFORM) | {"document_template"})
+    return {name: value for name, value in dumped.items() if value is not None}
 
-    What GET answers may be sent back as it is: the fields the platform keeps for itself (its id,
-    tenant, dates, where it came from) are set here, so they are dropped from the request, not refused.
-    """
+
+def _request_data(key: str, data: dict) -> dict:
     # An optional field GET shows as null (no template of its own, no response form) is simply not set.
-    data = {name: value for name, value in data.items() if name not in KEPT_BY_THE_PLATFORM and value is not None} | {"key": key}
+    return {name: value for name, value in data.items() if name not in KEPT_BY_THE_PLATFORM and value is not None} | {"key": key}
+
+
+async def definition_problems_here(scope: TenantScope, model: type, key: str, data: dict):
+    """Everything ``do_define`` checks, without writing: (the definition it would save or None, {path: {zh, en}})."""
+    data = _request_data(key, data)
     problems = definition_problems(model, data)
     if "key" in problems:  # the schema's own words ("格式不对") do not say what a key may be
         problems["key"] = KEY_RULE
@@ -133,13 +149,38 @@ async def do_define(scope: TenantScope, model: type, key: str, data: dict, actor
     if not problems:
         problems = await _copy_problems(scope, data)
     if problems:
+        return None, problems
+    try:
+        return model.model_validate(dict(data, tenant_id=scope.tenant_id, source="admin")), {}
+    except ValidationError as error:  # the models are a little stricter than the bundle schema (name lengths)
+        return None, {".".join(str(p) for p in e["loc"]) or "body": {"zh": "内容不符合要求", "en": e["msg"]}
+                      for e in error.errors(include_url=False)}
+
+
+async def record_definition_version(scope: TenantScope, model: type, existing, saved, actor: ConfigActor, note: str = "") -> None:
+    """Record ``saved`` as the newest version of its area. A definition changed here for the first time (no version
+    yet) first gets the one it replaces, by whoever made it (the bundle or an admin), so the change can be rolled back."""
+    area = f"{DEFINITION_AREAS[model]}:{saved.key}"
+    after = definition_content(saved)
+    if existing is not None and await latest_config_version(scope, area) is None and definition_content(existing) != after:
+        await do_record_config_version(scope, area, definition_content(existing), actor=BUNDLE_ACTOR if existing.source == "bundle" else actor,
+                                       note="修改前的设置 / the definition before the first change here")
+    default_note = "新增 / created" if existing is None else "修改 / changed"
+    await do_record_config_version(scope, area, after, actor=actor, note=note or default_note)
+
+
+async def do_define(scope: TenantScope, model: type, key: str, data: dict, actor: Principal | ConfigActor,
+                    note: str = "") -> CardType | ActionType | EscalationRule:
+    """Create or replace one definition by key; every field is checked, references included; the result is recorded
+    as a configuration version by ``actor`` (a signed-in admin, or the ConfigActor of a rollback or an import).
+
+    What GET answers may be sent back as it is: the fields the platform keeps for itself (its id,
+    tenant, dates, where it came from) are set here, so they are dropped from the request, not refused.
+    """
+    wanted, problems = await definition_problems_here(scope, model, key, data)
+    if problems:
         raise InvalidInput(fields=problems)
     repo = scope.repo(model)
-    try:
-        wanted = model.model_validate(dict(data, tenant_id=scope.tenant_id, source="admin"))
-    except ValidationError as error:  # the models are a little stricter than the bundle schema (name lengths)
-        raise InvalidInput(fields={".".join(str(p) for p in e["loc"]) or "body": {"zh": "内容不符合要求", "en": e["msg"]}
-                                   for e in error.errors(include_url=False)}) from None
     existing = await repo.find_one({"key": key})
     before = existing.document_template if existing is not None and model in WORDING_AREAS else None
     async with unit_of_work() as uow:
@@ -149,10 +190,11 @@ async def do_define(scope: TenantScope, model: type, key: str, data: dict, actor
             wanted.id, wanted.created_at = existing.id, existing.created_at
             await repo.save(wanted, session=uow.session)
         uow.record(DomainEvent(f"{SECTIONS[model]}.defined", scope.tenant_id, str(wanted.id), {"actor_id": actor.account_id, "key": key}))
+    config_actor = actor if isinstance(actor, ConfigActor) else ConfigActor.of(actor)
+    # After the save, as the wording editor does (a version's number is counted outside the transaction).
+    await record_definition_version(scope, model, existing, wanted, config_actor, note)
     if model in WORDING_AREAS and stored_wording(before) != stored_wording(wanted.document_template):
         # The wording changed here (PUT /api/card-types/<key>): a version, as its own editor (cards/wording.py) records.
-        # After the save, as that editor does (a version's number is counted outside the transaction).
-        config_actor = ConfigActor.of(actor)
         await record_wording_version(scope, model, key, before, wanted.document_template, config_actor,
                                      before_actor=None if existing is None else BUNDLE_ACTOR if existing.source == "bundle" else config_actor)
     return wanted

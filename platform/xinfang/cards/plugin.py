@@ -8,11 +8,13 @@ from ..plugins import PluginInfo
 from ..store.scoped import TenantScope
 from ..tenancy.service import list_active_tenants
 from ..petitions.service import tenant_calendar
+from .config_areas import register_definition_areas
 from .models import ActionType, CardType, DocumentSerial, EscalationRule, Supervision
 from .rules import recheck_repeats_of_person
 from .sweeper import SweepMark, mark_swept, sweep_tenant, swept_on
 
 log = logging.getLogger(__name__)
+register_definition_areas()  # card types, action types and rules are configuration areas (versions, export, import)
 
 
 @hookimpl

@@ -61,7 +61,7 @@ SECTIONS = (
     Section("supervision", {"zh": "监督卡与措施", "en": "Cards and supervision actions"},
             {"zh": "监督卡的种类和颜色、监督措施、说明期限和升级规则。",
              "en": "The kinds and colours of cards, supervision actions, answer deadlines and escalation rules."},
-            (), ("/admin/supervision",)),
+            ("card_type", "action_type", "escalation_rule"), ("/admin/supervision",)),
     Section("wording", {"zh": "文书与提醒措辞", "en": "Document and reminder wording"},
             {"zh": "监督卡、监督措施文书的文字，以及发给工作人员的提醒。",
              "en": "The wording of card and action documents, and of the reminders staff receive."},
