@@ -174,3 +174,35 @@ async def test_a_county_imports_its_prefectures_card_type(client, tenants, defin
     assert blue is not None and blue.colour == theirs.colour and blue.name.zh == "提醒函" and blue.tenant_id == korla_scope.tenant_id
     row = await latest_config_version(korla_scope, "card_type:blue")
     assert row.note.startswith("导入自") and row.author_id == await _admin_id(korla_scope)
+
+
+async def test_one_import_brings_a_new_card_type_its_rule_and_its_wording(client, tenants, definitions):
+    """A rule naming a card type, and the wording of that type, arrive in the same import as the type itself:
+    each is checked against what the import brings (applied type first), so a county can adopt it all at once."""
+    from xinfang.cards.configuration import definition_content
+
+    source, county = tenants.B, tenants.CHILD_OF_B
+    admin_b, korla = await login_token(client, source, "admin"), await login_token(client, county, "admin")
+    blue = definition_content(await definitions.repo(CardType).find_one({"key": "blue"}))
+    new_type = dict(blue, key="probe_card", name={"zh": "试用卡", "en": "Probe card"})
+    assert (await client.put(f"/t/{source}/api/card-types/probe_card", headers=admin_b, json=new_type)).status_code in (200, 201)
+    rule = {"key": "probe_rule", "trigger": {"card_type": "probe_card", "condition": "not_rectified_after",
+                                             "period": {"amount": 3, "unit": "calendar_months"}},
+            "outcome": {"action": "propose_card", "card_type": "probe_card"},
+            "reason": {"zh": "试用卡超过 3 个月未整改", "en": "probe card not rectified after 3 months"}}
+    defined = await client.put(f"/t/{source}/api/escalation-rules/probe_rule", headers=admin_b, json=rule)
+    assert defined.status_code in (200, 201), await defined.get_data(as_text=True)
+    admin = ConfigActor(await _admin_id(definitions), "admin")
+    await do_set_document_wording(definitions, "card", "probe_card", WORDING, admin)
+
+    offered = await client.post(f"/t/{source}/api/config-exchange/offers", headers=admin_b, json={"to": county})
+    assert offered.status_code == 201, await offered.get_data(as_text=True)
+    offers = (await (await client.get(f"/t/{county}/api/config-exchange/offers", headers=korla)).get_json())["offers"]
+    offer = next(o for o in offers if o["status"] == "open")
+    modes = {"card_type:probe_card": "adopt", "escalation_rule:probe_rule": "adopt", "card_wording:probe_card": "adopt"}
+    imported = await client.post(f"/t/{county}/api/config-exchange/offers/{offer['id']}/import", headers=korla, json={"modes": modes})
+    assert imported.status_code == 200, await imported.get_data(as_text=True)
+    korla_scope = await tenant_scope(county)
+    card = await korla_scope.repo(CardType).find_one({"key": "probe_card"})
+    assert card is not None and card.name.zh == "试用卡" and "{{ subject.name }}" in (card.document_template or "")
+    assert (await korla_scope.repo(EscalationRule).find_one({"key": "probe_rule"})).trigger.card_type == "probe_card"

@@ -28,7 +28,7 @@ from ..errors import InvalidInput
 from ..events import DomainEvent, unit_of_work
 from ..forms.schema_safety import describe_failure
 from ..store.scoped import TenantScope
-from ..tenancy.config_versions import BUNDLE_ACTOR, ConfigActor, do_record_config_version, latest_config_version
+from ..tenancy.config_versions import BUNDLE_ACTOR, ConfigActor, do_record_config_version, incoming_keys, latest_config_version
 from ..tenancy.service import get_tenant
 from .copies import copy_problems
 from .documents import _DEFAULT as DEFAULT_TEMPLATE, check_template
@@ -108,7 +108,8 @@ async def _copy_problems(scope: TenantScope, data: dict) -> dict[str, dict]:
 
 
 async def _card_keys(scope: TenantScope) -> set[str]:
-    return {c.key async for c in scope.repo(CardType).find({})}
+    """The tenant's card types, and those an import in progress brings with it (applied before its rules)."""
+    return {c.key async for c in scope.repo(CardType).find({})} | incoming_keys("card_type")
 
 
 KEY_RULE = {

@@ -29,7 +29,7 @@ from ..petitions.service import tenant_calendar
 from ..sandbox.limits import TemplateRefused
 from ..sandbox.pool import render_untrusted
 from ..store.scoped import TenantScope
-from ..tenancy.config_versions import BUNDLE_ACTOR, ConfigActor, register_config_area
+from ..tenancy.config_versions import BUNDLE_ACTOR, ConfigActor, incoming_content, register_config_area
 from ..tenancy.models import Tenant
 from ..tenancy.service import get_tenant
 from .configuration import SECTIONS, record_wording_version, stored_wording
@@ -252,7 +252,11 @@ async def _check(kind: str, scope: TenantScope, area: str, content: dict) -> dic
     if not isinstance(key, str) or area != area_of(kind, key):
         return {"key": {"zh": "内容与监督卡或措施不符", "en": "the content does not name this card or action type"}}
     try:
-        kind_type = await access_document_type(scope, kind, key)
+        arriving = incoming_content(f"{kind}_type:{key}")  # a type the same import brings (applied before its wording)
+        if arriving is not None:
+            kind_type = KINDS[kind].model_validate(dict(arriving, key=key, tenant_id=scope.tenant_id))
+        else:
+            kind_type = await access_document_type(scope, kind, key)
         await render_draft(_normalised(content.get(FIELD)), await sample_context(scope, await get_tenant(scope.tenant_id), kind, kind_type))
     except InvalidInput as refused:
         return refused.fields

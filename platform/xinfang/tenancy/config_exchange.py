@@ -40,7 +40,7 @@ from ..errors import InvalidInput, Message, NotFound
 from ..store.documents import TenantDocument, UtcDateTime, utcnow
 from ..store.scoped import TenantScope
 from .config_versions import (
-    ConfigActor, area_title, check_area_content, config_area, config_diff, current_area_contents, is_area_name,
+    ConfigActor, area_title, check_area_content, config_area, config_diff, current_area_contents, importing, is_area_name,
 )
 from .models import Tenant
 from .service import descendants_of
@@ -351,11 +351,12 @@ async def do_import_offer(scope: TenantScope, offer: ConfigOffer, modes: dict[st
         content = preview.content_for(mode)
         if content is not None:
             planned.append((preview, mode, content))
-    for preview, mode, content in planned:  # check everything before anything is applied
-        if content == preview.ours:
-            continue
-        for path, message in (await check_area_content(scope, preview.area, content)).items():
-            fields[f"areas.{preview.area}" + (f".{path}" if path else "")] = message
+    with importing({preview.area: content for preview, _, content in planned}):
+        for preview, mode, content in planned:  # check everything before anything is applied
+            if content == preview.ours:
+                continue
+            for path, message in (await check_area_content(scope, preview.area, content)).items():
+                fields[f"areas.{preview.area}" + (f".{path}" if path else "")] = message
     if fields:
         raise InvalidInput({"zh": "导入的配置未通过检查，没有导入任何内容", "en": "the imported configuration failed its checks; nothing was imported"},
                            fields=fields)

@@ -14,6 +14,8 @@ their plugin module, so this module knows none of them.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import hashlib
 import inspect
@@ -140,6 +142,31 @@ async def area_title(scope: TenantScope, area: str, lang: str, content: dict | N
             content = newest.content if newest else None
         named = _name_in(content, lang)
     return f"{title}「{named or key}」" if lang == "zh" else f"{title} “{named or key}”"
+
+
+# The contents an import is about to apply, by area, while their checks run: an area's check may accept what
+# arrives alongside it (an escalation rule naming a card type that the same import brings).
+_incoming: contextvars.ContextVar[dict[str, dict]] = contextvars.ContextVar("xinfang_config_incoming", default={})
+
+
+@contextlib.contextmanager
+def importing(contents: dict[str, dict]):
+    """Within this block, ``incoming_content`` answers from ``contents`` (config_exchange's checks)."""
+    token = _incoming.set(dict(contents))
+    try:
+        yield
+    finally:
+        _incoming.reset(token)
+
+
+def incoming_content(area: str) -> dict | None:
+    """The content the import in progress brings for ``area`` (None outside an import or when it brings none)."""
+    return _incoming.get().get(area)
+
+
+def incoming_keys(prefix: str) -> set[str]:
+    """The keys of ``prefix:<key>`` areas the import in progress brings."""
+    return {area.split(":", 1)[1] for area in _incoming.get() if area.startswith(prefix + ":")}
 
 
 async def check_area_content(scope: TenantScope, area: str, content: dict) -> dict:
