@@ -63,3 +63,13 @@ async def test_publishing_through_the_api_records_a_version_too(app, client, ten
         finally:
             await scope.repo(FormVersion).delete_many({"key": "api_probe"})
             await scope.repo(ArchiveDocumentType).delete_many({"key": "api_probe"})
+
+
+def test_the_diff_says_coded_values_in_words():
+    from xinfang.tenancy.config_pages import diff_rows
+
+    before = {"response_deadline": {"amount": 5, "unit": "working_days"}, "trigger": {"condition": "repeat_within"}}
+    after = {"response_deadline": {"amount": 5, "unit": "calendar_months"}, "trigger": {"condition": "not_rectified_after"}}
+    rows = {r["path"]: (r["before"], r["after"]) for r in diff_rows("card_type:blue", before, after, "zh")}
+    assert rows["response_deadline.unit"] == ("个工作日", "个月")
+    assert "working_days" not in str(rows) and "repeat_within" not in str(rows)

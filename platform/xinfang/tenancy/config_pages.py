@@ -16,6 +16,7 @@ from quart import Blueprint, redirect, request, url_for
 
 from ..auth.access import current_principal
 from ..auth.permissions import Permission, requires
+from ..display_words import word, words
 from ..errors import InvalidInput, Message, NotFound
 from ..http import path_number, staff_page
 from ..i18n import current_lang
@@ -186,12 +187,40 @@ def _items_changed(before: str | None, after: str | None) -> dict | None:
     return {"added": "、".join(str(i) for i in new if i not in old), "removed": "、".join(str(i) for i in old if i not in new)}
 
 
+# A leaf whose value is a code, by the leaf's name (its path's last part): the words group that says it.
+CODED_LEAVES = {"unit": "period_unit", "condition": "rule_condition", "action": "rule_action", "roles": "role", "role": "role"}
+
+
+def _leaf_group(path: str) -> str | None:
+    leaf = re.sub(r"\[[^\]]*\]$", "", path).rsplit(".", 1)[-1]
+    if leaf == "kind":  # a copy's kind (department, role, tenant) or an action type's form (talk, notice, ...)
+        return "copy_kind" if "copy_to" in path else "action_kind"
+    return CODED_LEAVES.get(leaf)
+
+
+def _worded(path: str, value: str | None, lang: str) -> str | None:
+    """A flattened leaf as people read it: codes the platform knows (units, conditions, roles...) in words."""
+    group = _leaf_group(path)
+    if value is None or group is None:
+        return _shown(value)
+    try:
+        decoded = json.loads(value)
+    except ValueError:
+        return value
+    known = words(group)
+    if isinstance(decoded, str) and decoded in known:
+        return word(group, decoded, lang)
+    if isinstance(decoded, list) and decoded and all(isinstance(i, str) and i in known for i in decoded):
+        return "、".join(word(group, i, lang) for i in decoded)
+    return _shown(value)
+
+
 def diff_rows(area: str, before: dict, after: dict, lang: str) -> list[dict]:
     rows = []
     for row in config_diff(before, after):
         change = "added" if row.before is None else "removed" if row.after is None else "changed"
-        rows.append({"path": row.path, "parts": readable_path(area, row.path, lang), "before": _shown(row.before),
-                     "after": _shown(row.after), "change": change, "listed": _items_changed(row.before, row.after),
+        rows.append({"path": row.path, "parts": readable_path(area, row.path, lang), "before": _worded(row.path, row.before, lang),
+                     "after": _worded(row.path, row.after, lang), "change": change, "listed": _items_changed(row.before, row.after),
                      "raw_before": row.before, "raw_after": row.after})
     return rows
 
