@@ -26,6 +26,7 @@ from pymongo.errors import DuplicateKeyError
 from whoosh import highlight
 from whoosh.qparser import MultifieldParser
 from whoosh.query import And, DateRange, Every, Term
+from whoosh.searching import Hit
 
 from xinfang.display_words import words as display_words
 from xinfang.errors import InvalidInput, ServiceUnavailable
@@ -405,7 +406,7 @@ async def _tenants_with_petitions(tenants: list[Tenant]) -> set[str]:
 def _search_sync(data_dir: Path, tenants: list[tuple[str, str, dict]], request: SearchRequest, non_empty: set[str],
                  stops: frozenset[str] = frozenset()) -> dict:
     started = time.perf_counter()
-    hits, total = [], 0
+    ranked, total, answered = [], 0, []
     wanted = request.page * request.page_size
     for tenant_id, slug, name in tenants:
         try:
@@ -418,31 +419,59 @@ def _search_sync(data_dir: Path, tenants: list[tuple[str, str, dict]], request: 
         allowed = _searchers.filter_docs(tenant_id, searcher, _filters(request))
         if allowed is not None and not allowed:
             continue  # nothing passes the filters here (Whoosh reads an empty allow-set as "no filter")
-        sortedby, reverse = {"relevance": (None, False), "newest": ("received", True), "oldest": ("received", False)}[request.sort]
-        # optimize=False: count every match while collecting. Whoosh's optimised count runs the query
-        # again without the filter, so a filtered search reported the unfiltered total (bench/search.py).
-        results = searcher.search(query, limit=wanted, filter=allowed, sortedby=sortedby, reverse=reverse, terms=True, optimize=False)
+        results, count, first = _ranked(searcher, query, allowed, request.sort, wanted)
         results.fragmenter = highlight.ContextFragmenter(maxchars=120, surround=30)
         results.formatter = highlight.HtmlFormatter(tagname="mark", between="…")
-        total += len(results)
-        for hit in results:
-            received = hit.get("received")
-            categories = [c for c in (hit.get("category") or "").split(",") if c]
-            hits.append({
-                "id": hit["id"], "number": hit["number"], "title": hit["title"], "subject": hit.get("subject") or None,
-                "category": categories[0] if categories else None, "categories": categories, "region": hit.get("region") or None,
-                "channel": hit.get("channel"),
-                "status": hit.get("status"), "received": received.replace(tzinfo=UTC).isoformat() if received else None,
-                "score": round(hit.score or 0.0, 4), "tenant": {"slug": slug, "name": name},
-                "highlights": {"title": hit.highlights("title") or None, "text": hit.highlights("text", top=2) or None},
-            })
-    if request.sort == "relevance":
-        hits.sort(key=lambda h: -h["score"])
-    else:
-        hits.sort(key=lambda h: h["received"] or "", reverse=request.sort == "newest")
+        total += count
+        place = len(answered)
+        answered.append((results, slug, name))
+        ranked.extend((key, pid, place, docnum, score) for key, pid, docnum, score in first)
+    ranked.sort(key=lambda r: (r[0], r[1]))  # one order over the tenants too: the same key, then the petition id
     start = (request.page - 1) * request.page_size
+    hits = []
+    for _key, _pid, place, docnum, score in ranked[start:start + request.page_size]:  # only the shown page is read and highlighted
+        results, slug, name = answered[place]
+        hit = Hit(results, docnum, score=score)
+        received = hit.get("received")
+        categories = [c for c in (hit.get("category") or "").split(",") if c]
+        hits.append({
+            "id": hit["id"], "number": hit["number"], "title": hit["title"], "subject": hit.get("subject") or None,
+            "category": categories[0] if categories else None, "categories": categories, "region": hit.get("region") or None,
+            "channel": hit.get("channel"),
+            "status": hit.get("status"), "received": received.replace(tzinfo=UTC).isoformat() if received else None,
+            "score": round(score or 0.0, 4), "tenant": {"slug": slug, "name": name},
+            "highlights": {"title": hit.highlights("title") or None, "text": hit.highlights("text", top=2) or None},
+        })
     return {"total": total, "page": request.page, "page_size": request.page_size, "pages": max(1, -(-total // request.page_size)),
-            "items": hits[start:start + request.page_size], "took_ms": round((time.perf_counter() - started) * 1000, 1)}
+            "items": hits, "took_ms": round((time.perf_counter() - started) * 1000, 1)}
+
+
+def _ranked(searcher, query, allowed, sort: str, wanted: int):
+    """Every match of the query (and filter) counted, and the first ``wanted`` of them in one total order:
+    relevance (highest score first), or the received time, then the petition id, so that the pages of one
+    search put together give every match exactly once, whatever the page size.
+
+    One pass over the matches, collected unlimited: Whoosh's top-N collector swaps its matcher for a "better"
+    one once its heap is full (``matcher.replace(minscore)``), which drops the parts of an OR (a word in the
+    text only, below a title match's score) whose best score is under the heap's least. Its count then missed
+    those petitions, by how many depending on the page size, and the pages ranked different sets.
+    Returns (results, total, [(key, petition id, docnum, score)])."""
+    by_date = sort != "relevance" or isinstance(query, Every)  # no words: every score is the same, newest first
+    if by_date:
+        results = searcher.search(query, limit=None, filter=allowed, sortedby="received", terms=True)
+        newest = sort != "oldest"
+        items = [((-key if newest else key), docnum, None) for key, docnum in results.top_n]
+        items.sort(key=lambda item: item[0])  # stable: Whoosh's (key, docnum) order within one key
+    else:
+        results = searcher.search(query, limit=None, filter=allowed, terms=True)
+        items = [(-score, docnum, score) for score, docnum in results.top_n]  # already highest score first
+    total = len(items)
+    if total > wanted:  # the page's cut falls inside a run of equal keys: the whole run, ordered by id below
+        boundary = items[wanted - 1][0]
+        items = [item for item in items if item[0] <= boundary]
+    first = [(key, searcher.stored_fields(docnum)["id"], docnum, score) for key, docnum, score in items]
+    first.sort(key=lambda item: (item[0], item[1]))
+    return results, total, first[:wanted]
 
 
 OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"}

@@ -1,0 +1,98 @@
+"""Exact totals and stable paging: a broad word, many petitions with the same score, every page size.
+
+The petitions go through the real schema, analyzer and writer of a tenant's index (``TenantIndexDir``), and are
+searched by the same code the search API runs (``_search_sync``); a substring count of the texts is the truth."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+import pytest
+
+from xinfang_search.index import TenantIndexDir
+from xinfang_search.service import SearchRequest, _search_sync
+
+SAME = "学校食堂收费不合理，家长反映多次没有回音。"
+VARIED = ["{n}号楼旁边的学校门口每天早上堵车。", "学校要求购买指定资料，费用{n}元。", "小区物业{n}次停水，学校放学后孩子没水喝。",
+          "某中学补课收费{n}元，学校不退。", "道路施工噪声扰民，已持续{n}天。", "村里{n}户的低保被取消，没有说明理由。"]
+
+
+@pytest.fixture
+def tenant_index(tmp_path):
+    tenant_id = uuid.uuid4().hex[:24]
+    index_dir = TenantIndexDir(tmp_path, tenant_id)
+    start = datetime(2026, 3, 1, 8, 0)
+    same = [dict(title="学校食堂", text=SAME, received=start + timedelta(hours=n // 4), category="education" if n % 3 else "other")
+            for n in range(64)]  # identical texts: identical scores, and runs of one received time
+    varied = [dict(title=f"来信{n}", text=VARIED[n % len(VARIED)].format(n=n), received=start + timedelta(hours=n),
+                   category="education" if n % 2 else "other") for n in range(40)]
+    docs = []  # interleaved, as petitions arrive: a lower score (the word in the text only) before and after higher ones
+    while same or varied:
+        docs.extend(varied[:2] + same[:3])
+        varied, same = varied[2:], same[3:]
+    with index_dir.writer_lock():
+        ix = index_dir.open_or_create_for_writing()
+        writer = ix.writer()
+        for i, doc in enumerate(docs):
+            doc |= dict(id=f"p{i:04d}", tenant_id=tenant_id, number=f"N{i:04d}", subject="", region="", channel="online",
+                        status="registered", kind="petition")
+            writer.add_document(**doc)
+        writer.commit()
+    return tmp_path, tenant_id, docs
+
+
+def pages(data_dir, tenant_id, size, **request):
+    seen, totals, page = [], set(), 1
+    while True:
+        answer = _search_sync(data_dir, [(tenant_id, "t", {"zh": "县", "en": "county"})],
+                              SearchRequest(page=page, page_size=size, **request), set())
+        totals.add(answer["total"])
+        seen.extend(item["id"] for item in answer["items"])
+        if page >= answer["pages"]:
+            return seen, totals
+        page += 1
+
+
+def truth(docs, word, **filters):
+    return {d["id"] for d in docs if (word in d["title"] or word in d["text"]) and all(d[k] == v for k, v in filters.items())}
+
+
+@pytest.mark.parametrize("sort", ["relevance", "newest", "oldest"])
+def test_totals_are_exact_and_pages_give_every_match_once_at_every_page_size(tenant_index, sort):
+    data_dir, tenant_id, docs = tenant_index
+    expected = truth(docs, "学校")
+    assert len(expected) >= 80
+    for size in (1, 5, 10, 20):
+        seen, totals = pages(data_dir, tenant_id, size, q="学校", sort=sort)
+        assert totals == {len(expected)}, (size, totals)
+        assert len(seen) == len(set(seen)) and set(seen) == expected, size
+
+
+@pytest.mark.parametrize("sort", ["relevance", "newest"])
+def test_a_filtered_search_is_exact_and_stable_too(tenant_index, sort):
+    data_dir, tenant_id, docs = tenant_index
+    expected = truth(docs, "学校", category="education")
+    for size in (1, 5, 10, 20):
+        seen, totals = pages(data_dir, tenant_id, size, q="学校", sort=sort, filters={"category": "education"})
+        assert totals == {len(expected)}, (size, totals)
+        assert len(seen) == len(set(seen)) and set(seen) == expected, size
+
+
+def test_pages_follow_the_order_of_one_long_page_ties_by_id(tenant_index):
+    data_dir, tenant_id, docs = tenant_index
+    whole, _ = pages(data_dir, tenant_id, 100, q="学校")
+    for size in (1, 7, 20):
+        assert pages(data_dir, tenant_id, size, q="学校")[0] == whole
+    same = [pid for pid in whole if docs[int(pid[1:])]["text"] == SAME]
+    assert same == sorted(same)  # equal scores: by petition id
+    newest, _ = pages(data_dir, tenant_id, 100, q="学校", sort="newest")
+    received = [docs[int(pid[1:])]["received"] for pid in newest]
+    assert received == sorted(received, reverse=True)
+
+
+def test_no_words_lists_everything_newest_first_with_an_exact_total(tenant_index):
+    data_dir, tenant_id, docs = tenant_index
+    for size in (3, 20):
+        seen, totals = pages(data_dir, tenant_id, size)
+        assert totals == {len(docs)} and sorted(seen) == sorted(d["id"] for d in docs)
