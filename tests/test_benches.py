@@ -29,6 +29,8 @@ TINY: dict[str, tuple[list[str], str]] = {
     "submissions.py": (["--clients", "2", "--duration", "2", "--rounds", "1", "--warmup", "0.5", "--profile", "0"], "ratio"),
     "fault_submissions.py": (["--quick"], "lost"),
     "event_drain.py": (["--tiny"], "events/s while draining"),
+    "make_search_corpus.py": (["--check"], "files unchanged"),
+    "search_quality.py": (["--size", "tiny"], "ratio ours / baseline"),
 }
 
 

@@ -1,0 +1,273 @@
+"""Search quality on citizen text (issue 13, "Measure"): the labelled corpus in the platform's real index,
+next to a plain substring scan in the same run.
+
+    .venv/bin/python bench/search_quality.py                # the whole corpus (660 messages, 71 queries)
+    .venv/bin/python bench/search_quality.py --size tiny    # the first 120 messages (what tests/test_benches.py runs)
+    .venv/bin/python bench/make_search_corpus.py            # writes the corpus again (deterministic)
+
+The corpus and labels are tests/data/search_corpus/ (written by bench/make_search_corpus.py: messages,
+queries with their relevant messages, repeat pairs; every item is marked dev or held_out).
+
+What it does, in this process, on a fresh temporary data directory (no store, no Redis):
+
+* **Index**: one tenant's Whoosh index written as ``service.rebuild`` writes it (``TenantIndexDir``,
+  ``writer_lock``, ``new_generation``, ``add_document`` of ``petition_fields``-shaped dicts, ``commit``,
+  ``switch_to``), so analysis is the platform's own (jieba, domain words, stop words, normalise).
+* **Queries** through ``service._search_sync`` (the function the API calls):
+  - recall against the substring scan (of the raw query in title + text; goal 1.0 for word queries) and
+    against the labels, for ours and for the scan;
+  - precision@10 (relevant among the first 10 by relevance / min(10, relevant)); the scan ranks by
+    occurrences, ties by id;
+  - totals exactness: the reported total at page sizes 1, 5, 10, 20 against the exact number of documents
+    the same parsed query matches (``searcher.docs_for_query``, the search's own semantics);
+  - paging by relevance (page size 10, every page): documents shown twice, documents never shown.
+* **Frequent words**: the indexer's own counting (``terms.petition_terms`` into a ``TermStore``,
+  ``top_and_rising``), over the whole corpus and over the 30 days of the eight-person restaurant-fumes
+  cluster. ``service.frequent_words`` itself needs the store (the tenant's stop words), so its two
+  parts are called directly. Topic words: the corpus's topic vocabulary (a word containing one counts).
+* **Repeat pairs**: ``duplicates.fingerprint`` + ``pair_score`` / ``is_likely_duplicate`` on the labelled
+  pairs, next to the baseline "same petitioner".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from xinfang_search import duplicates
+from xinfang_search.index import TenantIndexDir
+from xinfang_search.service import SearchRequest, _query, _search_sync
+from xinfang_search.terms import TermStore, petition_terms, top_and_rising
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO / "tests" / "data" / "search_corpus"
+TENANT = "bench-search-quality"
+TENANTS = [(TENANT, "bench", {"zh": "基准", "en": "bench"})]
+PAGE_SIZES = (1, 5, 10, 20)
+SIZES = {"tiny": 120, "full": None}
+
+
+def load(size: str) -> tuple[list[dict], list[dict], list[dict], dict]:
+    messages = [json.loads(line) for line in (CORPUS / "messages.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    labels = json.loads((CORPUS / "queries.json").read_text(encoding="utf-8"))
+    if SIZES[size]:
+        messages = messages[:SIZES[size]]
+    ids = {m["id"] for m in messages}
+    queries = [dict(q, relevant=[i for i in q["relevant"] if i in ids]) for q in labels["queries"]]
+    pairs = [p for p in labels["repeat_pairs"] if p["a"] in ids and p["b"] in ids]
+    return messages, queries, pairs, labels["topic_words"]
+
+
+def fields(message: dict, number: int) -> dict:
+    """What ``service.petition_fields`` gives the index for a petition with these answers."""
+    received = datetime.fromisoformat(message["received_on"]) + timedelta(hours=1)  # 09:00 China time, as UTC, naive
+    return dict(id=message["id"], tenant_id=TENANT, number=f"XF{number:06d}", title=message["title"], text=message["text"],
+                subject="", category=message["topic"], region=message["region"], channel="web", status="submitted",
+                kind="petition", received=received)
+
+
+def build_index(data_dir: Path, messages: list[dict]) -> float:
+    index_dir = TenantIndexDir(data_dir, TENANT)
+    started = time.perf_counter()
+    with index_dir.writer_lock(wait=60):
+        ix = index_dir.new_generation()
+        writer = ix.writer(limitmb=256)
+        for n, message in enumerate(messages, 1):
+            writer.add_document(**fields(message, n))
+        writer.commit()
+        index_dir.switch_to(Path(ix.storage.folder))
+    return time.perf_counter() - started
+
+
+def search(data_dir: Path, q: str, page: int = 1, page_size: int = 10) -> dict:
+    return _search_sync(data_dir, TENANTS, SearchRequest(q=q, page=page, page_size=page_size), {TENANT})
+
+
+def exact_matches(searcher, q: str) -> set[str]:
+    query = _query(searcher.schema, q)
+    return {searcher.stored_fields(n)["id"] for n in searcher.docs_for_query(query)}
+
+
+def substring_scan(messages: list[dict], q: str) -> list[str]:
+    """The baseline: the query as typed, in title + text, ranked by occurrences then id."""
+    counts = [(-(m["title"] + "\n" + m["text"]).count(q), m["id"]) for m in messages]
+    return [i for c, i in sorted(counts) if c < 0]
+
+
+def ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}" if b else "n/a"
+
+
+def precision_at_10(ranked: list[str], relevant: set[str]) -> float | None:
+    if not relevant:
+        return None
+    return len([i for i in ranked[:10] if i in relevant]) / min(10, len(relevant))
+
+
+def mean(values) -> float:
+    values = [v for v in values if v is not None]
+    return statistics.fmean(values) if values else float("nan")
+
+
+def run_queries(data_dir: Path, messages: list[dict], queries: list[dict]) -> list[dict]:
+    searcher = TenantIndexDir(data_dir, TENANT).open().searcher()
+    rows = []
+    for query in queries:
+        q, relevant = query["q"], set(query["relevant"])
+        found = exact_matches(searcher, q)
+        scan = substring_scan(messages, q)
+        first = search(data_dir, q, 1, 10)
+        ranked = [h["id"] for h in first["items"]]
+        totals = {size: search(data_dir, q, 1, size)["total"] for size in PAGE_SIZES}
+        shown: list[str] = []
+        pages = max(1, -(-max(len(found), first["total"]) // 10))
+        for page in range(1, min(pages, 1000) + 1):
+            shown.extend(h["id"] for h in search(data_dir, q, page, 10)["items"])
+        rows.append(dict(query, found=found, scan=scan, ranked=ranked, totals=totals, exact=len(found),
+                         twice=len(shown) - len(set(shown)), never=len(found - set(shown)),
+                         recall_scan=(len(found & set(scan)) / len(scan)) if scan else None,
+                         recall_labels=(len(found & relevant) / len(relevant)) if relevant else None,
+                         scan_recall_labels=(len(set(scan) & relevant) / len(relevant)) if relevant else None,
+                         p10=precision_at_10(ranked, relevant), scan_p10=precision_at_10(scan, relevant)))
+    searcher.close()
+    return rows
+
+
+def report_queries(rows: list[dict]) -> None:
+    print("\n== queries: ours (the platform's index) next to the substring scan ==")
+    print(f"{'kind':<26}{'n':>4}{'recall/scan':>13}{'recall ours':>13}{'recall scan':>13}{'ratio':>7}{'P@10 ours':>11}{'P@10 scan':>11}{'ratio':>7}{'zero hits':>11}")
+    kinds = defaultdict(list)
+    for row in rows:
+        kinds[row["kind"]].append(row)
+    for row in rows:
+        kinds[f"all {row['split']}"].append(row)
+    kinds["all"] = rows
+    for kind, group in kinds.items():
+        rs, rl, sl = mean(r["recall_scan"] for r in group), mean(r["recall_labels"] for r in group), mean(r["scan_recall_labels"] for r in group)
+        p, sp = mean(r["p10"] for r in group), mean(r["scan_p10"] for r in group)
+        zero = sum(1 for r in group if r["exact"] == 0 and r["relevant"])
+        print(f"{kind:<26}{len(group):>4}{rs:>13.3f}{rl:>13.3f}{sl:>13.3f}{ratio(rl, sl):>7}{p:>11.3f}{sp:>11.3f}{ratio(p, sp):>7}{zero:>11}")
+    every_found = sum(len(r["found"] & set(r["scan"])) for r in rows)
+    every_scan = sum(len(r["scan"]) for r in rows)
+    print(f"pooled: ours finds {every_found} of the {every_scan} (query, message) matches the substring scan finds "
+          f"(ratio ours / baseline {ratio(every_found, every_scan)})")
+    print("\nworst recall against the labels (query: ours found / relevant, scan found / relevant):")
+    for row in sorted((r for r in rows if r["recall_labels"] is not None), key=lambda r: r["recall_labels"])[:15]:
+        print(f"  {row['id']} [{row['kind']}] {row['q']}: {len(row['found'] & set(row['relevant']))}/{len(row['relevant'])}, "
+              f"scan {len(set(row['scan']) & set(row['relevant']))}/{len(row['relevant'])}")
+
+    print("\nword and place queries missing what the substring scan finds (query: ours / scan):")
+    for row in rows:
+        if row["kind"] in ("word inside longer words", "place or name") and row["recall_scan"] is not None and row["recall_scan"] < 1:
+            print(f"  {row['q']}: {len(row['found'] & set(row['scan']))}/{len(row['scan'])}", end="")
+    print()
+
+    print("\n== totals and paging (relevance, every page of 10) ==")
+    wrong = [r for r in rows if any(t != r["exact"] for t in r["totals"].values())]
+    unstable = [r for r in rows if len(set(r["totals"].values())) > 1]
+    print(f"queries whose reported total is not the exact count at some page size: {len(wrong)} of {len(rows)} (goal 0)")
+    print(f"queries whose total changes with the page size (1/5/10/20): {len(unstable)}")
+    for row in wrong[:10]:
+        print(f"  {row['q']}: exact {row['exact']}, reported " + ", ".join(f"{s}: {t}" for s, t in row["totals"].items()))
+    twice, never = sum(r["twice"] for r in rows), sum(r["never"] for r in rows)
+    print(f"paging: {twice} documents shown twice, {never} matching documents never shown, over {sum(r['exact'] for r in rows)} matches "
+          f"({sum(1 for r in rows if r['twice'] or r['never'])} queries affected)")
+
+
+def frequent_words(data_dir: Path, messages: list[dict], topic_words: dict) -> None:
+    print("\n== frequent words (the indexer's counting: terms.petition_terms, TermStore, top_and_rising) ==")
+    store = TermStore(data_dir / "terms.sqlite3")
+    store.put_many([(m["id"], TENANT, m["received_on"], petition_terms(m["title"], m["text"])) for m in messages])
+    vocabulary = {w for words in topic_words.values() for w in words}
+
+    def is_topic(term: str) -> bool:
+        return any(word in term or term in word for word in vocabulary if len(term) >= 2)
+
+    days = sorted(m["received_on"] for m in messages)
+    windows = [("whole corpus", days[0], days[-1])]
+    cluster = sorted(m["received_on"] for m in messages if m["matter"] == "c01")
+    if cluster:
+        end = date.fromisoformat(cluster[-1])
+        windows.append((f"30 days to {end} (the 8-person 湘味烧烤 fumes cluster)", (end - timedelta(days=29)).isoformat(), end.isoformat()))
+    for name, first, last in windows:
+        counts = store.counts(TENANT, first, last)
+        tops, _ = top_and_rising(counts, Counter(), 30)
+        topical = [t["term"] for t in tops if is_topic(t["term"])]
+        ranking = [t for t, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+        petitions = store.petitions(TENANT, first, last)
+        print(f"{name}: {petitions} messages; top 30 topic words {len(topical)}, general vocabulary {30 - len(topical)} "
+              f"(topic precision {len(topical) / 30:.2f})")
+        print("  " + " ".join(f"{t['term']}{'*' if is_topic(t['term']) else ''}:{t['count']}" for t in tops))
+        for word in ("油烟", "湘味烧烤", "烧烤", "梅溪湖畔小区"):
+            print(f"  rank of {word}: {ranking.index(word) + 1 if word in ranking else 'not counted'}", end="")
+        print()
+    store.close()
+
+
+def repeat_pairs(messages: list[dict], pairs: list[dict]) -> None:
+    print("\n== repeat pairs (duplicates.fingerprint + pair_score) next to 'same petitioner' ==")
+    by_id = {m["id"]: m for m in messages}
+    prints = {}
+
+    def fp(message):
+        if message["id"] not in prints:
+            prints[message["id"]] = duplicates.fingerprint(petition_id=message["id"], tenant_id=TENANT, title=message["title"],
+                                                           content=message["text"], subject_name=None, petitioner=message["petitioner"])
+        return prints[message["id"]]
+
+    print(f"{'split':<10}{'pairs':>6}{'true':>6}{'P ours':>8}{'R ours':>8}{'P base':>8}{'R base':>8}{'median score true':>19}{'reworded by others found':>26}")
+    for split in ("dev", "held_out", "all"):
+        group = [p for p in pairs if split == "all" or p["split"] == split]
+        if not group:
+            continue
+        ours, base, true_scores, others = [], [], [], []
+        for pair in group:
+            a, b = by_id[pair["a"]], by_id[pair["b"]]
+            score, _, _ = duplicates.pair_score(fp(b), fp(a))
+            ours.append((duplicates.is_likely_duplicate(score), pair["repeat"]))
+            base.append((a["petitioner"] == b["petitioner"], pair["repeat"]))
+            if pair["repeat"]:
+                true_scores.append(score)
+                if pair["kind"] != "same person reworded":
+                    others.append(duplicates.is_likely_duplicate(score))
+
+        def pr(results):
+            tp = sum(1 for said, truth in results if said and truth)
+            said, truth = sum(1 for s, _ in results if s), sum(1 for _, t in results if t)
+            return (tp / said if said else float("nan")), (tp / truth if truth else float("nan"))
+
+        (po, ro), (pb, rb) = pr(ours), pr(base)
+        median = statistics.median(true_scores) if true_scores else float("nan")
+        print(f"{split:<10}{len(group):>6}{sum(1 for p in group if p['repeat']):>6}{po:>8.2f}{ro:>8.2f}{pb:>8.2f}{rb:>8.2f}{median:>19.2f}"
+              f"{f'{sum(others)}/{len(others)}':>26}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--size", choices=sorted(SIZES), default="full")
+    args = parser.parse_args()
+    messages, queries, pairs, topic_words = load(args.size)
+    with tempfile.TemporaryDirectory(prefix="xinfang-search-quality-") as tmp:
+        data_dir = Path(tmp)
+        seconds = build_index(data_dir, messages)
+        print(f"search quality (issue 13), size {args.size}: {len(messages)} messages indexed in {seconds:.1f} s, "
+              f"{len(queries)} queries ({sum(1 for q in queries if q['split'] == 'dev')} dev, "
+              f"{sum(1 for q in queries if q['split'] == 'held_out')} held out), {len(pairs)} repeat pairs")
+        started = time.perf_counter()
+        rows = run_queries(data_dir, messages, queries)
+        print(f"queries run in {time.perf_counter() - started:.1f} s")
+        report_queries(rows)
+        frequent_words(data_dir, messages, topic_words)
+        repeat_pairs(messages, pairs)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
