@@ -136,6 +136,11 @@ TOPICS: dict[str, tuple[list[str], list[str], list[str]]] = {
         ["污染", "排污", "废水", "河道", "焚烧", "黑烟", "环保"]),
 }
 TOPIC_KEYS = list(TOPICS)
+AMOUNTS = {"物业管理": [150, 200, 260, 300], "学校乱收费": [80, 120, 150, 200, 380], "有偿补课": [100, 150, 200, 2400],
+           "网约车": [18, 25, 36, 60], "拖欠工资": [8600, 12000, 23000, 46500], "征地拆迁补偿": [18000, 26000, 32000],
+           "医疗": [380, 860, 1200, 3500]}
+# misspelt place names (a wrong character of the same sound), written in some messages, looked for by the "typo" queries
+PLACE_TYPOS = {"梅溪湖": "梅西湖", "桐梓坡": "桐子坡", "麓谷": "鹿谷", "万家丽": "万佳丽", "白箬铺": "白若铺", "洋湖湾": "杨湖湾"}
 
 
 def fold(text: str) -> str:
@@ -171,7 +176,7 @@ def new_matter(rnd: random.Random, key: str, topic: str) -> Matter:
     estate = rnd.choice(list(ESTATES))
     facts = dict(estate=estate, road=rnd.choice(ROADS), school=rnd.choice(SCHOOLS), company=rnd.choice(COMPANIES),
                  platform=rnd.choice(PLATFORMS), hospital=rnd.choice(HOSPITALS), village=rnd.choice(VILLAGES),
-                 restaurant=rnd.choice(RESTAURANTS), amount=rnd.choice([80, 150, 200, 260, 380, 500, 1200, 3500, 8600, 12000]),
+                 restaurant=rnd.choice(RESTAURANTS), amount=rnd.choice(AMOUNTS.get(topic, [150, 260, 380, 500])),
                  n=rnd.randint(2, 12), month=rnd.randint(1, 12), region=ESTATES[estate])
     region = ESTATES[estate] if "{estate}" in "".join(TOPICS[topic][0] + TOPICS[topic][1]) else rnd.choice(REGIONS)
     return Matter(key, topic, facts, region)
@@ -197,6 +202,11 @@ def messages(rnd: random.Random, target: int = 660) -> tuple[list[dict], list[Ma
         if rnd.random() < 0.12:
             right, wrong = rnd.choice(TYPOS)
             text = text.replace(right, wrong, 1)
+        if rnd.random() < 0.10:
+            for right, wrong in PLACE_TYPOS.items():
+                if right in text:
+                    text = text.replace(right, wrong, 1)
+                    break
         message = {"id": f"m{len(out) + 1:04d}", "title": title, "text": text, "topic": matter.topic,
                    "matter": matter.key if in_cluster else None, "petitioner": petitioner,
                    "received_on": day.isoformat(), "region": matter.region}
@@ -244,13 +254,15 @@ def queries(rnd: random.Random, corpus: list[dict], matters: list[Matter]) -> li
     specs = [word_query(w, [w], "word inside longer words") for w in
              ["收费", "物业", "补课", "拆迁", "工资", "油烟", "违建", "施工", "低保", "网约车", "医院", "学校", "电梯", "补偿", "扰民",
               "排污", "老师", "停车费", "资料费", "安置房"]]
-    specs += [word_query(w, [w], "place or name") for w in
+    specs += [word_query(w, [w] + [w.replace(r, t) for r, t in PLACE_TYPOS.items() if r in w], "place or name") for w in
               ["梅溪湖", "梅溪湖畔小区", "桐梓坡", "万家丽", "星沙嘉园", "金星中学", "湘味烧烤", "鑫达建筑劳务公司", "白箬铺镇", "含浦大道",
                "洋湖湾", "市第三医院"]]
     specs += [word_query(q, [fold(q)], "traditional") for q in ["物業", "違建", "收費", "補課", "拆遷", "油煙", "網約車", "工資"]]
     specs += [word_query(q, forms, "synonym") for q, forms in
               [("噪音", ["噪音", "噪声"]), ("噪声", ["噪音", "噪声"]), ("违章建筑", ["违章建筑", "违建"]),
                ("讨薪", ["讨薪", "欠薪", "拖欠"]), ("乱收费", ["乱收费", "收费"])]]
+    # a place name typed with a wrong character: relevant are the messages naming the place (rightly or wrongly)
+    specs += [word_query(wrong, [right, wrong], "typo in a place name") for right, wrong in list(PLACE_TYPOS.items())[:4]]
     # fragments a person pastes: 4-6 characters cut from a message's text
     for message in rnd.sample(corpus, 16):
         text = fold(message["text"])
@@ -263,7 +275,7 @@ def queries(rnd: random.Random, corpus: list[dict], matters: list[Matter]) -> li
                 break
         specs.append(word_query(piece, [piece], "pasted fragment"))
     # whole sentences describing a matter (relevant: the matter's messages)
-    sentences = {"c01": "梅溪湖畔小区楼下烧烤店油烟很大晚上还吵", "c02": "小区物业公司不管事电梯坏了没人修"}
+    sentences = {"c01": "梅溪湖畔小区楼下烧烤店油烟很大晚上还吵", "c02": "{estate}物业公司不管事电梯坏了没人修"}
     for matter in matters:
         if matter.key in sentences or (matter.key.startswith("c") and len(sentences) < 10):
             f = matter.facts
@@ -275,8 +287,9 @@ def queries(rnd: random.Random, corpus: list[dict], matters: list[Matter]) -> li
                 "征地拆迁补偿": f"{f['village']}拆迁补偿太低", "医疗": f"{f['hospital']}看病乱开检查",
                 "道路施工": f"{f['road']}施工围挡太久堵车", "低保评定": f"{f['village']}低保评定不公平",
                 "环境污染": f"{f['company']}偷排废水污染河道"}[matter.topic])
+    facts = {m.key: m.facts for m in matters}
     for key, sentence in sentences.items():
-        specs.append({"q": sentence, "kind": "sentence", "rule": {"matter": key}})
+        specs.append({"q": sentence.format(**facts[key]), "kind": "sentence", "rule": {"matter": key}})
     out = []
     for n, spec in enumerate(specs, 1):
         spec["id"] = f"q{n:03d}"

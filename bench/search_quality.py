@@ -26,7 +26,10 @@ What it does, in this process, on a fresh temporary data directory (no store, no
   cluster. ``service.frequent_words`` itself needs the store (the tenant's stop words), so its two
   parts are called directly. Topic words: the corpus's topic vocabulary (a word containing one counts).
 * **Repeat pairs**: ``duplicates.fingerprint`` + ``pair_score`` / ``is_likely_duplicate`` on the labelled
-  pairs, next to the baseline "same petitioner".
+  pairs, and what the indexer's check finds (every message in received order through ``scored_candidates``
+  against a ``FingerprintStore`` of the earlier ones), next to the baseline "same petitioner".
+* **Collective petitions**: that check's rule (``_flag_collective``: likely duplicates counted by distinct
+  petitioner, at least ``COLLECTIVE_MIN_PETITIONERS``) against the matters written by that many people.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ from pathlib import Path
 
 from xinfang_search import duplicates
 from xinfang_search.index import TenantIndexDir
-from xinfang_search.service import SearchRequest, _query, _search_sync
+from xinfang_search.service import COLLECTIVE_MIN_PETITIONERS, SearchRequest, _query, _search_sync
 from xinfang_search.terms import TermStore, petition_terms, top_and_rising
 
 REPO = Path(__file__).resolve().parents[1]
@@ -211,28 +214,69 @@ def frequent_words(data_dir: Path, messages: list[dict], topic_words: dict) -> N
     store.close()
 
 
-def repeat_pairs(messages: list[dict], pairs: list[dict]) -> None:
-    print("\n== repeat pairs (duplicates.fingerprint + pair_score) next to 'same petitioner' ==")
+def fingerprint(message: dict) -> duplicates.Fingerprint:
+    """As ``service._fingerprint_of`` makes it (no subject: citizens' messages name none)."""
+    return duplicates.fingerprint(petition_id=message["id"], tenant_id=TENANT, title=message["title"], content=message["text"],
+                                  subject_name=None, petitioner=message["petitioner"], created=message["received_on"])
+
+
+def duplicate_check(data_dir: Path, messages: list[dict]) -> tuple[dict[str, set[str]], set[str]]:
+    """The indexer's check, message by message in received order (``service._fingerprint_and_check`` and
+    ``_flag_collective`` with their store rows kept in memory): each message's likely duplicates among the
+    earlier ones (``scored_candidates`` + ``is_likely_duplicate``), and the messages flagged collective."""
+    store = duplicates.FingerprintStore(data_dir / "fingerprints.sqlite3")
+    likely: dict[str, set[str]] = {}
+    collective: set[str] = set()
+    for message in sorted(messages, key=lambda m: (m["received_on"], m["id"])):
+        fp = fingerprint(message)
+        found = {other.petition_id for other, score, _, _ in duplicates.scored_candidates(store, fp, [TENANT])
+                 if duplicates.is_likely_duplicate(score)}
+        likely[message["id"]] = found
+        petitioners = {fp.petitioner} | {store.petitioner_of(pid) for pid in found}
+        if len(petitioners - {None}) >= COLLECTIVE_MIN_PETITIONERS:
+            collective.add(message["id"])
+        store.put(fp)
+    store.close()
+    return likely, collective
+
+
+def collective_report(messages: list[dict], collective: set[str]) -> None:
+    print(f"\n== collective petitions (>= {COLLECTIVE_MIN_PETITIONERS} petitioners on one matter; the indexer's rule) ==")
+    people: dict[str, set[str]] = defaultdict(set)
+    for m in messages:
+        if m["matter"]:
+            people[m["matter"]].add(m["petitioner"])
+    truly = {k for k, v in people.items() if len(v) >= COLLECTIVE_MIN_PETITIONERS}
+    flagged_matters = {m["matter"] for m in messages if m["id"] in collective and m["matter"]}
+    wrong = [m["id"] for m in messages if m["id"] in collective and m["matter"] not in truly]
+    print(f"matters written by >= {COLLECTIVE_MIN_PETITIONERS} people: {len(truly)} ({', '.join(f'{k}: {len(people[k])}' for k in sorted(truly))}); "
+          f"flagged: {len(truly & flagged_matters)} of {len(truly)}; messages flagged outside them: {len(wrong)}")
+
+
+def repeat_pairs(messages: list[dict], pairs: list[dict], likely: dict[str, set[str]]) -> None:
+    print("\n== repeat pairs (duplicates.fingerprint + pair_score; 'check' = found by the indexer's candidate lookup) "
+          "next to the baseline 'same petitioner' ==")
     by_id = {m["id"]: m for m in messages}
     prints = {}
 
     def fp(message):
         if message["id"] not in prints:
-            prints[message["id"]] = duplicates.fingerprint(petition_id=message["id"], tenant_id=TENANT, title=message["title"],
-                                                           content=message["text"], subject_name=None, petitioner=message["petitioner"])
+            prints[message["id"]] = fingerprint(message)
         return prints[message["id"]]
 
-    print(f"{'split':<10}{'pairs':>6}{'true':>6}{'P ours':>8}{'R ours':>8}{'P base':>8}{'R base':>8}{'median score true':>19}{'reworded by others found':>26}")
+    print(f"{'split':<10}{'pairs':>6}{'true':>6}{'P ours':>8}{'R ours':>8}{'P check':>9}{'R check':>9}{'P base':>8}{'R base':>8}"
+          f"{'median score true':>19}{'reworded by others found':>26}")
     for split in ("dev", "held_out", "all"):
         group = [p for p in pairs if split == "all" or p["split"] == split]
         if not group:
             continue
-        ours, base, true_scores, others = [], [], [], []
+        ours, check, base, true_scores, others = [], [], [], [], []
         for pair in group:
             a, b = by_id[pair["a"]], by_id[pair["b"]]
             score, _, _ = duplicates.pair_score(fp(b), fp(a))
             ours.append((duplicates.is_likely_duplicate(score), pair["repeat"]))
             base.append((a["petitioner"] == b["petitioner"], pair["repeat"]))
+            check.append((a["id"] in likely.get(b["id"], ()) or b["id"] in likely.get(a["id"], ()), pair["repeat"]))
             if pair["repeat"]:
                 true_scores.append(score)
                 if pair["kind"] != "same person reworded":
@@ -243,9 +287,9 @@ def repeat_pairs(messages: list[dict], pairs: list[dict]) -> None:
             said, truth = sum(1 for s, _ in results if s), sum(1 for _, t in results if t)
             return (tp / said if said else float("nan")), (tp / truth if truth else float("nan"))
 
-        (po, ro), (pb, rb) = pr(ours), pr(base)
+        (po, ro), (pc, rc), (pb, rb) = pr(ours), pr(check), pr(base)
         median = statistics.median(true_scores) if true_scores else float("nan")
-        print(f"{split:<10}{len(group):>6}{sum(1 for p in group if p['repeat']):>6}{po:>8.2f}{ro:>8.2f}{pb:>8.2f}{rb:>8.2f}{median:>19.2f}"
+        print(f"{split:<10}{len(group):>6}{sum(1 for p in group if p['repeat']):>6}{po:>8.2f}{ro:>8.2f}{pc:>9.2f}{rc:>9.2f}{pb:>8.2f}{rb:>8.2f}{median:>19.2f}"
               f"{f'{sum(others)}/{len(others)}':>26}")
 
 
@@ -265,7 +309,9 @@ def main() -> int:
         print(f"queries run in {time.perf_counter() - started:.1f} s")
         report_queries(rows)
         frequent_words(data_dir, messages, topic_words)
-        repeat_pairs(messages, pairs)
+        likely, collective = duplicate_check(data_dir, messages)
+        repeat_pairs(messages, pairs, likely)
+        collective_report(messages, collective)
     return 0
 
 
