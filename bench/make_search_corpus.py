@@ -38,6 +38,18 @@ TRAD_ORDER = sorted(TRAD, key=len, reverse=True)
 FOLD = {v: k for k, v in TRAD.items() if v != k}
 FOLD_ORDER = sorted(FOLD, key=len, reverse=True)
 TYPOS = [("已经", "以经"), ("反映", "反应"), ("再次", "在次"), ("按时", "按事"), ("根本", "跟本"), ("一直", "一值"), ("部门", "部们")]
+# the same thing said otherwise: each message takes one wording of each phrase it contains, at random
+PARAPHRASES = [
+    ("没人修", ["没人修", "一直没修", "也没人来修", "报修了没下文"]), ("根本睡不着", ["根本睡不着", "整晚睡不好", "孩子都被吵醒"]),
+    ("窗户都不敢开", ["窗户都不敢开", "家里窗户常年关着", "衣服都不敢晾外面"]), ("没有收据", ["没有收据", "也不给发票", "收钱不开票"]),
+    ("一直没发", ["一直没发", "拖到现在也没给", "到现在一分没拿到"]), ("老板电话也不接", ["老板电话也不接", "老板人都找不到", "老板把我们拉黑了"]),
+    ("比周边低很多", ["比周边低很多", "比隔壁村少一大截", "明显偏低"]), ("很多没必要", ["很多没必要", "好多是重复检查", "明显过度检查"]),
+    ("堵车严重", ["堵车严重", "天天堵", "上下班堵得要命"]), ("真正困难的没评上", ["真正困难的没评上", "困难户反而没有", "穷的评不上"]),
+    ("河水发黑发臭", ["河水发黑发臭", "河水又黑又臭", "河里臭得不行"]), ("平台客服不处理", ["平台客服不处理", "客服一直推", "投诉了平台不理"]),
+    ("态度恶劣", ["态度恶劣", "态度很凶", "说话难听"]), ("噪声扰民", ["噪声扰民", "吵得不行", "影响休息"]),
+    ("老人咳嗽加重了", ["老人咳嗽加重了", "老人呛得直咳", "孩子老是咳嗽"]), ("城管来看过没下文", ["城管来看过没下文", "城管来了一次就走了", "城管说要走程序"]),
+    ("每节课", ["每节课", "一节课", "一次课"]), ("绕路", ["绕路", "绕远路", "故意绕了一大圈"]), ("很不安全", ["很不安全", "太吓人了", "心里很慌"]),
+]
 FULL = str.maketrans("0123456789", "０１２３４５６７８９")
 
 REGIONS = ["岳麓区", "雨花区", "开福区", "天心区", "芙蓉区", "望城区", "长沙县", "宁乡市"]
@@ -193,6 +205,9 @@ def messages(rnd: random.Random, target: int = 660) -> tuple[list[dict], list[Ma
         title, text = matter.render(rnd, rnd.randint(1, 4))
         while len(text) < 40:
             text += rnd.choice(TOPICS[matter.topic][1]).format(**matter.facts)
+        for phrase, wordings in PARAPHRASES:
+            if phrase in text:
+                text = text.replace(phrase, rnd.choice(wordings))
         text = text[:300]
         roll = rnd.random()
         if roll < 0.10:
