@@ -8,10 +8,14 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
+import re
+
 import pytest
 
 from xinfang_search.index import TenantIndexDir
-from xinfang_search.service import SearchRequest, _search_sync
+from xinfang_search.service import SearchRequest, _search_sync, query_words
+from tests.conftest import login_token
+from tests.test_search import file, found, marker
 
 SAME = "学校食堂收费不合理，家长反映多次没有回音。"
 VARIED = ["{n}号楼旁边的学校门口每天早上堵车。", "学校要求购买指定资料，费用{n}元。", "小区物业{n}次停水，学校放学后孩子没水喝。",
@@ -31,6 +35,9 @@ def tenant_index(tmp_path):
     while same or varied:
         docs.extend(varied[:2] + same[:3])
         varied, same = varied[2:], same[3:]
+    docs += [dict(title="物业公司", text="物业公司乱收费，停车费一年涨两次。", received=start, category="other"),
+             dict(title="来信", text="小区物业管理混乱，电梯经常坏。", received=start, category="other"),
+             dict(title="来信", text="领导班子不作为，群众意见很大。", received=start, category="other")]
     with index_dir.writer_lock():
         ix = index_dir.open_or_create_for_writing()
         writer = ix.writer()
@@ -96,3 +103,36 @@ def test_no_words_lists_everything_newest_first_with_an_exact_total(tenant_index
     for size in (3, 20):
         seen, totals = pages(data_dir, tenant_id, size)
         assert totals == {len(docs)} and sorted(seen) == sorted(d["id"] for d in docs)
+
+
+def test_a_trailing_star_finds_words_that_begin_with_the_word(tenant_index):
+    data_dir, tenant_id, docs = tenant_index
+    plain, _ = pages(data_dir, tenant_id, 20, q="物业")
+    starred, totals = pages(data_dir, tenant_id, 20, q="物业*")
+    assert set(starred) == truth(docs, "物业") and totals == {len(truth(docs, "物业"))}
+    assert set(plain) < set(starred)  # 物业公司 and 物业管理 are words of their own: found by the prefix only
+
+
+def test_stop_words_in_a_query_are_said_back_and_a_query_of_nothing_else_says_so(tenant_index):
+    data_dir, tenant_id, docs = tenant_index
+    assert query_words("领导不作为") == ("作为", ["领导", "不"])
+    assert query_words("物业*") == ("物业*", [])
+    assert query_words("食堂", frozenset({"食堂"})) == ("食堂", [])  # the tenant's own stop word alone: searched
+    answer = _search_sync(data_dir, [(tenant_id, "t", {})], SearchRequest(q="问题 物业管理 领导"), set())
+    assert answer["ignored_words"] == ["问题", "领导"] and not answer["only_common_words"] and answer["total"] == 1
+    answer = _search_sync(data_dir, [(tenant_id, "t", {})], SearchRequest(q="领导 问题"), set())
+    assert answer["only_common_words"] and answer["ignored_words"] == ["领导", "问题"] and answer["total"] == 0  # never "everything"
+
+
+async def test_the_search_page_says_which_common_words_it_ignored(client, tenants, worker):
+    word = marker()
+    handler = await login_token(client, tenants.A, "handler")
+    pid = await file(client, tenants.A, title=f"{word}来信", content=f"{word}村领导不作为，问题拖了三年。")
+    answer = await found(client, tenants.A, handler, 1, q=f"领导 {word}")
+    assert answer["ignored_words"] == ["领导"] and [i["id"] for i in answer["items"]] == [pid]
+    page = await client.get(f"/t/{tenants.A}/staff/search", headers=handler, query_string={"q": f"{word} 领导 问题"})
+    html = await page.get_data(as_text=True)
+    assert page.status_code == 200 and "已忽略常用词：领导、问题" in html and f'data-id="{pid}"' in html
+    page = await client.get(f"/t/{tenants.A}/staff/search", headers=handler, query_string={"q": "领导 问题", "lang": "en"})
+    html = await page.get_data(as_text=True)
+    assert page.status_code == 200 and re.search(r"常用词不单独检索|not searched on their own", html)

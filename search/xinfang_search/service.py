@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from pymongo.errors import DuplicateKeyError
 from whoosh import highlight
 from whoosh.qparser import MultifieldParser
-from whoosh.query import And, DateRange, Every, Term
+from whoosh.query import And, DateRange, Every, NullQuery, Term
 from whoosh.searching import Hit
 
 from xinfang.display_words import words as display_words
@@ -442,8 +442,10 @@ def _search_sync(data_dir: Path, tenants: list[tuple[str, str, dict]], request: 
             "score": round(score or 0.0, 4), "tenant": {"slug": slug, "name": name},
             "highlights": {"title": hit.highlights("title") or None, "text": hit.highlights("text", top=2) or None},
         })
+    spaced, ignored = query_words(request.q, stops)
     return {"total": total, "page": request.page, "page_size": request.page_size, "pages": max(1, -(-total // request.page_size)),
-            "items": hits, "took_ms": round((time.perf_counter() - started) * 1000, 1)}
+            "items": hits, "ignored_words": ignored, "only_common_words": bool(request.q) and not spaced.strip(),
+            "took_ms": round((time.perf_counter() - started) * 1000, 1)}
 
 
 def _ranked(searcher, query, allowed, sort: str, wanted: int):
@@ -451,27 +453,46 @@ def _ranked(searcher, query, allowed, sort: str, wanted: int):
     relevance (highest score first), or the received time, then the petition id, so that the pages of one
     search put together give every match exactly once, whatever the page size.
 
-    One pass over the matches, collected unlimited: Whoosh's top-N collector swaps its matcher for a "better"
-    one once its heap is full (``matcher.replace(minscore)``), which drops the parts of an OR (a word in the
-    text only, below a title match's score) whose best score is under the heap's least. Its count then missed
-    those petitions, by how many depending on the page size, and the pages ranked different sets.
+    Whoosh's top-N collector skips what cannot reach the top N (``matcher.replace(minscore)`` drops the part of
+    an OR, a word in the text only, whose best score is under the heap's least): right for the top N, but the
+    count it kept then missed those petitions, by how many depending on the page and its size. So relevance
+    takes the top N+1 that way and counts the matches apart, walking the postings without scoring them (only
+    when there are more than N); when the score at the cut runs on past it (copied texts score the same), one
+    unlimited pass takes every match instead, and the run is ordered by id. A date sort collects every match
+    anyway, and counts them as it does.
     Returns (results, total, [(key, petition id, docnum, score)])."""
-    by_date = sort != "relevance" or isinstance(query, Every)  # no words: every score is the same, newest first
-    if by_date:
+    if sort != "relevance" or isinstance(query, Every):  # no words: every score is the same, newest first
         results = searcher.search(query, limit=None, filter=allowed, sortedby="received", terms=True)
         newest = sort != "oldest"
         items = [((-key if newest else key), docnum, None) for key, docnum in results.top_n]
-        items.sort(key=lambda item: item[0])  # stable: Whoosh's (key, docnum) order within one key
+        items.sort(key=lambda item: item[0])
+        total = len(items)
     else:
-        results = searcher.search(query, limit=None, filter=allowed, terms=True)
-        items = [(-score, docnum, score) for score, docnum in results.top_n]  # already highest score first
-    total = len(items)
-    if total > wanted:  # the page's cut falls inside a run of equal keys: the whole run, ordered by id below
+        results = searcher.search(query, limit=wanted + 1, filter=allowed, terms=True)  # one past the cut: ties?
+        top, total = results.top_n, None
+        if len(top) <= wanted:
+            total = len(top)  # the heap never filled: nothing was skipped, these are all
+        elif top[wanted][0] == top[wanted - 1][0]:  # equal scores run on past the cut: every match, once
+            results = searcher.search(query, limit=None, filter=allowed, terms=True)
+            top = results.top_n
+            total = len(top)
+        items = [(-score, docnum, score) for score, docnum in top]
+        if total is None:
+            total = _count(searcher, query, allowed)
+    if len(items) > wanted:  # the page's cut falls inside a run of equal keys: the whole run, ordered by id below
         boundary = items[wanted - 1][0]
         items = [item for item in items if item[0] <= boundary]
     first = [(key, searcher.stored_fields(docnum)["id"], docnum, score) for key, docnum, score in items]
     first.sort(key=lambda item: (item[0], item[1]))
     return results, total, first[:wanted]
+
+
+def _count(searcher, query, allowed) -> int:
+    """How many documents match (and pass the filter): the postings walked, nothing scored."""
+    docs = searcher.docs_for_query(query)
+    if allowed is None:
+        return sum(1 for _ in docs)
+    return sum(1 for docnum in docs if docnum in allowed)
 
 
 OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"}
@@ -481,8 +502,16 @@ def spaced_words(text: str, stops: frozenset[str] = frozenset()) -> str:
     """Chinese typed without spaces becomes separate words outside quotes, so every word may be in any
     field ("学校食堂收费" finds 学校 in the title and 食堂收费 in the text); quoted phrases, operators and
     field:value stay as typed. Stop words (the platform's and the tenant's ``stops``) are left out there, so they
-    neither narrow the search nor light up in the highlights; a query of nothing but the tenant's stop words
-    searches for them all the same."""
+    neither narrow the search nor light up in the highlights (``query_words`` says which); a query of nothing
+    but the tenant's stop words searches for them all the same. A trailing ``*`` searches words beginning with
+    the last word (物业* finds 物业公司, 物业管理), a stop word too (领导* finds 领导班子)."""
+    return query_words(text, stops)[0]
+
+
+def query_words(text: str, stops: frozenset[str] = frozenset()) -> tuple[str, list[str]]:
+    """The query as the parser gets it, and the words left out of it (stop words, in the order typed, once each).
+    The platform's stop words are not in the index: a query of nothing else gives an empty string."""
+    ignored: list[str] = []
     parts = text.split('"')
     for i in range(0, len(parts), 2):  # even parts are outside quotes
         pieces = []
@@ -490,24 +519,38 @@ def spaced_words(text: str, stops: frozenset[str] = frozenset()) -> str:
             if piece in OPERATORS or ":" in piece or not any("\u4e00" <= ch <= "\u9fff" for ch in piece):
                 pieces.append(piece)
                 continue
-            found = [w for w, _, _ in segment(piece)]
+            prefix = piece.endswith("*")
+            found = [w for w, _, _ in segment(piece.rstrip("*"))]
             kept = [w for w in found if w not in stop_words() and w.lower() not in stops]
+            if prefix and found and found[-1] not in kept:
+                kept.append(found[-1])  # the beginning of longer words: searched even when a stop word alone
             if kept:
-                pieces.extend(kept)
-            elif not (stops and found and all(w.lower() in stops or w in stop_words() for w in found)
-                      and any(w.lower() in stops for w in found)):
-                pieces.append(piece)  # only the platform's stop words: searched as typed, as before
-        parts[i] = " ".join(pieces) + (" " if i + 1 < len(parts) else "")
+                ignored.extend(w for w in found if w not in kept)
+                pieces.extend(kept[:-1] + [kept[-1] + ("*" if prefix and kept[-1] == found[-1] else "")])
+            elif stops and any(w.lower() in stops for w in found):
+                ignored.extend(found)  # the tenant's stop words: searched below if nothing else is
+            else:
+                ignored.extend(found)  # only the platform's stop words: not in the index, nothing to search
+        parts[i] = (" " if i else "") + " ".join(pieces) + (" " if i + 1 < len(parts) else "")
     spaced = '"'.join(parts)
-    return spaced if spaced.strip() or not stops else spaced_words(text)
+    if not spaced.strip() and stops:  # nothing but stop words, some of them the tenant's: search those after all
+        return query_words(text)
+    seen: list[str] = []
+    for word in ignored:
+        if word not in seen:
+            seen.append(word)
+    return spaced, seen
 
 
 def _query(schema, text: str, stops: frozenset[str] = frozenset()):
     if not text:
         return Every()
+    spaced = spaced_words(text, stops)
+    if not spaced.strip():
+        return NullQuery  # stop words only: they are not in the index (never "everything")
     parser = MultifieldParser(["title", "text", "subject"], schema)  # words are ANDed, as people expect
     try:
-        return parser.parse(spaced_words(text, stops))
+        return parser.parse(spaced)
     except Exception:  # whoosh's parser is lenient; anything it still refuses is the client's query
         raise InvalidInput(fields={"q": {"zh": "检索式无法解析", "en": "the query cannot be parsed"}}) from None
 
