@@ -136,3 +136,12 @@ async def test_the_search_page_says_which_common_words_it_ignored(client, tenant
     page = await client.get(f"/t/{tenants.A}/staff/search", headers=handler, query_string={"q": "领导 问题", "lang": "en"})
     html = await page.get_data(as_text=True)
     assert page.status_code == 200 and re.search(r"常用词不单独检索|not searched on their own", html)
+
+
+def test_words_anded_are_exact_and_stable_too(tenant_index):
+    data_dir, tenant_id, docs = tenant_index
+    expected = {d["id"] for d in docs if all(w in d["title"] + d["text"] for w in ("学校", "收费"))}
+    assert len(expected) > 64
+    for size in (1, 5, 10, 20):
+        seen, totals = pages(data_dir, tenant_id, size, q="学校 收费")
+        assert totals == {len(expected)} and len(seen) == len(set(seen)) and set(seen) == expected, size

@@ -468,10 +468,12 @@ def _ranked(searcher, query, allowed, sort: str, wanted: int):
         items.sort(key=lambda item: item[0])
         total = len(items)
     else:
-        results = searcher.search(query, limit=wanted + 1, filter=allowed, terms=True)  # one past the cut: ties?
+        # Words ANDed: every match is scored either way (the skips gain little), so one unlimited pass, counted as
+        # it goes. Otherwise the top N+1, one past the cut, to see whether equal scores run on past it.
+        results = searcher.search(query, limit=None if isinstance(query, And) else wanted + 1, filter=allowed, terms=True)
         top, total = results.top_n, None
-        if len(top) <= wanted:
-            total = len(top)  # the heap never filled: nothing was skipped, these are all
+        if len(top) <= wanted or isinstance(query, And):
+            total = len(top)  # the heap never filled (nothing was skipped) or no limit: these are all
         elif top[wanted][0] == top[wanted - 1][0]:  # equal scores run on past the cut: every match, once
             results = searcher.search(query, limit=None, filter=allowed, terms=True)
             top = results.top_n
