@@ -8,7 +8,6 @@ import statistics
 import time
 from datetime import date, timedelta
 
-import pytest
 from bson import ObjectId
 
 from xinfang.petitions.models import Petition, Receipt

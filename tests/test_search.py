@@ -12,7 +12,7 @@ from xinfang.audit.models import AuditRecord
 from xinfang.tenancy.models import Tenant
 from tests.conftest import REPO_ROOT, child_env, eventually, login_token
 from tests.test_archives import resident_id
-from tests.test_petitions import NAMED, petition_id_of, submitted
+from tests.test_petitions import petition_id_of, submitted
 
 
 def marker() -> str:
