@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import json
 import re
-import tomllib
 from html.parser import HTMLParser
 from urllib.parse import urlencode
 
 import pytest
 
 from xinfang.forms.model import IDENTITY_GROUP_KEY, Form
-from xinfang.forms.service import resolve_schema
-from xinfang.forms.templates_library import FORM_SCHEMAS_DIR
-from tests.conftest import REPO_ROOT, login_token
+from tests.shipped_schemas import shipped_schemas
+from tests.conftest import login_token
 
 ISOLATION_CASES = {
     "form_builder.forms_page": dict(method="GET", path="/admin/forms/builder", kind="collection"),
@@ -48,20 +46,7 @@ ISOLATION_CASES = {
 # --------------------------------------------------------------------------- the shipped schemas
 
 
-def _shipped() -> list[tuple[str, str, dict]]:
-    """(name, area, schema): every template, every bundle's forms and archive document types."""
-    out = [(path.name, "form", json.loads(path.read_text(encoding="utf-8"))) for path in sorted(FORM_SCHEMAS_DIR.glob("*.json"))]
-    for bundle in sorted((REPO_ROOT / "tenants").glob("*/bundle.toml")):
-        data = tomllib.loads(bundle.read_text(encoding="utf-8"))
-        for entry in data.get("forms", []):
-            schema, _ = resolve_schema(schema=entry.get("schema"), template=entry.get("template"), extend=entry.get("extend"))
-            out.append((f"{bundle.parent.name}/{entry['key']}", "form", schema))
-        for entry in data.get("archive_document_types", []):
-            out.append((f"{bundle.parent.name}/archive/{entry['key']}", "archive_type", entry["json_schema"]))
-    return out
-
-
-SHIPPED = _shipped()
+SHIPPED = shipped_schemas()
 
 
 def test_the_shipped_schemas_include_archive_types():

@@ -5,29 +5,17 @@ and the renderer shows."""
 from __future__ import annotations
 
 import json
-import tomllib
 
 import pytest
 
 from xinfang.forms.model import IDENTITY_GROUP_KEY, KINDS, Choice, Condition, Field, Form, builder_problems, new_field
 from xinfang.forms.rendering import render_form
 from xinfang.forms.schema_safety import SchemaRejected, check_tenant_schema, validate_submission
-from xinfang.forms.service import resolve_schema
-from xinfang.forms.templates_library import FORM_SCHEMAS_DIR, load_templates
-from tests.conftest import REPO_ROOT
+from xinfang.forms.templates_library import load_templates
+from tests.shipped_schemas import shipped_schemas
 
 
-def _shipped() -> list[tuple[str, dict]]:
-    out = [(path.name, json.loads(path.read_text(encoding="utf-8"))) for path in sorted(FORM_SCHEMAS_DIR.glob("*.json"))]
-    for bundle in sorted((REPO_ROOT / "tenants").glob("*/bundle.toml")):
-        data = tomllib.loads(bundle.read_text(encoding="utf-8"))
-        for entry in data.get("forms", []):
-            schema, _ = resolve_schema(schema=entry.get("schema"), template=entry.get("template"), extend=entry.get("extend"))
-            out.append((f"{bundle.parent.name}/{entry['key']}", schema))
-    return out
-
-
-SHIPPED = _shipped()
+SHIPPED = [(name, schema) for name, area, schema in shipped_schemas() if area == "form"]
 
 
 def test_the_shipped_schemas_are_all_found():
