@@ -101,7 +101,7 @@ from datasketch import MinHash
 from xinfang_search import duplicates
 from xinfang_search.analysis import normalise, segment, stop_words, words
 from xinfang_search.index import TenantIndexDir
-from xinfang_search.service import SearchRequest, _query, _search_sync
+from xinfang_search.querying import SearchRequest, _query, _search_sync
 
 from _common import cpu_seconds, machine_busy_seconds  # bench/ is on sys.path when a script here runs
 
@@ -1093,8 +1093,8 @@ class WhatIfSearchers:
 
 
 def run_queries(data_dir: Path, db: sqlite3.Connection, queries: list[Query], rounds: int, seed: int) -> dict:
-    from xinfang_search import service
-    from xinfang_search.service import _filters, _searchers
+    from xinfang_search import querying as service
+    from xinfang_search.querying import _filters, _searchers
 
     tenant_id = INDEX_TENANT[0]
     tenants = [INDEX_TENANT]
@@ -1227,8 +1227,8 @@ def profile_ours(data_dir: Path, queries: list[Query]) -> None:
         ("  of which the tokenizer (analysis.segment: normalise + jieba)", "xinfang_search/analysis.py", "segment"),
         ("len(results): the total", "whoosh/searching.py", "__len__"),
         ("stored fields of the hits", "whoosh/searching.py", "fields"),
-        ("_query: spaced_words + MultifieldParser", "xinfang_search/service.py", "_query"),
-        ("_searchers.get: CURRENT + up_to_date", "xinfang_search/service.py", "get"),
+        ("_query: spaced_words + MultifieldParser", "xinfang_search/querying.py", "_query"),
+        ("_searchers.get: CURRENT + up_to_date", "xinfang_search/querying.py", "get"),
     ]
     total = sum(ct for (_, _, func), (_, _, _, ct, _) in stats.items() if func == "_search_sync")
     say(f"\n  where ours spends its time (cProfile over the {len(queries)} queries once, {wall:.1f} s with the profiler; "

@@ -46,7 +46,8 @@ from pathlib import Path
 
 from xinfang_search import duplicates
 from xinfang_search.index import TenantIndexDir
-from xinfang_search.service import COLLECTIVE_MIN_PETITIONERS, SearchRequest, _query, _search_sync
+from xinfang_search.querying import SearchRequest, _query, _search_sync
+from xinfang_search.repeats import COLLECTIVE_MIN_PETITIONERS
 from xinfang_search.terms import TermStore, petition_terms, top_and_rising
 
 REPO = Path(__file__).resolve().parents[1]

@@ -218,7 +218,7 @@ async def test_junk_on_the_admin_pages_is_4xx_or_a_page_never_5xx(app, bazhou, t
             assert (await browser.get(f"/t/{bazhou.slug}{path}", query_string=query)).status_code == 200
     scope = TenantScope(bazhou.id)
     from xinfang.tenancy.models import TenantPluginSetting
-    from xinfang_search.service import do_set_dictionary
+    from xinfang_search.dictionary import do_set_dictionary
 
     await do_set_dictionary(scope, [], stop_words=[])  # "NaN" and "-1" are words too
     for name in ("filesender", "activity"):

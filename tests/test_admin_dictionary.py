@@ -13,7 +13,7 @@ import pytest
 from xinfang.store.scoped import TenantScope
 from xinfang.tenancy.config_versions import do_roll_back_config, list_config_versions, ConfigActor
 from xinfang.tenancy.models import Tenant
-from xinfang_search import service
+from xinfang_search import dictionary, querying
 from xinfang_search.models import SearchDictionary
 from tests.conftest import eventually, login_token
 from tests.login_pages import TOKEN, staff_login
@@ -42,7 +42,7 @@ async def bazhou(app, tenants):
     scope = TenantScope(tenant.id)
     row = await scope.repo(SearchDictionary).find_one({})
     if row is not None and (row.words or row.stop_words):
-        await service.do_set_dictionary(scope, [], stop_words=[])
+        await dictionary.do_set_dictionary(scope, [], stop_words=[])
 
 
 async def admin_browser(app, slug: str):
@@ -55,10 +55,10 @@ async def admin_browser(app, slug: str):
 
 
 def test_a_query_leaves_the_tenants_stop_words_out():
-    assert service.spaced_words("学校食堂收费") == "学校 食堂 收费"
-    assert service.spaced_words("学校食堂收费", frozenset({"食堂"})) == "学校 收费"
-    assert service.spaced_words('"学校食堂"', frozenset({"食堂"})).strip() == '"学校食堂"'  # a quoted phrase stays as typed
-    assert service.spaced_words("食堂", frozenset({"食堂"})) == "食堂"  # a query of nothing but a stop word still searches
+    assert querying.spaced_words("学校食堂收费") == "学校 食堂 收费"
+    assert querying.spaced_words("学校食堂收费", frozenset({"食堂"})) == "学校 收费"
+    assert querying.spaced_words('"学校食堂"', frozenset({"食堂"})).strip() == '"学校食堂"'  # a quoted phrase stays as typed
+    assert querying.spaced_words("食堂", frozenset({"食堂"})) == "食堂"  # a query of nothing but a stop word still searches
 
 
 async def test_words_are_added_checked_removed_and_each_change_is_a_version(app, bazhou):

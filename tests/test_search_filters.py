@@ -11,7 +11,8 @@ from whoosh import index as whoosh_index
 from whoosh.fields import ID, Schema
 
 from xinfang_search.index import TenantIndexDir, make_schema
-from xinfang_search.service import categories_of, category_choices
+from xinfang_search.choices import category_choices
+from xinfang_search.petition_text import categories_of
 from tests.conftest import REPO_ROOT, login_token
 from tests.test_petitions import petition_id_of, submitted
 from tests.test_search import file, found, marker

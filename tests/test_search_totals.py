@@ -13,7 +13,7 @@ import re
 import pytest
 
 from xinfang_search.index import TenantIndexDir
-from xinfang_search.service import SearchRequest, _search_sync, query_words
+from xinfang_search.querying import SearchRequest, _search_sync, query_words
 from tests.conftest import login_token
 from tests.test_search import file, found, marker
 

@@ -14,7 +14,7 @@ from xinfang.tenancy.config_versions import ConfigActor, register_config_area
 from xinfang.tenancy.resolution import current_tenant
 from xinfang.worker import current_runtime, send_task_async
 
-from . import service
+from . import dictionary
 from .analysis import segment, stop_words
 from .models import SearchDictionary
 from .tasks import REBUILD
@@ -24,8 +24,8 @@ from .tasks import REBUILD
 
 async def _apply_version(scope: TenantScope, content: dict, actor: ConfigActor, note: str) -> None:
     """Rollback and import: a version's whole dictionary and stop words; the index is rebuilt for the words."""
-    before = await service.tenant_words(scope.tenant_id)
-    row = await service.do_set_dictionary(scope, list(content.get("words") or []), stop_words=list(content.get("stop_words") or []),
+    before = await dictionary.tenant_words(scope.tenant_id)
+    row = await dictionary.do_set_dictionary(scope, list(content.get("words") or []), stop_words=list(content.get("stop_words") or []),
                                           actor=actor, note=note)
     if frozenset(row.words) != before:
         await send_rebuild(scope.tenant_id)
@@ -53,7 +53,7 @@ def _check(scope: TenantScope, area: str, content: dict) -> dict:
     problems = {}
     for key in ("words", "stop_words"):
         values = (content or {}).get(key, [])
-        if not isinstance(values, list) or not all(isinstance(w, str) and w.strip() and len(w.strip()) <= service.MAX_WORD
+        if not isinstance(values, list) or not all(isinstance(w, str) and w.strip() and len(w.strip()) <= dictionary.MAX_WORD
                                                    and not any(ch.isspace() for ch in w.strip()) for w in values):
             problems[key] = {"zh": "应为不含空格、不超过 20 个字的词语", "en": "words of at most 20 characters without spaces"}
     return problems
@@ -118,7 +118,7 @@ async def _change(tenant_slug: str, field: str, kind: str):
     row = await _row()
     words, stops = list(row.words), list(row.stop_words)
     try:
-        word = service.check_word(typed, field, shortest=2 if field == "word" else 1)
+        word = dictionary.check_word(typed, field, shortest=2 if field == "word" else 1)
         target = words if kind.startswith("word") else stops
         if kind.endswith("added"):
             if word in target:
@@ -129,7 +129,7 @@ async def _change(tenant_slug: str, field: str, kind: str):
         else:
             raise InvalidInput(fields={field: {"zh": f"列表中没有“{word}”", "en": f"“{word}” is not listed"}})
         what = {"word_added": "加入词典", "word_removed": "从词典删除", "stop_added": "加入停用词", "stop_removed": "删除停用词"}[kind]
-        await service.do_set_dictionary(current_tenant().scope, words, stop_words=stops, actor=ConfigActor.of(current_principal()),
+        await dictionary.do_set_dictionary(current_tenant().scope, words, stop_words=stops, actor=ConfigActor.of(current_principal()),
                                         note=f"{what}：{word}")
     except InvalidInput as refused:
         return await _page(refused.status, errors=refused.fields, values={field: typed})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 
 import click
@@ -13,6 +14,7 @@ from .models import DuplicateCandidate, SearchBacklog, SearchDictionary
 
 log = logging.getLogger(__name__)
 RESEND_AFTER_SECONDS = 30.0
+ROUTE_MODULES = ("http", "topics_http", "repeats_http", "dictionary_http")
 
 
 @hookimpl
@@ -28,7 +30,10 @@ def xinfang_document_models():
 @hookimpl
 def xinfang_blueprints():
     from .admin import dictionary_admin_bp
-    from .http import search_api_bp, search_pages_bp, platform_search_bp
+    from .blueprints import platform_search_bp, search_api_bp, search_pages_bp
+
+    for module in ROUTE_MODULES:  # importing a route module puts its routes on the blueprints
+        importlib.import_module(f".{module}", __package__)
 
     return [search_api_bp, search_pages_bp, platform_search_bp, dictionary_admin_bp]
 
@@ -55,7 +60,7 @@ async def xinfang_handle_event(event, tenant, config):
     """A petition was written: its tenant's index is behind (and the tenant it left, when it moved)."""
     if not event.name.startswith("petition.") or not event.subject_id or event.tenant_id is None:
         return
-    from .service import do_queue_for_indexing
+    from .indexer import do_queue_for_indexing
 
     affected = [event.tenant_id]
     if event.name == "petition.moved" and event.data.get("from_tenant"):
@@ -68,7 +73,7 @@ async def xinfang_handle_event(event, tenant, config):
 @hookimpl
 async def xinfang_sweep(now, runtime):
     """A drain message lost with a killed worker is sent again for every tenant whose backlog still waits."""
-    from .service import waiting_tenants
+    from .indexer import waiting_tenants
     from .tasks import DRAIN
 
     for tenant_id in await waiting_tenants(older_than_seconds=RESEND_AFTER_SECONDS):
@@ -77,7 +82,7 @@ async def xinfang_sweep(now, runtime):
 
 @hookimpl
 async def xinfang_petition_panels(tenant, petition, principal):
-    from .http import duplicates_panel
+    from .repeats_http import duplicates_panel
 
     return await duplicates_panel(tenant, petition, principal)
 
@@ -101,7 +106,7 @@ def rebuild_command(slugs: tuple[str, ...]) -> None:
     from xinfang.cli import _settings, _with_store
     from xinfang.tenancy.models import Tenant
 
-    from .service import rebuild
+    from .indexer import rebuild
 
     settings = _settings()
 

@@ -14,7 +14,7 @@ def register(celery_app, runtime) -> None:
     @celery_app.task(name=DRAIN, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
     def drain_tenant(tenant_id: str) -> None:
         async def run(rt, tenant):
-            from .service import drain
+            from .indexer import drain
 
             report = await drain(rt.settings.data_dir, tenant)
             if report.indexed or report.removed:
@@ -26,7 +26,7 @@ def register(celery_app, runtime) -> None:
     def rebuild_tenant(tenant_id: str) -> None:
         """After the tenant's dictionary changed: words are cut differently, so every document is indexed again."""
         async def run(rt, tenant):
-            from .service import rebuild
+            from .indexer import rebuild
 
             log.info("search: rebuilt %s", await rebuild(rt.settings.data_dir, tenant))
 

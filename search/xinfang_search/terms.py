@@ -10,6 +10,7 @@ import json
 from collections import Counter
 
 from .analysis import words
+from .petition_text import china_day, content_of
 from .sidestore import SideStore
 
 MIN_RISING_COUNT = 3
@@ -22,6 +23,11 @@ def petition_terms(title: str, content: str, tenant_words=frozenset()) -> list[s
         if len(word) > 1 and not word.isdigit() and "某" not in word and word not in seen:
             seen.append(word)
     return seen
+
+
+def petition_row(petition, tenant_words=frozenset()) -> tuple[str, str, str, list[str]]:
+    """What ``TermStore.put_many`` takes for a petition: (id, tenant id, day received in China, its words)."""
+    return (str(petition.id), petition.tenant_id, china_day(petition.received_at), petition_terms(petition.title, content_of(petition), tenant_words))
 
 
 class TermStore(SideStore):

@@ -1,0 +1,160 @@
+"""The indexer: queue a petition for indexing, drain a tenant's backlog (the one writer), rebuild from the store.
+
+The request path: a petition is written -> its event reaches this plugin in the
+main worker, which records the petition in the tenant's backlog (``SearchBacklog``)
+and sends ``xinfang.search.drain`` to the search queue -> the indexer (a worker on
+that queue with concurrency 1) drains the backlog under the tenant's writer lock:
+index (``petition_fields``), fingerprint and repeat check (``repeats``), frequent-word
+counts (``terms``). A lost message changes nothing: the beat sweep sends the drain
+again for any tenant whose backlog waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from pymongo.errors import DuplicateKeyError
+
+from xinfang.petitions.models import Petition
+from xinfang.store.scoped import TenantScope, parse_object_id
+
+from . import duplicates, repeats
+from .dictionary import _words_cache, tenant_words
+from .index import TenantIndexDir
+from .models import SearchBacklog
+from .querying import _searchers
+from .petition_text import petition_fields
+from .terms import TermStore, petition_row
+
+log = logging.getLogger(__name__)
+DRAIN_BATCH = 500
+
+
+@dataclass
+class Stores:
+    root: Path
+    fingerprints: duplicates.FingerprintStore
+    terms: TermStore
+
+
+_stores: dict[Path, Stores] = {}
+
+
+def stores(data_dir: Path) -> Stores:
+    """The SQLite side stores of this data directory, opened once per process."""
+    root = Path(data_dir)
+    if root not in _stores:
+        _stores[root] = Stores(root, duplicates.FingerprintStore(root / "search" / "fingerprints.sqlite3"),
+                               TermStore(root / "search" / "terms.sqlite3"))
+    return _stores[root]
+
+
+async def do_queue_for_indexing(tenant_id: str, petition_id: str) -> None:
+    """Note that this petition's index entry is behind (idempotent: a second note keeps one entry, newer)."""
+    repo = TenantScope(tenant_id).repo(SearchBacklog)
+    stamp = time.time_ns()
+    try:
+        await repo.insert(SearchBacklog(tenant_id=tenant_id, petition_id=petition_id, queued_ns=stamp))
+    except DuplicateKeyError:
+        await repo.update_one({"petition_id": petition_id}, {"$set": {"queued_ns": stamp}})
+
+
+async def waiting_tenants(older_than_seconds: float = 0.0) -> list[str]:
+    """Tenants with backlog older than this (for the sweep to send their drain again)."""
+    from xinfang.store.documents import cross_tenant_reads
+
+    cutoff = time.time_ns() - int(older_than_seconds * 1e9)
+    with cross_tenant_reads("search: find tenants whose index is behind"):
+        rows = await SearchBacklog.find({"queued_ns": {"$lt": cutoff}}).limit(5000).to_list()
+    return sorted({r.tenant_id for r in rows})
+
+
+@dataclass
+class DrainReport:
+    indexed: int = 0
+    removed: int = 0
+    candidates: int = 0
+    collective: int = 0
+    batches: int = 0
+
+
+async def drain(data_dir: Path, tenant_id: str, *, batch: int = DRAIN_BATCH) -> DrainReport:
+    """Bring the tenant's index up to date with its backlog. Only one drain per tenant writes at a time."""
+    report = DrainReport()
+    index_dir, side = TenantIndexDir(Path(data_dir), tenant_id), stores(data_dir)
+    scope = TenantScope(tenant_id)
+    if await asyncio.to_thread(index_dir.schema_outdated):  # an index of an earlier release: every petition again
+        log.warning("search: the index of tenant %s has an older schema; rebuilding it from the store", tenant_id)
+        await rebuild(data_dir, tenant_id)
+    words = await tenant_words(tenant_id)
+    with index_dir.writer_lock():
+        ix = index_dir.open_or_create_for_writing(words)
+        while True:
+            backlog = await scope.repo(SearchBacklog).find({}).sort("queued_ns").limit(batch).to_list()
+            if not backlog:
+                break
+            report.batches += 1
+            ids = [parse_object_id(b.petition_id) for b in backlog]
+            present = {str(p.id): p for p in await scope.repo(Petition).find({"_id": {"$in": [i for i in ids if i]}}).to_list()}
+            writer = ix.writer()
+            fresh: list[Petition] = []
+            for entry in backlog:
+                petition = present.get(entry.petition_id)
+                if petition is None:  # moved to another tenant, or gone: not searchable here any more
+                    writer.delete_by_term("id", entry.petition_id)
+                    side.terms.remove(entry.petition_id)
+                    report.removed += 1
+                    continue
+                writer.update_document(**petition_fields(petition))
+                fresh.append(petition)
+            writer.commit()
+            report.indexed += len(fresh)
+            found, collective = await repeats.check_new_petitions(scope, side.fingerprints, fresh, words)
+            report.candidates += found
+            report.collective += collective
+            side.terms.put_many([petition_row(p, words) for p in fresh])
+            for entry in backlog:  # only if nobody queued it again meanwhile
+                await scope.repo(SearchBacklog).delete_many({"_id": entry.id, "queued_ns": entry.queued_ns})
+    return report
+
+
+async def rebuild(data_dir: Path, tenant_id: str, progress: Callable[[int, int], None] | None = None) -> dict:
+    """A new index generation of this tenant from the store, switched to when complete; the same counts as the store."""
+    index_dir, side = TenantIndexDir(Path(data_dir), tenant_id), stores(data_dir)
+    scope = TenantScope(tenant_id)
+    _words_cache.drop(tenant_id)
+    words = await tenant_words(tenant_id)
+    total = await scope.repo(Petition).count({})
+    done = 0
+    with index_dir.writer_lock(wait=600):
+        ix = index_dir.new_generation(words)
+        writer = ix.writer(limitmb=256)
+        side.terms.remove_tenant(tenant_id)
+        side.fingerprints.remove_tenant(tenant_id)
+        pending_terms, pending_fps = [], []
+        async for petition in scope.repo(Petition).find({}).sort("created_at"):
+            writer.add_document(**petition_fields(petition))
+            pending_terms.append(petition_row(petition, words))
+            pending_fps.append(repeats.fingerprint_of(petition, words))
+            done += 1
+            if len(pending_terms) >= 1000:
+                side.terms.put_many(pending_terms)
+                side.fingerprints.put_many(pending_fps)
+                pending_terms, pending_fps = [], []
+                if progress:
+                    progress(done, total)
+        side.terms.put_many(pending_terms)
+        side.fingerprints.put_many(pending_fps)
+        writer.commit()
+        index_dir.switch_to(Path(ix.storage.folder))
+        if progress:
+            progress(done, total)
+        with ix.searcher() as searcher:
+            indexed = searcher.doc_count()
+    _searchers.drop(tenant_id)
+    return {"tenant_id": tenant_id, "petitions": total, "indexed": indexed, "fingerprints": side.fingerprints.count(tenant_id)}

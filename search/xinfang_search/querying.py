@@ -1,0 +1,308 @@
+"""Searching one tenant's index or several (a body and those below it): the request as typed, the query
+as parsed, filters, exact totals and stable pages, highlights."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from whoosh import highlight
+from whoosh.qparser import MultifieldParser
+from whoosh.query import And, DateRange, Every, NullQuery, Term
+from whoosh.searching import Hit
+
+from xinfang.errors import InvalidInput, ServiceUnavailable
+from xinfang.petitions.models import Petition
+from xinfang.store.scoped import TenantScope
+from xinfang.tenancy.models import Tenant
+
+from .analysis import segment, stop_words
+from .dictionary import tenant_stop_words
+from .index import IndexUnavailable, TenantIndexDir
+
+CHINA = ZoneInfo("Asia/Shanghai")
+FILTERS = ("category", "region", "channel", "status", "kind")
+SORTS = ("relevance", "newest", "oldest")
+MAX_PAGE_SIZE = 100
+
+UNAVAILABLE = {"zh": "全文检索索引正在建立或暂不可用，请稍后再试（不会给出不完整的结果）",
+               "en": "the search index is being built or is unavailable; try again shortly (no partial results are given)"}
+
+
+class SearchUnavailable(ServiceUnavailable):
+    code = "search_unavailable"
+    message = UNAVAILABLE
+
+
+class _SearcherCache:
+    """Open searchers, one per tenant index per thread (a Whoosh searcher is not shared across threads),
+    reopened when the index changed: opening is the expensive part of a small query."""
+
+    def __init__(self):
+        self._local = threading.local()
+
+    def get(self, data_dir: Path, tenant_id: str):
+        cache = self._local.__dict__.setdefault("open", {})
+        index_dir = TenantIndexDir(Path(data_dir), tenant_id)
+        generation = index_dir.current_generation()
+        cached = cache.get(tenant_id)
+        if cached and generation is not None and cached[0] == generation.name:
+            try:
+                if cached[1].up_to_date():
+                    return cached[1]
+            except Exception:  # files of a finished generation went away: open afresh below
+                pass
+            with contextlib.suppress(Exception):
+                cached[1].close()
+        searcher = index_dir.open().searcher()
+        cache[tenant_id] = (generation.name if generation else "", searcher)
+        return searcher
+
+    def filter_docs(self, tenant_id: str, searcher, filter_query):
+        """The documents a filter allows, kept while this searcher is current (filters repeat: a status,
+        a channel, the last 90 days), so each search does not compute them again."""
+        if filter_query is None:
+            return None
+        # Kept on the searcher itself: document numbers belong to one reader, and an id() of a
+        # searcher that is gone can come back for a new one (a stale set gave wrong totals).
+        cache = searcher.__dict__.setdefault("_xinfang_filter_docs", {})
+        key = repr(filter_query)
+        if key not in cache:
+            if len(cache) > 256:
+                cache.clear()
+            cache[key] = set(searcher.docs_for_query(filter_query))
+        return cache[key]
+
+    def drop(self, tenant_id: str) -> None:
+        cache = self._local.__dict__.get("open", {})
+        cache.pop(tenant_id, None)
+
+
+_searchers = _SearcherCache()
+
+
+@dataclass
+class SearchRequest:
+    q: str = ""
+    filters: dict = field(default_factory=dict)
+    received_from: date | None = None
+    received_to: date | None = None
+    sort: str = "relevance"
+    page: int = 1
+    page_size: int = 20
+
+
+def parse_request(args) -> SearchRequest:
+    problems = {}
+
+    def day(name):
+        value = args.get(name)
+        if not value:
+            return None
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            problems[name] = {"zh": "日期格式应为 YYYY-MM-DD", "en": "dates are YYYY-MM-DD"}
+
+    sort = args.get("sort") or "relevance"
+    if sort not in SORTS:
+        problems["sort"] = {"zh": "排序方式应为 relevance、newest 或 oldest", "en": f"sort is one of {', '.join(SORTS)}"}
+    page, size = args.get("page", "1"), args.get("page_size", "20")
+    if not str(page).isdigit() or int(page) < 1 or int(page) > 1000:
+        problems["page"] = {"zh": "页码应为 1 到 1000", "en": "page is 1 to 1000"}
+    if not str(size).isdigit() or not 1 <= int(size) <= MAX_PAGE_SIZE:
+        problems["page_size"] = {"zh": f"每页 1 到 {MAX_PAGE_SIZE} 条", "en": f"page_size is 1 to {MAX_PAGE_SIZE}"}
+    q = (args.get("q") or "").strip()
+    if len(q) > 200:
+        problems["q"] = {"zh": "检索词太长（最多 200 字）", "en": "the query is too long (200 characters at most)"}
+    request = SearchRequest(q=q, filters={k: args.get(k) for k in FILTERS if args.get(k)}, received_from=day("from"), received_to=day("to"),
+                            sort=sort, page=int(page) if str(page).isdigit() else 1, page_size=int(size) if str(size).isdigit() else 20)
+    if problems:
+        raise InvalidInput(fields=problems)
+    return request
+
+
+async def search(data_dir: Path, tenants: list[Tenant], request: SearchRequest) -> dict:
+    """Search one or several tenants' indexes. An index that cannot answer makes the whole answer a 503:
+    a list silently missing one tenant's petitions would mislead."""
+    stops = await tenant_stop_words(str(tenants[0].id)) if tenants else frozenset()  # the searching tenant's own
+    return await asyncio.to_thread(_search_sync, Path(data_dir), [(str(t.id), t.slug, t.name.model_dump()) for t in tenants],
+                                   request, await _tenants_with_petitions(tenants), stops)
+
+
+async def _tenants_with_petitions(tenants: list[Tenant]) -> set[str]:
+    found = set()
+    for tenant in tenants:
+        if await TenantScope(tenant.id).repo(Petition).find_one({}) is not None:
+            found.add(str(tenant.id))
+    return found
+
+
+def _search_sync(data_dir: Path, tenants: list[tuple[str, str, dict]], request: SearchRequest, non_empty: set[str],
+                 stops: frozenset[str] = frozenset()) -> dict:
+    started = time.perf_counter()
+    ranked, total, answered = [], 0, []
+    wanted = request.page * request.page_size
+    for tenant_id, slug, name in tenants:
+        try:
+            searcher = _searchers.get(data_dir, tenant_id)
+        except IndexUnavailable:
+            if tenant_id in non_empty:
+                raise SearchUnavailable() from None
+            continue  # no petitions, no index yet: nothing is missing
+        query = _query(searcher.schema, request.q, stops)
+        allowed = _searchers.filter_docs(tenant_id, searcher, _filters(request))
+        if allowed is not None and not allowed:
+            continue  # nothing passes the filters here (Whoosh reads an empty allow-set as "no filter")
+        results, count, first = _ranked(searcher, query, allowed, request.sort, wanted)
+        results.fragmenter = highlight.ContextFragmenter(maxchars=120, surround=30)
+        results.formatter = highlight.HtmlFormatter(tagname="mark", between="…")
+        total += count
+        place = len(answered)
+        answered.append((results, slug, name))
+        ranked.extend((key, pid, place, docnum, score) for key, pid, docnum, score in first)
+    ranked.sort(key=lambda r: (r[0], r[1]))  # one order over the tenants too: the same key, then the petition id
+    start = (request.page - 1) * request.page_size
+    hits = []
+    for _key, _pid, place, docnum, score in ranked[start:start + request.page_size]:  # only the shown page is read and highlighted
+        results, slug, name = answered[place]
+        hit = Hit(results, docnum, score=score)
+        received = hit.get("received")
+        categories = [c for c in (hit.get("category") or "").split(",") if c]
+        hits.append({
+            "id": hit["id"], "number": hit["number"], "title": hit["title"], "subject": hit.get("subject") or None,
+            "category": categories[0] if categories else None, "categories": categories, "region": hit.get("region") or None,
+            "channel": hit.get("channel"),
+            "status": hit.get("status"), "received": received.replace(tzinfo=UTC).isoformat() if received else None,
+            "score": round(score or 0.0, 4), "tenant": {"slug": slug, "name": name},
+            "highlights": {"title": hit.highlights("title") or None, "text": hit.highlights("text", top=2) or None},
+        })
+    spaced, ignored = query_words(request.q, stops)
+    return {"total": total, "page": request.page, "page_size": request.page_size, "pages": max(1, -(-total // request.page_size)),
+            "items": hits, "ignored_words": ignored, "only_common_words": bool(request.q) and not spaced.strip(),
+            "took_ms": round((time.perf_counter() - started) * 1000, 1)}
+
+
+def _ranked(searcher, query, allowed, sort: str, wanted: int):
+    """Every match of the query (and filter) counted, and the first ``wanted`` of them in one total order:
+    relevance (highest score first), or the received time, then the petition id, so that the pages of one
+    search put together give every match exactly once, whatever the page size.
+
+    Whoosh's top-N collector skips what cannot reach the top N (``matcher.replace(minscore)`` drops the part of
+    an OR, a word in the text only, whose best score is under the heap's least): right for the top N, but the
+    count it kept then missed those petitions, by how many depending on the page and its size. So relevance
+    takes the top N+1 that way and counts the matches apart, walking the postings without scoring them (only
+    when there are more than N); when the score at the cut runs on past it (copied texts score the same), one
+    unlimited pass takes every match instead, and the run is ordered by id. A date sort collects every match
+    anyway, and counts them as it does.
+    Returns (results, total, [(key, petition id, docnum, score)])."""
+    if sort != "relevance" or isinstance(query, Every):  # no words: every score is the same, newest first
+        results = searcher.search(query, limit=None, filter=allowed, sortedby="received", terms=True)
+        newest = sort != "oldest"
+        items = [((-key if newest else key), docnum, None) for key, docnum in results.top_n]
+        items.sort(key=lambda item: item[0])
+        total = len(items)
+    else:
+        # Words ANDed: every match is scored either way (the skips gain little), so one unlimited pass, counted as
+        # it goes. Otherwise the top N+1, one past the cut, to see whether equal scores run on past it.
+        results = searcher.search(query, limit=None if isinstance(query, And) else wanted + 1, filter=allowed, terms=True)
+        top, total = results.top_n, None
+        if len(top) <= wanted or isinstance(query, And):
+            total = len(top)  # the heap never filled (nothing was skipped) or no limit: these are all
+        elif top[wanted][0] == top[wanted - 1][0]:  # equal scores run on past the cut: every match, once
+            results = searcher.search(query, limit=None, filter=allowed, terms=True)
+            top = results.top_n
+            total = len(top)
+        items = [(-score, docnum, score) for score, docnum in top]
+        if total is None:
+            total = _count(searcher, query, allowed)
+    if len(items) > wanted:  # the page's cut falls inside a run of equal keys: the whole run, ordered by id below
+        boundary = items[wanted - 1][0]
+        items = [item for item in items if item[0] <= boundary]
+    first = [(key, searcher.stored_fields(docnum)["id"], docnum, score) for key, docnum, score in items]
+    first.sort(key=lambda item: (item[0], item[1]))
+    return results, total, first[:wanted]
+
+
+def _count(searcher, query, allowed) -> int:
+    """How many documents match (and pass the filter): the postings walked, nothing scored."""
+    docs = searcher.docs_for_query(query)
+    if allowed is None:
+        return sum(1 for _ in docs)
+    return sum(1 for docnum in docs if docnum in allowed)
+
+
+OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"}
+
+
+def spaced_words(text: str, stops: frozenset[str] = frozenset()) -> str:
+    """Chinese typed without spaces becomes separate words outside quotes, so every word may be in any
+    field ("学校食堂收费" finds 学校 in the title and 食堂收费 in the text); quoted phrases, operators and
+    field:value stay as typed. Stop words (the platform's and the tenant's ``stops``) are left out there, so they
+    neither narrow the search nor light up in the highlights (``query_words`` says which); a query of nothing
+    but the tenant's stop words searches for them all the same. A trailing ``*`` searches words beginning with
+    the last word (物业* finds 物业公司, 物业管理), a stop word too (领导* finds 领导班子)."""
+    return query_words(text, stops)[0]
+
+
+def query_words(text: str, stops: frozenset[str] = frozenset()) -> tuple[str, list[str]]:
+    """The query as the parser gets it, and the words left out of it (stop words, in the order typed, once each).
+    The platform's stop words are not in the index: a query of nothing else gives an empty string."""
+    ignored: list[str] = []
+    parts = text.split('"')
+    for i in range(0, len(parts), 2):  # even parts are outside quotes
+        pieces = []
+        for piece in parts[i].split():
+            if piece in OPERATORS or ":" in piece or not any("\u4e00" <= ch <= "\u9fff" for ch in piece):
+                pieces.append(piece)
+                continue
+            prefix = piece.endswith("*")
+            found = [w for w, _, _ in segment(piece.rstrip("*"))]
+            kept = [w for w in found if w not in stop_words() and w.lower() not in stops]
+            if prefix and found and found[-1] not in kept:
+                kept.append(found[-1])  # the beginning of longer words: searched even when a stop word alone
+            if kept:
+                ignored.extend(w for w in found if w not in kept)
+                pieces.extend(kept[:-1] + [kept[-1] + ("*" if prefix and kept[-1] == found[-1] else "")])
+            elif stops and any(w.lower() in stops for w in found):
+                ignored.extend(found)  # the tenant's stop words: searched below if nothing else is
+            else:
+                ignored.extend(found)  # only the platform's stop words: not in the index, nothing to search
+        parts[i] = (" " if i else "") + " ".join(pieces) + (" " if i + 1 < len(parts) else "")
+    spaced = '"'.join(parts)
+    if not spaced.strip() and stops:  # nothing but stop words, some of them the tenant's: search those after all
+        return query_words(text)
+    seen: list[str] = []
+    for word in ignored:
+        if word not in seen:
+            seen.append(word)
+    return spaced, seen
+
+
+def _query(schema, text: str, stops: frozenset[str] = frozenset()):
+    if not text:
+        return Every()
+    spaced = spaced_words(text, stops)
+    if not spaced.strip():
+        return NullQuery  # stop words only: they are not in the index (never "everything")
+    parser = MultifieldParser(["title", "text", "subject"], schema)  # words are ANDed, as people expect
+    try:
+        return parser.parse(spaced)
+    except Exception:  # whoosh's parser is lenient; anything it still refuses is the client's query
+        raise InvalidInput(fields={"q": {"zh": "检索式无法解析", "en": "the query cannot be parsed"}}) from None
+
+
+def _filters(request: SearchRequest):
+    parts = [Term(name, value) for name, value in request.filters.items()]
+    if request.received_from or request.received_to:
+        start = datetime.combine(request.received_from, datetime.min.time(), CHINA).astimezone(UTC).replace(tzinfo=None) if request.received_from else None
+        end = (datetime.combine(request.received_to + timedelta(days=1), datetime.min.time(), CHINA).astimezone(UTC).replace(tzinfo=None)
+               - timedelta(microseconds=1)) if request.received_to else None
+        parts.append(DateRange("received", start, end))
+    return And(parts) if parts else None

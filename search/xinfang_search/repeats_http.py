@@ -1,0 +1,73 @@
+"""Repeat petitions' routes: a petition's likely duplicates (API and the petition page's panel), and
+staff's decision on each."""
+
+from __future__ import annotations
+
+from markupsafe import Markup
+from quart import redirect, render_template, url_for
+
+from xinfang.auth.access import current_principal
+from xinfang.auth.permissions import Permission, requires
+from xinfang.errors import InvalidInput
+from xinfang.tenancy.resolution import current_tenant
+
+from . import duplicates, repeats
+from .blueprints import search_api_bp, search_pages_bp
+from .models import CandidateStatus, DuplicateCandidate
+
+REASON_NAMES = {"same_petitioner": {"zh": "同一信访人", "en": "same petitioner"}, "same_subject": {"zh": "同一被反映人", "en": "same subject"},
+                "similar_text": {"zh": "内容相近", "en": "similar text"}, "collective": {"zh": "多人反映同一事项（集体访）", "en": "many petitioners: collective"}}
+
+
+@search_api_bp.get("/petitions/<petition_id>/duplicates")
+@requires(Permission.PETITIONS_READ)
+async def petition_duplicates(tenant_slug, petition_id):
+    """Likely earlier petitions on the same matter, with the reasons and the decision taken on each."""
+    from xinfang.petitions.service import access_petition
+
+    petition = await access_petition(current_tenant(), petition_id)
+    rows = await current_tenant().scope.repo(DuplicateCandidate).find({"petition_id": str(petition.id)}).sort("-score").to_list()
+    return {"candidates": [_candidate_view(c) for c in rows]}
+
+
+def _candidate_view(c: DuplicateCandidate) -> dict:
+    return {"id": str(c.id), "other_id": c.other_id, "other_number": c.other_number, "other_title": c.other_title,
+            "same_tenant": c.other_tenant_id == c.tenant_id, "reasons": c.reasons, "similarity": c.similarity, "score": c.score,
+            "likely": duplicates.is_likely_duplicate(c.score), "status": c.status.value, "decided_by": c.decided_by}
+
+
+@search_api_bp.post("/duplicates/<candidate_id>/<decision>")
+@requires(Permission.PETITIONS_ACT)
+async def decide_duplicate(tenant_slug, candidate_id, decision):
+    """confirm (a repeat petition, 重信重访) or dismiss (not the same matter)."""
+    if decision not in ("confirm", "dismiss"):
+        raise InvalidInput(fields={"decision": {"zh": "应为 confirm 或 dismiss", "en": "confirm or dismiss"}})
+    candidate = await repeats.do_decide_candidate(current_tenant().scope, candidate_id, decision == "confirm", current_principal().display_name,
+                                                 current_principal().account_id)
+    return _candidate_view(candidate)
+
+
+@search_pages_bp.post("/duplicates/<candidate_id>/<decision>")
+@requires(Permission.PETITIONS_ACT)
+async def decide_duplicate_submit(tenant_slug, candidate_id, decision):
+    if decision not in ("confirm", "dismiss"):
+        raise InvalidInput(fields={"decision": {"zh": "应为 confirm 或 dismiss", "en": "confirm or dismiss"}})
+    candidate = await repeats.do_decide_candidate(current_tenant().scope, candidate_id, decision == "confirm", current_principal().display_name,
+                                                 current_principal().account_id)
+    return redirect(url_for("console.petition_page", tenant_slug=tenant_slug, petition_id=candidate.petition_id))
+
+
+async def duplicates_panel(tenant, petition, principal) -> Markup | None:
+    """The petition page's section: likely duplicates with their reasons, confirm or dismiss each."""
+    from xinfang.store.scoped import TenantScope
+
+    repo = TenantScope(tenant.id).repo(DuplicateCandidate)
+    rows = await repo.find({"petition_id": str(petition.id)}).sort("-score").to_list()
+    # Later petitions staff confirmed as repeats of this one (重信重访), shown on the earlier one too.
+    repeats = await repo.find({"other_id": str(petition.id), "status": CandidateStatus.CONFIRMED.value}).to_list()
+    if not rows and not repeats:
+        return None
+    html = await render_template("staff/_duplicates.html", tenant=tenant, candidates=[_candidate_view(c) for c in rows],
+                                 repeats=repeats, reason_names=REASON_NAMES, can_act=Permission.PETITIONS_ACT in principal.permissions,
+                                 statuses=CandidateStatus)
+    return Markup(html)
