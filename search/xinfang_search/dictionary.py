@@ -32,6 +32,15 @@ async def tenant_stop_words(tenant_id: str) -> frozenset[str]:
     return await _words_cache.get(("stop", tenant_id), load)
 
 
+async def tenant_synonyms(tenant_id: str) -> tuple[tuple[str, ...], ...]:
+    """The tenant's synonym groups (each word lower-cased), as a query expands its words with them."""
+    async def load():
+        row = await TenantScope(tenant_id).repo(SearchDictionary).find_one({})
+        return tuple(tuple(w.lower() for w in group) for group in row.synonyms) if row else ()
+
+    return await _words_cache.get(("synonyms", tenant_id), load)
+
+
 def check_word(word: str, field: str = "word", *, shortest: int = MIN_WORD) -> str:
     """One dictionary or stop word as typed: ``shortest``..20 characters, no spaces; else a message at ``field``."""
     word = (word or "").strip()
@@ -74,6 +83,7 @@ async def do_set_dictionary(scope: TenantScope, words: list[str], *, stop_words:
     await repo.save(row)
     _words_cache.drop(scope.tenant_id)
     _words_cache.drop(("stop", scope.tenant_id))
+    _words_cache.drop(("synonyms", scope.tenant_id))
     await do_record_config_version(scope, "search_dictionary", {"words": row.words, "stop_words": row.stop_words},
                                    actor=actor or BUNDLE_ACTOR, note=note)
     return row

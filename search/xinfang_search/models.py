@@ -35,6 +35,8 @@ class SearchDictionary(TenantDocument):
     # The tenant's own stop words: left out of frequent words and of the words a query looks for (and so of its
     # highlights), beside the platform's stopwords.txt; the index keeps them, so changing them needs no rebuild.
     stop_words: list[str] = Field(default_factory=list)
+    # Groups of words a query takes as one (噪音 = 噪声 = 扰民...): applied to the query only, so no rebuild.
+    synonyms: list[list[str]] = Field(default_factory=list)
     revision: int = 0
 
     class Settings:
