@@ -21,10 +21,11 @@ What it does, in this process, on a fresh temporary data directory (no store, no
   - totals exactness: the reported total at page sizes 1, 5, 10, 20 against the exact number of documents
     the same parsed query matches (``searcher.docs_for_query``, the search's own semantics);
   - paging by relevance (page size 10, every page): documents shown twice, documents never shown.
-* **Frequent words**: the indexer's own counting (``terms.petition_terms`` into a ``TermStore``,
-  ``top_and_rising``), over the whole corpus and over the 30 days of the eight-person restaurant-fumes
-  cluster. ``service.frequent_words`` itself needs the store (the tenant's stop words), so its two
-  parts are called directly. Topic words: the corpus's topic vocabulary (a word containing one counts).
+* **Frequent words**: the indexer's own counting (``terms.petition_terms`` into a ``TermStore``) ranked by
+  ``topics.topics_of`` (what ``topics.frequent_words`` calls, less the tenant's stop words from the store), next
+  to the first release's ranking by count, over the whole corpus, the 30 days of the eight-person
+  restaurant-fumes cluster and every 30-day window (first year dev, second held out); with the corpus's
+  categories and without. Topic words: the corpus's topic vocabulary (a term holding one, or held in one, counts).
 * **Repeat pairs**: ``duplicates.fingerprint`` + ``pair_score`` / ``is_likely_duplicate`` on the labelled
   pairs, and what the indexer's check finds (every message in received order through ``scored_candidates``
   against a ``FingerprintStore`` of the earlier ones), next to the baseline "same petitioner".
@@ -40,15 +41,17 @@ import statistics
 import sys
 import tempfile
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from xinfang_search import duplicates
+from xinfang_search import clusters, duplicates
 from xinfang_search.index import TenantIndexDir
 from xinfang_search.querying import SearchRequest, _query, _search_sync
-from xinfang_search.repeats import COLLECTIVE_MIN_PETITIONERS
-from xinfang_search.terms import TermStore, petition_terms, top_and_rising
+from xinfang_search.repeats import COLLECTIVE_LINK_SCORE, COLLECTIVE_MIN_PETITIONERS, COLLECTIVE_WINDOW_DAYS
+from xinfang_search.analysis import words
+from xinfang_search.terms import TermStore, petition_terms
+from xinfang_search.topics import topics_of
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "tests" / "data" / "search_corpus"
@@ -185,34 +188,79 @@ def report_queries(rows: list[dict]) -> None:
           f"({sum(1 for r in rows if r['twice'] or r['never'])} queries affected)")
 
 
+def first_release_terms(title: str, text: str) -> list[str]:
+    """What the first release counted of a petition (its words, no phrases, no topic stop list): the "before"."""
+    seen: list[str] = []
+    for word in words(f"{title}\n{text}"):
+        if len(word) > 1 and not word.isdigit() and "某" not in word and word not in seen:
+            seen.append(word)
+    return seen
+
+
 def frequent_words(data_dir: Path, messages: list[dict], topic_words: dict) -> None:
-    print("\n== frequent words (the indexer's counting: terms.petition_terms, TermStore, top_and_rising) ==")
-    store = TermStore(data_dir / "terms.sqlite3")
-    store.put_many([(m["id"], TENANT, m["received_on"], petition_terms(m["title"], m["text"])) for m in messages])
-    vocabulary = {w for words in topic_words.values() for w in words}
+    """Topic precision of the top 30 (a term counts when it holds a labelled topic word or is held in one) and the
+    rank of the fumes cluster's words: before (counts only) and after (``topics.topics_of`` on the indexer's
+    ``TermStore``), with the corpus's categories and without any (a tenant whose petitions are not categorised).
+    Windows: the whole corpus, the cluster's 30 days, and every 30-day window, the first year's called dev (what
+    the constants were tuned on) and the second year's held out."""
+    print("\n== frequent words (terms.petition_terms into a TermStore; before: counts; after: topics.topics_of) ==")
+    vocabulary = {w for words_ in topic_words.values() for w in words_}
 
     def is_topic(term: str) -> bool:
-        return any(word in term or term in word for word in vocabulary if len(term) >= 2)
+        term = term.replace(" ", "")
+        return len(term) >= 2 and any(word in term or term in word for word in vocabulary)
 
-    days = sorted(m["received_on"] for m in messages)
+    started = time.perf_counter()
+    rows = [(m["id"], TENANT, m["received_on"], m["region"], [m["topic"]], petition_terms(m["title"], m["text"])) for m in messages]
+    counted = time.perf_counter() - started
+    stores_ = {"after, with categories": TermStore(data_dir / "terms.sqlite3"),
+               "after, no categories": TermStore(data_dir / "terms-uncategorised.sqlite3"),
+               "before": TermStore(data_dir / "terms-before.sqlite3")}
+    stores_["after, with categories"].put_many(rows)
+    stores_["after, no categories"].put_many([(*r[:4], [], r[5]) for r in rows])
+    stores_["before"].put_many([(m["id"], TENANT, m["received_on"], "", [], first_release_terms(m["title"], m["text"])) for m in messages])
+    print(f"terms of {len(messages)} messages counted in {counted:.1f} s "
+          f"({statistics.fmean(len(r[5]) for r in rows):.0f} terms a message, {sum(1 for r in rows for t in r[5] if ' ' in t) / len(rows):.0f} of them phrases)")
+
+    def ranking(name: str, first: date, last: date) -> list[str]:
+        store = stores_[name]
+        if name == "before":
+            counts = store.counts(TENANT, first.isoformat(), last.isoformat())
+            return [t for t, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+        found = topics_of(store, TENANT, end=last, days=(last - first).days + 1, top=300)
+        return [t["term"] for t in found["top"]]
+
+    days = sorted(date.fromisoformat(m["received_on"]) for m in messages)
     windows = [("whole corpus", days[0], days[-1])]
     cluster = sorted(m["received_on"] for m in messages if m["matter"] == "c01")
     if cluster:
-        end = date.fromisoformat(cluster[-1])
-        windows.append((f"30 days to {end} (the 8-person 湘味烧烤 fumes cluster)", (end - timedelta(days=29)).isoformat(), end.isoformat()))
-    for name, first, last in windows:
-        counts = store.counts(TENANT, first, last)
-        tops, _ = top_and_rising(counts, Counter(), 30)
-        topical = [t["term"] for t in tops if is_topic(t["term"])]
-        ranking = [t for t, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
-        petitions = store.petitions(TENANT, first, last)
-        print(f"{name}: {petitions} messages; top 30 topic words {len(topical)}, general vocabulary {30 - len(topical)} "
-              f"(topic precision {len(topical) / 30:.2f})")
-        print("  " + " ".join(f"{t['term']}{'*' if is_topic(t['term']) else ''}:{t['count']}" for t in tops))
-        for word in ("油烟", "湘味烧烤", "烧烤", "梅溪湖畔小区"):
-            print(f"  rank of {word}: {ranking.index(word) + 1 if word in ranking else 'not counted'}", end="")
-        print()
-    store.close()
+        last = date.fromisoformat(cluster[-1])
+        windows.append((f"30 days to {last} (the 8-person 湘味烧烤 fumes cluster)", last - timedelta(days=29), last))
+    for title, first, last in windows:
+        print(f"{title}: {stores_['before'].petitions(TENANT, first.isoformat(), last.isoformat())} messages")
+        for name in stores_:
+            ranked = ranking(name, first, last)
+            tops = ranked[:30]
+            topical = sum(1 for t in tops if is_topic(t))
+            ranks = "  ".join(f"{w} {ranked.index(w) + 1 if w in ranked else '-'}" for w in ("油烟", "湘味烧烤", "梅溪湖畔小区"))
+            print(f"  {name:<24} topic precision of the top 30 {topical / 30:.2f}; rank of {ranks}")
+            print("    " + " ".join(f"{t.replace(' ', '')}{'*' if is_topic(t) else ''}" for t in tops))
+    month_precision: dict[tuple[str, str], list[float]] = defaultdict(list)
+    year_two = days[0] + timedelta(days=365)
+    last = days[-1]
+    while last - timedelta(days=29) >= days[0]:
+        split = "dev" if last < year_two else "held_out"
+        for name in stores_:
+            tops = ranking(name, last - timedelta(days=29), last)[:30]
+            if tops:
+                month_precision[(name, split)].append(sum(1 for t in tops if is_topic(t)) / len(tops))
+        last -= timedelta(days=30)
+    print("every 30-day window, mean topic precision of its top 30 (dev: the first year; held out: the second):")
+    for name in stores_:
+        print(f"  {name:<24} dev {mean(month_precision[(name, 'dev')]):.2f} ({len(month_precision[(name, 'dev')])} windows), "
+              f"held out {mean(month_precision[(name, 'held_out')]):.2f} ({len(month_precision[(name, 'held_out')])} windows)")
+    for store in stores_.values():
+        store.close()
 
 
 def fingerprint(message: dict) -> duplicates.Fingerprint:
@@ -222,19 +270,26 @@ def fingerprint(message: dict) -> duplicates.Fingerprint:
 
 
 def duplicate_check(data_dir: Path, messages: list[dict]) -> tuple[dict[str, set[str]], set[str]]:
-    """The indexer's check, message by message in received order (``service._fingerprint_and_check`` and
-    ``_flag_collective`` with their store rows kept in memory): each message's likely duplicates among the
-    earlier ones (``scored_candidates`` + ``is_likely_duplicate``), and the messages flagged collective."""
+    """The indexer's check, message by message in received order (``repeats.check_new_petitions`` with its store
+    rows kept in memory): each message's likely duplicates among the earlier ones (``scored_candidates`` +
+    ``is_likely_duplicate``), and the messages flagged collective by its rule (``clusters.matter_of`` over the
+    likely links at least COLLECTIVE_LINK_SCORE so far, within COLLECTIVE_WINDOW_DAYS, counted by distinct petitioner)."""
     store = duplicates.FingerprintStore(data_dir / "fingerprints.sqlite3")
     likely: dict[str, set[str]] = {}
+    links: dict[str, set[str]] = defaultdict(set)
+    received: dict[str, str] = {}
+    petitioner: dict[str, str] = {}
     collective: set[str] = set()
     for message in sorted(messages, key=lambda m: (m["received_on"], m["id"])):
         fp = fingerprint(message)
-        found = {other.petition_id for other, score, _, _ in duplicates.scored_candidates(store, fp, [TENANT])
-                 if duplicates.is_likely_duplicate(score)}
-        likely[message["id"]] = found
-        petitioners = {fp.petitioner} | {store.petitioner_of(pid) for pid in found}
-        if len(petitioners - {None}) >= COLLECTIVE_MIN_PETITIONERS:
+        received[fp.petition_id], petitioner[fp.petition_id] = fp.created, fp.petitioner
+        scored = duplicates.scored_candidates(store, fp, [TENANT])
+        likely[message["id"]] = {other.petition_id for other, score, _, _ in scored if duplicates.is_likely_duplicate(score)}
+        for other in (other.petition_id for other, score, _, _ in scored if score >= COLLECTIVE_LINK_SCORE):
+            links[fp.petition_id].add(other)
+            links[other].add(fp.petition_id)
+        matter = clusters.matter_of(fp.petition_id, lambda pid: links[pid], received.get, COLLECTIVE_WINDOW_DAYS)
+        if clusters.is_collective(clusters.distinct_petitioners(petitioner[pid] for pid in matter)):
             collective.add(message["id"])
         store.put(fp)
     store.close()

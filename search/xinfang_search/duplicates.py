@@ -26,12 +26,14 @@ import re
 import struct
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from functools import cache
 
 import numpy as np
 from datasketch import MinHash
 
 from .analysis import normalise, words
+from .matter_places import place_keys, place_relation, places
 from .sidestore import SideStore
 
 NUM_PERM = 64
@@ -44,6 +46,20 @@ LIKELY_SCORE = 0.50
 SAME_SUBJECT_BONUS = 0.20
 SAME_PETITIONER_BONUS = 0.10
 SUBJECT_CONFLICT_PENALTY = 0.50
+# Citizens name no subject but the place (estate, school, company, village): the same place is the same matter's
+# strongest sign across people and wordings, another place of the same kind the other matter's (matter_places).
+# Chosen on the dev pairs of tests/data/search_corpus (bench/search_quality.py).
+SAME_PLACE_BONUS = 0.30
+PLACE_CONFLICT_PENALTY = 0.30
+# Citizens' messages of one topic share whole stock sentences (我们已经打了12345好几次...): with neither a subject nor
+# a shared place the words alone must be closer.
+UNANCHORED_PENALTY = 0.25
+# Other people naming the same place and issue within this many days are on one matter (a cluster, 集体访);
+# the same place a year later is as often a new occurrence, so beyond it the place adds nothing.
+MATTER_WINDOW_DAYS = 90
+# ... and only when they say the same is wrong there: at one company, unpaid wages and dumped sewage are two matters.
+SAME_ISSUE_SIMILARITY = 0.10
+PLACE_CANDIDATES = 50  # the most recent petitions per place key looked up
 CANDIDATE_LIMIT = 200
 # A band shared by more petitions than this says little (a frequent word was the minimum of all its
 # rows): looking it up costs the tail of the check and finds nothing the other lookups would miss.
@@ -142,6 +158,8 @@ class Fingerprint:
     petitioner: str | None = None
     subject: str | None = None  # subject_key(...)
     terms: dict[str, float] = field(default_factory=dict, repr=False)
+    places: list[tuple[str, str]] = field(default_factory=list)  # matter_places.places(title + text)
+    state: str = ""  # the petition's state, for the existence-only rows of other tenants (全系统判重)
     keyword_sig: np.ndarray = field(default=None, repr=False)
 
     def band_keys(self) -> list[int]:
@@ -153,13 +171,14 @@ class Fingerprint:
 
 
 def fingerprint(*, petition_id: str, tenant_id: str, title: str, content: str, subject_name: str | None,
-                petitioner: str | None, number: str = "", created: str = "", tenant_words=frozenset()) -> Fingerprint:
+                petitioner: str | None, number: str = "", created: str = "", tenant_words=frozenset(), state: str = "") -> Fingerprint:
     terms = weighted_terms(words(f"{title}\n{content}", frozenset(tenant_words)))
     # Numbers (years, amounts) stay in the weighted terms but not in the LSH signature: "2025" in
     # a hundred thousand petitions would put them all in one band.
     keywords = [t for t in terms if not any(ch.isdigit() for ch in t)][:KEYWORDS]
     return Fingerprint(petition_id=petition_id, tenant_id=tenant_id, number=number, title=title[:200], created=created,
-                       petitioner=petitioner, subject=subject_key(subject_name), terms=terms, keyword_sig=_minhash(keywords))
+                       petitioner=petitioner, subject=subject_key(subject_name), terms=terms, keyword_sig=_minhash(keywords),
+                       places=places(f"{title}。{content}"), state=state)
 
 
 def pair_score(new: Fingerprint, old: Fingerprint) -> tuple[float, float, list[str]]:
@@ -175,9 +194,37 @@ def pair_score(new: Fingerprint, old: Fingerprint) -> tuple[float, float, list[s
         score += SAME_SUBJECT_BONUS
     elif relation == "conflict":
         score -= SUBJECT_CONFLICT_PENALTY  # the same complaint about another school or person is another matter
+    else:  # no subject to go by (citizens' messages): the place they name stands for it
+        where, _ = place_relation(new.places, old.places)
+        apart = days_apart(new.created, old.created)
+        near = apart is None or apart <= MATTER_WINDOW_DAYS
+        if where == "same" and near and issue_similarity(new, old) >= SAME_ISSUE_SIMILARITY:
+            reasons.append("same_place")
+            score += SAME_PLACE_BONUS
+        elif where == "conflict":
+            score -= PLACE_CONFLICT_PENALTY
+        elif not new.subject and not old.subject:
+            score -= UNANCHORED_PENALTY  # neither a subject nor a shared place: the words alone must say more
     if similarity >= SHOW_SCORE:
         reasons.append("similar_text")
     return max(0.0, min(1.0, score)), similarity, reasons
+
+
+def issue_similarity(new: Fingerprint, old: Fingerprint) -> float:
+    """The cosine of the words that are not the places' names: what is wrong there (油烟, 拖欠工资), not where."""
+    names = [name for _, name in new.places + old.places]
+
+    def issue(terms):
+        return {w: x for w, x in terms.items() if not any(w in name for name in names)}
+    return cosine(issue(new.terms), issue(old.terms))
+
+
+def days_apart(a: str, b: str) -> int | None:
+    """Days between two received times (ISO dates or datetimes); None when either is unknown."""
+    try:
+        return abs((datetime.fromisoformat(a[:10]) - datetime.fromisoformat(b[:10])).days)
+    except (TypeError, ValueError):
+        return None
 
 
 def is_likely_duplicate(score: float) -> bool:
@@ -199,7 +246,20 @@ class FingerprintStore(SideStore):
             CREATE TABLE IF NOT EXISTS bands (key INTEGER NOT NULL, pid TEXT NOT NULL);
             CREATE INDEX IF NOT EXISTS bands_key ON bands(key);
             CREATE INDEX IF NOT EXISTS bands_pid ON bands(pid);
+            CREATE TABLE IF NOT EXISTS places (key TEXT NOT NULL, created TEXT NOT NULL, pid TEXT NOT NULL);
+            CREATE INDEX IF NOT EXISTS places_key ON places(key, created);
+            CREATE INDEX IF NOT EXISTS places_pid ON places(pid);
     """
+    # Columns added after the first stores were written (a store is derived data: added in place, filled as
+    # petitions are indexed again or by ``xinfang search rebuild``).
+    ADDED_COLUMNS = {"places": "TEXT", "state": "TEXT"}
+
+    def __init__(self, path):
+        super().__init__(path)
+        present = {row[1] for row in self._db.execute("PRAGMA table_info(docs)")}
+        for name, kind in self.ADDED_COLUMNS.items():
+            if name not in present:
+                self._db.execute(f"ALTER TABLE docs ADD COLUMN {name} {kind}")
 
     def count(self, tenant_id: str | None = None) -> int:
         query, args = ("SELECT COUNT(*) FROM docs WHERE tenant = ?", (tenant_id,)) if tenant_id else ("SELECT COUNT(*) FROM docs", ())
@@ -208,6 +268,18 @@ class FingerprintStore(SideStore):
     def petitioner_of(self, petition_id: str) -> str | None:
         row = self._db.execute("SELECT petitioner FROM docs WHERE pid = ?", (petition_id,)).fetchone()
         return row[0] if row else None
+
+    def get(self, petition_id: str) -> Fingerprint | None:
+        rows = self._db.execute(f"SELECT {_COLUMNS} FROM docs WHERE pid = ?", (petition_id,)).fetchall()
+        return _row_fingerprint(rows[0]) if rows else None
+
+    def get_many(self, petition_ids: list[str]) -> dict[str, Fingerprint]:
+        found = {}
+        for start in range(0, len(petition_ids), 500):
+            chunk = petition_ids[start:start + 500]
+            for row in self._db.execute(f"SELECT {_COLUMNS} FROM docs WHERE pid IN ({','.join('?' * len(chunk))})", chunk):
+                found[row[0]] = _row_fingerprint(row)
+        return found
 
     def contains(self, petition_id: str) -> bool:
         return self._db.execute("SELECT 1 FROM docs WHERE pid = ?", (petition_id,)).fetchone() is not None
@@ -222,19 +294,25 @@ class FingerprintStore(SideStore):
 
     def _put(self, fp: Fingerprint) -> None:
         self._db.execute("DELETE FROM bands WHERE pid = ?", (fp.petition_id,))
-        self._db.execute("INSERT OR REPLACE INTO docs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        self._db.execute("DELETE FROM places WHERE pid = ?", (fp.petition_id,))
+        self._db.execute("INSERT OR REPLACE INTO docs (pid, tenant, number, title, created, petitioner, subject, subject_core, terms, places, state) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                          (fp.petition_id, fp.tenant_id, fp.number, fp.title, fp.created, fp.petitioner, fp.subject, subject_core(fp.subject),
-                          json.dumps({w: round(x, 3) for w, x in fp.terms.items()}, ensure_ascii=False)))
+                          json.dumps({w: round(x, 3) for w, x in fp.terms.items()}, ensure_ascii=False),
+                          json.dumps(fp.places, ensure_ascii=False), fp.state))
         self._db.executemany("INSERT INTO bands VALUES (?, ?)", [(key, fp.petition_id) for key in fp.band_keys()])
+        self._db.executemany("INSERT INTO places VALUES (?, ?, ?)", [(key, fp.created or "", fp.petition_id) for key in place_keys(fp.places)])
 
     def remove(self, petition_id: str) -> None:
         with self.transaction():
             self._db.execute("DELETE FROM bands WHERE pid = ?", (petition_id,))
+            self._db.execute("DELETE FROM places WHERE pid = ?", (petition_id,))
             self._db.execute("DELETE FROM docs WHERE pid = ?", (petition_id,))
 
     def remove_tenant(self, tenant_id: str) -> None:
         with self.transaction():
             self._db.execute("DELETE FROM bands WHERE pid IN (SELECT pid FROM docs WHERE tenant = ?)", (tenant_id,))
+            self._db.execute("DELETE FROM places WHERE pid IN (SELECT pid FROM docs WHERE tenant = ?)", (tenant_id,))
             self._db.execute("DELETE FROM docs WHERE tenant = ?", (tenant_id,))
 
     def _useful_bands(self, keys: list[int]) -> list[int]:
@@ -243,19 +321,42 @@ class FingerprintStore(SideStore):
             f"SELECT key, COUNT(*) FROM bands WHERE key IN ({','.join('?' * len(keys))}) GROUP BY key", keys).fetchall())
         return [k for k in keys if counts.get(k, 0) <= HUB_BAND_SIZE]
 
-    def candidates(self, fp: Fingerprint, tenant_ids: list[str]) -> list[Fingerprint]:
-        """Earlier fingerprints in these tenants that share the petitioner, the subject or a keyword band."""
+    def candidates(self, fp: Fingerprint, tenant_ids: list[str], *, outside: bool = False) -> list[Fingerprint]:
+        """Fingerprints in these tenants (``outside``: in every other tenant) that share the petitioner, the
+        subject, a keyword band or, within MATTER_WINDOW_DAYS, a place (the most recent PLACE_CANDIDATES each)."""
         marks = ",".join("?" * len(tenant_ids))
         keys = self._useful_bands(fp.band_keys())
+        places_sql, places_args = self._place_lookup(fp)
         rows = self._db.execute(
-            f"""SELECT pid, tenant, number, title, created, petitioner, subject, terms FROM docs
-                WHERE tenant IN ({marks}) AND pid != ? AND pid IN (
+            f"""SELECT {_COLUMNS} FROM docs
+                WHERE tenant {"NOT IN" if outside else "IN"} ({marks}) AND pid != ? AND pid IN (
                     SELECT pid FROM bands WHERE key IN ({",".join("?" * len(keys))})
-                    UNION SELECT pid FROM docs WHERE petitioner = ? UNION SELECT pid FROM docs WHERE subject_core = ?)
+                    UNION SELECT pid FROM docs WHERE petitioner = ? UNION SELECT pid FROM docs WHERE subject_core = ?{places_sql})
                 ORDER BY created DESC LIMIT {CANDIDATE_LIMIT}""",
-            (*tenant_ids, fp.petition_id, *keys, fp.petitioner, subject_core(fp.subject))).fetchall()
-        return [Fingerprint(petition_id=r[0], tenant_id=r[1], number=r[2], title=r[3], created=r[4], petitioner=r[5], subject=r[6],
-                            terms=json.loads(r[7])) for r in rows]
+            (*tenant_ids, fp.petition_id, *keys, fp.petitioner, subject_core(fp.subject), *places_args)).fetchall()
+        return [_row_fingerprint(r) for r in rows]
+
+    @staticmethod
+    def _place_lookup(fp: Fingerprint) -> tuple[str, list]:
+        """UNION branches finding the petitions that name one of fp's places around its received date."""
+        keys = place_keys(fp.places)
+        if not keys:
+            return "", []
+        try:
+            day = date.fromisoformat(fp.created[:10])
+            low, high = (day - timedelta(days=MATTER_WINDOW_DAYS)).isoformat(), (day + timedelta(days=MATTER_WINDOW_DAYS + 1)).isoformat()
+        except ValueError:
+            low, high = "", "9999"
+        branch = " UNION SELECT pid FROM (SELECT pid FROM places WHERE key = ? AND created >= ? AND created < ? ORDER BY created DESC LIMIT ?)"
+        return branch * len(keys), [arg for key in keys for arg in (key, low, high, PLACE_CANDIDATES)]
+
+
+_COLUMNS = "pid, tenant, number, title, created, petitioner, subject, terms, places, state"
+
+
+def _row_fingerprint(r) -> Fingerprint:
+    return Fingerprint(petition_id=r[0], tenant_id=r[1], number=r[2], title=r[3], created=r[4], petitioner=r[5], subject=r[6],
+                       terms=json.loads(r[7]), places=[tuple(p) for p in json.loads(r[8] or "[]")], state=r[9] or "")
 
 
 def scored_candidates(store: FingerprintStore, fp: Fingerprint, tenant_ids: list[str]) -> list[tuple[Fingerprint, float, float, list[str]]]:
@@ -264,6 +365,18 @@ def scored_candidates(store: FingerprintStore, fp: Fingerprint, tenant_ids: list
     for other in store.candidates(fp, tenant_ids):
         score, similarity, reasons = pair_score(fp, other)
         if score >= SHOW_SCORE or {"same_petitioner", "same_subject"} & set(reasons):
+            found.append((other, score, similarity, reasons))
+    found.sort(key=lambda row: -row[1])
+    return found
+
+
+def systemwide_candidates(store: FingerprintStore, fp: Fingerprint, hierarchy: list[str]) -> list[tuple[Fingerprint, float, float, list[str]]]:
+    """Likely repeats in tenants outside the hierarchy (全系统判重), best first: the same lookups, but only
+    likely duplicates count (another body's petition is shown only as existing, so a weak one helps nobody)."""
+    found = []
+    for other in store.candidates(fp, hierarchy, outside=True):
+        score, similarity, reasons = pair_score(fp, other)
+        if is_likely_duplicate(score):
             found.append((other, score, similarity, reasons))
     found.sort(key=lambda row: -row[1])
     return found

@@ -1,6 +1,7 @@
 """Repeat petitions as the indexer finds them (判重, 重信重访, 集体访): each new petition's fingerprint checked
 against the earlier ones of its hierarchy, candidates stored with their reasons, collective petitions flagged;
-and staff's decision on a candidate. The fingerprints and their scores are ``duplicates``."""
+likely repeats at unrelated bodies (全系统判重) stored as existence only; and staff's decision on a candidate.
+The fingerprints and their scores are ``duplicates``, the matters they form ``clusters``."""
 
 from __future__ import annotations
 
@@ -13,11 +14,18 @@ from xinfang.store.scoped import TenantScope, parse_object_id
 from xinfang.tenancy.models import Tenant
 from xinfang.tenancy.service import descendants_of
 
-from . import duplicates
-from .models import DuplicateCandidate
+from . import clusters, duplicates
+from .clusters import COLLECTIVE_MIN_PETITIONERS
+from .models import CandidateStatus, DuplicateCandidate
 from .petition_text import content_of
 
-COLLECTIVE_MIN_PETITIONERS = 5  # 信访条例: more than five people on one matter is a collective petition (集体访)
+__all__ = ["COLLECTIVE_MIN_PETITIONERS"]  # where callers have always found it
+
+# People are counted on one matter through links at least this likely (a weaker link chains other matters in)
+# and within this many days of the petition (chosen on tests/data/search_corpus, bench/search_quality.py).
+COLLECTIVE_LINK_SCORE = 0.60
+COLLECTIVE_WINDOW_DAYS = 60
+OTHER_BODY = "other_body"  # the reason of an existence-only row: a likely repeat at an unrelated body
 
 
 async def hierarchy_of(tenant_id: str) -> list[str]:
@@ -33,7 +41,7 @@ def fingerprint_of(petition: Petition, words) -> duplicates.Fingerprint:
     return duplicates.fingerprint(petition_id=str(petition.id), tenant_id=petition.tenant_id, number=petition.number,
                                   title=petition.title or "", content=content_of(petition), subject_name=petition.subject_name,
                                   petitioner=petition.petitioner_key, created=petition.received_at.astimezone(UTC).isoformat(),
-                                  tenant_words=words)
+                                  tenant_words=words, state=petition.state)
 
 
 async def check_new_petitions(scope: TenantScope, fingerprints: duplicates.FingerprintStore, petitions: list[Petition], words) -> tuple[int, int]:
@@ -44,28 +52,54 @@ async def check_new_petitions(scope: TenantScope, fingerprints: duplicates.Finge
         fp = fingerprint_of(petition, words)
         if not fingerprints.contains(fp.petition_id):
             for other, score, similarity, reasons in duplicates.scored_candidates(fingerprints, fp, hierarchy):
-                try:
-                    await scope.repo(DuplicateCandidate).insert(DuplicateCandidate(
-                        tenant_id=scope.tenant_id, petition_id=fp.petition_id, other_id=other.petition_id, other_tenant_id=other.tenant_id,
-                        other_number=other.number, other_title=other.title, reasons=reasons, similarity=round(similarity, 3),
-                        score=round(score, 3)))
-                    found += 1
-                except DuplicateKeyError:
-                    pass  # found by an earlier drain of the same petition
+                found += await _insert_candidate(scope, DuplicateCandidate(
+                    tenant_id=scope.tenant_id, petition_id=fp.petition_id, other_id=other.petition_id, other_tenant_id=other.tenant_id,
+                    other_number=other.number, other_title=other.title, reasons=reasons, similarity=round(similarity, 3),
+                    score=round(score, 3)))
+            for other, score, similarity, reasons in duplicates.systemwide_candidates(fingerprints, fp, hierarchy):
+                # 全系统判重: another body's petition, outside this one's line. Its number and title stay there (empty
+                # here, by construction): staff see only that it exists, where, when and in which state.
+                found += await _insert_candidate(scope, DuplicateCandidate(
+                    tenant_id=scope.tenant_id, petition_id=fp.petition_id, other_id=other.petition_id, other_tenant_id=other.tenant_id,
+                    other_number="", other_title="", reasons=[*reasons, OTHER_BODY], similarity=round(similarity, 3),
+                    score=round(score, 3)))
             collective += await _flag_collective(scope, fingerprints, fp)
         fingerprints.put(fp)
     return found, collective
 
 
+async def _insert_candidate(scope: TenantScope, candidate: DuplicateCandidate) -> int:
+    try:
+        await scope.repo(DuplicateCandidate).insert(candidate)
+        return 1
+    except DuplicateKeyError:
+        return 0  # found by an earlier drain of the same petition
+
+
+async def matter_links(scope: TenantScope, petition_id: str) -> list[str]:
+    """This tenant's petitions linked to this one by a likely duplicate staff have not dismissed (either way round)."""
+    rows = await scope.repo(DuplicateCandidate).find(
+        {"$or": [{"petition_id": petition_id}, {"other_id": petition_id}], "score": {"$gte": COLLECTIVE_LINK_SCORE},
+         "status": {"$ne": CandidateStatus.DISMISSED.value}}).to_list()
+    return [r.other_id if r.petition_id == petition_id else r.petition_id for r in rows if r.other_tenant_id == scope.tenant_id]
+
+
 async def _flag_collective(scope: TenantScope, fingerprints: duplicates.FingerprintStore, fp: duplicates.Fingerprint) -> int:
-    """Many petitioners on one matter: the likely duplicates of this petition, counted by distinct petitioner."""
-    likely = await scope.repo(DuplicateCandidate).find({"petition_id": fp.petition_id}).to_list()
-    petitioners = {fp.petitioner} if fp.petitioner else set()
-    for candidate in likely:
-        if duplicates.is_likely_duplicate(candidate.score):
-            if petitioner := fingerprints.petitioner_of(candidate.other_id):
-                petitioners.add(petitioner)
-    if len(petitioners) >= COLLECTIVE_MIN_PETITIONERS:
+    """Many people on one matter (集体访): the petitions linked to this one, directly or through each other, within
+    COLLECTIVE_WINDOW_DAYS of it, counted by distinct petitioner (clusters.matter_of)."""
+    links: dict[str, list[str]] = {}
+    known = {fp.petition_id: fp}
+    todo = [fp.petition_id]
+    while todo and len(links) < clusters.MAX_CLUSTER:  # the walk needs each member's links: fetched as it goes
+        pid = todo.pop()
+        if pid not in links:
+            links[pid] = await matter_links(scope, pid)
+        fresh = [o for o in links[pid] if o not in known]
+        known.update(fingerprints.get_many(fresh))
+        todo.extend(o for o in fresh if o in known)
+    members = clusters.matter_of(fp.petition_id, lambda pid: links.get(pid, ()), lambda pid: known[pid].created if pid in known else None,
+                                 COLLECTIVE_WINDOW_DAYS)
+    if clusters.is_collective(clusters.distinct_petitioners(known[pid].petitioner for pid in members if pid in known)):
         await scope.repo(DuplicateCandidate).update_many({"petition_id": fp.petition_id}, {"$addToSet": {"reasons": "collective"}})
         return 1
     return 0
@@ -74,8 +108,6 @@ async def _flag_collective(scope: TenantScope, fingerprints: duplicates.Fingerpr
 async def do_decide_candidate(scope: TenantScope, candidate_id: str, confirmed: bool, actor_name: str, actor_id: str = "") -> DuplicateCandidate:
     from xinfang.errors import NotFound
     from xinfang.petitions.service import do_note_repeat
-
-    from .models import CandidateStatus
 
     candidate = await scope.repo(DuplicateCandidate).get(candidate_id)
     if candidate is None:
