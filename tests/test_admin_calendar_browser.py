@@ -96,6 +96,10 @@ async def test_an_admin_adds_a_dictionary_word_and_changes_a_plugin_by_typing_an
         await page.wait_for_selector("#saved")
         assert await page.locator("#split-with li.own", has_text="城关镇中心小学").count() == 1
         assert await page.locator("#split-without li", has_text="城关镇中心小学").count() == 0
+        await page.fill("#group", "噪音、噪声 扰民")  # synonyms: typed as a person types them, shown as chips
+        await page.click("#add-synonyms button")
+        await page.wait_for_selector("#synonym-group-1")
+        assert [w.strip("✕ \n") for w in await page.locator("#synonym-group-1 .words li:not(.equals)").all_inner_texts()] == ["噪音", "噪声", "扰民"]
         await page.screenshot(path=str(shots / "admin-search-dictionary.png"), full_page=True)
 
         await page.goto(f"{live_server}/t/{slug}/admin/plugins")
@@ -110,5 +114,5 @@ async def test_an_admin_adds_a_dictionary_word_and_changes_a_plugin_by_typing_an
         await page.screenshot(path=str(shots / "admin-plugins.png"), full_page=True)
     finally:
         await context.close()
-        httpx.put(f"{live_server}/t/{slug}/api/search-dictionary", headers=admin, json={"words": [], "stop_words": []})
+        httpx.put(f"{live_server}/t/{slug}/api/search-dictionary", headers=admin, json={"words": [], "stop_words": [], "synonyms": []})
         httpx.put(f"{live_server}/t/{slug}/api/plugins/filesender", headers=admin, json={"enabled": True, "config": {}})

@@ -1,5 +1,6 @@
-"""The tenant admin's page for the search dictionary and stop words: list, add, remove, and a preview of how a
-sentence is split into words with and without the tenant's own words."""
+"""The tenant admin's page for the search dictionary, stop words and synonyms: list, add, remove, adopt the platform's
+recommended synonyms, a preview of how a sentence is split into words with and without the tenant's own words, and
+a try-it box saying what a search for a word also finds."""
 
 from __future__ import annotations
 
@@ -23,10 +24,11 @@ from .tasks import REBUILD
 
 
 async def _apply_version(scope: TenantScope, content: dict, actor: ConfigActor, note: str) -> None:
-    """Rollback and import: a version's whole dictionary and stop words; the index is rebuilt for the words."""
-    before = await dictionary.tenant_words(scope.tenant_id)
+    """Rollback and import: a version's whole dictionary, stop words and synonyms (none where the version has no
+    "synonyms", as versions made before synonyms existed); the index is rebuilt only when the words changed."""
+    before = await dictionary.stored_words(scope)
     row = await dictionary.do_set_dictionary(scope, list(content.get("words") or []), stop_words=list(content.get("stop_words") or []),
-                                          actor=actor, note=note)
+                                          synonyms=list(content.get("synonyms") or []), actor=actor, note=note)
     if frozenset(row.words) != before:
         await send_rebuild(scope.tenant_id)
 
@@ -45,26 +47,46 @@ async def send_rebuild(tenant_id: str) -> None:
 
 async def _current(scope: TenantScope) -> dict:
     row = await scope.repo(SearchDictionary).find_one({})
-    return {"search_dictionary": {"words": row.words, "stop_words": row.stop_words}} if row else {}
+    return {"search_dictionary": dictionary.dictionary_content(row)} if row else {}
 
 
 def _check(scope: TenantScope, area: str, content: dict) -> dict:
-    """What an import would refuse: words that are not lists of short words without spaces."""
+    """What an import would refuse: words that are not lists of short words without spaces, synonym groups that
+    ``dictionary.check_synonyms`` refuses (its message)."""
     problems = {}
     for key in ("words", "stop_words"):
         values = (content or {}).get(key, [])
         if not isinstance(values, list) or not all(isinstance(w, str) and w.strip() and len(w.strip()) <= dictionary.MAX_WORD
                                                    and not any(ch.isspace() for ch in w.strip()) for w in values):
             problems[key] = {"zh": "应为不含空格、不超过 20 个字的词语", "en": "words of at most 20 characters without spaces"}
+    try:
+        dictionary.check_synonyms((content or {}).get("synonyms", []))
+    except InvalidInput as refused:
+        problems["synonyms"] = refused.fields["synonyms"]
     return problems
 
 
+def _path_label(path: str, lang: str) -> str | None:
+    """A version diff's path in words: ``synonyms[3]`` is 第 3 组同义词."""
+    names = {"words": ("本单位词语", "words of this body"), "stop_words": ("本单位停用词", "stop words of this body"),
+             "synonyms": ("同义词", "synonyms")}
+    key, _, rest = path.partition("[")
+    if key not in names:
+        return None
+    zh, en = names[key]
+    if rest.rstrip("]").isdigit():
+        number = rest.rstrip("]")
+        return f"第 {number} 组同义词" if lang == "zh" else f"synonym group {number}"
+    return zh if lang == "zh" else en
+
+
 register_config_area("search_dictionary", {"zh": "检索词典与停用词", "en": "Search dictionary and stop words"}, _apply_version,
-                     check=_check, current=_current)
+                     check=_check, current=_current, path_label=_path_label)
 
 
 dictionary_admin_bp = Blueprint("search_dictionary_admin", __name__, url_prefix="/t/<tenant_slug>/admin/search-dictionary")
 MAX_SENTENCE = 500
+MAX_WORD_TRIED = 100
 EXAMPLE = "反映城关镇中心小学食堂违规收取伙食费的问题"
 
 SAVED = {
@@ -72,6 +94,13 @@ SAVED = {
     "word_removed": {"zh": "已从词典删除：{w}。检索索引正在重建。", "en": "Removed from the dictionary: {w}. The search index is being rebuilt."},
     "stop_added": {"zh": "已加入停用词：{w}。频发词汇中不再显示它，检索时也不再用它查找。", "en": "Added to the stop words: {w}. It no longer shows among frequent words, nor is it looked for in searches."},
     "stop_removed": {"zh": "已从停用词删除：{w}。", "en": "Removed from the stop words: {w}."},
+    "synonyms_added": {"zh": "已加入同义词：{w}。检索其中任一个词时也找其他词，立即生效。",
+                       "en": "Synonyms added: {w}. A search for any of them also finds the others, from now on."},
+    "synonym_added": {"zh": "已加入同义词：{w}。", "en": "Added to the synonyms: {w}."},
+    "synonym_removed": {"zh": "已从同义词删除：{w}。", "en": "Removed from the synonyms: {w}."},
+    "synonyms_removed": {"zh": "已删除这组同义词：{w}。", "en": "Synonym group removed: {w}."},
+    "starter_adopted": {"zh": "已采用推荐同义词：新增或补充 {w} 组，检索时立即生效。",
+                        "en": "Recommended synonyms adopted: {w} groups added or extended; searches use them from now on."},
 }
 
 
@@ -87,6 +116,19 @@ def split_preview(sentence: str, own_words: frozenset[str], own_stops: frozenset
     return {"without": pieces(frozenset()), "with": pieces(own_words)}
 
 
+def synonym_tryout(typed: str, groups, own_words: frozenset[str]) -> list[dict]:
+    """What a search for ``typed`` also finds: the whole of it where it is in a group, else each of its words that is
+    ({"word", "also": the group's other words}); empty when none of them has synonyms."""
+    words = [typed] if dictionary.group_of(typed, groups) else [w for w, _, _ in segment(typed, own_words)]
+    found, seen = [], set()
+    for word in words:
+        group = dictionary.group_of(word, groups)
+        if group and word.lower() not in seen:
+            seen.add(word.lower())
+            found.append({"word": word, "also": [w for w in group if w.lower() != word.lower()]})
+    return found
+
+
 async def _row() -> SearchDictionary:
     scope = current_tenant().scope
     return await scope.repo(SearchDictionary).find_one({}) or SearchDictionary(tenant_id=scope.tenant_id)
@@ -99,9 +141,13 @@ async def _page(status: int = 200, *, errors: dict | None = None, values: dict |
     preview = split_preview(sentence, frozenset(row.words), frozenset(w.lower() for w in row.stop_words))
     saved = None
     if args.get("saved") in SAVED and args.get("w"):
-        saved = {lang: text.format(w=args.get("w")[:40]) for lang, text in SAVED[args["saved"]].items()}
+        saved = {lang: text.format(w=args.get("w")[:80]) for lang, text in SAVED[args["saved"]].items()}
+    tried = (args.get("try_word") or "").strip()[:MAX_WORD_TRIED]
+    tryout = synonym_tryout(tried, row.synonyms, frozenset(row.words)) if tried else None
     return await staff_page("admin/search_dictionary.html", status, words=row.words, stops=row.stop_words, platform_stops=sorted(stop_words()),
-                            sentence=sentence, preview=preview, errors=errors or {}, values=values or {}, saved=saved)
+                            sentence=sentence, preview=preview, errors=errors or {}, values=values or {}, saved=saved,
+                            synonyms=row.synonyms, starter=dictionary.starter_synonyms(), starter_left=dictionary.starter_not_adopted(row.synonyms),
+                            tried=tried, tryout=tryout)
 
 
 @dictionary_admin_bp.get("")
@@ -160,3 +206,119 @@ async def add_stop_word(tenant_slug):
 @requires(Permission.SEARCH_CONFIGURE)
 async def remove_stop_word(tenant_slug):
     return await _change(tenant_slug, "stop_word", "stop_removed")
+
+
+# ----------------------------------------------------------------------------- synonyms (applied to queries: no rebuild)
+
+
+async def _save_synonyms(tenant_slug: str, change, saved: str, field: str, values: dict):
+    """Apply ``change`` (the current groups -> (new groups, what to say, the version's note)) and record the version;
+    a refusal re-shows the page with the message at ``field`` and what was typed."""
+    row = await _row()
+    try:
+        groups, said, note = change([list(g) for g in row.synonyms])
+        await dictionary.do_set_dictionary(current_tenant().scope, row.words, stop_words=row.stop_words, synonyms=groups,
+                                           actor=ConfigActor.of(current_principal()), note=note)
+    except InvalidInput as refused:
+        fields = {(field if name == "synonyms" else name): message for name, message in refused.fields.items()}
+        return await _page(refused.status, errors=fields, values=values)
+    return redirect(url_for("search_dictionary_admin.dictionary_page", tenant_slug=tenant_slug, saved=saved, w=said) + "#synonyms", 303)
+
+
+def _group_named(groups: list[list[str]], word: str, field: str) -> list[str]:
+    """The group (of ``groups`` itself, to change in place) that has ``word``; else a message at ``field``."""
+    wanted = (word or "").strip().lower()
+    for group in groups:
+        if wanted and wanted in (w.lower() for w in group):
+            return group
+    raise InvalidInput(fields={field: {"zh": f"没有含“{(word or '').strip()[:20]}”的同义词组", "en": "no synonym group has this word"}})
+
+
+@dictionary_admin_bp.post("/synonyms")
+@requires(Permission.SEARCH_CONFIGURE)
+async def add_synonyms(tenant_slug):
+    """A new group, its words typed in one box separated by spaces, commas or 、."""
+    typed = (await request.form).get("group") or ""
+
+    def change(groups):
+        words = dictionary.split_group(typed)
+        if not words:
+            raise InvalidInput(fields={"group": {"zh": "请填写两个或更多意思相同的词，用空格、逗号或顿号隔开",
+                                                 "en": "enter two or more words of the same meaning, separated by spaces, commas or 、"}})
+        if len(words) < dictionary.MIN_GROUP:
+            raise InvalidInput(fields={"group": {"zh": "一组同义词至少要有两个不同的词，用空格、逗号或顿号隔开",
+                                                 "en": "a synonym group has at least two different words, separated by spaces, commas or 、"}})
+        shown = " = ".join(words)
+        return groups + [words], shown, f"加入同义词：{shown}"
+
+    return await _save_synonyms(tenant_slug, change, "synonyms_added", "group", {"group": typed})
+
+
+@dictionary_admin_bp.post("/synonyms/words")
+@requires(Permission.SEARCH_CONFIGURE)
+async def add_synonym(tenant_slug):
+    """One more word for the group that has the word ``in_group``."""
+    form = await request.form
+    in_group, typed = form.get("in_group") or "", form.get("synonym") or ""
+
+    def change(groups):
+        group = _group_named(groups, in_group, "synonym")
+        words = [dictionary.check_word(w, "synonym", shortest=1) for w in dictionary.split_group(typed)] or [dictionary.check_word("", "synonym")]
+        for word in words:  # one word, or a few typed as a group is
+            if word.lower() in (w.lower() for w in group):
+                raise InvalidInput(fields={"synonym": {"zh": f"“{word}”已在这组中", "en": f"“{word}” is already in this group"}})
+            group.append(word)
+        shown = "、".join(words)
+        return groups, f"{shown}（{' = '.join(group)}）", f"加入同义词：{shown}（{group[0]}）"
+
+    return await _save_synonyms(tenant_slug, change, "synonym_added", "synonym", {"in_group": in_group, "synonym": typed})
+
+
+@dictionary_admin_bp.post("/synonyms/words/removed")
+@requires(Permission.SEARCH_CONFIGURE)
+async def remove_synonym(tenant_slug):
+    """One word out of its group; a group left with one word is no group, and goes."""
+    typed = (await request.form).get("synonym") or ""
+
+    def change(groups):
+        group = _group_named(groups, typed, "synonym")
+        word = next(w for w in group if w.lower() == typed.strip().lower())
+        group.remove(word)
+        if len(group) < dictionary.MIN_GROUP:
+            groups.remove(group)
+        return groups, word, f"删除同义词：{word}"
+
+    return await _save_synonyms(tenant_slug, change, "synonym_removed", "synonym", {})
+
+
+@dictionary_admin_bp.post("/synonyms/removed")
+@requires(Permission.SEARCH_CONFIGURE)
+async def remove_synonyms(tenant_slug):
+    """The whole group that has the word ``in_group``."""
+    in_group = (await request.form).get("in_group") or ""
+
+    def change(groups):
+        group = _group_named(groups, in_group, "synonyms")
+        groups.remove(group)
+        shown = " = ".join(group)
+        return groups, shown, f"删除同义词组：{shown}"
+
+    return await _save_synonyms(tenant_slug, change, "synonyms_removed", "synonyms", {})
+
+
+@dictionary_admin_bp.post("/synonyms/starter")
+@requires(Permission.SEARCH_CONFIGURE)
+async def adopt_starter_synonyms(tenant_slug):
+    """The recommended groups ticked on the page (all are, at first): words already in a group are skipped."""
+    ticked = {tuple(dictionary.split_group(text)) for text in (await request.form).getlist("starter")}
+    chosen = {group for group in dictionary.starter_synonyms() if group in ticked}
+
+    def change(groups):
+        if not chosen:
+            raise InvalidInput(fields={"starter": {"zh": "请至少勾选一组推荐同义词", "en": "tick at least one recommended group"}})
+        groups, added = dictionary.with_starter(groups, chosen)
+        if not added:
+            raise InvalidInput(fields={"starter": {"zh": "勾选的推荐同义词都已在本单位的同义词中", "en": "the ticked groups are all in this body's synonyms already"}})
+        return groups, str(len(added)), f"采用推荐同义词 {len(added)} 组"
+
+    return await _save_synonyms(tenant_slug, change, "starter_adopted", "starter", {})
