@@ -1,6 +1,14 @@
 """Chinese text as words: jieba with word positions (so phrase queries work), the platform's domain
 words, a tenant's own dictionary, and stop words. Used by the index, duplicate detection and frequent words.
 
+Folding (``normalise``): full-width letters and digits to half-width, traditional characters to simplified
+(OpenCC's t2s), one character for one, so a word typed either way finds the other and character offsets
+stay valid for highlights. The index holds, at each word's position, the word and the shorter dictionary
+words inside it (收费 inside 乱收费, 物业 inside 物业公司: jieba's search mode), so a word is found inside
+longer ones while a quoted phrase still matches word by word; the ``ngram`` field (``BigramTokenizer``)
+holds every two characters of the folded text, for what no segmentation gives (a place split oddly, a
+pasted fragment).
+
 jieba's own ChineseAnalyzer puts character offsets where Whoosh expects word
 positions, which breaks phrase queries; this tokenizer numbers words in order.
 A tenant's dictionary is applied by merging adjacent jieba words that form one
@@ -18,6 +26,7 @@ from functools import cache
 from importlib import resources
 
 import jieba
+import opencc
 from whoosh.analysis import Filter, LowercaseFilter, Token, Tokenizer
 
 MAX_MERGE = 4  # a tenant word may join up to this many jieba words
@@ -49,12 +58,42 @@ def _ensure_jieba() -> None:
             _initialised = True
 
 
+_converters = threading.local()
+
+
+def _t2s(text: str) -> str:
+    converter = getattr(_converters, "t2s", None)
+    if converter is None:
+        converter = _converters.t2s = opencc.OpenCC("t2s")
+    return converter.convert(text)
+
+
 def normalise(text: str) -> str:
-    """Full-width letters and digits to half-width, one character for one (offsets stay valid for highlights)."""
+    """Full-width letters and digits to half-width and traditional characters to simplified, one character
+    for one (offsets stay valid for highlights)."""
     out = []
     for ch in text:
         folded = unicodedata.normalize("NFKC", ch)
         out.append(folded if len(folded) == 1 else ch)
+    text = "".join(out)
+    if text.isascii():
+        return text
+    simplified = _t2s(text)  # whole phrases first (OpenCC's phrase table)
+    if len(simplified) == len(text):
+        return simplified
+    out = []  # a phrase conversion changed the length: character by character, keeping any that would
+    for ch in text:
+        folded = _t2s(ch)
+        out.append(folded if len(folded) == 1 else ch)
+    return "".join(out)
+
+
+def fold(text: str) -> str:
+    """``normalise`` and lower case, one character for one: what the n-gram field and highlights compare."""
+    out = []
+    for ch in normalise(text or ""):
+        lower = ch.lower()
+        out.append(lower if len(lower) == 1 else ch)
     return "".join(out)
 
 
@@ -83,6 +122,29 @@ def segment(text: str, tenant_words: frozenset[str] = frozenset()) -> list[tuple
     return merged
 
 
+def with_sub_words(pieces: list[tuple[str, int, int]]) -> list[tuple[str, int, int, int]]:
+    """(word, start, end, position): each word at its own position, then the dictionary words inside it
+    (two and three characters, as jieba's search mode finds them) at the same position, so a search for the
+    shorter word finds the longer one and a phrase of the longer words still has its words adjacent."""
+    _ensure_jieba()
+    known = jieba.dt.FREQ
+    out = []
+    for position, (word, start, end) in enumerate(pieces):
+        out.append((word, start, end, position))
+        if len(word) <= 2:
+            continue
+        inside = set()
+        for size in (2, 3):
+            if len(word) <= size:
+                break
+            for i in range(len(word) - size + 1):
+                part = word[i:i + size]
+                if part not in inside and known.get(part) and _is_word(part):
+                    inside.add(part)
+                    out.append((part, start + i, start + i + size, position))
+    return out
+
+
 def words(text: str, tenant_words: frozenset[str] = frozenset(), *, keep_stop_words: bool = False) -> list[str]:
     """The words of ``text``, lower-cased, stop words removed (for shingles and frequent words)."""
     stops = stop_words()
@@ -104,7 +166,9 @@ class JiebaTokenizer(Tokenizer):
                  mode: str = "", **kwargs) -> Iterator[Token]:
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
         pieces = segment(value, self.tenant_words) if tokenize else [(value, 0, len(value))]
-        for pos, (word, start, end) in enumerate(pieces):
+        # Indexing adds the words inside each word at its position; a query looks for the words as typed.
+        numbered = with_sub_words(pieces) if mode == "index" and tokenize else [(w, s, e, p) for p, (w, s, e) in enumerate(pieces)]
+        for word, start, end, pos in numbered:
             token.text, token.boost, token.stopped = word, 1.0, False
             if keeporiginal:
                 token.original = word
@@ -122,12 +186,48 @@ class ChineseStopFilter(Filter):
     def __call__(self, tokens):
         stops = stop_words()
         position = None
+        last = None  # the position as it came: the words inside a word share it, and share the new one too
         for token in tokens:
             if token.text in stops:
                 continue
             if token.positions:
-                position = token.pos if position is None else position + 1
+                if token.pos != last:
+                    last = token.pos
+                    position = token.pos if position is None else position + 1
                 token.pos = position
+            yield token
+
+
+def _gram_char(ch: str) -> bool:
+    return ch.isalnum()
+
+
+def bigrams(folded: str) -> list[tuple[str, int]]:
+    """Every two adjacent letters, digits or Han characters of folded text, with where they start; none
+    across punctuation or space (so a phrase of them is a substring of one stretch of text)."""
+    return [(folded[i:i + 2], i) for i in range(len(folded) - 1) if _gram_char(folded[i]) and _gram_char(folded[i + 1])]
+
+
+class BigramTokenizer(Tokenizer):
+    """The n-gram field: the folded text's bigrams, positioned at the character where they start (so a
+    phrase of a word's bigrams matches the word as a substring, and a match's characters are its positions)."""
+
+    def __eq__(self, other):
+        return isinstance(other, BigramTokenizer)
+
+    def __call__(self, value: str, positions: bool = False, chars: bool = False, keeporiginal: bool = False,
+                 removestops: bool = True, start_pos: int = 0, start_char: int = 0, tokenize: bool = True,
+                 mode: str = "", **kwargs) -> Iterator[Token]:
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        grams = bigrams(fold(value)) if tokenize else [(value, 0)]
+        for gram, start in grams:
+            token.text, token.boost, token.stopped = gram, 1.0, False
+            if keeporiginal:
+                token.original = gram
+            if positions:
+                token.pos = start_pos + start
+            if chars:
+                token.startchar, token.endchar = start_char + start, start_char + start + len(gram)
             yield token
 
 

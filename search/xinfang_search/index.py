@@ -22,8 +22,9 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 from whoosh.fields import DATETIME, ID, KEYWORD, TEXT, Schema
+from whoosh.index import FileIndex
 
-from .analysis import chinese_analyzer
+from .analysis import BigramTokenizer, chinese_analyzer
 
 WRITER_WAIT_SECONDS = 120.0
 
@@ -41,6 +42,8 @@ def make_schema(tenant_words=()) -> Schema:
         title=TEXT(analyzer=analyzer, stored=True, phrase=True, field_boost=2.0),
         text=TEXT(analyzer=analyzer, stored=True, phrase=True),
         subject=TEXT(analyzer=analyzer, stored=True, phrase=True, field_boost=1.5),
+        # title, text and subject's characters two by two (filled in by the writer, see ngram_value)
+        ngram=TEXT(analyzer=BigramTokenizer(), phrase=True),
         category=KEYWORD(stored=True, commas=True),  # every value of a list-valued category (the report form's 可多选)
         region=ID(stored=True),
         channel=ID(stored=True),
@@ -48,6 +51,54 @@ def make_schema(tenant_words=()) -> Schema:
         kind=ID(stored=True),
         received=DATETIME(stored=True, sortable=True),
     )
+
+
+NGRAM_SOURCES = ("title", "text", "subject")
+
+
+def ngram_value(fields: dict) -> str:
+    """The n-gram field's text: title, text and subject one after the other, a line apart (no bigram spans two;
+    a match's position minus where its field begins is its character in that field)."""
+    return "\n".join(str(fields.get(name) or "") for name in NGRAM_SOURCES)
+
+
+class _NgramFillingWriter:
+    """A writer that adds the n-gram field to every document (whoever writes: the indexer, a rebuild, a bench)."""
+
+    def __init__(self, writer):
+        self._writer = writer
+
+    def __getattr__(self, name):
+        return getattr(self._writer, name)
+
+    def add_document(self, **fields):
+        self._writer.add_document(**_with_ngram(fields))
+
+    def update_document(self, **fields):
+        self._writer.update_document(**_with_ngram(fields))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return self._writer.__exit__(*exc)
+
+
+def _with_ngram(fields: dict) -> dict:
+    return fields if "ngram" in fields else {**fields, "ngram": ngram_value(fields)}
+
+
+class TenantIndex(FileIndex):
+    """A tenant's Whoosh index whose writers fill in the n-gram field."""
+
+    def writer(self, procs=1, **kwargs):
+        return _NgramFillingWriter(super().writer(procs, **kwargs))
+
+
+def _tenant_index(ix):
+    if isinstance(ix, FileIndex) and not isinstance(ix, TenantIndex):
+        ix.__class__ = TenantIndex  # the same object, its writers wrapped
+    return ix
 
 
 class TenantIndexDir:
@@ -73,7 +124,7 @@ class TenantIndexDir:
             raise IndexUnavailable(self.tenant_id)
         for attempt in range(3):  # a switch can land between reading CURRENT and opening: read it again
             try:
-                return whoosh_index.open_dir(str(generation))
+                return _tenant_index(whoosh_index.open_dir(str(generation)))
             except (OSError, whoosh_index.EmptyIndexError):
                 time.sleep(0.05 * (attempt + 1))
                 generation = self.current_generation() or generation
@@ -111,7 +162,7 @@ class TenantIndexDir:
         """The live index (creating an empty first generation if there is none). Hold writer_lock."""
         generation = self.current_generation()
         if generation is not None and whoosh_index.exists_in(str(generation)):
-            return whoosh_index.open_dir(str(generation))
+            return _tenant_index(whoosh_index.open_dir(str(generation)))
         return self.new_generation(tenant_words, switch=True)
 
     def new_generation(self, tenant_words=(), *, switch: bool = False):
@@ -119,7 +170,7 @@ class TenantIndexDir:
         name = f"gen-{datetime.now().strftime('%Y%m%d%H%M%S%f')}"
         target = self.path / name
         target.mkdir(parents=True)
-        ix = whoosh_index.create_in(str(target), make_schema(tenant_words))
+        ix = _tenant_index(whoosh_index.create_in(str(target), make_schema(tenant_words)))
         if switch:
             self.switch_to(target)
         return ix
