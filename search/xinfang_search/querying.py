@@ -12,19 +12,19 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from whoosh import highlight
-from whoosh.qparser import MultifieldParser
-from whoosh.query import And, DateRange, Every, NullQuery, Term
-from whoosh.searching import Hit
+from whoosh.query import And, DateRange, Every, Term
 
 from xinfang.errors import InvalidInput, ServiceUnavailable
 from xinfang.petitions.models import Petition
 from xinfang.store.scoped import TenantScope
 from xinfang.tenancy.models import Tenant
 
+from . import queries
 from .analysis import segment, stop_words
-from .dictionary import tenant_stop_words
-from .index import IndexUnavailable, TenantIndexDir
+from .dictionary import tenant_stop_words, tenant_synonyms
+from .highlights import highlight
+from .index import IndexUnavailable, TenantIndexDir, make_schema
+from .suggest import suggestion
 
 CHINA = ZoneInfo("Asia/Shanghai")
 FILTERS = ("category", "region", "channel", "status", "kind")
@@ -132,8 +132,9 @@ async def search(data_dir: Path, tenants: list[Tenant], request: SearchRequest) 
     """Search one or several tenants' indexes. An index that cannot answer makes the whole answer a 503:
     a list silently missing one tenant's petitions would mislead."""
     stops = await tenant_stop_words(str(tenants[0].id)) if tenants else frozenset()  # the searching tenant's own
+    synonyms = await tenant_synonyms(str(tenants[0].id)) if tenants else ()
     return await asyncio.to_thread(_search_sync, Path(data_dir), [(str(t.id), t.slug, t.name.model_dump()) for t in tenants],
-                                   request, await _tenants_with_petitions(tenants), stops)
+                                   request, await _tenants_with_petitions(tenants), stops, synonyms)
 
 
 async def _tenants_with_petitions(tenants: list[Tenant]) -> set[str]:
@@ -145,10 +146,11 @@ async def _tenants_with_petitions(tenants: list[Tenant]) -> set[str]:
 
 
 def _search_sync(data_dir: Path, tenants: list[tuple[str, str, dict]], request: SearchRequest, non_empty: set[str],
-                 stops: frozenset[str] = frozenset()) -> dict:
+                 stops: frozenset[str] = frozenset(), synonyms: tuple[tuple[str, ...], ...] = ()) -> dict:
     started = time.perf_counter()
-    ranked, total, answered = [], 0, []
+    ranked, total, answered, searchers = [], 0, [], []
     wanted = request.page * request.page_size
+    plan = None
     for tenant_id, slug, name in tenants:
         try:
             searcher = _searchers.get(data_dir, tenant_id)
@@ -156,23 +158,23 @@ def _search_sync(data_dir: Path, tenants: list[tuple[str, str, dict]], request: 
             if tenant_id in non_empty:
                 raise SearchUnavailable() from None
             continue  # no petitions, no index yet: nothing is missing
-        query = _query(searcher.schema, request.q, stops)
+        searchers.append(searcher)
+        plan = plan or _plan(searcher.schema, request.q, stops, synonyms)
         allowed = _searchers.filter_docs(tenant_id, searcher, _filters(request))
         if allowed is not None and not allowed:
             continue  # nothing passes the filters here (Whoosh reads an empty allow-set as "no filter")
-        results, count, first = _ranked(searcher, query, allowed, request.sort, wanted)
-        results.fragmenter = highlight.ContextFragmenter(maxchars=120, surround=30)
-        results.formatter = highlight.HtmlFormatter(tagname="mark", between="…")
+        count, first = _ranked(searcher, plan.query, allowed, request.sort, wanted)
         total += count
         place = len(answered)
-        answered.append((results, slug, name))
+        answered.append((searcher, slug, name))
         ranked.extend((key, pid, place, docnum, score) for key, pid, docnum, score in first)
     ranked.sort(key=lambda r: (r[0], r[1]))  # one order over the tenants too: the same key, then the petition id
     start = (request.page - 1) * request.page_size
+    needles = plan.needles(synonyms) if plan else []
     hits = []
     for _key, _pid, place, docnum, score in ranked[start:start + request.page_size]:  # only the shown page is read and highlighted
-        results, slug, name = answered[place]
-        hit = Hit(results, docnum, score=score)
+        searcher, slug, name = answered[place]
+        hit = searcher.stored_fields(docnum)
         received = hit.get("received")
         categories = [c for c in (hit.get("category") or "").split(",") if c]
         hits.append({
@@ -181,12 +183,13 @@ def _search_sync(data_dir: Path, tenants: list[tuple[str, str, dict]], request: 
             "channel": hit.get("channel"),
             "status": hit.get("status"), "received": received.replace(tzinfo=UTC).isoformat() if received else None,
             "score": round(score or 0.0, 4), "tenant": {"slug": slug, "name": name},
-            "highlights": {"title": hit.highlights("title") or None, "text": hit.highlights("text", top=2) or None},
+            "highlights": {"title": highlight(hit.get("title"), needles), "text": highlight(hit.get("text"), needles, top=2)},
         })
-    spaced, ignored = query_words(request.q, stops)
+    plan = plan or _plan(make_schema(), request.q, stops, synonyms)  # no index answered: the words said back all the same
+    corrected = suggestion(searchers, request.q, plan) if request.q.strip() else None
     return {"total": total, "page": request.page, "page_size": request.page_size, "pages": max(1, -(-total // request.page_size)),
-            "items": hits, "ignored_words": ignored, "only_common_words": bool(request.q) and not spaced.strip(),
-            "took_ms": round((time.perf_counter() - started) * 1000, 1)}
+            "items": hits, "ignored_words": plan.ignored, "only_common_words": bool(request.q.strip()) and plan.only_common_words,
+            "suggestion": corrected, "took_ms": round((time.perf_counter() - started) * 1000, 1)}
 
 
 def _ranked(searcher, query, allowed, sort: str, wanted: int):
@@ -200,10 +203,12 @@ def _ranked(searcher, query, allowed, sort: str, wanted: int):
     takes the top N+1 that way and counts the matches apart, walking the postings without scoring them (only
     when there are more than N); when the score at the cut runs on past it (copied texts score the same), one
     unlimited pass takes every match instead, and the run is ordered by id. A date sort collects every match
-    anyway, and counts them as it does.
-    Returns (results, total, [(key, petition id, docnum, score)])."""
+    anyway, and counts them as it does. Any query shape keeps this: a word's Or over the word fields and its
+    n-gram phrase, an And of such, a MinimumShouldMatch (its matcher yields the documents with enough words
+    only, so the count walks the same set the ranking does).
+    Returns (total, [(key, petition id, docnum, score)])."""
     if sort != "relevance" or isinstance(query, Every):  # no words: every score is the same, newest first
-        results = searcher.search(query, limit=None, filter=allowed, sortedby="received", terms=True)
+        results = searcher.search(query, limit=None, filter=allowed, sortedby="received")
         newest = sort != "oldest"
         items = [((-key if newest else key), docnum, None) for key, docnum in results.top_n]
         items.sort(key=lambda item: item[0])
@@ -211,12 +216,12 @@ def _ranked(searcher, query, allowed, sort: str, wanted: int):
     else:
         # Words ANDed: every match is scored either way (the skips gain little), so one unlimited pass, counted as
         # it goes. Otherwise the top N+1, one past the cut, to see whether equal scores run on past it.
-        results = searcher.search(query, limit=None if isinstance(query, And) else wanted + 1, filter=allowed, terms=True)
+        results = searcher.search(query, limit=None if isinstance(query, And) else wanted + 1, filter=allowed)
         top, total = results.top_n, None
         if len(top) <= wanted or isinstance(query, And):
             total = len(top)  # the heap never filled (nothing was skipped) or no limit: these are all
         elif top[wanted][0] == top[wanted - 1][0]:  # equal scores run on past the cut: every match, once
-            results = searcher.search(query, limit=None, filter=allowed, terms=True)
+            results = searcher.search(query, limit=None, filter=allowed)
             top = results.top_n
             total = len(top)
         items = [(-score, docnum, score) for score, docnum in top]
@@ -227,7 +232,7 @@ def _ranked(searcher, query, allowed, sort: str, wanted: int):
         items = [item for item in items if item[0] <= boundary]
     first = [(key, searcher.stored_fields(docnum)["id"], docnum, score) for key, docnum, score in items]
     first.sort(key=lambda item: (item[0], item[1]))
-    return results, total, first[:wanted]
+    return total, first[:wanted]
 
 
 def _count(searcher, query, allowed) -> int:
@@ -285,17 +290,16 @@ def query_words(text: str, stops: frozenset[str] = frozenset()) -> tuple[str, li
     return spaced, seen
 
 
-def _query(schema, text: str, stops: frozenset[str] = frozenset()):
-    if not text:
-        return Every()
-    spaced = spaced_words(text, stops)
-    if not spaced.strip():
-        return NullQuery  # stop words only: they are not in the index (never "everything")
-    parser = MultifieldParser(["title", "text", "subject"], schema)  # words are ANDed, as people expect
+def _plan(schema, text: str, stops: frozenset[str] = frozenset(), synonyms: tuple[tuple[str, ...], ...] = ()) -> queries.Plan:
     try:
-        return parser.parse(spaced)
+        return queries.plan(schema, text, stops, synonyms)
     except Exception:  # whoosh's parser is lenient; anything it still refuses is the client's query
         raise InvalidInput(fields={"q": {"zh": "检索式无法解析", "en": "the query cannot be parsed"}}) from None
+
+
+def _query(schema, text: str, stops: frozenset[str] = frozenset(), synonyms: tuple[tuple[str, ...], ...] = ()):
+    """The Whoosh query for a typed text (``queries.plan``): what the search runs, and the benches count with."""
+    return _plan(schema, text, stops, synonyms).query
 
 
 def _filters(request: SearchRequest):

@@ -1,0 +1,307 @@
+"""A query as a person types it, made into a Whoosh query over a tenant's index (recall first).
+
+* Each word is looked for in the word fields (title, text, subject: where it ranks) and, as a substring, in
+  the ``ngram`` field (a phrase of its bigrams, with a low boost): so 梅溪湖 is found inside 梅溪湖畔 and a
+  name jieba splits oddly is found where it is written. A word of the tenant's synonym groups looks for
+  each word of its group the same way.
+* What is typed without spaces (a piece) is cut into words. Which rule applies:
+    - a piece of at most ``ALL_REQUIRED_UP_TO`` content words (学校食堂收费, 物业 电梯): every word is
+      required (AND), as people expect of a few short words;
+    - a longer piece (a sentence, a long string): at least ``minimum_should_match(n)`` of its n content words
+      (half, never fewer than the short rule's count; single characters joined or left out, see
+      ``sentence_words``), ranked by BM25 over the words found;
+  and a piece of several words (a pasted fragment, 有老人和小) also matches as one substring of the text,
+  boosted, so its own message comes first.
+* Pieces typed apart (spaces), operators (AND, OR, NOT), field:value and quoted phrases go through Whoosh's
+  parser as before; spaced pieces are ANDed. A quoted phrase is exact: its words adjacent in a word field
+  (stop words aside), or the phrase itself as a substring of the folded text.
+* A trailing ``*`` looks for words beginning with the last word (物业* finds 物业公司).
+* Stop words are left out of a piece and said back (``Plan.ignored``); a query of nothing but the platform's
+  stop words finds nothing (never everything); one of nothing but the tenant's stop words searches them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+
+from whoosh.matching import NullMatcher
+from whoosh.matching.wrappers import FilterMatcher
+from whoosh.qparser import QueryParser
+from whoosh.query import And, Every, NullQuery, Or, Phrase, Prefix, Term
+
+from .analysis import bigrams, fold, segment, stop_words
+
+WORD_FIELDS = ("title", "text", "subject")
+OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"}
+NGRAM_BOOST = 0.3  # a word found as a substring only ranks below one found as a word
+WHOLE_PIECE_BOOST = 3.0  # a fragment found as typed ranks above its words found apart
+ALL_REQUIRED_UP_TO = 3
+SHOULD_MATCH_SHARE = 0.5  # tuned on the dev split of bench/search_quality.py (0.4: more found, no better; 0.6: recall 0.74)
+
+
+def minimum_should_match(words: int) -> int:
+    """How many of a piece's ``words`` content words a petition must have (see the module's rule)."""
+    if words <= ALL_REQUIRED_UP_TO:
+        return words
+    return max(ALL_REQUIRED_UP_TO, math.ceil(SHOULD_MATCH_SHARE * words))
+
+
+class MinimumShouldMatch(Or):
+    """Or of subqueries, matching only documents that match at least ``minmatch`` of them (whoosh's own
+    ``Or(minmatch=)`` is not implemented): the documents are counted per subquery first (each subquery's
+    postings walked once), then the Or is scored over those only."""
+
+    def __init__(self, subqueries, boost: float = 1.0, minmatch: int = 1):
+        super().__init__(subqueries, boost=boost, minmatch=minmatch)
+
+    def __eq__(self, other):
+        return super().__eq__(other) and getattr(other, "minmatch", None) == self.minmatch
+
+    def __hash__(self):
+        return super().__hash__() ^ hash(self.minmatch)
+
+    def normalize(self):
+        subs = [q.normalize() for q in self.subqueries]
+        return MinimumShouldMatch([q for q in subs if q is not NullQuery], boost=self.boost, minmatch=self.minmatch)
+
+    def apply(self, fn):
+        return MinimumShouldMatch([fn(q) for q in self.subqueries], boost=self.boost, minmatch=self.minmatch)
+
+    def estimate_size(self, ixreader):
+        return min(q.estimate_size(ixreader) for q in self.subqueries) if self.subqueries else 0
+
+    def matcher(self, searcher, context=None):
+        if len(self.subqueries) < self.minmatch:
+            return NullMatcher()
+        counts: Counter = Counter()
+        for sub in self.subqueries:
+            counts.update(set(sub.docs(searcher)))
+        enough = {docnum for docnum, n in counts.items() if n >= self.minmatch}
+        if not enough:
+            return NullMatcher()
+        return FilterMatcher(Or(self.subqueries, boost=self.boost).matcher(searcher, context), enough)
+
+
+def substring_query(text: str, boost: float = 1.0):
+    """``text`` as a substring of the folded title, text or subject (the ``ngram`` field): each stretch
+    between punctuation a phrase of its bigrams. None when no stretch has two characters."""
+    parts = []
+    for stretch in "".join(ch if ch.isalnum() else " " for ch in fold(text)).split():
+        grams = [g for g, _ in bigrams(stretch)]
+        if len(grams) == 1:
+            parts.append(Term("ngram", grams[0], boost=boost))
+        elif grams:
+            parts.append(Phrase("ngram", grams, boost=boost))
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else And(parts)
+
+
+@dataclass
+class Piece:
+    """What was typed between spaces, outside quotes: its words (stop words out), as typed."""
+    text: str
+    words: list[str]
+    all_words: list[str]
+    prefix: bool = False
+
+
+@dataclass
+class Plan:
+    """The query made of a typed text, and what the page says back about it."""
+    query: object
+    ignored: list[str] = field(default_factory=list)
+    pieces: list[Piece] = field(default_factory=list)
+    phrases: list[str] = field(default_factory=list)
+    values: list[str] = field(default_factory=list)  # of field:value
+
+    @property
+    def only_common_words(self) -> bool:
+        return self.query is NullQuery
+
+    def needles(self, synonyms: tuple[tuple[str, ...], ...] = ()) -> list[str]:
+        """What to mark in a petition's text: every word searched, its synonyms, phrases and fragments (folded)."""
+        found: list[str] = []
+        for piece in self.pieces:
+            found.append(piece.text.rstrip("*"))
+            for word in piece.words:
+                found.extend(_group_of(word, synonyms))
+        found += self.phrases + self.values
+        out = []
+        for text in found:
+            folded = fold(text)
+            if folded.strip() and folded not in out:
+                out.append(folded)
+        return sorted(out, key=len, reverse=True)
+
+
+def _group_of(word: str, synonyms: tuple[tuple[str, ...], ...]) -> list[str]:
+    folded = fold(word)
+    for group in synonyms:
+        if folded in (fold(w) for w in group):
+            return [folded] + [fold(w) for w in group if fold(w) != folded]
+    return [folded]
+
+
+def _merge_synonyms(words: list[str], synonyms: tuple[tuple[str, ...], ...]) -> list[str]:
+    """Adjacent words that together are a synonym group's word become that word (违章 建筑 -> 违章建筑)."""
+    known = {fold(w) for group in synonyms for w in group}
+    if not known:
+        return words
+    out, i = [], 0
+    while i < len(words):
+        for j in range(min(len(words), i + 4), i + 1, -1):
+            if fold("".join(words[i:j])) in known:
+                out.append("".join(words[i:j]))
+                i = j
+                break
+        else:
+            out.append(words[i])
+            i += 1
+    return out
+
+
+def _piece(core: str, stops: frozenset[str], synonyms) -> tuple[Piece | None, list[str]]:
+    prefix = core.endswith("*")
+    text = core.rstrip("*")
+    found = _merge_synonyms([w for w, _, _ in segment(text)], synonyms)
+    kept = [w for w in found if w not in stop_words() and w.lower() not in stops]
+    if prefix and found and found[-1] not in kept:
+        kept.append(found[-1])  # the beginning of longer words: searched even when a stop word alone
+    ignored = [w for w in found if w not in kept]
+    if not kept:
+        return None, ignored
+    return Piece(text=text, words=kept, all_words=found, prefix=prefix and kept[-1] == found[-1]), ignored
+
+
+def word_query(word: str, synonyms=(), prefix: bool = False):
+    """A word in any word field, or as a substring; each word of its synonym group alike."""
+    branches = []
+    for variant in _group_of(word, synonyms):
+        term = variant.lower()
+        branches += [Prefix(name, term) if prefix else Term(name, term) for name in WORD_FIELDS]
+        substring = substring_query(variant, NGRAM_BOOST)
+        if substring is not None:
+            branches.append(substring)
+    return Or(branches)
+
+
+def sentence_words(piece: Piece) -> list[str]:
+    """The words a sentence is matched by: single characters next to each other joined (鑫 达 -> 鑫达, a name
+    jieba does not know, found as a substring), a single character left alone dropped (坏, 搭: too weak to count)."""
+    out, run = [], ""
+    for word in piece.all_words + [""]:
+        if len(word) == 1 and word in piece.words:
+            run += word
+            continue
+        if len(run) > 1:
+            out.append(run)
+        run = ""
+        if word in piece.words and len(word) > 1:
+            out.append(word)
+    return out or piece.words
+
+
+def piece_query(piece: Piece, synonyms=()):
+    last = len(piece.words) - 1
+    if len(piece.words) > ALL_REQUIRED_UP_TO:
+        words = [word_query(w, synonyms) for w in sentence_words(piece)]
+    else:
+        words = [word_query(w, synonyms, prefix=piece.prefix and i == last) for i, w in enumerate(piece.words)]
+    needed = minimum_should_match(len(words))
+    if len(words) == 1:
+        combined = words[0]
+    elif needed == len(words):
+        combined = And(words)
+    else:
+        combined = MinimumShouldMatch(words, minmatch=needed)
+    if len(piece.all_words) > 1:  # a fragment of several words: also as typed, one substring
+        whole = substring_query(piece.text, WHOLE_PIECE_BOOST)
+        if whole is not None:
+            return Or([combined, whole])
+    return combined
+
+
+def phrase_query(schema, text: str):
+    """A quoted phrase: its words adjacent in a word field, or the phrase as a substring."""
+    words = [t.text for t in schema["text"].analyzer(text, mode="query")]
+    branches = []
+    if len(words) == 1:
+        branches += [Term(name, words[0]) for name in WORD_FIELDS]
+    elif words:
+        branches += [Phrase(name, words) for name in WORD_FIELDS]
+    substring = substring_query(text, NGRAM_BOOST)
+    if substring is not None:
+        branches.append(substring)
+    return Or(branches) if branches else NullQuery
+
+
+def plan(schema, text: str, stops: frozenset[str] = frozenset(), synonyms: tuple[tuple[str, ...], ...] = ()) -> Plan:
+    """The Whoosh query for ``text`` and what was left out of it (see the module's rules)."""
+    if not text.strip():
+        return Plan(Every())
+    ignored: list[str] = []
+    placeholders: dict[str, object] = {}
+    result = Plan(NullQuery)
+    parts = text.split('"')
+    spaced = []
+    for i, part in enumerate(parts):
+        if i % 2:  # inside quotes
+            if part.strip():
+                name = f"xfquote{len(placeholders)}"
+                placeholders[name] = phrase_query(schema, part)
+                result.phrases.append(part)
+                spaced.append(name)
+            continue
+        for raw in part.split():
+            if raw in OPERATORS:
+                spaced.append(raw)
+                continue
+            if ":" in raw:
+                spaced.append(raw)
+                result.values.append(raw.split(":", 1)[1].strip("()\"*"))
+                continue
+            opening = raw[:len(raw) - len(raw.lstrip("("))]
+            core = raw.lstrip("(")
+            closing = core[len(core.rstrip(")")):]
+            core = core.rstrip(")")
+            if not any(ch.isalnum() for ch in core):
+                if opening or closing:
+                    spaced.append(opening + closing)
+                continue
+            piece, left_out = _piece(core, stops, synonyms)
+            ignored += left_out
+            if piece is None:
+                if opening or closing:
+                    spaced.append(opening + closing)
+                continue
+            name = f"xfpiece{len(placeholders)}"
+            placeholders[name] = piece_query(piece, synonyms)
+            result.pieces.append(piece)
+            spaced.append(opening + name + closing)
+    if not placeholders and not any(":" in s for s in spaced):
+        if stops:
+            return plan(schema, text, frozenset(), synonyms)  # nothing but stop words, some the tenant's: search those
+        result.ignored = _once(ignored)
+        return result
+    parser = QueryParser("title", schema)
+    parsed = parser.parse(" ".join(spaced))
+
+    def replace(query):
+        if isinstance(query, Term) and query.text in placeholders:
+            return placeholders[query.text]
+        return query.apply(replace) if not query.is_leaf() else query
+
+    result.query = replace(parsed)
+    result.ignored = _once(ignored)
+    return result
+
+
+def _once(words: list[str]) -> list[str]:
+    seen: list[str] = []
+    for word in words:
+        if word not in seen:
+            seen.append(word)
+    return seen
