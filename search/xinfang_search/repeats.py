@@ -117,6 +117,13 @@ async def do_decide_candidate(scope: TenantScope, candidate_id: str, confirmed: 
     candidate.decided_by = actor_name
     await scope.repo(DuplicateCandidate).save(candidate)
     if confirmed != was_confirmed:  # a confirmed repeat (or its withdrawal) joins the petition's history
-        await do_note_repeat(scope, candidate.petition_id, other_number=candidate.other_number, confirmed=confirmed,
+        # An other body's petition is named by the body (its number is not ours to know).
+        other = candidate.other_number or await _body_name(candidate.other_tenant_id)
+        await do_note_repeat(scope, candidate.petition_id, other_number=other, confirmed=confirmed,
                              actor_id=actor_id, actor_name=actor_name)
     return candidate
+
+
+async def _body_name(tenant_id: str) -> str:
+    tenant = await Tenant.get(parse_object_id(tenant_id))
+    return tenant.name.zh if tenant else ""

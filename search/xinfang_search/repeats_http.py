@@ -11,12 +11,14 @@ from xinfang.auth.permissions import Permission, requires
 from xinfang.errors import InvalidInput
 from xinfang.tenancy.resolution import current_tenant
 
-from . import duplicates, repeats
-from .blueprints import search_api_bp, search_pages_bp
+from . import duplicates, matters, repeats
+from .blueprints import data_dir, search_api_bp, search_pages_bp
 from .models import CandidateStatus, DuplicateCandidate
 
 REASON_NAMES = {"same_petitioner": {"zh": "同一信访人", "en": "same petitioner"}, "same_subject": {"zh": "同一被反映人", "en": "same subject"},
-                "similar_text": {"zh": "内容相近", "en": "similar text"}, "collective": {"zh": "多人反映同一事项（集体访）", "en": "many petitioners: collective"}}
+                "same_place": {"zh": "同一地点、同一问题", "en": "same place and issue"},
+                "similar_text": {"zh": "内容相近", "en": "similar text"}, "collective": {"zh": "多人反映同一事项（集体访）", "en": "many petitioners: collective"},
+                repeats.OTHER_BODY: {"zh": "其他单位已收到（全系统判重）", "en": "received by another body (system-wide check)"}}
 
 
 @search_api_bp.get("/petitions/<petition_id>/duplicates")
@@ -27,13 +29,18 @@ async def petition_duplicates(tenant_slug, petition_id):
 
     petition = await access_petition(current_tenant(), petition_id)
     rows = await current_tenant().scope.repo(DuplicateCandidate).find({"petition_id": str(petition.id)}).sort("-score").to_list()
-    return {"candidates": [_candidate_view(c) for c in rows]}
+    return {"candidates": [await _candidate_view(c) for c in rows]}
 
 
-def _candidate_view(c: DuplicateCandidate) -> dict:
-    return {"id": str(c.id), "other_id": c.other_id, "other_number": c.other_number, "other_title": c.other_title,
+async def _candidate_view(c: DuplicateCandidate) -> dict:
+    view = {"id": str(c.id), "other_id": c.other_id, "other_number": c.other_number, "other_title": c.other_title,
             "same_tenant": c.other_tenant_id == c.tenant_id, "reasons": c.reasons, "similarity": c.similarity, "score": c.score,
-            "likely": duplicates.is_likely_duplicate(c.score), "status": c.status.value, "decided_by": c.decided_by}
+            "likely": duplicates.is_likely_duplicate(c.score), "status": c.status.value, "decided_by": c.decided_by, "other_body": None}
+    if repeats.OTHER_BODY in c.reasons:
+        # Another body's petition outside this one's line (全系统判重): that it exists, where, when and in which state,
+        # and nothing that points into it (its id, number and title stay out, whatever the row holds).
+        view.update(other_id=None, other_number="", other_title="", other_body=await matters.other_body(data_dir(), c))
+    return view
 
 
 @search_api_bp.post("/duplicates/<candidate_id>/<decision>")
@@ -44,7 +51,7 @@ async def decide_duplicate(tenant_slug, candidate_id, decision):
         raise InvalidInput(fields={"decision": {"zh": "应为 confirm 或 dismiss", "en": "confirm or dismiss"}})
     candidate = await repeats.do_decide_candidate(current_tenant().scope, candidate_id, decision == "confirm", current_principal().display_name,
                                                  current_principal().account_id)
-    return _candidate_view(candidate)
+    return await _candidate_view(candidate)
 
 
 @search_pages_bp.post("/duplicates/<candidate_id>/<decision>")
@@ -67,7 +74,7 @@ async def duplicates_panel(tenant, petition, principal) -> Markup | None:
     repeats = await repo.find({"other_id": str(petition.id), "status": CandidateStatus.CONFIRMED.value}).to_list()
     if not rows and not repeats:
         return None
-    html = await render_template("staff/_duplicates.html", tenant=tenant, candidates=[_candidate_view(c) for c in rows],
+    html = await render_template("staff/_duplicates.html", tenant=tenant, candidates=[await _candidate_view(c) for c in rows],
                                  repeats=repeats, reason_names=REASON_NAMES, can_act=Permission.PETITIONS_ACT in principal.permissions,
                                  statuses=CandidateStatus)
     return Markup(html)

@@ -1,0 +1,99 @@
+"""Repeats across people and wordings, matters (同一事项), collective petitions (集体访) and the system-wide check
+(全系统判重): pure functions first (places, pair scores, clusters), then through the real indexer."""
+
+from __future__ import annotations
+
+from tests.conftest import eventually, login_token
+from tests.test_search import _indexed, file, marker, person
+from xinfang_search import clusters, duplicates
+from xinfang_search.matter_places import place_relation, places
+
+ISOLATION_CASES = {
+    "search.list_matters": {"method": "GET", "path": "/api/matters", "kind": "collection"},
+    "search_pages.matters_page": {"method": "GET", "path": "/staff/matters", "kind": "collection"},
+}
+
+
+def fp(pid: str, title: str, text: str, petitioner: str, day: str) -> duplicates.Fingerprint:
+    return duplicates.fingerprint(petition_id=pid, tenant_id="t", title=title, content=text, subject_name=None, petitioner=petitioner,
+                                  created=day)
+
+
+def test_places_are_found_by_their_suffixes_and_close_names_match():
+    found = places("我是梅溪湖畔小區的住户，楼下湘味烧烤店油烟很大，麓山外国语学校门口也堵，物业公司不管。")
+    assert ("estate", "梅溪湖畔小区") in found and ("organisation", "湘味烧烤店") in found and ("school", "麓山外国语学校") in found
+    assert not [name for _, name in found if name.startswith("物业")]  # a generic noun names no place
+    assert place_relation([("estate", "梅西湖畔小区")], [("estate", "梅溪湖畔小区")])[0] == "same"  # one wrong character
+    assert place_relation([("estate", "梅溪湖畔小区")], [("estate", "麓谷林语小区")])[0] == "conflict"
+    assert place_relation([("road", "金星北路")], [("road", "劳动东路")])[0] == "unknown"  # a road alone never conflicts
+
+
+def test_one_matter_reworded_by_another_person_is_likely_and_another_estate_is_not():
+    # written as the corpus's cluster c01 and a same-topic message about another estate (tests/data/search_corpus)
+    a = fp("a", "梅溪湖畔小区楼下餐馆油烟扰民", "梅溪湖畔小区楼下的湘味烧烤店油烟直接往楼上排，窗户都不敢开。希望有关部门管一管！", "p1", "2025-09-01")
+    b = fp("b", "湘味烧烤店油烟问题", "您好！我家就在梅溪湖畔小区，湘味烧烤店没有装油烟净化器，整栋楼都是油烟味，老人咳嗽加重了。", "p2", "2025-09-10")
+    other = fp("c", "麓谷林语小区楼下餐馆油烟扰民", "麓谷林语小区楼下的川味火锅店油烟直接往楼上排，窗户都不敢开。希望有关部门管一管！", "p3", "2025-09-12")
+    score, _, reasons = duplicates.pair_score(b, a)
+    assert duplicates.is_likely_duplicate(score) and "same_place" in reasons
+    assert not duplicates.is_likely_duplicate(duplicates.pair_score(other, a)[0])  # the same sentences at another estate
+    a_year_on = fp("d", b.title, "我家就在梅溪湖畔小区，湘味烧烤店没有装油烟净化器，整栋楼都是油烟味。", "p4", "2026-09-10")
+    assert "same_place" not in duplicates.pair_score(a_year_on, a)[2]  # beyond the window the place adds nothing
+
+
+def test_clusters_count_people_within_the_window_and_flag_five_as_collective():
+    text = "梅溪湖畔小区楼下湘味烧烤店油烟扰民，窗户都不敢开。"
+    prints = {f"m{i}": fp(f"m{i}", "油烟扰民", text, f"p{i % 5}", f"2025-09-{1 + 3 * i:02d}") for i in range(6)}  # 6 petitions, 5 people
+    prints["late"] = fp("late", "油烟扰民", text, "p9", "2026-03-01")
+    links = [(f"m{i}", f"m{i + 1}") for i in range(5)] + [("m5", "late")]
+    matters = clusters.group(prints, links)
+    assert [len(m.petition_ids) for m in matters] == [6]  # the link half a year on does not join
+    assert matters[0].petitioners == 5 and matters[0].collective and "梅溪湖畔小区" in matters[0].places and "油烟" in matters[0].words
+    neighbours = {pid: set() for pid in prints}
+    for a, b in links:
+        neighbours[a].add(b)
+        neighbours[b].add(a)
+    reached = clusters.matter_of("m5", neighbours.__getitem__, lambda pid: prints[pid].created, window_days=10)
+    assert reached == {"m5", "m4", "m3", "m2"} and not clusters.is_collective(clusters.distinct_petitioners(prints[p].petitioner for p in reached))
+
+
+async def test_a_likely_repeat_at_an_unrelated_body_is_shown_as_existence_only(client, tenants, worker):
+    word = marker()
+    who = person()
+    title, text = f"{word}桐梓坡花园违建", f"{word}：桐梓坡花园7栋顶楼业主在楼顶搭了彩钢棚，属于违章建筑，挡住了消防通道，城管来看过没下文。"
+    handler_a, handler_b = await login_token(client, tenants.A, "handler"), await login_token(client, tenants.B, "handler")
+    first = await file(client, tenants.A, title=title, content=text, identity=who)
+    await eventually(lambda: _indexed(client, tenants.A, handler_a, word, 1), timeout=60, message="the first body's petition indexed")
+    again = await file(client, tenants.B, title=f"{word}再次反映违建", content=text, identity=who)
+
+    async def other_body_rows():
+        body = await (await client.get(f"/t/{tenants.B}/api/petitions/{again}/duplicates", headers=handler_b)).get_json()
+        return [c for c in body["candidates"] if c["other_body"]]
+
+    rows = await eventually(other_body_rows, timeout=60, message="the system-wide row")
+    answer = await (await client.get(f"/t/{tenants.B}/api/petitions/{again}/duplicates", headers=handler_b)).get_data(as_text=True)
+    page = await (await client.get(f"/t/{tenants.B}/staff/petitions/{again}", headers=handler_b)).get_data(as_text=True)
+    first_number = (await (await client.get(f"/t/{tenants.A}/api/petitions/{first}", headers=handler_a)).get_json())["number"]
+    row = rows[0]
+    assert row["other_id"] is None and row["other_number"] == "" and row["other_title"] == "" and "other_body" in row["reasons"]
+    assert row["other_body"]["tenant"]["zh"] and row["other_body"]["received_at"] and row["other_body"]["state"]
+    for secret in (first, first_number, title, "彩钢棚"):  # nothing of the other body's petition but that it exists
+        assert secret not in answer.replace(text, "") and secret not in page.replace(text, "")
+    assert row["other_body"]["tenant"]["zh"] in page and "其他单位已收到" in page
+
+
+async def test_the_matters_page_lists_petitions_of_one_matter_with_their_people(client, tenants, worker):
+    word = marker()
+    text = f"{word}：洋湖湾小区楼下的柳州螺蛳粉店油烟直接往楼上排，窗户都不敢开，老人咳嗽加重了。"
+    ids = [await file(client, tenants.A, title=f"{word}油烟扰民", content=text, identity=person()) for _ in range(2)]
+    handler = await login_token(client, tenants.A, "handler")
+
+    async def matter():
+        body = await (await client.get(f"/t/{tenants.A}/api/matters", headers=handler, query_string={"days": "30"})).get_json()
+        return next((m for m in body["matters"] if set(ids) <= {p["id"] for p in m["petitions"]}), None)
+
+    found = await eventually(matter, timeout=60, message="the matter of the two petitions")
+    assert found["petitioners"] >= 2 and "洋湖湾小区" in found["places"] and not found["collective"]
+    page = await (await client.get(f"/t/{tenants.A}/staff/matters?days=30", headers=handler)).get_data(as_text=True)
+    assert "同一事项" in page and "洋湖湾小区" in page and all(f"/staff/petitions/{pid}" in page for pid in ids)
+    bad = await client.get(f"/t/{tenants.A}/api/matters", headers=handler, query_string={"days": "0", "end": "yesterday"})
+    assert bad.status_code == 422 and {"days"} <= set((await bad.get_json())["error"]["fields"])
