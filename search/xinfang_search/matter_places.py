@@ -15,9 +15,8 @@ Rules, not a model: a suffix, then the name is the run of characters before it t
 from __future__ import annotations
 
 import re
-from functools import cache
 
-from .analysis import normalise
+from .analysis import fold  # traditional to simplified, full-width to half-width: 梅溪湖畔小區 is 梅溪湖畔小区
 
 # kind -> suffixes; longer suffixes are tried first (幼儿园 before 园, 大道 before 道...)
 SUFFIXES: dict[str, tuple[str, ...]] = {
@@ -40,20 +39,6 @@ _GENERIC = {"物业", "施工", "隔壁", "附近", "周边", "农村", "乡村"
             "补习", "家常", "中心", "县中", "镇中心", "民办", "实验", "寄宿", "寄宿制", "薄弱", "城区", "商业保险", "保险", "村卫生", "这家", "那家", "一家", "每家", "装修", "建筑", "劳务", "工程", "黑", "小", "大", "老", "新", "本", "该", "某", "某某"}
 MAX_NAME = 8  # characters before the suffix
 MIN_NAME = 2
-
-
-def fold(text: str) -> str:
-    """Traditional characters to simplified and full-width to half-width, so 梅溪湖畔小區 is 梅溪湖畔小区."""
-    return _t2s()(normalise(text or ""))
-
-
-@cache
-def _t2s():
-    try:
-        import opencc
-    except ImportError:  # folding is a refinement: without it traditional names simply match less
-        return lambda text: text
-    return opencc.OpenCC("t2s").convert
 
 
 def _han(ch: str) -> bool:
