@@ -226,6 +226,9 @@ async def test_synonyms_are_added_changed_and_removed_on_the_page_each_a_version
     await follow(browser, await browser.post(f"{base}/synonyms/words/removed", form={"csrf_token": token, "synonym": "扰民"}))
     tried = text_of(await (await browser.get(base, query_string={"try_word": "噪声"})).get_data(as_text=True))
     assert "检索“噪声”时也找：噪音" in tried
+    english = text_of(await (await browser.get(base, query_string={"try_word": "噪声", "lang": "en"})).get_data(as_text=True))
+    assert "A search for “噪声” also finds: 噪音" in english and "Synonyms (2 groups)" in english
+    await browser.get(base, query_string={"lang": "zh"})  # the language sticks: back to Chinese for the rest
     row = await scope.repo(SearchDictionary).find_one({})
     assert row.synonyms == [["噪音", "噪声"], ["违建", "违章建筑", "违法建筑"]]
     assert await dictionary.tenant_synonyms(bazhou.id) == (("噪音", "噪声"), ("违建", "违章建筑", "违法建筑"))  # the cache was dropped
