@@ -112,12 +112,12 @@ async def drain(data_dir: Path, tenant_id: str, *, batch: int = DRAIN_BATCH) -> 
                     continue
                 writer.update_document(**petition_fields(petition))
                 fresh.append(petition)
+            side.terms.put_many([petition_row(p, words) for p in fresh])  # counted before found: once searchable, counted (idempotent if redone)
             writer.commit()
             report.indexed += len(fresh)
             found, collective = await repeats.check_new_petitions(scope, side.fingerprints, fresh, words)
             report.candidates += found
             report.collective += collective
-            side.terms.put_many([petition_row(p, words) for p in fresh])
             for entry in backlog:  # only if nobody queued it again meanwhile
                 await scope.repo(SearchBacklog).delete_many({"_id": entry.id, "queued_ns": entry.queued_ns})
     return report

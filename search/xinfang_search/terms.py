@@ -1,83 +1,259 @@
-"""Frequent words (频发词汇): per tenant and day, in how many petitions each word appeared.
+"""Frequent words (频发词汇), counted: per tenant, day, region and categories, in how many petitions each word or
+short phrase appeared.
 
-Kept in SQLite beside the fingerprints (the indexer writes it as it indexes), so
-a window of any length is one grouped, indexed query.
+What is counted of a petition (``petition_terms``): its content words (two characters or more; no stop word of
+the topic stop list, digits, spreadsheet artefacts such as ``_x000d_``, masked names such as 张某 or 王XX) and its
+phrases: two touching content words (油烟 扰民, 物业 公司) and three when the third ends a place name (梅溪 湖畔
+小区). A phrase is kept with a space between its words, so a search for it can quote it; it is shown joined.
+
+Kept in SQLite beside the fingerprints (the indexer writes it as it indexes), so a window of any length is one
+grouped, indexed query. The store is derived data: ``indexer.rebuild`` fills it again from the petitions.
 """
 
 from __future__ import annotations
 
 import json
-from collections import Counter
+import logging
+import re
+from collections import Counter, defaultdict
+from functools import cache
+from importlib import resources
 
-from .analysis import words
-from .petition_text import china_day, content_of
+from .analysis import segment, stop_words
+from .petition_text import categories_of, china_day, content_of
 from .sidestore import SideStore
 
-MIN_RISING_COUNT = 3
+log = logging.getLogger(__name__)
+
+ARTEFACT = re.compile(r"_x[0-9a-fA-F]{4}_")  # a control character as a spreadsheet export escapes it (_x000d_)
+MASKED = re.compile(r"某|[xX*＊×]{2,}")  # a name hidden before publication: 张某, 某某公司, 王XX
+MAX_PHRASE_CHARS = 8
+# A third word that closes a place name, so 梅溪湖畔小区 is counted whole and not only as 梅溪湖畔 and 湖畔小区.
+PLACE_ENDINGS = frozenset("小区 花园 公寓 大厦 广场 社区 新村 家园 街道 学校 中学 小学 幼儿园 医院 公司 市场 大道 路 街 村 镇 乡 苑 湾 城".split())
+CATEGORY_SEPARATOR = "\x1f"
 
 
-def petition_terms(title: str, content: str, tenant_words=frozenset()) -> list[str]:
-    """The distinct words a petition is counted under: no stop words, digits, single characters or placeholders."""
-    seen = []
-    for word in words(f"{title}\n{content}", frozenset(tenant_words)):
-        if len(word) > 1 and not word.isdigit() and "某" not in word and word not in seen:
-            seen.append(word)
-    return seen
+@cache
+def standard_stop_words() -> frozenset[str]:
+    """The maintained standard Chinese stop list (stopwords-iso, MIT licence), with the search's own."""
+    import stopwordsiso
+
+    return frozenset(stopwordsiso.stopwords("zh")) | stop_words()
 
 
-def petition_row(petition, tenant_words=frozenset()) -> tuple[str, str, str, list[str]]:
-    """What ``TermStore.put_many`` takes for a petition: (id, tenant id, day received in China, its words)."""
-    return (str(petition.id), petition.tenant_id, china_day(petition.received_at), petition_terms(petition.title, content_of(petition), tenant_words))
+@cache
+def topic_stop_words() -> frozenset[str]:
+    """What never makes a topic: the standard list and the words every petition is written with (topic_stopwords.txt)."""
+    text = resources.files("xinfang_search").joinpath("topic_stopwords.txt").read_text(encoding="utf-8")
+    petition_words = {line.split("#")[0].strip() for line in text.splitlines()}
+    return standard_stop_words() | frozenset(w for w in petition_words if w)
+
+
+def is_countable(word: str, stops: frozenset[str]) -> bool:
+    """A word that can be (part of) a topic: no stop word, digit, masked name or punctuation."""
+    return (bool(word) and word not in stops and not any(ch.isdigit() for ch in word) and MASKED.search(word) is None
+            and all(ch.isalpha() for ch in word))
+
+
+def _one_cover(pieces: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+    """The longest word at each place, none overlapping: the words a person reads, whether segmentation gave
+    overlapping sub-words (search mode) or not."""
+    cover, reached = [], -1
+    for word, start, end in sorted(pieces, key=lambda p: (p[1], -(p[2] - p[1]))):
+        if start >= reached:
+            cover.append((word, start, end))
+            reached = end
+    return cover
+
+
+def petition_terms(title: str, content: str, tenant_words=frozenset(), stops: frozenset[str] | None = None) -> list[str]:
+    """The distinct words and phrases a petition is counted under (a phrase's words joined by a space)."""
+    stops = topic_stop_words() if stops is None else stops
+    text = ARTEFACT.sub(" ", f"{title}\n{content}")
+    pieces = [(w.lower(), s, e) for w, s, e in _one_cover(segment(text, frozenset(tenant_words)))]
+    countable = [is_countable(w, stops) for w, _, _ in pieces]
+    seen: dict[str, None] = {}
+    for i, (word, _, end) in enumerate(pieces):
+        if not countable[i]:
+            continue
+        if len(word) > 1:
+            seen.setdefault(word)
+        if len(word) < 2 or i + 1 >= len(pieces) or not countable[i + 1] or pieces[i + 1][1] != end:
+            continue
+        second = pieces[i + 1][0]
+        if len(second) > 1 and len(word) + len(second) <= MAX_PHRASE_CHARS:
+            seen.setdefault(f"{word} {second}")
+        if (i + 2 < len(pieces) and len(second) > 1 and countable[i + 2] and pieces[i + 2][1] == pieces[i + 1][2]
+                and pieces[i + 2][0] in PLACE_ENDINGS and len(word) + len(second) + len(pieces[i + 2][0]) <= MAX_PHRASE_CHARS):
+            seen.setdefault(f"{word} {second} {pieces[i + 2][0]}")
+    return list(seen)
+
+
+def shown(term: str) -> str:
+    """A term as a person reads it: a phrase's words joined again (油烟 扰民 -> 油烟扰民)."""
+    parts = term.split(" ")
+    joined = parts[0]
+    for part in parts[1:]:  # a space stays only between two latin words (wifi 信号 -> wifi信号, not "app store")
+        joined += (" " if joined[-1:].isascii() and part[:1].isascii() else "") + part
+    return joined
+
+
+def petition_row(petition, tenant_words=frozenset()) -> tuple[str, str, str, str, list[str], list[str]]:
+    """What ``TermStore.put_many`` takes for a petition: (id, tenant id, day received in China, region, categories, terms)."""
+    answers = petition.answers or {}
+    region = answers.get("region") if isinstance(answers.get("region"), str) else ""
+    return (str(petition.id), petition.tenant_id, china_day(petition.received_at), region.strip(), categories_of(answers),
+            petition_terms(petition.title or "", content_of(petition), tenant_words))
+
+
+def _categories_key(categories: list[str]) -> str:
+    """A petition's categories as one column: every petition counted once in an unfiltered total, and a filter by
+    one category an exact match on a whole name (``instr`` of SEP name SEP)."""
+    return (CATEGORY_SEPARATOR + CATEGORY_SEPARATOR.join(sorted(set(categories))) + CATEGORY_SEPARATOR) if categories else ""
 
 
 class TermStore(SideStore):
+    """Per (tenant, day, region, categories, term): in how many petitions it appeared; and each petition's terms,
+    so a petition changed or moved is taken out of the counts exactly."""
+
     SCHEMA = """
-            CREATE TABLE IF NOT EXISTS petition_terms (pid TEXT PRIMARY KEY, tenant TEXT NOT NULL, day TEXT NOT NULL, terms TEXT NOT NULL);
-            CREATE TABLE IF NOT EXISTS day_terms (tenant TEXT NOT NULL, day TEXT NOT NULL, term TEXT NOT NULL, df INTEGER NOT NULL,
-                                                  PRIMARY KEY (tenant, day, term));
+            CREATE TABLE IF NOT EXISTS term_petitions (pid TEXT PRIMARY KEY, tenant TEXT NOT NULL, day TEXT NOT NULL,
+                                                       region TEXT NOT NULL, cats TEXT NOT NULL, terms TEXT NOT NULL);
+            CREATE INDEX IF NOT EXISTS term_petitions_by_day ON term_petitions (tenant, day);
+            CREATE TABLE IF NOT EXISTS term_days (tenant TEXT NOT NULL, day TEXT NOT NULL, region TEXT NOT NULL, cats TEXT NOT NULL,
+                                                  term TEXT NOT NULL, df INTEGER NOT NULL,
+                                                  PRIMARY KEY (tenant, day, region, cats, term)) WITHOUT ROWID;
     """
 
-    def put_many(self, rows: list[tuple[str, str, str, list[str]]]) -> None:
-        """(petition id, tenant id, day, terms): counted once per petition, moved if it changed tenant or day."""
+    def __init__(self, path):
+        super().__init__(path)
+        self._take_over_the_first_layout()
+
+    def _take_over_the_first_layout(self) -> None:
+        """The first layout (petition_terms, day_terms: no region, categories or phrases) is carried over with an
+        empty region and categories, so counts stay shown until ``indexer.rebuild`` counts every petition again."""
+        tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not {"petition_terms", "day_terms"} <= tables:
+            return
+        log.warning("search: frequent-word counts of the first layout carried over; rebuild the index to count regions, categories and phrases")
         with self.transaction():
-            for pid, tenant, day, terms in rows:
+            self._db.execute("INSERT OR IGNORE INTO term_petitions SELECT pid, tenant, day, '', '', terms FROM petition_terms")
+            self._db.execute("INSERT OR IGNORE INTO term_days SELECT tenant, day, '', '', term, df FROM day_terms WHERE df > 0")
+            self._db.execute("DROP TABLE petition_terms")
+            self._db.execute("DROP TABLE day_terms")
+
+    def put_many(self, rows: list[tuple[str, str, str, str, list[str], list[str]]]) -> None:
+        """(petition id, tenant id, day, region, categories, terms): counted once per petition, moved if any of these changed."""
+        with self.transaction():
+            for pid, tenant, day, region, categories, terms in rows:
                 self._remove(pid)
-                self._db.execute("INSERT INTO petition_terms VALUES (?, ?, ?, ?)", (pid, tenant, day, json.dumps(terms, ensure_ascii=False)))
+                cats = _categories_key(categories)
+                self._db.execute("INSERT INTO term_petitions VALUES (?, ?, ?, ?, ?, ?)",
+                                 (pid, tenant, day, region, cats, json.dumps(terms, ensure_ascii=False)))
                 self._db.executemany(
-                    "INSERT INTO day_terms VALUES (?, ?, ?, 1) ON CONFLICT (tenant, day, term) DO UPDATE SET df = df + 1",
-                    [(tenant, day, term) for term in terms])
+                    "INSERT INTO term_days VALUES (?, ?, ?, ?, ?, 1) ON CONFLICT (tenant, day, region, cats, term) DO UPDATE SET df = df + 1",
+                    [(tenant, day, region, cats, term) for term in terms])
 
     def remove(self, pid: str) -> None:
         with self.transaction():
             self._remove(pid)
 
     def _remove(self, pid: str) -> None:
-        row = self._db.execute("SELECT tenant, day, terms FROM petition_terms WHERE pid = ?", (pid,)).fetchone()
+        row = self._db.execute("SELECT tenant, day, region, cats, terms FROM term_petitions WHERE pid = ?", (pid,)).fetchone()
         if row is None:
             return
-        tenant, day, terms = row[0], row[1], json.loads(row[2])
-        self._db.executemany("UPDATE day_terms SET df = df - 1 WHERE tenant = ? AND day = ? AND term = ?", [(tenant, day, t) for t in terms])
-        self._db.execute("DELETE FROM petition_terms WHERE pid = ?", (pid,))
+        tenant, day, region, cats, terms = row[0], row[1], row[2], row[3], json.loads(row[4])
+        key = (tenant, day, region, cats)
+        self._db.executemany("UPDATE term_days SET df = df - 1 WHERE tenant = ? AND day = ? AND region = ? AND cats = ? AND term = ?",
+                             [(*key, t) for t in terms])
+        self._db.execute("DELETE FROM term_days WHERE tenant = ? AND day = ? AND region = ? AND cats = ? AND df <= 0", key)
+        self._db.execute("DELETE FROM term_petitions WHERE pid = ?", (pid,))
 
     def remove_tenant(self, tenant_id: str) -> None:
         with self.transaction():
-            self._db.execute("DELETE FROM petition_terms WHERE tenant = ?", (tenant_id,))
-            self._db.execute("DELETE FROM day_terms WHERE tenant = ?", (tenant_id,))
+            self._db.execute("DELETE FROM term_petitions WHERE tenant = ?", (tenant_id,))
+            self._db.execute("DELETE FROM term_days WHERE tenant = ?", (tenant_id,))
 
-    def counts(self, tenant_id: str, first_day: str, last_day: str) -> Counter:
-        rows = self._db.execute("SELECT term, SUM(df) FROM day_terms WHERE tenant = ? AND day BETWEEN ? AND ? GROUP BY term HAVING SUM(df) > 0",
-                                (tenant_id, first_day, last_day)).fetchall()
+    @staticmethod
+    def _where(tenant_id: str, first_day: str, last_day: str, region: str | None, category: str | None) -> tuple[str, list]:
+        sql, args = "tenant = ? AND day BETWEEN ? AND ?", [tenant_id, first_day, last_day]
+        if region:
+            sql, args = sql + " AND region = ?", [*args, region]
+        if category:
+            sql, args = sql + " AND instr(cats, ?) > 0", [*args, CATEGORY_SEPARATOR + category + CATEGORY_SEPARATOR]
+        return sql, args
+
+    def counts(self, tenant_id: str, first_day: str, last_day: str, *, region: str | None = None, category: str | None = None,
+               at_least: int = 1) -> Counter:
+        """In how many petitions of these days (of this region, of this category) each term appeared."""
+        where, args = self._where(tenant_id, first_day, last_day, region, category)
+        rows = self._db.execute(f"SELECT term, SUM(df) FROM term_days WHERE {where} GROUP BY term HAVING SUM(df) >= ?",
+                                (*args, max(1, at_least))).fetchall()
         return Counter(dict(rows))
 
-    def petitions(self, tenant_id: str, first_day: str, last_day: str) -> int:
-        return self._db.execute("SELECT COUNT(*) FROM petition_terms WHERE tenant = ? AND day BETWEEN ? AND ?",
-                                (tenant_id, first_day, last_day)).fetchone()[0]
+    def spread(self, tenant_id: str, first_day: str, last_day: str, terms: list[str], *, region: str | None = None,
+               category: str | None = None) -> tuple[dict[str, Counter], dict[str, Counter]]:
+        """How these terms' petitions spread over regions and over categories (a petition of two categories counts
+        in both): term -> Counter(region), term -> Counter(category)."""
+        by_region: dict[str, Counter] = defaultdict(Counter)
+        by_category: dict[str, Counter] = defaultdict(Counter)
+        where, args = self._where(tenant_id, first_day, last_day, region, category)
+        for chunk in _chunks(terms, 500):
+            marks = ",".join("?" * len(chunk))
+            for term, reg, cats, df in self._db.execute(
+                    f"SELECT term, region, cats, SUM(df) FROM term_days WHERE {where} AND term IN ({marks}) GROUP BY term, region, cats",
+                    (*args, *chunk)):
+                by_region[term][reg] += df
+                for name in (cats.strip(CATEGORY_SEPARATOR).split(CATEGORY_SEPARATOR) if cats else [""]):
+                    by_category[term][name] += df
+        return by_region, by_category
+
+    def petition_spread(self, tenant_id: str, first_day: str, last_day: str, *, region: str | None = None,
+                        category: str | None = None) -> tuple[Counter, Counter]:
+        """The same for all petitions of these days: Counter(region), Counter(category)."""
+        where, args = self._where(tenant_id, first_day, last_day, region, category)
+        regions, categories = Counter(), Counter()
+        for reg, cats, n in self._db.execute(f"SELECT region, cats, COUNT(*) FROM term_petitions WHERE {where} GROUP BY region, cats", args):
+            regions[reg] += n
+            for name in (cats.strip(CATEGORY_SEPARATOR).split(CATEGORY_SEPARATOR) if cats else [""]):
+                categories[name] += n
+        return regions, categories
+
+    def daily(self, tenant_id: str, first_day: str, last_day: str, terms: list[str] | None = None, *, region: str | None = None,
+              category: str | None = None, at_least: int = 1) -> dict[str, Counter]:
+        """term -> Counter(day -> petitions) over these days: of these terms, or of every term counted ``at_least``
+        times over the days."""
+        where, args = self._where(tenant_id, first_day, last_day, region, category)
+        out: dict[str, Counter] = defaultdict(Counter)
+        if terms is None:
+            sql = (f"SELECT term, day, SUM(df) FROM term_days WHERE {where} AND term IN "
+                   f"(SELECT term FROM term_days WHERE {where} GROUP BY term HAVING SUM(df) >= ?) GROUP BY term, day")
+            rows = self._db.execute(sql, (*args, *args, max(1, at_least)))
+            for term, day, df in rows:
+                out[term][day] += df
+            return out
+        for chunk in _chunks(terms, 500):
+            marks = ",".join("?" * len(chunk))
+            for term, day, df in self._db.execute(
+                    f"SELECT term, day, SUM(df) FROM term_days WHERE {where} AND term IN ({marks}) GROUP BY term, day", (*args, *chunk)):
+                out[term][day] += df
+        return out
+
+    def petitions(self, tenant_id: str, first_day: str, last_day: str, *, region: str | None = None, category: str | None = None) -> int:
+        where, args = self._where(tenant_id, first_day, last_day, region, category)
+        return self._db.execute(f"SELECT COUNT(*) FROM term_petitions WHERE {where}", args).fetchone()[0]
+
+    def petitions_by_day(self, tenant_id: str, first_day: str, last_day: str, *, region: str | None = None,
+                         category: str | None = None) -> Counter:
+        where, args = self._where(tenant_id, first_day, last_day, region, category)
+        return Counter(dict(self._db.execute(f"SELECT day, COUNT(*) FROM term_petitions WHERE {where} GROUP BY day", args).fetchall()))
+
+    def regions(self, tenant_id: str) -> list[str]:
+        """The regions this tenant's petitions name (what the page's region filter offers)."""
+        rows = self._db.execute("SELECT DISTINCT region FROM term_petitions WHERE tenant = ? AND region != '' ORDER BY region", (tenant_id,))
+        return [r[0] for r in rows]
 
 
-def top_and_rising(current: Counter, previous: Counter, top: int = 30) -> tuple[list[dict], list[dict]]:
-    """The most frequent words now, and the words rising most against the previous window of equal length."""
-    tops = [{"term": t, "count": c, "previous": previous.get(t, 0)} for t, c in sorted(current.items(), key=lambda kv: (-kv[1], kv[0]))[:top]]
-    rising = [{"term": t, "count": c, "previous": previous.get(t, 0), "growth": round((c + 1) / (previous.get(t, 0) + 1), 2)}
-              for t, c in current.items() if c >= MIN_RISING_COUNT and c > previous.get(t, 0)]
-    rising.sort(key=lambda r: (-r["growth"], -r["count"], r["term"]))
-    return tops, rising[:top]
+def _chunks(items: list, size: int):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]

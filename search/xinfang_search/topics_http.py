@@ -13,17 +13,21 @@ from xinfang.tenancy.resolution import current_tenant
 
 from . import topics
 from .blueprints import data_dir, search_api_bp, search_pages_bp
+from .choices import filter_choices
+
+MAX_FILTER = 100
 
 
 @search_api_bp.get("/frequent-words")
 @requires(Permission.PETITIONS_READ)
 async def frequent_words(tenant_slug):
-    """Top and rising words in the last N days (days=7..365, default 30) against the N days before."""
-    days, end = _window()
-    return await topics.frequent_words(data_dir(), current_tenant().tenant_id, days=days, end=end)
+    """Topics (words and phrases) and rising terms in the last N days (days=7..365, default 30) up to ``end``,
+    against the windows before; ``region`` and ``category`` narrow both to those petitions."""
+    days, end, region, category = _window()
+    return await topics.frequent_words(data_dir(), current_tenant().tenant_id, days=days, end=end, region=region, category=category)
 
 
-def _window() -> tuple[int, date | None]:
+def _window() -> tuple[int, date | None, str | None, str | None]:
     days = request.args.get("days", "30")
     if not days.isdigit() or not 7 <= int(days) <= 365:
         raise InvalidInput(fields={"days": {"zh": "统计天数应为 7 到 365", "en": "days is 7 to 365"}})
@@ -31,13 +35,22 @@ def _window() -> tuple[int, date | None]:
         end = date.fromisoformat(request.args["end"]) if request.args.get("end") else None
     except ValueError:
         raise InvalidInput(fields={"end": {"zh": "日期格式应为 YYYY-MM-DD", "en": "end is YYYY-MM-DD"}}) from None
-    return int(days), end
+    filters = []
+    for name, zh in (("region", "地区"), ("category", "类别")):
+        value = (request.args.get(name) or "").strip()
+        if len(value) > MAX_FILTER:
+            raise InvalidInput(fields={name: {"zh": f"{zh}最多 {MAX_FILTER} 个字", "en": f"{name} has {MAX_FILTER} characters at most"}})
+        filters.append(value or None)
+    return int(days), end, filters[0], filters[1]
 
 
 @search_pages_bp.get("/frequent-words")
 @requires(Permission.PETITIONS_READ)
 async def frequent_words_page(tenant_slug):
-    days, end = _window()
-    words = await topics.frequent_words(data_dir(), current_tenant().tenant_id, days=days, end=end)
+    days, end, region, category = _window()
+    tenant = current_tenant()
+    words = await topics.frequent_words(data_dir(), tenant.tenant_id, days=days, end=end, region=region, category=category)
+    categories = (await filter_choices([tenant.tenant]))["category"]  # value -> {"zh", "en"}: words, never codes
     biggest = max([w["count"] for w in words["top"]] + [1])
-    return await staff_page("staff/frequent_words.html", words=words, days=days, biggest=biggest)
+    return await staff_page("staff/frequent_words.html", words=words, days=days, end=end, region=region, category=category,
+                            region_shown=topics.region_name(region) if region else "", categories=categories, biggest=biggest)
