@@ -14,7 +14,7 @@ A topic is a term many petitions of the window share that is not how every petit
 Stop words (the standard list, the genre's words, the tenant's own) are never topics. A term mostly seen inside a
 longer one (梅溪湖畔 inside 梅溪湖畔小区) is shown as the longer one.
 
-Rising (burst detection): a term's count in the window against the mean of the ``PREVIOUS_WINDOWS`` windows of
+Rising (burst detection), among the ``RISING_AMONG`` best topics: a term's count in the window against the mean of the ``PREVIOUS_WINDOWS`` windows of
 equal length before it, as a Poisson surprise (P of at least this count if the past rate held), with a minimum
 count: "本期 9 件，前 4 期平均 1.2 件".
 """
@@ -46,6 +46,7 @@ ABSORBED = 0.8  # a term shown as a longer one when that many of its petitions h
 RISING_SURPRISE = 2.0  # -log10 of the Poisson probability: rising when under 1 in 100
 EXPECTED_FLOOR = 0.3  # the expected count of a term never seen before (so 3 new petitions are a burst, 1 or 2 not)
 SERIES_BARS = 26
+RISING_AMONG = 100  # rising terms are looked for among the best topics (a burst of 不要 or 晚上 says nothing)
 
 
 @cache
@@ -224,7 +225,8 @@ def topics_of(store: TermStore, tenant_id: str, *, end: date, days: int = 30, to
 
     ranked = diverse(absorb(sorted(scores, key=lambda t: (-scores[t], t)), current, candidates, kept), current)
     tops = [entry(t) for t in ranked[:top]]
-    rising_terms = [t for t in candidates if bursts[t]["rising"]]
+    telling = set(sorted(scores, key=lambda t: (-scores[t], t))[:RISING_AMONG])
+    rising_terms = [t for t in telling if bursts[t]["rising"]]
     rising_terms.sort(key=lambda t: (-bursts[t]["surprise"], -scores[t], t))
     rising = []
     for term in diverse(absorb(rising_terms, current, candidates, kept), current):
