@@ -185,6 +185,9 @@ def test_the_try_it_box_says_what_a_search_also_finds():
     assert admin.synonym_tryout("小区噪音和违建", groups, frozenset()) == [{"word": "噪音", "also": ["噪声", "扰民"]},
                                                                       {"word": "违建", "also": ["违章建筑"]}]
     assert admin.synonym_tryout("食堂", groups, frozenset()) == []
+    assert admin.synonym_tryout("违章 建筑", groups, frozenset()) == [{"word": "违章建筑", "also": ["违建"]}]  # joined as a query joins them
+    assert admin.synonym_tryout("噪聲", groups, frozenset())[0]["also"] == ["噪音", "扰民"]  # folded as a query folds them
+    assert "另一组" in refusal([["噪声", "噪音"], ["噪聲", "吵闹"]])
 
 
 async def follow(browser, response) -> str:
@@ -252,8 +255,11 @@ async def test_synonyms_are_added_changed_and_removed_on_the_page_each_a_version
 
     page = await follow(browser, await browser.post(f"{base}/synonyms/removed", form={"csrf_token": token, "in_group": "噪声"}))
     assert "已删除这组同义词：噪音 = 噪声" in text_of(page)
+    page = await follow(browser, await browser.post(f"{base}/synonyms/words/removed", form={"csrf_token": token, "synonym": "社会保险"}))
+    assert "已从同义词删除：社会保险（社保）。这组只剩一个词，已一并删除。" in text_of(page)
+    assert dictionary.group_of("社保", (await scope.repo(SearchDictionary).find_one({})).synonyms) is None
     versions = await list_config_versions(scope, "search_dictionary")
-    await do_roll_back_config(scope, "search_dictionary", versions[2].number, actor=ConfigActor(None, "test"))  # before the adoption
+    await do_roll_back_config(scope, "search_dictionary", versions[3].number, actor=ConfigActor(None, "test"))  # before the adoption
     assert (await scope.repo(SearchDictionary).find_one({})).synonyms == [["噪音", "噪声"], ["违建", "违章建筑", "违法建筑"]]
     assert rebuilds == []  # synonyms apply to queries as they are read: no change of theirs rebuilt the index
     handler = app.test_client()

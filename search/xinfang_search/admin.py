@@ -16,7 +16,7 @@ from xinfang.tenancy.resolution import current_tenant
 from xinfang.worker import current_runtime, send_task_async
 
 from . import dictionary
-from .analysis import segment, stop_words
+from .analysis import fold, segment, stop_words
 from .models import SearchDictionary
 from .tasks import REBUILD
 
@@ -98,6 +98,8 @@ SAVED = {
                        "en": "Synonyms added: {w}. A search for any of them also finds the others, from now on."},
     "synonym_added": {"zh": "已加入同义词：{w}。", "en": "Added to the synonyms: {w}."},
     "synonym_removed": {"zh": "已从同义词删除：{w}。", "en": "Removed from the synonyms: {w}."},
+    "synonym_removed_group": {"zh": "已从同义词删除：{w}。这组只剩一个词，已一并删除。",
+                              "en": "Removed from the synonyms: {w}. The group had one word left and is removed too."},
     "synonyms_removed": {"zh": "已删除这组同义词：{w}。", "en": "Synonym group removed: {w}."},
     "starter_adopted": {"zh": "已采用推荐同义词：新增或补充 {w} 组，检索时立即生效。",
                         "en": "Recommended synonyms adopted: {w} groups added or extended; searches use them from now on."},
@@ -117,15 +119,23 @@ def split_preview(sentence: str, own_words: frozenset[str], own_stops: frozenset
 
 
 def synonym_tryout(typed: str, groups, own_words: frozenset[str]) -> list[dict]:
-    """What a search for ``typed`` also finds: the whole of it where it is in a group, else each of its words that is
-    ({"word", "also": the group's other words}); empty when none of them has synonyms."""
-    words = [typed] if dictionary.group_of(typed, groups) else [w for w, _, _ in segment(typed, own_words)]
-    found, seen = [], set()
-    for word in words:
-        group = dictionary.group_of(word, groups)
-        if group and word.lower() not in seen:
-            seen.add(word.lower())
-            found.append({"word": word, "also": [w for w in group if w.lower() != word.lower()]})
+    """What a search for ``typed`` also finds: each of its words in a group, adjacent words joined where together
+    they are a group's word (违章 建筑 -> 违章建筑), as a query takes them ({"word", "also": the group's other
+    words}); empty when none of them has synonyms."""
+    words = [w for w, _, _ in segment(typed, own_words)]
+    found, seen, i = [], set(), 0
+    while i < len(words):
+        for j in range(min(len(words), i + 4), i, -1):
+            word = "".join(words[i:j])
+            group = dictionary.group_of(word, groups)
+            if group:
+                if fold(word) not in seen:
+                    seen.add(fold(word))
+                    found.append({"word": word, "also": [w for w in group if fold(w) != fold(word)]})
+                i = j
+                break
+        else:
+            i += 1
     return found
 
 
@@ -212,11 +222,12 @@ async def remove_stop_word(tenant_slug):
 
 
 async def _save_synonyms(tenant_slug: str, change, saved: str, field: str, values: dict):
-    """Apply ``change`` (the current groups -> (new groups, what to say, the version's note)) and record the version;
-    a refusal re-shows the page with the message at ``field`` and what was typed."""
+    """Apply ``change`` (the current groups -> (new groups, what to say, the version's note[, which ``saved`` message
+    instead])) and record the version; a refusal re-shows the page with the message at ``field`` and what was typed."""
     row = await _row()
     try:
-        groups, said, note = change([list(g) for g in row.synonyms])
+        groups, said, note, *instead = change([list(g) for g in row.synonyms])
+        saved = instead[0] if instead else saved
         await dictionary.do_set_dictionary(current_tenant().scope, row.words, stop_words=row.stop_words, synonyms=groups,
                                            actor=ConfigActor.of(current_principal()), note=note)
     except InvalidInput as refused:
@@ -227,9 +238,9 @@ async def _save_synonyms(tenant_slug: str, change, saved: str, field: str, value
 
 def _group_named(groups: list[list[str]], word: str, field: str) -> list[str]:
     """The group (of ``groups`` itself, to change in place) that has ``word``; else a message at ``field``."""
-    wanted = (word or "").strip().lower()
+    wanted = fold((word or "").strip())
     for group in groups:
-        if wanted and wanted in (w.lower() for w in group):
+        if wanted and wanted in (fold(w) for w in group):
             return group
     raise InvalidInput(fields={field: {"zh": f"没有含“{(word or '').strip()[:20]}”的同义词组", "en": "no synonym group has this word"}})
 
@@ -265,7 +276,7 @@ async def add_synonym(tenant_slug):
         group = _group_named(groups, in_group, "synonym")
         words = [dictionary.check_word(w, "synonym", shortest=1) for w in dictionary.split_group(typed)] or [dictionary.check_word("", "synonym")]
         for word in words:  # one word, or a few typed as a group is
-            if word.lower() in (w.lower() for w in group):
+            if fold(word) in (fold(w) for w in group):
                 raise InvalidInput(fields={"synonym": {"zh": f"“{word}”已在这组中", "en": f"“{word}” is already in this group"}})
             group.append(word)
         shown = "、".join(words)
@@ -282,10 +293,11 @@ async def remove_synonym(tenant_slug):
 
     def change(groups):
         group = _group_named(groups, typed, "synonym")
-        word = next(w for w in group if w.lower() == typed.strip().lower())
+        word = next(w for w in group if fold(w) == fold(typed.strip()))
         group.remove(word)
-        if len(group) < dictionary.MIN_GROUP:
+        if len(group) < dictionary.MIN_GROUP:  # one word is no group
             groups.remove(group)
+            return groups, f"{word}（{group[0]}）", f"删除同义词：{word}，这组只剩“{group[0]}”，一并删除", "synonym_removed_group"
         return groups, word, f"删除同义词：{word}"
 
     return await _save_synonyms(tenant_slug, change, "synonym_removed", "synonym", {})

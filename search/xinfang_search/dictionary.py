@@ -13,6 +13,7 @@ from xinfang.store.cache import TtlCache
 from xinfang.store.scoped import TenantScope
 from xinfang.tenancy.config_versions import BUNDLE_ACTOR, ConfigActor, do_record_config_version
 
+from .analysis import fold
 from .models import SearchDictionary
 
 MAX_WORD, MIN_WORD = 20, 2
@@ -81,19 +82,20 @@ def _group_text(group: list[str]) -> str:
 
 
 def check_synonyms(groups: list, field: str = "synonyms") -> list[list[str]]:
-    """Synonym groups as stored: each 2..10 distinct words of 1..20 characters without spaces, no word (ignoring
-    case, as a query compares them) in two groups, at most 500 groups; else a message at ``field`` naming the group."""
+    """Synonym groups as stored: each 2..10 distinct words of 1..20 characters without spaces, no word in two groups
+    (compared folded: case, width and traditional characters, as a query compares them), at most 500 groups; else a
+    message at ``field`` naming the group."""
     if not isinstance(groups, list):
         raise InvalidInput(fields={field: {"zh": "同义词应为若干组词语", "en": "synonyms are groups of words"}})
     cleaned: list[list[str]] = []
-    owner: dict[str, list[str]] = {}  # lower-cased word -> the group it is in
+    owner: dict[str, list[str]] = {}  # folded word -> the group it is in
     for group in groups:
         if not isinstance(group, list) or not all(isinstance(w, str) for w in group):
             raise InvalidInput(fields={field: {"zh": "每组同义词应为若干词语", "en": "each synonym group is a list of words"}})
         words: list[str] = []
         for word in group:
             word = word.strip()
-            if word and word.lower() not in {w.lower() for w in words}:
+            if word and fold(word) not in {fold(w) for w in words}:
                 words.append(word)
         shown = _group_text(words) or "（空）"
         for word in words:
@@ -106,12 +108,12 @@ def check_synonyms(groups: list, field: str = "synonyms") -> list[list[str]]:
             raise InvalidInput(fields={field: {"zh": f"每组同义词应有 {MIN_GROUP} 到 {MAX_GROUP} 个不同的词：{shown}",
                                                "en": f"a synonym group has {MIN_GROUP} to {MAX_GROUP} different words: {shown}"}})
         for word in words:
-            other = owner.get(word.lower())
+            other = owner.get(fold(word))
             if other is not None:
                 raise InvalidInput(fields={field: {"zh": f"“{word}”已在另一组同义词中（{_group_text(other)}），一个词只能在一组里",
                                                    "en": f"“{word}” is already in another group ({_group_text(other)}); a word is in one group only"}})
         for word in words:
-            owner[word.lower()] = words
+            owner[fold(word)] = words
         cleaned.append(words)
     if len(cleaned) > MAX_SYNONYM_GROUPS:
         raise InvalidInput(fields={field: {"zh": f"同义词最多 {MAX_SYNONYM_GROUPS} 组", "en": f"{MAX_SYNONYM_GROUPS} synonym groups at most"}})
@@ -119,10 +121,10 @@ def check_synonyms(groups: list, field: str = "synonyms") -> list[list[str]]:
 
 
 def group_of(word: str, groups) -> list[str] | None:
-    """The group ``word`` is in (ignoring case), or None."""
-    wanted = (word or "").strip().lower()
+    """The group ``word`` is in (compared folded, as a query compares), or None."""
+    wanted = fold((word or "").strip())
     for group in groups:
-        if wanted in (w.lower() for w in group):
+        if wanted in (fold(w) for w in group):
             return list(group)
     return None
 
@@ -145,12 +147,12 @@ def with_starter(groups: list[list[str]], chosen=None) -> tuple[list[list[str]],
     for starter in starter_synonyms():
         if chosen is not None and starter not in chosen:
             continue
-        placed = {w.lower() for g in result for w in g}
-        new = [w for w in starter if w.lower() not in placed]
+        placed = {fold(w) for g in result for w in g}
+        new = [w for w in starter if fold(w) not in placed]
         if not new:
             continue
-        starter_words = {w.lower() for w in starter}
-        overlapping = [g for g in result if any(w.lower() in starter_words for w in g)]
+        starter_words = {fold(w) for w in starter}
+        overlapping = [g for g in result if any(fold(w) in starter_words for w in g)]
         if len(overlapping) == 1:
             target = overlapping[0]
             room = MAX_GROUP - len(target)
