@@ -315,6 +315,11 @@ def duplicate_check(data_dir: Path, messages: list[dict]) -> tuple[dict[str, set
     return likely, collective
 
 
+def group_truth(group: list[dict], kind: str) -> bool:
+    """Whether the pairs of this kind are true repeats (a kind is all true or all false)."""
+    return any(p["repeat"] for p in group if p["kind"] == kind)
+
+
 def collective_report(messages: list[dict], collective: set[str]) -> None:
     print(f"\n== collective petitions (>= {COLLECTIVE_MIN_PETITIONERS} petitioners on one matter; the indexer's rule) ==")
     people: dict[str, set[str]] = defaultdict(set)
@@ -366,6 +371,19 @@ def repeat_pairs(messages: list[dict], pairs: list[dict], likely: dict[str, set[
         median = statistics.median(true_scores) if true_scores else float("nan")
         print(f"{split:<10}{len(group):>6}{sum(1 for p in group if p['repeat']):>6}{po:>8.2f}{ro:>8.2f}{pc:>9.2f}{rc:>9.2f}{pb:>8.2f}{rb:>8.2f}{median:>19.2f}"
               f"{f'{sum(others)}/{len(others)}':>26}")
+        kinds: dict[str, list[bool]] = defaultdict(list)
+        for pair, (said, _) in zip(group, ours):
+            kinds[pair["kind"]].append(said)
+        print(" " * 10 + "  ".join(f"{kind}: {'found' if group_truth(group, kind) else 'linked'} {sum(v)}/{len(v)}"
+                                   for kind, v in sorted(kinds.items())))
+
+    # Every likely link the check made, not only the labelled pairs: a message linked to another of its matter, or
+    # to one of another (the corpus's matters on one topic at one place are often worded alike: a ceiling, not noise).
+    links = [(a, b) for a, found in likely.items() for b in found]
+    same = sum(1 for a, b in links if by_id[a]["matter"] and by_id[a]["matter"] == by_id[b]["matter"])
+    alike = sum(1 for a, b in links if by_id[a]["topic"] == by_id[b]["topic"])
+    print(f"likely links made by the check over the whole corpus: {len(links)}; within one matter {same} ({ratio(same, len(links))}), "
+          f"between matters of one topic {alike - same}, between topics {len(links) - alike}")
 
 
 def main() -> int:

@@ -33,6 +33,7 @@ import numpy as np
 from datasketch import MinHash
 
 from .analysis import normalise, words
+from .matter_issues import issues
 from .matter_places import place_keys, place_relation, places
 from .sidestore import SideStore
 
@@ -58,7 +59,7 @@ UNANCHORED_PENALTY = 0.25
 # the same place a year later is as often a new occurrence, so beyond it the place adds nothing.
 MATTER_WINDOW_DAYS = 90
 # ... and only when they say the same is wrong there: at one company, unpaid wages and dumped sewage are two matters.
-SAME_ISSUE_SIMILARITY = 0.10
+SAME_ISSUE_SIMILARITY = 0.30  # without an issue the lexicon knows: the cosine of the words that are not place names
 PLACE_CANDIDATES = 50  # the most recent petitions per place key looked up
 CANDIDATE_LIMIT = 200
 # A band shared by more petitions than this says little (a frequent word was the minimum of all its
@@ -159,6 +160,7 @@ class Fingerprint:
     subject: str | None = None  # subject_key(...)
     terms: dict[str, float] = field(default_factory=dict, repr=False)
     places: list[tuple[str, str]] = field(default_factory=list)  # matter_places.places(title + text)
+    issues: frozenset[str] = frozenset()  # matter_issues.issues(title + text)
     state: str = ""  # the petition's state, for the existence-only rows of other tenants (全系统判重)
     keyword_sig: np.ndarray = field(default=None, repr=False)
 
@@ -178,7 +180,7 @@ def fingerprint(*, petition_id: str, tenant_id: str, title: str, content: str, s
     keywords = [t for t in terms if not any(ch.isdigit() for ch in t)][:KEYWORDS]
     return Fingerprint(petition_id=petition_id, tenant_id=tenant_id, number=number, title=title[:200], created=created,
                        petitioner=petitioner, subject=subject_key(subject_name), terms=terms, keyword_sig=_minhash(keywords),
-                       places=places(f"{title}。{content}"), state=state)
+                       places=places(f"{title}。{content}"), issues=issues(f"{title}。{content}"), state=state)
 
 
 def pair_score(new: Fingerprint, old: Fingerprint) -> tuple[float, float, list[str]]:
@@ -198,16 +200,24 @@ def pair_score(new: Fingerprint, old: Fingerprint) -> tuple[float, float, list[s
         where, _ = place_relation(new.places, old.places)
         apart = days_apart(new.created, old.created)
         near = apart is None or apart <= MATTER_WINDOW_DAYS
-        if where == "same" and near and issue_similarity(new, old) >= SAME_ISSUE_SIMILARITY:
+        if where == "same" and near and same_issue(new, old):
             reasons.append("same_place")
             score += SAME_PLACE_BONUS
         elif where == "conflict":
             score -= PLACE_CONFLICT_PENALTY
-        elif not new.subject and not old.subject:
-            score -= UNANCHORED_PENALTY  # neither a subject nor a shared place: the words alone must say more
+        elif not new.subject and not old.subject and "same_petitioner" not in reasons:
+            score -= UNANCHORED_PENALTY  # no subject, no shared place, nobody in common: the words alone must say more
     if similarity >= SHOW_SCORE:
         reasons.append("similar_text")
     return max(0.0, min(1.0, score)), similarity, reasons
+
+
+def same_issue(new: Fingerprint, old: Fingerprint) -> bool:
+    """Whether the two raise one issue (matter_issues); when either raises none the lexicon knows, whether the
+    words that are not the places' names are alike."""
+    if new.issues and old.issues:
+        return bool(new.issues & old.issues)
+    return issue_similarity(new, old) >= SAME_ISSUE_SIMILARITY
 
 
 def issue_similarity(new: Fingerprint, old: Fingerprint) -> float:
@@ -252,7 +262,7 @@ class FingerprintStore(SideStore):
     """
     # Columns added after the first stores were written (a store is derived data: added in place, filled as
     # petitions are indexed again or by ``xinfang search rebuild``).
-    ADDED_COLUMNS = {"places": "TEXT", "state": "TEXT"}
+    ADDED_COLUMNS = {"places": "TEXT", "state": "TEXT", "issues": "TEXT"}
 
     def __init__(self, path):
         super().__init__(path)
@@ -295,11 +305,11 @@ class FingerprintStore(SideStore):
     def _put(self, fp: Fingerprint) -> None:
         self._db.execute("DELETE FROM bands WHERE pid = ?", (fp.petition_id,))
         self._db.execute("DELETE FROM places WHERE pid = ?", (fp.petition_id,))
-        self._db.execute("INSERT OR REPLACE INTO docs (pid, tenant, number, title, created, petitioner, subject, subject_core, terms, places, state) "
-                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        self._db.execute("INSERT OR REPLACE INTO docs (pid, tenant, number, title, created, petitioner, subject, subject_core, terms, places, state, issues) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                          (fp.petition_id, fp.tenant_id, fp.number, fp.title, fp.created, fp.petitioner, fp.subject, subject_core(fp.subject),
                           json.dumps({w: round(x, 3) for w, x in fp.terms.items()}, ensure_ascii=False),
-                          json.dumps(fp.places, ensure_ascii=False), fp.state))
+                          json.dumps(fp.places, ensure_ascii=False), fp.state, " ".join(sorted(fp.issues))))
         self._db.executemany("INSERT INTO bands VALUES (?, ?)", [(key, fp.petition_id) for key in fp.band_keys()])
         self._db.executemany("INSERT INTO places VALUES (?, ?, ?)", [(key, fp.created or "", fp.petition_id) for key in place_keys(fp.places)])
 
@@ -351,12 +361,13 @@ class FingerprintStore(SideStore):
         return branch * len(keys), [arg for key in keys for arg in (key, low, high, PLACE_CANDIDATES)]
 
 
-_COLUMNS = "pid, tenant, number, title, created, petitioner, subject, terms, places, state"
+_COLUMNS = "pid, tenant, number, title, created, petitioner, subject, terms, places, state, issues"
 
 
 def _row_fingerprint(r) -> Fingerprint:
     return Fingerprint(petition_id=r[0], tenant_id=r[1], number=r[2], title=r[3], created=r[4], petitioner=r[5], subject=r[6],
-                       terms=json.loads(r[7]), places=[tuple(p) for p in json.loads(r[8] or "[]")], state=r[9] or "")
+                       terms=json.loads(r[7]), places=[tuple(p) for p in json.loads(r[8] or "[]")], state=r[9] or "",
+                       issues=frozenset((r[10] or "").split()))
 
 
 def scored_candidates(store: FingerprintStore, fp: Fingerprint, tenant_ids: list[str]) -> list[tuple[Fingerprint, float, float, list[str]]]:
