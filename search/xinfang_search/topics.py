@@ -46,6 +46,7 @@ ABSORBED = 0.8  # a term shown as a longer one when that many of its petitions h
 RISING_SURPRISE = 2.0  # -log10 of the Poisson probability: rising when under 1 in 100
 EXPECTED_FLOOR = 0.3  # the expected count of a term never seen before (so 3 new petitions are a burst, 1 or 2 not)
 SERIES_BARS = 26
+OWN_PRIOR = 20
 RISING_AMONG = 100  # rising terms are looked for among the best topics (a burst of 不要 or 晚上 says nothing)
 
 
@@ -97,8 +98,9 @@ def topic_score(count: int, term: str, spreads: list[tuple[Counter, Counter]]) -
 def own_rarity(count: int, petitions: int) -> float:
     """How rare a term is in the tenant's own petitions of the window and the windows before (its inverse
     document frequency): a word in most petitions of this tenant sinks even when general Chinese has it rarely
-    (a phrase of the tenant's own forms, a place everybody names)."""
-    return math.log((petitions + 1) / (count + 0.5))
+    (a phrase of the tenant's own forms, a place everybody names). ``OWN_PRIOR`` petitions more than counted, so
+    in a handful of petitions (a small tenant, a narrow filter) the one matter they share does not sink."""
+    return math.log((petitions + OWN_PRIOR) / (count + 0.5))
 
 
 def poisson_surprise(count: int, expected: float) -> float:
