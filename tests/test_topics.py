@@ -46,6 +46,18 @@ def test_the_store_counts_by_region_and_category_once_per_petition_and_moves_a_c
     store.close()
 
 
+def test_a_prefecture_or_province_code_counts_the_counties_under_it_and_is_offered_in_words(tmp_path):
+    store = TermStore(tmp_path / "terms.sqlite3")
+    store.put_many([("p1", TENANT, "2026-03-01", "430104", [], ["油烟"]), ("p2", TENANT, "2026-03-01", "430111", [], ["油烟"]),
+                    ("p3", TENANT, "2026-03-01", "440106", [], ["油烟"]), ("p4", TENANT, "2026-03-01", "湖南省长沙市", [], ["油烟"])])
+    counted = {code: store.counts(TENANT, "2026-03-01", "2026-03-01", region=code)["油烟"] for code in ("430100", "430000", "430104", "440000")}
+    assert counted == {"430100": 2, "430000": 2, "430104": 1, "440000": 1}
+    offered = {r["value"]: r["name"] for r in topics.region_choices(store.regions(TENANT))}
+    assert offered["430100"] == "湖南省 长沙市" and offered["430104"] == "湖南省 长沙市 岳麓区" and offered["湖南省长沙市"] == "湖南省长沙市"
+    assert "430000" in offered and "440100" in offered
+    store.close()
+
+
 def test_a_store_of_the_first_layout_is_carried_over(tmp_path):
     path = tmp_path / "terms.sqlite3"
     db = sqlite3.connect(path)

@@ -177,7 +177,10 @@ class TermStore(SideStore):
     @staticmethod
     def _where(tenant_id: str, first_day: str, last_day: str, region: str | None, category: str | None) -> tuple[str, list]:
         sql, args = "tenant = ? AND day BETWEEN ? AND ?", [tenant_id, first_day, last_day]
-        if region:
+        if region and _is_division_above_county(region):  # a prefecture or province: the counties under it too
+            prefix = region[:2] if region.endswith("0000") else region[:4]
+            sql, args = sql + " AND (region = ? OR (length(region) = 6 AND substr(region, 1, ?) = ?))", [*args, region, len(prefix), prefix]
+        elif region:
             sql, args = sql + " AND region = ?", [*args, region]
         if category:
             sql, args = sql + " AND instr(cats, ?) > 0", [*args, CATEGORY_SEPARATOR + category + CATEGORY_SEPARATOR]
@@ -252,6 +255,11 @@ class TermStore(SideStore):
         """The regions this tenant's petitions name (what the page's region filter offers)."""
         rows = self._db.execute("SELECT DISTINCT region FROM term_petitions WHERE tenant = ? AND region != '' ORDER BY region", (tenant_id,))
         return [r[0] for r in rows]
+
+
+def _is_division_above_county(region: str) -> bool:
+    """A GB/T 2260 code of a province (XX0000) or prefecture (XXXX00), as the report form's region field gives."""
+    return len(region) == 6 and region.isdigit() and region.endswith("00")
 
 
 def _chunks(items: list, size: int):

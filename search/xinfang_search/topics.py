@@ -256,6 +256,18 @@ def _mostly(regions: Counter, count: int) -> dict | None:
     return {"value": value, "name": region_name(value)} if value and n >= 2 * count / 3 else None
 
 
+def region_choices(values: list[str]) -> list[dict]:
+    """What the region filter offers, in words: the regions petitions name and, for division codes, the prefectures
+    and provinces above them (a filter by one counts the counties under it)."""
+    from xinfang.forms.regions import path
+
+    offered = set(values)
+    for value in values:
+        if value.isdigit():
+            offered.update(path(value))
+    return [{"value": v, "name": region_name(v)} for v in sorted(offered, key=lambda v: (not v.isdigit(), v))]
+
+
 def region_name(value: str) -> str:
     """A region in words: the division's name for a GB/T 2260 code (the form's region field), else as written."""
     from xinfang.forms.regions import full_name
@@ -270,5 +282,5 @@ async def frequent_words(data_dir: Path, tenant_id: str, *, days: int = 30, end:
     stops = await tenant_stop_words(tenant_id)  # counted when indexed, left out when shown: no rebuild needed
     words = await asyncio.to_thread(topics_of, store, tenant_id, end=end, days=days, top=top, region=region, category=category,
                                     tenant_stops=stops, tenant_words=await tenant_words(tenant_id))
-    words["regions"] = [{"value": r, "name": region_name(r)} for r in await asyncio.to_thread(store.regions, tenant_id)]
+    words["regions"] = region_choices(await asyncio.to_thread(store.regions, tenant_id))
     return words
