@@ -285,7 +285,7 @@ def frequent_words(data_dir: Path, messages: list[dict], topic_words: dict) -> N
 def fingerprint(message: dict) -> duplicates.Fingerprint:
     """As ``service._fingerprint_of`` makes it (no subject: citizens' messages name none)."""
     return duplicates.fingerprint(petition_id=message["id"], tenant_id=TENANT, title=message["title"], content=message["text"],
-                                  subject_name=None, petitioner=message["petitioner"], created=message["received_on"])
+                                  subject_name=None, petitioner=message["petitioner"], created=message["received_on"], region=message["region"])
 
 
 def duplicate_check(data_dir: Path, messages: list[dict]) -> tuple[dict[str, set[str]], set[str]]:

@@ -161,6 +161,7 @@ class Fingerprint:
     terms: dict[str, float] = field(default_factory=dict, repr=False)
     places: list[tuple[str, str]] = field(default_factory=list)  # matter_places.places(title + text)
     issues: frozenset[str] = frozenset()  # matter_issues.issues(title + text)
+    region: str = ""  # the region the petition was filed for (its form's region answer)
     state: str = ""  # the petition's state, for the existence-only rows of other tenants (全系统判重)
     keyword_sig: np.ndarray = field(default=None, repr=False)
 
@@ -173,14 +174,16 @@ class Fingerprint:
 
 
 def fingerprint(*, petition_id: str, tenant_id: str, title: str, content: str, subject_name: str | None,
-                petitioner: str | None, number: str = "", created: str = "", tenant_words=frozenset(), state: str = "") -> Fingerprint:
+                petitioner: str | None, number: str = "", created: str = "", tenant_words=frozenset(), state: str = "",
+                region: str = "") -> Fingerprint:
     terms = weighted_terms(words(f"{title}\n{content}", frozenset(tenant_words)))
     # Numbers (years, amounts) stay in the weighted terms but not in the LSH signature: "2025" in
     # a hundred thousand petitions would put them all in one band.
     keywords = [t for t in terms if not any(ch.isdigit() for ch in t)][:KEYWORDS]
     return Fingerprint(petition_id=petition_id, tenant_id=tenant_id, number=number, title=title[:200], created=created,
                        petitioner=petitioner, subject=subject_key(subject_name), terms=terms, keyword_sig=_minhash(keywords),
-                       places=places(f"{title}。{content}"), issues=issues(f"{title}。{content}"), state=state)
+                       places=places(f"{title}。{content}"), issues=issues(f"{title}。{content}"), state=state,
+                       region=(region or "").strip())
 
 
 def pair_score(new: Fingerprint, old: Fingerprint) -> tuple[float, float, list[str]]:
@@ -205,6 +208,9 @@ def pair_score(new: Fingerprint, old: Fingerprint) -> tuple[float, float, list[s
             score += SAME_PLACE_BONUS
         elif where == "conflict":
             score -= PLACE_CONFLICT_PENALTY
+        elif where == "unknown" and not (new.places and old.places) and new.region and new.region == old.region and near \
+                and new.issues & old.issues:
+            pass  # one names no place: the same region and issue within the window stand in for it, the words decide
         elif not new.subject and not old.subject and "same_petitioner" not in reasons:
             score -= UNANCHORED_PENALTY  # no subject, no shared place, nobody in common: the words alone must say more
     if similarity >= SHOW_SCORE:
@@ -262,7 +268,7 @@ class FingerprintStore(SideStore):
     """
     # Columns added after the first stores were written (a store is derived data: added in place, filled as
     # petitions are indexed again or by ``xinfang search rebuild``).
-    ADDED_COLUMNS = {"places": "TEXT", "state": "TEXT", "issues": "TEXT"}
+    ADDED_COLUMNS = {"places": "TEXT", "state": "TEXT", "issues": "TEXT", "region": "TEXT"}
 
     def __init__(self, path):
         super().__init__(path)
@@ -305,13 +311,13 @@ class FingerprintStore(SideStore):
     def _put(self, fp: Fingerprint) -> None:
         self._db.execute("DELETE FROM bands WHERE pid = ?", (fp.petition_id,))
         self._db.execute("DELETE FROM places WHERE pid = ?", (fp.petition_id,))
-        self._db.execute("INSERT OR REPLACE INTO docs (pid, tenant, number, title, created, petitioner, subject, subject_core, terms, places, state, issues) "
-                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        self._db.execute("INSERT OR REPLACE INTO docs (pid, tenant, number, title, created, petitioner, subject, subject_core, terms, places, state, issues, region) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                          (fp.petition_id, fp.tenant_id, fp.number, fp.title, fp.created, fp.petitioner, fp.subject, subject_core(fp.subject),
                           json.dumps({w: round(x, 3) for w, x in fp.terms.items()}, ensure_ascii=False),
-                          json.dumps(fp.places, ensure_ascii=False), fp.state, " ".join(sorted(fp.issues))))
+                          json.dumps(fp.places, ensure_ascii=False), fp.state, " ".join(sorted(fp.issues)), fp.region))
         self._db.executemany("INSERT INTO bands VALUES (?, ?)", [(key, fp.petition_id) for key in fp.band_keys()])
-        self._db.executemany("INSERT INTO places VALUES (?, ?, ?)", [(key, fp.created or "", fp.petition_id) for key in place_keys(fp.places)])
+        self._db.executemany("INSERT INTO places VALUES (?, ?, ?)", [(key, fp.created or "", fp.petition_id) for key in lookup_keys(fp)])
 
     def remove(self, petition_id: str) -> None:
         with self.transaction():
@@ -333,7 +339,8 @@ class FingerprintStore(SideStore):
 
     def candidates(self, fp: Fingerprint, tenant_ids: list[str], *, outside: bool = False) -> list[Fingerprint]:
         """Fingerprints in these tenants (``outside``: in every other tenant) that share the petitioner, the
-        subject, a keyword band or, within MATTER_WINDOW_DAYS, a place (the most recent PLACE_CANDIDATES each)."""
+        subject, a keyword band or, within MATTER_WINDOW_DAYS, a place or an issue in its region (lookup_keys; the most
+        recent PLACE_CANDIDATES of each)."""
         marks = ",".join("?" * len(tenant_ids))
         keys = self._useful_bands(fp.band_keys())
         places_sql, places_args = self._place_lookup(fp)
@@ -349,7 +356,7 @@ class FingerprintStore(SideStore):
     @staticmethod
     def _place_lookup(fp: Fingerprint) -> tuple[str, list]:
         """UNION branches finding the petitions that name one of fp's places around its received date."""
-        keys = place_keys(fp.places)
+        keys = lookup_keys(fp)
         if not keys:
             return "", []
         try:
@@ -361,13 +368,19 @@ class FingerprintStore(SideStore):
         return branch * len(keys), [arg for key in keys for arg in (key, low, high, PLACE_CANDIDATES)]
 
 
-_COLUMNS = "pid, tenant, number, title, created, petitioner, subject, terms, places, state, issues"
+def lookup_keys(fp: Fingerprint) -> list[str]:
+    """The keys the store finds a petition by around its received date: each place it names, and each issue it
+    raises in its region (a message naming no place is found by the others of its region and issue)."""
+    return place_keys(fp.places) + ([f"issue:{fp.region}:{issue}" for issue in sorted(fp.issues)] if fp.region else [])
+
+
+_COLUMNS = "pid, tenant, number, title, created, petitioner, subject, terms, places, state, issues, region"
 
 
 def _row_fingerprint(r) -> Fingerprint:
     return Fingerprint(petition_id=r[0], tenant_id=r[1], number=r[2], title=r[3], created=r[4], petitioner=r[5], subject=r[6],
                        terms=json.loads(r[7]), places=[tuple(p) for p in json.loads(r[8] or "[]")], state=r[9] or "",
-                       issues=frozenset((r[10] or "").split()))
+                       issues=frozenset((r[10] or "").split()), region=r[11] or "")
 
 
 def scored_candidates(store: FingerprintStore, fp: Fingerprint, tenant_ids: list[str]) -> list[tuple[Fingerprint, float, float, list[str]]]:

@@ -41,7 +41,12 @@ def fingerprint_of(petition: Petition, words) -> duplicates.Fingerprint:
     return duplicates.fingerprint(petition_id=str(petition.id), tenant_id=petition.tenant_id, number=petition.number,
                                   title=petition.title or "", content=content_of(petition), subject_name=petition.subject_name,
                                   petitioner=petition.petitioner_key, created=petition.received_at.astimezone(UTC).isoformat(),
-                                  tenant_words=words, state=petition.state)
+                                  tenant_words=words, state=petition.state, region=_region_of(petition))
+
+
+def _region_of(petition: Petition) -> str:
+    region = (petition.answers or {}).get("region")
+    return region if isinstance(region, str) else ""
 
 
 async def check_new_petitions(scope: TenantScope, fingerprints: duplicates.FingerprintStore, petitions: list[Petition], words) -> tuple[int, int]:
