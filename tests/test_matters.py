@@ -81,19 +81,19 @@ async def test_a_likely_repeat_at_an_unrelated_body_is_shown_as_existence_only(c
     assert row["other_body"]["tenant"]["zh"] in page and "其他单位已收到" in page
 
 
-async def test_the_matters_page_lists_petitions_of_one_matter_with_their_people(client, tenants, worker):
+async def test_the_matters_page_lists_five_people_on_one_matter_as_a_collective_petition(client, tenants, worker):
     word = marker()
     text = f"{word}：洋湖湾小区楼下的柳州螺蛳粉店油烟直接往楼上排，窗户都不敢开，老人咳嗽加重了。"
-    ids = [await file(client, tenants.A, title=f"{word}油烟扰民", content=text, identity=person()) for _ in range(2)]
+    ids = [await file(client, tenants.A, title=f"{word}油烟扰民", content=text, identity=person()) for _ in range(5)]
     handler = await login_token(client, tenants.A, "handler")
 
     async def matter():
         body = await (await client.get(f"/t/{tenants.A}/api/matters", headers=handler, query_string={"days": "30"})).get_json()
         return next((m for m in body["matters"] if set(ids) <= {p["id"] for p in m["petitions"]}), None)
 
-    found = await eventually(matter, timeout=60, message="the matter of the two petitions")
-    assert found["petitioners"] >= 2 and "洋湖湾小区" in found["places"] and not found["collective"]
+    found = await eventually(matter, timeout=60, message="the matter of the five petitions")
+    assert found["petitioners"] == 5 and "洋湖湾小区" in found["places"] and "油烟" in found["words"] and found["collective"]
     page = await (await client.get(f"/t/{tenants.A}/staff/matters?days=30", headers=handler)).get_data(as_text=True)
-    assert "同一事项" in page and "洋湖湾小区" in page and all(f"/staff/petitions/{pid}" in page for pid in ids)
+    assert "同一事项" in page and "洋湖湾小区" in page and "集体访" in page and all(f"/staff/petitions/{pid}" in page for pid in ids)
     bad = await client.get(f"/t/{tenants.A}/api/matters", headers=handler, query_string={"days": "0", "end": "yesterday"})
     assert bad.status_code == 422 and {"days"} <= set((await bad.get_json())["error"]["fields"])

@@ -39,9 +39,12 @@ async def tenant_matters(data_dir: Path, tenant_id: str, *, days: int = duplicat
     within = {pid: fp for pid, fp in prints.items() if fp.tenant_id == tenant_id and low <= fp.created[:10] < high}
     found = clusters.group(within, [(r.petition_id, r.other_id) for r in rows], window_days=days)
     petitions = await _petitions(scope, [pid for m in found for pid in m.petition_ids])
+    # 集体访 as the indexer flagged it (repeats._flag_collective: people counted through the stronger links within its
+    # window), so this page and the petition page say the same; the groups here also join through weaker likely links.
+    flagged = {r.petition_id for r in rows if "collective" in r.reasons}
     return {"window": {"from": start.isoformat(), "to": end.isoformat(), "days": days},
             "collective_min_petitioners": clusters.COLLECTIVE_MIN_PETITIONERS,
-            "matters": [_matter_view(m, petitions) for m in found if any(pid in petitions for pid in m.petition_ids)]}
+            "matters": [_matter_view(m, petitions, flagged) for m in found if any(pid in petitions for pid in m.petition_ids)]}
 
 
 async def _petitions(scope: TenantScope, ids: list[str]) -> dict[str, Petition]:
@@ -50,9 +53,10 @@ async def _petitions(scope: TenantScope, ids: list[str]) -> dict[str, Petition]:
     return {str(p.id): p for p in found}
 
 
-def _matter_view(matter: clusters.Matter, petitions: dict[str, Petition]) -> dict:
+def _matter_view(matter: clusters.Matter, petitions: dict[str, Petition], flagged: set[str]) -> dict:
     shown = [petitions[pid] for pid in matter.petition_ids if pid in petitions]
-    return {"places": matter.places, "words": matter.words, "petitioners": matter.petitioners, "collective": matter.collective,
+    return {"places": matter.places, "words": matter.words, "petitioners": matter.petitioners,
+            "collective": any(pid in flagged for pid in matter.petition_ids),
             "first": shown[0].received_at.isoformat(), "last": shown[-1].received_at.isoformat(),
             "petitions": [{"id": str(p.id), "number": p.number, "title": p.title, "received_at": p.received_at.isoformat(), "state": p.state}
                           for p in shown]}

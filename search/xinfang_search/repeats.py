@@ -23,7 +23,7 @@ __all__ = ["COLLECTIVE_MIN_PETITIONERS"]  # where callers have always found it
 
 # People are counted on one matter through links at least this likely (a weaker link chains other matters in)
 # and within this many days of the petition (chosen on tests/data/search_corpus, bench/search_quality.py).
-COLLECTIVE_LINK_SCORE = 0.60
+COLLECTIVE_LINK_SCORE = 0.65
 COLLECTIVE_WINDOW_DAYS = 60
 OTHER_BODY = "other_body"  # the reason of an existence-only row: a likely repeat at an unrelated body
 
