@@ -7,9 +7,11 @@ A topic is a term many petitions of the window share that is not how every petit
 * count: in how many petitions of the window it appears (what the page shows);
 * general rarity: its inverse document frequency in general Chinese (jieba's IDF table), so 希望, 工作 sink;
 * own rarity: its inverse document frequency in the tenant's petitions of the window and the windows before;
-* concentration: how far its petitions' spread over the window's categories, its regions, and the current window
-  against the windows before differs from all petitions' (Kullback-Leibler, smoothed so a term of two petitions
-  is not "concentrated"): 油烟 is mostly one category, 梅溪湖畔小区 one region and this month; 反映 is everywhere.
+* concentration: how far its petitions' spread over categories, over regions (both in the window and the windows
+  before: a term's topicality is a property of the tenant's language, better measured on more petitions than a
+  month's) and over the current window against the windows before differs from all petitions' (Kullback-Leibler,
+  smoothed so a term of two petitions is not "concentrated"): 油烟 is mostly one category, 梅溪湖畔小区 one
+  region and this month; 反映 is everywhere.
 
 Stop words (the standard list, the genre's words, the tenant's own) are never topics. A term mostly seen inside a
 longer one (梅溪湖畔 inside 梅溪湖畔小区) is shown as the longer one.
@@ -206,8 +208,8 @@ def topics_of(store: TermStore, tenant_id: str, *, end: date, days: int = 30, to
 
     window_petitions = by_window(per_day_petitions)
     time_base = Counter({k: n for k, n in enumerate(window_petitions)})
-    term_regions, term_categories = store.spread(tenant_id, first.isoformat(), end.isoformat(), candidates, **where)
-    base_regions, base_categories = store.petition_spread(tenant_id, first.isoformat(), end.isoformat(), **where)
+    term_regions, term_categories = store.spread(tenant_id, span_first.isoformat(), end.isoformat(), candidates, **where)
+    base_regions, base_categories = store.petition_spread(tenant_id, span_first.isoformat(), end.isoformat(), **where)
 
     scores, bursts = {}, {}
     for term in candidates:
