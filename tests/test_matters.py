@@ -79,6 +79,26 @@ async def test_a_likely_repeat_at_an_unrelated_body_is_shown_as_existence_only(c
     for secret in (first, first_number, title, "彩钢棚"):  # nothing of the other body's petition but that it exists
         assert secret not in answer.replace(text, "") and secret not in page.replace(text, "")
     assert row["other_body"]["tenant"]["zh"] in page and "其他单位已收到" in page
+    confirmed = await client.post(f"/t/{tenants.B}/api/duplicates/{row['id']}/confirm", headers=handler_b)
+    assert confirmed.status_code == 200 and (await confirmed.get_json())["other_title"] == ""
+    timeline = await (await client.get(f"/t/{tenants.B}/staff/petitions/{again}", headers=handler_b)).get_data(as_text=True)
+    assert row["other_body"]["tenant"]["zh"] in timeline and first_number not in timeline  # the repeat is of that body's petition
+
+
+def test_a_store_written_before_the_place_columns_is_read_and_written(tmp_path):
+    import sqlite3
+
+    old = sqlite3.connect(tmp_path / "fingerprints.sqlite3")
+    old.executescript("""CREATE TABLE docs (pid TEXT PRIMARY KEY, tenant TEXT NOT NULL, number TEXT, title TEXT, created TEXT,
+                                            petitioner TEXT, subject TEXT, subject_core TEXT, terms TEXT NOT NULL);
+                         INSERT INTO docs VALUES ('old', 't', 'N1', '旧的', '2025-09-01', 'p1', NULL, NULL, '{"油烟": 1.0}');""")
+    old.close()
+    store = duplicates.FingerprintStore(tmp_path / "fingerprints.sqlite3")
+    new = fp("new", "油烟扰民", "梅溪湖畔小区楼下湘味烧烤店油烟扰民。", "p1", "2025-09-05")
+    assert store.get("old").places == [] and {c.petition_id for c in store.candidates(new, ["t"])} == {"old"}  # same petitioner
+    store.put(new)
+    assert store.get("new").places == new.places and store.get("new").issues == new.issues
+    store.close()
 
 
 async def test_the_matters_page_lists_five_people_on_one_matter_as_a_collective_petition(client, tenants, worker):
