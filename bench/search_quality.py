@@ -255,8 +255,14 @@ def frequent_words(data_dir: Path, messages: list[dict], topic_words: dict) -> N
     if cluster:
         last = date.fromisoformat(cluster[-1])
         windows.append((f"30 days to {last} (the 8-person 湘味烧烤 fumes cluster)", last - timedelta(days=29), last))
+    links = wrong = 0
     for title, first, last in windows:
         print(f"{title}: {stores_['before'].petitions(TENANT, first.isoformat(), last.isoformat())} messages")
+        shown = topics_of(stores_["after, with categories"], TENANT, end=last, days=(last - first).days + 1, top=30)
+        for topic in shown["top"] + shown["rising"]:  # what a topic's link finds: its count, else the page misleads
+            request = SearchRequest(q=topic["query"], page=1, page_size=1, received_from=first, received_to=last)
+            links += 1
+            wrong += _search_sync(data_dir, TENANTS, request, {TENANT})["total"] != topic["count"]
         for name in stores_:
             ranked = ranking(name, first, last)
             tops = ranked[:30]
@@ -264,6 +270,7 @@ def frequent_words(data_dir: Path, messages: list[dict], topic_words: dict) -> N
             ranks = "  ".join(f"{w} {ranked.index(w) + 1 if w in ranked else '-'}" for w in ("油烟", "湘味烧烤", "梅溪湖畔小区"))
             print(f"  {name:<24} topic precision of the top 30 {topical / 30:.2f}; rank of {ranks}")
             print("    " + " ".join(f"{t.replace(' ', '')}{'*' if is_topic(t) else ''}" for t in tops))
+    print(f"topics whose search link finds another number of petitions than the count shown: {wrong} of {links} (goal 0)")
     month_precision: dict[tuple[str, str], list[float]] = defaultdict(list)
     year_two = days[0] + timedelta(days=365)
     last = days[-1]

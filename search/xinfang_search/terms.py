@@ -2,7 +2,8 @@
 short phrase appeared.
 
 What is counted of a petition (``petition_terms``): its content words (two characters or more; no stop word of
-the topic stop list, digits, spreadsheet artefacts such as ``_x000d_``, masked names such as 张某 or 王XX) and its
+the topic stop list, digits, spreadsheet artefacts such as ``_x000d_``, masked names such as 张某 or 王XX), the
+dictionary words inside them as search finds them (物业 inside 物业公司), and its
 phrases: two touching content words (油烟 扰民, 物业 公司) and three when the third ends a place name (梅溪 湖畔
 小区). A phrase is kept with a space between its words, so a search for it can quote it; it is shown joined.
 
@@ -19,7 +20,9 @@ from collections import Counter, defaultdict
 from functools import cache
 from importlib import resources
 
-from .analysis import segment, stop_words
+import jieba
+
+from .analysis import segment, stop_words, with_sub_words
 from .petition_text import categories_of, china_day, content_of
 from .sidestore import SideStore
 
@@ -31,6 +34,7 @@ MAX_PHRASE_CHARS = 8
 # A third word that closes a place name, so 梅溪湖畔小区 is counted whole and not only as 梅溪湖畔 and 湖畔小区.
 PLACE_ENDINGS = frozenset("小区 花园 公寓 大厦 广场 社区 新村 家园 街道 学校 中学 小学 幼儿园 医院 公司 市场 大道 路 街 村 镇 乡 苑 湾 城".split())
 CATEGORY_SEPARATOR = "\x1f"
+MIN_SUB_WORD_FREQ = 10  # a word inside a word counted only if jieba's dictionary has it as a word (料费, 化器 are entries of 2 or 3)
 
 
 @cache
@@ -72,12 +76,19 @@ def petition_terms(title: str, content: str, tenant_words=frozenset(), stops: fr
     text = ARTEFACT.sub(" ", f"{title}\n{content}")
     pieces = [(w.lower(), s, e) for w, s, e in _one_cover(segment(text, frozenset(tenant_words)))]
     countable = [is_countable(w, stops) for w, _, _ in pieces]
+    inside: dict[int, list[str]] = {}
+    for word, _, _, position in with_sub_words(pieces):
+        if word != pieces[position][0]:
+            inside.setdefault(position, []).append(word)
     seen: dict[str, None] = {}
     for i, (word, _, end) in enumerate(pieces):
         if not countable[i]:
             continue
         if len(word) > 1:
             seen.setdefault(word)
+        for part in inside.get(i, ()):  # 物业 inside 物业公司, 收费 inside 乱收费: counted as search finds them
+            if is_countable(part, stops) and jieba.dt.FREQ.get(part, 0) >= MIN_SUB_WORD_FREQ:
+                seen.setdefault(part)
         if len(word) < 2 or i + 1 >= len(pieces) or not countable[i + 1] or pieces[i + 1][1] != end:
             continue
         second = pieces[i + 1][0]

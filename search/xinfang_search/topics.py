@@ -130,18 +130,19 @@ def burst(count: int, previous: list[int]) -> dict:
 
 def absorb(ranked: list[str], counts: Counter, among: list[str], kept: frozenset[str] = frozenset()) -> list[str]:
     """The ranked terms, each mostly seen inside a longer term of ``among`` shown as that one (the widest such), once
-    each; a word of ``kept`` (the platform's and the tenant's dictionary words) stays itself."""
+    each: a fragment of a phrase (梅溪湖畔 of 梅溪湖畔小区) or a sub-word of a word (料费 of 资料费, 有偿 of 有偿补课);
+    a word of ``kept`` (the platform's and the tenant's dictionary words) stays itself."""
     wider_of: dict[str, list[str]] = {}
-    for longer in among:  # every shorter run of words inside a phrase -> the phrase
-        parts = longer.split(" ")
-        for size in range(1, len(parts)):
-            for start in range(len(parts) - size + 1):
-                wider_of.setdefault(" ".join(parts[start:start + size]), []).append(longer)
+    for longer in among:  # every shorter string inside a term (梅溪湖畔 in 梅溪湖畔小区, 料费 in 资料费) -> the term
+        text = shown(longer)
+        for size in range(2, len(text)):
+            for start in range(len(text) - size + 1):
+                wider_of.setdefault(text[start:start + size], []).append(longer)
     out: dict[str, None] = {}
     for term in ranked:
         current = term
         while current not in kept:
-            wider = [u for u in wider_of.get(current, ()) if counts[u] >= ABSORBED * counts[current]]
+            wider = [u for u in wider_of.get(shown(current), ()) if counts[u] >= ABSORBED * counts[current]]
             if not wider:
                 break
             current = max(wider, key=lambda u: (counts[u], len(u), u))
