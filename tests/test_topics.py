@@ -23,6 +23,8 @@ def test_a_petition_is_counted_under_its_content_words_and_phrases_not_artefacts
     assert not [t for t in terms if "x000d" in t or "某" in t or "xx" in t or any(ch.isdigit() for ch in t)]
     assert not {"反映", "一下", "希望", "领导", "尽快", "处理"} & set(terms)  # how any petition is written
     assert len(terms) == len(set(terms)) and shown("梅溪 湖畔 小区") == "梅溪湖畔小区" and shown("wifi 信号") == "wifi信号"
+    inside = set(petition_terms("物业公司乱收费", "学校收取资料费"))
+    assert {"物业公司", "物业", "乱收费", "收费", "资料费"} <= inside and "料费" not in inside  # as search finds them; no dictionary junk
 
 
 def test_the_store_counts_by_region_and_category_once_per_petition_and_moves_a_changed_petition(tmp_path):
