@@ -101,13 +101,18 @@ async def _flag_collective(scope: TenantScope, fingerprints: duplicates.Fingerpr
             links[pid] = await matter_links(scope, pid)
         fresh = [o for o in links[pid] if o not in known]
         known.update(fingerprints.get_many(fresh))
-        todo.extend(o for o in fresh if o in known)
+        todo.extend(o for o in fresh if o in known and _within(fp, known[o]))  # the walk stays in the window
     members = clusters.matter_of(fp.petition_id, lambda pid: links.get(pid, ()), lambda pid: known[pid].created if pid in known else None,
                                  COLLECTIVE_WINDOW_DAYS)
     if clusters.is_collective(clusters.distinct_petitioners(known[pid].petitioner for pid in members if pid in known)):
         await scope.repo(DuplicateCandidate).update_many({"petition_id": fp.petition_id}, {"$addToSet": {"reasons": "collective"}})
         return 1
     return 0
+
+
+def _within(fp: duplicates.Fingerprint, other: duplicates.Fingerprint) -> bool:
+    apart = duplicates.days_apart(fp.created, other.created)
+    return apart is None or apart <= COLLECTIVE_WINDOW_DAYS
 
 
 async def do_decide_candidate(scope: TenantScope, candidate_id: str, confirmed: bool, actor_name: str, actor_id: str = "") -> DuplicateCandidate:
