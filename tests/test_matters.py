@@ -38,6 +38,10 @@ def test_one_matter_reworded_by_another_person_is_likely_and_another_estate_is_n
     assert not duplicates.is_likely_duplicate(duplicates.pair_score(other, a)[0])  # the same sentences at another estate
     a_year_on = fp("d", b.title, "我家就在梅溪湖畔小区，湘味烧烤店没有装油烟净化器，整栋楼都是油烟味。", "p4", "2026-09-10")
     assert "same_place" not in duplicates.pair_score(a_year_on, a)[2]  # beyond the window the place adds nothing
+    at_a_company = fp("e", "恒盛物业公司拖欠工资", "我在恒盛物业公司干了6个月，工资一直没发。", "p5", "2025-09-01")
+    sewage = fp("f", "恒盛物业公司排污", "恒盛物业公司晚上偷偷往河里排废水，河水发黑发臭。", "p6", "2025-09-03")
+    assert at_a_company.issues == {"wages"} and sewage.issues == {"pollution"}  # the company's name raises no property issue
+    assert "same_place" not in duplicates.pair_score(sewage, at_a_company)[2]  # one place, two issues: two matters
 
 
 def test_clusters_count_people_within_the_window_and_flag_five_as_collective():

@@ -32,7 +32,7 @@ from functools import cache
 import numpy as np
 from datasketch import MinHash
 
-from .analysis import normalise, words
+from .analysis import fold, normalise, words
 from .matter_issues import issues
 from .matter_places import place_keys, place_relation, places
 from .sidestore import SideStore
@@ -180,10 +180,19 @@ def fingerprint(*, petition_id: str, tenant_id: str, title: str, content: str, s
     # Numbers (years, amounts) stay in the weighted terms but not in the LSH signature: "2025" in
     # a hundred thousand petitions would put them all in one band.
     keywords = [t for t in terms if not any(ch.isdigit() for ch in t)][:KEYWORDS]
+    named = places(f"{title}。{content}")
     return Fingerprint(petition_id=petition_id, tenant_id=tenant_id, number=number, title=title[:200], created=created,
                        petitioner=petitioner, subject=subject_key(subject_name), terms=terms, keyword_sig=_minhash(keywords),
-                       places=places(f"{title}。{content}"), issues=issues(f"{title}。{content}"), state=state,
+                       places=named, issues=issues(_without(f"{title}。{content}", named)), state=state,
                        region=(region or "").strip())
+
+
+def _without(text: str, named: list[tuple[str, str]]) -> str:
+    """The text less the places' names: 恒盛物业公司 names a company, it raises no property issue."""
+    text = fold(text)
+    for _, name in sorted(named, key=lambda kn: -len(kn[1])):
+        text = text.replace(name, "，")
+    return text
 
 
 def pair_score(new: Fingerprint, old: Fingerprint) -> tuple[float, float, list[str]]:
@@ -203,7 +212,8 @@ def pair_score(new: Fingerprint, old: Fingerprint) -> tuple[float, float, list[s
         where, _ = place_relation(new.places, old.places)
         apart = days_apart(new.created, old.created)
         near = apart is None or apart <= MATTER_WINDOW_DAYS
-        if where == "same" and near and same_issue(new, old):
+        elsewhere = bool(new.region and old.region and new.region != old.region)  # filed for two regions
+        if where == "same" and near and not elsewhere and same_issue(new, old):
             reasons.append("same_place")
             score += SAME_PLACE_BONUS
         elif where == "conflict":

@@ -21,10 +21,10 @@ from .petition_text import content_of
 
 __all__ = ["COLLECTIVE_MIN_PETITIONERS"]  # where callers have always found it
 
-# People are counted on one matter through links at least this likely (a weaker link chains other matters in)
-# and within this many days of the petition (chosen on tests/data/search_corpus, bench/search_quality.py).
-COLLECTIVE_LINK_SCORE = 0.65
-COLLECTIVE_WINDOW_DAYS = 60
+# People are counted on one matter through likely links, within the window of one matter (bench/search_quality.py:
+# with a stronger link or a shorter window the corpus's collective matters are flagged no better).
+COLLECTIVE_LINK_SCORE = duplicates.LIKELY_SCORE
+COLLECTIVE_WINDOW_DAYS = duplicates.MATTER_WINDOW_DAYS
 OTHER_BODY = "other_body"  # the reason of an existence-only row: a likely repeat at an unrelated body
 
 
