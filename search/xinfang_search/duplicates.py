@@ -4,17 +4,23 @@ A petition's fingerprint holds what identifies its matter without keeping who
 sent it: the petitioner's keyed hash (petitions.service.petitioner_key), the
 subject in a normal form (县第五初级中学 and 县五中 are both "5初中"/"5中", which
 ``subject_relation`` treats as the same school, while 第一 and 第二 conflict), its
-32 strongest words weighted by TF-IDF (jieba's IDF table), and a MinHash signature
-(datasketch) of its 16 strongest words for LSH.
+32 strongest words weighted by TF-IDF (jieba's IDF table), a MinHash signature
+(datasketch) of its 16 strongest words for LSH, the places it names
+(matter_places: 梅溪湖畔小区, 湘味烧烤店), the issues it raises (matter_issues:
+fumes, fees, wages ...), its region, received date and state.
 
-Candidates come from three lookups in the fingerprint store (SQLite, on the
-indexer's disk beside the indexes): the same petitioner, the same subject, and
-LSH bands over the keyword signature. Each is scored with ``pair_score``: the
+Candidates come from the lookups of the fingerprint store (SQLite, on the
+indexer's disk beside the indexes): the same petitioner, the same subject, LSH
+bands over the keyword signature, and around the received date each place named
+and each issue raised in the region. Each is scored with ``pair_score``: the
 cosine of the weighted words, more when the subject is the same or the petitioner
 is, much less when the subjects conflict (the same complaint about another school
-is another matter). The weights and the threshold were chosen on
-tests/data/duplicates/pairs.dev.jsonl; bench/duplicates_quality.py prints precision
-and recall on the held-out pairs.test.jsonl too.
+is another matter). Citizens' messages name no subject: there the place stands for
+it (more for the same place and issue within MATTER_WINDOW_DAYS, less for another
+place of the same kind, less for words with no anchor at all). The subject weights
+and the threshold were chosen on tests/data/duplicates/pairs.dev.jsonl, the place
+weights on the dev pairs of tests/data/search_corpus; bench/duplicates_quality.py
+and bench/search_quality.py print the held-out figures too.
 """
 
 from __future__ import annotations
