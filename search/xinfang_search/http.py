@@ -64,8 +64,9 @@ async def search_page(tenant_slug):
             message = refused
         else:
             _only_marks(results)
+    kept = {key: args[key] for key in (*querying.FILTERS, "from", "to", "sort", "scope", "page_size") if args.get(key)}  # a suggestion keeps the filters
     return await staff_page("staff/search.html", results=results, args=args, message=message, has_below=bool(below), filters=querying.FILTERS,
-                       choices=choices)
+                       choices=choices, kept_args=kept)
 
 
 # ----------------------------------------------------------------------------- superusers

@@ -13,8 +13,8 @@
   and a piece of several words (a pasted fragment, 有老人和小) also matches as one substring of the text,
   boosted, so its own message comes first.
 * Pieces typed apart (spaces), operators (AND, OR, NOT), field:value and quoted phrases go through Whoosh's
-  parser as before; spaced pieces are ANDed. A quoted phrase is exact: its words adjacent in a word field
-  (stop words aside), or the phrase itself as a substring of the folded text.
+  parser as before; spaced pieces are ANDed. A quoted phrase is exact: the phrase itself as a substring of
+  the folded title, text or subject.
 * A trailing ``*`` looks for words beginning with the last word (物业* finds 物业公司).
 * Stop words are left out of a piece and said back (``Plan.ignored``); a query of nothing but the platform's
   stop words finds nothing (never everything); one of nothing but the tenant's stop words searches them.
@@ -26,12 +26,13 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 
-from whoosh.matching import NullMatcher
-from whoosh.matching.wrappers import FilterMatcher
+from whoosh.matching import ListMatcher, NullMatcher
 from whoosh.qparser import QueryParser
-from whoosh.query import And, Every, NullQuery, Or, Phrase, Prefix, Term
+from whoosh.query import And, AndMaybe, Every, NullQuery, Or, Prefix, Term
 
-from .analysis import bigrams, fold, segment, stop_words
+from .analysis import fold, segment, stop_words
+from .docsets import doc_set
+from .substrings import substring_query
 
 WORD_FIELDS = ("title", "text", "subject")
 OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"}
@@ -50,11 +51,12 @@ def minimum_should_match(words: int) -> int:
 
 class MinimumShouldMatch(Or):
     """Or of subqueries, matching only documents that match at least ``minmatch`` of them (whoosh's own
-    ``Or(minmatch=)`` is not implemented): the documents are counted per subquery first (each subquery's
-    postings walked once), then the Or is scored over those only."""
+    ``Or(minmatch=)`` is not implemented). The documents with enough are found by sets first (``docsets``:
+    each subquery's postings read once), then only those are scored: each subquery's matcher skipped to them."""
 
     def __init__(self, subqueries, boost: float = 1.0, minmatch: int = 1):
         super().__init__(subqueries, boost=boost, minmatch=minmatch)
+        self._enough: dict = {}
 
     def __eq__(self, other):
         return super().__eq__(other) and getattr(other, "minmatch", None) == self.minmatch
@@ -72,31 +74,50 @@ class MinimumShouldMatch(Or):
     def estimate_size(self, ixreader):
         return min(q.estimate_size(ixreader) for q in self.subqueries) if self.subqueries else 0
 
+    def doc_set(self, searcher) -> set[int]:
+        """The documents of this segment with at least ``minmatch`` of the subqueries (kept for the count)."""
+        reader = searcher.reader()
+        kept = self._enough.get(id(reader))
+        if kept is None or kept[0] is not reader:
+            counts: Counter = Counter()
+            if len(self.subqueries) >= self.minmatch:
+                for sub in self.subqueries:
+                    counts.update(doc_set(sub, searcher))
+            kept = self._enough[id(reader)] = (reader, {docnum for docnum, n in counts.items() if n >= self.minmatch})
+        return kept[1]
+
     def matcher(self, searcher, context=None):
-        if len(self.subqueries) < self.minmatch:
-            return NullMatcher()
-        counts: Counter = Counter()
-        for sub in self.subqueries:
-            counts.update(set(sub.docs(searcher)))
-        enough = {docnum for docnum, n in counts.items() if n >= self.minmatch}
+        enough = self.doc_set(searcher)
         if not enough:
             return NullMatcher()
-        return FilterMatcher(Or(self.subqueries, boost=self.boost).matcher(searcher, context), enough)
+        subs = [q.matcher(searcher, context) for q in self.subqueries]
+        return _ScoredList(sorted(enough), subs, self.boost)
 
 
-def substring_query(text: str, boost: float = 1.0):
-    """``text`` as a substring of the folded title, text or subject (the ``ngram`` field): each stretch
-    between punctuation a phrase of its bigrams. None when no stretch has two characters."""
-    parts = []
-    for stretch in "".join(ch if ch.isalnum() else " " for ch in fold(text)).split():
-        grams = [g for g, _ in bigrams(stretch)]
-        if len(grams) == 1:
-            parts.append(Term("ngram", grams[0], boost=boost))
-        elif grams:
-            parts.append(Phrase("ngram", grams, boost=boost))
-    if not parts:
-        return None
-    return parts[0] if len(parts) == 1 else And(parts)
+class _ScoredList(ListMatcher):
+    """The given documents, each scored as the sum of the sub-matchers that match it."""
+
+    def __init__(self, ids, subs, boost=1.0):
+        super().__init__(ids, all_weights=None, scorer=None)
+        self._subs, self._boost = subs, boost
+
+    def copy(self):
+        return self
+
+    def supports_block_quality(self):
+        return False
+
+    def replace(self, minquality=0):
+        return self if self.is_active() else NullMatcher()
+
+    def score(self):
+        docnum, total = self.id(), 0.0
+        for sub in self._subs:
+            if sub.is_active() and sub.id() < docnum:
+                sub.skip_to(docnum)
+            if sub.is_active() and sub.id() == docnum:
+                total += sub.score()
+        return total * self._boost
 
 
 @dataclass
@@ -177,15 +198,21 @@ def _piece(core: str, stops: frozenset[str], synonyms) -> tuple[Piece | None, li
 
 
 def word_query(word: str, synonyms=(), prefix: bool = False):
-    """A word in any word field, or as a substring; each word of its synonym group alike."""
-    branches = []
+    """A word as a substring of the folded text (what it matches), ranked by where it stands as a word
+    (title, text, subject). Every document a word-field term matches holds the word as a substring (the same
+    folding on both sides), so the substrings alone decide what matches, and the word fields only add to the
+    score: AndMaybe(substrings, word fields), which walks the substring's documents and skips through the word
+    fields' (cheaper than an Or walking both). A word with no substring query (one character, a number, a
+    Latin word) or a prefix (物业*) is looked for in the word fields only, as an Or. Each word of its synonym
+    group alike."""
+    terms, substrings = [], []
     for variant in _group_of(word, synonyms):
         term = variant.lower()
-        branches += [Prefix(name, term) if prefix else Term(name, term) for name in WORD_FIELDS]
-        substring = substring_query(variant, NGRAM_BOOST)
-        if substring is not None:
-            branches.append(substring)
-    return Or(branches)
+        terms += [Prefix(name, term) if prefix else Term(name, term) for name in WORD_FIELDS]
+        substrings.append(None if prefix else substring_query(variant, NGRAM_BOOST))
+    if any(q is None for q in substrings):
+        return Or(terms + [q for q in substrings if q is not None])
+    return AndMaybe(substrings[0] if len(substrings) == 1 else Or(substrings), Or(terms))
 
 
 def sentence_words(piece: Piece) -> list[str]:
@@ -220,22 +247,22 @@ def piece_query(piece: Piece, synonyms=()):
     if len(piece.all_words) > 1:  # a fragment of several words: also as typed, one substring
         whole = substring_query(piece.text, WHOLE_PIECE_BOOST)
         if whole is not None:
-            return Or([combined, whole])
+            if all(isinstance(w, AndMaybe) for w in words):
+                # Each word matches as a substring: the piece as typed only ranks (what it matches, they match).
+                return AndMaybe(combined, whole)
+            return Or([combined, whole])  # a stop word, one character or a number in it: it finds more
     return combined
 
 
 def phrase_query(schema, text: str):
-    """A quoted phrase: its words adjacent in a word field, or the phrase as a substring."""
-    words = [t.text for t in schema["text"].analyzer(text, mode="query")]
-    branches = []
-    if len(words) == 1:
-        branches += [Term(name, words[0]) for name in WORD_FIELDS]
-    elif words:
-        branches += [Phrase(name, words) for name in WORD_FIELDS]
-    substring = substring_query(text, NGRAM_BOOST)
+    """A quoted phrase: exactly as typed, a substring of the folded title, text or subject (the n-gram field).
+    Not the word fields' phrase: the words inside a word share its position there, so 物业乱收费 would match
+    物业公司乱收费. A phrase of a single character looks for that word."""
+    substring = substring_query(text)
     if substring is not None:
-        branches.append(substring)
-    return Or(branches) if branches else NullQuery
+        return substring
+    words = [t.text for t in schema["text"].analyzer(text, mode="query")]
+    return Or([Term(name, words[0]) for name in WORD_FIELDS]) if words else NullQuery
 
 
 def plan(schema, text: str, stops: frozenset[str] = frozenset(), synonyms: tuple[tuple[str, ...], ...] = ()) -> Plan:

@@ -12,19 +12,19 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from whoosh.query import And, DateRange, Every, Term
+from whoosh.query import And, AndMaybe, DateRange, Every, Term
 
 from xinfang.errors import InvalidInput, ServiceUnavailable
 from xinfang.petitions.models import Petition
 from xinfang.store.scoped import TenantScope
 from xinfang.tenancy.models import Tenant
 
-from . import queries
+from . import docsets, queries
 from .analysis import segment, stop_words
 from .dictionary import tenant_stop_words, tenant_synonyms
 from .highlights import highlight
 from .index import IndexUnavailable, TenantIndexDir, make_schema
-from .suggest import suggestion
+from .suggest import few, suggestion
 
 CHINA = ZoneInfo("Asia/Shanghai")
 FILTERS = ("category", "region", "channel", "status", "kind")
@@ -186,7 +186,7 @@ def _search_sync(data_dir: Path, tenants: list[tuple[str, str, dict]], request: 
             "highlights": {"title": highlight(hit.get("title"), needles), "text": highlight(hit.get("text"), needles, top=2)},
         })
     plan = plan or _plan(make_schema(), request.q, stops, synonyms)  # no index answered: the words said back all the same
-    corrected = suggestion(searchers, request.q, plan) if request.q.strip() else None
+    corrected = suggestion(searchers, request.q, plan) if request.q.strip() and total <= few(searchers) else None
     return {"total": total, "page": request.page, "page_size": request.page_size, "pages": max(1, -(-total // request.page_size)),
             "items": hits, "ignored_words": plan.ignored, "only_common_words": bool(request.q.strip()) and plan.only_common_words,
             "suggestion": corrected, "took_ms": round((time.perf_counter() - started) * 1000, 1)}
@@ -214,11 +214,12 @@ def _ranked(searcher, query, allowed, sort: str, wanted: int):
         items.sort(key=lambda item: item[0])
         total = len(items)
     else:
-        # Words ANDed: every match is scored either way (the skips gain little), so one unlimited pass, counted as
-        # it goes. Otherwise the top N+1, one past the cut, to see whether equal scores run on past it.
-        results = searcher.search(query, limit=None if isinstance(query, And) else wanted + 1, filter=allowed)
+        # Words ANDed (or a sentence's): every match is scored either way (the skips gain little), so one unlimited
+        # pass, counted as it goes. Otherwise the top N+1, one past the cut, to see whether equal scores run on past it.
+        exhaustive = _scores_every_match(query)
+        results = searcher.search(query, limit=None if exhaustive else wanted + 1, filter=allowed)
         top, total = results.top_n, None
-        if len(top) <= wanted or isinstance(query, And):
+        if len(top) <= wanted or exhaustive:
             total = len(top)  # the heap never filled (nothing was skipped) or no limit: these are all
         elif top[wanted][0] == top[wanted - 1][0]:  # equal scores run on past the cut: every match, once
             results = searcher.search(query, limit=None, filter=allowed)
@@ -235,12 +236,17 @@ def _ranked(searcher, query, allowed, sort: str, wanted: int):
     return total, first[:wanted]
 
 
+def _scores_every_match(query) -> bool:
+    """Whoosh scores every match of this query anyway (words ANDed, a piece's words ANDed and ranked by the piece
+    as typed, a sentence's documents with enough words): one unlimited pass, counted as it goes, is cheaper."""
+    if isinstance(query, (And, queries.MinimumShouldMatch)):
+        return True
+    return isinstance(query, AndMaybe) and _scores_every_match(query.a)
+
+
 def _count(searcher, query, allowed) -> int:
-    """How many documents match (and pass the filter): the postings walked, nothing scored."""
-    docs = searcher.docs_for_query(query)
-    if allowed is None:
-        return sum(1 for _ in docs)
-    return sum(1 for docnum in docs if docnum in allowed)
+    """How many documents match (and pass the filter): postings read as sets, nothing scored (``docsets``)."""
+    return docsets.count(query, searcher, allowed)
 
 
 OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"}

@@ -1,13 +1,15 @@
 """Did you mean (您是不是要找): a place or name one character away from a query word that is rare in the
 tenant's index while the close one is common (桐子坡 -> 桐梓坡, 万佳丽 -> 万家丽).
 
-Only words of Han characters, of at least two, typed in a piece (not quoted, not a prefix) are looked at,
-and only when the word is rare (its bigrams' document frequency at most ``RARE_AT_MOST`` or a thousandth
-of the index). Candidates, same length, one character replaced (or two neighbours swapped):
+Looked at only when the search found few petitions (at most ``RARE_AT_MOST`` or a thousandth of the
+index: a word with plenty of hits is never replaced, and a search that found plenty needs no other
+spelling), and only words of Han characters, of at least two, typed in a piece (not quoted, not a prefix),
+themselves rare. Candidates, same length, one character replaced (or two neighbours swapped), the first
+character kept unless the word has two:
 * the word fields' term lists, within edit distance 1 (Whoosh's Levenshtein automaton over the terms);
 * the ``ngram`` field's bigrams, for a name no segmentation keeps whole: for each character after the first,
   the bigrams that begin with the character before it give the replacements, kept when the candidate's
-  other bigrams exist too.
+  other bigrams exist too; for a two-character word, the bigrams one edit away.
 Each candidate is counted as a substring (the n-gram phrase) and the commonest wins, if it is found in at
 least ``MIN_HITS`` petitions and ``TIMES_MORE`` times as many as the word typed. A word with plenty of hits
 is never replaced.
@@ -16,7 +18,8 @@ is never replaced.
 from __future__ import annotations
 
 from .analysis import fold
-from .queries import ALL_REQUIRED_UP_TO, Plan, substring_query
+from .queries import ALL_REQUIRED_UP_TO, Plan
+from .substrings import substring_query
 
 RARE_AT_MOST = 5
 MIN_HITS = 3
@@ -52,17 +55,16 @@ def _rarity(searchers, word: str) -> int:
 
 
 def _candidates(searcher, word: str) -> set[str]:
+    """Close spellings of ``word`` found in this index; the first character kept unless the word has two (a
+    misspelling seldom starts a longer name, and replacing the first character is the costly walk)."""
     reader = searcher.reader()
     found = set()
     for leaf, _offset in searcher.leaf_searchers():  # a segment's reader walks its terms with the automaton
         for name in ("title", "text"):
-            found.update(w for w in leaf.reader().terms_within(name, word, 1) if _one_apart(w, word) and _han(w))
-    for leaf, _offset in searcher.leaf_searchers():  # the first character replaced: bigrams close to the first
-        for gram in leaf.reader().terms_within("ngram", word[:2], 1):
-            if len(gram) == 2 and gram[1] == word[1] and gram[0] != word[0] and _han(gram):
-                candidate = gram[0] + word[1:]
-                if all(reader.doc_frequency("ngram", candidate[k:k + 2]) for k in range(1, len(candidate) - 1)):
-                    found.add(candidate)
+            found.update(w for w in leaf.reader().terms_within(name, word, 1, prefix=1) if _one_apart(w, word) and _han(w))
+        if len(word) == 2:
+            found.update(g for g in leaf.reader().terms_within("ngram", word, 1)
+                         if len(g) == 2 and g[1] == word[1] and g[0] != word[0] and _han(g))
     for i in range(1, len(word)):
         for btext in reader.expand_prefix("ngram", word[i - 1]):
             gram = btext.decode("utf-8") if isinstance(btext, bytes) else btext
@@ -74,12 +76,17 @@ def _candidates(searcher, word: str) -> set[str]:
     return found
 
 
+def few(searchers) -> int:
+    """Up to how many petitions a word (or a search) is rare enough to look for another spelling."""
+    return max(RARE_AT_MOST, sum(s.doc_count() for s in searchers) // 1000)
+
+
 def suggestion(searchers, text: str, plan: Plan) -> str | None:
     """The query with its rare name replaced by a common close one, or None. A piece of a few words is looked
     at whole (桐子坡, which jieba cuts 桐子 坡), then word by word; a sentence is not (its words are not names)."""
     if not searchers:
         return None
-    rare_at_most = max(RARE_AT_MOST, sum(s.doc_count() for s in searchers) // 1000)
+    rare_at_most = few(searchers)
     corrected, changed = text, False
     for piece in plan.pieces:
         if piece.prefix or len(piece.words) > ALL_REQUIRED_UP_TO:

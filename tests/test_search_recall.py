@@ -1,0 +1,134 @@
+"""Recall first, and queries as people type them (issue 13): words inside longer words, traditional and full-width
+characters, pasted fragments, sentences, quoted phrases, synonyms, did you mean; exact totals with these query shapes.
+
+One small index in a temporary directory through the real schema, analyzer and writer (``TenantIndexDir``),
+searched by the function the search API runs (``_search_sync``)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+import re
+
+import pytest
+from whoosh import index as whoosh_index
+from whoosh.fields import Schema
+
+from xinfang_search.index import TenantIndexDir, make_schema
+from xinfang_search.querying import SearchRequest, _search_sync
+
+TEXTS = [
+    ("物业乱收费", "梅溪湖畔小区的物业公司乱收费，停车费一年涨两次。"),
+    ("物业管理混乱", "小区物业管理混乱，电梯经常坏，没人修。"),
+    ("油烟扰民", "桐梓坡路的湘味烧烤店油烟直排，家里有老人和小孩，晚上还很吵。"),
+    ("施工噪声", "工地每天晚上施工到两点，噪声很大，睡不着。"),
+    ("学校补课", "星沙二中的老师周末有偿补课，每人收费两千元。"),
+    ("违章建筑", "楼顶有人私自加建违章建筑，已经反映多次。"),
+    ("拆迁补偿", "2025年拆迁补偿款至今没有到位。"),
+    ("桐梓坡路灯", "桐梓坡一带的路灯坏了一个月。"),
+    ("桐梓坡积水", "桐梓坡下雨就积水，车都开不过去。"),
+    ("桐梓坡公交", "桐梓坡公交站被占用。"),
+    ("<b>转义</b>", "标题里的<script>不能照样显示，梅溪湖也是。"),
+]
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("recall")
+    tenant_id = uuid.uuid4().hex[:24]
+    index_dir = TenantIndexDir(data_dir, tenant_id)
+    start = datetime(2026, 3, 1, 8, 0)
+    filler = [(f"来信{n}", f"小区门口第{n}次堵车，学校放学时更严重。") for n in range(30)]
+    with index_dir.writer_lock():
+        writer = index_dir.open_or_create_for_writing().writer()
+        for i, (title, text) in enumerate(TEXTS + filler):
+            writer.add_document(id=f"p{i:04d}", tenant_id=tenant_id, number=f"N{i:04d}", title=title, text=text, subject="",
+                                category="other", region="", channel="online", status="registered", kind="petition",
+                                received=start + timedelta(hours=i))
+        writer.commit()
+    return data_dir, tenant_id
+
+
+def search(index, q, *, page=1, page_size=20, synonyms=()):
+    data_dir, tenant_id = index
+    return _search_sync(data_dir, [(tenant_id, "t", {})], SearchRequest(q=q, page=page, page_size=page_size), set(), frozenset(), synonyms)
+
+
+def titles(answer):
+    return [item["title"] for item in answer["items"]]
+
+
+def test_a_word_finds_longer_words_holding_it(index):
+    assert "物业乱收费" in titles(search(index, "收费"))  # 乱收费
+    assert {"物业乱收费", "物业管理混乱"} <= set(titles(search(index, "物业")))  # 物业公司, 物业管理
+    assert "物业乱收费" in titles(search(index, "梅溪湖"))  # inside 梅溪湖畔, which jieba cuts 梅溪 湖畔
+
+
+def test_traditional_and_full_width_are_folded(index):
+    assert set(titles(search(index, "物業"))) == set(titles(search(index, "物业"))) != set()
+    assert titles(search(index, "２０２５")) == ["拆迁补偿"]
+    answer = search(index, "收費")
+    assert "<mark" in answer["items"][0]["highlights"]["text"]
+
+
+def test_a_pasted_fragment_finds_its_message_first(index):
+    assert titles(search(index, "有老人和小"))[0] == "油烟扰民"
+    assert titles(search(index, "天晚上施"))[0] == "施工噪声"
+
+
+def test_a_sentence_ranks_the_matching_message_first_instead_of_nothing(index):
+    answer = search(index, "梅溪湖畔小区物业公司乱收停车费太贵了")
+    assert answer["total"] >= 1 and titles(answer)[0] == "物业乱收费"
+    assert search(index, "学校 收费")["total"] == 1  # a few words typed: every one required
+
+
+def test_a_quoted_phrase_stays_exact(index):
+    assert titles(search(index, '"物业公司乱收费"')) == ["物业乱收费"]
+    assert search(index, '"物业乱收费停车"')["total"] == 0
+    assert search(index, '"收费物业"')["total"] == 0 and search(index, '"公司乱收"')["total"] == 1
+
+
+def test_a_synonym_group_finds_either_word(index):
+    assert "施工噪声" not in titles(search(index, "噪音"))
+    groups = (("噪音", "噪声"), ("违建", "违章建筑"))
+    assert "施工噪声" in titles(search(index, "噪音", synonyms=groups))
+    assert titles(search(index, "违建", synonyms=groups)) == ["违章建筑"]
+
+
+def test_did_you_mean_a_close_common_name_and_never_for_a_common_word(index):
+    assert search(index, "桐子坡")["suggestion"] == "桐梓坡"
+    assert search(index, "桐子坡 路灯")["suggestion"] == "桐梓坡 路灯"
+    assert search(index, "小区")["suggestion"] is None and search(index, "堵车")["suggestion"] is None
+
+
+def test_highlights_mark_substring_matches_and_stay_escaped(index):
+    item = search(index, "梅溪湖 转义")["items"][0]
+    assert item["highlights"]["title"] == '&lt;b&gt;<mark class="match term0">转义</mark>&lt;/b&gt;'
+    assert re.search(r'<mark class="match term\d">梅溪湖</mark>', item["highlights"]["text"]) and "&lt;script&gt;" in item["highlights"]["text"]
+
+
+@pytest.mark.parametrize("q", ["梅溪湖", "有老人和小", "小区门口学校放学堵车严重", "物业*", "收费 OR 堵车"])
+def test_totals_are_exact_and_pages_stable_with_the_new_query_shapes(index, q):
+    whole = search(index, q, page_size=100)
+    assert 0 < whole["total"] == len(whole["items"])
+    for size in (1, 3, 7):
+        seen, page = [], 1
+        while True:
+            answer = search(index, q, page=page, page_size=size)
+            assert answer["total"] == whole["total"], (q, size)
+            seen += [item["id"] for item in answer["items"]]
+            if page >= answer["pages"]:
+                break
+            page += 1
+        assert seen == [item["id"] for item in whole["items"]], (q, size)
+
+
+def test_an_index_without_the_ngram_field_is_rebuilt(tmp_path):
+    index_dir = TenantIndexDir(tmp_path, "t1")
+    current = make_schema()
+    generation = index_dir.path / "gen-old"
+    generation.mkdir(parents=True)
+    whoosh_index.create_in(str(generation), Schema(**{name: current[name] for name in current.names() if name != "ngram"}))
+    index_dir.switch_to(generation)
+    assert index_dir.schema_outdated()
