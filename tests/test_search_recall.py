@@ -132,3 +132,20 @@ def test_an_index_without_the_ngram_field_is_rebuilt(tmp_path):
     whoosh_index.create_in(str(generation), Schema(**{name: current[name] for name in current.names() if name != "ngram"}))
     index_dir.switch_to(generation)
     assert index_dir.schema_outdated()
+
+
+async def test_the_search_page_offers_the_close_name_as_a_link(client, tenants, worker):
+    from urllib.parse import quote
+
+    from tests.conftest import login_token
+    from tests.test_search import file, found, marker
+
+    word = marker()
+    handler = await login_token(client, tenants.A, "handler")
+    for n in range(3):
+        await file(client, tenants.A, title=f"{word}路灯{n}", content=f"桐梓坡{word}一带的路灯坏了{n + 2}个月。")
+    await found(client, tenants.A, handler, 3, q=word)
+    page = await client.get(f"/t/{tenants.A}/staff/search", headers=handler, query_string={"q": "桐子坡", "sort": "newest"})
+    html = await page.get_data(as_text=True)
+    assert page.status_code == 200 and "您是不是要找" in html
+    assert re.search(rf'href="[^"]*q={re.escape(quote("桐梓坡"))}[^"]*sort=newest|href="[^"]*sort=newest[^"]*q={re.escape(quote("桐梓坡"))}', html)

@@ -68,9 +68,24 @@ def _t2s(text: str) -> str:
     return converter.convert(text)
 
 
+# Han code points OpenCC knows (the unified blocks, compatibility ideographs, extensions B to F).
+_HAN_BLOCKS = ((0x3400, 0x4DC0), (0x4E00, 0xA000), (0xF900, 0xFB00), (0x20000, 0x2A6E0), (0x2A700, 0x2EBF0))
+
+
+@cache
+def _t2s_characters() -> dict[int, str]:
+    """Each traditional character's simplified one, as OpenCC's t2s converts it alone (one conversion of every
+    Han character, a line each, once per process: about 20 ms)."""
+    characters = [chr(code) for start, end in _HAN_BLOCKS for code in range(start, end)]
+    converted = _t2s("\n".join(characters)).split("\n")
+    return {ord(a): b for a, b in zip(characters, converted) if a != b and len(b) == 1}
+
+
 def normalise(text: str) -> str:
     """Full-width letters and digits to half-width and traditional characters to simplified, one character
-    for one (offsets stay valid for highlights)."""
+    for one (offsets stay valid for highlights). Text with no traditional character never reaches OpenCC
+    (a table of its characters says so); text with some is converted by OpenCC's phrases (乾隆 stays, 乾燥
+    becomes 干燥), or character by character where a phrase would change the length."""
     out = []
     for ch in text:
         folded = unicodedata.normalize("NFKC", ch)
@@ -78,14 +93,11 @@ def normalise(text: str) -> str:
     text = "".join(out)
     if text.isascii():
         return text
-    simplified = _t2s(text)  # whole phrases first (OpenCC's phrase table)
-    if len(simplified) == len(text):
-        return simplified
-    out = []  # a phrase conversion changed the length: character by character, keeping any that would
-    for ch in text:
-        folded = _t2s(ch)
-        out.append(folded if len(folded) == 1 else ch)
-    return "".join(out)
+    by_character = text.translate(_t2s_characters())
+    if by_character == text:
+        return text
+    by_phrase = _t2s(text)
+    return by_phrase if len(by_phrase) == len(text) else by_character
 
 
 def fold(text: str) -> str:
