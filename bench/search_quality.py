@@ -98,7 +98,7 @@ def search(data_dir: Path, q: str, page: int = 1, page_size: int = 10, synonyms:
 
 
 def exact_matches(searcher, q: str, synonyms: tuple = ()) -> set[str]:
-    query = _query(searcher.schema, q, frozenset(), synonyms)
+    query = _query(searcher.schema, q, frozenset(), synonyms, searcher)
     return {searcher.stored_fields(n)["id"] for n in searcher.docs_for_query(query)}
 
 

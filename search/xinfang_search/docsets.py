@@ -56,7 +56,7 @@ def doc_set(query, searcher) -> set[int]:
         for sub in query.subqueries:
             found |= doc_set(sub, searcher)
         return found
-    if type(query) is AndMaybe:
+    if isinstance(query, AndMaybe):
         return doc_set(query.a, searcher)
     if type(query) is And and query.subqueries:
         reader = searcher.reader()
@@ -66,14 +66,14 @@ def doc_set(query, searcher) -> set[int]:
             if not found:
                 break
             if len(found) * FEW_CANDIDATES < sub.estimate_size(reader):
-                found = _having(sub, searcher, found)  # a few candidates: skip to each rather than read it all
+                found = having(sub, searcher, found)  # a few candidates: skip to each rather than read it all
             else:
                 found &= doc_set(sub, searcher)
         return found
     return set(query.docs(searcher))
 
 
-def _having(query, searcher, candidates: set[int]) -> set[int]:
+def having(query, searcher, candidates: set[int]) -> set[int]:
     """Those of ``candidates`` that ``query`` matches, its matcher skipped from one to the next."""
     matcher = query.matcher(searcher, searcher.boolean_context())
     kept = set()

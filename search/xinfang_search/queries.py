@@ -7,7 +7,8 @@
 * What is typed without spaces (a piece) is cut into words. Which rule applies:
     - a piece of at most ``ALL_REQUIRED_UP_TO`` content words (学校食堂收费, 物业 电梯): every word is
       required (AND), as people expect of a few short words;
-    - a longer piece (a sentence, a long string): at least ``minimum_should_match(n)`` of its n content words
+    - a longer piece: every word if that finds at least ``StrictFirst.ENOUGH`` petitions (a long name,
+      泗阳洋河街道中心幼儿园), else (a sentence) at least ``minimum_should_match(n)`` of its n content words
       (half, never fewer than the short rule's count; single characters joined or left out, see
       ``sentence_words``), ranked by BM25 over the words found;
   and a piece of several words (a pasted fragment, 有老人和小) also matches as one substring of the text,
@@ -26,13 +27,13 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 
-from whoosh.matching import ListMatcher, NullMatcher
+from whoosh.matching import AndMaybeMatcher, ListMatcher, NullMatcher
 from whoosh.qparser import QueryParser
-from whoosh.query import And, AndMaybe, Every, NullQuery, Or, Prefix, Term
+from whoosh.query import And, AndMaybe, Every, NullQuery, Or, Prefix, Query, Term
 
 from .analysis import fold, segment, stop_words
-from .docsets import doc_set
-from .substrings import substring_query
+from .docsets import FEW_CANDIDATES, count, doc_set, having
+from .substrings import has_han, substring_query
 
 WORD_FIELDS = ("title", "text", "subject")
 OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"}
@@ -79,12 +80,27 @@ class MinimumShouldMatch(Or):
         reader = searcher.reader()
         kept = self._enough.get(id(reader))
         if kept is None or kept[0] is not reader:
-            counts: Counter = Counter()
-            if len(self.subqueries) >= self.minmatch:
-                for sub in self.subqueries:
-                    counts.update(doc_set(sub, searcher))
-            kept = self._enough[id(reader)] = (reader, {docnum for docnum, n in counts.items() if n >= self.minmatch})
+            kept = self._enough[id(reader)] = (reader, self._with_enough(searcher))
         return kept[1]
+
+    def _with_enough(self, searcher) -> set[int]:
+        """A document with ``minmatch`` of n subqueries has one of any n - minmatch + 1 of them: the rarest
+        that many give the candidates (read whole), the commonest are only checked on those (skipped to)."""
+        subs, needed = self.subqueries, self.minmatch
+        if len(subs) < needed:
+            return set()
+        reader = searcher.reader()
+        subs = sorted(subs, key=lambda q: q.estimate_size(reader))
+        counts: Counter = Counter()
+        for sub in subs[:len(subs) - needed + 1]:
+            counts.update(doc_set(sub, searcher))
+        candidates = set(counts)
+        for sub in subs[len(subs) - needed + 1:]:
+            if len(candidates) * FEW_CANDIDATES < sub.estimate_size(reader):
+                counts.update(having(sub, searcher, candidates))
+            else:
+                counts.update(doc_set(sub, searcher) & candidates)
+        return {docnum for docnum, n in counts.items() if n >= needed}
 
     def matcher(self, searcher, context=None):
         enough = self.doc_set(searcher)
@@ -197,6 +213,54 @@ def _piece(core: str, stops: frozenset[str], synonyms) -> tuple[Piece | None, li
     return Piece(text=text, words=kept, all_words=found, prefix=prefix and kept[-1] == found[-1]), ignored
 
 
+class Ranked(AndMaybe):
+    """AndMaybe(what matches, what only ranks), with the ranking part read only for documents that match
+    (Whoosh's AndMaybe skips both parts together, so an And of several words moved every word's word fields
+    along at each candidate). For a count (no scores wanted) only the matching part is walked."""
+
+    def matcher(self, searcher, context=None):
+        required = self.a.matcher(searcher, context)
+        if not required.is_active():
+            return NullMatcher()
+        if context is not None and not context.weighting:
+            return required
+        return _RankedMatcher(required, self.b.matcher(searcher, context))
+
+
+class _RankedMatcher(AndMaybeMatcher):
+    def __init__(self, a, b):
+        self.a, self.b = a, b
+
+    def copy(self):
+        return _RankedMatcher(self.a.copy(), self.b.copy())
+
+    def next(self):
+        self.a.next()
+        return True
+
+    def skip_to(self, id):
+        self.a.skip_to(id)
+        return True
+
+    def replace(self, minquality=0):
+        return self if self.a.is_active() else NullMatcher()
+
+    def supports_block_quality(self):
+        return False
+
+    def _ranking_here(self) -> bool:
+        b, here = self.b, self.a.id()
+        if b.is_active() and b.id() < here:
+            b.skip_to(here)
+        return b.is_active() and b.id() == here
+
+    def weight(self):
+        return self.a.weight() + (self.b.weight() if self._ranking_here() else 0.0)
+
+    def score(self):
+        return self.a.score() + (self.b.score() if self._ranking_here() else 0.0)
+
+
 def word_query(word: str, synonyms=(), prefix: bool = False):
     """A word as a substring of the folded text (what it matches), ranked by where it stands as a word
     (title, text, subject). Every document a word-field term matches holds the word as a substring (the same
@@ -212,7 +276,7 @@ def word_query(word: str, synonyms=(), prefix: bool = False):
         substrings.append(None if prefix else substring_query(variant, NGRAM_BOOST))
     if any(q is None for q in substrings):
         return Or(terms + [q for q in substrings if q is not None])
-    return AndMaybe(substrings[0] if len(substrings) == 1 else Or(substrings), Or(terms))
+    return Ranked(substrings[0] if len(substrings) == 1 else Or(substrings), Or(terms))
 
 
 def sentence_words(piece: Piece) -> list[str]:
@@ -231,27 +295,97 @@ def sentence_words(piece: Piece) -> list[str]:
     return out or piece.words
 
 
+def _all_of(words: list, whole, texts: list[str]):
+    """Every word required, ranked by the piece as typed (``whole``) where each word matches as a substring;
+    if one of them is a single character or a number (丁某某, 有老人和小, 2000元: a name or a fragment jieba cut
+    where it is not a word, whose characters apart mean little), the piece as typed, with its numbers and Latin
+    words as words (2000元 is not in 12000元; and the number's postings, not the digits', drive the search)."""
+    combined = words[0] if len(words) == 1 else And(words)
+    if whole is None:
+        return combined
+    if not all(isinstance(w, AndMaybe) for w in words):
+        numbers = [q for q, text in zip(words, texts) if not has_han(text)]
+        return And(numbers + [whole]) if numbers else whole
+    return Ranked(combined, whole)
+
+
 def piece_query(piece: Piece, synonyms=()):
     last = len(piece.words) - 1
-    if len(piece.words) > ALL_REQUIRED_UP_TO:
-        words = [word_query(w, synonyms) for w in sentence_words(piece)]
+    whole = substring_query(piece.text, WHOLE_PIECE_BOOST) if len(piece.all_words) > 1 else None
+    words = [word_query(w, synonyms, prefix=piece.prefix and i == last) for i, w in enumerate(piece.words)]
+    strict = _all_of(words, whole, piece.words)
+    if len(words) <= ALL_REQUIRED_UP_TO:
+        return strict
+    sentence = [word_query(w, synonyms) for w in sentence_words(piece)]
+    needed = minimum_should_match(len(sentence))
+    if needed == len(sentence):
+        partial = _all_of(sentence, whole, sentence_words(piece))
     else:
-        words = [word_query(w, synonyms, prefix=piece.prefix and i == last) for i, w in enumerate(piece.words)]
-    needed = minimum_should_match(len(words))
-    if len(words) == 1:
-        combined = words[0]
-    elif needed == len(words):
-        combined = And(words)
-    else:
-        combined = MinimumShouldMatch(words, minmatch=needed)
-    if len(piece.all_words) > 1:  # a fragment of several words: also as typed, one substring
-        whole = substring_query(piece.text, WHOLE_PIECE_BOOST)
-        if whole is not None:
-            if all(isinstance(w, AndMaybe) for w in words):
-                # Each word matches as a substring: the piece as typed only ranks (what it matches, they match).
-                return AndMaybe(combined, whole)
-            return Or([combined, whole])  # a stop word, one character or a number in it: it finds more
-    return combined
+        partial = MinimumShouldMatch(sentence, minmatch=needed)
+        if whole is not None:  # ranked by the piece as typed; ORed with it where it finds more (see _all_of)
+            partial = Ranked(partial, whole) if all(isinstance(w, AndMaybe) for w in sentence) else Or([partial, whole])
+    return StrictFirst(strict, partial)
+
+
+class StrictFirst(Query):
+    """A long piece: every word (a long name, 泗阳洋河街道中心幼儿园) when that finds at least ``ENOUGH``
+    petitions in the index, else the sentence's minimum-should-match (its partial matches ranked). Decided once
+    for the whole index (``resolve``) before the search; a segment decides alone only if nobody resolved it."""
+
+    ENOUGH = 10
+
+    def __init__(self, strict, partial):
+        self.strict, self.partial = strict, partial
+
+    def __repr__(self):
+        return f"StrictFirst({self.strict!r}, {self.partial!r})"
+
+    def __eq__(self, other):
+        return isinstance(other, StrictFirst) and (other.strict, other.partial) == (self.strict, self.partial)
+
+    def __hash__(self):
+        return hash((self.strict, self.partial))
+
+    def is_leaf(self):
+        return False
+
+    def children(self):
+        return [self.strict, self.partial]
+
+    def apply(self, fn):
+        return StrictFirst(fn(self.strict), fn(self.partial))
+
+    def estimate_size(self, ixreader):
+        return self.partial.estimate_size(ixreader)
+
+    def _chosen(self, searcher):
+        return self.strict if len(doc_set(self.strict, searcher)) >= self.ENOUGH else self.partial
+
+    def matcher(self, searcher, context=None):
+        return self._chosen(searcher).matcher(searcher, context)
+
+    def doc_set(self, searcher) -> set[int]:
+        return doc_set(self._chosen(searcher), searcher)
+
+
+def resolve(query, searcher):
+    """The query with each long piece decided for this index (``StrictFirst``), counted over all its segments;
+    a word alone ranked by Whoosh's own AndMaybe (its top N found skipping blocks that cannot reach them)."""
+    query = _decided(query, searcher)
+    if type(query) is Ranked:
+        return AndMaybe(query.a, query.b)
+    return query
+
+
+def _decided(query, searcher):
+    if isinstance(query, StrictFirst):
+        chosen = query.strict if count(query.strict, searcher, None) >= StrictFirst.ENOUGH else query.partial
+        return _decided(chosen, searcher)
+    if isinstance(query, MinimumShouldMatch) or query.is_leaf():
+        return query
+    if isinstance(query, Ranked):
+        return Ranked(_decided(query.a, searcher), _decided(query.b, searcher))
+    return query.apply(lambda sub: _decided(sub, searcher))
 
 
 def phrase_query(schema, text: str):

@@ -163,7 +163,7 @@ def _search_sync(data_dir: Path, tenants: list[tuple[str, str, dict]], request: 
         allowed = _searchers.filter_docs(tenant_id, searcher, _filters(request))
         if allowed is not None and not allowed:
             continue  # nothing passes the filters here (Whoosh reads an empty allow-set as "no filter")
-        count, first = _ranked(searcher, plan.query, allowed, request.sort, wanted)
+        count, first = _ranked(searcher, queries.resolve(plan.query, searcher), allowed, request.sort, wanted)
         total += count
         place = len(answered)
         answered.append((searcher, slug, name))
@@ -303,9 +303,11 @@ def _plan(schema, text: str, stops: frozenset[str] = frozenset(), synonyms: tupl
         raise InvalidInput(fields={"q": {"zh": "检索式无法解析", "en": "the query cannot be parsed"}}) from None
 
 
-def _query(schema, text: str, stops: frozenset[str] = frozenset(), synonyms: tuple[tuple[str, ...], ...] = ()):
-    """The Whoosh query for a typed text (``queries.plan``): what the search runs, and the benches count with."""
-    return _plan(schema, text, stops, synonyms).query
+def _query(schema, text: str, stops: frozenset[str] = frozenset(), synonyms: tuple[tuple[str, ...], ...] = (), searcher=None):
+    """The Whoosh query for a typed text (``queries.plan``): what the search runs (decided for ``searcher``'s
+    index when given, ``queries.resolve``), and the benches count with."""
+    query = _plan(schema, text, stops, synonyms).query
+    return queries.resolve(query, searcher) if searcher is not None else query
 
 
 def _filters(request: SearchRequest):
