@@ -81,6 +81,7 @@ def test_a_sentence_ranks_the_matching_message_first_instead_of_nothing(index):
     answer = search(index, "梅溪湖畔小区物业公司乱收停车费太贵了")
     assert answer["total"] >= 1 and titles(answer)[0] == "物业乱收费"
     assert search(index, "学校 收费")["total"] == 1  # a few words typed: every one required
+    assert search(index, "小区门口学校放学")["total"] == 30  # a long string whose words are all found often: all required
 
 
 def test_a_quoted_phrase_stays_exact(index):

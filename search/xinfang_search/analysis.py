@@ -86,11 +86,12 @@ def normalise(text: str) -> str:
     for one (offsets stay valid for highlights). Text with no traditional character never reaches OpenCC
     (a table of its characters says so); text with some is converted by OpenCC's phrases (乾隆 stays, 乾燥
     becomes 干燥), or character by character where a phrase would change the length."""
-    out = []
-    for ch in text:
-        folded = unicodedata.normalize("NFKC", ch)
-        out.append(folded if len(folded) == 1 else ch)
-    text = "".join(out)
+    if not unicodedata.is_normalized("NFKC", text):  # most text has nothing to fold: no loop in Python
+        out = []
+        for ch in text:
+            folded = unicodedata.normalize("NFKC", ch)
+            out.append(folded if len(folded) == 1 else ch)
+        text = "".join(out)
     if text.isascii():
         return text
     by_character = text.translate(_t2s_characters())
@@ -102,8 +103,12 @@ def normalise(text: str) -> str:
 
 def fold(text: str) -> str:
     """``normalise`` and lower case, one character for one: what the n-gram field and highlights compare."""
+    text = normalise(text or "")
+    lower = text.lower()
+    if len(lower) == len(text):  # lower case never shortens a character: each became one
+        return lower
     out = []
-    for ch in normalise(text or ""):
+    for ch in text:
         lower = ch.lower()
         out.append(lower if len(lower) == 1 else ch)
     return "".join(out)

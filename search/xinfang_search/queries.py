@@ -65,6 +65,9 @@ class MinimumShouldMatch(Or):
     def __hash__(self):
         return super().__hash__() ^ hash(self.minmatch)
 
+    def __str__(self):
+        return f"({' OR '.join(str(q) for q in self.subqueries)})>={self.minmatch}"
+
     def normalize(self):
         subs = [q.normalize() for q in self.subqueries]
         return MinimumShouldMatch([q for q in subs if q is not NullQuery], boost=self.boost, minmatch=self.minmatch)
@@ -164,7 +167,8 @@ class Plan:
         for piece in self.pieces:
             found.append(piece.text.rstrip("*"))
             for word in piece.words:
-                found.extend(_group_of(word, synonyms))
+                if len(word) > 1 or len(piece.words) == 1:  # a sentence's single characters would mark everywhere
+                    found.extend(_group_of(word, synonyms))
         found += self.phrases + self.values
         out = []
         for text in found:
@@ -339,6 +343,9 @@ class StrictFirst(Query):
 
     def __repr__(self):
         return f"StrictFirst({self.strict!r}, {self.partial!r})"
+
+    def __str__(self):
+        return f"({self.strict} ELSE {self.partial})"
 
     def __eq__(self, other):
         return isinstance(other, StrictFirst) and (other.strict, other.partial) == (self.strict, self.partial)
