@@ -90,6 +90,15 @@ def test_a_quoted_phrase_stays_exact(index):
     assert search(index, '"收费物业"')["total"] == 0 and search(index, '"公司乱收"')["total"] == 1
 
 
+def test_operators_field_values_and_prefixes_keep_working(index):
+    assert titles(search(index, "title:违章建筑")) == ["违章建筑"]
+    assert "物业乱收费" not in titles(search(index, "物业 NOT 收费")) and "物业管理混乱" in titles(search(index, "物业 NOT 收费"))
+    assert set(titles(search(index, "噪声 OR 补课"))) == {"施工噪声", "学校补课"}
+    assert {"物业乱收费", "物业管理混乱"} <= set(titles(search(index, "物业*")))
+    answer = search(index, "领导 桐梓坡")
+    assert answer["ignored_words"] == ["领导"] and answer["total"] == 4  # 桐梓坡路 too
+
+
 def test_a_synonym_group_finds_either_word(index):
     assert "施工噪声" not in titles(search(index, "噪音"))
     groups = (("噪音", "噪声"), ("违建", "违章建筑"))
