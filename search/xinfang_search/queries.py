@@ -378,10 +378,13 @@ class StrictFirst(Query):
 
 def resolve(query, searcher):
     """The query with each long piece decided for this index (``StrictFirst``), counted over all its segments;
-    a word alone ranked by Whoosh's own AndMaybe (its top N found skipping blocks that cannot reach them)."""
+    a word alone as an Or of its substring and its word fields: the same documents (the substring's) and the same
+    scores, and Whoosh's top N of an Or skips the blocks that cannot reach them (its AndMaybe's skipping gave
+    another top N at another page size: pages repeated and missed petitions)."""
     query = _decided(query, searcher)
     if type(query) is Ranked:
-        return AndMaybe(query.a, query.b)
+        ranking = list(query.b.subqueries) if type(query.b) is Or else [query.b]
+        return Or([query.a, *ranking])
     return query
 
 
