@@ -159,3 +159,24 @@ async def test_the_search_page_offers_the_close_name_as_a_link(client, tenants, 
     html = await page.get_data(as_text=True)
     assert page.status_code == 200 and "您是不是要找" in html
     assert re.search(rf'href="[^"]*q={re.escape(quote("桐梓坡"))}[^"]*sort=newest|href="[^"]*sort=newest[^"]*q={re.escape(quote("桐梓坡"))}', html)
+
+
+def test_pages_of_a_broad_word_over_many_blocks_follow_one_order(tmp_path):
+    """Enough petitions for the postings to span blocks, so the top-N collector skips blocks by their best score."""
+    tenant_id = uuid.uuid4().hex[:24]
+    index_dir = TenantIndexDir(tmp_path, tenant_id)
+    with index_dir.writer_lock():
+        writer = index_dir.open_or_create_for_writing().writer()
+        for n in range(400):
+            text = "物业" * (1 + n % 5) + "，小区" + "门口停车" * (n % 11) + ("物业公司" if n % 3 else "") + "。"
+            writer.add_document(id=f"p{n:04d}", tenant_id=tenant_id, number=f"N{n:04d}", title="物业" if n % 7 == 0 else "来信",
+                                text=text, subject="", category="other", region="", channel="online", status="registered",
+                                kind="petition", received=datetime(2026, 3, 1) + timedelta(hours=n))
+        writer.commit()
+    index = (tmp_path, tenant_id)
+    whole = [item["id"] for item in search(index, "物业", page_size=100)["items"]]
+    for size in (7, 30):
+        paged = []
+        for page in range(1, 100 // size + 2):
+            paged += [item["id"] for item in search(index, "物业", page=page, page_size=size)["items"]]
+        assert paged[:100] == whole, size
