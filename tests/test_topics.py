@@ -76,6 +76,9 @@ def test_a_store_of_the_first_layout_is_carried_over(tmp_path):
     assert store.counts(TENANT, "2026-03-01", "2026-03-01") == Counter({"噪音": 1})
     tables = {r[0] for r in store._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert not {"petition_terms", "day_terms"} & tables
+    assert store.is_stale(TENANT) and not store.is_stale("another-tenant")  # the indexer's next drain rebuilds this tenant
+    store.remove_tenant(TENANT)  # what the rebuild does first
+    assert not store.is_stale(TENANT)
     store.close()
 
 

@@ -88,8 +88,9 @@ async def drain(data_dir: Path, tenant_id: str, *, batch: int = DRAIN_BATCH) -> 
     report = DrainReport()
     index_dir, side = TenantIndexDir(Path(data_dir), tenant_id), stores(data_dir)
     scope = TenantScope(tenant_id)
-    if await asyncio.to_thread(index_dir.schema_outdated):  # an index of an earlier release: every petition again
-        log.warning("search: the index of tenant %s has an older schema; rebuilding it from the store", tenant_id)
+    # An index or word counts of an earlier release: every petition again.
+    if await asyncio.to_thread(index_dir.schema_outdated) or side.terms.is_stale(tenant_id):
+        log.warning("search: the index or word counts of tenant %s are of an earlier release; rebuilding them from the store", tenant_id)
         await rebuild(data_dir, tenant_id)
     words = await tenant_words(tenant_id)
     with index_dir.writer_lock():

@@ -134,6 +134,7 @@ class TermStore(SideStore):
             CREATE TABLE IF NOT EXISTS term_days (tenant TEXT NOT NULL, day TEXT NOT NULL, region TEXT NOT NULL, cats TEXT NOT NULL,
                                                   term TEXT NOT NULL, df INTEGER NOT NULL,
                                                   PRIMARY KEY (tenant, day, region, cats, term)) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS term_stale_tenants (tenant TEXT PRIMARY KEY);
     """
 
     def __init__(self, path):
@@ -142,12 +143,14 @@ class TermStore(SideStore):
 
     def _take_over_the_first_layout(self) -> None:
         """The first layout (petition_terms, day_terms: no region, categories or phrases) is carried over with an
-        empty region and categories, so counts stay shown until ``indexer.rebuild`` counts every petition again."""
+        empty region and categories, so counts stay shown until ``indexer.rebuild`` counts every petition again; the
+        tenants carried over are noted (``is_stale``), and the indexer's next drain of each rebuilds it."""
         tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if not {"petition_terms", "day_terms"} <= tables:
             return
-        log.warning("search: frequent-word counts of the first layout carried over; rebuild the index to count regions, categories and phrases")
+        log.warning("search: frequent-word counts of the first layout carried over; each tenant's index is rebuilt at its next drain")
         with self.transaction():
+            self._db.execute("INSERT OR IGNORE INTO term_stale_tenants SELECT DISTINCT tenant FROM petition_terms")
             self._db.execute("INSERT OR IGNORE INTO term_petitions SELECT pid, tenant, day, '', '', terms FROM petition_terms")
             self._db.execute("INSERT OR IGNORE INTO term_days SELECT tenant, day, '', '', term, df FROM day_terms WHERE df > 0")
             self._db.execute("DROP TABLE petition_terms")
@@ -184,6 +187,11 @@ class TermStore(SideStore):
         with self.transaction():
             self._db.execute("DELETE FROM term_petitions WHERE tenant = ?", (tenant_id,))
             self._db.execute("DELETE FROM term_days WHERE tenant = ?", (tenant_id,))
+            self._db.execute("DELETE FROM term_stale_tenants WHERE tenant = ?", (tenant_id,))
+
+    def is_stale(self, tenant_id: str) -> bool:
+        """This tenant's counts were carried over from the first layout (no regions, categories or phrases)."""
+        return self._db.execute("SELECT 1 FROM term_stale_tenants WHERE tenant = ?", (tenant_id,)).fetchone() is not None
 
     @staticmethod
     def _where(tenant_id: str, first_day: str, last_day: str, region: str | None, category: str | None) -> tuple[str, list]:
