@@ -3,15 +3,21 @@ staff's decision on each."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from markupsafe import Markup
 from quart import redirect, render_template, url_for
 
 from xinfang.auth.access import current_principal
 from xinfang.auth.permissions import Permission, requires
 from xinfang.errors import InvalidInput
+from xinfang.petitions.models import Petition
+from xinfang.store.documents import utcnow
+from xinfang.store.scoped import TenantScope, parse_object_id
 from xinfang.tenancy.resolution import current_tenant
+from xinfang.timefmt import as_moment, zone
 
-from . import duplicates, matters, repeats
+from . import clusters, duplicates, matters, repeats
 from .blueprints import data_dir, search_api_bp, search_pages_bp
 from .models import CandidateStatus, DuplicateCandidate
 
@@ -29,7 +35,28 @@ async def petition_duplicates(tenant_slug, petition_id):
 
     petition = await access_petition(current_tenant(), petition_id)
     rows = await current_tenant().scope.repo(DuplicateCandidate).find({"petition_id": str(petition.id)}).sort("-score").to_list()
-    return {"candidates": [await _candidate_view(c) for c in rows]}
+    tenant = current_tenant()
+    return {"candidates": await _candidate_views(tenant.scope, rows, tenant.tenant.settings.time_zone)}
+
+
+async def _candidate_views(scope: TenantScope, rows: list[DuplicateCandidate], time_zone: str) -> list[dict]:
+    """The candidates' views, each of this body's petitions with when it was received and its state (one read for all):
+    staff judge a likely repeat by its date as much as by its title."""
+    views = [await _candidate_view(c) for c in rows]
+    ids = [oid for oid in (parse_object_id(v["other_id"]) for v in views if v["same_tenant"] and v["other_id"]) if oid]
+    others = {str(p.id): p for p in await scope.repo(Petition).find({"_id": {"$in": ids}}).to_list()} if ids else {}
+    for view in views:
+        other = others.get(view["other_id"] or "")
+        view.update(other_received_on=received_day(other, time_zone).isoformat() if other else None,
+                    other_state=other.state if other else None)
+    return views
+
+
+def received_day(petition: Petition, time_zone: str) -> date:
+    """The day a petition came in, as its body's calendar says: the date staff entered, else the day it was filed."""
+    if petition.received_on:
+        return date.fromisoformat(petition.received_on)
+    return as_moment(petition.created_at).astimezone(zone(time_zone)).date()
 
 
 async def _candidate_view(c: DuplicateCandidate) -> dict:
@@ -66,15 +93,25 @@ async def decide_duplicate_submit(tenant_slug, candidate_id, decision):
 
 async def duplicates_panel(tenant, petition, principal) -> Markup | None:
     """The petition page's section: likely duplicates with their reasons, confirm or dismiss each."""
-    from xinfang.store.scoped import TenantScope
-
-    repo = TenantScope(tenant.id).repo(DuplicateCandidate)
+    scope = TenantScope(tenant.id)
+    repo = scope.repo(DuplicateCandidate)
     rows = await repo.find({"petition_id": str(petition.id)}).sort("-score").to_list()
     # Later petitions staff confirmed as repeats of this one (重信重访), shown on the earlier one too.
-    repeats = await repo.find({"other_id": str(petition.id), "status": CandidateStatus.CONFIRMED.value}).to_list()
-    if not rows and not repeats:
+    later = await repo.find({"other_id": str(petition.id), "status": CandidateStatus.CONFIRMED.value}).to_list()
+    if not rows and not later:
         return None
-    html = await render_template("staff/_duplicates.html", tenant=tenant, candidates=[await _candidate_view(c) for c in rows],
-                                 repeats=repeats, reason_names=REASON_NAMES, can_act=Permission.PETITIONS_ACT in principal.permissions,
-                                 statuses=CandidateStatus)
+    time_zone = tenant.settings.time_zone
+    candidates = await _candidate_views(scope, rows, time_zone)
+    # The matters page's window ends on this petition's day (else a petition of last year is outside its default window).
+    received, today = received_day(petition, time_zone), utcnow().astimezone(zone(time_zone)).date()
+    matters_url = url_for("search_pages.matters_page", tenant_slug=tenant.slug, **({"end": received.isoformat()} if received < today else {}))
+    later_ids = [oid for oid in (parse_object_id(r.petition_id) for r in later) if oid]
+    later_petitions = await scope.repo(Petition).find({"_id": {"$in": later_ids}}).to_list() if later_ids else []
+    later_petitions.sort(key=lambda p: p.received_at)
+    repeats_shown = [{"id": str(p.id), "number": p.number, "title": p.title, "received_on": received_day(p, time_zone).isoformat(),
+                      "decided_by": next((r.decided_by for r in later if r.petition_id == str(p.id)), "")} for p in later_petitions]
+    html = await render_template("staff/_duplicates.html", tenant=tenant, candidates=candidates, repeats=repeats_shown, reason_names=REASON_NAMES,
+                                 can_act=Permission.PETITIONS_ACT in principal.permissions, statuses=CandidateStatus, matters_url=matters_url,
+                                 collective=any("collective" in c["reasons"] for c in candidates),
+                                 collective_days=repeats.COLLECTIVE_WINDOW_DAYS, collective_people=clusters.COLLECTIVE_MIN_PETITIONERS)
     return Markup(html)

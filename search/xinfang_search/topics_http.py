@@ -9,7 +9,9 @@ from quart import request
 from xinfang.auth.permissions import Permission, requires
 from xinfang.errors import InvalidInput
 from xinfang.http import staff_page
+from xinfang.store.documents import utcnow
 from xinfang.tenancy.resolution import current_tenant
+from xinfang.timefmt import zone
 
 from . import topics
 from .blueprints import data_dir, search_api_bp, search_pages_bp
@@ -24,7 +26,13 @@ async def frequent_words(tenant_slug):
     """Topics (words and phrases) and rising terms in the last N days (days=7..365, default 30) up to ``end``,
     against the windows before; ``region`` and ``category`` narrow both to those petitions."""
     days, end, region, category = _window()
-    return await topics.frequent_words(data_dir(), current_tenant().tenant_id, days=days, end=end, region=region, category=category)
+    return await topics.frequent_words(data_dir(), current_tenant().tenant_id, days=days, end=end or tenant_today(), region=region,
+                                       category=category)
+
+
+def tenant_today() -> date:
+    """Today in the tenant's time zone: a window without an end ends on the day its staff are living."""
+    return utcnow().astimezone(zone(current_tenant().tenant.settings.time_zone)).date()
 
 
 def _window() -> tuple[int, date | None, str | None, str | None]:
@@ -48,9 +56,12 @@ def _window() -> tuple[int, date | None, str | None, str | None]:
 @requires(Permission.PETITIONS_READ)
 async def frequent_words_page(tenant_slug):
     days, end, region, category = _window()
-    tenant = current_tenant()
-    words = await topics.frequent_words(data_dir(), tenant.tenant_id, days=days, end=end, region=region, category=category)
+    tenant, today = current_tenant(), tenant_today()
+    words = await topics.frequent_words(data_dir(), tenant.tenant_id, days=days, end=end or today, region=region, category=category)
     categories = (await filter_choices([tenant.tenant]))["category"]  # value -> {"zh", "en"}: words, never codes
     biggest = max([w["count"] for w in words["top"]] + [1])
-    return await staff_page("staff/frequent_words.html", words=words, days=days, end=end, region=region, category=category,
-                            region_shown=topics.region_name(region) if region else "", categories=categories, biggest=biggest)
+    # Windows before the tenant's first petition count as nothing: "rising" against them is said to be so.
+    empty_before = sum(1 for n in words["history"]["petitions"] if not n)
+    return await staff_page("staff/frequent_words.html", words=words, days=days, end=end, today=today, region=region, category=category,
+                            region_shown=topics.region_name(region) if region else "", categories=categories, biggest=biggest,
+                            empty_before=empty_before)
