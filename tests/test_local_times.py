@@ -151,3 +151,17 @@ def test_the_scan_catches_what_it_is_for():
     for raw in ("{{ step.at }}", "{{ n.created_at.strftime('%H:%M') }}", "{{ (review.expires_at or '')[0:16] }}"):
         expression = raw[2:-2]
         assert RAW_TIME.search(expression) and not re.search(r"\|\s*local_(time|date)\b", expression)
+
+
+def test_a_date_received_begins_at_midnight_in_the_zone_of_the_tenant_that_registered_it():
+    """A body on Asia/Urumqi registering 2025-10-01: the case came in at its midnight, which is 2025-10-01 in its
+    own pages (not 9 月 30 日, as China Standard Time's midnight read in Urumqi would be)."""
+    from zoneinfo import ZoneInfo
+
+    from xinfang.petitions.models import Petition
+
+    urumqi = Petition.model_construct(received_on="2025-10-01", received_zone="Asia/Urumqi")
+    assert urumqi.received_at == datetime(2025, 9, 30, 18, 0, tzinfo=UTC)
+    assert urumqi.received_at.astimezone(ZoneInfo("Asia/Urumqi")).date().isoformat() == "2025-10-01"
+    before = Petition.model_construct(received_on="2025-10-01", received_zone=None)  # registered before the zone was kept
+    assert before.received_at == datetime(2025, 9, 30, 16, 0, tzinfo=UTC)

@@ -70,6 +70,9 @@ class Petition(TenantDocument, CarriesEvents):
     # The day the letter, visit or call came in (来信日期 / 来访日期), ISO date, as staff registered it;
     # None: the day it was filed (online, or registered before the field). Read it as ``received_at``.
     received_on: str | None = None
+    # The tenant's time zone when the date received was registered: that day begins at its midnight there
+    # (a body in Xinjiang on Asia/Urumqi is not on China Standard Time's midnight). None: China Standard Time.
+    received_zone: str | None = None
     state: str
     # The number of the tenant's workflow version the case runs on (petitions/workflow_versions.py): set when it
     # starts and when it moves to another body; None: started before versions existed (the tenant's first version).
@@ -98,10 +101,11 @@ class Petition(TenantDocument, CarriesEvents):
 
     @property
     def received_at(self) -> datetime:
-        """When it came in: the start of the registered day received (China Standard Time), else when it was filed.
-        Time limits, search and statistics count from it."""
+        """When it came in: the start of the registered day received (in the tenant's zone when registered), else
+        when it was filed. Time limits, search and statistics count from it."""
         if self.received_on:
-            return datetime.combine(date.fromisoformat(self.received_on), time(0), CHINA).astimezone(UTC)
+            zone = ZoneInfo(self.received_zone) if self.received_zone else CHINA
+            return datetime.combine(date.fromisoformat(self.received_on), time(0), zone).astimezone(UTC)
         return self.created_at
 
     class Settings:

@@ -417,6 +417,7 @@ async def do_submit_petition(
         petitioner_key=petitioner_key(keyring, identity),
         title=_title_of(public_answers, form), subject_name=_subject_of(public_answers),
         received_on=received_on.isoformat() if received_on else None,
+        received_zone=ctx.tenant.settings.time_zone if received_on else None,
         state=initial.key, workflow_version=workflow_version,
         due_on=await _deadline(ctx.scope, workflow, initial.deadline, received_on or china_today(now)) if initial.deadline else None,
         due_rule=initial.deadline,
