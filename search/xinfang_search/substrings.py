@@ -21,9 +21,10 @@ FIELD = "ngram"
 class _AdjacentMatcher(WrappingMatcher):
     """The documents of an intersection of bigram postings whose positions run one after another."""
 
-    def __init__(self, child, grams, boost=1.0):
+    def __init__(self, child, grams, offsets, boost=1.0):
         super().__init__(child, boost)
         self._grams = grams  # the leaf matchers, in the text's order, each at the child's document
+        self._offsets = offsets  # where each bigram stands from the first
         self._settle()
 
     def copy(self):
@@ -31,7 +32,7 @@ class _AdjacentMatcher(WrappingMatcher):
 
     def _lined_up(self) -> bool:
         starts = None
-        for offset, gram in enumerate(self._grams):
+        for offset, gram in zip(self._offsets, self._grams):
             here = {p - offset for p in gram.value_as("positions")}
             starts = here if starts is None else starts & here
             if not starts:
@@ -72,21 +73,22 @@ class _AdjacentMatcher(WrappingMatcher):
 class NgramPhrase(Query):
     """One stretch of text (no punctuation) as a substring: its bigrams at consecutive positions."""
 
-    def __init__(self, grams: list[str], boost: float = 1.0):
+    def __init__(self, grams: list[str], boost: float = 1.0, offsets: list[int] | None = None):
         self.grams = list(grams)
+        self.offsets = list(offsets) if offsets is not None else list(range(len(self.grams)))
         self.boost = boost
 
     def __repr__(self):
         return f"NgramPhrase({self.grams!r}, boost={self.boost})"
 
     def __str__(self):
-        return f'{FIELD}:"{"".join(g[0] for g in self.grams) + self.grams[-1][1:]}"'
+        return f'{FIELD}:"{"".join(f"{g}@{o}" for g, o in zip(self.grams, self.offsets))}"'
 
     def __eq__(self, other):
-        return isinstance(other, NgramPhrase) and other.grams == self.grams and other.boost == self.boost
+        return isinstance(other, NgramPhrase) and (other.grams, other.offsets, other.boost) == (self.grams, self.offsets, self.boost)
 
     def __hash__(self):
-        return hash((tuple(self.grams), self.boost))
+        return hash((tuple(self.grams), tuple(self.offsets), self.boost))
 
     def is_leaf(self):
         return True
@@ -126,14 +128,27 @@ class NgramPhrase(Query):
             child = IntersectionMatcher(child, leaf)
         if len(leaves) == 1:
             return matching.WrappingMatcher(child, boost=self.boost) if self.boost != 1.0 else child
-        return _AdjacentMatcher(child, leaves, boost=self.boost)
+        return _AdjacentMatcher(child, leaves, self.offsets, boost=self.boost)
+
+
+def _covering(grams: list[str], exact: bool) -> list[tuple[str, int]]:
+    """The bigrams that pin a stretch down, with their offsets: every other one and the last (中心 @0, 小学 @2 are
+    中心小学 exactly: half the postings to intersect), and only those with a Han character (a run of digits or
+    Latin letters is a word of its own, searched as one: 2000元 is the word 2000 and 0元 after it), unless the
+    text must be found ``exact`` (a quoted phrase: 收取200元 is not 收取250元)."""
+    if not grams:
+        return []
+    wanted = list(range(0, len(grams), 2))
+    if wanted[-1] != len(grams) - 1:
+        wanted.append(len(grams) - 1)
+    return [(grams[i], i) for i in wanted if exact or has_han(grams[i])]
 
 
 def has_han(text: str) -> bool:
     return any("\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf" for ch in text)
 
 
-def substring_query(text: str, boost: float = 1.0):
+def substring_query(text: str, boost: float = 1.0, exact: bool = False):
     """``text`` as a substring of the folded title, text or subject: each stretch between punctuation or spaces
     one ``NgramPhrase`` (all of them required). None when no stretch has two characters, or the text has no
     Han character: a number or a Latin word is a word of its own (2000 must not find 12000, and a substring of
@@ -142,11 +157,11 @@ def substring_query(text: str, boost: float = 1.0):
         return None
     parts = []
     for stretch in "".join(ch if ch.isalnum() else " " for ch in fold(text)).split():
-        grams = [g for g, _ in bigrams(stretch)]
+        grams = _covering([g for g, _ in bigrams(stretch)], exact)
         if len(grams) == 1:
-            parts.append(Term(FIELD, grams[0], boost=boost))
+            parts.append(Term(FIELD, grams[0][0], boost=boost))
         elif grams:
-            parts.append(NgramPhrase(grams, boost=boost))
+            parts.append(NgramPhrase([g for g, _ in grams], boost=boost, offsets=[o for _, o in grams]))
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else And(parts)
