@@ -41,14 +41,14 @@ import statistics
 import sys
 import tempfile
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from xinfang_search import clusters, duplicates
 from xinfang_search.index import TenantIndexDir
 from xinfang_search.querying import SearchRequest, _query, _search_sync
-from xinfang_search.repeats import COLLECTIVE_LINK_SCORE, COLLECTIVE_MIN_PETITIONERS, COLLECTIVE_WINDOW_DAYS
+from xinfang_search.clusters import COLLECTIVE_MIN_PETITIONERS
 from xinfang_search.analysis import words
 from xinfang_search.terms import TermStore, petition_terms
 from xinfang_search.topics import topics_of
@@ -255,14 +255,20 @@ def frequent_words(data_dir: Path, messages: list[dict], topic_words: dict) -> N
     if cluster:
         last = date.fromisoformat(cluster[-1])
         windows.append((f"30 days to {last} (the 8-person 湘味烧烤 fumes cluster)", last - timedelta(days=29), last))
+        windows.append((f"365 days to {last} (dev)", last - timedelta(days=364), last))
+    windows.append((f"365 days to {days[-1]} (held out)", days[-1] - timedelta(days=364), days[-1]))
     links = wrong = 0
+    mismatched = []
     for title, first, last in windows:
         print(f"{title}: {stores_['before'].petitions(TENANT, first.isoformat(), last.isoformat())} messages")
         shown = topics_of(stores_["after, with categories"], TENANT, end=last, days=(last - first).days + 1, top=30)
         for topic in shown["top"] + shown["rising"]:  # what a topic's link finds: its count, else the page misleads
             request = SearchRequest(q=topic["query"], page=1, page_size=1, received_from=first, received_to=last)
             links += 1
-            wrong += _search_sync(data_dir, TENANTS, request, {TENANT})["total"] != topic["count"]
+            found = _search_sync(data_dir, TENANTS, request, {TENANT})["total"]
+            if found != topic["count"]:
+                wrong += 1
+                mismatched.append(f"{topic['term']} {topic['count']} vs {found}")
         for name in stores_:
             ranked = ranking(name, first, last)
             tops = ranked[:30]
@@ -270,7 +276,18 @@ def frequent_words(data_dir: Path, messages: list[dict], topic_words: dict) -> N
             ranks = "  ".join(f"{w} {ranked.index(w) + 1 if w in ranked else '-'}" for w in ("油烟", "湘味烧烤", "梅溪湖畔小区"))
             print(f"  {name:<24} topic precision of the top 30 {topical / 30:.2f}; rank of {ranks}")
             print("    " + " ".join(f"{t.replace(' ', '')}{'*' if is_topic(t) else ''}" for t in tops))
-    print(f"topics whose search link finds another number of petitions than the count shown: {wrong} of {links} (goal 0)")
+    print(f"topics whose search link finds another number of petitions than the count shown: {wrong} of {links} (goal 0) "
+          + " ".join(mismatched[:12]))
+    by_category: dict[str, list[float]] = defaultdict(list)
+    for split, last in (("dev", days[0] + timedelta(days=364)), ("held_out", days[-1])):
+        for category in sorted({m["topic"] for m in messages}):  # one category's topics: its 365 days, the category's own words
+            found = topics_of(stores_["after, with categories"], TENANT, end=last, days=365, top=30, category=category)["top"]
+            if found:
+                by_category[split].append(sum(1 for t in found if is_topic(t["term"])) / len(found))
+            if category == "低保评定" and split == "dev":
+                print(f"  category {category}, 365 days to {last}: " + " ".join(f"{t['term']}{'*' if is_topic(t['term']) else ''}" for t in found))
+    print(f"one category's 365 days, mean topic precision of its top 30: dev {mean(by_category['dev']):.2f}, "
+          f"held out {mean(by_category['held_out']):.2f} ({len(by_category['dev'])} categories)")
     month_precision: dict[tuple[str, str], list[float]] = defaultdict(list)
     year_two = days[0] + timedelta(days=365)
     last = days[-1]
@@ -295,31 +312,81 @@ def fingerprint(message: dict) -> duplicates.Fingerprint:
                                   subject_name=None, petitioner=message["petitioner"], created=message["received_on"], region=message["region"])
 
 
-def duplicate_check(data_dir: Path, messages: list[dict]) -> tuple[dict[str, set[str]], set[str]]:
+def duplicate_check(data_dir: Path, messages: list[dict]) -> tuple[dict[str, set[str]], list[tuple[str, str]], dict[str, duplicates.Fingerprint]]:
     """The indexer's check, message by message in received order (``repeats.check_new_petitions`` with its store
     rows kept in memory): each message's likely duplicates among the earlier ones (``scored_candidates`` +
-    ``is_likely_duplicate``), and the messages flagged collective by its rule (``clusters.matter_of`` over the
-    likely links at least COLLECTIVE_LINK_SCORE so far, within COLLECTIVE_WINDOW_DAYS, counted by distinct petitioner)."""
+    ``is_likely_duplicate``), and the link through which it joined a matter (``clusters.matters_to_join``)."""
     store = duplicates.FingerprintStore(data_dir / "fingerprints.sqlite3")
     likely: dict[str, set[str]] = {}
-    links: dict[str, set[str]] = defaultdict(set)
-    received: dict[str, str] = {}
-    petitioner: dict[str, str] = {}
-    collective: set[str] = set()
+    joins: list[tuple[str, str]] = []
+    matter_of: dict[str, set[str]] = {}
+    prints: dict[str, duplicates.Fingerprint] = {}
     for message in sorted(messages, key=lambda m: (m["received_on"], m["id"])):
         fp = fingerprint(message)
-        received[fp.petition_id], petitioner[fp.petition_id] = fp.created, fp.petitioner
+        prints[fp.petition_id] = fp
         scored = duplicates.scored_candidates(store, fp, [TENANT])
         likely[message["id"]] = {other.petition_id for other, score, _, _ in scored if duplicates.is_likely_duplicate(score)}
-        for other in (other.petition_id for other, score, _, _ in scored if score >= COLLECTIVE_LINK_SCORE):
-            links[fp.petition_id].add(other)
-            links[other].add(fp.petition_id)
-        matter = clusters.matter_of(fp.petition_id, lambda pid: links[pid], received.get, COLLECTIVE_WINDOW_DAYS)
-        if clusters.is_collective(clusters.distinct_petitioners(petitioner[pid] for pid in matter)):
-            collective.add(message["id"])
+        joined = clusters.matters_to_join(fp, [(other, score) for other, score, _, _ in scored],
+                                          lambda pid: [prints[m] for m in matter_of.get(pid, {pid})])
+        members = {fp.petition_id}
+        for other in joined:
+            joins.append((fp.petition_id, other))
+            members |= matter_of.get(other, {other})
+        for pid in members:
+            matter_of[pid] = members
         store.put(fp)
     store.close()
-    return likely, collective
+    return likely, joins, prints
+
+
+def chained_groups(likely: dict[str, set[str]], prints: dict[str, duplicates.Fingerprint], window_days: int) -> list[set[str]]:
+    """The first release's matters ("before"): connected components of every likely link at most ``window_days`` apart."""
+    edges = [(a, b) for a, found in likely.items() for b in found
+             if (duplicates.days_apart(prints[a].created, prints[b].created) or 0) <= window_days]
+    return clusters.components(edges)
+
+
+def group_quality(messages: list[dict], groups: list[set[str]]) -> dict:
+    """Groups (two or more petitions) against the labelled matters: pairwise precision and recall (two petitions in
+    one group, two of one matter), purity (of each group's petitions, the share of its commonest matter; an
+    unlabelled message is a matter of its own) and completeness (of each matter's petitions, the share in its
+    largest group), groups mixing matters, and the longest span of a group in days."""
+    label = {m["id"]: m["matter"] or m["id"] for m in messages}
+    received = {m["id"]: m["received_on"] for m in messages}
+    groups = [g for g in groups if len(g) >= 2]
+    grouped = {pid: n for n, g in enumerate(groups) for pid in g}
+    said = sum(len(g) * (len(g) - 1) // 2 for g in groups)
+    right = sum(n * (n - 1) // 2 for g in groups for n in Counter(label[p] for p in g).values())
+    matters: dict[str, list[str]] = defaultdict(list)
+    for m in messages:
+        if m["matter"]:
+            matters[m["matter"]].append(m["id"])
+    truth = sum(len(v) * (len(v) - 1) // 2 for v in matters.values())
+    in_groups = sum(len(g) for g in groups)
+    purity = sum(max(Counter(label[p] for p in g).values()) for g in groups) / in_groups if in_groups else float("nan")
+    complete = sum(max(Counter(grouped.get(p, p) for p in ids).values()) for ids in matters.values()) / sum(len(v) for v in matters.values())
+    mixed = sum(1 for g in groups if len({label[p] for p in g if label[p] in matters}) > 1)
+    span = max((duplicates.days_apart(min(received[p] for p in g), max(received[p] for p in g)) or 0 for g in groups), default=0)
+    return {"groups": len(groups), "pairs P": right / said if said else float("nan"), "pairs R": right / truth if truth else float("nan"),
+            "purity": purity, "completeness": complete, "mixing matters": mixed, "longest days": span}
+
+
+def matters_report(messages: list[dict], likely: dict[str, set[str]], joins: list[tuple[str, str]],
+                   prints: dict[str, duplicates.Fingerprint]) -> set[str]:
+    """Groups before (connected likely links within 90 and 365 days, as the matters page drew them) and after
+    (``clusters.matters_to_join``'s matters); returns the messages flagged collective (a matter of at least
+    COLLECTIVE_MIN_PETITIONERS people flags every petition of it)."""
+    print("\n== matters (同一事项) against the labelled matters ==")
+    after = clusters.components(joins)
+    rows = {"before: chained links, 90 days": chained_groups(likely, prints, 90),
+            "before: chained links, 365 days": chained_groups(likely, prints, 365),
+            "after: matters_to_join": after}
+    print(f"{'grouping':<34}{'groups':>7}{'pairs P':>9}{'pairs R':>9}{'purity':>8}{'complete':>10}{'mixing':>8}{'longest':>9}")
+    for name, groups in rows.items():
+        q = group_quality(messages, groups)
+        print(f"{name:<34}{q['groups']:>7}{q['pairs P']:>9.2f}{q['pairs R']:>9.2f}{q['purity']:>8.2f}{q['completeness']:>10.2f}"
+              f"{q['mixing matters']:>8}{q['longest days']:>8}d")
+    return {pid for g in after if clusters.is_collective(clusters.distinct_petitioners(prints[p].petitioner for p in g)) for pid in g}
 
 
 def group_truth(group: list[dict], kind: str) -> bool:
@@ -409,8 +476,9 @@ def main() -> int:
         print(f"queries run in {time.perf_counter() - started:.1f} s")
         report_queries(rows)
         frequent_words(data_dir, messages, topic_words)
-        likely, collective = duplicate_check(data_dir, messages)
+        likely, joins, prints = duplicate_check(data_dir, messages)
         repeat_pairs(messages, pairs, likely)
+        collective = matters_report(messages, likely, joins, prints)
         collective_report(messages, collective)
     return 0
 

@@ -44,20 +44,37 @@ def test_one_matter_reworded_by_another_person_is_likely_and_another_estate_is_n
     assert "same_place" not in duplicates.pair_score(sewage, at_a_company)[2]  # one place, two issues: two matters
 
 
-def test_clusters_count_people_within_the_window_and_flag_five_as_collective():
-    text = "梅溪湖畔小区楼下湘味烧烤店油烟扰民，窗户都不敢开。"
-    prints = {f"m{i}": fp(f"m{i}", "油烟扰民", text, f"p{i % 5}", f"2025-09-{1 + 3 * i:02d}") for i in range(6)}  # 6 petitions, 5 people
-    prints["late"] = fp("late", "油烟扰民", text, "p9", "2026-03-01")
-    links = [(f"m{i}", f"m{i + 1}") for i in range(5)] + [("m5", "late")]
-    matters = clusters.group(prints, links)
-    assert [len(m.petition_ids) for m in matters] == [6]  # the link half a year on does not join
-    assert matters[0].petitioners == 5 and matters[0].collective and "梅溪湖畔小区" in matters[0].places and "油烟" in matters[0].words
-    neighbours = {pid: set() for pid in prints}
-    for a, b in links:
-        neighbours[a].add(b)
-        neighbours[b].add(a)
-    reached = clusters.matter_of("m5", neighbours.__getitem__, lambda pid: prints[pid].created, window_days=10)
-    assert reached == {"m5", "m4", "m3", "m2"} and not clusters.is_collective(clusters.distinct_petitioners(prints[p].petitioner for p in reached))
+def test_a_matter_is_a_group_every_petition_agrees_with_not_a_chain_of_links():
+    fumes = "梅溪湖畔小区楼下湘味烧烤店油烟直排，没有装油烟净化器，窗户都不敢开。"
+    prints = {f"m{i}": fp(f"m{i}", "油烟直排", fumes, f"p{i}", f"2025-09-{1 + 3 * i:02d}") for i in range(5)}
+    noise = fp("noise", "噪音扰民", "梅溪湖畔小区楼下广场舞音响太吵，晚上睡不着。", "p7", "2025-09-20")
+    elsewhere = fp("elsewhere", "油烟直排", "洋湖湾小区楼下柳州螺蛳粉店油烟直排，窗户都不敢开。", "p8", "2025-09-21")
+    late = fp("late", "油烟直排", fumes, "p9", "2026-03-01")
+    assert not clusters.compatible(noise, prints["m0"]) and not clusters.compatible(elsewhere, prints["m0"])  # another issue, another estate
+    assert not clusters.compatible(late, prints["m0"])  # half a year on
+    members = {"m0": [prints["m0"]]}
+    joins = []
+    for i in range(1, 5):  # each joins the matter of the earlier ones, as the indexer checks them in turn
+        group = members[f"m{i - 1}"]
+        through = clusters.matters_to_join(prints[f"m{i}"], [(prints[f"m{i - 1}"], 0.9)], lambda pid: group)
+        assert through == [f"m{i - 1}"]
+        joins.append((f"m{i}", f"m{i - 1}"))
+        members[f"m{i}"] = group + [prints[f"m{i}"]]
+    # linked strongly to a member, but not every member agrees: it starts its own matter
+    assert clusters.matters_to_join(noise, [(prints["m4"], 0.9)], lambda pid: members["m4"]) == []
+    assert clusters.matters_to_join(late, [(prints["m4"], 0.9)], lambda pid: members["m4"]) == []
+    matters = clusters.group({**prints, "noise": noise}, joins + [("noise", "noise")])
+    assert [len(m.petition_ids) for m in matters] == [5] and matters[0].petitioners == 5 and matters[0].collective
+    assert "梅溪湖畔小区" in matters[0].places and "油烟" in matters[0].words
+    assert all(any(w in word for w in ("油烟", "净化器")) for word in matters[0].words)  # issue words only, no fragments
+
+
+def test_a_petition_naming_no_place_joins_a_matter_it_is_like_in_words_at_several_petitions():
+    school = [fp(f"s{i}", "梅溪湖实验小学乱收费", f"梅溪湖实验小学以资料费名义每人收120元，收钱不开票。第{i}次反映。", f"p{i}", "2026-06-01") for i in range(4)]
+    unnamed = fp("u", "學校强制收費", "學校乱收費，班主任在群里通知交120元班费。", "p9", "2026-06-14")
+    weak = [(s, 0.42) for s in school[:3]]  # alike, none a likely duplicate alone
+    assert len(clusters.matters_to_join(unnamed, weak, lambda pid: school)) == 1
+    assert clusters.matters_to_join(unnamed, weak[:1], lambda pid: school) == []  # like one of four: not the matter's
 
 
 async def test_a_likely_repeat_at_an_unrelated_body_is_shown_as_existence_only(client, tenants, worker):
@@ -117,7 +134,18 @@ async def test_the_matters_page_lists_five_people_on_one_matter_as_a_collective_
 
     found = await eventually(matter, timeout=60, message="the matter of the five petitions")
     assert found["petitioners"] == 5 and "洋湖湾小区" in found["places"] and "油烟" in found["words"] and found["collective"]
-    page = await (await client.get(f"/t/{tenants.A}/staff/matters?days=30", headers=handler)).get_data(as_text=True)
+    page = await (await client.get(f"/t/{tenants.A}/staff/matters?days=30&collective=1&min_people=5", headers=handler)).get_data(as_text=True)
     assert "同一事项" in page and "洋湖湾小区" in page and "集体访" in page and all(f"/staff/petitions/{pid}" in page for pid in ids)
+    for pid in (ids[0], ids[-1]):  # the first petition says it too, not only the one that made five
+        body = await (await client.get(f"/t/{tenants.A}/api/petitions/{pid}/duplicates", headers=handler)).get_json()
+        assert body["matter"] == {"petitions": 5, "petitioners": 5, "collective": True}
+    first = await (await client.get(f"/t/{tenants.A}/staff/petitions/{ids[0]}", headers=handler)).get_data(as_text=True)
+    assert "集体访" in first
+    many = await (await client.get(f"/t/{tenants.A}/api/matters", headers=handler, query_string={"days": "30", "min_people": "6"})).get_json()
+    assert not [m for m in many["matters"] if set(ids) & {p["id"] for p in m["petitions"]}] and many["page_size"] == 20
+    assert all(m["collective"] for m in (await (await client.get(f"/t/{tenants.A}/api/matters", headers=handler,
+                                                                 query_string={"days": "30", "collective": "1"})).get_json())["matters"])
     bad = await client.get(f"/t/{tenants.A}/api/matters", headers=handler, query_string={"days": "0", "end": "yesterday"})
     assert bad.status_code == 422 and {"days"} <= set((await bad.get_json())["error"]["fields"])
+    bad = await client.get(f"/t/{tenants.A}/staff/matters", headers=handler, query_string={"min_people": "x", "page": "0"})
+    assert bad.status_code == 422

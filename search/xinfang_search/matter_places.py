@@ -53,7 +53,7 @@ def places(text: str) -> list[tuple[str, str]]:
     for match in _SUFFIX_RE.finditer(text):
         start = match.start()
         left = start
-        while left > floor and start - left < MAX_NAME and _han(text[left - 1]) and text[left - 1] not in _BOUNDARY:
+        while left > floor and start - left < MAX_NAME and _han(text[left - 1]) and (text[left - 1] not in _BOUNDARY or _inside_name(text, left - 1)):
             left -= 1
         prefix = text[left:start]
         for word in _LEADING_WORDS:
@@ -69,6 +69,14 @@ def places(text: str) -> list[tuple[str, str]]:
         elif len(prefix) >= MIN_NAME:
             floor = match.end()
     return found
+
+
+# 家 ends a name after a person (我家梅溪湖畔小区) but is inside one after another character (万家丽苑, 星沙嘉园 is not 家).
+_PERSON_BEFORE_家 = set("我你他她们大回老自住在到的")
+
+
+def _inside_name(text: str, at: int) -> bool:
+    return text[at] == "家" and at > 0 and _han(text[at - 1]) and text[at - 1] not in _PERSON_BEFORE_家 and text[at - 1] not in _BOUNDARY
 
 
 def bigrams(name: str) -> frozenset[str]:

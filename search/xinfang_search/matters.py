@@ -1,6 +1,7 @@
-"""A tenant's matters (同一事项) as staff see them: its likely-duplicate links of a window of received dates grouped
-into clusters (clusters.group), each with its petitions, places, issue words, distinct petitioners and whether
-it is a collective petition (集体访); and what staff may know of another body's likely repeat (全系统判重).
+"""A tenant's matters (同一事项) as staff see them: the matters its petitions joined when checked (repeats.MATTER links,
+clusters.group) with a petition received in a window, each with its petitions, places, issue words, distinct
+petitioners and whether it is a collective petition (集体访), filtered, sorted and paged; and what staff may know of
+another body's likely repeat (全系统判重).
 
 Reads the tenant's own petitions and duplicate candidates through its TenantScope, and the fingerprints (places,
 words, received dates, petitioners' keyed hashes: derived data on the indexer's disk) for what the texts name.
@@ -15,36 +16,44 @@ from xinfang.petitions.models import Petition
 from xinfang.store.scoped import TenantScope, parse_object_id
 from xinfang.tenancy.models import Tenant
 
-from . import clusters, duplicates
+from . import clusters, duplicates, repeats
 from .indexer import stores
 from .models import CandidateStatus, DuplicateCandidate
 
-MAX_LINKS = 20000  # candidate rows read for one page: a tenant's whole window, bounded
+MAX_LINKS = 20000  # matter links read for one page: a tenant's whole window, bounded
+PAGE_SIZE = 20  # matters a page
 
 
-async def tenant_matters(data_dir: Path, tenant_id: str, *, days: int = duplicates.MATTER_WINDOW_DAYS, end: date | None = None) -> dict:
-    """Clusters of two or more petitions received in the ``days`` to ``end`` (today), largest by people first."""
+async def tenant_matters(data_dir: Path, tenant_id: str, *, days: int = duplicates.MATTER_WINDOW_DAYS, end: date | None = None,
+                         collective_only: bool = False, min_people: int = 1, page: int = 1, page_size: int = PAGE_SIZE) -> dict:
+    """Matters of two or more petitions with a petition received in the ``days`` to ``end`` (today), each with all
+    its petitions (a matter spans at most MATTER_WINDOW_DAYS, so some may be received just outside the window): the
+    most people first, then the latest; only collective ones, or those of at least ``min_people`` people; a page."""
     end = end or datetime.now(UTC).date()
     start = end - timedelta(days=days - 1)
     low, high = start.isoformat(), (end + timedelta(days=1)).isoformat()
     scope = TenantScope(tenant_id)
-    # A link is stored when the later petition is checked, so rows older than the window (less a margin for late
-    # registrations) cannot join two petitions received in it.
+    # A link is stored when the later petition is checked, so rows checked before the window (less a matter's span
+    # and a margin for late registrations) cannot hold a petition received in it.
     checked_since = datetime.combine(start - timedelta(days=365), time(0), UTC)
     rows = await scope.repo(DuplicateCandidate).find(
-        {"other_tenant_id": tenant_id, "score": {"$gte": duplicates.LIKELY_SCORE}, "status": {"$ne": CandidateStatus.DISMISSED.value},
+        {"other_tenant_id": tenant_id, "reasons": repeats.MATTER, "status": {"$ne": CandidateStatus.DISMISSED.value},
          "created_at": {"$gte": checked_since}}).limit(MAX_LINKS).to_list()
     ids = sorted({r.petition_id for r in rows} | {r.other_id for r in rows})
-    prints = stores(data_dir).fingerprints.get_many(ids)
-    within = {pid: fp for pid, fp in prints.items() if fp.tenant_id == tenant_id and low <= fp.created[:10] < high}
-    found = clusters.group(within, [(r.petition_id, r.other_id) for r in rows], window_days=days)
-    petitions = await _petitions(scope, [pid for m in found for pid in m.petition_ids])
-    # 集体访 as the indexer flagged it (repeats._flag_collective: people counted through the stronger links within its
-    # window), so this page and the petition page say the same; the groups here also join through weaker likely links.
-    flagged = {r.petition_id for r in rows if "collective" in r.reasons}
+    prints = {pid: fp for pid, fp in stores(data_dir).fingerprints.get_many(ids).items() if fp.tenant_id == tenant_id}
+    found = [m for m in clusters.group(prints, [(r.petition_id, r.other_id) for r in rows])
+             if any(low <= prints[pid].created[:10] < high for pid in m.petition_ids)]
+    chosen = [m for m in found if m.petitioners >= min_people and (m.collective or not collective_only)]
+    pages = max(1, -(-len(chosen) // page_size))
+    page = min(max(1, page), pages)
+    shown = chosen[(page - 1) * page_size:page * page_size]
+    petitions = await _petitions(scope, [pid for m in shown for pid in m.petition_ids])
     return {"window": {"from": start.isoformat(), "to": end.isoformat(), "days": days},
             "collective_min_petitioners": clusters.COLLECTIVE_MIN_PETITIONERS,
-            "matters": [_matter_view(m, petitions, flagged) for m in found if any(pid in petitions for pid in m.petition_ids)]}
+            "filters": {"collective_only": collective_only, "min_people": min_people},
+            "total": len(chosen), "all": len(found), "collective": sum(1 for m in found if m.collective),
+            "page": page, "pages": pages, "page_size": page_size,
+            "matters": [_matter_view(m, petitions) for m in shown if any(pid in petitions for pid in m.petition_ids)]}
 
 
 async def _petitions(scope: TenantScope, ids: list[str]) -> dict[str, Petition]:
@@ -53,10 +62,9 @@ async def _petitions(scope: TenantScope, ids: list[str]) -> dict[str, Petition]:
     return {str(p.id): p for p in found}
 
 
-def _matter_view(matter: clusters.Matter, petitions: dict[str, Petition], flagged: set[str]) -> dict:
-    shown = [petitions[pid] for pid in matter.petition_ids if pid in petitions]
-    return {"places": matter.places, "words": matter.words, "petitioners": matter.petitioners,
-            "collective": any(pid in flagged for pid in matter.petition_ids),
+def _matter_view(matter: clusters.Matter, petitions: dict[str, Petition]) -> dict:
+    shown = sorted((petitions[pid] for pid in matter.petition_ids if pid in petitions), key=lambda p: (p.received_at, str(p.id)))
+    return {"places": matter.places, "words": matter.words, "petitioners": matter.petitioners, "collective": matter.collective,
             "first": shown[0].received_at.isoformat(), "last": shown[-1].received_at.isoformat(),
             "petitions": [{"id": str(p.id), "number": p.number, "title": p.title, "received_at": p.received_at.isoformat(), "state": p.state}
                           for p in shown]}

@@ -1,4 +1,4 @@
-"""Matters routes (同一事项, 集体访): the tenant's clusters of likely-duplicate petitions, as JSON and as a staff page."""
+"""Matters routes (同一事项, 集体访): the tenant's matters, filtered (collective only, at least N people) and paged, as JSON and as a staff page."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from xinfang.errors import InvalidInput
 from xinfang.http import staff_page
 from xinfang.tenancy.resolution import current_tenant
 
-from . import clusters, duplicates, matters, repeats
+from . import duplicates, matters, repeats
 from .blueprints import data_dir, search_api_bp, search_pages_bp
 from .topics_http import tenant_today
 
@@ -29,39 +29,46 @@ def _window() -> tuple[int, date | None]:
     return int(days), end
 
 
+def _filters() -> dict:
+    """collective=1 (only collective petitions), min_people=N (at least N different petitioners), page=N."""
+    args, bad = request.args, {}
+    min_people, page = args.get("min_people", "1") or "1", args.get("page", "1") or "1"
+    if not min_people.isdigit() or not 1 <= int(min_people) <= 1000:
+        bad["min_people"] = {"zh": "人数应为 1 到 1000", "en": "min_people is 1 to 1000"}
+    if not page.isdigit() or not 1 <= int(page) <= 100000:
+        bad["page"] = {"zh": "页码应为正整数", "en": "page is a positive number"}
+    if args.get("collective", "") not in ("", "0", "1", "on"):
+        bad["collective"] = {"zh": "应为 1 或不填", "en": "collective is 1 or empty"}
+    if bad:
+        raise InvalidInput(fields=bad)
+    return {"collective_only": args.get("collective", "") in ("1", "on"), "min_people": int(min_people), "page": int(page)}
+
+
 @search_api_bp.get("/matters")
 @requires(Permission.PETITIONS_READ)
 async def list_matters(tenant_slug):
-    """Clusters of likely-duplicate petitions received in the last N days (days=7..365, default 90; end=YYYY-MM-DD),
-    with their places, issue words, distinct petitioners and the collective flag (集体访: at least 5 people)."""
+    """Matters with a petition received in the last N days (days=7..365, default 90; end=YYYY-MM-DD), the most people
+    first, then the latest, 20 a page (page=N): their petitions, places, issue words, distinct petitioners and the
+    collective flag (集体访: at least 5 people); collective=1 for collective ones only, min_people=N for N people or more."""
     days, end = _window()
-    return await matters.tenant_matters(data_dir(), current_tenant().tenant_id, days=days, end=end or tenant_today())
+    return await matters.tenant_matters(data_dir(), current_tenant().tenant_id, days=days, end=end or tenant_today(), **_filters())
 
 
 @search_pages_bp.get("/matters")
 @requires(Permission.PETITIONS_READ)
 async def matters_page(tenant_slug):
     days, end = _window()
+    filters = _filters()
     today = tenant_today()
-    found = await matters.tenant_matters(data_dir(), current_tenant().tenant_id, days=days, end=end or today)
+    found = await matters.tenant_matters(data_dir(), current_tenant().tenant_id, days=days, end=end or today, **filters)
     for matter in found["matters"]:
-        matter["collective_note"] = collective_note(matter)
         matter["places_shown"] = places_shown(matter["places"])
-    return await staff_page("staff/matters.html", found=found, days=days, end=end, today=today, windows=WINDOWS,
-                            collective_days=repeats.COLLECTIVE_WINDOW_DAYS)
+    keep = {"days": days, **({"end": end.isoformat()} if end else {}), **({"collective": "1"} if filters["collective_only"] else {}),
+            **({"min_people": filters["min_people"]} if filters["min_people"] > 1 else {})}
+    return await staff_page("staff/matters.html", found=found, days=days, end=end, today=today, windows=WINDOWS, filters=filters,
+                            keep=keep, collective_days=repeats.COLLECTIVE_WINDOW_DAYS)
 
 
 def places_shown(places: list[str]) -> list[str]:
     """A matter's places as a heading: a name inside another listed name says nothing more (螺蛳粉店 beside 柳州螺蛳粉店)."""
     return [p for p in places if not any(p != other and p in other for other in places)]
-
-
-def collective_note(matter: dict) -> str | None:
-    """Why a group's 集体访 flag and its count of people seem to disagree: the flag counts people within
-    COLLECTIVE_WINDOW_DAYS of each petition, also before the page's window; the group may span a longer time."""
-    enough = matter["petitioners"] >= clusters.COLLECTIVE_MIN_PETITIONERS
-    if matter["collective"] and not enough:
-        return "earlier"  # the people counted include petitions received before this window
-    if enough and not matter["collective"]:
-        return "spread"  # that many people, but never that many within the collective window
-    return None

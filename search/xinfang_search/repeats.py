@@ -21,9 +21,7 @@ from .petition_text import content_of
 
 __all__ = ["COLLECTIVE_MIN_PETITIONERS"]  # where callers have always found it
 
-# People are counted on one matter through likely links, within the window of one matter (bench/search_quality.py:
-# with a stronger link or a shorter window the corpus's collective matters are flagged no better).
-COLLECTIVE_LINK_SCORE = duplicates.LIKELY_SCORE
+# A matter's petitions are all received within this many days of each other (clusters.compatible).
 COLLECTIVE_WINDOW_DAYS = duplicates.MATTER_WINDOW_DAYS
 OTHER_BODY = "other_body"  # the reason of an existence-only row: a likely repeat at an unrelated body
 
@@ -49,18 +47,27 @@ def _region_of(petition: Petition) -> str:
     return region if isinstance(region, str) else ""
 
 
+MATTER = "matter"  # the reason on a link through which a petition joined a matter (clusters.matters_to_join)
+
+
 async def check_new_petitions(scope: TenantScope, fingerprints: duplicates.FingerprintStore, petitions: list[Petition], words) -> tuple[int, int]:
-    """Duplicate check for petitions seen for the first time; every petition's fingerprint is (re)stored."""
+    """Duplicate check for petitions seen for the first time; every petition's fingerprint is (re)stored. Each joins
+    the matters of this tenant it agrees with (its links to them carry MATTER); the second count is the petitions
+    whose matter is then a collective petition."""
     found = collective = 0
     hierarchy = await hierarchy_of(scope.tenant_id) if petitions else []
     for petition in petitions:
         fp = fingerprint_of(petition, words)
         if not fingerprints.contains(fp.petition_id):
-            for other, score, similarity, reasons in duplicates.scored_candidates(fingerprints, fp, hierarchy):
+            scored = duplicates.scored_candidates(fingerprints, fp, hierarchy)
+            ours = [(other, score) for other, score, _, _ in scored if other.tenant_id == scope.tenant_id]
+            members = await _matters_of(scope, fingerprints, [other.petition_id for other, _ in ours])
+            joined = set(clusters.matters_to_join(fp, ours, lambda pid: members.get(pid, [])))
+            for other, score, similarity, reasons in scored:
                 found += await _insert_candidate(scope, DuplicateCandidate(
                     tenant_id=scope.tenant_id, petition_id=fp.petition_id, other_id=other.petition_id, other_tenant_id=other.tenant_id,
-                    other_number=other.number, other_title=other.title, reasons=reasons, similarity=round(similarity, 3),
-                    score=round(score, 3)))
+                    other_number=other.number, other_title=other.title, reasons=[*reasons, *([MATTER] if other.petition_id in joined else [])],
+                    similarity=round(similarity, 3), score=round(score, 3)))
             for other, score, similarity, reasons in duplicates.systemwide_candidates(fingerprints, fp, hierarchy):
                 # 全系统判重: another body's petition, outside this one's line. Its number and title stay there (empty
                 # here, by construction): staff see only that it exists, where, when and in which state.
@@ -68,7 +75,9 @@ async def check_new_petitions(scope: TenantScope, fingerprints: duplicates.Finge
                     tenant_id=scope.tenant_id, petition_id=fp.petition_id, other_id=other.petition_id, other_tenant_id=other.tenant_id,
                     other_number="", other_title="", reasons=[*reasons, OTHER_BODY], similarity=round(similarity, 3),
                     score=round(score, 3)))
-            collective += await _flag_collective(scope, fingerprints, fp)
+            if joined:
+                people = [fp.petitioner, *(m.petitioner for pid in joined for m in members.get(pid, []))]
+                collective += clusters.is_collective(clusters.distinct_petitioners(set(people)))
         fingerprints.put(fp)
     return found, collective
 
@@ -81,38 +90,46 @@ async def _insert_candidate(scope: TenantScope, candidate: DuplicateCandidate) -
         return 0  # found by an earlier drain of the same petition
 
 
-async def matter_links(scope: TenantScope, petition_id: str) -> list[str]:
-    """This tenant's petitions linked to this one by a likely duplicate staff have not dismissed (either way round)."""
-    rows = await scope.repo(DuplicateCandidate).find(
-        {"$or": [{"petition_id": petition_id}, {"other_id": petition_id}], "score": {"$gte": COLLECTIVE_LINK_SCORE},
-         "status": {"$ne": CandidateStatus.DISMISSED.value}}).to_list()
-    return [r.other_id if r.petition_id == petition_id else r.petition_id for r in rows if r.other_tenant_id == scope.tenant_id]
+async def matter_edges(scope: TenantScope, starts: list[str]) -> list[tuple[str, str]]:
+    """The MATTER links of this tenant reachable from these petitions (one read a step; staff's dismissals left out)."""
+    edges: list[tuple[str, str]] = []
+    seen, frontier = set(starts), list(starts)
+    while frontier and len(seen) < clusters.MAX_CLUSTER * 4:
+        rows = await scope.repo(DuplicateCandidate).find(
+            {"reasons": MATTER, "status": {"$ne": CandidateStatus.DISMISSED.value}, "other_tenant_id": scope.tenant_id,
+             "$or": [{"petition_id": {"$in": frontier}}, {"other_id": {"$in": frontier}}]}).to_list()
+        frontier = []
+        for row in rows:
+            edge = (row.petition_id, row.other_id)
+            if edge not in edges:
+                edges.append(edge)
+            for pid in edge:
+                if pid not in seen:
+                    seen.add(pid)
+                    frontier.append(pid)
+    return edges
 
 
-async def _flag_collective(scope: TenantScope, fingerprints: duplicates.FingerprintStore, fp: duplicates.Fingerprint) -> int:
-    """Many people on one matter (集体访): the petitions linked to this one, directly or through each other, within
-    COLLECTIVE_WINDOW_DAYS of it, counted by distinct petitioner (clusters.matter_of)."""
-    links: dict[str, list[str]] = {}
-    known = {fp.petition_id: fp}
-    todo = [fp.petition_id]
-    while todo and len(links) < clusters.MAX_CLUSTER:  # the walk needs each member's links: fetched as it goes
-        pid = todo.pop()
-        if pid not in links:
-            links[pid] = await matter_links(scope, pid)
-        fresh = [o for o in links[pid] if o not in known]
-        known.update(fingerprints.get_many(fresh))
-        todo.extend(o for o in fresh if o in known and _within(fp, known[o]))  # the walk stays in the window
-    members = clusters.matter_of(fp.petition_id, lambda pid: links.get(pid, ()), lambda pid: known[pid].created if pid in known else None,
-                                 COLLECTIVE_WINDOW_DAYS)
-    if clusters.is_collective(clusters.distinct_petitioners(known[pid].petitioner for pid in members if pid in known)):
-        await scope.repo(DuplicateCandidate).update_many({"petition_id": fp.petition_id}, {"$addToSet": {"reasons": "collective"}})
-        return 1
-    return 0
+async def _matters_of(scope: TenantScope, fingerprints: duplicates.FingerprintStore, ids: list[str]) -> dict[str, list[duplicates.Fingerprint]]:
+    """Each petition's matter (its own fingerprint alone when it joined none), as fingerprints."""
+    if not ids:
+        return {}
+    groups = clusters.components(await matter_edges(scope, ids))
+    prints = fingerprints.get_many(sorted({pid for g in groups for pid in g} | set(ids)))
+    found = {}
+    for pid in ids:
+        group = next((g for g in groups if pid in g), {pid})
+        found[pid] = [prints[m] for m in sorted(group) if m in prints]
+    return found
 
 
-def _within(fp: duplicates.Fingerprint, other: duplicates.Fingerprint) -> bool:
-    apart = duplicates.days_apart(fp.created, other.created)
-    return apart is None or apart <= COLLECTIVE_WINDOW_DAYS
+async def matter_of(scope: TenantScope, fingerprints: duplicates.FingerprintStore, petition_id: str) -> dict:
+    """A petition's matter as its panel and the API say it: how many petitions, how many different people, whether
+    a collective petition (集体访). Read when asked, so every petition of a matter says it, earlier and later ones."""
+    members = (await _matters_of(scope, fingerprints, [petition_id]))[petition_id]
+    people = clusters.distinct_petitioners(m.petitioner for m in members)
+    return {"petitions": max(1, len(members)), "petitioners": people, "collective": clusters.is_collective(people),
+            "ids": [m.petition_id for m in members]}
 
 
 async def do_decide_candidate(scope: TenantScope, candidate_id: str, confirmed: bool, actor_name: str, actor_id: str = "") -> DuplicateCandidate:

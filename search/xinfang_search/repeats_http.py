@@ -19,11 +19,12 @@ from xinfang.timefmt import as_moment, zone
 
 from . import clusters, duplicates, matters, repeats
 from .blueprints import data_dir, search_api_bp, search_pages_bp
+from .indexer import stores
 from .models import CandidateStatus, DuplicateCandidate
 
 REASON_NAMES = {"same_petitioner": {"zh": "同一信访人", "en": "same petitioner"}, "same_subject": {"zh": "同一被反映人", "en": "same subject"},
                 "same_place": {"zh": "同一地点、同一问题", "en": "same place and issue"},
-                "similar_text": {"zh": "内容相近", "en": "similar text"}, "collective": {"zh": "多人反映同一事项（集体访）", "en": "many petitioners: collective"},
+                "similar_text": {"zh": "内容相近", "en": "similar text"}, repeats.MATTER: {"zh": "归入同一事项", "en": "joined to this matter"}, "collective": {"zh": "多人反映同一事项（集体访）", "en": "many petitioners: collective"},
                 repeats.OTHER_BODY: {"zh": "其他单位已收到（全系统判重）", "en": "received by another body (system-wide check)"}}
 
 
@@ -36,7 +37,22 @@ async def petition_duplicates(tenant_slug, petition_id):
     petition = await access_petition(current_tenant(), petition_id)
     rows = await current_tenant().scope.repo(DuplicateCandidate).find({"petition_id": str(petition.id)}).sort("-score").to_list()
     tenant = current_tenant()
-    return {"candidates": await _candidate_views(tenant.scope, rows, tenant.tenant.settings.time_zone)}
+    matter = await _matter(tenant.scope, str(petition.id))
+    return {"candidates": _marked(await _candidate_views(tenant.scope, rows, tenant.tenant.settings.time_zone), matter),
+            "matter": {k: matter[k] for k in ("petitions", "petitioners", "collective")}}
+
+
+async def _matter(scope: TenantScope, petition_id: str) -> dict:
+    return await repeats.matter_of(scope, stores(data_dir()).fingerprints, petition_id)
+
+
+def _marked(views: list[dict], matter: dict) -> list[dict]:
+    """The candidates of this petition's matter say "collective" when the matter is one (read now, not when checked)."""
+    for view in views:
+        view["reasons"] = [r for r in view["reasons"] if r != "collective"]
+        if matter["collective"] and view["other_id"] in matter["ids"]:
+            view["reasons"].append("collective")
+    return views
 
 
 async def _candidate_views(scope: TenantScope, rows: list[DuplicateCandidate], time_zone: str) -> list[dict]:
@@ -98,10 +114,11 @@ async def duplicates_panel(tenant, petition, principal) -> Markup | None:
     rows = await repo.find({"petition_id": str(petition.id)}).sort("-score").to_list()
     # Later petitions staff confirmed as repeats of this one (重信重访), shown on the earlier one too.
     later = await repo.find({"other_id": str(petition.id), "status": CandidateStatus.CONFIRMED.value}).to_list()
-    if not rows and not later:
+    matter = await _matter(scope, str(petition.id))
+    if not rows and not later and matter["petitions"] < 2:
         return None
     time_zone = tenant.settings.time_zone
-    candidates = await _candidate_views(scope, rows, time_zone)
+    candidates = _marked(await _candidate_views(scope, rows, time_zone), matter)
     # The matters page's window ends on this petition's day (else a petition of last year is outside its default window).
     received, today = received_day(petition, time_zone), utcnow().astimezone(zone(time_zone)).date()
     matters_url = url_for("search_pages.matters_page", tenant_slug=tenant.slug, **({"end": received.isoformat()} if received < today else {}))
@@ -112,6 +129,6 @@ async def duplicates_panel(tenant, petition, principal) -> Markup | None:
                       "decided_by": next((r.decided_by for r in later if r.petition_id == str(p.id)), "")} for p in later_petitions]
     html = await render_template("staff/_duplicates.html", tenant=tenant, candidates=candidates, repeats=repeats_shown, reason_names=REASON_NAMES,
                                  can_act=Permission.PETITIONS_ACT in principal.permissions, statuses=CandidateStatus, matters_url=matters_url,
-                                 collective=any("collective" in c["reasons"] for c in candidates),
+                                 collective=matter["collective"], matter=matter,
                                  collective_days=repeats.COLLECTIVE_WINDOW_DAYS, collective_people=clusters.COLLECTIVE_MIN_PETITIONERS)
     return Markup(html)
