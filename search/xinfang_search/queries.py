@@ -27,13 +27,13 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 
-from whoosh.matching import AndMaybeMatcher, ListMatcher, NullMatcher
+from whoosh.matching import AndMaybeMatcher, ListMatcher, Matcher, NullMatcher
 from whoosh.qparser import QueryParser
 from whoosh.query import And, AndMaybe, Every, NullQuery, Or, Prefix, Query, Term
 
 from .analysis import fold, segment, stop_words
 from .docsets import FEW_CANDIDATES, count, doc_set, having
-from .substrings import has_han, substring_query
+from .substrings import at, has_han, score_at, substring_query
 
 WORD_FIELDS = ("title", "text", "subject")
 OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"}
@@ -262,6 +262,15 @@ class _RankedMatcher(AndMaybeMatcher):
             b.skip_to(here)
         return b.is_active() and b.id() == here
 
+    def at(self, docnum: int) -> bool:
+        return at(self.a, docnum)
+
+    def score_at(self, docnum: int) -> float:
+        b = self.b
+        if b.is_active() and b.id() < docnum:
+            b.skip_to(docnum)
+        return score_at(self.a, docnum) + (b.score() if b.is_active() and b.id() == docnum else 0.0)
+
     def weight(self):
         return self.a.weight() + (self.b.weight() if self._ranking_here() else 0.0)
 
@@ -323,18 +332,100 @@ def sentence_words(piece: Piece) -> list[str]:
     return out or piece.words
 
 
+class AllOf(And):
+    """Every word of a piece: the rarest word's documents walked, each checked in the others at that document
+    alone (``substrings.at``). Whoosh's And moved each part on to its own next match, and a phrase of common
+    bigrams (中心小学) walked every document holding both, far past the rarer word's next one."""
+
+    def matcher(self, searcher, context=None):
+        reader = searcher.reader()
+        subs = sorted(self.subqueries, key=lambda q: q.estimate_size(reader))
+        matchers = [q.matcher(searcher, context) for q in subs]
+        if any(not m.is_active() for m in matchers[:1]) or any(m is NullMatcher for m in matchers):
+            return NullMatcher()
+        return _AllOfMatcher(matchers[0], matchers[1:])
+
+    def apply(self, fn):
+        return AllOf([fn(q) for q in self.subqueries], boost=self.boost)
+
+    def doc_set(self, searcher) -> set[int]:
+        reader = searcher.reader()
+        subs = sorted(self.subqueries, key=lambda q: q.estimate_size(reader))
+        found = doc_set(subs[0], searcher)
+        for sub in subs[1:]:
+            if not found:
+                break
+            matcher = sub.matcher(searcher, searcher.boolean_context())
+            found = {docnum for docnum in sorted(found) if at(matcher, docnum)}
+        return found
+
+
+class _AllOfMatcher(Matcher):
+    def __init__(self, driver, others):
+        self._driver, self._others = driver, others
+        self._settle()
+
+    def _settle(self):
+        driver = self._driver
+        while driver.is_active():
+            here = driver.id()
+            if all(at(m, here) for m in self._others):
+                return
+            driver.next()
+
+    def is_active(self):
+        return self._driver.is_active()
+
+    def id(self):
+        return self._driver.id()
+
+    def next(self):
+        self._driver.next()
+        self._settle()
+        return True
+
+    def skip_to(self, id):
+        self._driver.skip_to(id)
+        self._settle()
+        return True
+
+    def all_ids(self):
+        while self.is_active():
+            yield self.id()
+            self.next()
+
+    def copy(self):
+        return self
+
+    def supports_block_quality(self):
+        return False
+
+    def supports(self, astype):
+        return False
+
+    def replace(self, minquality=0):
+        return self if self.is_active() else NullMatcher()
+
+    def weight(self):
+        return self.score()
+
+    def score(self):
+        here = self._driver.id()
+        return self._driver.score() + sum(score_at(m, here) for m in self._others)
+
+
 def _all_of(words: list, whole, texts: list[str]):
     """Every word required, each matching as a substring and ranked by its own BM25 (ranking by the piece as
     typed too cost a positions check of all its bigrams per candidate, a third of a place name's time, and
     changed no ranking on the bench's corpus); if one of them is a single character or a number (丁某某, 有老人和小, 2000元: a name or a fragment jieba cut
     where it is not a word, whose characters apart mean little), the piece as typed, with its numbers and Latin
     words as words (2000元 is not in 12000元; and the number's postings, not the digits', drive the search)."""
-    combined = words[0] if len(words) == 1 else And(words)
+    combined = words[0] if len(words) == 1 else AllOf(words)
     if whole is None:
         return combined
     if not all(isinstance(w, AndMaybe) for w in words):
         numbers = [q for q, text in zip(words, texts) if not has_han(text)]
-        return And(numbers + [whole]) if numbers else whole
+        return AllOf(numbers + [whole]) if numbers else whole
     return combined
 
 

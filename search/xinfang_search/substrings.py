@@ -25,7 +25,7 @@ class _AdjacentMatcher(WrappingMatcher):
         super().__init__(child, boost)
         self._grams = grams  # the leaf matchers, in the text's order, each at the child's document
         self._offsets = offsets  # where each bigram stands from the first
-        self._settle()
+        self._pending = True  # moved on to a lined-up document only when asked (see ``at``)
 
     def copy(self):
         raise NotImplementedError  # never needed: the collector copies no matcher of a query shaped here
@@ -40,10 +40,23 @@ class _AdjacentMatcher(WrappingMatcher):
         return True
 
     def _settle(self) -> None:
+        self._pending = False
         while self.child.is_active() and not self._lined_up():
             self.child.next()
 
+    def is_active(self):
+        if self._pending:
+            self._settle()
+        return self.child.is_active()
+
+    def id(self):
+        if self._pending:
+            self._settle()
+        return self.child.id()
+
     def next(self):
+        if self._pending:
+            self._settle()
         self.child.next()
         self._settle()
         return True
@@ -52,6 +65,18 @@ class _AdjacentMatcher(WrappingMatcher):
         self.child.skip_to(id)
         self._settle()
         return True
+
+    def at(self, docnum: int) -> bool:
+        """Whether this document holds the text, read at that document alone (no walk on to the next one that
+        does, which an And with a rarer part never needs); leaves the matcher to be settled again if used on."""
+        self._pending = True
+        child = self.child
+        if child.is_active() and child.id() < docnum:
+            child.skip_to(docnum)
+        return child.is_active() and child.id() == docnum and self._lined_up()
+
+    def score_at(self, docnum: int) -> float:
+        return self.child.score() * self.boost
 
     def all_ids(self):
         while self.is_active():
@@ -62,6 +87,20 @@ class _AdjacentMatcher(WrappingMatcher):
         if not self.is_active():
             return matching.NullMatcher()
         return self  # the leaves must stay the ones the check reads
+
+
+def at(matcher, docnum: int) -> bool:
+    """Whether ``matcher`` matches this document (matchers asked in increasing document order)."""
+    if hasattr(matcher, "at"):
+        return matcher.at(docnum)
+    if matcher.is_active() and matcher.id() < docnum:
+        matcher.skip_to(docnum)
+    return matcher.is_active() and matcher.id() == docnum
+
+
+def score_at(matcher, docnum: int) -> float:
+    """The score of a matcher that ``at`` found at this document."""
+    return matcher.score_at(docnum) if hasattr(matcher, "score_at") else matcher.score()
 
     def supports_block_quality(self):
         return False
