@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 from whoosh.matching import AndMaybeMatcher, ListMatcher, Matcher, NullMatcher
 from whoosh.qparser import QueryParser
-from whoosh.query import And, AndMaybe, Every, NullQuery, Or, Prefix, Query, Term
+from whoosh.query import And, AndMaybe, Every, Not, NullQuery, Or, Prefix, Query, Term
 
 from .analysis import fold, segment, stop_words
 from .docsets import FEW_CANDIDATES, count, doc_set, having
@@ -509,6 +509,8 @@ def _decided(query, searcher):
         return _decided(chosen, searcher)
     if isinstance(query, MinimumShouldMatch) or query.is_leaf():
         return query
+    if type(query) is And and not any(isinstance(q, Not) for q in query.subqueries):  # pieces typed apart
+        return AllOf([_decided(q, searcher) for q in query.subqueries], boost=query.boost)
     if isinstance(query, Ranked):
         if query.words and _nearly_always_a_word(query.words, searcher.reader()):
             return query.b
