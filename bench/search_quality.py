@@ -29,8 +29,13 @@ What it does, in this process, on a fresh temporary data directory (no store, no
 * **Repeat pairs**: ``duplicates.fingerprint`` + ``pair_score`` / ``is_likely_duplicate`` on the labelled
   pairs, and what the indexer's check finds (every message in received order through ``scored_candidates``
   against a ``FingerprintStore`` of the earlier ones), next to the baseline "same petitioner".
-* **Collective petitions**: that check's rule (``_flag_collective``: likely duplicates counted by distinct
-  petitioner, at least ``COLLECTIVE_MIN_PETITIONERS``) against the matters written by that many people.
+* **Matters** (同一事项): the groups the check forms (``clusters.matters_to_join`` as each message arrives), next to
+  the first release's connected components of likely links (within 90 and 365 days, as the matters page drew them),
+  against the corpus's labelled ``matter``: pairwise precision and recall, purity, completeness, groups mixing
+  labelled matters, the longest group in days. An unlabelled message is a matter of its own, so one that names the
+  same estate and issue in the same weeks as a labelled matter counts against purity (a ceiling, not noise).
+* **Collective petitions**: matters of at least ``COLLECTIVE_MIN_PETITIONERS`` distinct petitioners (every message of
+  one flagged) against the labelled matters written by that many people.
 """
 
 from __future__ import annotations

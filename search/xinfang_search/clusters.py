@@ -147,11 +147,12 @@ def issue_terms(members: list[Fingerprint], top: int = 6) -> list[str]:
     (油烟, 乱收费, 净化器...), never a fragment of a sentence (底商开, 一大截) nor a place's name."""
     raised = Counter(issue for fp in members for issue in fp.issues)
     table = issue_words()
-    lexicon = [w for issue in (raised or table) for w in table.get(issue, ())]
+    # A one-character word (吵, 熏) raises an issue but is no key word: held in a longer one it is mostly a fragment (吵得).
+    lexicon = [w for issue in (raised or table) for w in table.get(issue, ()) if len(w) > 1]
     names = [name for fp in members for _, name in fp.places]
     weights: Counter = Counter()
     for fp in members:
         for term, weight in fp.terms.items():
             if any(w in term for w in lexicon) and not any(term in name for name in names) and not any(ch.isdigit() for ch in term):
                 weights[term] += weight
-    return [w for w, _ in weights.most_common(top)]
+    return [w.upper() if w.isascii() else w for w, _ in weights.most_common(top)]  # KTV as written, not folded
