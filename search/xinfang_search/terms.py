@@ -2,10 +2,15 @@
 short phrase appeared.
 
 What is counted of a petition (``petition_terms``): its content words (two characters or more; no stop word of
-the topic stop list, digits, spreadsheet artefacts such as ``_x000d_``, masked names such as 张某 or 王XX), the
-dictionary words inside them as search finds them (物业 inside 物业公司), and its
-phrases: two touching content words (油烟 扰民, 物业 公司) and three when the third ends a place name (梅溪 湖畔
-小区). A phrase is kept with a space between its words, so a search for it can quote it; it is shown joined.
+the topic stop list, digits, spreadsheet artefacts such as ``_x000d_``, masked names such as 张某 or 王XX; a part
+of speech that can name a topic: nouns, names of places and organisations, verbs, not adverbs, numerals and
+measures, pronouns, times, idioms: 一天两天, 每人, 晚上, 偷偷 and 个事 are no topics), the dictionary words inside
+them as search finds them (物业 inside 物业公司), and its phrases of whole words: two touching content words that
+make a noun phrase or an issue (油烟 扰民, 物业 公司, 拖欠 工资; not a verb that goes on to its object, as 寒假 组织
+in 寒假组织补课), three nouns (梅溪 湖畔 小区, 柳州 螺蛳 粉店), and a place name with the single character
+before it (洋 湖湾 小区, not 湖湾小区). No word or phrase whose edge cuts a domain or tenant word (打网 of 打网约车).
+Whether a phrase is a real collocation is decided when shown (``topics``), against its words' counts.
+A phrase is kept with a space between its words, so a search for it can quote it; it is shown joined.
 
 Kept in SQLite beside the fingerprints (the indexer writes it as it indexes), so a window of any length is one
 grouped, indexed query. The store is derived data: ``indexer.rebuild`` fills it again from the petitions.
@@ -21,8 +26,9 @@ from functools import cache
 from importlib import resources
 
 import jieba
+import jieba.posseg
 
-from .analysis import segment, stop_words, with_sub_words
+from .analysis import normalise, segment, stop_words, with_sub_words
 from .petition_text import categories_of, china_day, content_of
 from .sidestore import SideStore
 
@@ -34,6 +40,26 @@ MAX_PHRASE_CHARS = 8
 # A third word that closes a place name, so 梅溪湖畔小区 is counted whole and not only as 梅溪湖畔 and 湖畔小区.
 PLACE_ENDINGS = frozenset("小区 花园 公寓 大厦 广场 社区 新村 家园 街道 学校 中学 小学 幼儿园 医院 公司 市场 大道 路 街 村 镇 乡 苑 湾 城".split())
 CATEGORY_SEPARATOR = "\x1f"
+# What petition_terms counts, as a number: a store counted otherwise is rebuilt (``TermStore.is_stale``).
+COUNTING_VERSION = 2
+# jieba's parts of speech (ICTCLAS tags): a noun-like word names a topic alone and in any phrase; a verb alone
+# (补课, 拖欠, 强拆) and in an issue (拖欠 工资); nothing else does (numerals, measures, pronouns, times, places
+# relative to something (楼上), adverbs, idioms (没人管), particles ...).
+NOUN_TAGS = frozenset("n nr nr1 nr2 nrj nrf nrfg nrt ns nsf nt nz nl ng vn an j eng b".split())
+VERB_TAGS = frozenset("v vi vl vg".split())
+# A word unknown to jieba (found by its HMM) is judged by its dictionary parts: no topic when it starts with a
+# numeral, measure, pronoun, adverb, preposition, conjunction or particle (个事, 元到, 越盖越大) or a negation (没谈),
+# or ends in a particle, direction, numeral or measure (吵得, 群里, 没批).
+NOT_FIRST = frozenset("m mq q r rr rz d df dg p c u uj ul ud uz ug uv y e o".split())
+NOT_LAST = frozenset("u uj ul ud uz ug uv y e o f m mq q r rr rz".split())
+NEGATIONS = frozenset("没不别未无")
+# A single character glued before a place name is part of it (洋 of 洋湖湾小区) when it is a noun or adjective morpheme.
+NAME_CHARACTER_TAGS = frozenset("ag ng n nr ns nz j b".split())
+NOUN, VERB, OTHER = "noun", "verb", "other"
+# Marks a term's occurrence whose edge cuts a word or whose words make no unit there (寒假 组织 of 寒假组织补课):
+# counted beside the term, so the term's count stays what a search for it finds and its share of fragments says
+# whether it is shown (``topics.FRAGMENT_SHARE``).
+FRAGMENT = "~"
 MIN_SUB_WORD_FREQ = 10  # a word inside a word counted only if jieba's dictionary has it as a word (料费, 化器 are entries of 2 or 3)
 
 
@@ -59,6 +85,52 @@ def is_countable(word: str, stops: frozenset[str]) -> bool:
             and all(ch.isalpha() for ch in word))
 
 
+# Words jieba's dictionary tags as nouns that are times (老师 寒假 is no phrase, 寒假 no topic alone).
+TIME_WORDS = {w: "t" for w in "寒假 暑假 假期 节假日 双休日 工作日 上午 下午 中午 傍晚 凌晨 深夜 白天 周一 周二 周三 周四 周五 周六 周日".split()}
+
+
+@cache
+def _tags() -> dict[str, str]:
+    _ = segment("")  # jieba loaded with the platform's domain words
+    return {**jieba.posseg.dt.word_tag_tab, **TIME_WORDS}
+
+
+@cache
+def word_class(word: str) -> str:
+    """NOUN, VERB or OTHER: what a word can be in a topic, by jieba's part of speech, or for a word jieba's
+    dictionary does not have, by its dictionary parts (个事: measure + noun, OTHER; 底商, 彩钢棚: NOUN)."""
+    tag = _tags().get(word)
+    if tag is None:
+        parts = [part for part in jieba.dt.cut(word, HMM=False) if part.strip()]
+        if not parts or word[0] in NEGATIONS:
+            return OTHER
+        first, last = _tags().get(parts[0], "x"), _tags().get(parts[-1], "x")
+        if first in NOT_FIRST or (len(parts) > 1 and last in NOT_LAST):
+            return OTHER
+        return VERB if len(parts) == 2 and first in VERB_TAGS and last in VERB_TAGS else NOUN
+    if tag in NOUN_TAGS:
+        return NOUN
+    if word[0] in NEGATIONS and _tags().get(word[1:], "x") in VERB_TAGS:  # 没到, 不管: what did not happen
+        return OTHER
+    return VERB if tag in VERB_TAGS else OTHER
+
+
+def _known_word_spans(text: str, known: frozenset[str]) -> list[tuple[int, int]]:
+    """Where the domain and tenant words occur in the text (the words a term must not cut)."""
+    spans = []
+    for word in known:
+        start = text.find(word)
+        while start >= 0:
+            spans.append((start, start + len(word)))
+            start = text.find(word, start + 1)
+    return spans
+
+
+def cuts_a_word(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
+    """Whether [start, end) starts or ends inside one of these words without holding it (打网 of 打网约车)."""
+    return any((a < start < b or a < end < b) and not (start <= a and b <= end) for a, b in spans)
+
+
 def _one_cover(pieces: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
     """The longest word at each place, none overlapping: the words a person reads, whether segmentation gave
     overlapping sub-words (search mode) or not."""
@@ -72,31 +144,69 @@ def _one_cover(pieces: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]
 
 def petition_terms(title: str, content: str, tenant_words=frozenset(), stops: frozenset[str] | None = None) -> list[str]:
     """The distinct words and phrases a petition is counted under (a phrase's words joined by a space)."""
+    from .topics import domain_words
+
     stops = topic_stop_words() if stops is None else stops
+    known = domain_words() | frozenset(w.lower() for w in tenant_words)
     text = ARTEFACT.sub(" ", f"{title}\n{content}")
     pieces = [(w.lower(), s, e) for w, s, e in _one_cover(segment(text, frozenset(tenant_words)))]
-    countable = [is_countable(w, stops) for w, _, _ in pieces]
+    folded = normalise(text).lower()
+    spans = _known_word_spans(folded, known) if len(folded) == len(text) else []
+    classes = [NOUN if w in known else word_class(w) for w, _, _ in pieces]
+    kinds = [kind if is_countable(w, stops) else OTHER for kind, (w, _, _) in zip(classes, pieces)]
     inside: dict[int, list[str]] = {}
     for word, _, _, position in with_sub_words(pieces):
         if word != pieces[position][0]:
             inside.setdefault(position, []).append(word)
+
+    def touching(i: int) -> bool:  # piece i and piece i + 1 with nothing between them
+        return i + 1 < len(pieces) and pieces[i][2] == pieces[i + 1][1]
+
+    def glued_character(i: int) -> bool:  # a single name character right at piece i's edge (洋 of 洋湖湾)
+        return (0 <= i < len(pieces) and len(pieces[i][0]) == 1 and _tags().get(pieces[i][0]) in NAME_CHARACTER_TAGS)
+
     seen: dict[str, None] = {}
-    for i, (word, _, end) in enumerate(pieces):
-        if not countable[i]:
+
+    def add(term: str, start: int, end: int, fragment: bool = False) -> None:
+        seen.setdefault(term)
+        if fragment or cuts_a_word(start, end, spans):
+            seen.setdefault(FRAGMENT + term)
+
+    def add_phrase(first: int, last: int, fragment: bool) -> None:
+        """Pieces first..last as one phrase, marked a fragment when an edge cuts a word: a place name takes the
+        single name character glued before it (洋 湖湾 小区, and 湖湾 小区 a fragment of it); another phrase with
+        such a character at an edge is a fragment of a name."""
+        parts = [pieces[k][0] for k in range(first, last + 1)]
+        if sum(map(len, parts)) > MAX_PHRASE_CHARS:
+            return
+        before = first > 0 and touching(first - 1) and glued_character(first - 1)
+        after = touching(last) and glued_character(last + 1)
+        place = pieces[last][0] in PLACE_ENDINGS
+        if before and place and len(pieces[first - 1][0]) + sum(map(len, parts)) <= MAX_PHRASE_CHARS:
+            add(" ".join([pieces[first - 1][0], *parts]), pieces[first - 1][1], pieces[last][2], fragment)
+        add(" ".join(parts), pieces[first][1], pieces[last][2], fragment or before or (after and not place))
+
+    for i, (word, start, end) in enumerate(pieces):
+        if kinds[i] == OTHER:
             continue
         if len(word) > 1:
-            seen.setdefault(word)
+            add(word, start, end)
         for part in inside.get(i, ()):  # 物业 inside 物业公司, 收费 inside 乱收费: counted as search finds them
-            if is_countable(part, stops) and jieba.dt.FREQ.get(part, 0) >= MIN_SUB_WORD_FREQ:
+            if is_countable(part, stops) and jieba.dt.FREQ.get(part, 0) >= MIN_SUB_WORD_FREQ and word_class(part) != OTHER:
                 seen.setdefault(part)
-        if len(word) < 2 or i + 1 >= len(pieces) or not countable[i + 1] or pieces[i + 1][1] != end:
+        if len(word) < 2 or not touching(i) or kinds[i + 1] == OTHER or len(pieces[i + 1][0]) < 2:
             continue
-        second = pieces[i + 1][0]
-        if len(second) > 1 and len(word) + len(second) <= MAX_PHRASE_CHARS:
-            seen.setdefault(f"{word} {second}")
-        if (i + 2 < len(pieces) and len(second) > 1 and countable[i + 2] and pieces[i + 2][1] == pieces[i + 1][2]
-                and pieces[i + 2][0] in PLACE_ENDINGS and len(word) + len(second) + len(pieces[i + 2][0]) <= MAX_PHRASE_CHARS):
-            seen.setdefault(f"{word} {second} {pieces[i + 2][0]}")
+        # Every phrase of two whole content words is counted (what a search for it finds); an occurrence whose
+        # words do not make a unit there is counted a fragment too, and a phrase mostly a fragment is not shown.
+        third = classes[i + 2] if touching(i + 1) else OTHER
+        if kinds[i] == NOUN and kinds[i + 1] == NOUN:
+            add_phrase(i, i + 1, False)
+            if third != OTHER and kinds[i + 2] == NOUN and (len(pieces[i + 2][0]) > 1 or pieces[i + 2][0] in PLACE_ENDINGS):
+                add_phrase(i, i + 2, False)  # 梅溪 湖畔 小区, 柳州 螺蛳 粉店
+        elif kinds[i] == NOUN and kinds[i + 1] == VERB:
+            add_phrase(i, i + 1, third == VERB)  # 油烟 扰民; not 寒假 组织 of 寒假组织补课 (the verb goes on)
+        elif kinds[i] == VERB and kinds[i + 1] == NOUN:
+            add_phrase(i, i + 1, third == VERB)  # 拖欠 工资; not 暗示 学生 of 暗示学生去 (whom the verb makes do something)
     return list(seen)
 
 
@@ -135,11 +245,25 @@ class TermStore(SideStore):
                                                   term TEXT NOT NULL, df INTEGER NOT NULL,
                                                   PRIMARY KEY (tenant, day, region, cats, term)) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS term_stale_tenants (tenant TEXT PRIMARY KEY);
+            CREATE TABLE IF NOT EXISTS term_counting (version INTEGER NOT NULL);
     """
 
     def __init__(self, path):
         super().__init__(path)
         self._take_over_the_first_layout()
+        self._mark_tenants_counted_otherwise()
+
+    def _mark_tenants_counted_otherwise(self) -> None:
+        """Tenants whose petitions were counted by an earlier ``petition_terms`` (``COUNTING_VERSION``) are noted
+        stale, so the indexer's next drain of each counts them again (phrases, parts of speech, fragments)."""
+        row = self._db.execute("SELECT version FROM term_counting").fetchone()
+        if row is not None and row[0] == COUNTING_VERSION:
+            return
+        with self.transaction():
+            if row is None or row[0] < COUNTING_VERSION:
+                self._db.execute("INSERT OR IGNORE INTO term_stale_tenants SELECT DISTINCT tenant FROM term_petitions")
+            self._db.execute("DELETE FROM term_counting")
+            self._db.execute("INSERT INTO term_counting VALUES (?)", (COUNTING_VERSION,))
 
     def _take_over_the_first_layout(self) -> None:
         """The first layout (petition_terms, day_terms: no region, categories or phrases) is carried over with an

@@ -13,6 +13,13 @@ A topic is a term many petitions of the window share that is not how every petit
   smoothed so a term of two petitions is not "concentrated"): 油烟 is mostly one category, 梅溪湖畔小区 one
   region and this month; 反映 is everywhere.
 
+A phrase is shown only when it is a collocation: over the window and the windows before, it is in many more
+petitions than its words' counts predict were they independent (the ratio at least ``MIN_LIFT`` and a Poisson
+surprise of at least ``MIN_COLLOCATION_SURPRISE``), and in at least ``MIN_PHRASE_COUNT`` petitions of the window.
+
+A term counted mostly as a fragment (``terms.FRAGMENT``: its edge cuts a word, 湖湾小区 of 洋湖湾小区, or its
+words make no unit there, 寒假组织 of 寒假组织补课) is not shown.
+
 Stop words (the standard list, the genre's words, the tenant's own) are never topics. A term mostly seen inside a
 longer one (梅溪湖畔 inside 梅溪湖畔小区) is shown as the longer one.
 
@@ -34,7 +41,7 @@ from zoneinfo import ZoneInfo
 
 from .dictionary import tenant_stop_words, tenant_words
 from .indexer import stores
-from .terms import PLACE_ENDINGS, TermStore, shown, topic_stop_words
+from .terms import FRAGMENT, PLACE_ENDINGS, VERB, TermStore, shown, topic_stop_words, word_class
 
 CHINA = ZoneInfo("Asia/Shanghai")
 MIN_COUNT = 2  # a topic is shared by petitions: one petition's word is not one
@@ -43,12 +50,18 @@ PREVIOUS_WINDOWS = 4  # the windows before the current one that set a term's exp
 CANDIDATES = 1500  # terms scored in full, the most frequent and generally rare first
 SMOOTHING = 5.0  # pseudo-petitions spread like all petitions, added to each term's spread
 FLOOR = 0.1  # what a term spread exactly like all petitions keeps of its weight
-PHRASE_BONUS = 0.5  # a phrase is rarer than its rarest word
+PHRASE_BONUS = 0.5
+GENERAL_POWER = 1.0
+VERB_WEIGHT = 0.5  # a phrase is rarer than its rarest word
 ABSORBED = 0.8  # a term shown as a longer one when that many of its petitions have the longer one
 RISING_SURPRISE = 2.0  # -log10 of the Poisson probability: rising when under 1 in 100
 EXPECTED_FLOOR = 0.3  # the expected count of a term never seen before (so 3 new petitions are a burst, 1 or 2 not)
 SERIES_BARS = 26
 OWN_PRIOR = 20
+MIN_PHRASE_COUNT = 3  # a phrase of two petitions is more often two people's wording than a matter
+MIN_LIFT = 2.0  # a collocation is in twice the petitions its words would share by chance, at least
+MIN_COLLOCATION_SURPRISE = 2.0  # -log10 of the Poisson probability of that many by chance
+FRAGMENT_SHARE = 0.5  # a term not shown when at least this share of its petitions have it only as a fragment
 RISING_AMONG = 100  # rising terms are looked for among the best topics (a burst of 不要 or 晚上 says nothing)
 
 
@@ -67,12 +80,31 @@ def _general_idf() -> tuple[dict[str, float], float]:
     return table.idf_freq, table.median_idf
 
 
-def general_rarity(term: str) -> float:
-    """How rare a term is in general Chinese: its IDF in jieba's table (the median for a word not in it); a phrase
-    as rare as its rarest word and a little more."""
+@cache
+def word_rarity(word: str) -> float:
+    """A word's IDF in jieba's table. A word not in it: the median for a domain word; else the IDF of its
+    rarest dictionary part, as its HMM put it together from them (说会, 给钱 are as common as 说, 给; 优亲厚友 is not)."""
     idf, median = _general_idf()
+    if word in idf:
+        return idf[word]
+    if word in domain_words():
+        return median
+    import jieba
+
+    return min(median, max((idf.get(part, median) for part in jieba.cut(word, HMM=False)), default=median))
+
+
+def general_rarity(term: str) -> float:
+    """How rare a term is in general Chinese (``word_rarity``); a phrase as rare as its rarest word and a little
+    more."""
     parts = term.split(" ")
-    return max(idf.get(p, median) for p in parts) + PHRASE_BONUS * (len(parts) - 1)
+    return max(word_rarity(p) for p in parts) + PHRASE_BONUS * (len(parts) - 1)
+
+
+def general_weight(term: str) -> float:
+    """The general-vocabulary weight of the topic score: rarity relative to the median word, to the power
+    ``GENERAL_POWER`` (so 给钱, 半路 sink below 油烟, 资料费)."""
+    return (general_rarity(term) / _general_idf()[1]) ** GENERAL_POWER
 
 
 def concentration(spread: Counter, base: Counter) -> float:
@@ -92,9 +124,33 @@ def concentration(spread: Counter, base: Counter) -> float:
     return max(0.0, divergence)
 
 
+def is_collocation(term: str, count: int, counts: Counter, petitions: int) -> bool:
+    """A phrase whose petitions (``count`` in the window; ``counts`` over the window and the windows before, of
+    ``petitions``) are many more than its words' counts predict: independent words would share
+    petitions × Π(word's petitions / petitions), and there are at least ``MIN_LIFT`` times that many, unlikely by
+    chance (Poisson surprise). A word is always one; so is a place name of one word and its ending (金星 小区: 小区
+    says what kind of place, not what the petitions are about); a word not counted alone (a stop word, the single
+    character of 洋 湖湾 小区) predicts nothing against the phrase."""
+    parts = term.split(" ")
+    if len(parts) == 1:
+        return True
+    if count < MIN_PHRASE_COUNT or petitions <= 0:
+        return False
+    telling = [p for p in (parts[:-1] if parts[-1] in PLACE_ENDINGS else parts) if p in counts]
+    if len(telling) <= 1:
+        return True
+    observed = counts.get(term, count)
+    base = petitions + OWN_PRIOR  # a few petitions more with none of the words: a small tenant's phrase can be one
+    expected = float(base)
+    for part in telling:
+        expected *= min(1.0, counts[part] / base)
+    return observed >= MIN_LIFT * expected and poisson_surprise(observed, expected) >= MIN_COLLOCATION_SURPRISE
+
+
 def topic_score(count: int, term: str, spreads: list[tuple[Counter, Counter]]) -> float:
     """count × general rarity × (FLOOR + the term's concentration in each (term spread, base spread) dimension)."""
-    return count * general_rarity(term) * (FLOOR + sum(concentration(spread, base) for spread, base in spreads))
+    weight = VERB_WEIGHT if " " not in term and word_class(term) == VERB else 1.0  # 强制, 暗示: a verb alone says little
+    return weight * count * general_weight(term) * (FLOOR + sum(concentration(spread, base) for spread, base in spreads))
 
 
 def own_rarity(count: int, petitions: int) -> float:
@@ -198,11 +254,17 @@ def topics_of(store: TermStore, tenant_id: str, *, end: date, days: int = 30, to
     where = dict(region=region or None, category=category or None)
     stops = topic_stop_words() | frozenset(tenant_stops)
     kept = domain_words() | frozenset(w.lower() for w in tenant_words)
-    current = Counter({t: c for t, c in store.counts(tenant_id, first.isoformat(), end.isoformat(), **where).items()
-                       if not is_stopped(t, stops)})
-    candidates = sorted((t for t, c in current.items() if c >= MIN_COUNT), key=lambda t: (-current[t] * general_rarity(t), t))[:CANDIDATES]
-    daily = store.daily(tenant_id, span_first.isoformat(), end.isoformat(), candidates, **where)
+    counted = store.counts(tenant_id, first.isoformat(), end.isoformat(), **where)
+    current = Counter({t: c for t, c in counted.items() if not t.startswith(FRAGMENT) and not is_stopped(t, stops)})
+    whole = {t for t, c in current.items() if counted.get(FRAGMENT + t, 0) < FRAGMENT_SHARE * c}  # 湖湾小区 of 洋湖湾小区 is not
     per_day_petitions = store.petitions_by_day(tenant_id, span_first.isoformat(), end.isoformat(), **where)
+    # Whether a phrase is a collocation is a property of the tenant's language: judged on all its petitions of
+    # these windows, not only a region's or a category's few.
+    history = store.counts(tenant_id, span_first.isoformat(), end.isoformat())
+    span_petitions = store.petitions(tenant_id, span_first.isoformat(), end.isoformat())
+    candidates = sorted((t for t, c in current.items() if c >= MIN_COUNT and t in whole and is_collocation(t, c, history, span_petitions)),
+                        key=lambda t: (-current[t] * general_rarity(t), t))[:CANDIDATES]
+    daily = store.daily(tenant_id, span_first.isoformat(), end.isoformat(), candidates, **where)
 
     def by_window(days_counts: Counter) -> list[int]:
         return [sum(n for day, n in days_counts.items() if a.isoformat() <= day <= b.isoformat()) for a, b in windows]
@@ -211,13 +273,23 @@ def topics_of(store: TermStore, tenant_id: str, *, end: date, days: int = 30, to
     time_base = Counter({k: n for k, n in enumerate(window_petitions)})
     term_regions, term_categories = store.spread(tenant_id, span_first.isoformat(), end.isoformat(), candidates, **where)
     base_regions, base_categories = store.petition_spread(tenant_id, span_first.isoformat(), end.isoformat(), **where)
+    # The petitions of one category (one region) all share it: how a term spreads over categories (regions) is
+    # then read from all the region's (category's) petitions, so 意见 stays general inside 低保评定.
+    category_spreads, category_base = term_categories, base_categories
+    if category:
+        _, category_spreads = store.spread(tenant_id, span_first.isoformat(), end.isoformat(), candidates, region=region or None)
+        _, category_base = store.petition_spread(tenant_id, span_first.isoformat(), end.isoformat(), region=region or None)
+    region_spreads, region_base = term_regions, base_regions
+    if region:
+        region_spreads, _ = store.spread(tenant_id, span_first.isoformat(), end.isoformat(), candidates, category=category or None)
+        region_base, _ = store.petition_spread(tenant_id, span_first.isoformat(), end.isoformat(), category=category or None)
 
     scores, bursts = {}, {}
     for term in candidates:
         counts = by_window(daily[term])
         bursts[term] = burst(current[term], counts[1:])
         scores[term] = topic_score(current[term], term, [
-            (term_categories[term], base_categories), (term_regions[term], base_regions),
+            (category_spreads[term], category_base), (region_spreads[term], region_base),
             (Counter({k: n for k, n in enumerate(counts)}), time_base)]) * own_rarity(sum(counts), sum(window_petitions))
 
     def entry(term: str) -> dict:
