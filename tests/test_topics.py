@@ -11,7 +11,7 @@ from tests.conftest import eventually, login_token
 from tests.test_petitions import submitted
 from tests.test_search import marker
 from xinfang_search import topics
-from xinfang_search.terms import TermStore, petition_terms, shown
+from xinfang_search.terms import FRAGMENT, NOUN, OTHER, VERB, TermStore, petition_terms, shown, word_class
 
 TENANT = "t-topics"
 
@@ -25,6 +25,59 @@ def test_a_petition_is_counted_under_its_content_words_and_phrases_not_artefacts
     assert len(terms) == len(set(terms)) and shown("梅溪 湖畔 小区") == "梅溪湖畔小区" and shown("wifi 信号") == "wifi信号"
     inside = set(petition_terms("物业公司乱收费", "学校收取资料费"))
     assert {"物业公司", "物业", "乱收费", "收费", "资料费"} <= inside and "料费" not in inside  # as search finds them; no dictionary junk
+
+
+def test_only_words_whose_part_of_speech_names_a_topic_are_counted():
+    assert {w: word_class(w) for w in ("油烟", "底商", "补课", "个事", "一天两天", "每人", "晚上", "寒假", "偷偷", "没到", "群里", "吵得")} == {
+        "油烟": NOUN, "底商": NOUN, "补课": VERB,  # 底商: unknown to jieba, a noun by its parts
+        "个事": OTHER, "一天两天": OTHER, "每人": OTHER, "晚上": OTHER, "寒假": OTHER, "偷偷": OTHER, "没到": OTHER, "群里": OTHER, "吵得": OTHER}
+    terms = set(petition_terms("", "不是一天两天了，每人收2400元，晚上偷偷往河里排废水，我要反映个事，工资到现在没到。"))
+    assert {"废水", "工资"} <= terms and not {"一天两天", "每人", "晚上", "偷偷", "个事", "没到", "晚上 偷偷"} & terms
+
+
+def test_a_phrase_is_of_whole_words_and_an_occurrence_that_cuts_a_word_is_counted_a_fragment():
+    estate = petition_terms("", "投诉洋湖湾小区底商油烟。")
+    assert "洋 湖湾 小区" in estate and FRAGMENT + "洋 湖湾 小区" not in estate  # the place name with its first character
+    assert FRAGMENT + "湖湾 小区" in estate  # counted (a search for 湖湾小区 finds it), marked a fragment of the name
+    ride = petition_terms("", "在曹操出行打网约车，司机绕路。", tenant_words=frozenset({"网约车"}))
+    assert FRAGMENT + "打网" in ride and FRAGMENT + "出行 打网" in ride and FRAGMENT + "司机 绕路" not in ride  # 打网 cuts 网约车
+    pivot = petition_terms("", "老师暗示学生去他开的补习班。")
+    assert FRAGMENT + "暗示 学生" in pivot  # whom 暗示 makes do something: no unit
+    assert FRAGMENT + "拖欠 工资" not in petition_terms("", "公司拖欠工资三个月。")
+
+
+def test_a_phrase_is_shown_only_as_a_collocation_of_enough_petitions():
+    counts = Counter({"湘味 烧烤": 8, "湘味": 8, "烧烤": 10, "小区 电梯": 20, "小区": 200, "电梯": 40, "金星 小区": 6, "金星": 6})
+    assert topics.is_collocation("湘味 烧烤", 8, counts, 600)  # expected 0.2 by chance
+    assert not topics.is_collocation("小区 电梯", 20, counts, 600)  # expected 13: two common words of one matter
+    assert not topics.is_collocation("湘味 烧烤", 2, counts, 600)  # too few petitions in the window
+    assert topics.is_collocation("金星 小区", 6, counts, 600) and topics.is_collocation("油烟", 2, counts, 600)  # a place; a word
+
+
+def test_a_phrase_mostly_a_fragment_or_no_collocation_is_not_shown(tmp_path):
+    store, end = TermStore(tmp_path / "terms.sqlite3"), date(2026, 3, 31)
+    rows = [(f"f{n}", TENANT, "2026-03-20", "天心区", ["餐饮油烟"], ["油烟", "湖湾", "洋 湖湾 小区", "湖湾 小区", FRAGMENT + "湖湾 小区"])
+            for n in range(6)]
+    rows += [(f"o{n}", TENANT, "2026-03-20", "雨花区", ["物业管理"], ["物业", "电梯"] + (["物业 电梯"] if n < 3 else []))
+             for n in range(12)]
+    store.put_many(rows)
+    shown_terms = {t["term"] for t in topics.topics_of(store, TENANT, end=end, days=30)["top"]}
+    assert "洋湖湾小区" in shown_terms and "湖湾小区" not in shown_terms and not any(FRAGMENT in t for t in shown_terms)
+    assert "物业电梯" not in shown_terms and {"物业", "电梯"} <= shown_terms  # 3 of 12: what the words predict
+    store.close()
+
+
+def test_a_store_counted_by_an_earlier_version_is_rebuilt(tmp_path):
+    path = tmp_path / "terms.sqlite3"
+    store = TermStore(path)
+    store.put_many([("p1", TENANT, "2026-03-01", "", [], ["油烟"])])
+    assert not store.is_stale(TENANT)
+    store._db.execute("UPDATE term_counting SET version = 1")
+    store._db.commit()
+    store.close()
+    store = TermStore(path)
+    assert store.is_stale(TENANT)
+    store.close()
 
 
 def test_the_store_counts_by_region_and_category_once_per_petition_and_moves_a_changed_petition(tmp_path):
