@@ -32,7 +32,7 @@ What it does, in this process, on a fresh temporary data directory (no store, no
 * **Matters** (同一事项): the groups the check forms (``clusters.matters_to_join`` as each message arrives), next to
   the first release's connected components of likely links (within 90 and 365 days, as the matters page drew them),
   against the corpus's labelled ``matter``: pairwise precision and recall, purity, completeness, groups mixing
-  labelled matters, the longest group in days. An unlabelled message is a matter of its own, so one that names the
+  labelled matters or the corpus's topics (noise and fumes...), the longest group in days. An unlabelled message is a matter of its own, so one that names the
   same estate and issue in the same weeks as a labelled matter counts against purity (a ceiling, not noise).
 * **Collective petitions**: matters of at least ``COLLECTIVE_MIN_PETITIONERS`` distinct petitioners (every message of
   one flagged) against the labelled matters written by that many people.
@@ -371,9 +371,11 @@ def group_quality(messages: list[dict], groups: list[set[str]]) -> dict:
     purity = sum(max(Counter(label[p] for p in g).values()) for g in groups) / in_groups if in_groups else float("nan")
     complete = sum(max(Counter(grouped.get(p, p) for p in ids).values()) for ids in matters.values()) / sum(len(v) for v in matters.values())
     mixed = sum(1 for g in groups if len({label[p] for p in g if label[p] in matters}) > 1)
+    topic = {m["id"]: m["topic"] for m in messages}
+    topics = sum(1 for g in groups if len({topic[p] for p in g}) > 1)
     span = max((duplicates.days_apart(min(received[p] for p in g), max(received[p] for p in g)) or 0 for g in groups), default=0)
     return {"groups": len(groups), "pairs P": right / said if said else float("nan"), "pairs R": right / truth if truth else float("nan"),
-            "purity": purity, "completeness": complete, "mixing matters": mixed, "longest days": span}
+            "purity": purity, "completeness": complete, "mixing matters": mixed, "mixing topics": topics, "longest days": span}
 
 
 def matters_report(messages: list[dict], likely: dict[str, set[str]], joins: list[tuple[str, str]],
@@ -386,11 +388,11 @@ def matters_report(messages: list[dict], likely: dict[str, set[str]], joins: lis
     rows = {"before: chained links, 90 days": chained_groups(likely, prints, 90),
             "before: chained links, 365 days": chained_groups(likely, prints, 365),
             "after: matters_to_join": after}
-    print(f"{'grouping':<34}{'groups':>7}{'pairs P':>9}{'pairs R':>9}{'purity':>8}{'complete':>10}{'mixing':>8}{'longest':>9}")
+    print(f"{'grouping':<34}{'groups':>7}{'pairs P':>9}{'pairs R':>9}{'purity':>8}{'complete':>10}{'mixing':>8}{'topics':>8}{'longest':>9}")
     for name, groups in rows.items():
         q = group_quality(messages, groups)
         print(f"{name:<34}{q['groups']:>7}{q['pairs P']:>9.2f}{q['pairs R']:>9.2f}{q['purity']:>8.2f}{q['completeness']:>10.2f}"
-              f"{q['mixing matters']:>8}{q['longest days']:>8}d")
+              f"{q['mixing matters']:>8}{q['mixing topics']:>8}{q['longest days']:>8}d")
     return {pid for g in after if clusters.is_collective(clusters.distinct_petitioners(prints[p].petitioner for p in g)) for pid in g}
 
 

@@ -52,6 +52,8 @@ def test_a_matter_is_a_group_every_petition_agrees_with_not_a_chain_of_links():
     late = fp("late", "油烟直排", fumes, "p9", "2026-03-01")
     assert not clusters.compatible(noise, prints["m0"]) and not clusters.compatible(elsewhere, prints["m0"])  # another issue, another estate
     assert not clusters.compatible(late, prints["m0"])  # half a year on
+    both = fp("both", "投诉梅溪湖畔小区底商油烟", "湘味烧烤店晚上营业到凌晨，油烟加上噪音，住户苦不堪言。", "p6", "2025-09-19")
+    assert both.issues == {"fumes", "noise"} and not clusters.compatible(both, noise) and clusters.compatible(both, prints["m0"])  # its title's
     members = {"m0": [prints["m0"]]}
     joins = []
     for i in range(1, 5):  # each joins the matter of the earlier ones, as the indexer checks them in turn

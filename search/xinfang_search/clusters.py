@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from .duplicates import LIKELY_SCORE, MATTER_WINDOW_DAYS, SHOW_SCORE, Fingerprint, days_apart, same_issue, subject_relation
-from .matter_issues import issue_words
+from .matter_issues import issue_words, issues
 from .matter_places import place_relation
 
 COLLECTIVE_MIN_PETITIONERS = 5  # 信访条例: five or more people on one matter is a collective petition (集体访)
@@ -39,7 +39,17 @@ def compatible(a: Fingerprint, b: Fingerprint, window_days: int = MATTER_WINDOW_
         return False
     if place_relation(a.places, b.places)[0] == "conflict":
         return False
+    first_a, first_b = headline_issues(a), headline_issues(b)
+    if first_a and first_b:
+        return bool(first_a & first_b)
     return same_issue(a, b)
+
+
+def headline_issues(fp: Fingerprint) -> frozenset[str]:
+    """The issues its title raises, of those its text does: what the petition is about. A complaint about a
+    restaurant's fumes often mentions its noise too (油烟加上噪音), and one about a building site's noise the roadworks:
+    with the titles', fumes and noise at one estate stay two matters."""
+    return issues(f"{fp.title}。") & fp.issues
 
 
 def matters_to_join(new: Fingerprint, links: Iterable[tuple[Fingerprint, float]], members_of: Callable[[str], list[Fingerprint]],
