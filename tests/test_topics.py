@@ -219,3 +219,10 @@ async def test_the_page_and_api_narrow_topics_to_a_region_and_a_category(client,
     assert "q=%22%E6%B9%98%E5%91%B3%E7%83%A7%E7%83%A4%22" in html or "q=湘味烧烤" in html  # the search for the phrase, quoted
     bad = await client.get(f"/t/{tenants.A}/api/frequent-words", headers=handler, query_string={"region": "区" * 101})
     assert bad.status_code == 422
+    whole = await client.get(f"/t/{tenants.A}/api/frequent-words", headers=handler, query_string={"days": "all", "region": region})
+    body = await whole.get_json()  # the whole period: from the tenant's first petition, its petitions all counted
+    assert whole.status_code == 200 and 7 <= body["window"]["days"] <= 3650 and body["petitions"] == 3
+    page = await client.get(f"/t/{tenants.A}/staff/frequent-words", headers=handler, query_string={"days": "all"})
+    assert page.status_code == 200 and '<option value="all" selected>' in await page.get_data(as_text=True)
+    too_long = await client.get(f"/t/{tenants.A}/api/frequent-words", headers=handler, query_string={"days": "3651"})
+    assert too_long.status_code == 422

@@ -394,6 +394,10 @@ class TermStore(SideStore):
         where, args = self._where(tenant_id, first_day, last_day, region, category)
         return Counter(dict(self._db.execute(f"SELECT day, COUNT(*) FROM term_petitions WHERE {where} GROUP BY day", args).fetchall()))
 
+    def first_day(self, tenant_id: str) -> str | None:
+        """The day this tenant's earliest counted petition was received (None: none counted)."""
+        return self._db.execute("SELECT MIN(day) FROM term_petitions WHERE tenant = ?", (tenant_id,)).fetchone()[0]
+
     def regions(self, tenant_id: str) -> list[str]:
         """The regions this tenant's petitions name (what the page's region filter offers)."""
         rows = self._db.execute("SELECT DISTINCT region FROM term_petitions WHERE tenant = ? AND region != '' ORDER BY region", (tenant_id,))

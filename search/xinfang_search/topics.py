@@ -284,6 +284,8 @@ def topics_of(store: TermStore, tenant_id: str, *, end: date, days: int = 30, to
         region_spreads, _ = store.spread(tenant_id, span_first.isoformat(), end.isoformat(), candidates, category=category or None)
         region_base, _ = store.petition_spread(tenant_id, span_first.isoformat(), end.isoformat(), category=category or None)
 
+    # Trend bars from the first day with petitions (a whole-period window has only empty windows before it).
+    series_first = max(span_first, date.fromisoformat(min(per_day_petitions))) if per_day_petitions else span_first
     scores, bursts = {}, {}
     for term in candidates:
         counts = by_window(daily[term])
@@ -298,7 +300,7 @@ def topics_of(store: TermStore, tenant_id: str, *, end: date, days: int = 30, to
         return {"term": shown(term), "count": current[term], "previous": by_window(daily[term])[1] if len(windows) > 1 else 0,
                 "words": term.split(" "), "query": f'"{shown(term)}"' if " " in term else term, "score": round(scores[term], 1),
                 "previous_mean": b["previous_mean"], "windows": b["windows"], "surprise": b["surprise"],
-                "mostly_region": share, "series": series_bars(daily[term], span_first, end)}
+                "mostly_region": share, "series": series_bars(daily[term], series_first, end)}
 
     ranked = diverse(absorb(sorted(scores, key=lambda t: (-scores[t], t)), current, candidates, kept), current)
     tops = [entry(t) for t in ranked[:top]]
@@ -348,6 +350,16 @@ def region_name(value: str) -> str:
     from xinfang.forms.regions import full_name
 
     return (full_name(value) if value.isdigit() else "") or value
+
+
+MAX_DAYS = 3650  # the longest window (ten years): the whole period of a tenant's petitions, at most
+
+
+async def whole_period(data_dir: Path, tenant_id: str, end: date) -> int:
+    """The days from the tenant's earliest petition to ``end`` (at least 7, at most ``MAX_DAYS``): the window 全部."""
+    first = await asyncio.to_thread(stores(data_dir).terms.first_day, tenant_id)
+    days = (end - date.fromisoformat(first)).days + 1 if first else 7
+    return min(MAX_DAYS, max(7, days))
 
 
 async def frequent_words(data_dir: Path, tenant_id: str, *, days: int = 30, end: date | None = None, top: int = 30,

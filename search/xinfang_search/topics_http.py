@@ -18,16 +18,19 @@ from .blueprints import data_dir, search_api_bp, search_pages_bp
 from .choices import filter_choices
 
 MAX_FILTER = 100
+WHOLE_PERIOD = "all"  # days=all: from the tenant's first petition to the end (a two-year corpus at once)
 
 
 @search_api_bp.get("/frequent-words")
 @requires(Permission.PETITIONS_READ)
 async def frequent_words(tenant_slug):
-    """Topics (words and phrases) and rising terms in the last N days (days=7..365, default 30) up to ``end``,
-    against the windows before; ``region`` and ``category`` narrow both to those petitions."""
+    """Topics (words and phrases) and rising terms in the last N days (days=7..3650, or ``all``: from the
+    tenant's first petition; default 30) up to ``end``, against the windows before; ``region`` and ``category``
+    narrow both to those petitions."""
     days, end, region, category = _window()
-    return await topics.frequent_words(data_dir(), current_tenant().tenant_id, days=days, end=end or tenant_today(), region=region,
-                                       category=category)
+    tenant_id, end = current_tenant().tenant_id, end or tenant_today()
+    days = days or await topics.whole_period(data_dir(), tenant_id, end)
+    return await topics.frequent_words(data_dir(), tenant_id, days=days, end=end, region=region, category=category)
 
 
 def tenant_today() -> date:
@@ -35,10 +38,11 @@ def tenant_today() -> date:
     return utcnow().astimezone(zone(current_tenant().tenant.settings.time_zone)).date()
 
 
-def _window() -> tuple[int, date | None, str | None, str | None]:
+def _window() -> tuple[int | None, date | None, str | None, str | None]:
+    """days (None: the whole period, ``all``), end, region, category as the request gives them."""
     days = request.args.get("days", "30")
-    if not days.isdigit() or not 7 <= int(days) <= 365:
-        raise InvalidInput(fields={"days": {"zh": "统计天数应为 7 到 365", "en": "days is 7 to 365"}})
+    if days != WHOLE_PERIOD and (not days.isdigit() or not 7 <= int(days) <= topics.MAX_DAYS):
+        raise InvalidInput(fields={"days": {"zh": f"统计天数应为 7 到 {topics.MAX_DAYS}，或全部", "en": f"days is 7 to {topics.MAX_DAYS}, or all"}})
     try:
         end = date.fromisoformat(request.args["end"]) if request.args.get("end") else None
     except ValueError:
@@ -49,7 +53,7 @@ def _window() -> tuple[int, date | None, str | None, str | None]:
         if len(value) > MAX_FILTER:
             raise InvalidInput(fields={name: {"zh": f"{zh}最多 {MAX_FILTER} 个字", "en": f"{name} has {MAX_FILTER} characters at most"}})
         filters.append(value or None)
-    return int(days), end, filters[0], filters[1]
+    return (None if days == WHOLE_PERIOD else int(days)), end, filters[0], filters[1]
 
 
 @search_pages_bp.get("/frequent-words")
@@ -57,11 +61,13 @@ def _window() -> tuple[int, date | None, str | None, str | None]:
 async def frequent_words_page(tenant_slug):
     days, end, region, category = _window()
     tenant, today = current_tenant(), tenant_today()
+    whole = days is None
+    days = days or await topics.whole_period(data_dir(), tenant.tenant_id, end or today)
     words = await topics.frequent_words(data_dir(), tenant.tenant_id, days=days, end=end or today, region=region, category=category)
     categories = (await filter_choices([tenant.tenant]))["category"]  # value -> {"zh", "en"}: words, never codes
     biggest = max([w["count"] for w in words["top"]] + [1])
     # Windows before the tenant's first petition count as nothing: "rising" against them is said to be so.
     empty_before = sum(1 for n in words["history"]["petitions"] if not n)
-    return await staff_page("staff/frequent_words.html", words=words, days=days, end=end, today=today, region=region, category=category,
+    return await staff_page("staff/frequent_words.html", words=words, days=days, whole=whole, end=end, today=today, region=region, category=category,
                             region_shown=topics.region_name(region) if region else "", categories=categories, biggest=biggest,
                             empty_before=empty_before)
