@@ -72,6 +72,14 @@ def standard_stop_words() -> frozenset[str]:
 
 
 @cache
+def domain_words() -> frozenset[str]:
+    """The platform's domain words (domain_words.txt): shown as themselves, never only inside a phrase, and never
+    cut by a term's edge."""
+    text = resources.files("xinfang_search").joinpath("domain_words.txt").read_text(encoding="utf-8")
+    return frozenset(line.strip().lower() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+
+
+@cache
 def topic_stop_words() -> frozenset[str]:
     """What never makes a topic: the standard list and the words every petition is written with (topic_stopwords.txt)."""
     text = resources.files("xinfang_search").joinpath("topic_stopwords.txt").read_text(encoding="utf-8")
@@ -144,8 +152,6 @@ def _one_cover(pieces: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]
 
 def petition_terms(title: str, content: str, tenant_words=frozenset(), stops: frozenset[str] | None = None) -> list[str]:
     """The distinct words and phrases a petition is counted under (a phrase's words joined by a space)."""
-    from .topics import domain_words
-
     stops = topic_stop_words() if stops is None else stops
     known = domain_words() | frozenset(w.lower() for w in tenant_words)
     text = ARTEFACT.sub(" ", f"{title}\n{content}")

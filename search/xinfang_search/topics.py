@@ -35,13 +35,12 @@ import math
 from collections import Counter
 from datetime import date, datetime, timedelta
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from .dictionary import tenant_stop_words, tenant_words
 from .indexer import stores
-from .terms import FRAGMENT, PLACE_ENDINGS, VERB, TermStore, shown, topic_stop_words, word_class
+from .terms import FRAGMENT, PLACE_ENDINGS, VERB, TermStore, domain_words, shown, topic_stop_words, word_class
 
 CHINA = ZoneInfo("Asia/Shanghai")
 MIN_COUNT = 2  # a topic is shared by petitions: one petition's word is not one
@@ -63,13 +62,6 @@ MIN_LIFT = 2.0  # a collocation is in twice the petitions its words would share 
 MIN_COLLOCATION_SURPRISE = 2.0  # -log10 of the Poisson probability of that many by chance
 FRAGMENT_SHARE = 0.5  # a term not shown when at least this share of its petitions have it only as a fragment
 RISING_AMONG = 100  # rising terms are looked for among the best topics (a burst of 不要 or 晚上 says nothing)
-
-
-@cache
-def domain_words() -> frozenset[str]:
-    """The platform's domain words (domain_words.txt): shown as themselves, never only inside a phrase."""
-    text = resources.files("xinfang_search").joinpath("domain_words.txt").read_text(encoding="utf-8")
-    return frozenset(line.strip().lower() for line in text.splitlines() if line.strip() and not line.startswith("#"))
 
 
 @cache
