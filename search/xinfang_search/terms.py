@@ -95,12 +95,15 @@ def is_countable(word: str, stops: frozenset[str]) -> bool:
 
 # Words jieba's dictionary tags as nouns that are times (老师 寒假 is no phrase, 寒假 no topic alone).
 TIME_WORDS = {w: "t" for w in "寒假 暑假 假期 节假日 双休日 工作日 上午 下午 中午 傍晚 凌晨 深夜 白天 周一 周二 周三 周四 周五 周六 周日".split()}
+# Other nouns of jieba's dictionary that say where or in what name relative to something (一楼 住户, 以 资料费 名义),
+# and verbs it tags as names (克扣).
+RETAGGED = {**{w: "s" for w in "一楼 二楼 三楼 顶楼 楼上 楼下 隔壁 对面 旁边 附近 门口".split()}, "名义": "f", "克扣": "v"}
 
 
 @cache
 def _tags() -> dict[str, str]:
     _ = segment("")  # jieba loaded with the platform's domain words
-    return {**jieba.posseg.dt.word_tag_tab, **TIME_WORDS}
+    return {**jieba.posseg.dt.word_tag_tab, **TIME_WORDS, **RETAGGED}
 
 
 @cache
@@ -117,6 +120,8 @@ def word_class(word: str) -> str:
             return OTHER
         return VERB if len(parts) == 2 and first in VERB_TAGS and last in VERB_TAGS else NOUN
     if tag in NOUN_TAGS:
+        return NOUN
+    if tag == "l" and word[0] not in NEGATIONS and not set(word) & set("了得着过吗呢吧"):  # 违章建筑, not 没人管 or 说实话了
         return NOUN
     if word[0] in NEGATIONS and _tags().get(word[1:], "x") in VERB_TAGS:  # 没到, 不管: what did not happen
         return OTHER
