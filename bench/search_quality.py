@@ -24,8 +24,10 @@ What it does, in this process, on a fresh temporary data directory (no store, no
 * **Frequent words**: the indexer's own counting (``terms.petition_terms`` into a ``TermStore``) ranked by
   ``topics.topics_of`` (what ``topics.frequent_words`` calls, less the tenant's stop words from the store), next
   to the first release's ranking by count, over the whole corpus, the 30 days of the eight-person
-  restaurant-fumes cluster and every 30-day window (first year dev, second held out); with the corpus's
-  categories and without. Topic words: the corpus's topic vocabulary (a term holding one, or held in one, counts).
+  restaurant-fumes cluster, 365 days to the cluster's end (dev) and to the corpus's end (held out), every 30-day
+  window (first year dev, second held out) and each category's 365 days; with the corpus's categories and
+  without; every shown topic's search link against its count. Topic words: the corpus's topic vocabulary (a term
+  holding one, or held in one, counts: coarse, read the printed top 30 too).
 * **Repeat pairs**: ``duplicates.fingerprint`` + ``pair_score`` / ``is_likely_duplicate`` on the labelled
   pairs, and what the indexer's check finds (every message in received order through ``scored_candidates``
   against a ``FingerprintStore`` of the earlier ones), next to the baseline "same petitioner".

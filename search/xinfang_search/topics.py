@@ -3,15 +3,19 @@
 A topic is a term many petitions of the window share that is not how every petition is written. Its score:
 
     count × general rarity × own rarity × (FLOOR + concentration over categories + over regions + over time)
+          × VERB_WEIGHT for a verb alone
 
 * count: in how many petitions of the window it appears (what the page shows);
-* general rarity: its inverse document frequency in general Chinese (jieba's IDF table), so 希望, 工作 sink;
+* general rarity: its inverse document frequency in general Chinese (jieba's IDF table), so 希望, 工作 sink; a
+  word jieba's HMM put together as rare as its rarest dictionary part (给钱, 说会 as common as 给, 说);
 * own rarity: its inverse document frequency in the tenant's petitions of the window and the windows before;
 * concentration: how far its petitions' spread over categories, over regions (both in the window and the windows
   before: a term's topicality is a property of the tenant's language, better measured on more petitions than a
   month's) and over the current window against the windows before differs from all petitions' (Kullback-Leibler,
   smoothed so a term of two petitions is not "concentrated"): 油烟 is mostly one category, 梅溪湖畔小区 one
-  region and this month; 反映 is everywhere.
+  region and this month; 反映 is everywhere. With a category (region) filter, the spread over categories
+  (regions) is read from all petitions, so a general word stays general inside one category;
+* a verb alone (强制, 暗示) says less than a noun or an issue (拖欠 工资): ``VERB_WEIGHT``.
 
 A phrase is shown only when it is a collocation: over the window and the windows before, it is in many more
 petitions than its words' counts predict were they independent (the ratio at least ``MIN_LIFT`` and a Poisson
