@@ -180,3 +180,19 @@ def test_pages_of_a_broad_word_over_many_blocks_follow_one_order(tmp_path):
         for page in range(1, 100 // size + 2):
             paged += [item["id"] for item in search(index, "物业", page=page, page_size=size)["items"]]
         assert paged[:100] == whole, size
+
+
+async def test_the_search_page_says_what_to_do_when_nothing_is_listed_and_folds_the_less_used_filters(client, tenants):
+    from tests.conftest import login_token
+    from tests.test_search import marker
+
+    handler = await login_token(client, tenants.A, "handler")
+    url = f"/t/{tenants.A}/staff/search"
+    html = await (await client.get(url, headers=handler, query_string={"q": "领导"})).get_data(as_text=True)
+    assert "只有常用词" in html and "search-results" not in html and 'class="pager"' not in html and "共 0" not in html
+    html = await (await client.get(url, headers=handler, query_string={"q": "查无此事" + marker()})).get_data(as_text=True)
+    assert 'class="empty-state"' in html and "search-results" not in html and " ms</p>" not in html
+    assert '<details class="more-filters">' in html  # folded: none of its filters is set
+    html = await (await client.get(url, headers=handler, query_string={"q": "查无此事", "region": "岳麓"})).get_data(as_text=True)
+    assert '<details class="more-filters" open>' in html
+
