@@ -196,3 +196,27 @@ async def test_the_search_page_says_what_to_do_when_nothing_is_listed_and_folds_
     html = await (await client.get(url, headers=handler, query_string={"q": "查无此事", "region": "岳麓"})).get_data(as_text=True)
     assert '<details class="more-filters" open>' in html
 
+
+
+SNIPPET_TEXT = ("楼下湘味烧烤店开业半年了，每天晚上营业到凌晨三点，油烟直接往楼上排，窗户都不敢开，大家在业主群里讨论了很多次，物业说管不了。"
+                "我家就在湘味烧烤店的正上方，老人孩子天天闻油烟，孩子晚上一直是咳嗽，去医院看了好几次，医生说和空气有关。希望有关部门尽快处理。") * 2
+
+
+def test_snippets_start_and_end_at_clause_or_word_edges_and_never_repeat_text():
+    from xinfang_search.analysis import segment
+    from xinfang_search.highlights import NOT_A_START, highlight
+
+    text = SNIPPET_TEXT
+    edges = {0, len(text)} | {i for _, s, e in segment(text) for i in (s, e)}
+    for at in range(0, len(text) - 2, 5):
+        needle = text[at:at + 2]
+        if set(needle) & NOT_A_START:
+            continue
+        pieces = re.sub(r"<[^>]+>", "", highlight(text, [needle])).split("…")
+        for piece in pieces:
+            start = text.find(piece)
+            assert piece and piece[0] not in NOT_A_START, (needle, piece)
+            assert start in edges or text[start - 1] in NOT_A_START, (needle, piece)  # a word is not cut at the start
+            assert start + len(piece) in edges or text[start + len(piece)] in NOT_A_START, (needle, piece)
+        assert sum(map(len, pieces)) <= len(text), needle
+    assert re.sub(r"<[^>]+>", "", highlight(text[:len(text) // 2], ["医院"])).startswith("我家就在湘味烧烤店")  # the clause's start
