@@ -220,3 +220,10 @@ def test_snippets_start_and_end_at_clause_or_word_edges_and_never_repeat_text():
             assert start + len(piece) in edges or text[start + len(piece)] in NOT_A_START, (needle, piece)
         assert sum(map(len, pieces)) <= len(text), needle
     assert re.sub(r"<[^>]+>", "", highlight(text[:len(text) // 2], ["医院"])).startswith("我家就在湘味烧烤店")  # the clause's start
+
+
+def test_the_web_app_warms_search_up_in_a_thread_as_it_starts_serving(app):
+    from xinfang_search.http import warm_up, warm_up_in_background
+
+    assert warm_up_in_background in app.app.before_serving_funcs
+    warm_up()  # loads jieba, OpenCC and the stop words (already loaded here: cheap); never raises
