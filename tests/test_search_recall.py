@@ -227,3 +227,22 @@ def test_the_web_app_warms_search_up_in_a_thread_as_it_starts_serving(app):
 
     assert warm_up_in_background in app.app.before_serving_funcs
     warm_up()  # loads jieba, OpenCC and the stop words (already loaded here: cheap); never raises
+
+
+@pytest.mark.parametrize("q", ["湘味烧烤油烟直接往楼上排", "家里有老人和小孩"])
+def test_petitions_holding_a_long_piece_as_typed_rank_above_those_holding_its_words_apart(tmp_path, q):
+    tenant_id = uuid.uuid4().hex[:24]
+    index_dir = TenantIndexDir(tmp_path, tenant_id)
+    exact = {"p0000": "我要反映一个拖了很久的事情，街道和区里都去过了，没有人管，小区楼下的湘味烧烤油烟直接往楼上排，家里有老人和小孩，窗户都不敢开。",
+             "p0001": "洋湖湾小区的湘味烧烤油烟直接往楼上排，家里有老人和小孩。"}
+    apart = ["湘味烧烤湘味烧烤，油烟油烟直接直接往楼上楼上排，家里家里老人老人小孩小孩。"] * 8  # more of each word, in a shorter text
+    with index_dir.writer_lock():
+        writer = index_dir.open_or_create_for_writing().writer()
+        for n, text in enumerate([*exact.values(), *apart]):
+            writer.add_document(id=f"p{n:04d}", tenant_id=tenant_id, number=f"N{n:04d}", title="油烟", text=text, subject="",
+                                category="other", region="", channel="online", status="registered", kind="petition",
+                                received=datetime(2026, 3, 1) + timedelta(hours=n))
+        writer.commit()
+    answer = search((tmp_path, tenant_id), q, page_size=5)
+    assert {item["id"] for item in answer["items"][:2]} == set(exact)
+    assert answer["total"] == len([item for item in search((tmp_path, tenant_id), q, page_size=100)["items"]])

@@ -12,7 +12,8 @@
       (half, never fewer than the short rule's count; single characters joined or left out, see
       ``sentence_words``), ranked by BM25 over the words found;
   and a piece of several words (a pasted fragment, 有老人和小) also matches as one substring of the text,
-  boosted, so its own message comes first.
+  boosted, so its own message comes first; a piece of at least ``EXACT_FIRST_FROM`` characters ranks every
+  petition holding it as typed (folded) above every one that holds its words apart (``ExactFirst``).
 * Pieces typed apart (spaces), operators (AND, OR, NOT), field:value and quoted phrases go through Whoosh's
   parser as before; spaced pieces are ANDed. A quoted phrase is exact: the phrase itself as a substring of
   the folded title, text or subject.
@@ -28,6 +29,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from whoosh.matching import AndMaybeMatcher, ListMatcher, Matcher, NullMatcher
+from whoosh.matching.wrappers import WrappingMatcher
 from whoosh.qparser import QueryParser
 from whoosh.query import And, AndMaybe, Every, Not, NullQuery, Or, Prefix, Query, Term
 
@@ -40,6 +42,8 @@ OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"}
 NGRAM_BOOST = 0.3  # a word found as a substring only ranks below one found as a word
 WHOLE_PIECE_BOOST = 3.0  # a fragment found as typed ranks above its words found apart
 ALL_REQUIRED_UP_TO = 3
+EXACT_FIRST_FROM = 6  # characters: a piece this long was pasted or typed as one string
+EXACT_FIRST_BONUS = 1000.0  # above any BM25 sum of a piece's words (a long sentence's best is about 150)
 SHOULD_MATCH_SHARE = 0.5  # tuned on the dev split of bench/search_quality.py (0.4: more found, no better; 0.6: recall 0.74)
 
 
@@ -430,6 +434,15 @@ def _all_of(words: list, whole, texts: list[str]):
 
 
 def piece_query(piece: Piece, synonyms=()):
+    query = _piece_query(piece, synonyms)
+    if len(piece.text) >= EXACT_FIRST_FROM and len(piece.words) > 1 and not piece.prefix:
+        exact = substring_query(piece.text)
+        if exact is not None:
+            return ExactFirst(query, exact)
+    return query
+
+
+def _piece_query(piece: Piece, synonyms=()):
     last = len(piece.words) - 1
     whole = substring_query(piece.text, WHOLE_PIECE_BOOST) if len(piece.all_words) > 1 else None
     words = [word_query(w, synonyms, prefix=piece.prefix and i == last) for i, w in enumerate(piece.words)]
@@ -445,6 +458,89 @@ def piece_query(piece: Piece, synonyms=()):
         if whole is not None:  # ranked by the piece as typed; ORed with it where it finds more (see _all_of)
             partial = Ranked(partial, whole) if all(isinstance(w, AndMaybe) for w in sentence) else Or([partial, whole])
     return StrictFirst(strict, partial)
+
+
+class ExactFirst(Query):
+    """A long piece's query, the petitions holding the piece as typed (``exact``, a substring of the folded text)
+    scored ``EXACT_FIRST_BONUS`` higher: the same documents as the piece's query (counts read only those), so
+    totals and pages do not change, only the order."""
+
+    def __init__(self, query, exact):
+        self.query, self.exact = query, exact
+
+    def __repr__(self):
+        return f"ExactFirst({self.query!r}, {self.exact!r})"
+
+    def __str__(self):
+        return f"({self.query} EXACT FIRST {self.exact})"
+
+    def __eq__(self, other):
+        return isinstance(other, ExactFirst) and (other.query, other.exact) == (self.query, self.exact)
+
+    def __hash__(self):
+        return hash((self.query, self.exact))
+
+    def is_leaf(self):
+        return False
+
+    def children(self):
+        return [self.query]
+
+    def apply(self, fn):
+        return ExactFirst(fn(self.query), self.exact)
+
+    def estimate_size(self, ixreader):
+        return self.query.estimate_size(ixreader)
+
+    def doc_set(self, searcher) -> set[int]:
+        return doc_set(self.query, searcher)
+
+    def matcher(self, searcher, context=None):
+        matcher = self.query.matcher(searcher, context)
+        if not matcher.is_active() or (context is not None and not context.weighting):
+            return matcher
+        return _ExactFirstMatcher(matcher, self.exact.matcher(searcher, context))
+
+
+class _ExactFirstMatcher(WrappingMatcher):
+    def __init__(self, child, exact):
+        super().__init__(child)
+        self._exact = exact
+
+    def copy(self):
+        return self
+
+    def supports_block_quality(self):
+        return False
+
+    def supports(self, astype):
+        return False
+
+    def replace(self, minquality=0):
+        return self if self.child.is_active() else NullMatcher()
+
+    def next(self):
+        self.child.next()
+        return True
+
+    def skip_to(self, id):
+        self.child.skip_to(id)
+        return True
+
+    def at(self, docnum: int) -> bool:
+        return at(self.child, docnum)
+
+    def _bonus(self, docnum: int) -> float:
+        return EXACT_FIRST_BONUS if at(self._exact, docnum) else 0.0
+
+    def score_at(self, docnum: int) -> float:
+        return score_at(self.child, docnum) + self._bonus(docnum)
+
+    def weight(self):
+        return self.score()
+
+    def score(self):
+        return self.child.score() + self._bonus(self.child.id())
 
 
 class StrictFirst(Query):
@@ -497,6 +593,12 @@ def resolve(query, searcher):
     scores, and Whoosh's top N of an Or skips the blocks that cannot reach them (its AndMaybe's skipping gave
     another top N at another page size: pages repeated and missed petitions)."""
     query = _decided(query, searcher)
+    if type(query) is ExactFirst:
+        return ExactFirst(_unranked(query.query), query.exact)
+    return _unranked(query)
+
+
+def _unranked(query):
     if type(query) is Ranked:
         ranking = list(query.b.subqueries) if type(query.b) is Or else [query.b]
         return Or([query.a, *ranking])
