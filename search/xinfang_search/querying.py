@@ -239,7 +239,7 @@ def _ranked(searcher, query, allowed, sort: str, wanted: int):
 def _scores_every_match(query) -> bool:
     """Whoosh scores every match of this query anyway (words ANDed, a piece's words ANDed and ranked by the piece
     as typed, a sentence's documents with enough words): one unlimited pass, counted as it goes, is cheaper."""
-    if isinstance(query, (And, queries.MinimumShouldMatch)):
+    if isinstance(query, (And, queries.MinimumShouldMatch, queries.ExactFirst)):  # ExactFirst: no block skipping
         return True
     return isinstance(query, AndMaybe) and _scores_every_match(query.a)
 
