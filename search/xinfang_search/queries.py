@@ -460,29 +460,41 @@ def _piece_query(piece: Piece, synonyms=()):
     return StrictFirst(strict, partial)
 
 
-class ExactFirst(Query):
+class _NamedParts(Query):
+    """A query made of named parts (``PARTS``): its repr, equality and hash come from them (Whoosh compares and
+    hashes queries when it simplifies them)."""
+
+    PARTS: tuple[str, ...] = ()
+
+    def _parts(self) -> tuple:
+        return tuple(getattr(self, name) for name in self.PARTS)
+
+    def __repr__(self):
+        return f"{type(self).__name__}({', '.join(repr(part) for part in self._parts())})"
+
+    def __eq__(self, other):
+        return type(other) is type(self) and other._parts() == self._parts()
+
+    def __hash__(self):
+        return hash((type(self).__name__, self._parts()))
+
+    def is_leaf(self):
+        return False
+
+
+class ExactFirst(_NamedParts):
     """A long piece's query, the petitions holding the piece as typed (``exact``, a substring of the folded text)
     scored ``EXACT_FIRST_BONUS`` higher: the same documents as the piece's query (counts read only those), so
     totals and pages do not change, only the order. No block skipping: kept by ``resolve`` only where every
     match is scored anyway (at 20,000 petitions a sentence's Or wrapped so went from 10 to 130 ms)."""
 
+    PARTS = ("query", "exact")
+
     def __init__(self, query, exact):
         self.query, self.exact = query, exact
 
-    def __repr__(self):
-        return f"ExactFirst({self.query!r}, {self.exact!r})"
-
     def __str__(self):
         return f"({self.query} EXACT FIRST {self.exact})"
-
-    def __eq__(self, other):
-        return isinstance(other, ExactFirst) and (other.query, other.exact) == (self.query, self.exact)
-
-    def __hash__(self):
-        return hash((self.query, self.exact))
-
-    def is_leaf(self):
-        return False
 
     def children(self):
         return [self.query]
@@ -547,30 +559,19 @@ class _ExactFirstMatcher(WrappingMatcher):
         return self.child.score() + self._bonus(self.child.id())
 
 
-class StrictFirst(Query):
+class StrictFirst(_NamedParts):
     """A long piece: every word (a long name, 泗阳洋河街道中心幼儿园) when that finds at least ``ENOUGH``
     petitions in the index, else the sentence's minimum-should-match (its partial matches ranked). Decided once
     for the whole index (``resolve``) before the search; a segment decides alone only if nobody resolved it."""
 
     ENOUGH = 10
+    PARTS = ("strict", "partial")
 
     def __init__(self, strict, partial):
         self.strict, self.partial = strict, partial
 
-    def __repr__(self):
-        return f"StrictFirst({self.strict!r}, {self.partial!r})"
-
     def __str__(self):
         return f"({self.strict} ELSE {self.partial})"
-
-    def __eq__(self, other):
-        return isinstance(other, StrictFirst) and (other.strict, other.partial) == (self.strict, self.partial)
-
-    def __hash__(self):
-        return hash((self.strict, self.partial))
-
-    def is_leaf(self):
-        return False
 
     def children(self):
         return [self.strict, self.partial]
