@@ -1099,7 +1099,9 @@ def run_queries(data_dir: Path, db: sqlite3.Connection, queries: list[Query], ro
     tenant_id = INDEX_TENANT[0]
     tenants = [INDEX_TENANT]
     searcher = _searchers.get(data_dir, tenant_id)
-    parsed = [(_query(searcher.schema, q.request.q), _filters(q.request)) for q in queries]
+    # the query as the search runs it (each long piece decided for this index, pieces typed apart as AllOf): the
+    # unresolved tree put an AllOf under Whoosh's IntersectionMatcher, whose top-N asked it for a block quality
+    parsed = [(_query(searcher.schema, q.request.q, searcher=searcher), _filters(q.request)) for q in queries]
 
     def ours(i):
         return _search_sync(data_dir, tenants, queries[i].request, {tenant_id})["total"]
