@@ -28,42 +28,21 @@ def _leaf_ids(matcher) -> list[int]:
     return ids
 
 
-TERMS_KEPT = 256  # term document sets kept per reader (a broad word's is a few hundred kilobytes at 100,000 petitions)
-
-
-def term_docs(reader, fieldname: str, btext: bytes) -> set[int]:
-    """The documents of one segment's reader holding a term (deleted ones out), a new set the caller may change.
-    Kept on the reader (a reader never changes; the platform keeps a searcher per index generation): a broad
-    word's postings are decoded block by block (zlib and pickle of ids, weights and positions), which at
-    100,000 petitions is most of its count's time, and searches repeat their words (the next page, the same
-    words with a filter, a word in several queries)."""
-    cache = reader.__dict__.setdefault("_xinfang_term_docs", {})
-    key = (fieldname, btext)
-    found = cache.get(key)
-    if found is None:
-        if (fieldname, btext) not in reader:
-            found = frozenset()
-        else:
-            matcher = reader.postings(fieldname, btext)
-            if isinstance(matcher, FilterMatcher) and isinstance(matcher.child, W3LeafMatcher):  # the segment's deleted documents
-                ids = set(_leaf_ids(matcher.child))
-                found = frozenset(ids - matcher._ids if matcher._exclude else ids & matcher._ids)
-            else:
-                found = frozenset(_leaf_ids(matcher) if isinstance(matcher, W3LeafMatcher) else matcher.all_ids())
-        if len(cache) >= TERMS_KEPT:
-            cache.clear()
-        cache[key] = found
-    return set(found)
-
-
 def _term_docs(query: Term, searcher) -> set[int]:
     if query.fieldname not in searcher.schema:
         return set()
+    reader = searcher.reader()
     try:
         btext = searcher.schema[query.fieldname].to_bytes(query.text)
     except ValueError:
         return set()
-    return term_docs(searcher.reader(), query.fieldname, btext)
+    if (query.fieldname, btext) not in reader:
+        return set()
+    matcher = reader.postings(query.fieldname, btext)
+    if isinstance(matcher, FilterMatcher) and isinstance(matcher.child, W3LeafMatcher):  # the segment's deleted documents
+        found = set(_leaf_ids(matcher.child))
+        return found - matcher._ids if matcher._exclude else found & matcher._ids
+    return set(_leaf_ids(matcher)) if isinstance(matcher, W3LeafMatcher) else set(matcher.all_ids())
 
 
 def doc_set(query, searcher) -> set[int]:

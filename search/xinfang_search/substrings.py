@@ -3,15 +3,14 @@ field (``analysis.BigramTokenizer``: each bigram at the character where it start
 
 Whoosh's own ``Phrase`` checks positions through its span machinery, in Python objects per position: with
 bigrams of common characters (00, 20, 中心) that took hundreds of milliseconds at 20,000 petitions. Here the
-bigrams' documents are intersected as sets (``docsets``: in C, not a Python walk of skip_to per document) and a
-candidate is kept when its positions line up, bigram i at p + i, by set arithmetic; the documents found are kept
-on the segment's reader for the search's next asks; scores are the bigrams' BM25 summed."""
+bigrams' postings are intersected (Whoosh's IntersectionMatcher, skipping by blocks) and a candidate is kept
+when its positions line up, bigram i at p + i, by set arithmetic; scores are the bigrams' BM25 summed."""
 
 from __future__ import annotations
 
-from bisect import bisect_left
-
 from whoosh import matching
+from whoosh.matching.binary import IntersectionMatcher
+from whoosh.matching.wrappers import WrappingMatcher
 from whoosh.query import And, Query, Term
 
 from .analysis import bigrams, fold
@@ -19,64 +18,65 @@ from .analysis import bigrams, fold
 FIELD = "ngram"
 
 
-class _LinedUpMatcher(matching.Matcher):
-    """The documents where a stretch's bigrams line up (found beforehand as a set, ``NgramPhrase.lined_up``), in
-    order; each scored as the intersection of its bigram leaves was (their BM25 summed, rarest first, times the
-    boost): the leaves are only skipped to the documents that match."""
+class _AdjacentMatcher(WrappingMatcher):
+    """The documents of an intersection of bigram postings whose positions run one after another."""
 
-    def __init__(self, docs, leaves, boost=1.0, i=0):
-        self._docs = docs  # sorted document numbers
-        self._leaves = leaves  # rarest first, as the intersection summed them
-        self._boost = boost
-        self._i = i
+    def __init__(self, child, grams, offsets, boost=1.0):
+        super().__init__(child, boost)
+        self._grams = grams  # the leaf matchers, in the text's order, each at the child's document
+        self._offsets = offsets  # where each bigram stands from the first
+        self._pending = True  # moved on to a lined-up document only when asked (see ``at``)
 
     def copy(self):
-        return _LinedUpMatcher(self._docs, [leaf.copy() for leaf in self._leaves], self._boost, self._i)
+        raise NotImplementedError  # never needed: the collector copies no matcher of a query shaped here
+
+    def _lined_up(self) -> bool:
+        starts = None
+        for offset, gram in zip(self._offsets, self._grams):
+            here = {p - offset for p in gram.value_as("positions")}
+            starts = here if starts is None else starts & here
+            if not starts:
+                return False
+        return True
+
+    def _settle(self) -> None:
+        self._pending = False
+        while self.child.is_active() and not self._lined_up():
+            self.child.next()
 
     def is_active(self):
-        return self._i < len(self._docs)
+        if self._pending:
+            self._settle()
+        return self.child.is_active()
 
     def id(self):
-        return self._docs[self._i]
+        if self._pending:
+            self._settle()
+        return self.child.id()
 
     def next(self):
-        self._i += 1
+        if self._pending:
+            self._settle()
+        self.child.next()
+        self._settle()
         return True
 
     def skip_to(self, id):
-        if self.is_active() and self._docs[self._i] < id:
-            self._i = bisect_left(self._docs, id, self._i)
+        self.child.skip_to(id)
+        self._settle()
         return True
 
     def at(self, docnum: int) -> bool:
-        """Whether this document holds the text (asked in increasing document order)."""
-        self.skip_to(docnum)
-        return self.is_active() and self._docs[self._i] == docnum
-
-    def _leaves_here(self):
-        here = self._docs[self._i]
-        for leaf in self._leaves:
-            if leaf.id() < here:
-                leaf.skip_to(here)
-        return self._leaves
-
-    def score(self):
-        total = 0.0
-        for leaf in self._leaves_here():
-            total += leaf.score()
-        return total * self._boost
+        """Whether this document holds the text, read at that document alone (no walk on to the next one that
+        does, which an And with a rarer part never needs); leaves the matcher to be settled again if used on."""
+        self._pending = True
+        child = self.child
+        if child.is_active() and child.id() < docnum:
+            child.skip_to(docnum)
+        return child.is_active() and child.id() == docnum and self._lined_up()
 
     def score_at(self, docnum: int) -> float:
-        return self.score()
-
-    def weight(self):
-        total = 0.0
-        for leaf in self._leaves_here():
-            total += leaf.weight()
-        return total * self._boost
-
-    def max_quality(self):
-        return sum(leaf.max_quality() for leaf in self._leaves if leaf.is_active()) * self._boost
+        return self.child.score() * self.boost
 
     def all_ids(self):
         while self.is_active():
@@ -84,13 +84,9 @@ class _LinedUpMatcher(matching.Matcher):
             self.next()
 
     def replace(self, minquality=0):
-        return self if self.is_active() else matching.NullMatcher()
-
-    def supports_block_quality(self):
-        return False
-
-    def supports(self, astype):
-        return False
+        if not self.is_active():
+            return matching.NullMatcher()
+        return self  # the leaves must stay the ones the check reads
 
 
 def at(matcher, docnum: int) -> bool:
@@ -105,6 +101,12 @@ def at(matcher, docnum: int) -> bool:
 def score_at(matcher, docnum: int) -> float:
     """The score of a matcher that ``at`` found at this document."""
     return matcher.score_at(docnum) if hasattr(matcher, "score_at") else matcher.score()
+
+    def supports_block_quality(self):
+        return False
+
+    def supports(self, astype):
+        return False
 
 
 class NgramPhrase(Query):
@@ -146,75 +148,26 @@ class NgramPhrase(Query):
     def estimate_size(self, ixreader):
         return min(ixreader.doc_frequency(FIELD, g) for g in self.grams)
 
-    def _order(self, reader):
-        """The bigrams' byte texts, rarest first; None when one is not in the index."""
-        field = reader.schema[FIELD]
-        texts = []
-        for gram in self.grams:
-            btext = field.to_bytes(gram)
-            if (FIELD, btext) not in reader:
-                return None
-            texts.append((reader.doc_frequency(FIELD, btext), len(texts), btext))
-        return [btext for _, _, btext in sorted(texts)]
-
-    def lined_up(self, searcher) -> list[int]:
-        """The documents of this segment holding the stretch, sorted: the bigrams' postings intersected as sets
-        (``docsets``, in C), then positions read for the candidates alone. Kept on the segment's reader (a reader
-        never changes; the platform keeps a searcher per index generation): a search asks three times (whether a
-        long piece finds enough, the ranking, the count), and queries repeat (the next page, a colleague's)."""
-        reader = searcher.reader()
-        cache = reader.__dict__.setdefault("_xinfang_lined_up", {})
-        key = (tuple(self.grams), tuple(self.offsets))
-        found = cache.get(key)
-        if found is not None:
-            return found
-        if FIELD not in reader.schema or (order := self._order(reader)) is None:
-            found = []
-        else:
-            from .docsets import FEW_CANDIDATES, having, term_docs  # docsets reads a query's documents; no cycle at import
-            candidates = term_docs(reader, FIELD, order[0])
-            for btext in order[1:]:
-                if not candidates:
-                    break
-                if len(candidates) * FEW_CANDIDATES < reader.doc_frequency(FIELD, btext):
-                    candidates = having(Term(FIELD, reader.schema[FIELD].from_bytes(btext)), searcher, candidates)
-                else:
-                    candidates &= term_docs(reader, FIELD, btext)
-            found = self._positions_line_up(reader, sorted(candidates)) if len(self.grams) > 1 else sorted(candidates)
-        if len(cache) > 512:
-            cache.clear()
-        cache[key] = found
-        return found
-
-    def _positions_line_up(self, reader, candidates: list[int]) -> list[int]:
-        field = reader.schema[FIELD]
-        leaves = [reader.postings(FIELD, field.to_bytes(gram)) for gram in self.grams]
-        kept = []
-        for docnum in candidates:
-            starts = None
-            for offset, leaf in zip(self.offsets, leaves):
-                if leaf.id() < docnum:
-                    leaf.skip_to(docnum)
-                here = {p - offset for p in leaf.value_as("positions")}
-                starts = here if starts is None else starts & here
-                if not starts:
-                    break
-            if starts:
-                kept.append(docnum)
-        return kept
-
-    def doc_set(self, searcher) -> set[int]:
-        return set(self.lined_up(searcher))
-
     def matcher(self, searcher, context=None):
         if FIELD not in searcher.schema:
             return matching.NullMatcher()
-        docs = self.lined_up(searcher)
-        if not docs:
-            return matching.NullMatcher()
+        field = searcher.schema[FIELD]
+        reader = searcher.reader()
         weighting = context.weighting if context is not None else searcher.weighting
-        leaves = [searcher.postings(FIELD, btext, weighting=weighting) for btext in self._order(searcher.reader())]
-        return _LinedUpMatcher(docs, leaves, boost=self.boost)
+        leaves, sizes = [], []
+        for gram in self.grams:
+            btext = field.to_bytes(gram)
+            if (FIELD, btext) not in reader:
+                return matching.NullMatcher()
+            leaves.append(searcher.postings(FIELD, btext, weighting=weighting))
+            sizes.append(reader.doc_frequency(FIELD, btext))
+        rarest_first = [leaves[i] for i in sorted(range(len(leaves)), key=lambda i: sizes[i])]
+        child = rarest_first[0]
+        for leaf in rarest_first[1:]:
+            child = IntersectionMatcher(child, leaf)
+        if len(leaves) == 1:
+            return matching.WrappingMatcher(child, boost=self.boost) if self.boost != 1.0 else child
+        return _AdjacentMatcher(child, leaves, self.offsets, boost=self.boost)
 
 
 def _covering(grams: list[str], exact: bool) -> list[tuple[str, int]]:
