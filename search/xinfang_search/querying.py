@@ -241,7 +241,20 @@ def _scores_every_match(query) -> bool:
     as typed, a sentence's documents with enough words): one unlimited pass, counted as it goes, is cheaper."""
     if isinstance(query, (And, queries.MinimumShouldMatch, queries.ExactFirst)):  # ExactFirst: no block skipping
         return True
-    return isinstance(query, AndMaybe) and _scores_every_match(query.a)
+    if isinstance(query, AndMaybe) and _scores_every_match(query.a):
+        return True
+    return _has_part_without_best_score(query)
+
+
+def _has_part_without_best_score(query) -> bool:
+    """A part whose matcher cannot say its best score (a piece's words as AllOf, a sentence's MinimumShouldMatch,
+    ExactFirst) anywhere in the query: once the top N's heap is full, Whoosh asks an Or's parts for theirs
+    (``max_quality``), which failed (学校食堂 OR 校车超载 was a server error). Such a query is scored whole instead."""
+    if isinstance(query, (queries.AllOf, queries.MinimumShouldMatch, queries.ExactFirst)):
+        return True
+    if query.is_leaf():
+        return False
+    return any(_has_part_without_best_score(sub) for sub in query.children())
 
 
 def _count(searcher, query, allowed) -> int:
