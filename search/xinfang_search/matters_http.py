@@ -13,7 +13,7 @@ from xinfang.tenancy.resolution import current_tenant
 
 from . import duplicates, matters, repeats
 from .blueprints import data_dir, search_api_bp, search_pages_bp
-from .topics_http import tenant_today
+from .topics_http import date_field_values, tenant_today
 
 WINDOWS = (30, 60, 90, 180, 365)
 
@@ -66,7 +66,7 @@ async def matters_page(tenant_slug):
     keep = {"days": days, **({"end": end.isoformat()} if end else {}), **({"collective": "1"} if filters["collective_only"] else {}),
             **({"min_people": filters["min_people"]} if filters["min_people"] > 1 else {})}
     return await staff_page("staff/matters.html", found=found, days=days, end=end, today=today, windows=WINDOWS, filters=filters,
-                            keep=keep, collective_days=repeats.COLLECTIVE_WINDOW_DAYS)
+                            keep=keep, collective_days=repeats.COLLECTIVE_WINDOW_DAYS, **date_field_values(end, today))
 
 
 def places_shown(places: list[str]) -> list[str]:

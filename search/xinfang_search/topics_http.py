@@ -33,6 +33,12 @@ async def frequent_words(tenant_slug):
     return await topics.frequent_words(data_dir(), tenant_id, days=days, end=end, region=region, category=category)
 
 
+def date_field_values(end: date | None, today: date) -> dict:
+    """The window's end date field: its value (empty: today) and its latest day, as ``<input type="date">`` takes them
+    (calendar days of the tenant's zone already, so not a time for ``local_date``)."""
+    return {"end_value": end.isoformat() if end else "", "today_value": today.isoformat()}
+
+
 def tenant_today() -> date:
     """Today in the tenant's time zone: a window without an end ends on the day its staff are living."""
     return utcnow().astimezone(zone(current_tenant().tenant.settings.time_zone)).date()
@@ -69,5 +75,6 @@ async def frequent_words_page(tenant_slug):
     # Windows before the tenant's first petition count as nothing: "rising" against them is said to be so.
     empty_before = sum(1 for n in words["history"]["petitions"] if not n)
     return await staff_page("staff/frequent_words.html", words=words, days=days, whole=whole, end=end, today=today, region=region, category=category,
+                            **date_field_values(end, today),
                             region_shown=topics.region_name(region) if region else "", categories=categories, biggest=biggest,
                             empty_before=empty_before)
