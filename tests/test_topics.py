@@ -226,3 +226,20 @@ async def test_the_page_and_api_narrow_topics_to_a_region_and_a_category(client,
     assert page.status_code == 200 and '<option value="all" selected>' in await page.get_data(as_text=True)
     too_long = await client.get(f"/t/{tenants.A}/api/frequent-words", headers=handler, query_string={"days": "3651"})
     assert too_long.status_code == 422
+
+
+def test_the_store_is_read_from_many_threads_at_once(tmp_path):
+    """Web requests read the word counts in threads of their own (asyncio.to_thread): one shared sqlite3
+    connection failed there (InterfaceError, a 500 on the frequent-words page found by the API fuzz)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = TermStore(tmp_path / "terms.sqlite3")
+    store.put_many([(f"p{n}", TENANT, "2026-03-01", f"43010{n % 5}", [], ["油烟", "噪音"]) for n in range(50)])
+
+    def read(_):
+        return len(store.regions(TENANT)), store.counts(TENANT, "2026-03-01", "2026-03-01")["油烟"], store.first_day(TENANT)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = set(pool.map(read, range(400)))
+    assert answers == {(5, 50, "2026-03-01")}
+    store.close()
