@@ -79,7 +79,9 @@ async def test_a_submission_is_one_store_write(client, tenants, worker):
     result = await submitted(client, tenants.A, ANONYMOUS, anonymous=True, address="10.20.0.1")
     assert COMMANDS.writes_since(mark) == Counter({("insert", "petitions"): 1})
     petition = await _petition(tenants.A, result["number"])
-    assert petition.receipt_hash and petition.outbox_pending and [e.name for e in petition.outbox] == ["petition.submitted"]
+    # It carries its event until the worker completes it; a fast worker may already have (then the rows below exist).
+    carried = petition.outbox_pending and [e.name for e in petition.outbox] == ["petition.submitted"]
+    assert petition.receipt_hash and (carried or (not petition.outbox_pending and not petition.outbox))
     # The worker materialises it right away: the carried event becomes its row, the receipt its row.
     await eventually(lambda: Receipt.find_one({"petition_id": str(petition.id)}), message="the receipt row")
     done = await eventually(lambda: OutboxEvent.find_one({"subject_id": str(petition.id), "status": EventStatus.DONE}),
