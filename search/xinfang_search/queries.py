@@ -364,7 +364,24 @@ class AllOf(And):
         return found
 
 
-class _AllOfMatcher(Matcher):
+class _WholeScoring:
+    """A matcher scored document by document: no block quality to skip by, no weights or positions of its own,
+    itself as its copy, and nothing left once inactive."""
+
+    def copy(self):
+        return self
+
+    def supports_block_quality(self):
+        return False
+
+    def supports(self, astype):
+        return False
+
+    def replace(self, minquality=0):
+        return self if self.is_active() else NullMatcher()
+
+
+class _AllOfMatcher(_WholeScoring, Matcher):
     def __init__(self, driver, others):
         self._driver, self._others = driver, others
         self._settle()
@@ -398,17 +415,6 @@ class _AllOfMatcher(Matcher):
             yield self.id()
             self.next()
 
-    def copy(self):
-        return self
-
-    def supports_block_quality(self):
-        return False
-
-    def supports(self, astype):
-        return False
-
-    def replace(self, minquality=0):
-        return self if self.is_active() else NullMatcher()
 
     def weight(self):
         return self.score()
@@ -515,7 +521,7 @@ class ExactFirst(_NamedParts):
         return _ExactFirstMatcher(matcher, self.exact.matcher(searcher, context))
 
 
-class _ExactFirstMatcher(WrappingMatcher):
+class _ExactFirstMatcher(_WholeScoring, WrappingMatcher):
     """The piece's matcher, scored higher where ``exact`` (the piece as typed) is found: checked at each of the
     piece's documents alone (few: its words ANDed; cheaper than reading every petition with the piece's bigrams)."""
 
@@ -523,17 +529,6 @@ class _ExactFirstMatcher(WrappingMatcher):
         super().__init__(child)
         self._exact = exact
 
-    def copy(self):
-        return self
-
-    def supports_block_quality(self):
-        return False
-
-    def supports(self, astype):
-        return False
-
-    def replace(self, minquality=0):
-        return self if self.child.is_active() else NullMatcher()
 
     def next(self):
         self.child.next()
