@@ -101,6 +101,17 @@ def test_the_store_counts_by_region_and_category_once_per_petition_and_moves_a_c
     store.close()
 
 
+def test_a_rebuild_counts_again_in_place_so_the_counts_are_never_partial_and_drops_only_what_is_gone(tmp_path):
+    store, whole = TermStore(tmp_path / "terms.sqlite3"), dict(first_day="2026-03-01", last_day="2026-03-31")
+    store.put_many([("p1", TENANT, "2026-03-01", "", [], ["住房", "城乡"]), ("p2", TENANT, "2026-03-02", "", [], ["油烟"]),
+                    ("p3", "other-tenant", "2026-03-02", "", [], ["油烟"])])
+    store.put_many([("p1", TENANT, "2026-03-01", "", [], ["住房城乡建设局"])])  # the rebuild's first petition, a new word
+    assert store.counts(TENANT, **whole) == Counter({"住房城乡建设局": 1, "油烟": 1})  # p2 still counted meanwhile
+    store.keep_only(TENANT, {"p1"})  # p2 left the store before the rebuild
+    assert store.counts(TENANT, **whole) == Counter({"住房城乡建设局": 1}) and store.counts("other-tenant", **whole) == Counter({"油烟": 1})
+    store.close()
+
+
 def test_a_prefecture_or_province_code_counts_the_counties_under_it_and_is_offered_in_words(tmp_path):
     store = TermStore(tmp_path / "terms.sqlite3")
     store.put_many([("p1", TENANT, "2026-03-01", "430104", [], ["油烟"]), ("p2", TENANT, "2026-03-01", "430111", [], ["油烟"]),
@@ -130,8 +141,8 @@ def test_a_store_of_the_first_layout_is_carried_over(tmp_path):
     tables = {r[0] for r in store._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert not {"petition_terms", "day_terms"} & tables
     assert store.is_stale(TENANT) and not store.is_stale("another-tenant")  # the indexer's next drain rebuilds this tenant
-    store.remove_tenant(TENANT)  # what the rebuild does first
-    assert not store.is_stale(TENANT)
+    store.keep_only(TENANT, {"p1"})  # what the rebuild does last
+    assert not store.is_stale(TENANT) and store.counts(TENANT, "2026-03-01", "2026-03-01") == Counter({"噪音": 1})
     store.close()
 
 

@@ -347,6 +347,15 @@ class FingerprintStore(SideStore):
             self._db.execute("DELETE FROM places WHERE pid IN (SELECT pid FROM docs WHERE tenant = ?)", (tenant_id,))
             self._db.execute("DELETE FROM docs WHERE tenant = ?", (tenant_id,))
 
+    def keep_only(self, tenant_id: str, petition_ids: set[str]) -> None:
+        """After a rebuild fingerprinted every petition again in place: the tenant's others are gone."""
+        with self.transaction():
+            gone = [row[0] for row in self._db.execute("SELECT pid FROM docs WHERE tenant = ?", (tenant_id,)) if row[0] not in petition_ids]
+            for pid in gone:
+                self._db.execute("DELETE FROM bands WHERE pid = ?", (pid,))
+                self._db.execute("DELETE FROM places WHERE pid = ?", (pid,))
+                self._db.execute("DELETE FROM docs WHERE pid = ?", (pid,))
+
     def _useful_bands(self, keys: list[int]) -> list[int]:
         """The band keys shared by at most HUB_BAND_SIZE petitions (an index-only count per key)."""
         counts = dict(self._db.execute(

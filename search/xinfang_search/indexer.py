@@ -135,10 +135,11 @@ async def rebuild(data_dir: Path, tenant_id: str, progress: Callable[[int, int],
     with index_dir.writer_lock(wait=600):
         ix = index_dir.new_generation(words)
         writer = ix.writer(limitmb=256)
-        side.terms.remove_tenant(tenant_id)
-        side.fingerprints.remove_tenant(tenant_id)
-        pending_terms, pending_fps = [], []
+        # Counted and fingerprinted again in place (each petition replaced as it comes), so frequent words and
+        # repeat checks stay whole while the rebuild runs; what is gone from the store is dropped at the end.
+        pending_terms, pending_fps, seen = [], [], set()
         async for petition in scope.repo(Petition).find({}).sort("created_at"):
+            seen.add(str(petition.id))
             writer.add_document(**petition_fields(petition))
             pending_terms.append(petition_row(petition, words))
             pending_fps.append(repeats.fingerprint_of(petition, words))
@@ -151,6 +152,8 @@ async def rebuild(data_dir: Path, tenant_id: str, progress: Callable[[int, int],
                     progress(done, total)
         side.terms.put_many(pending_terms)
         side.fingerprints.put_many(pending_fps)
+        side.terms.keep_only(tenant_id, seen)
+        side.fingerprints.keep_only(tenant_id, seen)
         writer.commit()
         index_dir.switch_to(Path(ix.storage.folder))
         if progress:

@@ -324,6 +324,17 @@ class TermStore(SideStore):
             self._db.execute("DELETE FROM term_days WHERE tenant = ?", (tenant_id,))
             self._db.execute("DELETE FROM term_stale_tenants WHERE tenant = ?", (tenant_id,))
 
+    def keep_only(self, tenant_id: str, petition_ids: set[str]) -> None:
+        """After a rebuild counted every petition again in place: the tenant's petitions not among these are gone
+        from the counts, and the tenant is no longer stale. (Counting in place, not after emptying the tenant, keeps
+        the counts whole while a rebuild runs.)"""
+        with self.transaction():
+            present = [row[0] for row in self._db.execute("SELECT pid FROM term_petitions WHERE tenant = ?", (tenant_id,))]
+            for pid in present:
+                if pid not in petition_ids:
+                    self._remove(pid)
+            self._db.execute("DELETE FROM term_stale_tenants WHERE tenant = ?", (tenant_id,))
+
     def is_stale(self, tenant_id: str) -> bool:
         """This tenant's counts were carried over from the first layout (no regions, categories or phrases)."""
         return self._db.execute("SELECT 1 FROM term_stale_tenants WHERE tenant = ?", (tenant_id,)).fetchone() is not None
