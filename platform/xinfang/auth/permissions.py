@@ -33,6 +33,9 @@ class Permission(StrEnum):
     SEARCH_CONFIGURE = "search.configure"  # the tenant's own dictionary for search and frequent words
     WORKFLOW_MANAGE = "workflow.manage"  # the workflow designer: states, steps, time limits, publishing versions
     CONFIGURATION_MANAGE = "configuration.manage"  # the configuration hub: versions, rollback, export and import
+    ANALYTICS_READ = "analytics.read"  # dashboards, reports, maps, forecasts and alerts of this tenant and those below
+    ANALYTICS_CONFIGURE = "analytics.configure"  # early-warning thresholds and alert recipients
+    ALERTS_ACKNOWLEDGE = "alerts.acknowledge"  # say an alert was seen and is being dealt with
     PLATFORM_ADMIN = "platform.admin"
     PLATFORM_CROSS_TENANT_READ = "platform.cross_tenant_read"
 
@@ -50,8 +53,9 @@ ARCHIVE_WORK = {Permission.ARCHIVES_READ, Permission.ARCHIVES_WRITE}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.REGISTRAR: frozenset(ALL_STAFF | CASEWORK),
-    Role.HANDLER: frozenset(ALL_STAFF | CASEWORK | ARCHIVE_WORK),
-    Role.LEADER: frozenset(ALL_STAFF | CASEWORK | ARCHIVE_WORK | {Permission.ACCOUNTS_READ, Permission.ACTIVITY_READ}),
+    Role.HANDLER: frozenset(ALL_STAFF | CASEWORK | ARCHIVE_WORK | {Permission.ANALYTICS_READ}),
+    Role.LEADER: frozenset(ALL_STAFF | CASEWORK | ARCHIVE_WORK | {Permission.ACCOUNTS_READ, Permission.ACTIVITY_READ,
+                                                                   Permission.ANALYTICS_READ, Permission.ALERTS_ACKNOWLEDGE}),
     Role.TENANT_ADMIN: frozenset(
         ALL_STAFF
         | {
@@ -66,11 +70,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.SEARCH_CONFIGURE,
             Permission.WORKFLOW_MANAGE,
             Permission.CONFIGURATION_MANAGE,
+            Permission.ANALYTICS_CONFIGURE,
         }
     ),
     # Auditors oversee casework but never see who the petitioners are.
     Role.AUDITOR: frozenset(ALL_STAFF | {Permission.ACCOUNTS_READ, Permission.ACTIVITY_READ, Permission.PETITIONS_READ,
-                                         Permission.ARCHIVES_READ}),
+                                         Permission.ARCHIVES_READ, Permission.ANALYTICS_READ}),
 }
 
 SUPERUSER_PERMISSIONS = frozenset({Permission.PLATFORM_ADMIN, Permission.PLATFORM_CROSS_TENANT_READ})
