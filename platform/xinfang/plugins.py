@@ -30,6 +30,7 @@ BUILTIN_PLUGINS = [
     "xinfang.events_plugin",
     "xinfang.audit.plugin",
     "xinfang.superuser.plugin",
+    "xinfang.analytics.plugin",
     "xinfang.diagnostics",
 ]
 

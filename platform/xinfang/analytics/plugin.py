@@ -1,0 +1,30 @@
+"""Built-in plugin: analysis and early warning (rollups from events, dashboard, reports, maps, forecasts, alerts)."""
+
+from __future__ import annotations
+
+import importlib
+
+from ..hookspecs import hookimpl
+from ..plugins import PluginInfo
+
+# Each route module puts its routes on the shared blueprints when imported (one line per module, added by its owner).
+ROUTE_MODULES: tuple[str, ...] = ()
+
+
+@hookimpl
+def xinfang_plugin_info():
+    return PluginInfo("analytics", {"zh": "统计分析与预警", "en": "Analysis and early warning"}, required=True)
+
+
+@hookimpl
+def xinfang_document_models():
+    return []
+
+
+@hookimpl
+def xinfang_blueprints():
+    from .blueprints import analytics_api_bp, analytics_pages_bp, platform_analytics_bp
+
+    for module in ROUTE_MODULES:
+        importlib.import_module(f".{module}", __package__)
+    return [analytics_api_bp, analytics_pages_bp, platform_analytics_bp]
