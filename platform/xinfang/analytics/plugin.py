@@ -8,7 +8,10 @@ from ..hookspecs import hookimpl
 from ..plugins import PluginInfo
 
 # Each route module puts its routes on the shared blueprints when imported (one line per module, added by its owner).
-ROUTE_MODULES: tuple[str, ...] = ()
+ROUTE_MODULES: tuple[str, ...] = (
+    "dashboard",  # the leader's dashboard (staff page)
+    "report_pages",  # free reports, drill-down, saved reports, exports (staff pages)
+)
 
 
 @hookimpl
