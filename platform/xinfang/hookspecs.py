@@ -51,3 +51,8 @@ def xinfang_cli_commands():
 @hookspec
 def xinfang_petition_panels(tenant, petition, principal):
     """Return HTML sections (markupsafe.Markup) for the staff petition page, or None."""
+
+
+@hookspec
+def xinfang_dashboard_panels(tenant, principal):
+    """Return HTML sections (markupsafe.Markup) for the analytics dashboard, or None."""

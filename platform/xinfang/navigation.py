@@ -37,6 +37,7 @@ STAFF_LINKS = (
     StaffLink("search_pages.search_page", {"zh": "检索", "en": "Search"}),
     StaffLink("search_pages.matters_page", {"zh": "同一事项", "en": "Matters"}),
     StaffLink("search_pages.frequent_words_page", {"zh": "频发词汇", "en": "Frequent words"}),
+    StaffLink("analytics_pages.dashboard_page", {"zh": "统计分析", "en": "Analytics"}),
     StaffLink("supervision_console.stats_page", {"zh": "统计", "en": "Statistics"}),
     StaffLink("archive_pages.officials_page", {"zh": "廉政档案", "en": "Archives"}),
     StaffLink("supervision_console.notifications_page", {"zh": "提醒", "en": "Notifications"}),
