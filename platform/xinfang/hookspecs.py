@@ -56,3 +56,8 @@ def xinfang_petition_panels(tenant, petition, principal):
 @hookspec
 def xinfang_dashboard_panels(tenant, principal):
     """Return HTML sections (markupsafe.Markup) for the analytics dashboard, or None."""
+
+
+@hookspec
+def xinfang_petition_flags(tenant_id, petition_id):
+    """Return {"repeat": bool, "collective": bool} for a petition (analytics counts them), or None."""
