@@ -21,7 +21,9 @@ def xinfang_plugin_info():
 
 @hookimpl
 def xinfang_document_models():
-    return []
+    from .saved_reports import SavedReport  # free reports saved by name (report pages)
+
+    return [SavedReport]
 
 
 @hookimpl
