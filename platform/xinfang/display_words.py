@@ -171,6 +171,7 @@ NOTIFICATION_KIND: Words = {
     "answered": _w("被监督对象已答复", "Answered"), "citizen": _w("信访人", "Petitioner"),
     "result_report": _w("结果报送", "Result report"), "result_decided": _w("结果审核", "Result decision"),
     "upper_reminder": _w("上级督办", "Reminder from above"),
+    "analytics_alert": _w("预警", "Early warning"),
 }
 TENANT_LEVEL: Words = {"national": _w("全国", "national"), "provincial": _w("省级", "provincial"), "prefecture": _w("地级", "prefecture"),
                        "county": _w("县级", "county"), "township": _w("乡镇", "township")}
