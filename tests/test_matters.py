@@ -4,6 +4,10 @@
 from __future__ import annotations
 
 from tests.conftest import eventually, login_token
+from xinfang.store.scoped import TenantScope
+from xinfang.tenancy.models import Tenant
+from xinfang_search.indexer import recheck_repeats
+from xinfang_search.models import DuplicateCandidate
 from tests.test_search import _indexed, file, marker, person
 from xinfang_search import clusters, duplicates
 from xinfang_search.matter_places import place_relation, places
@@ -124,7 +128,7 @@ def test_a_store_written_before_the_place_columns_is_read_and_written(tmp_path):
     store.close()
 
 
-async def test_the_matters_page_lists_five_people_on_one_matter_as_a_collective_petition(client, tenants, worker):
+async def test_the_matters_page_lists_five_people_on_one_matter_as_a_collective_petition(client, tenants, worker, settings):
     word = marker()
     text = f"{word}：洋湖湾小区楼下的柳州螺蛳粉店油烟直接往楼上排，窗户都不敢开，老人咳嗽加重了。"
     ids = [await file(client, tenants.A, title=f"{word}油烟扰民", content=text, identity=person()) for _ in range(5)]
@@ -151,3 +155,13 @@ async def test_the_matters_page_lists_five_people_on_one_matter_as_a_collective_
     assert bad.status_code == 422 and {"days"} <= set((await bad.get_json())["error"]["fields"])
     bad = await client.get(f"/t/{tenants.A}/staff/matters", headers=handler, query_string={"min_people": "x", "page": "0"})
     assert bad.status_code == 422
+
+    # Petitions indexed before these rules had no links: a recheck (`xinfang search recheck-repeats`) links them as if
+    # each had just arrived, against those received before it, and leaves the links already there alone.
+    scope = TenantScope((await Tenant.find_one({"slug": tenants.A})).id)
+    before = {(c.petition_id, c.other_id, tuple(c.reasons)) for c in await scope.repo(DuplicateCandidate).find({"petition_id": {"$in": ids}}).to_list()}
+    await scope.repo(DuplicateCandidate).delete_many({"petition_id": {"$in": ids[1:3]}})
+    counts = await recheck_repeats(settings.data_dir, scope.tenant_id)
+    after = {(c.petition_id, c.other_id, tuple(c.reasons)) for c in await scope.repo(DuplicateCandidate).find({"petition_id": {"$in": ids}}).to_list()}
+    assert after == before and counts["links_added"] >= len([b for b in before if b[0] in ids[1:3]]) > 0
+    assert (await matter())["collective"]

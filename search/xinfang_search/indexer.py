@@ -119,6 +119,10 @@ async def drain(data_dir: Path, tenant_id: str, *, batch: int = DRAIN_BATCH) -> 
             found, collective = await repeats.check_new_petitions(scope, side.fingerprints, fresh, words)
             report.candidates += found
             report.collective += collective
+            if found:  # the statistics' repeat / collective counts of these petitions and their matters
+                from .analytics_flags import refresh_facts
+
+                await refresh_facts(scope, side.fingerprints, [str(p.id) for p in fresh])
             for entry in backlog:  # only if nobody queued it again meanwhile
                 await scope.repo(SearchBacklog).delete_many({"_id": entry.id, "queued_ns": entry.queued_ns})
     return report
@@ -162,3 +166,27 @@ async def rebuild(data_dir: Path, tenant_id: str, progress: Callable[[int, int],
             indexed = searcher.doc_count()
     _searchers.drop(tenant_id)
     return {"tenant_id": tenant_id, "petitions": total, "indexed": indexed, "fingerprints": side.fingerprints.count(tenant_id)}
+
+
+async def recheck_repeats(data_dir: Path, tenant_id: str, progress: Callable[[int, int], None] | None = None) -> dict:
+    """The duplicate check again for every petition of the tenant, oldest first, each against those received before
+    it (``repeats.recheck_petitions``): for petitions indexed before a rule existed (matters, places, issues). Holds
+    the tenant's writer lock, so the indexer's drains wait instead of checking against a half-done pass."""
+    index_dir, side, scope = TenantIndexDir(Path(data_dir), tenant_id), stores(data_dir), TenantScope(tenant_id)
+    words = await tenant_words(tenant_id)
+    total = await scope.repo(Petition).count({})
+    done = added = collective = 0
+    with index_dir.writer_lock(wait=600):
+        batch: list[Petition] = []
+        async for petition in scope.repo(Petition).find({}).sort("created_at"):  # links go to those received earlier whatever the order
+            batch.append(petition)
+            if len(batch) >= 200:
+                found, joined = await repeats.recheck_petitions(scope, side.fingerprints, batch, words)
+                done, added, collective, batch = done + len(batch), added + found, collective + joined, []
+                if progress:
+                    progress(done, total)
+        found, joined = await repeats.recheck_petitions(scope, side.fingerprints, batch, words)
+        done, added, collective = done + len(batch), added + found, collective + joined
+        if progress:
+            progress(done, total)
+    return {"tenant_id": tenant_id, "petitions": done, "links_added": added, "in_collective_matters": collective}

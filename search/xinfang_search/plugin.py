@@ -88,6 +88,13 @@ async def xinfang_petition_panels(tenant, petition, principal):
 
 
 @hookimpl
+async def xinfang_petition_flags(tenant_id, petition_id):
+    from .analytics_flags import petition_flags
+
+    return await petition_flags(tenant_id, petition_id)
+
+
+@hookimpl
 def xinfang_cli_commands():
     return [search_command]
 
@@ -97,33 +104,66 @@ def search_command() -> None:
     """Full-text search indexes: rebuild them from the store."""
 
 
+@search_command.command("recheck-repeats")
+@click.option("--tenant", "slugs", multiple=True, help="Tenant slug (repeatable); all active tenants when omitted.")
+def recheck_repeats_command(slugs: tuple[str, ...]) -> None:
+    """Check every petition for likely repeats and matters again (those indexed before these rules), with a progress bar."""
+    from xinfang.cli import _settings, _with_store
+
+    from .indexer import recheck_repeats
+
+    settings = _settings()
+
+    async def work():
+        for tenant in await _tenants_named(slugs):
+            bar = _progress_bar(f"{tenant.slug} 重新判重 / rechecking")
+            counts = await recheck_repeats(settings.data_dir, str(tenant.id), bar.update_to)
+            bar.close()
+            click.echo(f"  {tenant.slug}: {counts['petitions']} 件 / petitions, 新增关联 {counts['links_added']} / links added, "
+                       f"属集体访事项 {counts['in_collective_matters']} / in collective matters")
+
+    _with_store(settings, work)
+
+
+async def _tenants_named(slugs: tuple[str, ...]) -> list:
+    from xinfang.tenancy.models import Tenant
+
+    tenants = await Tenant.find({"slug": {"$in": list(slugs)}} if slugs else {"active": True}).sort("slug").to_list()
+    missing = sorted(set(slugs) - {t.slug for t in tenants})
+    if missing:
+        raise click.UsageError(f"no such tenant: {', '.join(missing)}")
+    return tenants
+
+
+def _progress_bar(description: str):
+    """A tqdm bar with ``update_to(done, total)``, the progress callback the rebuild and recheck take."""
+    from tqdm import tqdm
+
+    bar = tqdm(desc=description, unit="件", leave=True)
+
+    def update_to(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    bar.update_to = update_to
+    return bar
+
+
 @search_command.command("rebuild")
 @click.option("--tenant", "slugs", multiple=True, help="Tenant slug (repeatable); all active tenants when omitted.")
 def rebuild_command(slugs: tuple[str, ...]) -> None:
     """Rebuild tenants' indexes, fingerprints and word counts from the store, with a progress bar."""
-    from tqdm import tqdm
-
     from xinfang.cli import _settings, _with_store
-    from xinfang.tenancy.models import Tenant
 
     from .indexer import rebuild
 
     settings = _settings()
 
     async def work():
-        tenants = await Tenant.find({"slug": {"$in": list(slugs)}} if slugs else {"active": True}).sort("slug").to_list()
-        missing = sorted(set(slugs) - {t.slug for t in tenants})
-        if missing:
-            raise click.UsageError(f"no such tenant: {', '.join(missing)}")
-        for tenant in tenants:
-            bar = tqdm(desc=f"{tenant.slug} 重建索引 / rebuilding", unit="件", leave=True)
-
-            def progress(done, total, bar=bar):
-                bar.total = total
-                bar.n = done
-                bar.refresh()
-
-            counts = await rebuild(settings.data_dir, str(tenant.id), progress)
+        for tenant in await _tenants_named(slugs):
+            bar = _progress_bar(f"{tenant.slug} 重建索引 / rebuilding")
+            counts = await rebuild(settings.data_dir, str(tenant.id), bar.update_to)
             bar.close()
             same = counts["petitions"] == counts["indexed"] == counts["fingerprints"]
             click.echo(f"  {tenant.slug}: 库中 {counts['petitions']} 件 / in store, 索引 {counts['indexed']} / indexed, "

@@ -59,27 +59,54 @@ async def check_new_petitions(scope: TenantScope, fingerprints: duplicates.Finge
     for petition in petitions:
         fp = fingerprint_of(petition, words)
         if not fingerprints.contains(fp.petition_id):
-            scored = duplicates.scored_candidates(fingerprints, fp, hierarchy)
-            ours = [(other, score) for other, score, _, _ in scored if other.tenant_id == scope.tenant_id]
-            members = await _matters_of(scope, fingerprints, [other.petition_id for other, _ in ours])
-            joined = set(clusters.matters_to_join(fp, ours, lambda pid: members.get(pid, [])))
-            for other, score, similarity, reasons in scored:
-                found += await _insert_candidate(scope, DuplicateCandidate(
-                    tenant_id=scope.tenant_id, petition_id=fp.petition_id, other_id=other.petition_id, other_tenant_id=other.tenant_id,
-                    other_number=other.number, other_title=other.title, reasons=[*reasons, *([MATTER] if other.petition_id in joined else [])],
-                    similarity=round(similarity, 3), score=round(score, 3)))
-            for other, score, similarity, reasons in duplicates.systemwide_candidates(fingerprints, fp, hierarchy):
-                # 全系统判重: another body's petition, outside this one's line. Its number and title stay there (empty
-                # here, by construction): staff see only that it exists, where, when and in which state.
-                found += await _insert_candidate(scope, DuplicateCandidate(
-                    tenant_id=scope.tenant_id, petition_id=fp.petition_id, other_id=other.petition_id, other_tenant_id=other.tenant_id,
-                    other_number="", other_title="", reasons=[*reasons, OTHER_BODY], similarity=round(similarity, 3),
-                    score=round(score, 3)))
-            if joined:
-                people = [fp.petitioner, *(m.petitioner for pid in joined for m in members.get(pid, []))]
-                collective += clusters.is_collective(clusters.distinct_petitioners(set(people)))
+            linked, in_collective = await _link(scope, fingerprints, fp, hierarchy)
+            found, collective = found + linked, collective + in_collective
         fingerprints.put(fp)
     return found, collective
+
+
+async def recheck_petitions(scope: TenantScope, fingerprints: duplicates.FingerprintStore, petitions: list[Petition], words) -> tuple[int, int]:
+    """The duplicate check again for petitions already fingerprinted (those indexed before a rule existed, such as
+    matters): each against the petitions received before it, as when it arrived. Links already there (and staff's
+    decisions on them) stay as they are; the counts are of links added."""
+    found = collective = 0
+    hierarchy = await hierarchy_of(scope.tenant_id) if petitions else []
+    for petition in petitions:
+        fp = fingerprint_of(petition, words)
+        fingerprints.put(fp)
+        linked, in_collective = await _link(scope, fingerprints, fp, hierarchy, received_before=fp.created)
+        found, collective = found + linked, collective + in_collective
+    return found, collective
+
+
+async def _link(scope: TenantScope, fingerprints: duplicates.FingerprintStore, fp: duplicates.Fingerprint, hierarchy: list[str],
+                received_before: str | None = None) -> tuple[int, int]:
+    """Store fp's links to its likely repeats (``received_before``: only those received before that moment) and join
+    the matters it agrees with; (links added, 1 if its matter is then collective)."""
+    def earlier(rows):
+        return [row for row in rows if received_before is None or (row[0].created or "") < received_before]
+
+    found = 0
+    scored = earlier(duplicates.scored_candidates(fingerprints, fp, hierarchy))
+    ours = [(other, score) for other, score, _, _ in scored if other.tenant_id == scope.tenant_id]
+    members = await _matters_of(scope, fingerprints, [other.petition_id for other, _ in ours])
+    joined = set(clusters.matters_to_join(fp, ours, lambda pid: members.get(pid, [])))
+    for other, score, similarity, reasons in scored:
+        found += await _insert_candidate(scope, DuplicateCandidate(
+            tenant_id=scope.tenant_id, petition_id=fp.petition_id, other_id=other.petition_id, other_tenant_id=other.tenant_id,
+            other_number=other.number, other_title=other.title, reasons=[*reasons, *([MATTER] if other.petition_id in joined else [])],
+            similarity=round(similarity, 3), score=round(score, 3)))
+    for other, score, similarity, reasons in earlier(duplicates.systemwide_candidates(fingerprints, fp, hierarchy)):
+        # 全系统判重: another body's petition, outside this one's line. Its number and title stay there (empty
+        # here, by construction): staff see only that it exists, where, when and in which state.
+        found += await _insert_candidate(scope, DuplicateCandidate(
+            tenant_id=scope.tenant_id, petition_id=fp.petition_id, other_id=other.petition_id, other_tenant_id=other.tenant_id,
+            other_number="", other_title="", reasons=[*reasons, OTHER_BODY], similarity=round(similarity, 3),
+            score=round(score, 3)))
+    if not joined:
+        return found, 0
+    people = [fp.petitioner, *(m.petitioner for pid in joined for m in members.get(pid, []))]
+    return found, int(clusters.is_collective(clusters.distinct_petitioners(set(people))))
 
 
 async def _insert_candidate(scope: TenantScope, candidate: DuplicateCandidate) -> int:
