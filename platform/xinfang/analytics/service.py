@@ -1,0 +1,102 @@
+"""Keeping the rollups: the event handler's work, the daily overdue pass, and the rebuild from the store."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import date
+
+from ..cards.models import Supervision
+from ..petitions.models import Petition
+from .cells import hierarchy, mark, settle, settle_all
+from .facts import PETITION, SUPERVISION, compute, refresh, touched_days, touched_months, write_many
+from .models import AnalyticsFact
+
+log = logging.getLogger(__name__)
+
+
+async def handle(event_name: str, subject_id: str | None) -> bool:
+    """A petition or supervision event: its fact from the entity as it is now, and the cells it counts in."""
+    if not subject_id:
+        return False
+    if event_name.startswith("petition."):
+        return await refresh(PETITION, subject_id)
+    if event_name.startswith("supervision."):
+        return await refresh(SUPERVISION, subject_id)
+    return False
+
+
+async def refresh_overdue(tenant_id: str, today: date) -> int:
+    """Open petitions whose time limit passed since their fact was written (the overdue flag is set by the daily
+    petition sweep without an event): refreshed from the petition. Returns how many changed."""
+    changed = 0
+    query = {"tenant_id": {"$eq": tenant_id}, "open": True, "overdue": False, "due_on": {"$lt": today.isoformat()}}
+    ids = [row["_id"] async for row in AnalyticsFact.get_pymongo_collection().find(query, projection={"_id": 1}).limit(5000)]
+    for oid in ids:
+        changed += await refresh(PETITION, str(oid))
+    return changed
+
+
+async def sweep(today: date) -> int:
+    """The beat's part: marks left by a crash are settled; newly overdue petitions refreshed."""
+    settled = await settle_all()
+    for tenant_id in sorted((await hierarchy()).active):
+        await refresh_overdue(tenant_id, today)
+    return settled
+
+
+async def rebuild(tenant_ids: list[str], progress: Callable[[int], None] | None = None, batch: int = 500) -> int:
+    """Every fact of these tenants computed again from their petitions and supervisions (facts of entities that
+    are gone or moved away removed), then every month they count in recounted. Gives the numbers the events gave.
+    ``progress(n)`` after each n entities. Returns how many entities were read."""
+    total = 0
+    for tenant_id in tenant_ids:
+        facts = AnalyticsFact.get_pymongo_collection()
+        old = {row["_id"]: row async for row in facts.find({"tenant_id": {"$eq": tenant_id}})}
+        months, days, seen = set(), set(), set()
+        for fact in old.values():
+            months |= touched_months(fact)
+            days |= touched_days(fact)
+        for subject, model in ((PETITION, Petition), (SUPERVISION, Supervision)):
+            collection = model.get_pymongo_collection()
+            pending: list = []
+            async for row in collection.find({"tenant_id": {"$eq": tenant_id}}, projection={"_id": 1}):
+                pending.append(row["_id"])
+                if len(pending) >= batch:
+                    total += await _rebuild_batch(subject, pending, old, seen, months, days, progress)
+                    pending = []
+            if pending:
+                total += await _rebuild_batch(subject, pending, old, seen, months, days, progress)
+        gone = [oid for oid in old if oid not in seen]
+        if gone:
+            await facts.delete_many({"_id": {"$in": gone}})
+        await mark(months, days)
+        await settle(months)
+    return total
+
+
+async def _rebuild_batch(subject: str, ids: list, old: dict, seen: set, months: set, days: set, progress) -> int:
+    written = []
+    for oid in ids:
+        fact = await compute(subject, str(oid), old.get(oid))
+        if fact is None:
+            continue
+        seen.add(oid)
+        months |= touched_months(fact)
+        days |= touched_days(fact)
+        written.append((oid, fact))
+    await write_many(written)
+    if progress is not None:
+        progress(len(ids))
+    return len(ids)
+
+
+async def rebuild_cells_only(tenant_ids: list[str]) -> None:
+    """Every cell of these tenants recounted from their facts as they are (the bench's bulk load uses it)."""
+    months = set()
+    for tenant_id in tenant_ids:
+        async for row in AnalyticsFact.get_pymongo_collection().find({"tenant_id": {"$eq": tenant_id}},
+                                                                      projection={"tenant_id": 1, "month": 1, "closed_month": 1, "due_month": 1}):
+            months |= touched_months(row)
+    await mark(months)
+    await settle(months)
