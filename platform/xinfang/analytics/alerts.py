@@ -1,0 +1,295 @@
+"""Early-warning alerts: the checks a tenant switched on (alert_settings.py), run on the daily rollups and the
+petitions, each crossing kept as one alert that leaders see in-app and get through the sender plugin.
+
+One crossing, one alert: a check's subject (a category, a region, one petitioner, one handler's overdue cases) that
+crosses again while its alert is still running (seen within the last ``EPISODE_DAYS``) updates that alert's numbers
+instead of raising another one; the alert's id is derived from (tenant, check, subject, first day), so two sweeps
+racing on one day write it once, and its notification is keyed by that id (notified once).
+
+The numbers come from ``rollups.daily_counts`` (what every page shows); one person's repeats and a unit's overdue
+cases are read from the petitions (``petitioner_key``, ``overdue``, ``assignee_id``), never their identity.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter, defaultdict
+from datetime import date, datetime, timedelta
+
+from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo.errors import DuplicateKeyError
+
+from ..auth.models import StaffAccount
+from ..errors import NotFound
+from ..notifications.service import do_notify
+from ..petitions.models import Petition
+from ..store.documents import TenantDocument, UtcDateTime, deterministic_id, utcnow
+from ..store.scoped import TenantScope, parse_object_id
+from ..tenancy.models import Tenant
+from ..timefmt import zone
+from .alert_settings import AlertSettings, alert_settings
+from .detectors import Crossing, at_least, rising, window_sum
+
+log = logging.getLogger(__name__)
+
+EPISODE_DAYS = 7  # a crossing seen again within this many days of the last sighting is the same alert
+CHECK_EVERY = timedelta(hours=6)  # the sweep looks at a tenant this often (the rollups are daily)
+WINDOW_DAYS = 7
+NOTIFICATION_KIND = "analytics_alert"
+
+
+class Alert(TenantDocument):
+    check: str  # category | region | collective | repeat_person | overdue_unit
+    subject: str  # the category code, the region, the petitioner key, the assignee id; "" for the tenant as a whole
+    subject_words: dict[str, str]
+    opened_on: str  # ISO day the crossing was first seen (tenant's zone)
+    last_seen_on: str
+    ended_on: str | None = None
+    count: int
+    limit: float
+    baseline_mean: float | None = None
+    window_days: int
+    baseline_weeks: int | None = None
+    method: str
+    peak: int
+    text: dict[str, str]
+    acknowledged_by_id: str | None = None
+    acknowledged_by_name: str | None = None
+    acknowledged_at: UtcDateTime | None = None
+
+    class Settings:
+        name = "analytics_alerts"
+        indexes = [IndexModel([("tenant_id", ASCENDING), ("check", ASCENDING), ("subject", ASCENDING), ("opened_on", DESCENDING)]),
+                   IndexModel([("tenant_id", ASCENDING), ("created_at", DESCENDING)])]
+
+
+class AlertCheckMark(TenantDocument):
+    """When a tenant's checks last ran (the sweep runs them every ``CHECK_EVERY``)."""
+
+    at: UtcDateTime
+
+    class Settings:
+        name = "analytics_alert_marks"
+        indexes = [IndexModel([("tenant_id", ASCENDING)], unique=True)]
+
+
+def alert_id(tenant_id: str, check: str, subject: str, opened_on: str):
+    return deterministic_id(tenant_id, "analytics_alert", check, subject, opened_on)
+
+
+def tenant_today(tenant: Tenant, now: datetime | None = None) -> date:
+    return (now or utcnow()).astimezone(zone(tenant.settings.time_zone)).date()
+
+
+# ----------------------------------------------------------------------------- words
+
+
+def _num(value: float) -> str:
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
+
+
+def crossing_text(check: str, words: dict[str, str], c: Crossing, extra: dict | None = None) -> dict[str, str]:
+    """Which numbers crossed which limit, in words."""
+    extra = extra or {}
+    zh_name, en_name = words.get("zh", ""), words.get("en") or words.get("zh", "")
+    if check in ("category", "region"):
+        zh_what = f"{zh_name} 类" if check == "category" else f"{zh_name} 地区"
+        en_what = f"category {en_name}" if check == "category" else f"region {en_name}"
+        mean = c.baseline_mean or 0.0
+        if c.method == "cusum":
+            return {"zh": f"近{c.window_days}天 {zh_what} {c.count} 件，近两周持续高于往常（过去{c.baseline_weeks}周平均 {mean:.1f} 件/周，累积和超过控制限）",
+                    "en": f"Last {c.window_days} days: {c.count} petitions in {en_what}, above usual for two weeks running (past "
+                          f"{c.baseline_weeks} weeks: {mean:.1f} a week on average; the cumulative sum crossed its control limit)"}
+        return {"zh": f"近{c.window_days}天 {zh_what} {c.count} 件，超过预期上限 {_num(c.limit)} 件（过去{c.baseline_weeks}周平均 {mean:.1f} 件/周）",
+                "en": f"Last {c.window_days} days: {c.count} petitions in {en_what}, above the expected upper limit of {_num(c.limit)} "
+                      f"(past {c.baseline_weeks} weeks: {mean:.1f} a week on average)"}
+    if check == "collective":
+        return {"zh": f"近{c.window_days}天 集体访 {c.count} 件，达到提醒件数 {_num(c.limit)} 件",
+                "en": f"Last {c.window_days} days: {c.count} collective petitions, at or above the {_num(c.limit)} that raise an alert"}
+    if check == "repeat_person":
+        numbers = "、".join(extra.get("numbers", [])[:5])
+        return {"zh": f"同一信访人近{c.window_days}天信访 {c.count} 次，达到提醒次数 {_num(c.limit)} 次（{numbers}）",
+                "en": f"One petitioner filed {c.count} times in the last {c.window_days} days, at or above the {_num(c.limit)} that "
+                      f"raise an alert ({numbers.replace('、', ', ')})"}
+    return {"zh": f"{zh_name} 名下超期未办结案件 {c.count} 件，达到积压提醒件数 {_num(c.limit)} 件",
+            "en": f"{en_name} holds {c.count} overdue open cases, at or above the {_num(c.limit)} that raise an alert"}
+
+
+async def category_words(scope: TenantScope) -> dict[str, dict[str, str]]:
+    """The categories of the tenant's forms as value -> {"zh", "en"} (what the form offered)."""
+    from ..forms.reading import choice_labels
+    from ..forms.service import list_forms
+
+    out: dict[str, dict[str, str]] = {}
+    for form in await list_forms(scope):
+        for value, names in choice_labels(form.json_schema or {}, "category").items():
+            if isinstance(value, str):
+                out.setdefault(value, {"zh": names.get("zh") or value, "en": names.get("en") or names.get("zh") or value})
+    return out
+
+
+def region_words(code: str) -> dict[str, str]:
+    from .labels import Labeller
+
+    return Labeller().label("region", code)
+
+
+# ----------------------------------------------------------------------------- checks
+
+
+async def _daily(tenant: Tenant, measure: str, start: date, end: date, by: str | None) -> dict[str, dict[date, int]]:
+    from .rollups import daily_counts
+
+    return await daily_counts(tenant, measure, start, end, by=by, include_lower=True)
+
+
+async def find_crossings(tenant: Tenant, settings: AlertSettings, today: date, only: tuple[str, ...] | None = None) -> list[tuple]:
+    """(check, subject, words, crossing, extra) for every subject over its limit now."""
+    scope = TenantScope(str(tenant.id))
+    wanted = [c for c in settings.checks if only is None or c in only]
+    found: list[tuple] = []
+    start = today - timedelta(days=7 * (settings.baseline_weeks + 1) + 14)
+    for check in ("category", "region"):
+        if check not in wanted:
+            continue
+        series = await _daily(tenant, "received", start, today, check)
+        names = await category_words(scope) if check == "category" else {}
+        for value, daily in series.items():
+            if not value:
+                continue  # not given: says nothing about a topic or a place
+            crossing = rising(daily, today, window_days=WINDOW_DAYS, baseline_weeks=settings.baseline_weeks,
+                              sensitivity=settings.sensitivity, min_count=settings.min_count)
+            if crossing:
+                words = names.get(value) or ({"zh": "其他类别", "en": "another category"} if check == "category" else region_words(value))
+                found.append((check, value, words, crossing, {}))
+    if "collective" in wanted:
+        series = await _daily(tenant, "collective", today - timedelta(days=WINDOW_DAYS), today, None)
+        crossing = at_least(window_sum(series.get("", {}), today, WINDOW_DAYS), settings.collective_min, window_days=WINDOW_DAYS)
+        if crossing:
+            found.append(("collective", "", {"zh": "集体访", "en": "collective petitions"}, crossing, {}))
+    zone_name = tenant.settings.time_zone
+    if "repeat_person" in wanted:
+        since = datetime.combine(today - timedelta(days=settings.repeat_days - 1), datetime.min.time(), zone(zone_name))
+        cases: dict[str, list[str]] = defaultdict(list)
+        async for row in scope.repo(Petition).find({"petitioner_key": {"$ne": None}, "created_at": {"$gte": since}}):
+            if row.petitioner_key:
+                cases[row.petitioner_key].append(row.number)
+        for key, numbers in sorted(cases.items()):
+            crossing = at_least(len(numbers), settings.repeat_min, window_days=settings.repeat_days)
+            if crossing:
+                found.append(("repeat_person", key, {"zh": "同一信访人", "en": "one petitioner"}, crossing, {"numbers": sorted(numbers)}))
+    if "overdue_unit" in wanted:
+        from ..petitions.workflow_versions import current_workflow
+
+        _, workflow = await current_workflow(scope)
+        terminal = set(workflow.terminal_states())
+        held: Counter = Counter()
+        async for row in scope.repo(Petition).find({"overdue": True}):
+            if row.state not in terminal:
+                held[str(row.assignee_id or "")] += 1
+        people = {str(a.id): a.display_name async for a in scope.repo(StaffAccount).find({})}
+        for holder, count in sorted(held.items()):
+            crossing = at_least(count, settings.overdue_min, window_days=1)
+            if crossing:
+                name = people.get(holder) or ""
+                words = {"zh": name, "en": name} if name else {"zh": "尚未分配承办人的案件", "en": "Cases not yet assigned"}
+                found.append(("overdue_unit", holder, words, crossing, {}))
+    return found
+
+
+async def run_alert_checks(tenant: Tenant, today: date | None = None, *, only: tuple[str, ...] | None = None) -> list[Alert]:
+    """Run the tenant's checks once; returns the alerts raised now (new crossings), each notified once."""
+    scope = TenantScope(str(tenant.id))
+    today = today or tenant_today(tenant)
+    settings = await alert_settings(scope)
+    raised = []
+    seen: set[tuple[str, str]] = set()
+    for check, subject, words, crossing, extra in await find_crossings(tenant, settings, today, only):
+        seen.add((check, subject))
+        alert = await _record(scope, tenant, settings, today, check, subject, words, crossing, extra)
+        if alert is not None:
+            raised.append(alert)
+    await _end_quiet(scope, today, seen, only or tuple(settings.checks))
+    return raised
+
+
+async def _record(scope: TenantScope, tenant: Tenant, settings: AlertSettings, today: date, check: str, subject: str,
+                  words: dict, crossing: Crossing, extra: dict) -> Alert | None:
+    text = crossing_text(check, words, crossing, extra)
+    repo = scope.repo(Alert)
+    running = await repo.find({"check": check, "subject": subject, "ended_on": None}).sort("-opened_on").first_or_none()
+    iso = today.isoformat()
+    if running is not None and running.last_seen_on >= (today - timedelta(days=EPISODE_DAYS)).isoformat():
+        await repo.update_one({"_id": running.id}, {"$set": {
+            "last_seen_on": max(iso, running.last_seen_on), "count": crossing.count, "limit": crossing.limit,
+            "baseline_mean": crossing.baseline_mean, "method": crossing.method, "peak": max(running.peak, crossing.count), "text": text}})
+        return None
+    row = Alert(id=alert_id(scope.tenant_id, check, subject, iso), tenant_id=scope.tenant_id, check=check, subject=subject,
+                subject_words=words, opened_on=iso, last_seen_on=iso, count=crossing.count, limit=crossing.limit,
+                baseline_mean=crossing.baseline_mean, window_days=crossing.window_days, baseline_weeks=crossing.baseline_weeks,
+                method=crossing.method, peak=crossing.count, text=text)
+    try:
+        await repo.insert(row)
+    except DuplicateKeyError:
+        return None  # another sweep of the same day raised it
+    await do_notify(scope, f"{NOTIFICATION_KIND}:{row.id}", kind=NOTIFICATION_KIND, roles=list(settings.recipients),
+                    text={"zh": f"预警：{text['zh']}", "en": f"Alert: {text['en']}"}, subject_id=str(row.id),
+                    link=f"/t/{tenant.slug}/staff/analytics/alerts")
+    return row
+
+
+async def _end_quiet(scope: TenantScope, today: date, seen: set[tuple[str, str]], checks: tuple[str, ...]) -> None:
+    """Running alerts of the checks that ran, not seen for ``EPISODE_DAYS``: ended on the day last seen."""
+    cutoff = (today - timedelta(days=EPISODE_DAYS)).isoformat()
+    async for row in scope.repo(Alert).find({"ended_on": None, "check": {"$in": list(checks)}, "last_seen_on": {"$lt": cutoff}}):
+        if (row.check, row.subject) not in seen:
+            await scope.repo(Alert).update_one({"_id": row.id, "ended_on": None}, {"$set": {"ended_on": row.last_seen_on}})
+
+
+# ----------------------------------------------------------------------------- reading and acknowledging
+
+
+async def list_alerts(scope: TenantScope, *, open_only: bool = False, limit: int = 200) -> list[Alert]:
+    query = {"acknowledged_at": None} if open_only else {}
+    return await scope.repo(Alert).find(query).sort("-created_at").limit(limit).to_list()
+
+
+async def do_acknowledge(scope: TenantScope, alert_id_: str, account_id: str, name: str, now: datetime | None = None) -> Alert:
+    """Say the alert was seen and is being dealt with: who and when, once (a second acknowledgement changes nothing)."""
+    oid = parse_object_id(alert_id_)
+    row = await scope.repo(Alert).get(oid) if oid is not None else None
+    if row is None:
+        raise NotFound({"zh": "没有这条预警", "en": "no such alert"})
+    if row.acknowledged_at is None:
+        await scope.repo(Alert).update_one({"_id": row.id, "acknowledged_at": None}, {"$set": {
+            "acknowledged_at": now or utcnow(), "acknowledged_by_id": account_id, "acknowledged_by_name": name}})
+        row = await scope.repo(Alert).get(oid)
+    return row
+
+
+# ----------------------------------------------------------------------------- the sweep
+
+
+async def sweep_alerts(now: datetime) -> int:
+    """Each active tenant's checks, when last run longer than ``CHECK_EVERY`` ago. Returns the alerts raised."""
+    from ..tenancy.service import list_active_tenants
+
+    raised = 0
+    for tenant in await list_active_tenants():
+        scope = TenantScope(str(tenant.id))
+        mark = await scope.repo(AlertCheckMark).find_one({})
+        if mark is not None and now - mark.at < CHECK_EVERY:
+            continue
+        try:
+            raised += len(await run_alert_checks(tenant, tenant_today(tenant, now)))
+        except Exception:  # one tenant's failure holds back no other; the next sweep tries again
+            log.exception("early-warning checks of %s failed", tenant.slug)
+            continue
+        if mark is None:
+            try:
+                await scope.repo(AlertCheckMark).insert(AlertCheckMark(tenant_id=scope.tenant_id, at=now))
+            except DuplicateKeyError:
+                pass
+        else:
+            await scope.repo(AlertCheckMark).update_one({"_id": mark.id}, {"$set": {"at": now}})
+    return raised
