@@ -1774,21 +1774,31 @@ def search_part(args, data_dir: Path) -> dict:
         f"(median {statistics.median(lengths):.0f}); categories " + ", ".join(f"{k} {v:,}" for k, v in Counter(d['category'] for d in docs).most_common(5)))
     say(f"  e.g. 【{docs[1]['title']}】{docs[1]['text']}")
 
-    say("  building the Whoosh index (service.rebuild's way: one writer, limitmb=256) ...")
-    ours = build_whoosh(data_dir, docs)
-    say(f"  Whoosh: {ours['seconds']:.1f} s ({ours['add']:.1f} s add_document, {ours['commit']:.1f} s commit) = "
-        f"{n / ours['seconds']:,.0f} docs/s; {ours['bytes'] / 2**20:.0f} MiB on disk; {ours['usage'].text()}")
-    warn_if_shared("the Whoosh build", ours["usage"])
-    tokens, tok_usage = tokenise(docs)
-    base = None
-    db, base = build_fts(data_dir / "fts5.sqlite3", docs, tokens)
-    fts_seconds = tok_usage.wall + base["seconds"]
-    say(f"  FTS5 baseline: tokenising {tok_usage.wall:.1f} s ({n / tok_usage.wall:,.0f} docs/s of jieba alone) + insert "
-        f"{base['seconds'] - base['optimize']:.1f} s + optimize {base['optimize']:.1f} s = {fts_seconds:.1f} s = {n / fts_seconds:,.0f} docs/s; "
-        f"{base['bytes'] / 2**20:.0f} MiB; {base['usage'].text()}")
-    warn_if_shared("the FTS5 build", base["usage"])
-    say(f"  index throughput ours / FTS5: {(n / ours['seconds']) / (n / fts_seconds):.2f} "
-        f"(Whoosh without the same jieba time: {ours['seconds'] - tok_usage.wall:.1f} s, FTS5 without it: {base['seconds']:.1f} s)")
+    reused = args.reuse and _built(data_dir, n)
+    if reused:
+        say(f"  reusing the indexes built earlier in {data_dir} (--reuse: no build figures; {n:,} petitions, same seed)")
+        db = sqlite3.connect(str(data_dir / "fts5.sqlite3"), isolation_level=None, check_same_thread=False)
+        ours = {"seconds": float("nan")}
+        fts_seconds = tok_seconds = float("nan")
+        fresh = []  # the drain batches would change the kept index
+    else:
+        say("  building the Whoosh index (service.rebuild's way: one writer, limitmb=256) ...")
+        ours = build_whoosh(data_dir, docs)
+        say(f"  Whoosh: {ours['seconds']:.1f} s ({ours['add']:.1f} s add_document, {ours['commit']:.1f} s commit) = "
+            f"{n / ours['seconds']:,.0f} docs/s; {ours['bytes'] / 2**20:.0f} MiB on disk; {ours['usage'].text()}")
+        warn_if_shared("the Whoosh build", ours["usage"])
+        tokens, tok_usage = tokenise(docs)
+        db, base = build_fts(data_dir / "fts5.sqlite3", docs, tokens)
+        tok_seconds = tok_usage.wall
+        fts_seconds = tok_usage.wall + base["seconds"]
+        say(f"  FTS5 baseline: tokenising {tok_usage.wall:.1f} s ({n / tok_usage.wall:,.0f} docs/s of jieba alone) + insert "
+            f"{base['seconds'] - base['optimize']:.1f} s + optimize {base['optimize']:.1f} s = {fts_seconds:.1f} s = {n / fts_seconds:,.0f} docs/s; "
+            f"{base['bytes'] / 2**20:.0f} MiB; {base['usage'].text()}")
+        warn_if_shared("the FTS5 build", base["usage"])
+        say(f"  index throughput ours / FTS5: {(n / ours['seconds']) / (n / fts_seconds):.2f} "
+            f"(Whoosh without the same jieba time: {ours['seconds'] - tok_usage.wall:.1f} s, FTS5 without it: {base['seconds']:.1f} s)")
+        if args.reuse:
+            (data_dir / "BUILT").write_text(str(n))
 
     queries = make_queries(docs, args.seed, args.queries)
     say(f"\n  {len(queries)} queries: " + ", ".join(f"{k} {v}" for k, v in Counter(q.kind for q in queries).items())
@@ -1810,8 +1820,15 @@ def search_part(args, data_dir: Path) -> dict:
             f"FTS5 tokenise + insert {statistics.median(base_batches):.2f} s ({size / statistics.median(base_batches):,.0f} docs/s)")
         drain = {"ours": size / statistics.median(ours_batches), "base": size / statistics.median(base_batches)}
     db.close()
-    return {"n": n, "ours_dps": n / ours["seconds"], "fts_dps": n / fts_seconds, "tok_dps": n / tok_usage.wall, "queries": summary,
+    return {"n": n, "ours_dps": n / ours["seconds"], "fts_dps": n / fts_seconds, "tok_dps": n / tok_seconds, "queries": summary,
             "drain": drain}
+
+
+def _built(data_dir: Path, n: int) -> bool:
+    """Whether ``data_dir`` holds both indexes of ``n`` petitions, as an earlier run with --reuse left them."""
+    marker = data_dir / "BUILT"
+    return marker.exists() and marker.read_text().strip() == str(n) and (data_dir / "fts5.sqlite3").exists() \
+        and TenantIndexDir(data_dir, INDEX_TENANT[0]).current_generation() is not None
 
 
 def calibration(seed: int, n: int = 1500) -> dict | None:
@@ -1940,6 +1957,9 @@ def main() -> None:
     parser.add_argument("--profile", action=argparse.BooleanOptionalAction, default=True, help="cProfile summaries of ours")
     parser.add_argument("--seed", type=int, default=27)
     parser.add_argument("--keep", action="store_true", help="keep the temporary data directory")
+    parser.add_argument("--reuse", metavar="DIR", default=None,
+                        help="data directory kept between runs: the indexes are built there once (with the same --petitions and "
+                             "--seed) and only queried by later runs (no build or drain figures then)")
     args = parser.parse_args()
     if args.petitions is None:
         args.petitions = 10_000 if args.quick else 100_000
@@ -1947,7 +1967,12 @@ def main() -> None:
         args.fingerprints = 100_000 if args.quick else 1_000_000
     environment(args)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up the temporary directory on kill too
-    data_dir = Path(tempfile.mkdtemp(prefix="xinfang-bench-search-"))
+    if args.reuse:
+        data_dir = Path(args.reuse).resolve()
+        data_dir.mkdir(parents=True, exist_ok=True)
+        args.keep = True
+    else:
+        data_dir = Path(tempfile.mkdtemp(prefix="xinfang-bench-search-"))
     overall = time.perf_counter()
     results = {}
     try:

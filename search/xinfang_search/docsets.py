@@ -51,7 +51,7 @@ def doc_set(query, searcher) -> set[int]:
         return query.doc_set(searcher)
     if type(query) is Term:
         return _term_docs(query, searcher)
-    if type(query) is Or:
+    if type(query) is Or or type(query).__name__ == "RankedOr":
         found: set[int] = set()
         for sub in query.subqueries:
             found |= doc_set(sub, searcher)

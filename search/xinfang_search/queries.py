@@ -599,10 +599,21 @@ def resolve(query, searcher):
     return _unranked(query)
 
 
+class RankedOr(Or):
+    """A word's Or as ``resolve`` gives it to Whoosh: its substring first, then the word fields it ranks by (each
+    of whose documents holds the substring: ``postings`` checks the substring's positions only elsewhere)."""
+
+    def apply(self, fn):
+        return RankedOr([fn(q) for q in self.subqueries], boost=self.boost)
+
+    def normalize(self):
+        return self
+
+
 def _unranked(query):
     if type(query) is Ranked:
         ranking = list(query.b.subqueries) if type(query.b) is Or else [query.b]
-        return Or([query.a, *ranking])
+        return RankedOr([query.a, *ranking])
     return query
 
 

@@ -12,6 +12,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import numpy as np
+
 from whoosh.query import And, AndMaybe, DateRange, Every, Term
 
 from xinfang.errors import InvalidInput, ServiceUnavailable
@@ -19,7 +21,7 @@ from xinfang.petitions.models import Petition
 from xinfang.store.scoped import TenantScope
 from xinfang.tenancy.models import Tenant
 
-from . import docsets, queries
+from . import docsets, postings, queries
 from .analysis import segment, stop_words
 from .dictionary import tenant_stop_words, tenant_synonyms
 from .highlights import highlight
@@ -206,7 +208,16 @@ def _ranked(searcher, query, allowed, sort: str, wanted: int):
     anyway, and counts them as it does. Any query shape keeps this: a word's Or over the word fields and its
     n-gram phrase, an And of such, a MinimumShouldMatch (its matcher yields the documents with enough words
     only, so the count walks the same set the ranking does).
-    Returns (total, [(key, petition id, docnum, score)])."""
+    Returns (total, [(key, petition id, docnum, score)]).
+
+    Queries ``postings`` knows (words, substrings, their Ors and Ands, sentences, phrases: all the search
+    makes of what is typed, except prefixes and NOT) are scored in one pass over their postings instead, every
+    match at once: the same scores, total and order."""
+    if not isinstance(query, Every):
+        try:
+            return _ranked_at_once(searcher, query, allowed, sort, wanted)
+        except postings.Unsupported:
+            pass
     if sort != "relevance" or isinstance(query, Every):  # no words: every score is the same, newest first
         results = searcher.search(query, limit=None, filter=allowed, sortedby="received")
         newest = sort != "oldest"
@@ -234,6 +245,64 @@ def _ranked(searcher, query, allowed, sort: str, wanted: int):
     first = [(key, searcher.stored_fields(docnum)["id"], docnum, score) for key, docnum, score in items]
     first.sort(key=lambda item: (item[0], item[1]))
     return total, first[:wanted]
+
+
+def _ranked_at_once(searcher, query, allowed, sort: str, wanted: int):
+    """``_ranked`` for a query ``postings`` scores: every match's score from the postings in numpy, the total
+    their number, the first ``wanted`` by key (the whole run of equal keys at the cut), then by petition id."""
+    parts = postings.evaluate(query, searcher)
+    found = [(scored, offset) for scored, offset in parts if len(scored.ids)]
+    if not found:
+        return 0, []
+    ids = np.concatenate([scored.ids + offset for scored, offset in found])
+    scores = np.concatenate([scored.scores for scored, _ in found])
+    if allowed is not None:
+        keep = _allowed_mask(searcher, allowed)[ids]
+        ids, scores = ids[keep], scores[keep]
+    total = len(ids)
+    if not total:
+        return 0, []
+    if sort == "relevance":
+        keys = -scores
+    else:
+        received = _sort_keys(searcher, "received")[ids]
+        keys = -received if sort != "oldest" else received
+    if total > wanted:
+        cut = np.partition(keys, wanted - 1)[wanted - 1]
+        pick = keys <= cut
+        ids, keys, scores = ids[pick], keys[pick], scores[pick]
+    relevance = sort == "relevance"
+    first = [(key, searcher.stored_fields(docnum)["id"], docnum, score if relevance else None)
+             for key, docnum, score in zip(keys.tolist(), ids.tolist(), scores.tolist())]
+    first.sort(key=lambda item: (item[0], item[1]))
+    return total, first[:wanted]
+
+
+def _allowed_mask(searcher, allowed: set[int]) -> np.ndarray:
+    """The filter's documents as a mask over the searcher's document numbers, kept with the set."""
+    cache = searcher.__dict__.setdefault("_xinfang_filter_masks", {})
+    kept = cache.get(id(allowed))
+    if kept is None or kept[0] is not allowed:
+        mask = np.zeros(searcher.doc_count_all() + 1, dtype=bool)
+        if allowed:
+            mask[np.fromiter(allowed, dtype=np.int64, count=len(allowed))] = True
+        if len(cache) > 256:
+            cache.clear()
+        kept = cache[id(allowed)] = (allowed, mask)
+    return kept[1]
+
+
+def _sort_keys(searcher, fieldname: str) -> np.ndarray:
+    """Every document's sort key of a sortable field (what Whoosh's ``sortedby`` orders by), kept on the searcher."""
+    cache = searcher.__dict__.setdefault("_xinfang_sort_keys", {})
+    if fieldname not in cache:
+        parts = []
+        for leaf, _offset in searcher.leaf_searchers():
+            reader = leaf.reader()
+            column = reader.column_reader(fieldname)
+            parts.append(np.array([column.sort_key(d) for d in range(reader.doc_count_all())], dtype=np.int64))
+        cache[fieldname] = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+    return cache[fieldname]
 
 
 def _scores_every_match(query) -> bool:
