@@ -11,6 +11,7 @@ from ..plugins import PluginInfo
 ROUTE_MODULES: tuple[str, ...] = (
     "dashboard",  # the leader's dashboard (staff page)
     "report_pages",  # free reports, drill-down, saved reports, exports (staff pages)
+    "maps",  # the map by administrative region (staff page and JSON)
 )
 
 
@@ -24,6 +25,13 @@ def xinfang_document_models():
     from .saved_reports import SavedReport  # free reports saved by name (report pages)
 
     return [SavedReport]
+
+
+@hookimpl(specname="xinfang_dashboard_panels")
+async def map_dashboard_panel(tenant, principal):
+    from .maps import dashboard_panel  # a small map of the tenant's area linking to the map page
+
+    return await dashboard_panel(tenant, principal)
 
 
 @hookimpl
