@@ -10,6 +10,7 @@ from ..auth.access import current_principal
 from ..auth.permissions import Permission, requires
 from ..errors import DomainError, InvalidInput
 from ..http import json_object_body, refusal_message, staff_page
+from ..store.scoped import TenantScope
 from ..tenancy.config_versions import ConfigActor, list_config_versions
 from ..tenancy.resolution import current_tenant
 from . import alert_settings as settings_mod
@@ -20,7 +21,7 @@ from .blueprints import analytics_api_bp, analytics_pages_bp
 
 def alert_view(row: Alert) -> dict:
     return {"id": str(row.id), "check": row.check, "check_words": CHECK_WORDS.get(row.check), "text": row.text,
-            "opened_on": row.opened_on, "last_seen_on": row.last_seen_on, "ended_on": row.ended_on, "count": row.count,
+            "opened_on": row.opened_on, "last_seen_on": row.last_seen_on, "ended_on": row.ended_on, "count": row.observed,
             "limit": row.limit, "baseline_mean": row.baseline_mean, "window_days": row.window_days, "method": row.method,
             "created_at": row.created_at.isoformat(),
             "acknowledged": row.acknowledged_at is not None, "acknowledged_by": row.acknowledged_by_name,
@@ -131,7 +132,6 @@ async def open_alerts_panel(tenant, principal) -> Markup | None:
     """The dashboard's section of alerts not yet acknowledged (hook ``xinfang_dashboard_panels``)."""
     if principal is None or not principal.can(Permission.ANALYTICS_READ):
         return None
-    rows = await list_alerts(tenant.scope if hasattr(tenant, "scope") else current_tenant().scope, open_only=True, limit=10)
-    slug = tenant.tenant.slug if hasattr(tenant, "tenant") else tenant.slug
-    return Markup(await render_template("staff/analytics/_alerts_panel.html", alerts=rows, slug=slug))
+    rows = await list_alerts(TenantScope(str(tenant.id)), open_only=True, limit=10)
+    return Markup(await render_template("staff/analytics/_alerts_panel.html", alerts=rows, slug=tenant.slug))
 

@@ -45,7 +45,7 @@ class Alert(TenantDocument):
     opened_on: str  # ISO day the crossing was first seen (tenant's zone)
     last_seen_on: str
     ended_on: str | None = None
-    count: int
+    observed: int  # the count in the window (what crossed the limit)
     limit: float
     baseline_mean: float | None = None
     window_days: int
@@ -221,11 +221,11 @@ async def _record(scope: TenantScope, tenant: Tenant, settings: AlertSettings, t
     iso = today.isoformat()
     if running is not None and running.last_seen_on >= (today - timedelta(days=EPISODE_DAYS)).isoformat():
         await repo.update_one({"_id": running.id}, {"$set": {
-            "last_seen_on": max(iso, running.last_seen_on), "count": crossing.count, "limit": crossing.limit,
+            "last_seen_on": max(iso, running.last_seen_on), "observed": crossing.count, "limit": crossing.limit,
             "baseline_mean": crossing.baseline_mean, "method": crossing.method, "peak": max(running.peak, crossing.count), "text": text}})
         return None
     row = Alert(id=alert_id(scope.tenant_id, check, subject, iso), tenant_id=scope.tenant_id, check=check, subject=subject,
-                subject_words=words, opened_on=iso, last_seen_on=iso, count=crossing.count, limit=crossing.limit,
+                subject_words=words, opened_on=iso, last_seen_on=iso, observed=crossing.count, limit=crossing.limit,
                 baseline_mean=crossing.baseline_mean, window_days=crossing.window_days, baseline_weeks=crossing.baseline_weeks,
                 method=crossing.method, peak=crossing.count, text=text)
     try:

@@ -15,9 +15,11 @@ Sensitivity is the false-alarm probability per check and window: low 0.1%, mediu
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from datetime import date, timedelta
 
+import numpy as np
 from scipy.stats import norm, poisson
 
 SENSITIVITY = {"low": 0.001, "medium": 0.01, "high": 0.05}
@@ -74,19 +76,34 @@ def rising(daily: dict[date, int], end: date, *, window_days: int = 7, baseline_
 
 def cusum(daily: dict[date, int], end: date, *, days: int = 14, baseline_weeks: int = 8, alpha: float = 0.01) -> Crossing | None:
     """One-sided Poisson CUSUM over the last ``days`` days against the daily rate of the baseline weeks before them,
-    tuned to detect a doubling of the rate; its decision limit h grows as alpha shrinks. None when not signalled."""
+    tuned to detect a doubling of the rate. Its decision limit is set so that a series at the baseline rate signals
+    within the ``days`` with probability ``alpha`` (``decision_limit``). None when not signalled."""
     first = end - timedelta(days=days - 1)
     base_days = [first - timedelta(days=k) for k in range(1, 7 * baseline_weeks + 1)]
     rate0 = max(sum(daily.get(d, 0) for d in base_days) / len(base_days), FLOOR_PER_WEEK / 7)
-    rate1 = 2 * rate0
-    k = (rate1 - rate0) / math.log(rate1 / rate0)  # the reference value of the Poisson CUSUM
-    h = max(2.0, -math.log(alpha) * 0.8)  # decision limit in counts above reference
+    k = rate0 / math.log(2)  # the reference value of the Poisson CUSUM for rate0 -> 2 x rate0
+    h = decision_limit(round(rate0, 2), alpha, days)
     s = 0.0
     for offset in range(days):
         s = max(0.0, s + daily.get(first + timedelta(days=offset), 0) - k)
         if s > h:
             return Crossing(window_sum(daily, end, 7), round(rate0 * 7, 1), rate0 * 7, 7, baseline_weeks, "cusum")
     return None
+
+
+@functools.lru_cache(maxsize=4096)
+def decision_limit(rate0: float, alpha: float, days: int, runs: int = 4000) -> float:
+    """The (1 - alpha) quantile of the CUSUM's highest value over ``days`` days of Poisson(rate0) counts (simulated with a
+    fixed seed: the same limit every time)."""
+    rng = np.random.default_rng(20261206)
+    k = max(rate0, 1e-9) / math.log(2)
+    counts = rng.poisson(max(rate0, 1e-9), size=(runs, days))
+    s = np.zeros(runs)
+    peak = np.zeros(runs)
+    for day in range(days):
+        s = np.maximum(0.0, s + counts[:, day] - k)
+        peak = np.maximum(peak, s)
+    return float(np.quantile(peak, 1 - alpha))
 
 
 def at_least(count: int, threshold: int, *, window_days: int) -> Crossing | None:

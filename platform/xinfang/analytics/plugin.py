@@ -11,6 +11,8 @@ from ..plugins import PluginInfo
 ROUTE_MODULES: tuple[str, ...] = (
     "dashboard",  # the leader's dashboard (staff page)
     "report_pages",  # free reports, drill-down, saved reports, exports (staff pages)
+    "alert_pages",  # early-warning alerts and their thresholds (staff pages and JSON)
+    "forecast_pages",  # intake forecasts with intervals and their backtest (staff page and JSON)
     "maps",  # the map by administrative region (staff page and JSON)
 )
 
@@ -41,3 +43,25 @@ def xinfang_blueprints():
     for module in ROUTE_MODULES:
         importlib.import_module(f".{module}", __package__)
     return [analytics_api_bp, analytics_pages_bp, platform_analytics_bp]
+
+
+@hookimpl(specname="xinfang_document_models")
+def alert_document_models():
+    from .alerts import Alert, AlertCheckMark  # early-warning alerts and when each tenant was last checked
+
+    return [Alert, AlertCheckMark]
+
+
+@hookimpl(specname="xinfang_sweep")
+async def alerts_sweep(now, runtime):
+    """Each tenant's early-warning checks, every few hours (alerts.py: one alert per crossing)."""
+    from .alerts import sweep_alerts
+
+    await sweep_alerts(now)
+
+
+@hookimpl(specname="xinfang_dashboard_panels")
+async def alerts_dashboard_panel(tenant, principal):
+    from .alert_pages import open_alerts_panel  # the alerts not yet acknowledged
+
+    return await open_alerts_panel(tenant, principal)

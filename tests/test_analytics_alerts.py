@@ -1,0 +1,228 @@
+"""Early warning (analytics/detectors.py, alerts.py, alert_settings.py, alert_pages.py): an injected surge raises exactly
+one alert and a flat series none, on series built here and end to end (petitions filed in tenant A under a region of
+this test's own); the same crossing seen by a second check is still one alert; a leader acknowledges (who and when
+shown), a handler may not (403); thresholds saved as configuration versions, a bad one refused 422 in zh and en;
+tenant B sees nothing of A's alerts."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+
+import numpy as np
+import pytest
+
+from tests.conftest import eventually, login_token
+from xinfang.analytics.detectors import Crossing, at_least, cusum, rising, upper_limit
+
+ISOLATION_CASES = {
+    "analytics_pages.alerts_page": {"method": "GET", "path": "/staff/analytics/alerts", "kind": "collection"},
+    "analytics_pages.acknowledge_submit": {"method": "POST", "path": "/staff/analytics/alerts/{id}/acknowledge", "kind": "object",
+                                           "owner_object": "petition", "form": True},
+    "analytics.list_alerts_api": {"method": "GET", "path": "/api/analytics/alerts", "kind": "collection"},
+    "analytics.acknowledge_api": {"method": "POST", "path": "/api/analytics/alerts/{id}/acknowledge", "kind": "object",
+                                  "owner_object": "petition"},
+    "analytics_pages.alert_settings_page": {"method": "GET", "path": "/staff/analytics/alert-settings", "kind": "collection"},
+    "analytics_pages.alert_settings_submit": {"method": "POST", "path": "/staff/analytics/alert-settings", "kind": "collection",
+                                              "form": True, "body": {"checks": "category", "sensitivity": "medium", "min_count": "5",
+                                                                     "baseline_weeks": "8", "collective_min": "1", "repeat_min": "3",
+                                                                     "repeat_days": "30", "overdue_min": "5", "recipients": "leader"},
+                                              "expect": (302,)},
+    "analytics.show_alert_settings": {"method": "GET", "path": "/api/analytics/alert-settings", "kind": "collection"},
+    "analytics.set_alert_settings": {"method": "PUT", "path": "/api/analytics/alert-settings", "kind": "collection", "body": {}},
+}
+
+END = date(2026, 11, 29)
+
+
+def noisy(seed: int, days: int = 80, per_week: float = 5.0) -> dict[date, int]:
+    rng = np.random.default_rng(seed)
+    return {END - timedelta(days=k): int(rng.poisson(per_week / 7)) for k in range(days)}
+
+
+# ----------------------------------------------------------------------------- detectors on built series
+
+
+def test_a_surge_crosses_and_says_which_limit():
+    daily = {END - timedelta(days=k): (1 if k % 7 in (0, 2, 4, 5, 6) else 0) for k in range(80)}  # 5 a week, flat
+    for k in range(7):
+        daily[END - timedelta(days=k)] = 3 + k % 2  # 24 in the last 7 days
+    crossing = rising(daily, END, baseline_weeks=8, sensitivity="medium", min_count=5)
+    assert crossing == Crossing(24, 11.0, 5.0, 7, 8, "poisson")  # the Poisson 99% quantile at 5 a week is 11
+    from xinfang.analytics.alerts import crossing_text
+
+    text = crossing_text("category", {"zh": "油烟", "en": "cooking fumes"}, crossing)
+    assert text["zh"] == "近7天 油烟 类 24 件，超过预期上限 11 件（过去8周平均 5.0 件/周）"
+    assert "above the expected upper limit of 11" in text["en"]
+
+
+def test_flat_and_noisy_series_raise_nothing():
+    flat = {END - timedelta(days=k): 2 for k in range(80)}
+    assert rising(flat, END) is None and cusum(flat, END) is None
+    assert rising({}, END) is None  # nothing at all
+    quiet = [s for s in range(40) if rising(noisy(s), END, sensitivity="low") is None]
+    assert len(quiet) >= 38  # false alarms at 1 in 1,000 per check: none or one expected in 40 noisy series
+
+
+def test_exactly_one_crossing_per_surge_among_many_series():
+    series = {f"s{s}": noisy(s) for s in range(30)}
+    series["s7"] = dict(series["s7"])
+    for k in range(7):
+        series["s7"][END - timedelta(days=k)] += 4
+    crossed = [name for name, daily in series.items() if rising(daily, END, sensitivity="low", min_count=5)]
+    assert crossed == ["s7"]
+
+
+def test_a_new_subject_needs_the_minimum_count_and_overdispersion_widens_the_limit():
+    assert rising({END: 3}, END, min_count=5) is None  # three petitions of a brand-new topic is not yet a rise
+    assert rising({END - timedelta(days=k): 1 for k in range(6)}, END, min_count=5).count == 6
+    mean, limit, how = upper_limit([0, 20, 0, 20, 0, 20, 0, 20], 0.01)
+    assert mean == 10 and how == "dispersion" and limit > 30
+    assert at_least(2, 3, window_days=30) is None and at_least(3, 3, window_days=30).limit == 3
+
+
+def test_a_smaller_lasting_rise_is_caught_by_the_cusum():
+    daily = {END - timedelta(days=k): (1 if k % 7 in (0, 3, 5) else 0) for k in range(80)}  # 3 a week
+    for k in range(14):
+        daily[END - timedelta(days=k)] = 2 if k in (0, 7) else 1  # 8 a week for two weeks: not above the window's limit of 8
+    crossing = rising(daily, END, sensitivity="medium", min_count=5)
+    assert crossing is not None and crossing.method == "cusum" and crossing.count == 8
+
+
+# ----------------------------------------------------------------------------- end to end
+
+
+async def _file(client, slug: str, headers: dict, region: str, n: int, category: str = "other") -> None:
+    for i in range(n):
+        filed = await client.post(f"/t/{slug}/api/petitions", headers=headers, json={
+            "form": "petition", "channel": "letter", "anonymous": True,
+            "answers": {"title": f"预警测试 {i}", "content": f"{region} 的预警测试信访件 {i}", "category": category, "region": region}})
+        assert filed.status_code == 201, await filed.get_data(as_text=True)
+
+
+async def _tenant(slug: str):
+    from xinfang.tenancy.models import Tenant
+
+    return await Tenant.find_one({"slug": slug})
+
+
+async def _region_total(tenant, region: str, today: date) -> int:
+    from xinfang.analytics.rollups import daily_counts
+
+    counts = await daily_counts(tenant, "received", today - timedelta(days=6), today, by="region")
+    return sum(counts.get(region, {}).values())
+
+
+@pytest.fixture(scope="module")
+async def surge(app, tenants):
+    """Six petitions in tenant A under a region of their own (a surge from nothing), one under another (flat), checked
+    twice; the alerts raised by each check."""
+    from xinfang.analytics.alerts import run_alert_checks, tenant_today
+
+    client = app.test_client()
+    registrar = await login_token(client, tenants.A, "registrar")
+    marker = uuid.uuid4().hex[:6]
+    hot, calm = f"预警测试甲区{marker}", f"预警测试乙区{marker}"
+    await _file(client, tenants.A, registrar, hot, 6)
+    await _file(client, tenants.A, registrar, calm, 1)
+    tenant = await _tenant(tenants.A)
+    today = tenant_today(tenant)
+
+    async def counted():
+        return await _region_total(tenant, hot, today) == 6 and await _region_total(tenant, calm, today) == 1
+    await eventually(counted, message="the rollups count the petitions filed")
+    first = await run_alert_checks(tenant, today, only=("region",))
+    second = await run_alert_checks(tenant, today, only=("region",))
+    later = await run_alert_checks(tenant, today + timedelta(days=1), only=("region",))
+    return {"hot": hot, "calm": calm, "first": first, "second": second, "later": later, "tenant": tenant}
+
+
+async def test_an_injected_surge_raises_exactly_one_alert_and_a_flat_region_none(client, tenants, surge):
+    from xinfang.analytics.alerts import Alert
+    from xinfang.store.scoped import TenantScope
+
+    raised = [a for a in surge["first"] if a.subject == surge["hot"]]
+    assert len(raised) == 1 and raised[0].check == "region" and raised[0].observed == 6
+    assert not [a for a in surge["first"] if a.subject == surge["calm"]]
+    assert f"近7天 {surge['hot']} 地区 6 件，超过预期上限" in raised[0].text["zh"]
+    # checked again the same day and the next: the same crossing, no new alert
+    assert not [a for a in surge["second"] + surge["later"] if a.subject in (surge["hot"], surge["calm"])]
+    rows = await TenantScope(str(surge["tenant"].id)).repo(Alert).find({"subject": surge["hot"]}).to_list()
+    assert len(rows) == 1 and rows[0].last_seen_on > rows[0].opened_on
+
+    leader = await login_token(client, tenants.A, "leader")
+    listed = await (await client.get(f"/t/{tenants.A}/api/analytics/alerts", headers=leader)).get_json()
+    assert [a["id"] for a in listed["alerts"] if surge["hot"] in a["text"]["zh"]] == [str(raised[0].id)]
+
+    async def notified():  # in-app for the leaders, and the notification the sender plugin sends on
+        inbox = await (await client.get(f"/t/{tenants.A}/api/notifications", headers=leader)).get_json()
+        return [n for n in inbox["notifications"] if n["kind"] == "analytics_alert" and surge["hot"] in n["text"]["zh"]]
+    assert len(await eventually(notified, message="the leader is notified")) == 1
+
+
+async def test_a_leader_acknowledges_and_a_handler_may_not(client, tenants, surge):
+    alert_id = str(next(a.id for a in surge["first"] if a.subject == surge["hot"]))
+    handler = await login_token(client, tenants.A, "handler")
+    refused = await client.post(f"/t/{tenants.A}/api/analytics/alerts/{alert_id}/acknowledge", headers=handler)
+    assert refused.status_code == 403
+    page = await client.post(f"/t/{tenants.A}/staff/analytics/alerts/{alert_id}/acknowledge", headers=handler, form={})
+    assert page.status_code == 403
+    seen = await client.get(f"/t/{tenants.A}/staff/analytics/alerts", headers=handler)  # a handler reads them
+    assert seen.status_code == 200 and surge["hot"] in await seen.get_data(as_text=True)
+
+    leader = await login_token(client, tenants.A, "leader")
+    done = await client.post(f"/t/{tenants.A}/api/analytics/alerts/{alert_id}/acknowledge", headers=leader)
+    body = await done.get_json()
+    assert done.status_code == 200 and body["acknowledged"] and body["acknowledged_by"] and body["acknowledged_at"]
+    again = await (await client.post(f"/t/{tenants.A}/api/analytics/alerts/{alert_id}/acknowledge", headers=leader)).get_json()
+    assert again["acknowledged_at"] == body["acknowledged_at"]  # once: who and when are kept
+    page = await (await client.get(f"/t/{tenants.A}/staff/analytics/alerts", headers=leader)).get_data(as_text=True)
+    assert "已确认" in page and body["acknowledged_by"] in page
+
+
+async def test_tenant_b_sees_nothing_of_tenant_as_alerts(client, tenants, surge):
+    alert_id = str(next(a.id for a in surge["first"] if a.subject == surge["hot"]))
+    leader_b = await login_token(client, tenants.B, "leader")
+    listed = await client.get(f"/t/{tenants.B}/api/analytics/alerts", headers=leader_b)
+    assert listed.status_code == 200 and alert_id not in await listed.get_data(as_text=True)
+    assert surge["hot"] not in await (await client.get(f"/t/{tenants.B}/staff/analytics/alerts", headers=leader_b)).get_data(as_text=True)
+    assert (await client.post(f"/t/{tenants.B}/api/analytics/alerts/{alert_id}/acknowledge", headers=leader_b)).status_code == 404
+    on_a = await client.get(f"/t/{tenants.A}/api/analytics/alerts", headers=leader_b)
+    assert on_a.status_code in (401, 403)
+
+
+async def test_thresholds_are_saved_as_configuration_versions_and_a_bad_one_is_refused(client, tenants):
+    from xinfang.analytics.alert_settings import AREA
+    from xinfang.tenancy.config_versions import list_config_versions
+
+    admin = await login_token(client, tenants.B, "admin")
+    handler = await login_token(client, tenants.B, "handler")
+    assert (await client.get(f"/t/{tenants.B}/api/analytics/alert-settings", headers=handler)).status_code == 403
+    assert (await client.get(f"/t/{tenants.B}/staff/analytics/alert-settings", headers=handler)).status_code == 403
+    tenant = await _tenant(tenants.B)
+    before = len(await list_config_versions(_scope(tenant), AREA))
+    wanted = {"checks": ["category", "collective"], "sensitivity": "low", "min_count": 7, "baseline_weeks": 6, "collective_min": 2,
+              "repeat_min": 4, "repeat_days": 60, "overdue_min": 9, "recipients": ["leader", "tenant_admin"]}
+    saved = await client.put(f"/t/{tenants.B}/api/analytics/alert-settings", headers=admin, json=wanted)
+    assert saved.status_code == 200 and await saved.get_json() == wanted
+    versions = await list_config_versions(_scope(tenant), AREA)
+    assert len(versions) == before + 1 and versions[0].content == wanted
+    bad = await client.put(f"/t/{tenants.B}/api/analytics/alert-settings", headers=admin,
+                           json=dict(wanted, min_count=0, sensitivity="extreme", recipients=[]))
+    fields = (await bad.get_json())["error"]["fields"]
+    assert bad.status_code == 422 and set(fields) >= {"min_count", "recipients"}
+    assert "最少件数" in fields["min_count"]["zh"] and "minimum count" in fields["min_count"]["en"]
+    page = await client.post(f"/t/{tenants.B}/staff/analytics/alert-settings", headers=admin, form={
+        "checks": "region", "sensitivity": "medium", "min_count": "abc", "baseline_weeks": "8", "collective_min": "1",
+        "repeat_min": "3", "repeat_days": "30", "overdue_min": "5", "recipients": "leader"})
+    text = await page.get_data(as_text=True)
+    assert page.status_code == 422 and "最少件数的值不对" in text and 'value="abc"' in text
+    assert len(await list_config_versions(_scope(tenant), AREA)) == before + 1  # nothing recorded by the refusals
+    shown = await (await client.get(f"/t/{tenants.B}/staff/analytics/alert-settings", headers=admin)).get_data(as_text=True)
+    assert "预警设置" in shown and 'value="9"' in shown
+
+
+def _scope(tenant):
+    from xinfang.store.scoped import TenantScope
+
+    return TenantScope(str(tenant.id))
