@@ -31,6 +31,7 @@ TINY: dict[str, tuple[list[str], str]] = {
     "event_drain.py": (["--tiny"], "events/s while draining"),
     "make_search_corpus.py": (["--check"], "files unchanged"),
     "search_quality.py": (["--size", "tiny"], "ratio ours / baseline"),
+    "forecast_backtest.py": (["--years", "3", "--series", "1", "--folds", "2", "--horizons", "4"], "ratio ours / baseline"),
 }
 
 
