@@ -1,6 +1,24 @@
-"""Analytics staff pages: the leader's dashboard, free reports, drill-down, saved reports and exports."""
+"""Analytics staff pages: the leader's dashboard, free reports, drill-down, saved reports and exports.
+
+Petitions are registered in tenant A with a region of their own (a marker: every report here filters by it) and dates
+received in a month of 2001-2002 picked at random: 3 visits and 2 letters in the month, 2 visits the month before, 1
+letter a year earlier. The
+page's numbers, the drill-down lists behind them, the XLSX and CSV exports and the PDF all say the same.
+"""
 
 from __future__ import annotations
+
+import csv
+import io
+import random
+import re
+from datetime import date, timedelta
+from html import unescape
+from urllib.parse import urlencode
+
+import pytest
+
+from tests.conftest import eventually, login_token
 
 ISOLATION_CASES = {
     "analytics_pages.dashboard_page": {"method": "GET", "path": "/staff/analytics/", "kind": "collection"},
@@ -11,3 +29,256 @@ ISOLATION_CASES = {
     "analytics_pages.drill_page": {"method": "GET", "path": "/staff/analytics/reports/cases?m=received&measure=received", "kind": "collection"},
     "analytics_pages.export_report": {"method": "GET", "path": "/staff/analytics/reports/export/csv?m=received&d1=month", "kind": "collection"},
 }
+
+
+def month_end(first: date) -> date:
+    return (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+
+
+class Filed:
+    def __init__(self, first: date, marker: str, titles: dict[str, list[str]]):
+        self.first, self.marker, self.titles = first, marker, titles
+        self.end = month_end(first)
+
+    def query(self, **extra) -> str:
+        args = [("m", "received"), ("d1", "channel"), ("start", self.first.isoformat()), ("end", self.end.isoformat()),
+                ("cmp", "previous"), ("cmp", "last_year")]
+        args += list(extra.items())
+        return urlencode(args + [("f.region", self.marker)])
+
+    @property
+    def region(self) -> str:
+        return urlencode({"f.region": self.marker})
+
+
+async def _register(client, slug: str, headers: dict, day: date, channel: str, title: str, region: str) -> str:
+    filed = await client.post(f"/t/{slug}/api/petitions", headers=headers, json={
+        "form": "petition", "channel": channel, "anonymous": True, "received_on": day.isoformat(),
+        "answers": {"title": title, "content": f"{title}：学校食堂饭菜质量差，家长反映多次未解决。", "category": "other", "region": region}})
+    assert filed.status_code == 201, await filed.get_data(as_text=True)
+    return (await filed.get_json())["id"]
+
+
+@pytest.fixture(scope="module")
+async def filed(app, tenants):
+    """The petitions of this module, counted by the rollups (the worker handles their events)."""
+    from xinfang.analytics import rollups
+    from xinfang.analytics.reports import ReportSpec
+    from xinfang.tenancy.models import Tenant
+
+    client = app.test_client()
+    registrar = await login_token(client, tenants.A, "registrar")
+    first = date(random.randrange(2001, 2003), random.randrange(2, 13), 1)
+    marker = f"统计页测试{random.randrange(10**6):06d}"
+    titles: dict[str, list[str]] = {"visit": [], "letter": [], "before": [], "last_year": []}
+    for n, channel in enumerate(["visit", "visit", "visit", "letter", "letter"]):
+        title = f"{marker} 本月{channel}{n}"
+        await _register(client, tenants.A, registrar, first + timedelta(days=3 * n), channel, title, marker)
+        titles[channel].append(title)
+    before = first - timedelta(days=10)
+    for n in range(2):
+        titles["before"].append(f"{marker} 上月{n}")
+        await _register(client, tenants.A, registrar, before + timedelta(days=n), "visit", titles["before"][-1], marker)
+    titles["last_year"].append(f"{marker} 去年")
+    await _register(client, tenants.A, registrar, first.replace(year=first.year - 1) + timedelta(days=5), "letter", titles["last_year"][0], marker)
+
+    viewer = await Tenant.find_one({"slug": tenants.A})
+    spec = ReportSpec(measures=["received"], start=first - timedelta(days=400), end=month_end(first), filters={"region": [marker]})
+
+    async def counted():
+        result = await rollups.run_report(viewer, spec)
+        return result.totals.values["received"] == 8 or None
+
+    await eventually(counted, timeout=60, message="the rollups counting the 8 petitions")
+    return Filed(first, marker, titles)
+
+
+def _cell(html: str, key: str, measure: str, kind: str = "value") -> tuple[str, str | None]:
+    """(the number shown, its link) in the row ``key`` of a report table."""
+    row = re.search(rf'<tr data-key="{re.escape(key)}">(.*?)</tr>', html, re.S)
+    assert row, f"no row {key}"
+    cell = re.search(rf'<td class="num[^"]*" data-measure="{measure}" data-kind="{kind}">(.*?)</td>', row.group(1), re.S)
+    assert cell, f"no {measure}/{kind} in row {key}"
+    link = re.search(r'<a href="([^"]+)"[^>]*>(.*?)</a>', cell.group(1))
+    return (link.group(2).strip(), unescape(link.group(1))) if link else (cell.group(1).strip(), None)
+
+
+async def test_a_report_shows_the_numbers_their_comparisons_and_the_cases_behind_each(client, tenants, filed):
+    headers = await login_token(client, tenants.A, "leader")
+    page = await client.get(f"/t/{tenants.A}/staff/analytics/reports?{filed.query()}", headers=headers)
+    html = await page.get_data(as_text=True)
+    assert page.status_code == 200, html
+    assert "来访" in html and "来信" in html and "渠道" in html  # words, never codes
+    visits, visit_link = _cell(html, "channel=visit", "received")
+    letters, letter_link = _cell(html, "channel=letter", "received")
+    assert (visits, letters) == ("3", "2")
+    assert _cell(html, "channel=visit", "received", "previous")[0] == "2"
+    assert _cell(html, "channel=letter", "received", "last_year")[0] == "1"
+    assert _cell(html, "channel=visit", "received", "previous_change")[0] == "+50%"
+    assert _cell(html, "channel=letter", "received", "last_year_change")[0] == "+100%"
+    total, total_link = _cell(html, "total", "received")
+    assert total == "5"
+    assert "<svg" in html and "<script" not in html  # the chart is drawn on the server
+
+    for link, expected in ((visit_link, filed.titles["visit"]), (letter_link, filed.titles["letter"]),
+                           (total_link, filed.titles["visit"] + filed.titles["letter"])):
+        drill = await client.get(link, headers=headers)
+        text = await drill.get_data(as_text=True)
+        assert drill.status_code == 200, text
+        shown = re.findall(rf"{filed.marker} [^<]+", text)
+        assert sorted(shown) == sorted(expected)  # the list's length is the number clicked, and these are the cases
+        assert f"：{len(expected)} 件" in text
+    before_link = _cell(html, "channel=visit", "received", "previous")[1]
+    before = await (await client.get(before_link, headers=headers)).get_data(as_text=True)
+    assert sorted(re.findall(rf"{filed.marker} [^<]+", before)) == sorted(filed.titles["before"])
+
+
+async def test_a_report_by_month_draws_a_line_and_exports_the_same_numbers(client, tenants, filed):
+    from openpyxl import load_workbook
+    from pypdf import PdfReader
+
+    headers = await login_token(client, tenants.A, "handler")
+    start = (filed.first - timedelta(days=1)).replace(day=1)
+    query = f"m=received&m=closed&d1=month&start={start.isoformat()}&end={filed.end.isoformat()}&cmp=last_year&{filed.region}"
+    html = await (await client.get(f"/t/{tenants.A}/staff/analytics/reports?{query}", headers=headers)).get_data(as_text=True)
+    month_key, before_key = filed.first.strftime("%Y-%m"), start.strftime("%Y-%m")
+    assert _cell(html, f"month={month_key}", "received")[0] == "5" and _cell(html, f"month={before_key}", "received")[0] == "2"
+    assert 'class="chart line"' in html
+
+    xlsx = await client.get(f"/t/{tenants.A}/staff/analytics/reports/export/xlsx?{query}", headers=headers)
+    assert xlsx.status_code == 200 and "spreadsheetml" in xlsx.headers["Content-Type"]
+    sheet = load_workbook(io.BytesIO(await xlsx.get_data())).active
+    rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    heading = next(r for r in rows if r and r[0] == "月")
+    assert heading[1] == "受理件数" and "受理件数（去年同期）" in heading
+    by_month = {r[0]: r for r in rows[rows.index(heading) + 1:] if r and r[0]}
+    month_words = next(k for k in by_month if str(filed.first.year) in str(k) and str(filed.first.month) in str(k)[4:])
+    assert by_month[month_words][1] == 5 and isinstance(by_month[month_words][1], int)  # a number, not text
+    assert by_month["合计"][1] == 7
+
+    raw = await (await client.get(f"/t/{tenants.A}/staff/analytics/reports/export/csv?{query}", headers=headers)).get_data()
+    assert raw.startswith(b"\xef\xbb\xbf")  # Excel reads the BOM as UTF-8
+    table = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert table[0][:2] == ["月", "受理件数"]
+    assert {r[0]: r[1] for r in table[1:]}[month_words] == "5" and table[-1][:2] == ["合计", "7"]
+
+    pdf = await client.get(f"/t/{tenants.A}/staff/analytics/reports/export/pdf?{query}&{urlencode({'title': '月度受理'})}", headers=headers)
+    assert pdf.status_code == 200 and pdf.headers["Content-Type"] == "application/pdf"
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(await pdf.get_data())).pages)
+    assert "月度受理" in text and "受理件数" in text and "合计" in text
+
+
+async def test_a_saved_report_opens_renames_is_saved_over_and_deleted(client, tenants, filed):
+    headers = await login_token(client, tenants.A, "leader")
+    name = f"{filed.marker} 每月渠道"
+    form = {"m": "received", "d1": "channel", "start": filed.first.isoformat(), "end": filed.end.isoformat(), "cmp": "previous", "name": name,
+            "f.region": filed.marker}
+    saved = await client.post(f"/t/{tenants.A}/staff/analytics/reports", headers=headers, form=form)
+    assert saved.status_code == 303, await saved.get_data(as_text=True)
+    url = saved.headers["Location"]
+    page = await (await client.get(url, headers=headers)).get_data(as_text=True)
+    assert name in page and _cell(page, "channel=visit", "received")[0] == "3"
+    listed = await (await client.get(f"/t/{tenants.A}/staff/analytics/reports", headers=headers)).get_data(as_text=True)
+    assert name in listed
+
+    renamed = await client.post(url, headers=headers, form={"action": "rename", "name": f"{name} 改"})
+    assert renamed.status_code == 303
+    over = await client.post(url, headers=headers, form={"action": "update", "m": "received", "d1": "month", "start": filed.first.isoformat(),
+                                                         "end": filed.end.isoformat(), "f.region": filed.marker})
+    assert over.status_code == 303
+    page = await (await client.get(url, headers=headers)).get_data(as_text=True)
+    assert f"{name} 改" in page and _cell(page, f"month={filed.first.strftime('%Y-%m')}", "received")[0] == "5"
+
+    other = await login_token(client, tenants.B, "leader")  # another tenant's leader: the same 404 as a made-up id
+    assert (await client.get(url.replace(tenants.A, tenants.B), headers=other)).status_code == 404
+
+    gone = await client.post(url, headers=headers, form={"action": "delete"})
+    assert gone.status_code == 303
+    assert (await client.get(url, headers=headers)).status_code == 404
+
+
+@pytest.mark.parametrize("query, field, words", [
+    ("m=received&start=2026-13-01", "start", "日期格式"),
+    ("m=received&start=2020-02-01&end=2020-01-01", "end", "结束日期不能早于开始日期"),
+    ("m=nonsense&d1=month", "m", "不在可选值中"),
+    ("m=received&d1=colour", "d1", "只适用于监督卡"),
+    ("m=received&d1=month&d2=month", "d2", "两个分组维度不能相同"),
+    ("m=received&d1=day&start=2010-01-01&end=2020-01-01", "start", "最长"),
+])
+async def test_bad_report_settings_are_a_422_saying_what_to_correct(client, tenants, query, field, words):
+    headers = await login_token(client, tenants.A, "handler")
+    page = await client.get(f"/t/{tenants.A}/staff/analytics/reports?{query}", headers=headers)
+    html = await page.get_data(as_text=True)
+    assert page.status_code == 422 and words in html and 'class="field-error"' in html
+    english = await (await client.get(f"/t/{tenants.A}/staff/analytics/reports?{query}&lang=en", headers=headers)).get_data(as_text=True)
+    assert "settings need correcting" in english and 'class="field-error"' in english
+    export = await client.get(f"/t/{tenants.A}/staff/analytics/reports/export/csv?{query}", headers=headers)
+    assert export.status_code == 422
+
+
+async def test_other_bad_input_is_4xx_never_5xx(client, tenants, filed):
+    headers = await login_token(client, tenants.A, "leader")
+    base = f"/t/{tenants.A}/staff/analytics"
+    assert (await client.get(f"{base}/reports/export/docx?m=received", headers=headers)).status_code == 404
+    assert (await client.get(f"{base}/reports/cases?m=received&measure=closed", headers=headers)).status_code == 422
+    assert (await client.get(f"{base}/reports/cases?m=received&measure=received&page=x", headers=headers)).status_code == 422
+    assert (await client.get(f"{base}/reports/cases?m=received&measure=received&k.channel=visit", headers=headers)).status_code == 422
+    nameless = await client.post(f"{base}/reports", headers=headers, form={"m": "received", "name": "  "})
+    assert nameless.status_code == 422 and "请给报表起个名字" in await nameless.get_data(as_text=True)
+    assert (await client.post(f"{base}/reports/saved/nonsense", headers=headers, form={"action": "delete"})).status_code == 404
+    auditor = await login_token(client, tenants.A, "registrar")  # a registrar does not read analytics
+    assert (await client.get(f"{base}/", headers=auditor)).status_code == 403
+
+
+async def test_the_dashboard_shows_todays_figures_cards_forms_and_the_panels(client, tenants, filed):
+    from xinfang.analytics import rollups
+    from xinfang.tenancy.models import Tenant
+    from xinfang.timefmt import zone
+    from xinfang.store.documents import utcnow
+
+    headers = await login_token(client, tenants.A, "leader")
+    viewer = await Tenant.find_one({"slug": tenants.A})
+    page = await client.get(f"/t/{tenants.A}/staff/analytics/", headers=headers)
+    html = await page.get_data(as_text=True)
+    assert page.status_code == 200, html
+    today = utcnow().astimezone(zone(viewer.settings.time_zone)).date()
+    snap = await rollups.snapshot(viewer, today)
+    for key in ("intake_today", "open", "overdue", "due_this_week"):
+        shown = re.search(rf'data-figure="{key}">\s*<strong>(\d+)</strong>', html)
+        assert shown, key
+        assert abs(int(shown.group(1)) - snap[key]["count"]) <= 2  # other tests may file meanwhile
+        assert snap[key]["label"]["zh"] in html
+    assert "监督措施形式占比" in html and "监督卡（按颜色）" in html and "近 30 天受理与办结" in html
+    assert "统计分析" in html  # the navigation has the dashboard for a leader
+    assert "本级及下级单位" not in html  # a county has nobody below
+    english = await (await client.get(f"/t/{tenants.A}/staff/analytics/?lang=en", headers=headers)).get_data(as_text=True)
+    assert "Dashboard" in english and "Cards by colour" in english
+
+
+async def test_a_prefecture_sees_itself_and_each_body_below(client, tenants):
+    from xinfang.analytics import rollups
+    from xinfang.analytics.reports import ReportSpec
+    from xinfang.tenancy.models import Tenant
+
+    child = await login_token(client, tenants.CHILD_OF_B, "handler")
+    first = date(random.randrange(2001, 2003), random.randrange(1, 13), 1)
+    marker = f"下级统计测试{random.randrange(10**6):06d}"
+    await _register(client, tenants.CHILD_OF_B, child, first + timedelta(days=2), "visit", f"{marker} 下级单位的信访件", marker)
+    prefecture = await Tenant.find_one({"slug": tenants.B})
+    korla = await Tenant.find_one({"slug": tenants.CHILD_OF_B})
+    spec = ReportSpec(measures=["received"], dimensions=["tenant"], start=first, end=month_end(first), filters={"region": [marker]})
+
+    async def counted():
+        return (await rollups.run_report(prefecture, spec)).totals.values["received"] == 1 or None
+
+    await eventually(counted, timeout=60, message="the child's petition counted at the prefecture")
+    headers = await login_token(client, tenants.B, "leader")
+    html = await (await client.get(f"/t/{tenants.B}/staff/analytics/reports?m=received&d1=tenant&start={first.isoformat()}"
+                                   f"&end={month_end(first).isoformat()}&{urlencode({'f.region': marker})}", headers=headers)).get_data(as_text=True)
+    assert "库尔勒" in html
+    number, link = _cell(html, f"tenant={korla.id}", "received")
+    assert number == "1"
+    drill = await (await client.get(link, headers=headers)).get_data(as_text=True)
+    assert f"{marker} 下级单位的信访件" in drill and "没有链接的是下级单位的案件" in drill  # the prefecture cannot open the county's case
+    dashboard = await (await client.get(f"/t/{tenants.B}/staff/analytics/", headers=headers)).get_data(as_text=True)
+    assert "本级及下级单位" in dashboard and "库尔勒" in dashboard and f'data-key="tenant={prefecture.id}"' in dashboard

@@ -97,7 +97,7 @@ def parse_spec(args: MultiDict, today: date) -> ReportSpec:
             dims.append(value)
     if len(dims) == 2 and dims[0] == dims[1]:
         errors["d2"] = {"zh": "两个分组维度不能相同", "en": "the two dimensions must differ"}
-    if len(dims) == 2 and dims[0] in TIME_DIMENSIONS and dims[1] in TIME_DIMENSIONS:
+    elif len(dims) == 2 and dims[0] in TIME_DIMENSIONS and dims[1] in TIME_DIMENSIONS:
         errors["d2"] = {"zh": "只能按一个时间维度（日、周或月）分组", "en": "one time dimension (day, week or month) at most"}
     petition_m = [m for m in measures if m in PETITION_MEASURES]
     supervision_m = [m for m in measures if m in SUPERVISION_MEASURES]
@@ -194,18 +194,21 @@ def table_view(result: ReportResult, tenant_slug: str, lang: str) -> dict:
             measure, kind = col["measure"], col["kind"]
             now = cell.values.get(measure, 0)
             if kind == "value":
-                out.append({"value": now, "href": drill_url(tenant_slug, spec, measure, cell.key)})
+                out.append({"value": now, "href": drill_url(tenant_slug, spec, measure, cell.key), "measure": measure, "kind": kind})
             elif kind in ("previous", "last_year"):
                 before = (cell.previous if kind == "previous" else cell.last_year).get(measure, 0)
                 span = result.previous_period if kind == "previous" else result.last_year_period
-                out.append({"value": before, "href": drill_url(tenant_slug, spec, measure, cell.key, span) if span else None, "before": True})
+                out.append({"value": before, "href": drill_url(tenant_slug, spec, measure, cell.key, span) if span else None, "before": True,
+                            "measure": measure, "kind": kind})
             else:
                 before = (cell.previous if kind.startswith("previous") else cell.last_year).get(measure)
                 pct = exports.change(now, before)
-                out.append({"change": exports.change_words(now, before, lang), "direction": "up" if pct and pct > 0 else "down" if pct and pct < 0 else ""})
+                out.append({"change": exports.change_words(now, before, lang), "direction": "up" if pct and pct > 0 else "down" if pct and pct < 0 else "",
+                            "measure": measure, "kind": kind})
         return out
 
-    rows = [{"words": [exports.cell_words(cell, d, lang) for d in spec.dimensions], "numbers": numbers(cell)} for cell in _sorted_rows(result)]
+    rows = [{"words": [exports.cell_words(cell, d, lang) for d in spec.dimensions], "numbers": numbers(cell),
+             "key": "&".join(f"{d}={cell.key.get(d, '')}" for d in spec.dimensions)} for cell in _sorted_rows(result)]
     return {"heading": [DIMENSION_NAMES[d][lang] for d in spec.dimensions] + [c["title"] for c in cols], "columns": cols,
             "rows": rows, "totals": numbers(result.totals)}
 
