@@ -105,6 +105,8 @@ class Labeller:
         if dim == "region":
             if code in region_names():
                 return {"zh": full_name(code) or region_names()[code], "en": full_name(code) or region_names()[code]}
+            if code.isdigit():
+                return {"zh": "未知行政区划", "en": "Unknown division"}  # a code no longer listed
             return _same(code)  # a region written as text
         if dim == "state":
             return dict(self.states.get(code) or {"zh": "其他状态", "en": "Another state"})

@@ -14,6 +14,8 @@ ROUTE_MODULES: tuple[str, ...] = (
     "alert_pages",  # early-warning alerts and their thresholds (staff pages and JSON)
     "forecast_pages",  # intake forecasts with intervals and their backtest (staff page and JSON)
     "maps",  # the map by administrative region (staff page and JSON)
+    "api_http",  # JSON: report, drill-down, snapshot (rollups.py)
+    "platform_http",  # superusers: counts across tenants, audited
 )
 
 
@@ -24,9 +26,10 @@ def xinfang_plugin_info():
 
 @hookimpl
 def xinfang_document_models():
+    from .models import AnalyticsCell, AnalyticsDirty, AnalyticsFact  # the rollups (facts.py, cells.py)
     from .saved_reports import SavedReport  # free reports saved by name (report pages)
 
-    return [SavedReport]
+    return [AnalyticsFact, AnalyticsCell, AnalyticsDirty, SavedReport]
 
 
 @hookimpl(specname="xinfang_dashboard_panels")
@@ -43,6 +46,30 @@ def xinfang_blueprints():
     for module in ROUTE_MODULES:
         importlib.import_module(f".{module}", __package__)
     return [analytics_api_bp, analytics_pages_bp, platform_analytics_bp]
+
+
+@hookimpl
+async def xinfang_handle_event(event, tenant, config):
+    """A petition or supervision changed: its fact from the entity as it is now, and the cells it counts in."""
+    from .service import handle
+
+    await handle(event.name, event.subject_id)
+
+
+@hookimpl
+async def xinfang_sweep(now, runtime):
+    """Marks a crash left unsettled; petitions that went overdue without an event."""
+    from ..petitions.models import CHINA
+    from .service import sweep
+
+    await sweep(now.astimezone(CHINA).date())
+
+
+@hookimpl
+def xinfang_cli_commands():
+    from .cli import analytics_command
+
+    return [analytics_command]
 
 
 @hookimpl(specname="xinfang_document_models")

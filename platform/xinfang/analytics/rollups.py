@@ -258,7 +258,7 @@ async def _facts_for(tenant_ids: list[str], measures: list[str], start: date, en
                 continue
             fields.add({"closed": "closed_day", "due_open": "due_on"}.get(m, "day"))
         for name in sorted(fields):
-            queries.append({"subject": subject, name: {"$gte": lo, "$lte": hi + "~"}, **(extra or {})})
+            queries.append({"subject": subject, name: {"$gte": lo, "$lte": hi}, **(extra or {})})  # ISO days: no suffix (the embedded store's find misses "2011-05-20~")
     seen = set()
     for tenant_id in tenant_ids:
         for query in queries:
