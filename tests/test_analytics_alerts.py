@@ -226,3 +226,27 @@ def _scope(tenant):
     from xinfang.store.scoped import TenantScope
 
     return TenantScope(str(tenant.id))
+
+
+async def test_a_rising_word_from_the_search_plugin_is_one_alert_and_a_weak_one_none(app, tenants):
+    """Words come through the hook ``xinfang_rising_words`` (the search plugin answers it); a stand-in plugin here."""
+    import pluggy
+
+    from xinfang import hookspecs
+    from xinfang.analytics.alert_settings import AlertSettings
+    from xinfang.analytics.alerts import crossing_text, find_crossings
+
+    class Words:
+        @hookspecs.hookimpl
+        async def xinfang_rising_words(self, tenant_id, end, days):
+            return [{"term": "油烟扰民", "count": 9, "previous_mean": 1.5, "windows": 4, "surprise": 3.4},
+                    {"term": "停车", "count": 3, "previous_mean": 0.5, "windows": 4, "surprise": 2.1},  # under the minimum count
+                    {"term": "噪音", "count": 8, "previous_mean": 4.0, "windows": 4, "surprise": 1.2}]  # not surprising enough
+
+    pm = pluggy.PluginManager("xinfang")
+    pm.add_hookspecs(hookspecs)
+    pm.register(Words())
+    found = await find_crossings(await _tenant(tenants.A), AlertSettings(checks=["word"]), END, pm=pm)
+    assert [(check, subject) for check, subject, *_ in found] == [("word", "油烟扰民")]
+    text = crossing_text("word", found[0][2], found[0][3])
+    assert text["zh"] == "近7天 词语「油烟扰民」出现在 9 件信访中，超过预期上限 5 件（过去4周平均 1.5 件/周）"

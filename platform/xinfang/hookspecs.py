@@ -61,3 +61,9 @@ def xinfang_dashboard_panels(tenant, principal):
 @hookspec
 def xinfang_petition_flags(tenant_id, petition_id):
     """Return {"repeat": bool, "collective": bool} for a petition (analytics counts them), or None."""
+
+
+@hookspec
+def xinfang_rising_words(tenant_id, end, days):
+    """Words rising in a tenant's petitions of the ``days`` days ending ``end`` against the windows before: a list of
+    {"term", "count", "previous_mean", "windows", "surprise"} (analytics' early warning reads them), or None."""

@@ -81,6 +81,22 @@ async def xinfang_sweep(now, runtime):
 
 
 @hookimpl
+async def xinfang_rising_words(tenant_id, end, days):
+    """Rising terms of the window (topics.py: a Poisson burst against the windows before), for analytics' early warning."""
+    from xinfang.settings import Settings
+
+    from . import topics
+    from .blueprints import data_dir
+
+    try:
+        where = data_dir()
+    except RuntimeError:  # outside a request (the beat's sweep): the process's settings
+        where = Settings.from_env().data_dir
+    found = await topics.frequent_words(where, tenant_id, days=days, end=end)
+    return [{key: row[key] for key in ("term", "count", "previous_mean", "windows", "surprise")} for row in found.get("rising", [])]
+
+
+@hookimpl
 async def xinfang_petition_panels(tenant, petition, principal):
     from .repeats_http import duplicates_panel
 

@@ -13,10 +13,11 @@ from ..tenancy.config_versions import ConfigActor, do_record_config_version, lat
 from .detectors import SENSITIVITY
 
 AREA = "alert_settings"
-CHECKS = ("category", "region", "collective", "repeat_person", "overdue_unit")
+CHECKS = ("category", "region", "word", "collective", "repeat_person", "overdue_unit")
 CHECK_WORDS = {
     "category": {"zh": "问题类别异常增多", "en": "A category rising"},
     "region": {"zh": "地区异常增多", "en": "A region rising"},
+    "word": {"zh": "词语异常增多", "en": "A word rising"},
     "collective": {"zh": "集体访", "en": "Collective petitions"},
     "repeat_person": {"zh": "同一人重复信访", "en": "One person's repeated petitions"},
     "overdue_unit": {"zh": "超期案件积压", "en": "Overdue cases piling up"},

@@ -13,11 +13,13 @@ cases are read from the petitions (``petitioner_key``, ``overdue``, ``assignee_i
 from __future__ import annotations
 
 import logging
+import math
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
 
 from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.errors import DuplicateKeyError
+from scipy.stats import poisson
 
 from ..auth.models import StaffAccount
 from ..errors import NotFound
@@ -28,7 +30,7 @@ from ..store.scoped import TenantScope, parse_object_id
 from ..tenancy.models import Tenant
 from ..timefmt import zone
 from .alert_settings import AlertSettings, alert_settings
-from .detectors import Crossing, at_least, rising, window_sum
+from .detectors import FLOOR_PER_WEEK, SENSITIVITY, Crossing, at_least, rising, window_sum
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +41,7 @@ NOTIFICATION_KIND = "analytics_alert"
 
 
 class Alert(TenantDocument):
-    check: str  # category | region | collective | repeat_person | overdue_unit
+    check: str  # category | region | word | collective | repeat_person | overdue_unit
     subject: str  # the category code, the region, the petitioner key, the assignee id; "" for the tenant as a whole
     subject_words: dict[str, str]
     opened_on: str  # ISO day the crossing was first seen (tenant's zone)
@@ -103,6 +105,11 @@ def crossing_text(check: str, words: dict[str, str], c: Crossing, extra: dict | 
         return {"zh": f"近{c.window_days}天 {zh_what} {c.count} 件，超过预期上限 {_num(c.limit)} 件（过去{c.baseline_weeks}周平均 {mean:.1f} 件/周）",
                 "en": f"Last {c.window_days} days: {c.count} petitions in {en_what}, above the expected upper limit of {_num(c.limit)} "
                       f"(past {c.baseline_weeks} weeks: {mean:.1f} a week on average)"}
+    if check == "word":
+        return {"zh": f"近{c.window_days}天 词语「{zh_name}」出现在 {c.count} 件信访中，超过预期上限 {_num(c.limit)} 件（过去{c.baseline_weeks}周平均 "
+                      f"{(c.baseline_mean or 0):.1f} 件/周）",
+                "en": f"Last {c.window_days} days: the word “{en_name}” in {c.count} petitions, above the expected upper limit of "
+                      f"{_num(c.limit)} (past {c.baseline_weeks} weeks: {(c.baseline_mean or 0):.1f} a week on average)"}
     if check == "collective":
         return {"zh": f"近{c.window_days}天 集体访 {c.count} 件，达到提醒件数 {_num(c.limit)} 件",
                 "en": f"Last {c.window_days} days: {c.count} collective petitions, at or above the {_num(c.limit)} that raise an alert"}
@@ -143,7 +150,26 @@ async def _daily(tenant: Tenant, measure: str, start: date, end: date, by: str |
     return await daily_counts(tenant, measure, start, end, by=by, include_lower=True)
 
 
-async def find_crossings(tenant: Tenant, settings: AlertSettings, today: date, only: tuple[str, ...] | None = None) -> list[tuple]:
+async def rising_words(tenant: Tenant, end: date, days: int, pm=None) -> list[dict]:
+    """Rising words from whichever plugin answers ``xinfang_rising_words`` (the search plugin); none when none does
+    or it cannot answer now (its index rebuilding, say: the next check asks again)."""
+    from ..plugins import maybe_await
+    from .facts import _plugin_manager
+
+    pm = pm or _plugin_manager()
+    if pm is None:
+        return []
+    rows: list[dict] = []
+    for result in pm.hook.xinfang_rising_words(tenant_id=str(tenant.id), end=end, days=days):
+        try:
+            rows.extend(await maybe_await(result) or [])
+        except Exception:  # noqa: BLE001 - words are one check of several; the others still run
+            log.warning("rising words of %s could not be read", tenant.slug, exc_info=True)
+    return rows
+
+
+async def find_crossings(tenant: Tenant, settings: AlertSettings, today: date, only: tuple[str, ...] | None = None,
+                         pm=None) -> list[tuple]:
     """(check, subject, words, crossing, extra) for every subject over its limit now."""
     scope = TenantScope(str(tenant.id))
     wanted = [c for c in settings.checks if only is None or c in only]
@@ -162,6 +188,15 @@ async def find_crossings(tenant: Tenant, settings: AlertSettings, today: date, o
             if crossing:
                 words = names.get(value) or ({"zh": "其他类别", "en": "another category"} if check == "category" else region_words(value))
                 found.append((check, value, words, crossing, {}))
+    if "word" in wanted:
+        alpha = SENSITIVITY[settings.sensitivity]
+        for row in await rising_words(tenant, today, WINDOW_DAYS, pm):
+            count, mean, term = int(row.get("count") or 0), float(row.get("previous_mean") or 0), str(row.get("term") or "")
+            # the search plugin's burst is a Poisson surprise (-log10 of the probability); this tenant's sensitivity sets the bar
+            if term and count >= settings.min_count and float(row.get("surprise") or 0) >= -math.log10(alpha):
+                limit = float(poisson.ppf(1 - alpha, max(mean, FLOOR_PER_WEEK)))
+                found.append(("word", term, {"zh": term, "en": term},
+                              Crossing(count, limit, mean, WINDOW_DAYS, int(row.get("windows") or 0), "poisson"), {}))
     if "collective" in wanted:
         series = await _daily(tenant, "collective", today - timedelta(days=WINDOW_DAYS), today, None)
         crossing = at_least(window_sum(series.get("", {}), today, WINDOW_DAYS), settings.collective_min, window_days=WINDOW_DAYS)
@@ -197,14 +232,14 @@ async def find_crossings(tenant: Tenant, settings: AlertSettings, today: date, o
     return found
 
 
-async def run_alert_checks(tenant: Tenant, today: date | None = None, *, only: tuple[str, ...] | None = None) -> list[Alert]:
+async def run_alert_checks(tenant: Tenant, today: date | None = None, *, only: tuple[str, ...] | None = None, pm=None) -> list[Alert]:
     """Run the tenant's checks once; returns the alerts raised now (new crossings), each notified once."""
     scope = TenantScope(str(tenant.id))
     today = today or tenant_today(tenant)
     settings = await alert_settings(scope)
     raised = []
     seen: set[tuple[str, str]] = set()
-    for check, subject, words, crossing, extra in await find_crossings(tenant, settings, today, only):
+    for check, subject, words, crossing, extra in await find_crossings(tenant, settings, today, only, pm):
         seen.add((check, subject))
         alert = await _record(scope, tenant, settings, today, check, subject, words, crossing, extra)
         if alert is not None:
@@ -270,7 +305,7 @@ async def do_acknowledge(scope: TenantScope, alert_id_: str, account_id: str, na
 # ----------------------------------------------------------------------------- the sweep
 
 
-async def sweep_alerts(now: datetime) -> int:
+async def sweep_alerts(now: datetime, pm=None) -> int:
     """Each active tenant's checks, when last run longer than ``CHECK_EVERY`` ago. Returns the alerts raised."""
     from ..tenancy.service import list_active_tenants
 
@@ -281,7 +316,7 @@ async def sweep_alerts(now: datetime) -> int:
         if mark is not None and now - mark.at < CHECK_EVERY:
             continue
         try:
-            raised += len(await run_alert_checks(tenant, tenant_today(tenant, now)))
+            raised += len(await run_alert_checks(tenant, tenant_today(tenant, now), pm=pm))
         except Exception:  # one tenant's failure holds back no other; the next sweep tries again
             log.exception("early-warning checks of %s failed", tenant.slug)
             continue
