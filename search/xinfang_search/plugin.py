@@ -111,6 +111,13 @@ async def xinfang_petition_flags(tenant_id, petition_id):
 
 
 @hookimpl
+async def xinfang_dashboard_panels(tenant, principal):
+    from .dashboard_panel import topics_panel
+
+    return await topics_panel(tenant, principal)
+
+
+@hookimpl
 def xinfang_cli_commands():
     return [search_command]
 
