@@ -1092,7 +1092,7 @@ class WhatIfSearchers:
         return self.real.filter_docs(tenant_id, inner, filter_query)
 
 
-def run_queries(data_dir: Path, db: sqlite3.Connection, queries: list[Query], rounds: int, seed: int) -> dict:
+def run_queries(data_dir: Path, db: sqlite3.Connection, queries: list[Query], rounds: int, seed: int, what_ifs: bool = True) -> dict:
     from xinfang_search import querying as service
     from xinfang_search.querying import _filters, _searchers
 
@@ -1132,12 +1132,18 @@ def run_queries(data_dir: Path, db: sqlite3.Connection, queries: list[Query], ro
         "what-if: count while collecting": what_if(WhatIfSearchers(_searchers, cache_filters=False)),
         "what-if: + filters cached": what_if(WhatIfSearchers(_searchers, cache_filters=True)),
     }
+    if not what_ifs:
+        for name in ("what-if: count while collecting", "what-if: + filters cached"):
+            del paths[name]
     totals = {}
     warm = Usage()
+    first: dict[str, list[float]] = {name: [] for name in paths}
     with measured(warm):
         for i in range(len(queries)):  # warm-up: every query once on every path (and the platform's searcher cache)
             for name, run in paths.items():
+                started = time.perf_counter()
                 result = run(i)
+                first[name].append((time.perf_counter() - started) * 1000)
                 if name == "ours: _search_sync":
                     totals[i] = result
     times: dict[str, list[list[float]]] = {name: [[] for _ in queries] for name in paths}
@@ -1157,7 +1163,7 @@ def run_queries(data_dir: Path, db: sqlite3.Connection, queries: list[Query], ro
     fts_totals = {i: fts_search(db, q.request, snippets=False, count=True)[0] for i, q in enumerate(queries)}
     searcher = _searchers.get(data_dir, tenant_id)
     exact = {i: len(searcher.search(parsed[i][0], limit=None, filter=parsed[i][1])) for i in range(len(queries))}  # every match scored
-    return {"times": times, "totals": totals, "exact": exact, "fts_totals": fts_totals, "usage": usage, "warm": warm}
+    return {"times": times, "totals": totals, "exact": exact, "fts_totals": fts_totals, "usage": usage, "warm": warm, "first": first}
 
 
 def report_queries(queries: list[Query], result: dict) -> dict:
@@ -1172,6 +1178,12 @@ def report_queries(queries: list[Query], result: dict) -> dict:
         ratio50, ratio95 = p50 / pct(against, 50), p95 / pct(against, 95)
         summary[name] = (p50, p95, p99)
         say(f"  {name:<30} {p50:8.2f} {p95:8.2f} {p99:8.2f} {max(values):8.1f} {ratio50:7.2f} {ratio95:7.2f}")
+    first = result.get("first") or {}
+    if first:
+        ours_first, fts_first = first["ours: _search_sync"], first["FTS5 + snippet()"]
+        say(f"  {'first pass (cold): ours':<30} {pct(ours_first, 50):8.2f} {pct(ours_first, 95):8.2f} {pct(ours_first, 99):8.2f} "
+            f"{max(ours_first):8.1f} {pct(ours_first, 50) / pct(fts_first, 50):7.2f} {pct(ours_first, 95) / pct(fts_first, 95):7.2f}"
+            f"   (FTS5 + snippet() first pass: p50 {pct(fts_first, 50):.2f}, p95 {pct(fts_first, 95):.2f} ms)")
     say("  (ours, the what-ifs and FTS5 + count(*) against FTS5 + snippet(); bare Whoosh against FTS5 without snippets;")
     say("   what-ifs: _search_sync itself through a searcher that counts while collecting (optimize=False), and that also keeps")
     say("   each filter's document set after its first use (the warm-up): not platform code)")
@@ -1185,6 +1197,9 @@ def report_queries(queries: list[Query], result: dict) -> dict:
         cells = []
         for name in ("ours: _search_sync", "ours, bare: searcher.search", "FTS5 + snippet()", "FTS5, no snippet",
                      "what-if: count while collecting", "what-if: + filters cached"):
+            if name not in times:
+                cells.append("-")
+                continue
             values = [t for i in members for t in times[name][i]]
             cells.append(f"{pct(values, 50):6.1f} / {pct(values, 95):6.1f}")
         matches = statistics.median(result["exact"][i] for i in members)
@@ -1799,13 +1814,15 @@ def search_part(args, data_dir: Path) -> dict:
             f"(Whoosh without the same jieba time: {ours['seconds'] - tok_usage.wall:.1f} s, FTS5 without it: {base['seconds']:.1f} s)")
         if args.reuse:
             (data_dir / "BUILT").write_text(str(n))
+            fresh = []  # the drain batches would change the index kept for later runs
 
     queries = make_queries(docs, args.seed, args.queries)
     say(f"\n  {len(queries)} queries: " + ", ".join(f"{k} {v}" for k, v in Counter(q.kind for q in queries).items())
         + f"; warm-up once, then {args.rounds} rounds, interleaved")
     say("  e.g. " + " | ".join(queries[i].label() for i in range(0, len(queries), max(1, len(queries) // 8))))
-    result = run_queries(data_dir, db, queries, args.rounds, args.seed)
-    say(f"  warm-up {result['warm'].wall:.1f} s; measured {result['usage'].wall:.1f} s; {result['usage'].text()}")
+    result = run_queries(data_dir, db, queries, args.rounds, args.seed, args.what_if)
+    say(f"  warm-up {result['warm'].wall:.1f} s; measured {result['usage'].wall:.1f} s; {result['usage'].text()}; "
+        f"load average {os.getloadavg()[0]:.1f}")
     warn_if_shared("the queries", result["usage"])
     summary = report_queries(queries, result)
     if args.profile:
@@ -1957,6 +1974,7 @@ def main() -> None:
     parser.add_argument("--profile", action=argparse.BooleanOptionalAction, default=True, help="cProfile summaries of ours")
     parser.add_argument("--seed", type=int, default=27)
     parser.add_argument("--keep", action="store_true", help="keep the temporary data directory")
+    parser.add_argument("--what-if", action=argparse.BooleanOptionalAction, default=True, help="the what-if query paths too")
     parser.add_argument("--reuse", metavar="DIR", default=None,
                         help="data directory kept between runs: the indexes are built there once (with the same --petitions and "
                              "--seed) and only queried by later runs (no build or drain figures then)")

@@ -73,6 +73,7 @@ def test_the_numpy_path_gives_whoosh_s_totals_pages_and_scores(index, monkeypatc
     data_dir, tenant_id = index
     if not cache:
         monkeypatch.setattr(postings, "term_cache", postings.TermCache(0))
+        monkeypatch.setattr(postings, "phrase_cache", postings.TermCache(0, min_docs=0))
     searcher = _searchers.get(data_dir, tenant_id)
     assert len(searcher.leaf_searchers()) > 1 and searcher.reader().has_deletions()
     checked = 0

@@ -47,8 +47,10 @@ class TermCache:
 
     MIN_DOCS = 256  # fewer are read faster than looked after
 
-    def __init__(self, limit: int):
+    def __init__(self, limit: int, min_docs: int | None = None):
         self.limit, self.used = limit, 0
+        if min_docs is not None:
+            self.MIN_DOCS = min_docs
         self._items: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
 
@@ -78,7 +80,10 @@ class TermCache:
             self.used = 0
 
 
-term_cache = TermCache(int(float(os.environ.get("XINFANG_SEARCH_TERM_CACHE_MB", "64")) * 2**20))
+_CACHE_MB = float(os.environ.get("XINFANG_SEARCH_TERM_CACHE_MB", "64"))
+term_cache = TermCache(int(_CACHE_MB * 2**20))
+# a substring's documents (a phrase of several bigrams, positions checked), per segment: a sixteenth as much
+phrase_cache = TermCache(int(_CACHE_MB * 2**16), min_docs=0)
 
 
 def _segment_key(reader) -> tuple:
@@ -125,17 +130,27 @@ def _deleted(reader) -> np.ndarray | None:
     return reader.__dict__["_xinfang_deleted"]
 
 
-def _read(reader, fieldname: str, btext: bytes, values: bool):
-    """(ids, weights[, values]) of a term's postings in one segment, deleted documents included."""
+def _leaf(reader, fieldname: str, btext: bytes):
     matcher = reader.postings(fieldname, btext)
-    leaf = matcher.child if isinstance(matcher, FilterMatcher) else matcher
-    ids_parts, weight_parts, found = [], [], []
+    return matcher.child if isinstance(matcher, FilterMatcher) else matcher
+
+
+def _read(reader, fieldname: str, btext: bytes):
+    """(ids, weights, block starts, block offsets) of a term's postings in one segment, deleted documents
+    included; the blocks (where each begins among the postings and in the file) let positions be read later
+    from the blocks holding the documents asked for only. No blocks (None) for an inlined term."""
+    leaf = _leaf(reader, fieldname, btext)
+    ids_parts, weight_parts, starts, offsets = [], [], [], []
     if isinstance(leaf, W3LeafMatcher) and not leaf._byteids:
+        count_before, position = 0, leaf._baseoffset
         while not leaf._atend:
             if leaf._data is None:
                 leaf._read_data()
-            raw_ids, raw_weights, raw_values = leaf._data
+            raw_ids, raw_weights, _ = leaf._data
             count = leaf._blocklength
+            starts.append(count_before)
+            offsets.append(position)
+            count_before += count
             ids_parts.append(np.cumsum(np.array(raw_ids, dtype=np.int64)))
             if raw_weights is None:
                 weight_parts.append(np.ones(count))
@@ -143,24 +158,24 @@ def _read(reader, fieldname: str, btext: bytes, values: bool):
                 weight_parts.append(np.full(count, float(np.float32(raw_weights))))
             else:
                 weight_parts.append(np.array(raw_weights, dtype=np.float64))
-            if values:
-                found.extend(raw_values)
             if leaf._lastblock:
                 break
+            position = leaf._nextoffset
             leaf._next_block()
         ids = np.concatenate(ids_parts) if ids_parts else _EMPTY_IDS
         weights = np.concatenate(weight_parts) if weight_parts else _EMPTY_SCORES
-    else:  # inlined (a term of one document) or another codec: walked
-        leaf = reader.postings(fieldname, btext)
-        id_list, weight_list = [], []
-        while leaf.is_active():
-            id_list.append(leaf.id())
-            weight_list.append(leaf.weight())
-            if values:
-                found.append(leaf.value())
-            leaf.next()
-        ids, weights = np.array(id_list, dtype=np.int64), np.array(weight_list, dtype=np.float64)
-    return (ids, weights, found) if values else (ids, weights)
+        return ids, weights, np.array(starts, dtype=np.int64), np.array(offsets, dtype=np.int64)
+    id_list, weight_list = [], []  # inlined (a term of one document) or another codec: walked
+    while leaf.is_active():
+        id_list.append(leaf.id())
+        weight_list.append(leaf.weight())
+        leaf.next()
+    return np.array(id_list, dtype=np.int64), np.array(weight_list, dtype=np.float64), None, None
+
+
+def _positions(value: bytes) -> list[int]:
+    """Whoosh's Positions.decode_positions."""
+    return list(accumulate(loads(value[_INT_SIZE:] if value.endswith(b".") else value[_INT_SIZE:] + b".")))
 
 
 class _Term:
@@ -174,25 +189,27 @@ class _Term:
         self.text = text
         self.present = (fieldname, self.btext) in reader
         self._ids = self._weights = self._lengths = None
-        self._values = None
+        self._raw = None
 
     def _load(self):
         if self._ids is not None:
             return
         if not self.present:
             self._ids, self._weights, self._lengths = _EMPTY_IDS, _EMPTY_SCORES, _EMPTY_SCORES
+            self._raw = (_EMPTY_IDS, None, None)
             return
         reader = self.reader
         key = (_segment_key(reader), self.fieldname, self.btext)
         cacheable = key[0][1] is not None
         item = term_cache.get(key) if cacheable else None
         if item is None:
-            ids, weights = _read(reader, self.fieldname, self.btext, values=False)
+            ids, weights, starts, offsets = _read(reader, self.fieldname, self.btext)
             lengths = _lengths(reader, self.fieldname)[ids] if self.searcher.schema[self.fieldname].scorable else _EMPTY_SCORES
-            item = (ids, weights, lengths)
+            item = (ids, weights, lengths) + ((starts, offsets) if starts is not None else ())
             if cacheable:
                 term_cache.put(key, item)
-        ids, weights, lengths = item
+        ids, weights, lengths = item[:3]
+        self._raw = (ids, *(item[3:] if len(item) > 3 else (None, None)))
         deleted = _deleted(reader)
         if deleted is not None and len(ids):
             keep = ~deleted[ids]
@@ -216,16 +233,27 @@ class _Term:
         return idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * self._lengths / avgfl)))
 
     def positions_at(self, docnums: np.ndarray) -> list[list[int]]:
-        """The positions of this term in each of ``docnums`` (all of them hold it)."""
-        if self._values is None:
-            ids, _, values = _read(self.reader, self.fieldname, self.btext, values=True)
-            self._values = (ids, values)
-        ids, values = self._values
+        """The positions of this term in each of ``docnums`` (all of them hold it), read from the blocks that
+        hold them only."""
+        self._load()
+        ids, starts, offsets = self._raw
         at = np.searchsorted(ids, docnums)
-        out = []
-        for i in at.tolist():
-            value = values[i]
-            out.append(list(accumulate(loads(value[_INT_SIZE:] if value.endswith(b".") else value[_INT_SIZE:] + b"."))))
+        if starts is None:  # inlined: walked
+            values = []
+            leaf = self.reader.postings(self.fieldname, self.btext)
+            while leaf.is_active():
+                values.append(leaf.value())
+                leaf.next()
+            return [_positions(values[i]) for i in at.tolist()]
+        blocks = np.searchsorted(starts, at, side="right") - 1
+        leaf = _leaf(self.reader, self.fieldname, self.btext)
+        out, current, values = [], -1, None
+        for i, block in zip(at.tolist(), blocks.tolist()):
+            if block != current:
+                leaf._goto(int(offsets[block]))
+                leaf._read_data()
+                values, current = leaf._data[2], block
+            out.append(_positions(values[i - int(starts[block])]))
         return out
 
 
@@ -394,18 +422,31 @@ class Evaluator:
             return EMPTY
         reader = self.searcher.reader()
         order = sorted(range(len(terms)), key=lambda i: reader.doc_frequency(FIELD, terms[i].btext))  # as NgramPhrase.matcher
-        ids = terms[order[0]].ids() if among is None else np.intersect1d(terms[order[0]].ids(), among, assume_unique=True)
-        for i in order[1:]:
-            if not len(ids):
-                return EMPTY
-            ids = np.intersect1d(ids, terms[i].ids(), assume_unique=True)
+        key = (_segment_key(reader), tuple(query.grams), tuple(query.offsets))
+        cacheable = key[0][1] is not None and len(terms) > 1
+        cached = phrase_cache.get(key) if cacheable else None
+        if cached is not None:  # this segment's documents holding the phrase, as found before
+            ids = cached[0]
+            deleted = _deleted(reader)
+            if deleted is not None and len(ids):
+                ids = ids[~deleted[ids]]
+            if among is not None:
+                ids = np.intersect1d(ids, among, assume_unique=True)
+        else:
+            ids = terms[order[0]].ids() if among is None else np.intersect1d(terms[order[0]].ids(), among, assume_unique=True)
+            for i in order[1:]:
+                if not len(ids):
+                    break
+                ids = np.intersect1d(ids, terms[i].ids(), assume_unique=True)
+            if len(terms) > 1 and len(ids):
+                unsure = ids if known is None or not len(known) else ids[~np.isin(ids, known, assume_unique=True)]
+                if len(unsure):
+                    lined = _lined_up([t.positions_at(unsure) for t in terms], query.offsets)
+                    ids = np.union1d(np.setdiff1d(ids, unsure, assume_unique=True), unsure[lined])
+            if cacheable and among is None:
+                phrase_cache.put(key, (ids,))
         if not len(ids):
             return EMPTY
-        if len(terms) > 1:
-            unsure = ids if known is None or not len(known) else ids[~np.isin(ids, known, assume_unique=True)]
-            if len(unsure):
-                lined = _lined_up([t.positions_at(unsure) for t in terms], query.offsets)
-                ids = np.union1d(np.setdiff1d(ids, unsure, assume_unique=True), unsure[lined])
         total = None
         for i in order:  # summed rarest first, as the intersection of their matchers does
             term = terms[i]

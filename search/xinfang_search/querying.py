@@ -188,10 +188,26 @@ def _search_sync(data_dir: Path, tenants: list[tuple[str, str, dict]], request: 
             "highlights": {"title": highlight(hit.get("title"), needles), "text": highlight(hit.get("text"), needles, top=2)},
         })
     plan = plan or _plan(make_schema(), request.q, stops, synonyms)  # no index answered: the words said back all the same
-    corrected = suggestion(searchers, request.q, plan) if request.q.strip() and total <= few(searchers) else None
+    corrected = _suggestion(searchers, request.q, plan, stops, synonyms) if request.q.strip() and total <= few(searchers) else None
     return {"total": total, "page": request.page, "page_size": request.page_size, "pages": max(1, -(-total // request.page_size)),
             "items": hits, "ignored_words": plan.ignored, "only_common_words": bool(request.q.strip()) and plan.only_common_words,
             "suggestion": corrected, "took_ms": round((time.perf_counter() - started) * 1000, 1)}
+
+
+def _suggestion(searchers, text: str, plan, stops, synonyms) -> str | None:
+    """``suggest.suggestion``, kept while the searchers are current (the close spellings of a rare word walk the
+    term lists: hundreds of ms at 100,000 petitions; the same search asked again, for its next page or with
+    another filter, finds the same)."""
+    cache = searchers[0].__dict__.setdefault("_xinfang_suggestions", {})
+    key = (text, stops, synonyms)
+    kept = cache.get(key)
+    if kept is not None and len(kept[0]) == len(searchers) and all(a is b for a, b in zip(kept[0], searchers)):
+        return kept[1]
+    if len(cache) > 256:
+        cache.clear()
+    found = suggestion(searchers, text, plan)
+    cache[key] = (tuple(searchers), found)
+    return found
 
 
 def _ranked(searcher, query, allowed, sort: str, wanted: int):
