@@ -169,8 +169,11 @@ async def test_a_leader_acknowledges_and_a_handler_may_not(client, tenants, surg
     assert page.status_code == 403
     seen = await client.get(f"/t/{tenants.A}/staff/analytics/alerts", headers=handler)  # a handler reads them
     assert seen.status_code == 200 and surge["hot"] in await seen.get_data(as_text=True)
+    assert "确认已知悉" not in await seen.get_data(as_text=True)  # no button for what would be refused
 
     leader = await login_token(client, tenants.A, "leader")
+    before = await (await client.get(f"/t/{tenants.A}/staff/analytics/alerts", headers=leader)).get_data(as_text=True)
+    assert f"/alerts/{alert_id}/acknowledge" in before and "确认已知悉" in before
     done = await client.post(f"/t/{tenants.A}/api/analytics/alerts/{alert_id}/acknowledge", headers=leader)
     body = await done.get_json()
     assert done.status_code == 200 and body["acknowledged"] and body["acknowledged_by"] and body["acknowledged_at"]

@@ -38,8 +38,8 @@ async def alerts_page(tenant_slug):
     rows.sort(key=lambda r: (r.acknowledged_at is not None, -r.created_at.timestamp()))
     principal = current_principal()
     return await staff_page("staff/analytics/alerts.html", alerts=rows, check_words=CHECK_WORDS,
-                            may_acknowledge=principal.can(Permission.ALERTS_ACKNOWLEDGE),
-                            may_configure=principal.can(Permission.ANALYTICS_CONFIGURE))
+                            may_acknowledge=principal.can(Permission.ALERTS_ACKNOWLEDGE, current_tenant().tenant_id),
+                            may_configure=principal.can(Permission.ANALYTICS_CONFIGURE, current_tenant().tenant_id))
 
 
 @analytics_pages_bp.post("/alerts/<alert_id>/acknowledge")
@@ -130,7 +130,7 @@ async def set_alert_settings(tenant_slug):
 
 async def open_alerts_panel(tenant, principal) -> Markup | None:
     """The dashboard's section of alerts not yet acknowledged (hook ``xinfang_dashboard_panels``)."""
-    if principal is None or not principal.can(Permission.ANALYTICS_READ):
+    if principal is None or not principal.can(Permission.ANALYTICS_READ, str(tenant.id)):
         return None
     rows = await list_alerts(TenantScope(str(tenant.id)), open_only=True, limit=10)
     return Markup(await render_template("staff/analytics/_alerts_panel.html", alerts=rows, slug=tenant.slug))

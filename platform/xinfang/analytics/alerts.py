@@ -19,7 +19,6 @@ from datetime import date, datetime, timedelta
 
 from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.errors import DuplicateKeyError
-from scipy.stats import poisson
 
 from ..auth.models import StaffAccount
 from ..errors import NotFound
@@ -102,9 +101,11 @@ def crossing_text(check: str, words: dict[str, str], c: Crossing, extra: dict | 
             return {"zh": f"近{c.window_days}天 {zh_what} {c.count} 件，近两周持续高于往常（过去{c.baseline_weeks}周平均 {mean:.1f} 件/周，累积和超过控制限）",
                     "en": f"Last {c.window_days} days: {c.count} petitions in {en_what}, above usual for two weeks running (past "
                           f"{c.baseline_weeks} weeks: {mean:.1f} a week on average; the cumulative sum crossed its control limit)"}
-        return {"zh": f"近{c.window_days}天 {zh_what} {c.count} 件，超过预期上限 {_num(c.limit)} 件（过去{c.baseline_weeks}周平均 {mean:.1f} 件/周）",
+        past_zh = f"过去{c.baseline_weeks}周平均 {mean:.1f} 件/周" if mean else f"过去{c.baseline_weeks}周没有"
+        past_en = f"past {c.baseline_weeks} weeks: {mean:.1f} a week on average" if mean else f"none in the past {c.baseline_weeks} weeks"
+        return {"zh": f"近{c.window_days}天 {zh_what} {c.count} 件，超过预期上限 {_num(c.limit)} 件（{past_zh}）",
                 "en": f"Last {c.window_days} days: {c.count} petitions in {en_what}, above the expected upper limit of {_num(c.limit)} "
-                      f"(past {c.baseline_weeks} weeks: {mean:.1f} a week on average)"}
+                      f"({past_en})"}
     if check == "word":
         return {"zh": f"近{c.window_days}天 词语「{zh_name}」出现在 {c.count} 件信访中，超过预期上限 {_num(c.limit)} 件（过去{c.baseline_weeks}周平均 "
                       f"{(c.baseline_mean or 0):.1f} 件/周）",
@@ -189,6 +190,8 @@ async def find_crossings(tenant: Tenant, settings: AlertSettings, today: date, o
                 words = names.get(value) or ({"zh": "其他类别", "en": "another category"} if check == "category" else region_words(value))
                 found.append((check, value, words, crossing, {}))
     if "word" in wanted:
+        from scipy.stats import poisson
+
         alpha = SENSITIVITY[settings.sensitivity]
         for row in await rising_words(tenant, today, WINDOW_DAYS, pm):
             count, mean, term = int(row.get("count") or 0), float(row.get("previous_mean") or 0), str(row.get("term") or "")

@@ -19,8 +19,6 @@ import functools
 import math
 from datetime import date, timedelta
 
-import numpy as np
-from scipy.stats import norm, poisson
 
 SENSITIVITY = {"low": 0.001, "medium": 0.01, "high": 0.05}
 FLOOR_PER_WEEK = 0.5
@@ -47,6 +45,8 @@ def baseline_windows(daily: dict[date, int], end: date, days: int, weeks: int) -
 
 def upper_limit(history: list[int], alpha: float, days: int = 7) -> tuple[float, float, str]:
     """(baseline mean, expected upper limit, how it was set) for one window, from past windows."""
+    from scipy.stats import norm, poisson  # imported when first used: scipy.stats takes seconds to import
+
     mean = sum(history) / len(history) if history else 0.0
     rate = max(mean, FLOOR_PER_WEEK * days / 7)
     limit, how = float(poisson.ppf(1 - alpha, rate)), "poisson"
@@ -95,6 +95,8 @@ def cusum(daily: dict[date, int], end: date, *, days: int = 14, baseline_weeks: 
 def decision_limit(rate0: float, alpha: float, days: int, runs: int = 4000) -> float:
     """The (1 - alpha) quantile of the CUSUM's highest value over ``days`` days of Poisson(rate0) counts (simulated with a
     fixed seed: the same limit every time)."""
+    import numpy as np
+
     rng = np.random.default_rng(20261206)
     k = max(rate0, 1e-9) / math.log(2)
     counts = rng.poisson(max(rate0, 1e-9), size=(runs, days))

@@ -33,6 +33,7 @@ METHOD_WORDS = {
 }
 _CACHE: OrderedDict = OrderedDict()
 CACHE_SIZE = 256
+BACKTEST_FOLDS = 4  # origins 4 weeks apart: a fit each, on top of the forecast's own
 
 
 def week_start(day: date) -> date:
@@ -58,7 +59,7 @@ def compute(series: list[int], first: date, horizon: int) -> tuple[Forecast, Bac
         _CACHE.move_to_end(key)
         return _CACHE[key]
     result = forecast_series(series, first, horizon)
-    test = rolling_origin(series, horizon, point_forecaster, folds=6, step=4, min_train=MIN_WEEKS) if result.enough else None
+    test = rolling_origin(series, horizon, point_forecaster, folds=BACKTEST_FOLDS, step=4, min_train=MIN_WEEKS) if result.enough else None
     _CACHE[key] = (result, test)
     while len(_CACHE) > CACHE_SIZE:
         _CACHE.popitem(last=False)
