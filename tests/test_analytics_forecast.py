@@ -99,3 +99,30 @@ async def test_the_page_says_there_is_not_enough_history(client, tenants):
     assert api["enough"] is False and api["weeks"] == [] and api["history_weeks"] < MIN_WEEKS
     english = await (await client.get(f"/t/{tenants.A}/staff/analytics/forecast?lang=en", headers=headers)).get_data(as_text=True)
     assert "not enough history" in english
+
+
+async def test_the_page_shows_the_forecast_and_its_error_honestly(client, tenants, monkeypatch):
+    """The history stands in for the rollups here (three seasonal years); the rest is the page as it runs."""
+    from xinfang.analytics import forecast_pages
+
+    history = seasonal_series(21, 156)
+
+    async def three_years(tenant, category, today):
+        return history, date(2023, 12, 4)
+    monkeypatch.setattr(forecast_pages, "weekly_history", three_years)
+    headers = await login_token(client, tenants.A, "leader")
+    page = await client.get(f"/t/{tenants.A}/staff/analytics/forecast?horizon=4", headers=headers)
+    text = await page.get_data(as_text=True)
+    assert page.status_code == 200, text
+    assert "比简单地照搬去年同期的预测误差" in text and "MASE" in text and "80% 区间" in text and "<svg" in text
+    assert text.count("<tr>") == 1 + 4  # the header and four weeks
+    api = await (await client.get(f"/t/{tenants.A}/api/analytics/forecast?horizon=4", headers=headers)).get_json()
+    assert api["enough"] and api["method"] == "seasonal" and len(api["weeks"]) == 4 and api["weeks"][0]["week"] == "2026-11-30"
+    assert api["backtest"]["season"] == 52 and api["backtest"]["mase"] > 0
+    assert api["words"]["zh"] in text.replace("&#34;", '"')
+
+    async def too_slow(*args, **kwargs):
+        raise TimeoutError
+    monkeypatch.setattr(forecast_pages, "forecast_in_thread", too_slow)
+    slow = await (await client.get(f"/t/{tenants.A}/staff/analytics/forecast?horizon=8", headers=headers)).get_data(as_text=True)
+    assert "计算超时" in slow
