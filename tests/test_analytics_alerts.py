@@ -253,3 +253,47 @@ async def test_a_rising_word_from_the_search_plugin_is_one_alert_and_a_weak_one_
     assert [(check, subject) for check, subject, *_ in found] == [("word", "油烟扰民")]
     text = crossing_text("word", found[0][2], found[0][3])
     assert text["zh"] == "近7天 词语「油烟扰民」出现在 9 件信访中，超过预期上限 5 件（过去4周平均 1.5 件/周）"
+
+
+async def test_one_persons_repeats_and_a_handlers_overdue_pile_each_cross_once(client, tenants):
+    """Three petitions under one phone number (the petitioner key, never the number itself); two of them overdue under
+    one holder: each check finds exactly that, with the case numbers, and nothing of the person's identity."""
+    from bson import ObjectId
+
+    from xinfang.analytics.alert_settings import AlertSettings
+    from xinfang.analytics.alerts import crossing_text, find_crossings, tenant_today
+    from xinfang.petitions.models import Petition
+
+    registrar = await login_token(client, tenants.A, "registrar")
+    from xinfang.id_numbers import check_character
+
+    phone = f"139{uuid.uuid4().int % 10**8:08d}"
+    first17 = f"32132319800101{uuid.uuid4().int % 1000:03d}"
+    id_number = first17 + check_character(first17)
+    numbers = []
+    for i in range(3):
+        filed = await client.post(f"/t/{tenants.A}/api/petitions", headers=registrar, json={
+            "form": "petition", "channel": "visit", "anonymous": False,
+            "answers": {"title": f"重复信访测试 {i}", "content": "同一人多次反映", "category": "other", "petitioner_name": "测试人",
+                        "id_number": id_number, "phone": phone}})
+        assert filed.status_code == 201, await filed.get_data(as_text=True)
+        numbers.append((await filed.get_json())["number"])
+    tenant = await _tenant(tenants.A)
+    today = tenant_today(tenant)
+    found = await find_crossings(tenant, AlertSettings(checks=["repeat_person"], repeat_min=3), today)
+    mine = [f for f in found if set(f[4]["numbers"]) == set(numbers)]
+    assert len(mine) == 1 and mine[0][3].count == 3
+    text = crossing_text(*[mine[0][i] for i in (0, 2, 3, 4)])
+    assert text["zh"].startswith("同一信访人近30天信访 3 次，达到提醒次数 3 次") and phone not in str(text) and id_number not in str(text) and "测试人" not in str(text)
+
+    holder = str(ObjectId())
+    scope = _scope(tenant)
+    for number in numbers[:2]:
+        await scope.repo(Petition).update_one({"number": number}, {"$set": {"overdue": True, "assignee_id": holder}})
+    try:
+        found = await find_crossings(tenant, AlertSettings(checks=["overdue_unit"], overdue_min=2), today)
+        assert [(f[1], f[3].count) for f in found if f[1] == holder] == [(holder, 2)]
+        assert not [f for f in await find_crossings(tenant, AlertSettings(checks=["overdue_unit"], overdue_min=3), today) if f[1] == holder]
+    finally:
+        for number in numbers[:2]:
+            await scope.repo(Petition).update_one({"number": number}, {"$set": {"overdue": False, "assignee_id": None}})

@@ -230,7 +230,8 @@ async def find_crossings(tenant: Tenant, settings: AlertSettings, today: date, o
             crossing = at_least(count, settings.overdue_min, window_days=1)
             if crossing:
                 name = people.get(holder) or ""
-                words = {"zh": name, "en": name} if name else {"zh": "尚未分配承办人的案件", "en": "Cases not yet assigned"}
+                words = ({"zh": name, "en": name} if name else {"zh": "尚未分配承办人的案件", "en": "Cases not yet assigned"} if not holder
+                         else {"zh": "已停用的账号", "en": "A former account"})
                 found.append(("overdue_unit", holder, words, crossing, {}))
     return found
 
