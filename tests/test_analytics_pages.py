@@ -250,6 +250,7 @@ async def test_the_dashboard_shows_todays_figures_cards_forms_and_the_panels(cli
         assert snap[key]["label"]["zh"] in html
     assert "监督措施形式占比" in html and "监督卡（按颜色）" in html and "近 30 天受理与办结" in html
     assert "统计分析" in html  # the navigation has the dashboard for a leader
+    assert "近 30 天热点话题" in html  # the search plugin's panel (hook xinfang_dashboard_panels)
     assert "本级及下级单位" not in html  # a county has nobody below
     english = await (await client.get(f"/t/{tenants.A}/staff/analytics/?lang=en", headers=headers)).get_data(as_text=True)
     assert "Dashboard" in english and "Cards by colour" in english

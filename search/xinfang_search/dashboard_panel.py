@@ -49,7 +49,7 @@ async def topics_panel(tenant, principal) -> Markup | None:
     if may_open(principal, "search_pages.frequent_words_page", tenant_id):
         more = (f'<p class="xf-help"><a href="{escape(url_for("search_pages.frequent_words_page", tenant_slug=tenant.slug))}">'
                 f'{escape("查看全部频发词汇与上升词" if lang == "zh" else "All frequent and rising words")}</a></p>')
-    counted = (f"{words.get('petitions', 0)} 件信访件中，每个话题出现的件数" if lang == "zh"
-               else f"petitions mentioning each topic, of {words.get('petitions', 0)}")
+    counted = ((f"{words.get('petitions', 0)} 件信访件中，每个话题出现的件数" if lang == "zh"
+                else f"petitions mentioning each topic, of {words.get('petitions', 0)}") if bars else "")
     return Markup(f'<section class="top-topics"><h2>{escape(title)}</h2>{bar_chart(title, bars, empty=empty)}'
-                  f'<p class="xf-help">{escape(counted)}</p>{more}</section>')
+                  + (f'<p class="xf-help">{escape(counted)}</p>' if counted else "") + f'{more}</section>')

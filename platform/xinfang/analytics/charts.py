@@ -65,26 +65,27 @@ def _nice_max(value: int) -> int:
 
 def _svg(width: int, height: int, title: str, body: list[str], css_class: str) -> Markup:
     label = escape(title)
-    return Markup(f'<svg class="chart {css_class}" viewBox="0 0 {width} {height}" width="100%" role="img" aria-label="{label}" '
+    # Drawn at about its own size on a desk (up to 1.4 times), shrunk to fit a phone: never wider than its box.
+    return Markup(f'<svg class="chart {css_class}" viewBox="0 0 {width} {height}" width="100%" style="max-width: {round(width * 1.4)}px" '
+                  f'role="img" aria-label="{label}" '
                   f'preserveAspectRatio="xMinYMin meet" xmlns="http://www.w3.org/2000/svg"><title>{label}</title>'
                   + "".join(body) + "</svg>")
 
 
-def line_chart(title: str, labels: list[str], series: list[Series], *, empty: str = "—", width: int = 640, height: int = 240) -> Markup:
+def line_chart(title: str, labels: list[str], series: list[Series], *, empty: str = "—", width: int = 400, height: int = 230) -> Markup:
     """A time series: x labels (days, weeks, months), one polyline per series with a dot on each point."""
-    left, right, top, bottom = 44, 16, 14, 40
+    left, right, top, bottom = 36, 14, 12, 46
     plot_w, plot_h = width - left - right, height - top - bottom
     n = len(labels)
     if not n or not series:
-        return _svg(width, 60, title, [_text(8, 34, empty, size=14)], "line empty")
-    top_value = _nice_max(max((max(s.values, default=0) for s in series), default=0))
+        return _svg(width, 60, title, [_text(8, 34, empty, size=15)], "line empty")
+    step = _nice_max(math.ceil(max((max(s.values, default=0) for s in series), default=0) / 4))
+    top_value = 4 * step  # four steps of a whole number: a count's axis never reads 0.2
     body = []
     for i in range(5):  # gridlines and the y axis' numbers
-        value = top_value * i / 4
         y = top + plot_h - plot_h * i / 4
         body.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="{LINE}" stroke-width="1"/>')
-        shown = f"{value:.0f}" if value == int(value) else f"{value:.1f}"
-        body.append(_text(left - 6, y + 4, shown, anchor="end", size=11))
+        body.append(_text(left - 5, y + 4, str(step * i), anchor="end", size=12))
 
     def x_of(i: int) -> float:
         return left + (plot_w / 2 if n == 1 else plot_w * i / (n - 1))
@@ -92,12 +93,12 @@ def line_chart(title: str, labels: list[str], series: list[Series], *, empty: st
     def y_of(v: int) -> float:
         return top + plot_h - plot_h * v / top_value
 
-    every = max(1, math.ceil(n / 8))  # at most about 8 labels under the axis
+    every = max(1, math.ceil(n / 5))  # at most about 5 labels under the axis
     for i, label in enumerate(labels):
         if i % every == 0 or i == n - 1:
             if i != n - 1 and n - 1 - i < every:  # too close to the last one, which is always shown
                 continue
-            body.append(_text(x_of(i), height - bottom + 18, label, anchor="middle", size=11))
+            body.append(_text(x_of(i), height - bottom + 18, label, anchor="middle", size=12))
     for index, s in enumerate(series):
         colour = safe_colour(s.colour, index)
         points = " ".join(f"{x_of(i):.1f},{y_of(v):.1f}" for i, v in enumerate(s.values[:n]))
@@ -111,30 +112,30 @@ def line_chart(title: str, labels: list[str], series: list[Series], *, empty: st
         for index, s in enumerate(series):
             colour = safe_colour(s.colour, index)
             dash = ' stroke-dasharray="5 4"' if s.dashed else ""
-            body.append(f'<line x1="{x}" x2="{x + 18}" y1="{height - 8}" y2="{height - 8}" stroke="{colour}" stroke-width="2"{dash}/>')
-            body.append(_text(x + 22, height - 4, s.name, size=11, fill="#1f2328"))
-            x += 30 + 12 * len(s.name) + 6
+            body.append(f'<line x1="{x}" x2="{x + 18}" y1="{height - 9}" y2="{height - 9}" stroke="{colour}" stroke-width="3"{dash}/>')
+            body.append(_text(x + 22, height - 4, s.name, size=13, fill="#1f2328"))
+            x += 34 + 13 * len(s.name)
     return _svg(width, height, title, body, "line")
 
 
-def bar_chart(title: str, bars: list[Bar], *, empty: str = "—", width: int = 640, label_width: int = 150) -> Markup:
+def bar_chart(title: str, bars: list[Bar], *, empty: str = "—", width: int = 400, label_width: int = 104) -> Markup:
     """Horizontal bars, longest first as given; a bar with ``href`` is a link (to the cases behind its number)."""
     if not bars:
-        return _svg(width, 40, title, [_text(8, 26, empty, size=14)], "bars empty")
-    row, top = 26, 6
+        return _svg(width, 40, title, [_text(8, 26, empty, size=15)], "bars empty")
+    row, top = 30, 4
     height = top + row * len(bars) + 4
     top_value = max(max(b.value for b in bars), 1)
-    value_space = 110
+    value_space = 92
     plot_w = width - label_width - value_space
     body = []
     for i, b in enumerate(bars):
         y = top + i * row
         length = max(2.0, plot_w * b.value / top_value) if b.value else 0
-        label = b.label if len(b.label) <= 12 else b.label[:11] + "…"
-        body.append(_text(label_width - 8, y + 16, label, anchor="end", size=13, fill="#1f2328"))
+        label = b.label if len(b.label) <= 6 else b.label[:5] + "…"  # the whole words in the bar's tooltip and the table
+        body.append(_text(label_width - 6, y + 19, label, anchor="end", size=15, fill="#1f2328"))
         bar = (f'<rect x="{label_width}" y="{y + 3}" width="{length:.1f}" height="{row - 8}" rx="3" fill="{safe_colour(b.colour, 0)}" '
                f'stroke="rgba(0,0,0,.15)"><title>{escape(b.label)}：{b.value}</title></rect>')
-        number = _text(label_width + length + 6, y + 16, f"{b.value}" + (f" · {b.note}" if b.note else ""), size=13, fill="#1f2328")
+        number = _text(label_width + length + 5, y + 19, f"{b.value}" + (f" · {b.note}" if b.note else ""), size=14, fill="#1f2328")
         if b.href:
             body.append(f'<a href="{escape(b.href)}">{bar}{number}</a>')
         else:
@@ -142,13 +143,13 @@ def bar_chart(title: str, bars: list[Bar], *, empty: str = "—", width: int = 6
     return _svg(width, height, title, body, "bars")
 
 
-def donut(title: str, parts: list[Bar], *, empty: str = "—", size: int = 180) -> Markup:
+def donut(title: str, parts: list[Bar], *, empty: str = "—", size: int = 150) -> Markup:
     """Shares of a whole as a ring, with a legend beside it: each part's words, count and per cent."""
     total = sum(max(p.value, 0) for p in parts)
     if not parts or total == 0:
-        return _svg(size + 200, 40, title, [_text(8, 26, empty, size=14)], "donut empty")
+        return _svg(size + 250, 40, title, [_text(8, 26, empty, size=15)], "donut empty")
     cx = cy = size / 2
-    radius, ring = size / 2 - 10, 28
+    radius, ring = size / 2 - 14, 26
     circumference = 2 * math.pi * radius
     body = [f'<circle cx="{cx}" cy="{cy}" r="{radius}" fill="none" stroke="{LINE}" stroke-width="{ring}"/>']
     offset = 0.0
@@ -161,12 +162,12 @@ def donut(title: str, parts: list[Bar], *, empty: str = "—", size: int = 180) 
                     f'transform="rotate(-90 {cx} {cy})"><title>{escape(p.label)}：{p.value}（{share:.0%}）</title></circle>')
         offset += length
     body.append(_text(cx, cy + 8, str(total), anchor="middle", size=22, fill="#1f2328"))
-    legend_x, row = size + 16, 24
+    legend_x, row = size + 14, 28
     height = max(size, 10 + row * len(parts))
     for i, p in enumerate(parts):
         y = 10 + i * row
         share = round(100 * p.value / total)
-        item = (f'<rect x="{legend_x}" y="{y}" width="14" height="14" rx="2" fill="{safe_colour(p.colour, i)}"/>'
-                + _text(legend_x + 20, y + 12, f"{p.label}  {p.value} · {share}%", size=13, fill="#1f2328"))
+        item = (f'<rect x="{legend_x}" y="{y}" width="16" height="16" rx="2" fill="{safe_colour(p.colour, i)}"/>'
+                + _text(legend_x + 22, y + 14, f"{p.label[:8]}  {p.value} · {share}%", size=15, fill="#1f2328"))
         body.append(f'<a href="{escape(p.href)}">{item}</a>' if p.href else item)
-    return _svg(size + 230, int(height), title, body, "donut")
+    return _svg(size + 250, int(height), title, body, "donut")

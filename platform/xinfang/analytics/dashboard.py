@@ -74,7 +74,7 @@ async def dashboard_view(tenant_slug: str, today: date) -> dict:
         _tile("open", snap["open"], lang, drill("open_now", long_ago, today)),
         _tile("overdue", snap["overdue"], lang, f"{inbox_url}?overdue=1" if inbox_url else None, warn=True),
         _tile("due_this_week", snap["due_this_week"], lang, f"{inbox_url}?due_before={(today + timedelta(days=6)).isoformat()}" if inbox_url else None,
-              note={"zh": f"截至 {(today + timedelta(days=6)).month} 月 {(today + timedelta(days=6)).day} 日",
+              note={"zh": f"至{(today + timedelta(days=6)).month}月{(today + timedelta(days=6)).day}日",
                     "en": f"by {(today + timedelta(days=6)).isoformat()}"}),
     ]
     cards_total = sum(c["count"] for c in snap.get("cards_by_colour", []))
@@ -86,7 +86,8 @@ async def dashboard_view(tenant_slug: str, today: date) -> dict:
     form_parts = [charts.Bar(f["label"].get(lang) or f["label"].get("zh", ""), f["count"], None,
                              drill("actions_taken", year_start, today, {"action_form": group}, ["action_form"]) if group != "other" else None)
                   for group, f in forms.items()]
-    empty = "今年还没有" if lang == "zh" else "none this year"
+    no_cards = "今年还没有发出监督卡" if lang == "zh" else "No cards issued this year yet"
+    no_actions = "今年还没有监督措施（谈话须录入记录）" if lang == "zh" else "No supervision actions this year yet"
     year_words = {"zh": f"{year_start.year} 年以来", "en": f"since 1 January {year_start.year}"}
     cards_title = "监督卡（按颜色）" if lang == "zh" else "Cards by colour"
     forms_title = "监督措施形式占比" if lang == "zh" else "Supervision actions by form"
@@ -125,10 +126,11 @@ async def dashboard_view(tenant_slug: str, today: date) -> dict:
 
     return {
         "snap": snap, "tiles": tiles, "year_words": year_words,
-        "cards_chart": charts.bar_chart(cards_title, card_bars, empty=empty), "cards_title": cards_title,
-        "forms_chart": charts.donut(forms_title, form_parts, empty=empty), "forms_title": forms_title,
+        "cards_chart": charts.bar_chart(cards_title, card_bars, empty=no_cards), "cards_title": cards_title,
+        "forms_chart": charts.donut(forms_title, form_parts, empty=no_actions), "forms_title": forms_title,
         "forms": [{"label": p.label, "count": p.value, "href": p.href,
-                   "share": round(100 * p.value / max(1, sum(x.value for x in form_parts)))} for p in form_parts],
+                   "share": round(100 * p.value / max(1, sum(x.value for x in form_parts)))} for p in form_parts]
+        if any(p.value for p in form_parts) else [],
         "trend_chart": charts.line_chart(trend_title, labels, series), "trend_title": trend_title,
         "trend_report": url_for("analytics_pages.reports_page", tenant_slug=tenant_slug) + "?" + spec_query(trend_spec),
         "bodies": bodies,

@@ -316,6 +316,18 @@ async def filter_choices(viewer, spec: ReportSpec) -> dict[str, list[dict]]:
     return {d: v for d, v in zip(wanted, found)}
 
 
+async def filter_words(viewer, spec: ReportSpec, lang: str) -> list[str]:
+    """The filters in force, in words: "地区：天心区、岳麓区"."""
+    if not spec.filters:
+        return []
+    from .labels import Labeller
+
+    labeller = await Labeller.for_tenants(str(viewer.id), spec.filters.get("tenant", []))
+    sep, colon = ("、", "：") if lang == "zh" else (", ", ": ")
+    return [DIMENSION_NAMES[dim][lang] + colon + sep.join(labeller.label(dim, v).get(lang) or v for v in values)
+            for dim, values in spec.filters.items() if dim in DIMENSION_NAMES]
+
+
 def form_state(spec: ReportSpec, args: MultiDict | None, errors: dict | None) -> dict:
     """What the form's fields hold: the report's settings, or what was typed when it could not be read."""
     if errors and args is not None:
@@ -341,22 +353,27 @@ async def _report_page(tenant_slug: str, spec: ReportSpec | None, *, args: Multi
     shown_spec = spec or default_spec(today)
     result = table = None
     chart_list: list = []
-    if spec is not None and not errors:
+    # A report's name that will not do is said beside the name: the report itself is still shown.
+    spec_errors = {k: v for k, v in (errors or {}).items() if k != "name"}
+    if spec is not None and not spec_errors:
         try:
             result = await _rollups().run_report(viewer, spec)
         except DomainError as refused:  # a combination the rollups refuse: said on the page, the form kept
             errors, message, status = refused.fields or {"m": refused.message}, refusal_message(refused), refused.status
+            spec_errors = errors
         else:
             table = table_view(result, tenant_slug, lang)
             chart_list = chart_view(result, tenant_slug, lang, await card_colours(result.tenants or [str(viewer.id)]))
-    choices = await filter_choices(viewer, shown_spec) if not errors else {}
+    choices = await filter_choices(viewer, shown_spec) if not spec_errors else {}
     presets = [dict(p, url=url_for("analytics_pages.reports_page", tenant_slug=tenant_slug) + "?" + spec_query(
         shown_spec, start=p["start"].isoformat(), end=p["end"].isoformat())) for p in period_presets(today)]
     return await staff_page("staff/analytics/reports.html", status=status, result=result, table=table, charts=chart_list,
-                            state=form_state(shown_spec, args, errors), spec_fields=spec_args(shown_spec) if spec is not None and not errors else [],
+                            state=form_state(shown_spec, args, spec_errors), spec_fields=spec_args(shown_spec) if result is not None else [],
+                            spec_errors=spec_errors,
                             period_lines=exports.period_words(result, lang) if result else [], presets=presets,
+                            filter_lines=await filter_words(viewer, spec, lang) if result else [],
                             saved=saved, saved_list=await saved_reports.list_saved(ctx.scope), errors=errors or {}, message=message,
-                            choices=choices, query=spec_query(shown_spec) if spec is not None and not errors else "",
+                            choices=choices, query=spec_query(shown_spec) if result is not None else "",
                             today=today, **form_view(shown_spec, lower))
 
 
@@ -461,6 +478,7 @@ async def drill_page(tenant_slug):
         return url_for("analytics_pages.drill_page", tenant_slug=tenant_slug) + "?" + urlencode(
             [(k, v) for k, v in request.args.items(multi=True) if k != "page"] + [("page", str(n))])
 
+    words += await filter_words(ctx.tenant, spec, lang)
     return await staff_page("staff/analytics/drill.html", spec=spec, measure=measure, measure_names=MEASURE_NAMES, key_words=words,
                             number=cell.values.get(measure, 0) if cell else 0, total=total, cases=cases, page=int(page), pages=pages,
                             back=back, previous_url=page_url(int(page) - 1) if int(page) > 1 else None,
