@@ -283,3 +283,50 @@ async def test_a_prefecture_sees_itself_and_each_body_below(client, tenants):
     assert f"{marker} 下级单位的信访件" in drill and "没有链接的是下级单位的案件" in drill  # the prefecture cannot open the county's case
     dashboard = await (await client.get(f"/t/{tenants.B}/staff/analytics/", headers=headers)).get_data(as_text=True)
     assert "本级及下级单位" in dashboard and "库尔勒" in dashboard and f'data-key="tenant={prefecture.id}"' in dashboard
+
+
+def _result(compare=("previous",)):
+    from xinfang.analytics.reports import ReportCell, ReportResult, ReportSpec
+
+    spec = ReportSpec(measures=["received", "closed"], dimensions=["region"], start=date(2026, 11, 1), end=date(2026, 11, 30), compare=list(compare))
+    rows = [ReportCell(key={"region": "=HYPERLINK(1)"}, labels={"region": {"zh": "=HYPERLINK(\"x\")", "en": "=HYPERLINK(\"x\")"}},
+                       values={"received": 6, "closed": 2}, previous={"received": 4, "closed": 0}),
+            ReportCell(key={"region": "430103"}, labels={"region": {"zh": "<b>天心区</b>", "en": "Tianxin"}},
+                       values={"received": 3, "closed": 3}, previous={"received": 3, "closed": 1})]
+    totals = ReportCell(key={}, labels={}, values={"received": 9, "closed": 5}, previous={"received": 7, "closed": 1})
+    return ReportResult(spec=spec, rows=rows, totals=totals, previous_period=(date(2026, 10, 2), date(2026, 10, 31)))
+
+
+def test_exports_of_a_constructed_result_keep_numbers_as_numbers_and_formulas_as_text():
+    from openpyxl import load_workbook
+
+    from xinfang.analytics import exports
+
+    result = _result()
+    heading, rows, totals = exports.table(result, "zh")
+    assert heading == ["地区", "受理件数", "受理件数（上期）", "环比 %", "办结件数", "办结件数（上期）", "环比 %"]
+    assert rows[0][1:] == [6, 4, 50.0, 2, 0, None] and totals == ["合计", 9, 7, 28.6, 5, 1, 400.0]
+    sheet = load_workbook(io.BytesIO(exports.as_xlsx(result, "zh", "=测试"))).active
+    values = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert values[0][0] == "'=测试"  # the title a person typed is text, never a formula
+    first = next(r for r in values if r and str(r[0]).startswith("'=HYPERLINK"))
+    assert first[1] == 6 and first[2] == 4 and abs(first[3] - 0.5) < 1e-9  # a change is a per cent number
+    assert sheet.cell(row=values.index(first) + 1, column=4).number_format == "+0.0%;-0.0%;0%"
+    table = list(csv.reader(io.StringIO(exports.as_csv(result, "en").decode("utf-8-sig"))))
+    assert table[0][:3] == ["Region", "Received", "Received (previous period)"] and table[1][0].startswith("'=")
+    assert table[-1] == ["Total", "9", "7", "28.6", "5", "1", "400.0"]
+    assert [exports.change_words(3, 3, "zh"), exports.change_words(2, 0, "zh"), exports.change_words(0, 0, "en"),
+            exports.change_words(1, 4, "en")] == ["持平", "新增", "—", "-75%"]
+
+
+def test_charts_escape_every_label_and_take_only_plain_colours():
+    from xinfang.analytics import charts
+
+    evil = '<script>alert(1)</script>"'
+    bars = charts.bar_chart(evil, [charts.Bar(evil, 3, 'red" onload="alert(1)', "/x?a=1&b=<2>")])
+    assert "<script>" not in bars and "&lt;script&gt;" in bars and 'onload="' not in bars and "&amp;b=&lt;2&gt;" in bars
+    line = charts.line_chart("趋势", ["11/1", evil], [charts.Series(evil, [1, 7])])
+    assert "<script>" not in line and ">8<" in line  # the axis tops at 4 whole steps: 0, 2, 4, 6, 8
+    ring = charts.donut("占比", [charts.Bar("谈话", 49, None), charts.Bar("通知书", 32, "#abc"), charts.Bar("其他", 19)])
+    assert "谈话  49 · 49%" in ring and 'stroke="#abc"' in ring
+    assert "暂无" in charts.donut("占比", [], empty="暂无") and "暂无" in charts.line_chart("x", [], [], empty="暂无")

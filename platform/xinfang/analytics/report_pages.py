@@ -279,9 +279,10 @@ def chart_view(result: ReportResult, tenant_slug: str, lang: str, colours: dict[
     def label(c) -> str:
         return " · ".join(exports.cell_words(c, d, lang) for d in spec.dimensions)
 
-    bars = [charts.Bar(label(c), c.values.get(measure, 0), _colour_of(dim, c.key.get(dim, ""), colours),
+    # Each bar in its own colour (a card type's, else the palette's, the same as its slice of the ring).
+    bars = [charts.Bar(label(c), c.values.get(measure, 0), _colour_of(dim, c.key.get(dim, ""), colours) or charts.PALETTE[i % len(charts.PALETTE)],
                        drill_url(tenant_slug, spec, measure, c.key), f"{round(100 * c.values.get(measure, 0) / total)}%")
-            for c in ordered[:15]]
+            for i, c in enumerate(ordered[:15])]
     by = "、".join(DIMENSION_NAMES[d]["zh"] for d in spec.dimensions) if lang == "zh" else \
         " and ".join(DIMENSION_NAMES[d]["en"].lower() for d in spec.dimensions)
     title = f"{mname}：按{by}" + ("（前 15 项）" if len(rows) > 15 else "") if lang == "zh" else \
