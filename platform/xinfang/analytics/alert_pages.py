@@ -3,6 +3,8 @@ and the dashboard panel of open alerts."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from markupsafe import Markup
 from quart import redirect, render_template, request, url_for
 
@@ -17,6 +19,14 @@ from . import alert_settings as settings_mod
 from .alert_settings import CHECK_WORDS, CHECKS, RECIPIENT_ROLES, SENSITIVITY_WORDS, alert_settings, do_set_alert_settings
 from .alerts import Alert, do_acknowledge, list_alerts
 from .blueprints import analytics_api_bp, analytics_pages_bp
+
+
+def day_words(day: date | str) -> str:
+    """A calendar day of the tenant (already in its zone) as people write it: 12月7日 / Dec 7."""
+    from ..calendar.service import short_day
+    from ..i18n import current_lang
+
+    return short_day(date.fromisoformat(day) if isinstance(day, str) else day, current_lang())
 
 
 def alert_view(row: Alert) -> dict:
@@ -37,7 +47,7 @@ async def alerts_page(tenant_slug):
     rows = await list_alerts(current_tenant().scope)
     rows.sort(key=lambda r: (r.acknowledged_at is not None, -r.created_at.timestamp()))
     principal = current_principal()
-    return await staff_page("staff/analytics/alerts.html", alerts=rows, check_words=CHECK_WORDS,
+    return await staff_page("staff/analytics/alerts.html", alerts=rows, check_words=CHECK_WORDS, day_words=day_words,
                             may_acknowledge=principal.can(Permission.ALERTS_ACKNOWLEDGE, current_tenant().tenant_id),
                             may_configure=principal.can(Permission.ANALYTICS_CONFIGURE, current_tenant().tenant_id))
 

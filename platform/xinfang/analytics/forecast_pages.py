@@ -18,6 +18,7 @@ from quart import request
 from ..auth.permissions import Permission, requires
 from ..http import staff_page
 from ..tenancy.resolution import current_tenant
+from .alert_pages import day_words
 from .alerts import category_words, tenant_today
 from .backtest import Backtest, backtest_words, rolling_origin
 from .blueprints import analytics_api_bp, analytics_pages_bp
@@ -127,7 +128,7 @@ async def forecast_page(tenant_slug):
         category = None
     view = await forecast_for(ctx.tenant, category, horizon, tenant_today(ctx.tenant))
     return await staff_page("staff/analytics/forecast.html", view=view, categories=categories, category=category, horizon=horizon,
-                            horizons=HORIZONS, min_weeks=MIN_WEEKS,
+                            horizons=HORIZONS, min_weeks=MIN_WEEKS, day_words=day_words,
                             chart=chart_points(view["series"], view.get("forecast")))
 
 
