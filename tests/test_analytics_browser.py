@@ -17,8 +17,7 @@ import httpx
 from tests.conftest import eventually
 from tests.login_pages import live_token, sign_in
 
-SIZES = {"phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
-         "desk": {"viewport": {"width": 1366, "height": 900}}}
+SIZES = {"desk": {"viewport": {"width": 1366, "height": 900}}, "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}}
 
 
 async def _no_sideways_scroll(page, what: str) -> None:
@@ -81,6 +80,9 @@ async def test_a_leader_opens_the_dashboard_a_saved_report_and_the_cases_behind_
         assert await visits.inner_text() == "3"
         await page.screenshot(path=str(shots / f"analytics-saved-report-{size}.png"), full_page=True)
 
+        if size == "desk":  # the cases behind a number: once, on the phone, is enough
+            await context.close()
+            continue
         await visits.click()
         await page.wait_for_url("**/reports/cases?*")
         await _no_sideways_scroll(page, f"the cases behind a number ({size})")

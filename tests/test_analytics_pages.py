@@ -60,6 +60,14 @@ async def _register(client, slug: str, headers: dict, day: date, channel: str, t
 
 
 @pytest.fixture(scope="module")
+async def heads(app, tenants) -> dict[str, dict]:
+    """Bearer headers of tenant A's leader and handler and tenant B's leader, made once for the module."""
+    client = app.test_client()
+    return {"leader": await login_token(client, tenants.A, "leader"), "handler": await login_token(client, tenants.A, "handler"),
+            "leader_b": await login_token(client, tenants.B, "leader")}
+
+
+@pytest.fixture(scope="module")
 async def filed(app, tenants):
     """The petitions of this module, counted by the rollups (the worker handles their events)."""
     from xinfang.analytics import rollups
@@ -103,8 +111,8 @@ def _cell(html: str, key: str, measure: str, kind: str = "value") -> tuple[str, 
     return (link.group(2).strip(), unescape(link.group(1))) if link else (cell.group(1).strip(), None)
 
 
-async def test_a_report_shows_the_numbers_their_comparisons_and_the_cases_behind_each(client, tenants, filed):
-    headers = await login_token(client, tenants.A, "leader")
+async def test_a_report_shows_the_numbers_their_comparisons_and_the_cases_behind_each(client, tenants, filed, heads):
+    headers = heads["leader"]
     page = await client.get(f"/t/{tenants.A}/staff/analytics/reports?{filed.query()}", headers=headers)
     html = await page.get_data(as_text=True)
     assert page.status_code == 200, html
@@ -133,11 +141,11 @@ async def test_a_report_shows_the_numbers_their_comparisons_and_the_cases_behind
     assert sorted(re.findall(rf"{filed.marker} [^<]+", before)) == sorted(filed.titles["before"])
 
 
-async def test_a_report_by_month_draws_a_line_and_exports_the_same_numbers(client, tenants, filed):
+async def test_a_report_by_month_draws_a_line_and_exports_the_same_numbers(client, tenants, filed, heads):
     from openpyxl import load_workbook
     from pypdf import PdfReader
 
-    headers = await login_token(client, tenants.A, "handler")
+    headers = heads["handler"]
     start = (filed.first - timedelta(days=1)).replace(day=1)
     query = f"m=received&m=closed&d1=month&start={start.isoformat()}&end={filed.end.isoformat()}&cmp=last_year&{filed.region}"
     html = await (await client.get(f"/t/{tenants.A}/staff/analytics/reports?{query}", headers=headers)).get_data(as_text=True)
@@ -168,8 +176,8 @@ async def test_a_report_by_month_draws_a_line_and_exports_the_same_numbers(clien
     assert "月度受理" in text and "受理件数" in text and "合计" in text
 
 
-async def test_a_saved_report_opens_renames_is_saved_over_and_deleted(client, tenants, filed):
-    headers = await login_token(client, tenants.A, "leader")
+async def test_a_saved_report_opens_renames_is_saved_over_and_deleted(client, tenants, filed, heads):
+    headers = heads["leader"]
     name = f"{filed.marker} 每月渠道"
     form = {"m": "received", "d1": "channel", "start": filed.first.isoformat(), "end": filed.end.isoformat(), "cmp": "previous", "name": name,
             "f.region": filed.marker}
@@ -189,35 +197,37 @@ async def test_a_saved_report_opens_renames_is_saved_over_and_deleted(client, te
     page = await (await client.get(url, headers=headers)).get_data(as_text=True)
     assert f"{name} 改" in page and _cell(page, f"month={filed.first.strftime('%Y-%m')}", "received")[0] == "5"
 
-    other = await login_token(client, tenants.B, "leader")  # another tenant's leader: the same 404 as a made-up id
-    assert (await client.get(url.replace(tenants.A, tenants.B), headers=other)).status_code == 404
+    # another tenant's leader: the same 404 as a made-up id
+    assert (await client.get(url.replace(tenants.A, tenants.B), headers=heads["leader_b"])).status_code == 404
 
     gone = await client.post(url, headers=headers, form={"action": "delete"})
     assert gone.status_code == 303
     assert (await client.get(url, headers=headers)).status_code == 404
 
 
-@pytest.mark.parametrize("query, field, words", [
-    ("m=received&start=2026-13-01", "start", "日期格式"),
-    ("m=received&start=2020-02-01&end=2020-01-01", "end", "结束日期不能早于开始日期"),
-    ("m=nonsense&d1=month", "m", "不在可选值中"),
-    ("m=received&d1=colour", "d1", "只适用于监督卡"),
-    ("m=received&d1=month&d2=month", "d2", "两个分组维度不能相同"),
-    ("m=received&d1=day&start=2010-01-01&end=2020-01-01", "start", "最长"),
-])
-async def test_bad_report_settings_are_a_422_saying_what_to_correct(client, tenants, query, field, words):
-    headers = await login_token(client, tenants.A, "handler")
-    page = await client.get(f"/t/{tenants.A}/staff/analytics/reports?{query}", headers=headers)
-    html = await page.get_data(as_text=True)
-    assert page.status_code == 422 and words in html and 'class="field-error"' in html
-    english = await (await client.get(f"/t/{tenants.A}/staff/analytics/reports?{query}&lang=en", headers=headers)).get_data(as_text=True)
-    assert "settings need correcting" in english and 'class="field-error"' in english
-    export = await client.get(f"/t/{tenants.A}/staff/analytics/reports/export/csv?{query}", headers=headers)
-    assert export.status_code == 422
+BAD_SETTINGS = [
+    ("m=received&start=2026-13-01", "日期格式"),
+    ("m=received&start=2020-02-01&end=2020-01-01", "结束日期不能早于开始日期"),
+    ("m=nonsense&d1=month", "不在可选值中"),
+    ("m=received&d1=colour", "只适用于监督卡"),
+    ("m=received&d1=month&d2=month", "两个分组维度不能相同"),
+    ("m=received&d1=day&start=2010-01-01&end=2020-01-01", "最长"),
+]
 
 
-async def test_other_bad_input_is_4xx_never_5xx(client, tenants, filed):
-    headers = await login_token(client, tenants.A, "leader")
+async def test_bad_report_settings_are_a_422_saying_what_to_correct(client, tenants, heads):
+    for query, words in BAD_SETTINGS:
+        page = await client.get(f"/t/{tenants.A}/staff/analytics/reports?{query}", headers=heads["handler"])
+        html = await page.get_data(as_text=True)
+        assert page.status_code == 422 and words in html and 'class="field-error"' in html, query
+        export = await client.get(f"/t/{tenants.A}/staff/analytics/reports/export/csv?{query}", headers=heads["handler"])
+        assert export.status_code == 422, query
+    english = await (await client.get(f"/t/{tenants.A}/staff/analytics/reports?{BAD_SETTINGS[1][0]}&lang=en", headers=heads["handler"])).get_data(as_text=True)
+    assert "settings need correcting" in english and "the end is before the start" in english
+
+
+async def test_other_bad_input_is_4xx_never_5xx(client, tenants, filed, heads):
+    headers = heads["leader"]
     base = f"/t/{tenants.A}/staff/analytics"
     assert (await client.get(f"{base}/reports/export/docx?m=received", headers=headers)).status_code == 404
     assert (await client.get(f"{base}/reports/cases?m=received&measure=closed", headers=headers)).status_code == 422
@@ -226,17 +236,17 @@ async def test_other_bad_input_is_4xx_never_5xx(client, tenants, filed):
     nameless = await client.post(f"{base}/reports", headers=headers, form={"m": "received", "name": "  "})
     assert nameless.status_code == 422 and "请给报表起个名字" in await nameless.get_data(as_text=True)
     assert (await client.post(f"{base}/reports/saved/nonsense", headers=headers, form={"action": "delete"})).status_code == 404
-    auditor = await login_token(client, tenants.A, "registrar")  # a registrar does not read analytics
-    assert (await client.get(f"{base}/", headers=auditor)).status_code == 403
+    registrar = await login_token(client, tenants.A, "registrar")  # a registrar does not read analytics
+    assert (await client.get(f"{base}/", headers=registrar)).status_code == 403
 
 
-async def test_the_dashboard_shows_todays_figures_cards_forms_and_the_panels(client, tenants, filed):
+async def test_the_dashboard_shows_todays_figures_cards_forms_and_the_panels(client, tenants, filed, heads):
     from xinfang.analytics import rollups
     from xinfang.tenancy.models import Tenant
     from xinfang.timefmt import zone
     from xinfang.store.documents import utcnow
 
-    headers = await login_token(client, tenants.A, "leader")
+    headers = heads["leader"]
     viewer = await Tenant.find_one({"slug": tenants.A})
     page = await client.get(f"/t/{tenants.A}/staff/analytics/", headers=headers)
     html = await page.get_data(as_text=True)
@@ -256,7 +266,7 @@ async def test_the_dashboard_shows_todays_figures_cards_forms_and_the_panels(cli
     assert "Dashboard" in english and "Cards by colour" in english
 
 
-async def test_a_prefecture_sees_itself_and_each_body_below(client, tenants):
+async def test_a_prefecture_sees_itself_and_each_body_below(client, tenants, heads):
     from xinfang.analytics import rollups
     from xinfang.analytics.reports import ReportSpec
     from xinfang.tenancy.models import Tenant
@@ -273,7 +283,7 @@ async def test_a_prefecture_sees_itself_and_each_body_below(client, tenants):
         return (await rollups.run_report(prefecture, spec)).totals.values["received"] == 1 or None
 
     await eventually(counted, timeout=60, message="the child's petition counted at the prefecture")
-    headers = await login_token(client, tenants.B, "leader")
+    headers = heads["leader_b"]
     html = await (await client.get(f"/t/{tenants.B}/staff/analytics/reports?m=received&d1=tenant&start={first.isoformat()}"
                                    f"&end={month_end(first).isoformat()}&{urlencode({'f.region': marker})}", headers=headers)).get_data(as_text=True)
     assert "库尔勒" in html

@@ -13,6 +13,7 @@ is the number clicked.
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import date, timedelta
 from urllib.parse import urlencode
 
@@ -24,6 +25,7 @@ from ..auth.permissions import Permission, requires
 from ..errors import DomainError, InvalidInput, NotFound
 from ..http import refusal_message, staff_page
 from ..i18n import current_lang
+from ..navigation import allowed_target
 from ..store.documents import utcnow
 from ..tenancy.resolution import current_tenant
 from ..tenancy.service import has_lower_bodies
@@ -42,6 +44,8 @@ PAGE_SIZE = 50
 DEFAULT_MEASURES = ["received", "closed", "overdue"]
 FILTER_DIMENSIONS = ("channel", "category", "form", "region", "state", "source", "card_type", "colour", "result", "action_form")
 WRONG_CHOICE = {"zh": "不在可选值中", "en": "not one of the choices"}
+CHOICES_TTL_SECONDS = 90
+_CHOICES: dict[tuple, tuple[float, list[dict]]] = {}  # (viewer, dimension, period, scope, language) -> (when, values)
 
 
 def tenant_today() -> date:
@@ -310,10 +314,20 @@ async def filter_choices(viewer, spec: ReportSpec) -> dict[str, list[dict]]:
         except DomainError:
             return []
         seen = [{"value": c.key.get(dim, ""), "words": exports.cell_words(c, dim, lang)} for c in result.rows if c.key.get(dim)]
-        known = {s["value"] for s in seen}
-        return sorted(seen, key=lambda s: s["words"]) + [{"value": v, "words": v} for v in spec.filters.get(dim, []) if v not in known]
+        return sorted(seen, key=lambda s: s["words"])
 
-    found = await asyncio.gather(*(values(d) for d in wanted))
+    async def cached(dim: str) -> list[dict]:
+        # The values of a period change slowly: asked again within a minute or two, the last answer will do.
+        key = (str(viewer.id), dim, spec.start, spec.end, spec.include_lower, lang)
+        hit = _CHOICES.get(key)
+        if hit is None or time.monotonic() - hit[0] > CHOICES_TTL_SECONDS:
+            if len(_CHOICES) > 1000:
+                _CHOICES.clear()
+            hit = _CHOICES[key] = (time.monotonic(), await values(dim))
+        known = {s["value"] for s in hit[1]}
+        return hit[1] + [{"value": v, "words": v} for v in spec.filters.get(dim, []) if v not in known]
+
+    found = await asyncio.gather(*(cached(d) for d in wanted))
     return {d: v for d, v in zip(wanted, found)}
 
 
@@ -470,6 +484,9 @@ async def drill_page(tenant_slug):
     result = await rollups.run_report(ctx.tenant, spec)
     cell = result.totals if not key else next((c for c in result.rows if c.key == key), None)
     total, cases = await rollups.drill_down(ctx.tenant, spec, key, measure, page=int(page), size=PAGE_SIZE)
+    principal = current_principal()
+    cases = [c if c.href is None or allowed_target(principal, c.href, str(ctx.tenant_id)) else c.model_copy(update={"href": None})
+             for c in cases]  # no link this person's role cannot follow
     words = [f"{DIMENSION_NAMES[d][lang]}：{exports.cell_words(cell, d, lang) if cell else v}" if lang == "zh"
              else f"{DIMENSION_NAMES[d][lang]}: {exports.cell_words(cell, d, lang) if cell else v}" for d, v in key.items()]
     pages = max(1, -(-total // PAGE_SIZE))
