@@ -161,6 +161,20 @@ def test_the_svg_colours_links_and_titles_agree_with_the_numbers():
     assert [(n, v) for n, v in bazhou.outside if "泗阳县" in n] == [("江苏省 宿迁市 泗阳县", 5)] and bazhou.total == 9
 
 
+def test_a_tenant_starts_at_its_own_region():
+    from types import SimpleNamespace
+
+    from xinfang.analytics import maps
+
+    def root(level, code):
+        return maps.viewer_root(SimpleNamespace(level=level, region_code=code))
+
+    assert root("county", "321323") == "321323" and root("prefecture", "652800") == "652800"
+    assert root("provincial", "320000") == "320000" and root("national", "100000") == ""
+    assert root("prefecture", "110100") == "110000"  # 北京市's 市辖区 is no place: the municipality
+    assert root("county", "232718") == "232700"  # a retired code: its prefecture
+
+
 def test_a_view_is_quick_once_cached():
     import time
 

@@ -100,5 +100,14 @@ async def test_a_leader_drills_the_map_down_by_clicking(live_server, browser, te
     assert "轮台县：3" in await page.inner_html("#m-652822")
     assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")  # no sideways scrolling
     await page.screenshot(path=str(shots / "map-phone.png"), full_page=True)
+    await page.goto(url + "&lang=en")
+    assert "Map" in await page.inner_text("h1") and "Total" in await page.inner_text("table.report")
+    await page.screenshot(path=str(shots / "map-phone-en.png"), full_page=True)
+    await page.goto(f"{live_server}/t/{tenants.B}/staff/analytics/?lang=zh")
+    panel = page.locator("section[aria-labelledby='map-panel-h']")
+    assert await panel.locator("svg.xf-map").count() == 1
+    await panel.screenshot(path=str(shots / "map-dashboard-panel.png"))
+    await panel.locator("a", has_text="查看地图").click()
+    await page.wait_for_url(re.compile(r"/staff/analytics/map"))
     await phone.close()
     print(f"screenshots: {shots}")

@@ -213,9 +213,12 @@ async def _load_boundaries_early():
 def viewer_root(tenant) -> str:
     """The region a tenant's map starts at: its own (the whole country for a national tenant)."""
     code = getattr(tenant, "region_code", "") or ""
-    if getattr(tenant, "level", None) == "national" or not boundaries.known(code) or code == boundaries.NATIONAL:
+    if getattr(tenant, "level", None) == "national" or not isinstance(code, str) or len(code) != 6:
         return boundaries.NATIONAL
-    return code
+    for candidate in (code, code[:4] + "00", code[:2] + "0000"):  # a placeholder (北京市 市辖区) or retired code: its parent
+        if boundaries.known(candidate):
+            return candidate
+    return boundaries.NATIONAL  # the counts stay the tenant's own whatever the map frames
 
 
 def _ask(args, root: str) -> tuple[str, str, str]:
