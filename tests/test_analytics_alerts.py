@@ -6,6 +6,7 @@ tenant B sees nothing of A's alerts."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import date, timedelta
 
@@ -119,9 +120,16 @@ async def surge(app, tenants):
     twice; the alerts raised by each check."""
     from xinfang.analytics.alerts import run_alert_checks, tenant_today
 
+    from tests.staffing import operator_account
+
     client = app.test_client()
     registrar = await login_token(client, tenants.A, "registrar")
     marker = uuid.uuid4().hex[:6]
+    mailed = f"alert-leader-{marker}"  # a leader who asked for e-mail: the sender plugin writes it to its outbox
+    await operator_account(tenants.A, mailed, ["leader"])
+    saved = await client.put(f"/t/{tenants.A}/api/notification-preferences", headers=await login_token(client, tenants.A, mailed, "long-enough-pw"),
+                             json={"channels": ["email"], "email": f"{mailed}@example.org"})
+    assert saved.status_code == 200, await saved.get_data(as_text=True)
     hot, calm = f"预警测试甲区{marker}", f"预警测试乙区{marker}"
     await _file(client, tenants.A, registrar, hot, 6)
     await _file(client, tenants.A, registrar, calm, 1)
@@ -134,10 +142,10 @@ async def surge(app, tenants):
     first = await run_alert_checks(tenant, today, only=("region",))
     second = await run_alert_checks(tenant, today, only=("region",))
     later = await run_alert_checks(tenant, today + timedelta(days=1), only=("region",))
-    return {"hot": hot, "calm": calm, "first": first, "second": second, "later": later, "tenant": tenant}
+    return {"hot": hot, "calm": calm, "first": first, "second": second, "later": later, "tenant": tenant, "mailed": f"{mailed}@example.org"}
 
 
-async def test_an_injected_surge_raises_exactly_one_alert_and_a_flat_region_none(client, tenants, surge):
+async def test_an_injected_surge_raises_exactly_one_alert_and_a_flat_region_none(client, tenants, surge, settings):
     from xinfang.analytics.alerts import Alert
     from xinfang.store.scoped import TenantScope
 
@@ -158,6 +166,19 @@ async def test_an_injected_surge_raises_exactly_one_alert_and_a_flat_region_none
         inbox = await (await client.get(f"/t/{tenants.A}/api/notifications", headers=leader)).get_json()
         return [n for n in inbox["notifications"] if n["kind"] == "analytics_alert" and surge["hot"] in n["text"]["zh"]]
     assert len(await eventually(notified, message="the leader is notified")) == 1
+
+    from xinfang.analytics.alerts import NOTIFICATION_KIND
+    from xinfang.notifications.service import notification_id
+
+    wanted = str(notification_id(str(surge["tenant"].id), f"{NOTIFICATION_KIND}:{raised[0].id}"))
+
+    async def mailed():
+        path = settings.data_dir / "notifications" / "outbox.jsonl"
+        lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
+        return [line for line in lines if line.get("notification_id") == wanted] or None
+    lines = await eventually(mailed, message="the sender plugin's e-mail")
+    assert [(line["channel"], line["to"]) for line in lines if line["to"] == surge["mailed"]] == [("email", surge["mailed"])]
+    assert surge["hot"] in lines[0]["text"]["zh"] and lines[0]["text"]["zh"].startswith("预警：")
 
 
 async def test_a_leader_acknowledges_and_a_handler_may_not(client, tenants, surge):

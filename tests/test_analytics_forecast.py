@@ -97,6 +97,8 @@ async def test_the_page_says_there_is_not_enough_history(client, tenants):
     assert "历史数据不足" in text and "信访量预测" in text
     api = await (await client.get(f"/t/{tenants.A}/api/analytics/forecast?horizon=12", headers=headers)).get_json()
     assert api["enough"] is False and api["weeks"] == [] and api["history_weeks"] < MIN_WEEKS
+    one = await client.get(f"/t/{tenants.A}/api/analytics/forecast?horizon=4&category=other", headers=headers)  # one category
+    assert one.status_code == 200 and (await one.get_json())["enough"] is False
     english = await (await client.get(f"/t/{tenants.A}/staff/analytics/forecast?lang=en", headers=headers)).get_data(as_text=True)
     assert "not enough history" in english
 
