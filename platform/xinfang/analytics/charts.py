@@ -63,10 +63,15 @@ def _nice_max(value: int) -> int:
     return 10 * power
 
 
+def _empty(words: str) -> Markup:
+    """Nothing to draw: said in words at the page's own size (not in a shrunken picture)."""
+    return Markup(f'<p class="chart-empty">{escape(words)}</p>')
+
+
 def _svg(width: int, height: int, title: str, body: list[str], css_class: str) -> Markup:
     label = escape(title)
-    # Drawn at about its own size on a desk (up to 1.4 times), shrunk to fit a phone: never wider than its box.
-    return Markup(f'<svg class="chart {css_class}" viewBox="0 0 {width} {height}" width="100%" style="max-width: {round(width * 1.4)}px" '
+    # Drawn at about its own size on a desk (up to 1.2 times), shrunk to fit a phone: never wider than its box.
+    return Markup(f'<svg class="chart {css_class}" viewBox="0 0 {width} {height}" width="100%" style="max-width: {round(width * 1.2)}px" '
                   f'role="img" aria-label="{label}" '
                   f'preserveAspectRatio="xMinYMin meet" xmlns="http://www.w3.org/2000/svg"><title>{label}</title>'
                   + "".join(body) + "</svg>")
@@ -74,18 +79,18 @@ def _svg(width: int, height: int, title: str, body: list[str], css_class: str) -
 
 def line_chart(title: str, labels: list[str], series: list[Series], *, empty: str = "—", width: int = 400, height: int = 230) -> Markup:
     """A time series: x labels (days, weeks, months), one polyline per series with a dot on each point."""
-    left, right, top, bottom = 36, 14, 12, 46
+    left, right, top, bottom = 38, 16, 12, 50
     plot_w, plot_h = width - left - right, height - top - bottom
     n = len(labels)
     if not n or not series:
-        return _svg(width, 60, title, [_text(8, 34, empty, size=15)], "line empty")
+        return _empty(empty)
     step = _nice_max(math.ceil(max((max(s.values, default=0) for s in series), default=0) / 4))
     top_value = 4 * step  # four steps of a whole number: a count's axis never reads 0.2
     body = []
     for i in range(5):  # gridlines and the y axis' numbers
         y = top + plot_h - plot_h * i / 4
         body.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="{LINE}" stroke-width="1"/>')
-        body.append(_text(left - 5, y + 4, str(step * i), anchor="end", size=12))
+        body.append(_text(left - 5, y + 5, str(step * i), anchor="end", size=14))
 
     def x_of(i: int) -> float:
         return left + (plot_w / 2 if n == 1 else plot_w * i / (n - 1))
@@ -98,7 +103,7 @@ def line_chart(title: str, labels: list[str], series: list[Series], *, empty: st
         if i % every == 0 or i == n - 1:
             if i != n - 1 and n - 1 - i < every:  # too close to the last one, which is always shown
                 continue
-            body.append(_text(x_of(i), height - bottom + 18, label, anchor="middle", size=12))
+            body.append(_text(x_of(i), height - bottom + 20, label, anchor="middle", size=14))
     for index, s in enumerate(series):
         colour = safe_colour(s.colour, index)
         points = " ".join(f"{x_of(i):.1f},{y_of(v):.1f}" for i, v in enumerate(s.values[:n]))
@@ -113,15 +118,15 @@ def line_chart(title: str, labels: list[str], series: list[Series], *, empty: st
             colour = safe_colour(s.colour, index)
             dash = ' stroke-dasharray="5 4"' if s.dashed else ""
             body.append(f'<line x1="{x}" x2="{x + 18}" y1="{height - 9}" y2="{height - 9}" stroke="{colour}" stroke-width="3"{dash}/>')
-            body.append(_text(x + 22, height - 4, s.name, size=13, fill="#1f2328"))
-            x += 34 + 13 * len(s.name)
+            body.append(_text(x + 22, height - 4, s.name, size=15, fill="#1f2328"))
+            x += 36 + 15 * len(s.name)
     return _svg(width, height, title, body, "line")
 
 
 def bar_chart(title: str, bars: list[Bar], *, empty: str = "—", width: int = 400, label_width: int = 104) -> Markup:
     """Horizontal bars, longest first as given; a bar with ``href`` is a link (to the cases behind its number)."""
     if not bars:
-        return _svg(width, 40, title, [_text(8, 26, empty, size=15)], "bars empty")
+        return _empty(empty)
     row, top = 30, 4
     height = top + row * len(bars) + 4
     top_value = max(max(b.value for b in bars), 1)
@@ -147,7 +152,7 @@ def donut(title: str, parts: list[Bar], *, empty: str = "—", size: int = 150) 
     """Shares of a whole as a ring, with a legend beside it: each part's words, count and per cent."""
     total = sum(max(p.value, 0) for p in parts)
     if not parts or total == 0:
-        return _svg(size + 250, 40, title, [_text(8, 26, empty, size=15)], "donut empty")
+        return _empty(empty)
     cx = cy = size / 2
     radius, ring = size / 2 - 14, 26
     circumference = 2 * math.pi * radius
