@@ -318,3 +318,24 @@ async def test_one_persons_repeats_and_a_handlers_overdue_pile_each_cross_once(c
     finally:
         for number in numbers[:2]:
             await scope.repo(Petition).update_one({"number": number}, {"$set": {"overdue": False, "assignee_id": None}})
+
+
+async def test_the_sweep_checks_each_tenant_once_per_interval(app, tenants, monkeypatch):
+    from xinfang.analytics import alerts
+    from xinfang.store.documents import utcnow
+
+    checked = []
+
+    async def record(tenant, today, *, only=None, pm=None):
+        checked.append(tenant.slug)
+        return []
+    monkeypatch.setattr(alerts, "run_alert_checks", record)
+    later = utcnow() + timedelta(days=30)  # every mark is older than the interval then
+    await alerts.sweep_alerts(later)
+    assert {tenants.A, tenants.B} <= set(checked) and len(checked) == len(set(checked))
+    checked.clear()
+    await alerts.sweep_alerts(later + alerts.CHECK_EVERY / 2)
+    assert checked == []  # checked already within the interval
+    await alerts.sweep_alerts(later + alerts.CHECK_EVERY * 1.1)
+    assert {tenants.A, tenants.B} <= set(checked)
+    await alerts.AlertCheckMark.get_pymongo_collection().update_many({}, {"$set": {"at": utcnow()}})  # as the real clock has it

@@ -314,7 +314,11 @@ async def sweep_alerts(now: datetime, pm=None) -> int:
     from ..tenancy.service import list_active_tenants
 
     raised = 0
+    fresh = {str(row["tenant_id"]) async for row in AlertCheckMark.get_pymongo_collection().find(
+        {"at": {"$gt": now - CHECK_EVERY}}, projection={"tenant_id": 1})}  # one read per beat, not one per tenant
     for tenant in await list_active_tenants():
+        if str(tenant.id) in fresh:
+            continue
         scope = TenantScope(str(tenant.id))
         mark = await scope.repo(AlertCheckMark).find_one({})
         if mark is not None and now - mark.at < CHECK_EVERY:
