@@ -113,6 +113,35 @@ def _lengths(reader, fieldname: str) -> np.ndarray:
     return kept[fieldname]
 
 
+_columns = TermCache(32 * 2**20, min_docs=0)  # sort keys of whole segments
+
+
+def column_keys(reader, fieldname: str) -> np.ndarray:
+    """Every document's sort key in a segment's numeric column (``sort_key``: its value), as int64; read from the
+    column's bytes at once and kept per segment (a segment's columns never change)."""
+    key = (_segment_key(reader), "column", fieldname)
+    kept = _columns.get(key) if key[0][1] is not None else None
+    if kept is not None:
+        return kept[0]
+    column = reader.column_reader(fieldname)
+    count = reader.doc_count_all()
+    typecode = getattr(column, "_typecode", None)
+    if typecode in ("b", "B", "h", "H", "i", "I", "l", "L", "q", "Q") and not column._reverse and hasattr(column, "_dbfile"):
+        stored = min(count, column._count)
+        raw = column._dbfile.get(column._basepos, stored * column._fixedlen) if stored else b""
+        values = np.frombuffer(raw, dtype=np.dtype(">" + typecode))
+        default = np.array([column._default], dtype=np.dtype(">" + typecode))
+        if typecode == "Q":  # unsigned 64 bits: the same order as signed, top bit flipped
+            values, default = [(v.astype(np.uint64) ^ np.uint64(1 << 63)).view(np.int64) for v in (values, default)]
+        keys = np.full(count, default[0], dtype=np.int64)
+        keys[:stored] = values.astype(np.int64)
+    else:
+        keys = np.array([column.sort_key(d) for d in range(count)], dtype=np.int64)
+    if key[0][1] is not None:
+        _columns.put(key, (keys,))
+    return keys
+
+
 def _LENGTHS_COLUMN():
     from whoosh.codec.whoosh3 import LENGTHS_COLUMN
     return LENGTHS_COLUMN
@@ -135,15 +164,27 @@ def _leaf(reader, fieldname: str, btext: bytes):
     return matcher.child if isinstance(matcher, FilterMatcher) else matcher
 
 
-def _read(reader, fieldname: str, btext: bytes):
+def _read(reader, fieldname: str, btext: bytes, among: np.ndarray | None = None):
     """(ids, weights, block starts, block offsets) of a term's postings in one segment, deleted documents
     included; the blocks (where each begins among the postings and in the file) let positions be read later
-    from the blocks holding the documents asked for only. No blocks (None) for an inlined term."""
+    from the blocks holding the documents asked for only. No blocks (None) for an inlined term. With ``among``
+    (sorted document numbers), only the blocks that could hold one of them are read (their headers say their
+    last id): the others' documents are left out."""
     leaf = _leaf(reader, fieldname, btext)
     ids_parts, weight_parts, starts, offsets = [], [], [], []
     if isinstance(leaf, W3LeafMatcher) and not leaf._byteids:
-        count_before, position = 0, leaf._baseoffset
+        count_before, position, previous_max = 0, leaf._baseoffset, -1
         while not leaf._atend:
+            if among is not None:
+                last = leaf._maxid
+                wanted = np.searchsorted(among, previous_max, side="right") < np.searchsorted(among, last, side="right")
+                previous_max = last
+                if not wanted:
+                    if leaf._lastblock:
+                        break
+                    position = leaf._nextoffset
+                    leaf._next_block()
+                    continue
             if leaf._data is None:
                 leaf._read_data()
             raw_ids, raw_weights, _ = leaf._data
@@ -181,6 +222,8 @@ def _positions(value: bytes) -> list[int]:
 class _Term:
     """One term in one segment: ids (deleted ones out), weights, lengths; positions read when asked."""
 
+    RESTRICT_BELOW = 4  # candidates this many times fewer than the term's documents: only their blocks read
+
     def __init__(self, searcher, fieldname: str, text: str):
         self.searcher, self.fieldname = searcher, fieldname
         reader = searcher.reader()
@@ -188,62 +231,78 @@ class _Term:
         self.btext = searcher.schema[fieldname].to_bytes(text)
         self.text = text
         self.present = (fieldname, self.btext) in reader
-        self._ids = self._weights = self._lengths = None
-        self._raw = None
+        self._full = None  # (ids, weights, lengths) of every live document, once read
+        self._full_raw = None
+        self._raw = None  # (ids, block starts, block offsets) of the last read, for positions_at
+        self._scorer = None
 
-    def _load(self):
-        if self._ids is not None:
-            return
-        if not self.present:
-            self._ids, self._weights, self._lengths = _EMPTY_IDS, _EMPTY_SCORES, _EMPTY_SCORES
-            self._raw = (_EMPTY_IDS, None, None)
-            return
-        reader = self.reader
-        key = (_segment_key(reader), self.fieldname, self.btext)
-        cacheable = key[0][1] is not None
-        item = term_cache.get(key) if cacheable else None
-        if item is None:
-            ids, weights, starts, offsets = _read(reader, self.fieldname, self.btext)
-            lengths = _lengths(reader, self.fieldname)[ids] if self.searcher.schema[self.fieldname].scorable else _EMPTY_SCORES
-            item = (ids, weights, lengths) + ((starts, offsets) if starts is not None else ())
-            if cacheable:
-                term_cache.put(key, item)
-        ids, weights, lengths = item[:3]
-        self._raw = (ids, *(item[3:] if len(item) > 3 else (None, None)))
-        deleted = _deleted(reader)
+    def _live(self, ids, weights, lengths):
+        deleted = _deleted(self.reader)
         if deleted is not None and len(ids):
             keep = ~deleted[ids]
-            ids, weights, lengths = ids[keep], weights[keep], (lengths[keep] if len(lengths) else lengths)
-        self._ids, self._weights, self._lengths = ids, weights, lengths
+            return ids[keep], weights[keep], (lengths[keep] if len(lengths) else lengths)
+        return ids, weights, lengths
 
-    def ids(self) -> np.ndarray:
-        self._load()
-        return self._ids
+    def _lengths_of(self, ids):
+        return _lengths(self.reader, self.fieldname)[ids] if self.searcher.schema[self.fieldname].scorable else _EMPTY_SCORES
 
-    def scores(self, weighting) -> np.ndarray:
-        self._load()
-        if not len(self._ids):
-            return _EMPTY_SCORES
-        scorer = weighting.scorer(self.searcher, self.fieldname, self.text)
-        if type(scorer) is not BM25FScorer:
-            raise Unsupported(type(scorer).__name__)
+    def load(self, among: np.ndarray | None = None):
+        """(ids, weights, lengths): every document of the term, or, given ``among`` (sorted), at least those of
+        them that hold it (only their blocks read when they are few and the term is not kept already)."""
+        if not self.present:
+            self._raw = (_EMPTY_IDS, None, None)
+            return _EMPTY_IDS, _EMPTY_SCORES, _EMPTY_SCORES
+        if self._full is None:
+            reader = self.reader
+            key = (_segment_key(reader), self.fieldname, self.btext)
+            cacheable = key[0][1] is not None
+            item = term_cache.get(key) if cacheable else None
+            if item is None and among is not None and \
+                    len(among) * self.RESTRICT_BELOW < reader.doc_frequency(self.fieldname, self.btext):
+                ids, weights, starts, offsets = _read(reader, self.fieldname, self.btext, among)
+                self._raw = (ids, starts, offsets)
+                return self._live(ids, weights, self._lengths_of(ids))
+            if item is None:
+                ids, weights, starts, offsets = _read(reader, self.fieldname, self.btext)
+                item = (ids, weights, self._lengths_of(ids)) + ((starts, offsets) if starts is not None else ())
+                if cacheable:
+                    term_cache.put(key, item)
+            self._full = self._live(*item[:3])
+            self._full_raw = (item[0], *(item[3:] if len(item) > 3 else (None, None)))
+        self._raw = self._full_raw
+        return self._full
+
+    def ids(self, among: np.ndarray | None = None) -> np.ndarray:
+        return self.load(among)[0]
+
+    def scored(self, weighting, among: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, BM25F scores) as Whoosh's scorer for this term computes them."""
+        ids, tf, lengths = self.load(among)
+        if not len(ids):
+            return _EMPTY_IDS, _EMPTY_SCORES
+        if self._scorer is None:
+            scorer = weighting.scorer(self.searcher, self.fieldname, self.text)
+            if type(scorer) is not BM25FScorer:
+                raise Unsupported(type(scorer).__name__)
+            self._scorer = scorer
+        scorer = self._scorer
         idf, avgfl, B, K1 = scorer.idf, scorer.avgfl, scorer.B, scorer.K1
-        tf = self._weights
         # bm25(): idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * fl / avgfl))), operation by operation
-        return idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * self._lengths / avgfl)))
+        return ids, idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * lengths / avgfl)))
 
     def positions_at(self, docnums: np.ndarray) -> list[list[int]]:
-        """The positions of this term in each of ``docnums`` (all of them hold it), read from the blocks that
-        hold them only."""
-        self._load()
+        """The positions of this term in each of ``docnums`` (all of them hold it, and were in the last read),
+        read from the blocks that hold them only."""
         ids, starts, offsets = self._raw
         at = np.searchsorted(ids, docnums)
         if starts is None:  # inlined: walked
-            values = []
+            values, found = [], []
             leaf = self.reader.postings(self.fieldname, self.btext)
             while leaf.is_active():
+                found.append(leaf.id())
                 values.append(leaf.value())
                 leaf.next()
+            at = np.searchsorted(np.array(found, dtype=np.int64), docnums)
             return [_positions(values[i]) for i in at.tolist()]
         blocks = np.searchsorted(starts, at, side="right") - 1
         leaf = _leaf(self.reader, self.fieldname, self.btext)
@@ -318,8 +377,10 @@ class Evaluator:
             self._terms[key] = _Term(self.searcher, fieldname, text)
         return self._terms[key]
 
-    def run(self, query, known: np.ndarray | None = None) -> Scored:
-        """``known``: documents known to match a substring part of this query (see the module's docstring)."""
+    def run(self, query, known: np.ndarray | None = None, among: np.ndarray | None = None) -> Scored:
+        """The query's documents and scores. ``known``: documents known to hold a substring part of this query
+        (see the module's docstring). ``among`` (sorted document numbers): only those are asked about; the result
+        is right for each of them, and may hold others, not necessarily right (the caller intersects)."""
         from .queries import AllOf, ExactFirst, MinimumShouldMatch, Ranked, RankedOr, StrictFirst
         from .substrings import NgramPhrase
 
@@ -329,39 +390,37 @@ class Evaluator:
         if kind is Term:
             if query.fieldname not in self.searcher.schema:
                 return EMPTY
-            term = self.term(query.fieldname, query.text)
-            ids = term.ids()
+            ids, scores = self.term(query.fieldname, query.text).scored(self.weighting, among)
             if not len(ids):
                 return EMPTY
-            scores = term.scores(self.weighting)
             return Scored(ids, scores * query.boost if query.boost != 1.0 else scores)
         if kind is NgramPhrase:
-            return self._phrase(query, known)
+            return self._phrase(query, known, among)
         if kind in (Or, RankedOr):
             subs = query.subqueries
             if kind is RankedOr:  # the first part is the substring of the words the others look for
-                words = _union([self.run(q) for q in subs[1:]])
-                found = self.run(subs[0], known=words.ids if known is None else np.union1d(known, words.ids))
+                words = _union([self.run(q, among=among) for q in subs[1:]])
+                found = self.run(subs[0], known=words.ids if known is None else np.union1d(known, words.ids), among=among)
                 result = _union([found, words])
             else:
-                result = _union([self.run(q) for q in subs])
+                result = _union([self.run(q, among=among) for q in subs])
             return _boosted(result, query.boost)
         if kind in (And, AllOf):
-            return _boosted(self._all(query.subqueries), query.boost)
+            return _boosted(self._all(query.subqueries, among), query.boost)
         if kind is Ranked or kind is AndMaybe:
             if kind is Ranked:
-                ranking = self.run(query.b)
-                required = self.run(query.a, known=ranking.ids)
+                ranking = self.run(query.b, among=among)
+                required = self.run(query.a, known=ranking.ids, among=among)
             else:
-                required = self.run(query.a)
-                ranking = self.run(query.b)
+                required = self.run(query.a, among=among)
+                ranking = self.run(query.b, among=required.ids) if len(required.ids) else EMPTY
             if not len(required.ids):
                 return EMPTY
             at, present = _within(ranking, required.ids)
             extra = np.where(present, ranking.scores[at] if len(ranking.ids) else 0.0, 0.0)
             return _boosted(Scored(required.ids, required.scores + extra), query.boost)
         if kind is MinimumShouldMatch:
-            parts = [self.run(q) for q in query.subqueries]
+            parts = [self.run(q, among=among) for q in query.subqueries]
             parts = [p for p in parts if len(p.ids)]
             if len(parts) < query.minmatch:
                 return EMPTY
@@ -373,48 +432,34 @@ class Evaluator:
             return Scored(unique[enough], sums[enough] * query.boost)
         if kind is ExactFirst:
             from .queries import EXACT_FIRST_BONUS
-            inner = self.run(query.query)
+            inner = self.run(query.query, among=among)
             if not len(inner.ids):
                 return EMPTY
-            exact = self._restricted(query.exact, inner.ids)
+            exact = self.run(query.exact, among=inner.ids)
             _, present = _within(exact, inner.ids)
             return Scored(inner.ids, inner.scores + np.where(present, EXACT_FIRST_BONUS, 0.0))
         if kind is StrictFirst:
             raise Unsupported("StrictFirst is decided by resolve() first")
         raise Unsupported(kind.__name__)
 
-    def _all(self, subqueries) -> Scored:
-        parts = []
-        for q in subqueries:
-            part = self.run(q)
+    def _all(self, subqueries, among: np.ndarray | None) -> Scored:
+        """Every part: the one with the fewest documents first, each next one asked about those found so far."""
+        reader = self.searcher.reader()
+        ordered = sorted(subqueries, key=lambda q: q.estimate_size(reader))
+        found = None
+        for q in ordered:
+            part = self.run(q, among=among if found is None else found.ids)
             if not len(part.ids):
                 return EMPTY
-            parts.append(part)
-        return _intersection(parts)
-
-    def _restricted(self, query, candidates: np.ndarray) -> Scored:
-        """``query``'s documents among ``candidates`` (scores as ``run`` gives them)."""
-        found = self.run(query, known=None) if not _is_phrase_like(query) else self._phrase_among(query, candidates)
-        at, present = _within(found, candidates)
-        return Scored(candidates[present], found.scores[at[present]] if len(found.ids) else _EMPTY_SCORES)
-
-    def _phrase_among(self, query, candidates):
-        from .substrings import NgramPhrase
-        if type(query) is NgramPhrase:
-            return self._phrase(query, None, among=candidates)
-        if type(query) is And:
-            parts = []
-            for q in query.subqueries:
-                part = self._phrase_among(q, candidates)
-                if not len(part.ids):
-                    return EMPTY
-                parts.append(part)
-            return _boosted(_intersection(parts), query.boost)
-        return self.run(query)
+            found = part if found is None else _intersection([found, part])
+            if not len(found.ids):
+                return EMPTY
+        return found if found is not None else EMPTY
 
     def _phrase(self, query, known: np.ndarray | None, among: np.ndarray | None = None) -> Scored:
         """The documents holding the phrase's bigrams at consecutive positions: the intersection of their
-        documents, and positions checked only for the candidates not ``known`` to hold it."""
+        documents (each bigram asked about the documents of the rarer ones only), and positions checked only
+        for the candidates not ``known`` to hold it."""
         if FIELD not in self.searcher.schema:
             return EMPTY
         terms = [self.term(FIELD, gram) for gram in query.grams]
@@ -433,11 +478,12 @@ class Evaluator:
             if among is not None:
                 ids = np.intersect1d(ids, among, assume_unique=True)
         else:
-            ids = terms[order[0]].ids() if among is None else np.intersect1d(terms[order[0]].ids(), among, assume_unique=True)
-            for i in order[1:]:
+            ids = among
+            for i in order:
+                found = terms[i].ids(ids)
+                ids = found if ids is None else np.intersect1d(ids, found, assume_unique=True)
                 if not len(ids):
                     break
-                ids = np.intersect1d(ids, terms[i].ids(), assume_unique=True)
             if len(terms) > 1 and len(ids):
                 unsure = ids if known is None or not len(known) else ids[~np.isin(ids, known, assume_unique=True)]
                 if len(unsure):
@@ -449,18 +495,13 @@ class Evaluator:
             return EMPTY
         total = None
         for i in order:  # summed rarest first, as the intersection of their matchers does
-            term = terms[i]
-            score = term.scores(self.weighting)[np.searchsorted(term.ids(), ids)]
+            term_ids, scores = terms[i].scored(self.weighting, ids)
+            score = scores[np.searchsorted(term_ids, ids)]
             total = score if total is None else total + score
         return Scored(ids, total * query.boost if query.boost != 1.0 else total)
 
 
 FIELD = "ngram"
-
-
-def _is_phrase_like(query) -> bool:
-    from .substrings import NgramPhrase
-    return type(query) is NgramPhrase or (type(query) is And and all(_is_phrase_like(q) for q in query.subqueries))
 
 
 def _lined_up(positions: list[list[list[int]]], offsets: list[int]) -> np.ndarray:

@@ -617,9 +617,19 @@ def _unranked(query):
     return query
 
 
+def _count(query, searcher) -> int:
+    """How many petitions ``query`` matches: from its postings in numpy (``postings``), else as sets (``docsets``)."""
+    from .postings import Unsupported, evaluate
+
+    try:
+        return sum(len(scored.ids) for scored, _offset in evaluate(query, searcher))
+    except Unsupported:
+        return count(query, searcher, None)
+
+
 def _decided(query, searcher):
     if isinstance(query, StrictFirst):
-        chosen = query.strict if count(query.strict, searcher, None) >= StrictFirst.ENOUGH else query.partial
+        chosen = query.strict if _count(query.strict, searcher) >= StrictFirst.ENOUGH else query.partial
         return _decided(chosen, searcher)
     if isinstance(query, MinimumShouldMatch) or query.is_leaf():
         return query

@@ -309,14 +309,11 @@ def _allowed_mask(searcher, allowed: set[int]) -> np.ndarray:
 
 
 def _sort_keys(searcher, fieldname: str) -> np.ndarray:
-    """Every document's sort key of a sortable field (what Whoosh's ``sortedby`` orders by), kept on the searcher."""
+    """Every document's sort key of a sortable field (what Whoosh's ``sortedby`` orders by), kept on the searcher
+    (each segment's column read once: ``postings.column_keys``)."""
     cache = searcher.__dict__.setdefault("_xinfang_sort_keys", {})
     if fieldname not in cache:
-        parts = []
-        for leaf, _offset in searcher.leaf_searchers():
-            reader = leaf.reader()
-            column = reader.column_reader(fieldname)
-            parts.append(np.array([column.sort_key(d) for d in range(reader.doc_count_all())], dtype=np.int64))
+        parts = [postings.column_keys(leaf.reader(), fieldname) for leaf, _offset in searcher.leaf_searchers()]
         cache[fieldname] = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
     return cache[fieldname]
 
