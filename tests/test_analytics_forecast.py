@@ -44,6 +44,18 @@ def test_intervals_hold_the_held_out_weeks_most_of_the_time():
     assert inside95 / total >= 0.8, (inside95, total)  # measured: 30 of 36 (the intervals ignore parameter uncertainty)
 
 
+def test_intervals_are_widened_to_the_backtests_errors_never_narrowed():
+    from xinfang.analytics.forecasts import widened
+
+    result = forecast_series(seasonal_series(3, 120), date(2024, 1, 1), 4)
+    assert widened(result, [1.0] * 3) == result  # too few errors to say anything
+    wide = widened(result, [-10.0, 10.0] * 5)  # |error| 10 everywhere: both quantiles are 10
+    for before, after in zip(result.weeks, wide.weeks):
+        assert after.mean == before.mean
+        assert after.upper80 >= max(before.upper80, before.mean + 10 - 1e-9) and after.lower80 <= before.lower80
+        assert after.upper95 >= before.upper95 and after.lower95 == max(0.0, min(before.lower95, before.mean - 10))
+
+
 def test_mase_on_a_series_checked_by_hand():
     # in-sample one-step naive errors of 1,2,3,4 are 1,1,1: scale 1; errors |5-4|, |6-8| = 1, 2: MASE 1.5
     assert mase_scale([1, 2, 3, 4], 1) == 1.0

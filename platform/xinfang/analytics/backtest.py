@@ -29,6 +29,7 @@ class Backtest:
     baseline_mae: float
     mase: float  # nan when the scale is 0 (a flat history)
     baseline_mase: float
+    errors: tuple[float, ...] = ()  # actual - model, every (origin, week ahead): what the intervals are widened to
 
     @property
     def improvement(self) -> float:
@@ -69,20 +70,22 @@ def rolling_origin(y: Sequence[float], horizon: int, forecaster: Callable[[np.nd
     if not origins:
         return None
     m = SEASON if origins[0] > SEASON else 1
-    errors, base_errors, scaled, base_scaled = [], [], [], []
+    errors, base_errors, scaled, base_scaled, signed = [], [], [], [], []
     for origin in origins:
         train, actual = values[:origin], values[origin:origin + horizon]
         model = np.maximum(np.asarray(forecaster(train, horizon), dtype=float)[:horizon], 0)
         base = seasonal_naive(train, horizon, m)
         scale = mase_scale(train, m)
         e, b = np.abs(actual - model), np.abs(actual - base)
+        signed.extend(actual - model)
         errors.extend(e)
         base_errors.extend(b)
         if scale and not math.isnan(scale):
             scaled.extend(e / scale)
             base_scaled.extend(b / scale)
     return Backtest(m, horizon, len(origins), len(errors), float(np.mean(errors)), float(np.mean(base_errors)),
-                    float(np.mean(scaled)) if scaled else math.nan, float(np.mean(base_scaled)) if base_scaled else math.nan)
+                    float(np.mean(scaled)) if scaled else math.nan, float(np.mean(base_scaled)) if base_scaled else math.nan,
+                    tuple(float(x) for x in signed))
 
 
 def backtest_words(result: Backtest | None) -> dict[str, str]:

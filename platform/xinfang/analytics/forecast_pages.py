@@ -22,7 +22,7 @@ from .alert_pages import day_words
 from .alerts import category_words, tenant_today
 from .backtest import Backtest, backtest_words, rolling_origin
 from .blueprints import analytics_api_bp, analytics_pages_bp
-from .forecasts import MIN_WEEKS, Forecast, forecast_in_thread, forecast_series, point_forecaster
+from .forecasts import MIN_WEEKS, Forecast, forecast_in_thread, forecast_series, point_forecaster, widened
 
 HISTORY_WEEKS = 156  # three years at most
 HORIZONS = (4, 8, 12)
@@ -61,6 +61,8 @@ def compute(series: list[int], first: date, horizon: int) -> tuple[Forecast, Bac
         return _CACHE[key]
     result = forecast_series(series, first, horizon)
     test = rolling_origin(series, horizon, point_forecaster, folds=BACKTEST_FOLDS, step=4, min_train=MIN_WEEKS) if result.enough else None
+    if test is not None:
+        result = widened(result, test.errors)  # intervals no narrower than the errors the backtest measured
     _CACHE[key] = (result, test)
     while len(_CACHE) > CACHE_SIZE:
         _CACHE.popitem(last=False)

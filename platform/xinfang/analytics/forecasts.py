@@ -116,6 +116,22 @@ def forecast_series(weekly: list[int], first_week: date, horizon: int) -> Foreca
     return Forecast(True, method, n, weeks)
 
 
+MIN_ERRORS = 8  # backtest errors needed before they widen the intervals
+
+
+def widened(result: Forecast, errors: tuple[float, ...] | list[float]) -> Forecast:
+    """Each interval at least as wide as the backtest's errors say (the ``level`` quantile of the absolute errors of
+    the rolling-origin forecasts, all weeks ahead pooled): the model's own intervals leave out the uncertainty of its
+    estimated parameters and a season that varies, and held-out weeks fell outside them more often than they claim."""
+    if not result.enough or len(errors) < MIN_ERRORS:
+        return result
+    spread = np.abs(np.asarray(errors, dtype=float))
+    q80, q95 = float(np.quantile(spread, 0.8)), float(np.quantile(spread, 0.95))
+    weeks = [dataclasses.replace(w, lower80=max(0.0, min(w.lower80, w.mean - q80)), upper80=max(w.upper80, w.mean + q80),
+                                 lower95=max(0.0, min(w.lower95, w.mean - q95)), upper95=max(w.upper95, w.mean + q95)) for w in result.weeks]
+    return dataclasses.replace(result, weeks=weeks)
+
+
 def point_forecaster(train: np.ndarray, h: int) -> np.ndarray:
     """The model's means only (what the backtest scores)."""
     return _fit_predict(np.asarray(train, dtype=float), h, (0.8,))[1]
