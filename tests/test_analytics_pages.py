@@ -340,3 +340,30 @@ def test_charts_escape_every_label_and_take_only_plain_colours():
     ring = charts.donut("占比", [charts.Bar("谈话", 49, None), charts.Bar("通知书", 32, "#abc"), charts.Bar("其他", 19)])
     assert "谈话  49 · 49%" in ring and 'stroke="#abc"' in ring
     assert "暂无" in charts.donut("占比", [], empty="暂无") and "暂无" in charts.line_chart("x", [], [], empty="暂无")
+
+
+async def test_cards_by_colour_are_drawn_in_their_card_types_colours_and_drill_to_the_cards(client, tenants, heads):
+    from xinfang.analytics import rollups
+    from xinfang.analytics.reports import ReportSpec
+    from xinfang.store.scoped import TenantScope
+    from xinfang.tenancy.models import Tenant
+    from tests.test_cards_steps import issued_to, person
+
+    viewer = await Tenant.find_one({"slug": tenants.A})
+    scope = TenantScope(viewer.id)
+    day = date(random.randrange(2041, 2050), random.randrange(1, 13), 10)  # issued on a day nobody else's cards are
+    for type_key in ("yellow", "yellow", "red"):
+        await issued_to(scope, person(), day.isoformat(), type_key=type_key)
+    spec = ReportSpec(measures=["cards_issued"], dimensions=["colour"], start=day, end=day)
+
+    async def counted():
+        return (await rollups.run_report(viewer, spec)).totals.values["cards_issued"] == 3 or None
+
+    await eventually(counted, timeout=60, message="the three cards counted")
+    html = await (await client.get(f"/t/{tenants.A}/staff/analytics/reports?m=cards_issued&d1=colour&start={day}&end={day}",
+                                   headers=heads["leader"])).get_data(as_text=True)
+    yellow, link = _cell(html, "colour=#f2c200", "cards_issued")
+    assert yellow == "2" and _cell(html, "colour=#d62828", "cards_issued")[0] == "1"
+    assert 'fill="#f2c200"' in html and 'fill="#d62828"' in html and "黄" in html  # each bar in its card type's colour, named in words
+    drill = await (await client.get(link, headers=heads["leader"])).get_data(as_text=True)
+    assert "发出监督卡：2 张" in drill and drill.count("/staff/supervisions/") == 2  # each card links to its page

@@ -139,7 +139,7 @@ def bar_chart(title: str, bars: list[Bar], *, empty: str = "—", width: int = 4
         label = b.label if len(b.label) <= 6 else b.label[:5] + "…"  # the whole words in the bar's tooltip and the table
         body.append(_text(label_width - 6, y + 19, label, anchor="end", size=15, fill="#1f2328"))
         bar = (f'<rect x="{label_width}" y="{y + 3}" width="{length:.1f}" height="{row - 8}" rx="3" fill="{safe_colour(b.colour, 0)}" '
-               f'stroke="rgba(0,0,0,.15)"><title>{escape(b.label)}：{b.value}</title></rect>')
+               f'stroke="#8c959f"><title>{escape(b.label)}：{b.value}</title></rect>')  # a white card shows on white
         number = _text(label_width + length + 5, y + 19, f"{b.value}" + (f" · {b.note}" if b.note else ""), size=14, fill="#1f2328")
         if b.href:
             body.append(f'<a href="{escape(b.href)}">{bar}{number}</a>')

@@ -497,7 +497,8 @@ async def drill_page(tenant_slug):
             [(k, v) for k, v in request.args.items(multi=True) if k != "page"] + [("page", str(n))])
 
     words += await filter_words(ctx.tenant, spec, lang)
-    return await staff_page("staff/analytics/drill.html", spec=spec, measure=measure, measure_names=MEASURE_NAMES, key_words=words,
+    unit = {"cards_issued": {"zh": "张", "en": "cards"}, "actions_taken": {"zh": "次", "en": "actions"}}.get(measure, {"zh": "件", "en": "cases"})
+    return await staff_page("staff/analytics/drill.html", spec=spec, measure=measure, measure_names=MEASURE_NAMES, key_words=words, unit=unit,
                             number=cell.values.get(measure, 0) if cell else 0, total=total, cases=cases, page=int(page), pages=pages,
                             back=back, previous_url=page_url(int(page) - 1) if int(page) > 1 else None,
                             next_url=page_url(int(page) + 1) if int(page) < pages else None)
