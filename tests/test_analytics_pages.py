@@ -226,9 +226,21 @@ async def test_bad_report_settings_are_a_422_saying_what_to_correct(client, tena
     assert "settings need correcting" in english and "the end is before the start" in english
 
 
+HOSTILE = ["start=0001-01-01&end=0001-12-31&cmp=previous&cmp=last_year", "start=9999-12-01&end=9999-12-31&cmp=last_year",
+           "m=received&m=received&m=received&m=received&m=received&m=received&m=closed", "d1=tenant&d2=week&m=cards_issued&m=received",
+           "m=received&d1=week&measure=received&k.week=nonsense", "m=received&d1=day&measure=received&k.day=2026-02-30",
+           "m=received&measure=received&k.tenant=zzz&d1=tenant", "m=received&f.region=" + "x" * 300, "m=received&f.nonsense=1",
+           "m=received&" + "&".join(f"f.channel=v{n}" for n in range(60)), "m=received&scope=everyone", "m=%00&d1=%ff",
+           "m=received&measure=received&page=99999", "m=received&measure=received&page=-1", "cmp=sideways&m=received"]
+
+
 async def test_other_bad_input_is_4xx_never_5xx(client, tenants, filed, heads):
     headers = heads["leader"]
     base = f"/t/{tenants.A}/staff/analytics"
+    for query in HOSTILE:
+        for path in ("reports", "reports/cases", "reports/export/csv"):
+            answer = await client.get(f"{base}/{path}?{query}", headers=headers)
+            assert answer.status_code < 500, (path, query, await answer.get_data(as_text=True))
     assert (await client.get(f"{base}/reports/export/docx?m=received", headers=headers)).status_code == 404
     assert (await client.get(f"{base}/reports/cases?m=received&measure=closed", headers=headers)).status_code == 422
     assert (await client.get(f"{base}/reports/cases?m=received&measure=received&page=x", headers=headers)).status_code == 422

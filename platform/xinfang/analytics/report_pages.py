@@ -40,6 +40,7 @@ FILTER_VALUES_MAX = 50
 FILTER_VALUE_LENGTH = 100
 DAYS_MAX = {"day": 400, "week": 3 * 366, "month": 10 * 366}
 PERIOD_MAX_DAYS = 10 * 366
+YEARS = (1990, 2100)
 PAGE_SIZE = 50
 DEFAULT_MEASURES = ["received", "closed", "overdue"]
 FILTER_DIMENSIONS = ("channel", "category", "form", "region", "state", "source", "card_type", "colour", "result", "action_form")
@@ -71,10 +72,14 @@ def _date(args: MultiDict, name: str, fallback: date, errors: dict) -> date:
     if not raw:
         return fallback
     try:
-        return date.fromisoformat(raw)
+        value = date.fromisoformat(raw)
     except ValueError:
         errors[name] = {"zh": "日期格式应为 年-月-日，如 2026-11-30", "en": "a date is year-month-day, e.g. 2026-11-30"}
         return fallback
+    if not YEARS[0] <= value.year <= YEARS[1]:  # the periods compared (a year earlier, the period before) stay real dates
+        errors[name] = {"zh": f"日期应在 {YEARS[0]} 年至 {YEARS[1]} 年之间", "en": f"a date is between {YEARS[0]} and {YEARS[1]}"}
+        return fallback
+    return value
 
 
 def parse_spec(args: MultiDict, today: date) -> ReportSpec:
