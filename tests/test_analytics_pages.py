@@ -337,6 +337,12 @@ def test_exports_of_a_constructed_result_keep_numbers_as_numbers_and_formulas_as
     table = list(csv.reader(io.StringIO(exports.as_csv(result, "en").decode("utf-8-sig"))))
     assert table[0][:3] == ["Region", "Received", "Received (previous period)"] and table[1][0].startswith("'=")
     assert table[-1] == ["Total", "9", "7", "28.6", "5", "1", "400.0"]
+    exports_max, exports.EXPORT_ROWS_MAX = exports.EXPORT_ROWS_MAX, 1
+    try:  # a file holding only the first rows says so in itself
+        cut = list(csv.reader(io.StringIO(exports.as_csv(result, "zh").decode("utf-8-sig"))))
+    finally:
+        exports.EXPORT_ROWS_MAX = exports_max
+    assert len(cut) == 4 and cut[-1][0].startswith("仅导出前 1 行，共 2 行")
     assert [exports.change_words(3, 3, "zh"), exports.change_words(2, 0, "zh"), exports.change_words(0, 0, "en"),
             exports.change_words(1, 4, "en")] == ["持平", "新增", "—", "-75%"]
 

@@ -141,6 +141,14 @@ def filename(slug: str, spec_end: date, kind: str) -> str:
     return f"{safe}-report-{spec_end.isoformat()}.{kind}"
 
 
+def cut_note(result: ReportResult, lang: str) -> str | None:
+    """Said in the file itself when it holds only the first rows."""
+    if len(result.rows) <= EXPORT_ROWS_MAX:
+        return None
+    return (f"仅导出前 {EXPORT_ROWS_MAX} 行，共 {len(result.rows)} 行：请缩小期间或减少分组后分批导出。" if lang == "zh"
+            else f"Only the first {EXPORT_ROWS_MAX} of {len(result.rows)} rows were exported: shorten the period or group by less.")
+
+
 def _text_cell(value):
     return guard(value) if isinstance(value, str) else ("" if value is None else value)
 
@@ -152,6 +160,8 @@ def as_csv(result: ReportResult, lang: str) -> bytes:
     writer.writerow([guard(h) for h in heading])
     for values in rows + [totals]:
         writer.writerow([_text_cell(v) for v in values])
+    if cut_note(result, lang):
+        writer.writerow([cut_note(result, lang)])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
@@ -185,6 +195,8 @@ def as_xlsx(result: ReportResult, lang: str, title: str) -> bytes:
                 cell.data_type = "s"  # text, never a formula
     for cell in sheet[sheet.max_row]:
         cell.font = Font(bold=True)
+    if cut_note(result, lang):
+        sheet.append([cut_note(result, lang)])
     for index in range(1, len(heading) + 1):
         sheet.column_dimensions[sheet.cell(row=header_row, column=index).column_letter].width = 16 if index > cols else 20
     sheet.freeze_panes = sheet.cell(row=header_row + 1, column=cols + 1)
@@ -241,6 +253,8 @@ def as_pdf(result: ReportResult, lang: str, title: str, tenant_name: str) -> byt
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
     ]))
     story.append(grid)
+    if cut_note(result, lang):
+        story.append(Paragraph(markup(cut_note(result, lang)), styles["line"]))
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(buffer, pagesize=pagesize, leftMargin=15 * mm, rightMargin=15 * mm, topMargin=15 * mm, bottomMargin=15 * mm,
                             title=title, author=tenant_name)

@@ -42,6 +42,7 @@ DAYS_MAX = {"day": 400, "week": 3 * 366, "month": 10 * 366}
 PERIOD_MAX_DAYS = 10 * 366
 YEARS = (1990, 2100)
 PAGE_SIZE = 50
+PAGE_ROWS_MAX = 500  # rows of a report on the page; the export holds up to exports.EXPORT_ROWS_MAX
 DEFAULT_MEASURES = ["received", "closed", "overdue"]
 FILTER_DIMENSIONS = ("channel", "category", "form", "region", "state", "source", "card_type", "colour", "result", "action_form")
 WRONG_CHOICE = {"zh": "不在可选值中", "en": "not one of the choices"}
@@ -217,9 +218,9 @@ def table_view(result: ReportResult, tenant_slug: str, lang: str) -> dict:
         return out
 
     rows = [{"words": [exports.cell_words(cell, d, lang) for d in spec.dimensions], "numbers": numbers(cell),
-             "key": "&".join(f"{d}={cell.key.get(d, '')}" for d in spec.dimensions)} for cell in _sorted_rows(result)]
+             "key": "&".join(f"{d}={cell.key.get(d, '')}" for d in spec.dimensions)} for cell in _sorted_rows(result)[:PAGE_ROWS_MAX]]
     return {"heading": [DIMENSION_NAMES[d][lang] for d in spec.dimensions] + [c["title"] for c in cols], "columns": cols,
-            "rows": rows, "totals": numbers(result.totals)}
+            "rows": rows, "totals": numbers(result.totals), "all_rows": len(result.rows)}
 
 
 def _colour_of(dim: str, key: str, colours: dict[str, str]) -> str | None:
