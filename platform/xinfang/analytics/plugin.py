@@ -84,7 +84,7 @@ async def alerts_sweep(now, runtime):
     """Each tenant's early-warning checks, every few hours (alerts.py: one alert per crossing)."""
     from .alerts import sweep_alerts
 
-    await sweep_alerts(now)
+    await sweep_alerts(now, getattr(runtime, "pm", None))  # the plugins that answer xinfang_rising_words
 
 
 @hookimpl(specname="xinfang_dashboard_panels")
