@@ -198,6 +198,8 @@ def _suggestion(searchers, text: str, plan, stops, synonyms) -> str | None:
     """``suggest.suggestion``, kept while the searchers are current (the close spellings of a rare word walk the
     term lists: hundreds of ms at 100,000 petitions; the same search asked again, for its next page or with
     another filter, finds the same)."""
+    if not searchers:
+        return suggestion(searchers, text, plan)
     cache = searchers[0].__dict__.setdefault("_xinfang_suggestions", {})
     key = (text, stops, synonyms)
     kept = cache.get(key)
