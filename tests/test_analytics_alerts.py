@@ -166,6 +166,8 @@ async def test_an_injected_surge_raises_exactly_one_alert_and_a_flat_region_none
         inbox = await (await client.get(f"/t/{tenants.A}/api/notifications", headers=leader)).get_json()
         return [n for n in inbox["notifications"] if n["kind"] == "analytics_alert" and surge["hot"] in n["text"]["zh"]]
     assert len(await eventually(notified, message="the leader is notified")) == 1
+    inbox_page = await (await client.get(f"/t/{tenants.A}/staff/notifications", headers=leader)).get_data(as_text=True)
+    assert f'href="/t/{tenants.A}/staff/analytics/alerts"' in inbox_page and "预警" in inbox_page  # the notice leads to the alerts
 
     from xinfang.analytics.alerts import NOTIFICATION_KIND
     from xinfang.notifications.service import notification_id

@@ -119,6 +119,8 @@ async def inbox_page(*, message=None, errors: dict | None = None, values: dict |
 def staff_link(api_link: str | None) -> str | None:
     """A notification's API link as the staff page that shows the same thing."""
     slug = current_tenant().tenant.slug
+    if api_link and api_link.startswith(f"/t/{slug}/staff/"):  # already a staff page of this tenant (an early-warning alert)
+        return api_link
     for prefix, endpoint, arg in (("/api/supervisions/", "supervision_console.supervision_page", "supervision_id"),
                                   ("/api/petitions/", "console.petition_page", "petition_id"),
                                   ("/api/followed/", "upper_level.followed_page", "petition_id")):
