@@ -39,9 +39,12 @@ def make_schema(tenant_words=()) -> Schema:
         id=ID(stored=True, unique=True),
         tenant_id=ID(stored=True),
         number=ID(stored=True),
-        title=TEXT(analyzer=analyzer, stored=True, phrase=True, field_boost=2.0),
-        text=TEXT(analyzer=analyzer, stored=True, phrase=True),
-        subject=TEXT(analyzer=analyzer, stored=True, phrase=True, field_boost=1.5),
+        # No positions in the word fields: a quoted phrase is a substring of the n-gram field, and scores need only
+        # each word's frequency and the field's length (the same as with positions); a smaller index, whose blocks
+        # read faster. An index written with positions reads the same.
+        title=TEXT(analyzer=analyzer, stored=True, phrase=False, field_boost=2.0),
+        text=TEXT(analyzer=analyzer, stored=True, phrase=False),
+        subject=TEXT(analyzer=analyzer, stored=True, phrase=False, field_boost=1.5),
         # title, text and subject's characters two by two (filled in by the writer, see ngram_value)
         ngram=TEXT(analyzer=BigramTokenizer(), phrase=True),
         category=KEYWORD(stored=True, commas=True),  # every value of a list-valued category (the report form's 可多选)

@@ -18,6 +18,7 @@ asks Whoosh's matchers as before."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from collections import OrderedDict
@@ -222,7 +223,7 @@ def _positions(value: bytes) -> list[int]:
 class _Term:
     """One term in one segment: ids (deleted ones out), weights, lengths; positions read when asked."""
 
-    RESTRICT_BELOW = 4  # candidates this many times fewer than the term's documents: only their blocks read
+    RESTRICT_BELOW = 256  # candidates this many times fewer than the term's documents (about one for every other block): only their blocks read
 
     def __init__(self, searcher, fieldname: str, text: str):
         self.searcher, self.fieldname = searcher, fieldname
@@ -470,6 +471,11 @@ class Evaluator:
         key = (_segment_key(reader), tuple(query.grams), tuple(query.offsets))
         cacheable = key[0][1] is not None and len(terms) > 1
         cached = phrase_cache.get(key) if cacheable else None
+        # asked about some documents only (the other parts of an AND): kept for those documents too (the same
+        # search asked again, for another page or the count of a StrictFirst)
+        among_key = key + (hashlib.blake2b(among.tobytes(), digest_size=16).digest(),) if among is not None and cacheable else None
+        if cached is None and among_key is not None:
+            cached = phrase_cache.get(among_key)
         if cached is not None:  # this segment's documents holding the phrase, as found before
             ids = cached[0]
             deleted = _deleted(reader)
@@ -486,11 +492,20 @@ class Evaluator:
                     break
             if len(terms) > 1 and len(ids):
                 unsure = ids if known is None or not len(known) else ids[~np.isin(ids, known, assume_unique=True)]
+                for gram in _between(query.grams, query.offsets):  # the bigrams the phrase skips: absent, no phrase
+                    if not len(unsure):
+                        break
+                    extra = self.term(FIELD, gram)
+                    unsure = np.intersect1d(unsure, extra.ids(unsure), assume_unique=True) if extra.present else _EMPTY_IDS
                 if len(unsure):
                     lined = _lined_up([t.positions_at(unsure) for t in terms], query.offsets)
-                    ids = np.union1d(np.setdiff1d(ids, unsure, assume_unique=True), unsure[lined])
+                    unsure = unsure[lined]
+                sure = ids if known is None or not len(known) else ids[np.isin(ids, known, assume_unique=True)]
+                ids = np.union1d(sure, unsure) if known is not None and len(known) else unsure
             if cacheable and among is None:
                 phrase_cache.put(key, (ids,))
+            elif among_key is not None:
+                phrase_cache.put(among_key, (np.intersect1d(ids, among, assume_unique=True),))
         if not len(ids):
             return EMPTY
         total = None
@@ -502,6 +517,19 @@ class Evaluator:
 
 
 FIELD = "ngram"
+
+
+def _between(grams: list[str], offsets: list[int]) -> list[str]:
+    """The bigrams of the stretch a phrase stands for that it does not look for (``substrings._covering`` takes
+    every other one), when its bigrams give every character of it; a document lacking one cannot hold it."""
+    length = offsets[-1] + 2 if offsets else 0
+    chars: list[str | None] = [None] * length
+    for gram, offset in zip(grams, offsets):
+        chars[offset:offset + 2] = list(gram)
+    if any(ch is None for ch in chars):
+        return []
+    kept = set(zip(grams, offsets))
+    return list(dict.fromkeys("".join(chars[i:i + 2]) for i in range(length - 1) if ("".join(chars[i:i + 2]), i) not in kept))
 
 
 def _lined_up(positions: list[list[list[int]]], offsets: list[int]) -> np.ndarray:
