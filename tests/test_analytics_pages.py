@@ -270,6 +270,8 @@ async def test_the_dashboard_shows_todays_figures_cards_forms_and_the_panels(cli
         assert shown, key
         assert abs(int(shown.group(1)) - snap[key]["count"]) <= 2  # other tests may file meanwhile
         assert snap[key]["label"]["zh"] in html
+    # A county's overdue cases are its inbox's (a prefecture's tile counts the bodies below too, so it has no such link).
+    assert re.search(r'href="/t/[^"]+/staff/\?overdue=1" data-figure="overdue"', html)
     assert "监督措施形式占比" in html and "监督卡（按颜色）" in html and "近 30 天受理与办结" in html
     assert "统计分析" in html  # the navigation has the dashboard for a leader
     assert "近 30 天热点话题" in html  # the search plugin's panel (hook xinfang_dashboard_panels)
@@ -305,6 +307,7 @@ async def test_a_prefecture_sees_itself_and_each_body_below(client, tenants, hea
     assert f"{marker} 下级单位的信访件" in drill and "没有链接的是下级单位的案件" in drill  # the prefecture cannot open the county's case
     dashboard = await (await client.get(f"/t/{tenants.B}/staff/analytics/", headers=headers)).get_data(as_text=True)
     assert "本级及下级单位" in dashboard and "库尔勒" in dashboard and f'data-key="tenant={prefecture.id}"' in dashboard
+    assert 'data-figure="overdue"' in dashboard and "/staff/?overdue=1" not in dashboard
 
 
 def _result(compare=("previous",)):
