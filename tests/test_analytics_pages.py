@@ -388,3 +388,20 @@ async def test_cards_by_colour_are_drawn_in_their_card_types_colours_and_drill_t
     assert 'fill="#f2c200"' in html and 'fill="#d62828"' in html and "黄" in html  # each bar in its card type's colour, named in words
     drill = await (await client.get(link, headers=heads["leader"])).get_data(as_text=True)
     assert "发出监督卡：2 张" in drill and drill.count("/staff/supervisions/") == 2  # each card links to its page
+
+
+def test_a_report_by_time_alone_lists_every_month_and_its_line_has_no_gaps():
+    from xinfang.analytics import exports
+    from xinfang.analytics.report_pages import chart_view
+    from xinfang.analytics.reports import ReportCell, ReportResult, ReportSpec
+
+    spec = ReportSpec(measures=["received"], dimensions=["month"], start=date(2026, 1, 1), end=date(2026, 4, 30), compare=["last_year"])
+    cell = ReportCell(key={"month": "2026-03"}, labels={"month": {"zh": "2026-03", "en": "2026-03"}}, values={"received": 4},
+                      last_year={"received": 2})
+    result = ReportResult(spec=spec, rows=[cell], totals=cell.model_copy(update={"key": {}, "labels": {}}))
+    heading, rows, totals = exports.table(exports.complete(result), "zh")
+    assert [r[:3] for r in rows] == [["2026-01", 0, 0], ["2026-02", 0, 0], ["2026-03", 4, 2], ["2026-04", 0, 0]]
+    weeks = exports.time_axis("week", date(2026, 11, 4), date(2026, 11, 30))
+    assert weeks == ["2026-11-02", "2026-11-09", "2026-11-16", "2026-11-23", "2026-11-30"]
+    (line,) = chart_view(result, "t", "zh", {})
+    assert line["svg"].count("<circle") == 4  # a point for each month, the quiet ones at zero

@@ -11,14 +11,14 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import date
+from datetime import date, timedelta
 from xml.sax.saxutils import escape as xml_escape
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 
 from ..petitions.exports import guard
-from .reports import ReportCell, ReportResult
+from .reports import TIME_DIMENSIONS, ReportCell, ReportResult
 
 MEASURE_NAMES: dict[str, dict[str, str]] = {
     "received": {"zh": "受理件数", "en": "Received"},
@@ -66,6 +66,47 @@ BEFORE_NAMES = {
 }
 TOTAL = {"zh": "合计", "en": "Total"}
 EXPORT_ROWS_MAX = 5000
+
+
+def time_axis(time: str, start: date, end: date) -> list[str]:
+    """The keys of a time dimension over the period, as the rollups write them (a week by its Monday)."""
+    if time == "day":
+        return [(start + timedelta(days=n)).isoformat() for n in range((end - start).days + 1)]
+    if time == "week":
+        monday = start - timedelta(days=start.weekday())
+        return [(monday + timedelta(days=7 * n)).isoformat() for n in range((end - monday).days // 7 + 1)]
+    months, current = [], start.replace(day=1)
+    while current <= end:
+        months.append(current.strftime("%Y-%m"))
+        current = (current + timedelta(days=32)).replace(day=1)
+    return months
+
+
+def _time_words(time: str, code: str) -> dict[str, str]:
+    if time == "week":
+        iso = date.fromisoformat(code).isocalendar()
+        return {"zh": f"{iso.year}年第{iso.week}周（{code}起）", "en": f"Week {iso.week} of {iso.year} (from {code})"}
+    return {"zh": code, "en": code}
+
+
+def complete(result: ReportResult) -> ReportResult:
+    """The rows as a table shows them: by time first where time is a dimension, and by time alone every day, week or
+    month of the period a row (a quiet one with its zeros: the rollups leave those out)."""
+    time = next((d for d in result.spec.dimensions if d in TIME_DIMENSIONS), None)
+    if time is None:
+        return result
+    if result.spec.dimensions == [time] and len(result.rows) < 1000:
+        # By time alone: every day, week or month of the period is a row, a quiet one with its zeros.
+        seen = {c.key.get(time) for c in result.rows}
+        zeros = {m: 0 for m in result.spec.measures}
+        compare = set(result.spec.compare)
+        result = result.model_copy(update={"rows": list(result.rows) + [
+            ReportCell(key={time: k}, labels={time: _time_words(time, k)}, values=dict(zeros),
+                       previous=dict(zeros) if "previous" in compare else {}, last_year=dict(zeros) if "last_year" in compare else {})
+            for k in time_axis(time, result.spec.start, result.spec.end) if k not in seen]})
+    order = [time] + [d for d in result.spec.dimensions if d != time]
+    rows = sorted(result.rows, key=lambda c: tuple(c.key.get(d, "") for d in order))
+    return result.model_copy(update={"rows": rows})
 
 
 def change(now: int, before: int | None) -> float | None:

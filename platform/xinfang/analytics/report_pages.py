@@ -187,10 +187,7 @@ def drill_url(tenant_slug: str, spec: ReportSpec, measure: str, key: dict[str, s
 
 
 def _sorted_rows(result: ReportResult) -> list:
-    time = next((d for d in result.spec.dimensions if d in TIME_DIMENSIONS), None)
-    if time is None:
-        return list(result.rows)
-    return sorted(result.rows, key=lambda c: tuple(c.key.get(d, "") for d in ([time] + [d for d in result.spec.dimensions if d != time])))
+    return list(exports.complete(result).rows)
 
 
 def table_view(result: ReportResult, tenant_slug: str, lang: str) -> dict:
@@ -217,10 +214,11 @@ def table_view(result: ReportResult, tenant_slug: str, lang: str) -> dict:
                             "measure": measure, "kind": kind})
         return out
 
+    every_row = _sorted_rows(result)
     rows = [{"words": [exports.cell_words(cell, d, lang) for d in spec.dimensions], "numbers": numbers(cell),
-             "key": "&".join(f"{d}={cell.key.get(d, '')}" for d in spec.dimensions)} for cell in _sorted_rows(result)[:PAGE_ROWS_MAX]]
+             "key": "&".join(f"{d}={cell.key.get(d, '')}" for d in spec.dimensions)} for cell in every_row[:PAGE_ROWS_MAX]]
     return {"heading": [DIMENSION_NAMES[d][lang] for d in spec.dimensions] + [c["title"] for c in cols], "columns": cols,
-            "rows": rows, "totals": numbers(result.totals), "all_rows": len(result.rows)}
+            "rows": rows, "totals": numbers(result.totals), "all_rows": len(every_row)}
 
 
 def _colour_of(dim: str, key: str, colours: dict[str, str]) -> str | None:
@@ -244,6 +242,17 @@ async def card_colours(tenant_ids: list[str]) -> dict[str, str]:
     return colours
 
 
+def axis_label(time: str, code: str) -> str:
+    """A short label under a time axis: 11/3 for a day or the week from that Monday, 2026-11 for a month."""
+    try:
+        if time in ("day", "week"):
+            d = date.fromisoformat(code)
+            return f"{d.month}/{d.day}"
+    except ValueError:
+        pass
+    return code
+
+
 def chart_view(result: ReportResult, tenant_slug: str, lang: str, colours: dict[str, str]) -> list:
     """One or two charts for the report: a line over time when a time dimension is chosen, else bars (and a ring
     for a handful of shares), for the first measure (each measure when there is no other dimension)."""
@@ -255,8 +264,9 @@ def chart_view(result: ReportResult, tenant_slug: str, lang: str, colours: dict[
     other = next((d for d in spec.dimensions if d not in TIME_DIMENSIONS), None)
     rows = _sorted_rows(result)
     if time:
-        labels = list(dict.fromkeys(exports.cell_words(c, time, lang) for c in rows))
-        keys = list(dict.fromkeys(c.key.get(time, "") for c in rows))
+        keys = exports.time_axis(time, spec.start, spec.end)  # every day, week or month of the period: a quiet one is a zero, not a gap
+        keys += [k for k in dict.fromkeys(c.key.get(time, "") for c in rows) if k not in set(keys)]
+        labels = [axis_label(time, k) for k in keys]
         if other is None:
             series = [charts.Series(MEASURE_NAMES[m][lang], [next((c.values.get(m, 0) for c in rows if c.key.get(time) == k), 0) for k in keys])
                       for m in spec.measures[:4]]
@@ -518,7 +528,7 @@ async def export_report(tenant_slug, kind):
         raise NotFound()
     ctx, lang = current_tenant(), current_lang()
     spec = parse_spec(request.args, tenant_today())
-    result = await _rollups().run_report(ctx.tenant, spec)
+    result = exports.complete(await _rollups().run_report(ctx.tenant, spec))
     tenant_name = ctx.tenant.name.model_dump().get(lang) or ctx.tenant.name.zh
     title = (request.args.get("title") or "").strip()[:60] or (
         "、".join(MEASURE_NAMES[m]["zh"] for m in spec.measures) + "统计表" if lang == "zh"
