@@ -236,6 +236,14 @@ class _Term:
         self._full_raw = None
         self._raw = None  # (ids, block starts, block offsets) of the last read, for positions_at
         self._scorer = None
+        self._df = None
+
+    @property
+    def df(self) -> int:
+        """Its documents in this segment (deleted ones included), as the term index says."""
+        if self._df is None:
+            self._df = self.reader.doc_frequency(self.fieldname, self.btext) if self.present else 0
+        return self._df
 
     def _live(self, ids, weights, lengths):
         deleted = _deleted(self.reader)
@@ -259,7 +267,7 @@ class _Term:
             cacheable = key[0][1] is not None
             item = term_cache.get(key) if cacheable else None
             if item is None and among is not None and \
-                    len(among) * self.RESTRICT_BELOW < reader.doc_frequency(self.fieldname, self.btext):
+                    len(among) * self.RESTRICT_BELOW < self.df:
                 ids, weights, starts, offsets = _read(reader, self.fieldname, self.btext, among)
                 self._raw = (ids, starts, offsets)
                 return self._live(ids, weights, self._lengths_of(ids))
@@ -467,7 +475,7 @@ class Evaluator:
         if any(not t.present for t in terms):
             return EMPTY
         reader = self.searcher.reader()
-        order = sorted(range(len(terms)), key=lambda i: reader.doc_frequency(FIELD, terms[i].btext))  # as NgramPhrase.matcher
+        order = sorted(range(len(terms)), key=lambda i: terms[i].df)  # as NgramPhrase.matcher
         key = (_segment_key(reader), tuple(query.grams), tuple(query.offsets))
         cacheable = key[0][1] is not None and len(terms) > 1
         cached = phrase_cache.get(key) if cacheable else None
