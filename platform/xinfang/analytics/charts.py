@@ -103,7 +103,9 @@ def line_chart(title: str, labels: list[str], series: list[Series], *, empty: st
         if i % every == 0 or i == n - 1:
             if i != n - 1 and n - 1 - i < every:  # too close to the last one, which is always shown
                 continue
-            body.append(_text(x_of(i), height - bottom + 20, label, anchor="middle", size=14))
+            # The first and last labels end inside the picture (a month's "2026-11" would be cut at the edge).
+            anchor = "start" if i == 0 and n > 1 else "end" if i == n - 1 and n > 1 else "middle"
+            body.append(_text(x_of(i), height - bottom + 20, label, anchor=anchor, size=14))
     for index, s in enumerate(series):
         colour = safe_colour(s.colour, index)
         points = " ".join(f"{x_of(i):.1f},{y_of(v):.1f}" for i, v in enumerate(s.values[:n]))
@@ -112,14 +114,19 @@ def line_chart(title: str, labels: list[str], series: list[Series], *, empty: st
         if n <= 62:
             for i, v in enumerate(s.values[:n]):
                 body.append(f'<circle cx="{x_of(i):.1f}" cy="{y_of(v):.1f}" r="3" fill="{colour}"><title>{escape(labels[i])}：{v}</title></circle>')
-    if len(series) > 1:  # a legend under the axis labels
-        x = left
+    if len(series) > 1:  # a legend under the axis labels, on as many lines as it needs
+        x, y = left, height - 4
         for index, s in enumerate(series):
+            name = s.name if len(s.name) <= 10 else s.name[:9] + "…"
+            needed = 36 + 15 * len(name)
+            if x > left and x + needed > width:
+                x, y = left, y + 22
             colour = safe_colour(s.colour, index)
             dash = ' stroke-dasharray="5 4"' if s.dashed else ""
-            body.append(f'<line x1="{x}" x2="{x + 18}" y1="{height - 9}" y2="{height - 9}" stroke="{colour}" stroke-width="3"{dash}/>')
-            body.append(_text(x + 22, height - 4, s.name, size=15, fill="#1f2328"))
-            x += 36 + 15 * len(s.name)
+            body.append(f'<line x1="{x}" x2="{x + 18}" y1="{y - 5}" y2="{y - 5}" stroke="{colour}" stroke-width="3"{dash}/>')
+            body.append(_text(x + 22, y, name, size=15, fill="#1f2328"))
+            x += needed
+        height = y + 6
     return _svg(width, height, title, body, "line")
 
 
