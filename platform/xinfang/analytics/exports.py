@@ -264,18 +264,19 @@ def as_pdf(result: ReportResult, lang: str, title: str, tenant_name: str) -> byt
     heading, rows, totals = table(result, lang)
     wide = len(heading) > 6
     pagesize = landscape(A4) if wide else A4
+    size = 9 if len(heading) <= 10 else 7.5  # a wide table in smaller type rather than words broken letter by letter
     styles = {
         "title": ParagraphStyle("t", fontName=font, fontSize=16, leading=22, alignment=1, spaceAfter=6),
         "line": ParagraphStyle("l", fontName=font, fontSize=10, leading=14),
-        "cell": ParagraphStyle("c", fontName=font, fontSize=9, leading=11),
-        "num": ParagraphStyle("n", fontName=font, fontSize=9, leading=11, alignment=2),
+        "cell": ParagraphStyle("c", fontName=font, fontSize=size, leading=size + 2),
+        "num": ParagraphStyle("n", fontName=font, fontSize=size, leading=size + 2, alignment=2),
     }
 
     def shown(value, kind) -> str:
         if value is None:
             return "—"
         if isinstance(value, float):
-            return f"{value:+.1f}%"
+            return ("持平" if lang == "zh" else "no change") if value == 0 else f"{value:+.1f}%".replace(".0%", "%")
         return str(value)
 
     kinds = [None] * len(result.spec.dimensions) + [c["kind"] for c in columns(result, lang)]
@@ -286,7 +287,9 @@ def as_pdf(result: ReportResult, lang: str, title: str, tenant_name: str) -> byt
     story += [Paragraph(markup(line), styles["line"]) for line in period_words(result, lang)]
     story.append(Spacer(1, 4 * mm))
     usable = pagesize[0] - 30 * mm
-    grid = Table(data, repeatRows=1, colWidths=[usable / len(heading)] * len(heading))
+    dims = len(result.spec.dimensions)
+    unit = usable / (len(heading) + 1.2 * dims)  # a dimension's words get twice a number's room
+    grid = Table(data, repeatRows=1, colWidths=[2.2 * unit] * dims + [unit] * (len(heading) - dims))
     grid.setStyle(TableStyle([
         ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#8c959f")),
         ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eef1f4")),
