@@ -62,6 +62,11 @@ check under 20 ms at 1,000,000 petitions.
     .venv/bin/python bench/search.py --quick     # 10,000 petitions, 100,000 fingerprints
     .venv/bin/python bench/search.py --petitions 50000 --fingerprints 0   # search only
     .venv/bin/python bench/search.py --petitions 0 --fingerprints 300000  # duplicates only
+    .venv/bin/python bench/search.py --petitions 100000 --fingerprints 0 --reuse /tmp/s100k --no-what-if
+        # builds both indexes in /tmp/s100k the first time (no drain batches then), later runs only query them
+
+The first pass over the queries (the warm-up) is timed too and printed as "first pass (cold)": ours reads each
+term's postings then, and keeps the frequent ones per segment (``postings.term_cache``) for the rounds after.
 """
 
 from __future__ import annotations
