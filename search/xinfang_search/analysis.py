@@ -78,7 +78,16 @@ def _t2s_characters() -> dict[int, str]:
     Han character, a line each, once per process: about 20 ms)."""
     characters = [chr(code) for start, end in _HAN_BLOCKS for code in range(start, end)]
     converted = _t2s("\n".join(characters)).split("\n")
-    return {ord(a): b for a, b in zip(characters, converted) if a != b and len(b) == 1}
+    return _Itself({ord(a): b for a, b in zip(characters, converted) if a != b and len(b) == 1})
+
+
+class _Itself(dict):
+    """A ``str.translate`` table that maps a character it lacks to itself (remembered), so translating text
+    raises and catches no LookupError per character."""
+
+    def __missing__(self, code: int) -> str:
+        value = self[code] = chr(code)
+        return value
 
 
 class _NfkcTable(dict):
