@@ -32,6 +32,8 @@ from whoosh.query import And, AndMaybe, NullQuery, Or, Term
 from whoosh.scoring import BM25FScorer
 from whoosh.util.numeric import byte_to_length
 
+from .substrings import NgramPhrase
+
 _INT_SIZE = 4
 _LENGTHS = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
 _EMPTY_IDS = np.zeros(0, dtype=np.int64)
@@ -390,10 +392,8 @@ class Evaluator:
         """The query's documents and scores. ``known``: documents known to hold a substring part of this query
         (see the module's docstring). ``among`` (sorted document numbers): only those are asked about; the result
         is right for each of them, and may hold others, not necessarily right (the caller intersects)."""
-        from .queries import AllOf, ExactFirst, MinimumShouldMatch, Ranked, RankedOr, StrictFirst
-        from .substrings import NgramPhrase
-
         kind = type(query)
+        shape = getattr(kind, "POSTINGS", None)  # the search's own query classes (queries.py) say what they are
         if query is NullQuery:
             return EMPTY
         if kind is Term:
@@ -405,19 +405,19 @@ class Evaluator:
             return Scored(ids, scores * query.boost if query.boost != 1.0 else scores)
         if kind is NgramPhrase:
             return self._phrase(query, known, among)
-        if kind in (Or, RankedOr):
+        if kind is Or or shape == "ranked or":
             subs = query.subqueries
-            if kind is RankedOr:  # the first part is the substring of the words the others look for
+            if shape == "ranked or":  # the first part is the substring of the words the others look for
                 words = _union([self.run(q, among=among) for q in subs[1:]])
                 found = self.run(subs[0], known=words.ids if known is None else np.union1d(known, words.ids), among=among)
                 result = _union([found, words])
             else:
                 result = _union([self.run(q, among=among) for q in subs])
             return _boosted(result, query.boost)
-        if kind in (And, AllOf):
+        if kind is And or shape == "all of":
             return _boosted(self._all(query.subqueries, among), query.boost)
-        if kind is Ranked or kind is AndMaybe:
-            if kind is Ranked:
+        if kind is AndMaybe or shape == "ranked":
+            if shape == "ranked":
                 ranking = self.run(query.b, among=among)
                 required = self.run(query.a, known=ranking.ids, among=among)
             else:
@@ -428,7 +428,7 @@ class Evaluator:
             at, present = _within(ranking, required.ids)
             extra = np.where(present, ranking.scores[at] if len(ranking.ids) else 0.0, 0.0)
             return _boosted(Scored(required.ids, required.scores + extra), query.boost)
-        if kind is MinimumShouldMatch:
+        if shape == "minimum should match":
             parts = [self.run(q, among=among) for q in query.subqueries]
             parts = [p for p in parts if len(p.ids)]
             if len(parts) < query.minmatch:
@@ -439,15 +439,14 @@ class Evaluator:
             sums = np.bincount(inverse, weights=scores, minlength=len(unique))
             enough = counts >= query.minmatch
             return Scored(unique[enough], sums[enough] * query.boost)
-        if kind is ExactFirst:
-            from .queries import EXACT_FIRST_BONUS
+        if shape == "exact first":
             inner = self.run(query.query, among=among)
             if not len(inner.ids):
                 return EMPTY
             exact = self.run(query.exact, among=inner.ids)
             _, present = _within(exact, inner.ids)
-            return Scored(inner.ids, inner.scores + np.where(present, EXACT_FIRST_BONUS, 0.0))
-        if kind is StrictFirst:
+            return Scored(inner.ids, inner.scores + np.where(present, query.BONUS, 0.0))
+        if shape == "strict first":
             raise Unsupported("StrictFirst is decided by resolve() first")
         raise Unsupported(kind.__name__)
 

@@ -59,6 +59,8 @@ class MinimumShouldMatch(Or):
     ``Or(minmatch=)`` is not implemented). The documents with enough are found by sets first (``docsets``:
     each subquery's postings read once), then only those are scored: each subquery's matcher skipped to them."""
 
+    POSTINGS = "minimum should match"  # how postings.Evaluator scores it
+
     def __init__(self, subqueries, boost: float = 1.0, minmatch: int = 1):
         super().__init__(subqueries, boost=boost, minmatch=minmatch)
         self._enough: dict = {}
@@ -226,6 +228,8 @@ class Ranked(AndMaybe):
     (Whoosh's AndMaybe skips both parts together, so an And of several words moved every word's word fields
     along at each candidate). For a count (no scores wanted) only the matching part is walked."""
 
+    POSTINGS = "ranked"
+
     def __init__(self, a, b, words: tuple[str, ...] = ()):
         super().__init__(a, b)
         self.words = words  # set by word_query: the word (and its synonyms) this ranks, folded
@@ -340,6 +344,8 @@ class AllOf(And):
     """Every word of a piece: the rarest word's documents walked, each checked in the others at that document
     alone (``substrings.at``). Whoosh's And moved each part on to its own next match, and a phrase of common
     bigrams (中心小学) walked every document holding both, far past the rarer word's next one."""
+
+    POSTINGS = "all of"
 
     def matcher(self, searcher, context=None):
         reader = searcher.reader()
@@ -494,6 +500,9 @@ class ExactFirst(_NamedParts):
     totals and pages do not change, only the order. No block skipping: kept by ``resolve`` only where every
     match is scored anyway (at 20,000 petitions a sentence's Or wrapped so went from 10 to 130 ms)."""
 
+    POSTINGS = "exact first"
+    BONUS = EXACT_FIRST_BONUS
+
     PARTS = ("query", "exact")
 
     def __init__(self, query, exact):
@@ -559,6 +568,8 @@ class StrictFirst(_NamedParts):
     petitions in the index, else the sentence's minimum-should-match (its partial matches ranked). Decided once
     for the whole index (``resolve``) before the search; a segment decides alone only if nobody resolved it."""
 
+    POSTINGS = "strict first"
+
     ENOUGH = 10
     PARTS = ("strict", "partial")
 
@@ -602,6 +613,8 @@ def resolve(query, searcher):
 class RankedOr(Or):
     """A word's Or as ``resolve`` gives it to Whoosh: its substring first, then the word fields it ranks by (each
     of whose documents holds the substring: ``postings`` checks the substring's positions only elsewhere)."""
+
+    POSTINGS = "ranked or"
 
     def apply(self, fn):
         return RankedOr([fn(q) for q in self.subqueries], boost=self.boost)
