@@ -138,3 +138,20 @@ def test_the_term_cache_keeps_at_most_its_bytes(monkeypatch):
     assert cache.used <= 10_000 and len(cache._items) == 1 and cache.get(("segment", 9)) is not None
     cache.put(("segment", "big"), (np.zeros(2000, dtype=np.int64), np.zeros(2000), np.zeros(2000)))  # over the limit alone
     assert cache.get(("segment", "big")) is None
+
+
+def test_filters_from_postings_and_the_date_column_allow_what_whoosh_allows(index):
+    from whoosh.query import And, DateRange, Term
+
+    data_dir, tenant_id = index
+    searcher = _searchers.get(data_dir, tenant_id)
+    day = datetime(2026, 1, 5, 9, 0)
+    filters = [Term("category", "education"), Term("category", "nothing such"),
+               DateRange("received", day + timedelta(hours=20), day + timedelta(hours=50)),
+               DateRange("received", None, day + timedelta(hours=30)), DateRange("received", day + timedelta(hours=70), None),
+               DateRange("received", day + timedelta(hours=20), day + timedelta(hours=50), startexcl=True, endexcl=True),
+               And([Term("category", "other"), DateRange("received", day, day + timedelta(hours=40))])]
+    for query in filters:
+        assert set(postings.filter_ids(query, searcher).tolist()) == set(searcher.docs_for_query(query)), query
+    request = SearchRequest(q="学校", received_from=day.date(), received_to=(day + timedelta(days=1)).date(), filters={"category": "other"})
+    assert _searchers.filter_docs(tenant_id, searcher, _filters(request)) == set(searcher.docs_for_query(_filters(request)))

@@ -119,30 +119,84 @@ def _lengths(reader, fieldname: str) -> np.ndarray:
 _columns = TermCache(32 * 2**20, min_docs=0)  # sort keys of whole segments
 
 
-def column_keys(reader, fieldname: str) -> np.ndarray:
-    """Every document's sort key in a segment's numeric column (``sort_key``: its value), as int64; read from the
-    column's bytes at once and kept per segment (a segment's columns never change)."""
+def _column_values(reader, fieldname: str) -> tuple[np.ndarray, int, str] | None:
+    """A segment's numeric column as stored (raw values, the value of a document without one, the typecode), read
+    from the column's bytes at once and kept per segment (a segment's columns never change); None when the
+    column is not a plain numeric one."""
     key = (_segment_key(reader), "column", fieldname)
     kept = _columns.get(key) if key[0][1] is not None else None
     if kept is not None:
-        return kept[0]
-    column = reader.column_reader(fieldname)
-    count = reader.doc_count_all()
+        return kept[0], int(kept[1][0]), kept[2].tobytes().decode()
+    if not reader.has_column(fieldname):
+        return None
+    column = reader.column_reader(fieldname, translate=False)
     typecode = getattr(column, "_typecode", None)
-    if typecode in ("b", "B", "h", "H", "i", "I", "l", "L", "q", "Q") and not column._reverse and hasattr(column, "_dbfile"):
-        stored = min(count, column._count)
-        raw = column._dbfile.get(column._basepos, stored * column._fixedlen) if stored else b""
-        values = np.frombuffer(raw, dtype=np.dtype(">" + typecode))
-        default = np.array([column._default], dtype=np.dtype(">" + typecode))
-        if typecode == "Q":  # unsigned 64 bits: the same order as signed, top bit flipped
-            values, default = [(v.astype(np.uint64) ^ np.uint64(1 << 63)).view(np.int64) for v in (values, default)]
-        keys = np.full(count, default[0], dtype=np.int64)
-        keys[:stored] = values.astype(np.int64)
-    else:
-        keys = np.array([column.sort_key(d) for d in range(count)], dtype=np.int64)
+    if typecode not in ("b", "B", "h", "H", "i", "I", "l", "L", "q", "Q") or column._reverse or not hasattr(column, "_dbfile"):
+        return None
+    count = reader.doc_count_all()
+    dtype = np.dtype(">" + typecode)
+    stored = min(count, column._count)
+    raw = column._dbfile.get(column._basepos, stored * column._fixedlen) if stored else b""
+    values = np.full(count, column._default, dtype=dtype.newbyteorder("="))
+    values[:stored] = np.frombuffer(raw, dtype=dtype)
     if key[0][1] is not None:
-        _columns.put(key, (keys,))
-    return keys
+        _columns.put(key, (values, np.array([column._default], dtype=np.uint64 if typecode == "Q" else np.int64),
+                           np.frombuffer(typecode.encode(), dtype=np.uint8)))
+    return values, column._default, typecode
+
+
+def column_keys(reader, fieldname: str) -> np.ndarray:
+    """Every document's sort key in a segment's numeric column (what ``sort_key`` orders by), as int64 in the
+    same order (unsigned 64 bits with the top bit flipped)."""
+    found = _column_values(reader, fieldname)
+    if found is None:
+        column = reader.column_reader(fieldname)
+        return np.array([column.sort_key(d) for d in range(reader.doc_count_all())], dtype=np.int64)
+    values, _default, typecode = found
+    if typecode == "Q":
+        return (values.astype(np.uint64) ^ np.uint64(1 << 63)).view(np.int64)
+    return values.astype(np.int64)
+
+
+def filter_ids(query, searcher) -> np.ndarray:
+    """The documents (the searcher's numbers, deleted ones out) a filter allows: its terms' postings and a date
+    range over the column, intersected; ``Unsupported`` for anything else."""
+    parts = []
+    for leaf, offset in searcher.leaf_searchers():
+        parts.append(_filter_segment(query, leaf) + offset)
+    return np.concatenate(parts) if parts else _EMPTY_IDS
+
+
+def _filter_segment(query, leaf) -> np.ndarray:
+    from whoosh.query import DateRange
+
+    kind = type(query)
+    if kind is And and query.subqueries:
+        found = None
+        for sub in query.subqueries:
+            ids = _filter_segment(sub, leaf)
+            found = ids if found is None else np.intersect1d(found, ids, assume_unique=True)
+        return found
+    if kind is Term:
+        if query.fieldname not in leaf.schema:
+            return _EMPTY_IDS
+        return _Term(leaf, query.fieldname, query.text).ids()
+    if kind is DateRange:  # a DATETIME column holds each date's number as the range does (datetime_to_long)
+        reader = leaf.reader()
+        found = _column_values(reader, query.fieldname)
+        if found is None:
+            raise Unsupported("a date range without its column")
+        values, default, _ = found
+        mask = values != default  # a document without the date is in no range
+        if query.start is not None:
+            mask &= (values > query.start) if query.startexcl else (values >= query.start)
+        if query.end is not None:
+            mask &= (values < query.end) if query.endexcl else (values <= query.end)
+        deleted = _deleted(reader)
+        if deleted is not None:
+            mask &= ~deleted[:len(mask)]
+        return np.nonzero(mask)[0].astype(np.int64)
+    raise Unsupported(kind.__name__)
 
 
 def _LENGTHS_COLUMN():

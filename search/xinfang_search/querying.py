@@ -78,7 +78,10 @@ class _SearcherCache:
         if key not in cache:
             if len(cache) > 256:
                 cache.clear()
-            cache[key] = set(searcher.docs_for_query(filter_query))
+            try:  # terms' postings and a date range over its column, in numpy
+                cache[key] = set(postings.filter_ids(filter_query, searcher).tolist())
+            except postings.Unsupported:
+                cache[key] = set(searcher.docs_for_query(filter_query))
         return cache[key]
 
     def drop(self, tenant_id: str) -> None:
