@@ -27,7 +27,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 from pymongo import ReturnDocument, UpdateOne
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from ..store.cache import TtlCache
 from ..tenancy.models import Tenant
@@ -169,8 +169,18 @@ async def mark(months: Iterable[tuple[str, str]], days: Iterable[tuple[str, str]
     operations = [UpdateOne({"_id": _mark_id(t, m)}, {"$set": {"tenant_id": t, "month": m, "dirty": True,
                                                                **({"own": True} if own else {})}, "$inc": {"seq": 1}},
                             upsert=True) for t, m in sorted(set(months))]
-    if operations:
-        await AnalyticsDirty.get_pymongo_collection().bulk_write(operations, ordered=False)
+    for _ in range(5):
+        if not operations:
+            return
+        try:
+            await AnalyticsDirty.get_pymongo_collection().bulk_write(operations, ordered=False)
+            return
+        except BulkWriteError as exc:  # two upserts of one new mark at once: the loser's is retried (it exists now)
+            errors = exc.details.get("writeErrors", [])
+            if any(e.get("code") != 11000 for e in errors):
+                raise
+            operations = [operations[e["index"]] for e in errors]
+    raise RuntimeError("could not mark the analytics cells dirty")
 
 
 _locks: dict[str, asyncio.Lock] = {}
@@ -187,8 +197,10 @@ def _lock(key: str) -> asyncio.Lock:
 
 async def settle(months: Iterable[tuple[str, str]]) -> None:
     """Recount these (tenant, month)s and everything above them, deepest first. Idempotent."""
-    h = await hierarchy()
     pending = set(months)
+    h = await hierarchy()
+    if any(tenant_id not in h.parent for tenant_id, _ in pending):  # a tenant newer than the cached tree
+        h = await hierarchy(fresh=True)
     while pending:
         # Deepest first: a parent is recounted once after all its children in this batch.
         depth = {key: len(h.ancestors(key[0])) for key in pending}

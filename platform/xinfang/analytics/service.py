@@ -17,6 +17,9 @@ log = logging.getLogger(__name__)
 
 async def handle(event_name: str, subject_id: str | None) -> bool:
     """A petition or supervision event: its fact from the entity as it is now, and the cells it counts in."""
+    if event_name.startswith("tenant."):  # the tree may have changed: read it again at the next recount
+        await hierarchy(fresh=True)
+        return False
     if not subject_id:
         return False
     if event_name.startswith("petition."):
