@@ -53,7 +53,7 @@ ALLOWED_WORDS: set[str] = {"e.g", "i.e"}
 KNOWN_ELSEWHERE: list[tuple[str, str]] = []  # (path pattern, code) a page owned elsewhere still shows; none left
 
 # Links the crawler does not follow: ways out (log-out, language switch) and files, not pages.
-SKIP_LINK = re.compile(r"^/static/|/logout|[?&]lang=|/attachments/|\.(?:css|js|png|ico|xlsx|csv)(?:$|\?)")
+SKIP_LINK = re.compile(r"^/static/|/logout|[?&]lang=|/attachments/|/export/|\.(?:css|js|png|ico|xlsx|csv)(?:$|\?)")
 
 IDENTIFIER = re.compile(r"(?<![A-Za-z0-9_./@:-])[a-z][a-z0-9]*(?:[._][a-z0-9]+)+(?![A-Za-z0-9_@/-]|\.[A-Za-z0-9])")
 URL_OR_MAIL = re.compile(r"(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|/\S*")
@@ -169,12 +169,14 @@ def page_key(target: str) -> str:
 
 ID_SEGMENT = re.compile(r"/[0-9a-f]{24}(?=/|\?|$)")
 PAGES_PER_SHAPE = 3  # pages of one kind (a case, a card, an official) visited per person
+# Query variants of one page visited per person (a report by channel, by month, filtered ...: the same template).
+VARIANTS_PER_PATH = 4
 
 
 async def crawl(browser, who: str, start: str, crawl_: Crawl | None = None, lang: str = "zh") -> Crawl:
     """Follow every same-site GET link from ``start``; one visit per page key, at most MAX_PAGES."""
     result = crawl_ or Crawl(who, lang)
-    queue, seen, shapes = [start], set(result.visited), {}
+    queue, seen, shapes, variants = [start], set(result.visited), {}, {}
     while queue and len(result.visited) < MAX_PAGES:
         target = queue.pop(0)
         key = page_key(target)
@@ -182,9 +184,11 @@ async def crawl(browser, who: str, start: str, crawl_: Crawl | None = None, lang
             continue
         seen.add(key)
         shape = ID_SEGMENT.sub("/<id>", key)  # the 60th card page shows nothing the first three did not
-        if shapes.setdefault(shape, 0) >= PAGES_PER_SHAPE and target != start:
+        path_shape = shape.split("?", 1)[0]
+        if target != start and (shapes.get(shape, 0) >= PAGES_PER_SHAPE or variants.get(path_shape, 0) >= VARIANTS_PER_PATH):
             continue
-        shapes[shape] += 1
+        shapes[shape] = shapes.get(shape, 0) + 1
+        variants[path_shape] = variants.get(path_shape, 0) + 1
         response = await browser.get(target)
         result.visited[key] = response.status_code
         if response.status_code in (301, 302, 303, 307, 308):

@@ -77,11 +77,14 @@ class Labeller:
             self.colours[card.colour.lower()] = card.colour_name.model_dump()
         for action in await scope.repo(ActionType).find({}).to_list():
             self.card_types.setdefault(action.key, action.name.model_dump())
-        async for row in FormVersion.get_pymongo_collection().find(
-                {"tenant_id": {"$eq": viewer_id}}, projection={"key": 1, "json_schema.title": 1, "json_schema.x-en": 1}):
+        rows = await FormVersion.get_pymongo_collection().find(
+            {"tenant_id": {"$eq": viewer_id}}, projection={"key": 1, "version": 1, "json_schema.title": 1, "json_schema.x-en": 1}).to_list(None)
+        for row in sorted(rows, key=lambda r: r.get("version") or 0):  # the newest version's title that has one
             schema = row.get("json_schema") or {}
-            self.forms[row["key"]] = {"zh": schema.get("title") or row["key"],
-                                      "en": (schema.get("x-en") or {}).get("title") or schema.get("title") or row["key"]}
+            zh = schema.get("title") if isinstance(schema.get("title"), str) and schema["title"].strip() else None
+            en = (schema.get("x-en") or {}).get("title") if isinstance(schema.get("x-en"), dict) else None
+            if zh or row["key"] not in self.forms:
+                self.forms[row["key"]] = {"zh": zh or "未命名表单", "en": en or zh or "Untitled form"}
         from ..store.scoped import parse_object_id
 
         oids = [oid for oid in (parse_object_id(t) for t in tenant_ids[:5000]) if oid is not None]
