@@ -25,7 +25,7 @@ async def petition_flags(tenant_id: str, petition_id: str, fingerprints: duplica
         if fingerprints is None:
             from xinfang.worker import current_runtime
 
-            from .indexer import stores
+            from .side_stores import stores
 
             runtime = current_runtime()
             if runtime is not None:

@@ -23,35 +23,17 @@ from pymongo.errors import DuplicateKeyError
 from xinfang.petitions.models import Petition
 from xinfang.store.scoped import TenantScope, parse_object_id
 
-from . import duplicates, repeats
+from . import repeats
 from .dictionary import _words_cache, tenant_words
 from .index import TenantIndexDir
 from .models import SearchBacklog
 from .querying import _searchers
 from .petition_text import petition_fields
-from .terms import TermStore, petition_row
+from .side_stores import stores
+from .terms import petition_row
 
 log = logging.getLogger(__name__)
 DRAIN_BATCH = 500
-
-
-@dataclass
-class Stores:
-    root: Path
-    fingerprints: duplicates.FingerprintStore
-    terms: TermStore
-
-
-_stores: dict[Path, Stores] = {}
-
-
-def stores(data_dir: Path) -> Stores:
-    """The SQLite side stores of this data directory, opened once per process."""
-    root = Path(data_dir)
-    if root not in _stores:
-        _stores[root] = Stores(root, duplicates.FingerprintStore(root / "search" / "fingerprints.sqlite3"),
-                               TermStore(root / "search" / "terms.sqlite3"))
-    return _stores[root]
 
 
 async def do_queue_for_indexing(tenant_id: str, petition_id: str) -> None:

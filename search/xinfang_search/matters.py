@@ -17,7 +17,7 @@ from xinfang.store.scoped import TenantScope, parse_object_id
 from xinfang.tenancy.models import Tenant
 
 from . import clusters, duplicates, repeats
-from .indexer import stores
+from .side_stores import stores
 from .models import CandidateStatus, DuplicateCandidate
 
 MAX_LINKS = 20000  # matter links read for one page: a tenant's whole window, bounded

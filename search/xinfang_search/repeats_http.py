@@ -19,7 +19,7 @@ from xinfang.timefmt import as_moment, zone
 
 from . import clusters, duplicates, matters, repeats
 from .blueprints import data_dir, search_api_bp, search_pages_bp
-from .indexer import stores
+from .side_stores import stores
 from .models import CandidateStatus, DuplicateCandidate
 
 REASON_NAMES = {"same_petitioner": {"zh": "同一信访人", "en": "same petitioner"}, "same_subject": {"zh": "同一被反映人", "en": "same subject"},

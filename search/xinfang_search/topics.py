@@ -43,7 +43,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from .dictionary import tenant_stop_words, tenant_words
-from .indexer import stores
+from .side_stores import stores
 from .terms import FRAGMENT, PLACE_ENDINGS, VERB, TermStore, domain_words, shown, topic_stop_words, word_class
 
 CHINA = ZoneInfo("Asia/Shanghai")
