@@ -18,18 +18,9 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 
 from ..petitions.exports import guard
+from .labels import DIMENSION_NAMES, MEASURE_NAMES
 from .reports import TIME_DIMENSIONS, ReportCell, ReportResult
 
-MEASURE_NAMES: dict[str, dict[str, str]] = {
-    "received": {"zh": "受理件数", "en": "Received"},
-    "closed": {"zh": "办结件数", "en": "Closed"},
-    "overdue": {"zh": "超期件数", "en": "Overdue"},
-    "open_now": {"zh": "在办件数", "en": "Open now"},
-    "cards_issued": {"zh": "发出监督卡", "en": "Cards issued"},
-    "actions_taken": {"zh": "监督措施", "en": "Supervision actions"},
-    "repeats": {"zh": "重复信访", "en": "Repeat petitions"},
-    "collective": {"zh": "集体访", "en": "Collective petitions"},
-}
 MEASURE_HELP: dict[str, dict[str, str]] = {
     "received": {"zh": "按收到日期计", "en": "by the date received"},
     "closed": {"zh": "按办结当日计", "en": "by the day closed"},
@@ -39,22 +30,6 @@ MEASURE_HELP: dict[str, dict[str, str]] = {
     "actions_taken": {"zh": "谈话、通知书、会议；按发出日期计", "en": "talks, notices, meetings; by the day issued"},
     "repeats": {"zh": "被认定为重复信访的", "en": "linked as a repeat of an earlier petition"},
     "collective": {"zh": "属于集体访事项的", "en": "part of a collective matter"},
-}
-DIMENSION_NAMES: dict[str, dict[str, str]] = {
-    "day": {"zh": "日", "en": "Day"},
-    "week": {"zh": "周", "en": "Week"},
-    "month": {"zh": "月", "en": "Month"},
-    "tenant": {"zh": "单位", "en": "Body"},
-    "channel": {"zh": "渠道", "en": "Channel"},
-    "category": {"zh": "问题类别", "en": "Category"},
-    "form": {"zh": "表单", "en": "Form"},
-    "region": {"zh": "地区", "en": "Region"},
-    "state": {"zh": "办理状态", "en": "Status"},
-    "source": {"zh": "来源", "en": "Source"},
-    "card_type": {"zh": "监督卡类型", "en": "Card type"},
-    "colour": {"zh": "卡片颜色", "en": "Card colour"},
-    "result": {"zh": "处理结果", "en": "Result"},
-    "action_form": {"zh": "监督措施形式", "en": "Form of action"},
 }
 COMPARE_NAMES = {
     "previous": {"zh": "环比", "en": "vs previous period"},

@@ -13,22 +13,32 @@ from ..petitions.workflow_versions import current_workflow
 from ..store.scoped import TenantScope
 from ..tenancy.models import Tenant
 
-MEASURE_NAMES = {
-    "received": {"zh": "受理量", "en": "Received"},
-    "closed": {"zh": "办结量", "en": "Closed"},
-    "overdue": {"zh": "超期量", "en": "Overdue"},
-    "open_now": {"zh": "在办量", "en": "Open now"},
-    "cards_issued": {"zh": "监督卡", "en": "Cards issued"},
+# The words for measures and dimensions everywhere (pages, exports, API messages).
+MEASURE_NAMES: dict[str, dict[str, str]] = {
+    "received": {"zh": "受理件数", "en": "Received"},
+    "closed": {"zh": "办结件数", "en": "Closed"},
+    "overdue": {"zh": "超期件数", "en": "Overdue"},
+    "open_now": {"zh": "在办件数", "en": "Open now"},
+    "cards_issued": {"zh": "发出监督卡", "en": "Cards issued"},
     "actions_taken": {"zh": "监督措施", "en": "Supervision actions"},
     "repeats": {"zh": "重复信访", "en": "Repeat petitions"},
     "collective": {"zh": "集体访", "en": "Collective petitions"},
 }
-DIMENSION_NAMES = {
-    "day": {"zh": "日", "en": "Day"}, "week": {"zh": "周", "en": "Week"}, "month": {"zh": "月", "en": "Month"},
-    "tenant": {"zh": "单位", "en": "Body"}, "channel": {"zh": "渠道", "en": "Channel"}, "category": {"zh": "问题类别", "en": "Category"},
-    "form": {"zh": "表单", "en": "Form"}, "region": {"zh": "行政区划", "en": "Region"}, "state": {"zh": "办理状态", "en": "State"},
-    "source": {"zh": "来源", "en": "Source"}, "card_type": {"zh": "监督卡类型", "en": "Card type"}, "colour": {"zh": "颜色", "en": "Colour"},
-    "result": {"zh": "结果", "en": "Result"}, "action_form": {"zh": "监督形式", "en": "Action form"},
+DIMENSION_NAMES: dict[str, dict[str, str]] = {
+    "day": {"zh": "日", "en": "Day"},
+    "week": {"zh": "周", "en": "Week"},
+    "month": {"zh": "月", "en": "Month"},
+    "tenant": {"zh": "单位", "en": "Body"},
+    "channel": {"zh": "渠道", "en": "Channel"},
+    "category": {"zh": "问题类别", "en": "Category"},
+    "form": {"zh": "表单", "en": "Form"},
+    "region": {"zh": "地区", "en": "Region"},
+    "state": {"zh": "办理状态", "en": "Status"},
+    "source": {"zh": "来源", "en": "Source"},
+    "card_type": {"zh": "监督卡类型", "en": "Card type"},
+    "colour": {"zh": "卡片颜色", "en": "Card colour"},
+    "result": {"zh": "处理结果", "en": "Result"},
+    "action_form": {"zh": "监督措施形式", "en": "Form of action"},
 }
 SOURCE_NAMES = {"citizen": {"zh": "群众网上提交", "en": "Filed online by the citizen"},
                 "staff": {"zh": "工作人员登记", "en": "Registered by staff"},
