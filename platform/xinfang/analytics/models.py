@@ -52,6 +52,7 @@ class AnalyticsFact(TenantDocument):
             IndexModel([("tenant_id", ASCENDING), ("subject", ASCENDING), ("due_month", ASCENDING)]),
             # The daily sweep's question: open petitions whose time limit has passed but whose fact says not overdue.
             IndexModel([("tenant_id", ASCENDING), ("open", ASCENDING), ("overdue", ASCENDING), ("due_on", ASCENDING)]),
+            IndexModel([("open", ASCENDING), ("overdue", ASCENDING), ("due_on", ASCENDING)]),  # the beat: due in any tenant
         ]
 
 

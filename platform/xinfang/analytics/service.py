@@ -29,11 +29,14 @@ async def handle(event_name: str, subject_id: str | None) -> bool:
     return False
 
 
-async def refresh_overdue(tenant_id: str, today: date) -> int:
+async def refresh_overdue(tenant_id: str | None, today: date) -> int:
     """Open petitions whose time limit passed since their fact was written (the overdue flag is set by the daily
-    petition sweep without an event): refreshed from the petition. Returns how many changed."""
+    petition sweep without an event): refreshed from the petition. Returns how many changed. ``tenant_id`` None: of
+    every tenant in one indexed query (the beat's way: idle tenants cost nothing)."""
     changed = 0
-    query = {"tenant_id": {"$eq": tenant_id}, "open": True, "overdue": False, "due_on": {"$lt": today.isoformat()}}
+    query = {"open": {"$eq": True}, "overdue": {"$eq": False}, "due_on": {"$lt": today.isoformat()}}
+    if tenant_id is not None:
+        query = {"tenant_id": {"$eq": tenant_id}, **query}
     ids = [row["_id"] async for row in AnalyticsFact.get_pymongo_collection().find(query, projection={"_id": 1}).limit(5000)]
     for oid in ids:
         changed += await refresh(PETITION, str(oid))
@@ -43,8 +46,7 @@ async def refresh_overdue(tenant_id: str, today: date) -> int:
 async def sweep(today: date) -> int:
     """The beat's part: marks left by a crash are settled; newly overdue petitions refreshed."""
     settled = await settle_all()
-    for tenant_id in sorted((await hierarchy()).active):
-        await refresh_overdue(tenant_id, today)
+    await refresh_overdue(None, today)
     return settled
 
 
