@@ -294,3 +294,13 @@ async def test_the_dashboard_carries_a_small_map_of_the_area(client, tenants):
     assert page.status_code == 200, html
     panel = re.search(r'<section class="xf-panel" aria-labelledby="map-panel-h">.*?</section>', html, re.S)
     assert panel and "/staff/analytics/map" in panel.group(0) and 'id="panel-652801"' in panel.group(0)
+
+
+def test_the_panel_says_what_the_map_leaves_out():
+    from types import SimpleNamespace
+
+    from xinfang.analytics.maps import _elsewhere_words
+
+    assert _elsewhere_words(SimpleNamespace(outside=[], unknown=0)) == ""
+    said = _elsewhere_words(SimpleNamespace(outside=[("新疆 乌鲁木齐市", 2), ("北京市", 1)], unknown=18))
+    assert "本地区以外 3 件" in said and "未填地区 18 件" in said and "no region given 18" in said

@@ -312,6 +312,14 @@ async def map_json(tenant_slug):
     }
 
 
+def _elsewhere_words(result: MapResult) -> str:
+    """What the map does not place, said beside its total (a tenant whose forms ask no region sees why it is empty)."""
+    outside = sum(count for _, count in result.outside)
+    parts = ([f"；本地区以外 {outside} 件 / outside the area {outside}"] if outside else []) + \
+            ([f"；未填地区 {result.unknown} 件 / no region given {result.unknown}"] if result.unknown else [])
+    return escape("".join(parts))
+
+
 async def dashboard_panel(tenant, principal) -> Markup | None:
     """A small map of the tenant's area (intake, last 30 days) linking to the full page."""
     if principal is None or not principal.can(Permission.ANALYTICS_READ, str(tenant.id)):
@@ -323,6 +331,7 @@ async def dashboard_panel(tenant, principal) -> Markup | None:
         '<section class="xf-panel" aria-labelledby="map-panel-h"><h2 id="map-panel-h">地图：近30天收件 '
         '<small lang="en">Map: intake, last 30 days</small></h2>'
         f'<a href="{escape(link)}" aria-label="打开地图 Open the map">{svg(result, prefix="panel", compact=True)}</a>'
-        f'<p>合计 Total: <strong>{result.total}</strong> · <a href="{escape(link)}">查看地图和数字 See the map and numbers</a></p>'
+        f'<p>地图上 On the map: <strong>{result.total}</strong>{_elsewhere_words(result)} · '
+        f'<a href="{escape(link)}">查看地图和数字 See the map and numbers</a></p>'
         '</section>')
 
