@@ -324,3 +324,12 @@ async def test_snapshot_counts_open_overdue_and_due_this_week(app, tenants):
     assert after["intake_today"]["count"] == before["intake_today"]["count"]
     bazhou = await snapshot(await _tenant(tenants.B), today)
     assert bazhou["open"]["count"] >= after["open"]["count"] and bazhou["tenants"] >= 2
+
+
+def test_month_on_month_compares_whole_months_and_other_periods_with_the_days_just_before():
+    from xinfang.analytics.rollups import last_year, previous_period
+
+    assert previous_period(date(2002, 2, 1), date(2002, 2, 28)) == (date(2002, 1, 1), date(2002, 1, 31))
+    assert previous_period(date(2026, 1, 1), date(2026, 3, 31)) == (date(2025, 10, 1), date(2025, 12, 31))  # a quarter
+    assert previous_period(date(2026, 12, 1), date(2026, 12, 6)) == (date(2026, 11, 25), date(2026, 11, 30))
+    assert last_year(date(2024, 2, 29), date(2024, 3, 31)) == (date(2023, 2, 28), date(2023, 3, 31))

@@ -123,6 +123,11 @@ class WorkerRuntime:
     async def enqueue(self, event_ids: list[str]) -> None:
         await self.handover.events(event_ids)
 
+    @property
+    def in_batch(self) -> bool:
+        """Handlers of a batch of events are running: what they ``send`` goes out once, after all of them."""
+        return self._coalesced is not None
+
     async def send(self, name: str, args: list, queue: str | None = None) -> None:
         """Send a plugin's task (ids only) from inside a task or a sweep.
 

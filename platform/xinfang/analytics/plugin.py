@@ -66,6 +66,13 @@ async def xinfang_sweep(now, runtime):
 
 
 @hookimpl
+def xinfang_celery_tasks(celery_app, runtime):
+    from . import tasks
+
+    tasks.register(celery_app, runtime)
+
+
+@hookimpl
 def xinfang_cli_commands():
     from .cli import analytics_command
 

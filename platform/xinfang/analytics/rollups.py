@@ -319,6 +319,12 @@ async def _compute(viewer_id: str, measures: list[str], dimensions: list[str], f
 
 
 def previous_period(start: date, end: date) -> tuple[date, date]:
+    """环比: whole months against as many whole months before (February against January, a quarter against the
+    quarter before), any other period against the same number of days just before it."""
+    if start.day == 1 and (end + timedelta(1)).day == 1:
+        months = (end.year - start.year) * 12 + end.month - start.month + 1
+        y, m = divmod(start.month - 1 - months, 12)
+        return date(start.year + y, m + 1, 1), start - timedelta(1)
     length = (end - start).days + 1
     return start - timedelta(length), start - timedelta(1)
 
@@ -366,7 +372,10 @@ async def run_report(viewer: Tenant, spec: ReportSpec) -> ReportResult:
         raw = await _compute(viewer_id, measures, spec.dimensions, spec.filters, s, e, spec.include_lower, h)
         compared[kind] = {m: Counter({_strip_time(k, spec.start, s): n for k, n in c.items()}) for m, c in raw.items()}
         compared_totals[kind] = await _compute(viewer_id, measures, [], spec.filters, s, e, spec.include_lower, h)
-    keys = sorted({k for c in main.values() for k in c} | {k for comp in compared.values() for c in comp.values() for k in c})
+    def inside(key: tuple) -> bool:  # a compared day that falls past the period (31 January against February) has no row
+        return all(spec.start.isoformat() <= v <= spec.end.isoformat() for d, v in key if d == "day")
+
+    keys = sorted({k for c in main.values() for k in c} | {k for comp in compared.values() for c in comp.values() for k in c if inside(k)})
     labeller = await Labeller.for_tenants(viewer_id, [viewer_id, *h.children.get(viewer_id, [])])
 
     def cell(key: tuple, source: dict[str, Counter], compare: dict[str, dict[str, Counter]]) -> ReportCell:

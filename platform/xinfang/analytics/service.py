@@ -22,11 +22,19 @@ async def handle(event_name: str, subject_id: str | None) -> bool:
         return False
     if not subject_id:
         return False
-    if event_name.startswith("petition."):
-        return await refresh(PETITION, subject_id)
-    if event_name.startswith("supervision."):
-        return await refresh(SUPERVISION, subject_id)
-    return False
+    subject = PETITION if event_name.startswith("petition.") else SUPERVISION if event_name.startswith("supervision.") else None
+    if subject is None:
+        return False
+    from ..worker import current_runtime
+    from .tasks import SETTLE
+
+    runtime = current_runtime()
+    batched = runtime is not None and runtime.in_batch
+    # In a worker's batch of events: the fact and its marks now, the recount once after the batch (tasks.py); else at once.
+    changed = await refresh(subject, subject_id, settle=not batched)
+    if changed and batched:
+        await runtime.send(SETTLE, [])
+    return changed
 
 
 async def refresh_overdue(tenant_id: str | None, today: date) -> int:
