@@ -31,7 +31,7 @@ TINY: dict[str, tuple[list[str], str]] = {
     "event_drain.py": (["--tiny"], "events/s while draining"),
     "make_search_corpus.py": (["--check"], "files unchanged"),
     "search_quality.py": (["--size", "tiny"], "ratio ours / baseline"),
-    "analytics.py": (["--tenants", "20", "--petitions", "1000", "--runs", "2", "--events", "3"], "x base"),
+    "analytics.py": (["--tenants", "8", "--petitions", "200", "--runs", "1", "--events", "2"], "x base"),
     "forecast_backtest.py": (["--years", "3", "--series", "1", "--folds", "2", "--horizons", "4"], "ratio ours / baseline"),
 }
 

@@ -224,7 +224,8 @@ async def test_unread_notifications_is_the_signed_in_persons_count_and_zero_for_
         async def delivered():  # deliveries are made by the worker after the notification's event
             return await unread_count(siyang, reader.account_id) == 2
 
-        await eventually(delivered, message="two deliveries to the probe account")
+        # The worker shares two cores with the whole suite's background work: a minute, not the default 20 s.
+        await eventually(delivered, timeout=60, message="two deliveries to the probe account")
         assert await render_template_string("{{ unread_notifications() }} {{ unread_notifications() + 1 }}") == "2 3"
     async with app.app.test_request_context("/"):
         assert await render_template_string("{{ unread_notifications() }}") == "0"
