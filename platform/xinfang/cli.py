@@ -331,6 +331,19 @@ def _start_embedded_store(settings: Settings, required: bool = True):
     return store
 
 
+async def tenants_named(slugs: tuple[str, ...], *, active_only: bool) -> list:
+    """The tenants a command's repeatable ``--tenant`` names, by slug (all, or all active, when none is named); a
+    usage error naming the slugs that match none."""
+    from .tenancy.models import Tenant
+
+    query = {"slug": {"$in": list(slugs)}} if slugs else ({"active": True} if active_only else {})
+    tenants = await Tenant.find(query).sort("slug").to_list()
+    missing = sorted(set(slugs) - {t.slug for t in tenants})
+    if missing:
+        raise click.UsageError(f"no such tenant: {', '.join(missing)}")
+    return tenants
+
+
 def _with_store(settings: Settings, work):
     """Run ``work()`` with the store open and events enqueued to the broker."""
 

@@ -131,14 +131,14 @@ def search_command() -> None:
 @click.option("--tenant", "slugs", multiple=True, help="Tenant slug (repeatable); all active tenants when omitted.")
 def recheck_repeats_command(slugs: tuple[str, ...]) -> None:
     """Check every petition for likely repeats and matters again (those indexed before these rules), with a progress bar."""
-    from xinfang.cli import _settings, _with_store
+    from xinfang.cli import _settings, _with_store, tenants_named
 
     from .indexer import recheck_repeats
 
     settings = _settings()
 
     async def work():
-        for tenant in await _tenants_named(slugs):
+        for tenant in await tenants_named(slugs, active_only=True):
             bar = _progress_bar(f"{tenant.slug} 重新判重 / rechecking")
             counts = await recheck_repeats(settings.data_dir, str(tenant.id), bar.update_to)
             bar.close()
@@ -146,16 +146,6 @@ def recheck_repeats_command(slugs: tuple[str, ...]) -> None:
                        f"属集体访事项 {counts['in_collective_matters']} / in collective matters")
 
     _with_store(settings, work)
-
-
-async def _tenants_named(slugs: tuple[str, ...]) -> list:
-    from xinfang.tenancy.models import Tenant
-
-    tenants = await Tenant.find({"slug": {"$in": list(slugs)}} if slugs else {"active": True}).sort("slug").to_list()
-    missing = sorted(set(slugs) - {t.slug for t in tenants})
-    if missing:
-        raise click.UsageError(f"no such tenant: {', '.join(missing)}")
-    return tenants
 
 
 def _progress_bar(description: str):
@@ -177,14 +167,14 @@ def _progress_bar(description: str):
 @click.option("--tenant", "slugs", multiple=True, help="Tenant slug (repeatable); all active tenants when omitted.")
 def rebuild_command(slugs: tuple[str, ...]) -> None:
     """Rebuild tenants' indexes, fingerprints and word counts from the store, with a progress bar."""
-    from xinfang.cli import _settings, _with_store
+    from xinfang.cli import _settings, _with_store, tenants_named
 
     from .indexer import rebuild
 
     settings = _settings()
 
     async def work():
-        for tenant in await _tenants_named(slugs):
+        for tenant in await tenants_named(slugs, active_only=True):
             bar = _progress_bar(f"{tenant.slug} 重建索引 / rebuilding")
             counts = await rebuild(settings.data_dir, str(tenant.id), bar.update_to)
             bar.close()

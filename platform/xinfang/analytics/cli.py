@@ -16,9 +16,8 @@ def rebuild_command(slugs: tuple[str, ...]) -> None:
     """Recompute the facts of every petition and supervision and recount every cell (same numbers as the events gave)."""
     from tqdm import tqdm
 
-    from xinfang.cli import _settings, _with_store
+    from xinfang.cli import _settings, _with_store, tenants_named
     from xinfang.plugins import make_plugin_manager
-    from xinfang.tenancy.models import Tenant
 
     from .facts import use_plugin_manager
     from .service import rebuild
@@ -27,10 +26,7 @@ def rebuild_command(slugs: tuple[str, ...]) -> None:
 
     async def work():
         use_plugin_manager(make_plugin_manager())
-        tenants = await Tenant.find({"slug": {"$in": list(slugs)}} if slugs else {}).sort("slug").to_list()
-        missing = sorted(set(slugs) - {t.slug for t in tenants})
-        if missing:
-            raise click.UsageError(f"no such tenant: {', '.join(missing)}")
+        tenants = await tenants_named(slugs, active_only=False)
         # Deepest first, so each upper body's sums are recounted after its lower bodies'.
         tenants.sort(key=lambda t: (-len(t.ancestor_ids), t.slug))
         for tenant in tenants:
