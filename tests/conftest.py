@@ -96,6 +96,9 @@ def settings(tmp_path_factory, store_uri, redis_available) -> Settings:
         # Above the per-address login limit (10), so the tests of the limits (test_auth.py, test_login_limits.py)
         # see the limits; tests/test_accounts.py tests the default lockout (5) with the setting changed there.
         login_lockout_failures=11,
+        # Outbound webhooks (exchange/) reach the tests' own receivers on 127.0.0.1, and retry within seconds.
+        webhook_allow_private_addresses=True,
+        webhook_retry_seconds=1.0,
     )
 
 

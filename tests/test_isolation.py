@@ -169,6 +169,10 @@ for _module in ("tests.test_cards_steps", "tests.test_accounts", "tests.test_upp
                 "tests.test_analytics_forecast", "tests.test_analytics_alerts", "tests.test_analytics_map"):
     CASES.update({endpoint: Case(**fields) for endpoint, fields in importlib.import_module(_module).ISOLATION_CASES.items()})
 
+# The exchange (issue 15): API clients, Open311 intake, webhooks.
+for _module in ("tests.test_api_clients", "tests.test_open311", "tests.test_webhooks"):
+    CASES.update({endpoint: Case(**fields) for endpoint, fields in importlib.import_module(_module).ISOLATION_CASES.items()})
+
 DIRECTIONS = [("A", "B"), ("B", "A")]
 # Routes that end the caller's own login: run on my own tenant they would revoke the shared test token.
 SIGNING_OFF = {"auth.logout", "auth.revoke_token", "auth.change_password"}

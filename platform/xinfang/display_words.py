@@ -159,6 +159,10 @@ AUDIT_ACTION: Words = {
     "cross_tenant.accounts.search": _w("跨单位查找账号", "Looked up accounts across bodies"),
     "account.roles.granted": _w("授予角色", "Roles granted"), "account.roles.revoked": _w("撤销角色", "Roles revoked"),
     "account.roles.requested": _w("申请授予角色", "Roles requested"), "account.roles.rejected": _w("拒绝授予角色", "Roles refused"),
+    "exchange.client.created": _w("登记接口客户端", "Registered an API client"),
+    "exchange.client.revoked": _w("吊销接口客户端密钥", "Revoked an API client's key"),
+    "exchange.webhook.created": _w("添加事件推送地址", "Added a webhook endpoint"),
+    "exchange.webhook.removed": _w("停用事件推送地址", "Disabled a webhook endpoint"),
 }
 SEARCH_CANDIDATE: Words = {"open": _w("待核实", "To check"), "confirmed": _w("确认为重复信访", "Confirmed repeat"),
                            "dismissed": _w("不是同一事项", "Not the same matter")}

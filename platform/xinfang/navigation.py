@@ -47,6 +47,7 @@ STAFF_LINKS = (
     StaffLink("forms.admin_forms", {"zh": "表单管理", "en": "Forms"}),
     StaffLink("supervision_admin.supervision_admin_page", {"zh": "监督配置", "en": "Supervision settings"}),
     StaffLink("account_pages.accounts_admin_page", {"zh": "账号管理", "en": "Accounts"}),
+    StaffLink("exchange_pages.clients_page", {"zh": "数据交换", "en": "Exchange"}),
 )
 
 # A person's home is the first of these they may open: caseworkers their inbox, a tenant admin the configuration hub.

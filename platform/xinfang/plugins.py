@@ -31,6 +31,7 @@ BUILTIN_PLUGINS = [
     "xinfang.audit.plugin",
     "xinfang.superuser.plugin",
     "xinfang.analytics.plugin",
+    "xinfang.exchange.plugin",
     "xinfang.diagnostics",
 ]
 

@@ -43,6 +43,8 @@ class Settings:
     superuser_totp_required: bool = True
     login_lockout_failures: int = 5
     login_lockout_minutes: int = 15
+    webhook_allow_private_addresses: bool = False
+    webhook_retry_seconds: float = 30.0
 
     @property
     def embedded_store(self) -> bool:
@@ -155,4 +157,6 @@ SETTINGS_TABLE: list[tuple[str, str, str]] = [
     ("XINFANG_LOGIN_LOCKOUT_MINUTES", "15", "The window counted for the lockout, and how long a locked account stays locked."),
     ("XINFANG_REVIEW_NEEDS_SECOND_APPROVER", "true", "A promotion review (cross-tenant archive read) needs a second superuser's approval before anything can be read."),
     ("XINFANG_REVIEW_GRANT_HOURS", "72", "How long an approved promotion review may read the person's consolidated integrity opinion."),
+    ("XINFANG_WEBHOOK_ALLOW_PRIVATE_ADDRESSES", "false", "Let outbound webhooks reach private, loopback and link-local addresses (tests and closed networks only; refused by default against SSRF)."),
+    ("XINFANG_WEBHOOK_RETRY_SECONDS", "30", "Wait before the first retry of a failed webhook delivery; each later retry waits twice as long (8 attempts in all)."),
 ]

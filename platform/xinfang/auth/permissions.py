@@ -36,6 +36,7 @@ class Permission(StrEnum):
     ANALYTICS_READ = "analytics.read"  # dashboards, reports, maps, forecasts and alerts of this tenant and those below
     ANALYTICS_CONFIGURE = "analytics.configure"  # early-warning thresholds and alert recipients
     ALERTS_ACKNOWLEDGE = "alerts.acknowledge"  # say an alert was seen and is being dealt with
+    EXCHANGE_MANAGE = "exchange.manage"  # API clients (Open311 keys), outbound webhooks and their delivery log
     PLATFORM_ADMIN = "platform.admin"
     PLATFORM_CROSS_TENANT_READ = "platform.cross_tenant_read"
 
@@ -77,6 +78,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.AUDITOR: frozenset(ALL_STAFF | {Permission.ACCOUNTS_READ, Permission.ACTIVITY_READ, Permission.PETITIONS_READ,
                                          Permission.ARCHIVES_READ, Permission.ANALYTICS_READ}),
 }
+
+# The exchange (exchange/): tenant admins register API clients (Open311 keys) and webhook endpoints.
+ROLE_PERMISSIONS[Role.TENANT_ADMIN] = ROLE_PERMISSIONS[Role.TENANT_ADMIN] | {Permission.EXCHANGE_MANAGE}
 
 SUPERUSER_PERMISSIONS = frozenset({Permission.PLATFORM_ADMIN, Permission.PLATFORM_CROSS_TENANT_READ})
 

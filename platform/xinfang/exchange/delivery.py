@@ -1,0 +1,115 @@
+"""Sending one webhook delivery: signed, to a public address only, recorded attempt by attempt.
+
+Signature: ``X-Xinfang-Signature: sha256=<hex>`` is HMAC-SHA256 with the endpoint's secret over
+``<X-Xinfang-Timestamp>.<body>`` (the timestamp in epoch seconds); a receiver recomputes it, compares in constant
+time and refuses old timestamps (replays). Retries are rows in the store: a failed attempt sets
+``next_attempt_at`` (the first wait ``XINFANG_WEBHOOK_RETRY_SECONDS``, then twice as long each time, 8 attempts),
+and the beat's sweep sends what is due (tasks.py), never a Celery ETA.
+
+Against SSRF the host's every address must be public unless ``XINFANG_WEBHOOK_ALLOW_PRIVATE_ADDRESSES`` is on,
+and the request goes to the address that was checked (no second look-up between check and connect); redirects
+are not followed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import ipaddress
+import socket
+import time
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+from beanie.odm.utils.parsing import parse_obj
+from pymongo import ReturnDocument
+
+from ..store.scoped import parse_object_id
+from .models import Attempt, WebhookDelivery, WebhookEndpoint
+
+MAX_ATTEMPTS = 8
+LEASE_SECONDS = 60  # a claimed delivery is someone's for this long (a worker killed mid-send: tried again after)
+TIMEOUT_SECONDS = 10
+MAX_BACKOFF_SECONDS = 6 * 3600
+USER_AGENT = "xinfang-webhooks/1"
+
+
+class Refused(Exception):
+    """The endpoint may not be called (a private address, say): recorded as the attempt's error."""
+
+
+def signature(secret: str, timestamp: str, body: str) -> str:
+    return "sha256=" + hmac.new(secret.encode(), f"{timestamp}.{body}".encode(), hashlib.sha256).hexdigest()
+
+
+def backoff(attempts: int, first_wait: float) -> float:
+    """Seconds to wait after ``attempts`` failed attempts: first_wait, 2x, 4x ... (capped)."""
+    return min(first_wait * (2 ** max(attempts - 1, 0)), MAX_BACKOFF_SECONDS)
+
+
+async def public_address(host: str, port: int, allow_private: bool) -> str:
+    """The address to connect to: the host's first, once every address it resolves to passed the check."""
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise Refused(f"主机名无法解析 / cannot resolve the host: {exc.strerror}") from None
+    addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+    if not addresses:
+        raise Refused("主机名无法解析 / cannot resolve the host")
+    if not allow_private and any(not a.is_global or a.is_multicast for a in addresses):
+        raise Refused("拒绝推送到内网、本机或保留地址 / refused: a private, loopback or reserved address")
+    return str(addresses[0])
+
+
+async def claim(delivery_id: str, now: float) -> WebhookDelivery | None:
+    """Take a due delivery for LEASE_SECONDS (one sender at a time; the sweep finds it again after a crash)."""
+    oid = parse_object_id(delivery_id)
+    if oid is None:
+        return None
+    raw = await WebhookDelivery.get_pymongo_collection().find_one_and_update(
+        {"_id": oid, "status": "pending", "next_attempt_at": {"$lte": now}},
+        {"$set": {"next_attempt_at": now + LEASE_SECONDS}}, return_document=ReturnDocument.AFTER)
+    return parse_obj(WebhookDelivery, raw) if raw else None
+
+
+async def send(delivery: WebhookDelivery, endpoint: WebhookEndpoint, secret: str, *, allow_private: bool) -> Attempt:
+    """One POST of the delivery's body; what happened, as an attempt (never raises for the endpoint's faults)."""
+    started = time.monotonic()
+    timestamp = str(int(time.time()))
+    headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT,
+               "X-Xinfang-Event": delivery.event, "X-Xinfang-Delivery": str(delivery.id),
+               "X-Xinfang-Timestamp": timestamp, "X-Xinfang-Signature": signature(secret, timestamp, delivery.body)}
+    try:
+        parts = urlsplit(endpoint.url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        address = await public_address(parts.hostname or "", port, allow_private)
+        netloc = f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+        target = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
+        headers["Host"] = parts.netloc.rpartition("@")[2]
+        extensions = {"sni_hostname": parts.hostname} if parts.scheme == "https" else {}
+        async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS, follow_redirects=False, trust_env=False) as client:
+            response = await client.post(target, content=delivery.body.encode(), headers=headers, extensions=extensions)
+        error = None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
+        return Attempt(at=time.time(), status_code=response.status_code, error=error,
+                       duration_ms=int((time.monotonic() - started) * 1000))
+    except Refused as refused:
+        return Attempt(at=time.time(), error=str(refused)[:300], duration_ms=int((time.monotonic() - started) * 1000))
+    except (httpx.HTTPError, OSError, ValueError) as exc:
+        return Attempt(at=time.time(), error=f"{type(exc).__name__}: {exc}"[:300], duration_ms=int((time.monotonic() - started) * 1000))
+
+
+async def record(delivery: WebhookDelivery, attempt: Attempt, first_wait: float, *, final: bool = False) -> WebhookDelivery:
+    """The attempt appended; delivered, due again after the back-off, or failed for good after MAX_ATTEMPTS
+    (or at once when ``final``: the endpoint is gone)."""
+    attempts = len(delivery.attempts) + 1
+    update: dict = {"$push": {"attempts": attempt.model_dump()}}
+    if attempt.error is None:
+        update["$set"] = {"status": "delivered", "delivered_at": attempt.at}
+    elif attempts >= MAX_ATTEMPTS or final:
+        update["$set"] = {"status": "failed"}
+    else:
+        update["$set"] = {"next_attempt_at": attempt.at + backoff(attempts, first_wait)}
+    raw = await WebhookDelivery.get_pymongo_collection().find_one_and_update(
+        {"_id": delivery.id, "status": "pending"}, update, return_document=ReturnDocument.AFTER)
+    return parse_obj(WebhookDelivery, raw) if raw else delivery

@@ -1,0 +1,64 @@
+"""Webhook deliveries in the background: the event hook writes the rows and asks for a send at once; the beat's
+sweep sends whatever is due (retries after their back-off, and sends a lost message never made)."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from ..store.scoped import TenantScope
+from . import delivery as sender
+from .models import Attempt, WebhookEndpoint
+
+log = logging.getLogger(__name__)
+
+DELIVER = "xinfang.exchange.deliver"
+DUE_BATCH = 200  # deliveries one sweep hands over
+
+
+def _settings():
+    from ..settings import Settings
+
+    return Settings.from_env()
+
+
+async def deliver(delivery_ids: list[str], settings=None) -> dict[str, str]:
+    """Try each due delivery once (claimed first: two workers never send one delivery at once)."""
+    from ..notifications.service import process_keyring
+    from .webhooks import endpoint_secret
+
+    settings = settings or _settings()
+    results = {}
+    for delivery_id in delivery_ids:
+        delivery = await sender.claim(delivery_id, time.time())
+        if delivery is None:
+            results[delivery_id] = "not due"
+            continue
+        endpoint = await TenantScope(delivery.tenant_id).repo(WebhookEndpoint).get(delivery.endpoint_id)
+        if endpoint is None or not endpoint.active:
+            attempt, final = Attempt(at=time.time(), error="推送地址已停用 / the endpoint was disabled"), True
+        else:
+            secret = await endpoint_secret(process_keyring(), endpoint)
+            attempt, final = await sender.send(delivery, endpoint, secret, allow_private=settings.webhook_allow_private_addresses), False
+        done = await sender.record(delivery, attempt, settings.webhook_retry_seconds, final=final)
+        results[delivery_id] = done.status
+    return results
+
+
+async def due_deliveries(now: float, limit: int = DUE_BATCH) -> list[str]:
+    """Deliveries whose next attempt is due, across tenants (the platform's own bookkeeping, like the outbox sweep):
+    one equality and one range on the (status, next_attempt_at) index."""
+    from .models import WebhookDelivery
+
+    cursor = WebhookDelivery.get_pymongo_collection().find(
+        {"status": {"$eq": "pending"}, "next_attempt_at": {"$lte": now}}, projection={"_id": 1}).limit(limit)
+    return [str(doc["_id"]) async for doc in cursor]
+
+
+def register(celery_app, runtime) -> None:
+    @celery_app.task(name=DELIVER, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+    def deliver_task(delivery_ids: list[str]) -> None:
+        async def run(rt):
+            await deliver(delivery_ids, rt.settings)
+
+        runtime.run(run)
