@@ -162,7 +162,7 @@ CASES: dict[str, Case] = {
 }
 
 # Cases kept beside a feature's own tests (its module's ISOLATION_CASES), checked here like the others.
-for _module in ("tests.test_cards_steps", "tests.test_accounts", "tests.test_upper_level", "tests.test_notifications_workflow",
+for _module in ("tests.test_oversight", "tests.test_cards_steps", "tests.test_accounts", "tests.test_upper_level", "tests.test_notifications_workflow",
                 "tests.test_staff_casework", "tests.test_wording", "tests.test_config_studio", "tests.test_workflow_designer",
                 "tests.test_form_builder", "tests.test_admin_calendar", "tests.test_admin_dictionary", "tests.test_admin_plugins",
                 "tests.test_matters", "tests.test_analytics_pages", "tests.test_analytics_rollups",

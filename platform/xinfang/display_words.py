@@ -176,6 +176,8 @@ NOTIFICATION_KIND: Words = {
     "result_report": _w("结果报送", "Result report"), "result_decided": _w("结果审核", "Result decision"),
     "upper_reminder": _w("上级督办", "Reminder from above"),
     "analytics_alert": _w("预警", "Early warning"),
+    "oversight": _w("上级督办", "Oversight from above"), "oversight_overdue": _w("督办逾期", "Oversight overdue"),
+    "oversight_report": _w("督办结果报送", "Oversight report"), "oversight_decided": _w("督办结果审核", "Oversight decision"),
 }
 TENANT_LEVEL: Words = {"national": _w("全国", "national"), "provincial": _w("省级", "provincial"), "prefecture": _w("地级", "prefecture"),
                        "county": _w("县级", "county"), "township": _w("乡镇", "township")}

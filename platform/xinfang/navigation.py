@@ -32,6 +32,7 @@ class StaffLink:
 STAFF_LINKS = (
     StaffLink("console.inbox_page", {"zh": "待办", "en": "Inbox"}),
     StaffLink("upper_level.followed_list_page", {"zh": "交办跟踪", "en": "Assigned down"}, needs_lower_bodies=True),
+    StaffLink("oversight_pages.oversight_list_page", {"zh": "督办", "en": "Oversight"}),
     StaffLink("console.register_page", {"zh": "登记来信来访来电", "en": "Register a letter, visit or call"}),
     StaffLink("supervision_console.supervisions_page", {"zh": "监督卡与监督措施", "en": "Cards and actions"}),
     StaffLink("search_pages.search_page", {"zh": "检索", "en": "Search"}),

@@ -26,6 +26,7 @@ BUILTIN_PLUGINS = [
     "xinfang.archives.plugin",
     "xinfang.forms.plugin",
     "xinfang.petitions.plugin",
+    "xinfang.oversight.plugin",
     "xinfang.notifications.plugin",
     "xinfang.events_plugin",
     "xinfang.audit.plugin",

@@ -142,6 +142,7 @@ PLACEHOLDERS = {p.name: p for p in (
     Placeholder("sender_name", {"zh": "抄送来的单位名称", "en": "the body the copy comes from"}),
     Placeholder("issued_on", {"zh": "发文日期（数字格式，如 2027-01-04）", "en": "the date of issue, as digits (2027-01-04)"}),
     Placeholder("due_on", {"zh": "办理期限（数字格式，如 2027-03-05）", "en": "the time limit, as digits (2027-03-05)"}),
+    Placeholder("item_name", {"zh": "督办的事项，如“信访件 KORLA-2026-000012”", "en": "what is supervised, e.g. “petition KORLA-2026-000012”"}),
 )}
 
 STAFF = {"zh": "工作人员", "en": "staff"}
@@ -150,6 +151,8 @@ HANDLERS = {"zh": "承办人和领导", "en": "handlers and leaders"}
 CASE_HOLDER = {"zh": "承办人；还没有分办的，下一步办理人员", "en": "the handler; whoever acts next when nobody holds it yet"}
 CARD_VALUES = ("subject_name", "type_name")
 CASE_VALUES = ("case_number", "title", "deadline")
+OVERSIGHT_VALUES = ("item_name", "due_on")  # 督办 (oversight/notify.py)
+LOWER = {"zh": "被督办单位的承办人和领导", "en": "handlers and leaders of the supervised body"}
 
 MESSAGES: dict[str, Message] = {m.key: m for m in (
     Message("approval", {"zh": "待审批（监督卡、措施报批）", "en": "To approve (a card or action submitted)"}, {"zh": "领导", "en": "leaders"},
@@ -223,6 +226,28 @@ MESSAGES: dict[str, Message] = {m.key: m for m in (
     Message("upper_reminder", {"zh": "上级督办", "en": "A reminder from the upper body"},
             {"zh": "下级单位的承办人和领导", "en": "handlers and leaders of the lower body"}, ("case_number",),
             {"zh": "上级督办交办件 {{ case_number }}", "en": "The upper body sent a reminder on assigned case {{ case_number }}"}),
+    # 督办 from any level above, of a case or a card (oversight/notify.py): the receiving body's wording.
+    Message("oversight_opened", {"zh": "上级督办（新督办事项）", "en": "Oversight opened by an upper body"}, LOWER,
+            OVERSIGHT_VALUES, {"zh": "上级督办{{ item_name }}，请于 {{ due_on }} 前报送办理结果",
+                               "en": "An upper body oversees {{ item_name }}: report the result by {{ due_on }}"}),
+    Message("oversight_reminder", {"zh": "上级催办督办事项", "en": "An upper body chased an oversight item"}, LOWER,
+            OVERSIGHT_VALUES, {"zh": "上级催办{{ item_name }}（期限 {{ due_on }}）", "en": "The upper body chased {{ item_name }} (due {{ due_on }})"}),
+    Message("oversight_due_soon", {"zh": "督办事项即将到期", "en": "An oversight item falls due soon"}, LOWER,
+            OVERSIGHT_VALUES, {"zh": "督办事项{{ item_name }}将于 {{ due_on }} 到期，请按时报送办理结果",
+                               "en": "Oversight of {{ item_name }} is due on {{ due_on }}: report the result in time"}),
+    Message("oversight_overdue", {"zh": "督办事项逾期未办结", "en": "An oversight item is overdue"},
+            {"zh": "上下两级单位的承办人和领导", "en": "handlers and leaders of both bodies"},
+            OVERSIGHT_VALUES, {"zh": "督办事项{{ item_name }}已超过期限（{{ due_on }}）未办结",
+                               "en": "Oversight of {{ item_name }} is past its deadline ({{ due_on }})"}),
+    Message("oversight_reported", {"zh": "下级报送督办事项办理结果", "en": "A lower body reported on an oversight item"},
+            {"zh": "督办单位的承办人和领导", "en": "handlers and leaders of the supervising body"}, OVERSIGHT_VALUES,
+            {"zh": "下级报送了督办事项{{ item_name }}的办理结果，请审核", "en": "The lower body reported on {{ item_name }}; please decide"}),
+    Message("oversight_accepted", {"zh": "上级采纳督办事项办理结果", "en": "The upper body accepted an oversight result"}, LOWER,
+            OVERSIGHT_VALUES, {"zh": "上级采纳了督办事项{{ item_name }}的办理结果，督办办结",
+                               "en": "The upper body accepted the result on {{ item_name }}; oversight closed"}),
+    Message("oversight_returned", {"zh": "上级退回督办事项办理结果", "en": "The upper body returned an oversight result"}, LOWER,
+            OVERSIGHT_VALUES, {"zh": "上级退回了督办事项{{ item_name }}的办理结果，请重新报送",
+                               "en": "The upper body returned the result on {{ item_name }}; report again"}),
 )}
 
 WHAT = {"zh": "提醒文字", "en": "the notification wording"}
@@ -308,6 +333,7 @@ def sample_values(tenant, today: date) -> dict:
         "copy_to": {"zh": "组织人事部门", "en": "Organization and personnel department"},
         "sender_name": {"zh": "某县纪委监委", "en": "a county commission"}, "issued_on": today.isoformat(),
         "due_on": due.isoformat(),
+        "item_name": {"zh": f"信访件 {tenant.slug.upper()}-{today.year}-000012", "en": f"petition {tenant.slug.upper()}-{today.year}-000012"},
     }
 
 

@@ -1,0 +1,106 @@
+"""Staff pages of 督办 (service.py): one list with two tabs (督办事项 I issued / 上级督办 I received) and
+its statistics, the form to open one, and the record's page with either side's steps.
+
+  GET  staff/oversight?side=issued|received&state=     the list, the statistics, the form (issued side)
+  POST staff/oversight                                 open an oversight
+  GET  staff/oversight/<id>                            the record on this body's side
+  POST staff/oversight/<id>/report | accept | return | remind
+"""
+
+from __future__ import annotations
+
+from quart import Blueprint, redirect, request, url_for
+
+from ..auth.access import current_principal
+from ..auth.permissions import Permission, requires
+from ..errors import DomainError
+from ..http import refusal_message, staff_page
+from ..tenancy.resolution import current_tenant
+from ..tenancy.service import has_lower_bodies
+from . import service
+from .http import PAGE_SIZE, SIDES, today
+from .stats import BUCKETS, statistics
+from .views import list_rows, record_view
+
+oversight_pages_bp = Blueprint("oversight_pages", __name__, url_prefix="/t/<tenant_slug>/staff")
+STATES = ("awaiting_report", "reported", "returned", "accepted", "overdue")
+
+
+async def list_page(tenant_slug, message=None, status=200, values=None, errors=None):
+    ctx, principal = current_tenant(), current_principal()
+    tab = request.args.get("side") if request.args.get("side") in SIDES else "issued"
+    side, state = SIDES[tab], request.args.get("state") if request.args.get("state") in STATES else None
+    page = request.args.get("page", 1, type=int) or 1
+    records, total = await service.list_oversights(ctx.tenant_id, side, state=state, page=page, page_size=PAGE_SIZE)
+    return await staff_page("staff/oversight_list.html", status, tab=tab, state=state, states=STATES, items=await list_rows(records, today()),
+                            total=total, page=page, pages=max(1, -(-total // PAGE_SIZE)), stats=await statistics(ctx.tenant_id, side, today()),
+                            buckets=BUCKETS, may_open=await has_lower_bodies(ctx.tenant_id) and bool(service.STEP_ROLES & set(principal.roles)),
+                            message=message, values=values or {}, errors=errors or {}, today=today())
+
+
+@oversight_pages_bp.get("/oversight")
+@requires(Permission.PETITIONS_READ)
+async def oversight_list_page(tenant_slug):
+    return await list_page(tenant_slug)
+
+
+@oversight_pages_bp.post("/oversight")
+@requires(Permission.PETITIONS_ACT)
+async def open_submit(tenant_slug):
+    form = await request.form
+    try:
+        record = await service.do_open(current_tenant().tenant, current_principal(), subject_kind=form.get("subject_kind", ""),
+                                       subject_ref=form.get("subject", ""), requirement=form.get("requirement", ""),
+                                       due_on=form.get("due_on"), working_days=form.get("working_days"),
+                                       remind_working_days=form.get("remind_working_days") or 2)
+    except DomainError as refused:
+        return await list_page(tenant_slug, refusal_message(refused), refused.status, dict(form), refused.fields)
+    return redirect(url_for("oversight_pages.oversight_page", tenant_slug=tenant_slug, oversight_id=str(record.id)))
+
+
+@oversight_pages_bp.get("/oversight/<oversight_id>")
+@requires(Permission.PETITIONS_READ)
+async def oversight_page(tenant_slug, oversight_id, message=None, status=200):
+    ctx, principal = current_tenant(), current_principal()
+    record, side = await service.access_oversight(principal, ctx.tenant, oversight_id)
+    return await staff_page("staff/oversight.html", status, view=await record_view(record, side, principal, today()), message=message,
+                            today=today())
+
+
+async def _step(tenant_slug, oversight_id, step):
+    form = await request.form
+    ctx, principal = current_tenant(), current_principal()
+    record, side = await service.access_oversight(principal, ctx.tenant, oversight_id)
+    try:
+        await step(record, side, principal, form)
+    except DomainError as refused:
+        return await oversight_page(tenant_slug, oversight_id, message=refusal_message(refused), status=refused.status)
+    return redirect(url_for("oversight_pages.oversight_page", tenant_slug=tenant_slug, oversight_id=oversight_id))
+
+
+@oversight_pages_bp.post("/oversight/<oversight_id>/report")
+@requires(Permission.PETITIONS_ACT)
+async def report_submit(tenant_slug, oversight_id):
+    return await _step(tenant_slug, oversight_id, lambda record, side, principal, form: service.do_report(
+        record, side, principal, text=form.get("text", "")))
+
+
+@oversight_pages_bp.post("/oversight/<oversight_id>/accept")
+@requires(Permission.PETITIONS_ACT)
+async def accept_submit(tenant_slug, oversight_id):
+    return await _step(tenant_slug, oversight_id, lambda record, side, principal, form: service.do_decide(
+        record, side, principal, accept=True, reason=form.get("reason")))
+
+
+@oversight_pages_bp.post("/oversight/<oversight_id>/return")
+@requires(Permission.PETITIONS_ACT)
+async def return_submit(tenant_slug, oversight_id):
+    return await _step(tenant_slug, oversight_id, lambda record, side, principal, form: service.do_decide(
+        record, side, principal, accept=False, reason=form.get("reason")))
+
+
+@oversight_pages_bp.post("/oversight/<oversight_id>/remind")
+@requires(Permission.PETITIONS_ACT)
+async def remind_submit(tenant_slug, oversight_id):
+    return await _step(tenant_slug, oversight_id, lambda record, side, principal, form: service.do_remind(
+        record, side, principal, message=form.get("message", ""), due_on=form.get("due_on")))
