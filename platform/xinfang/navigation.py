@@ -34,6 +34,7 @@ STAFF_LINKS = (
     StaffLink("upper_level.followed_list_page", {"zh": "交办跟踪", "en": "Assigned down"}, needs_lower_bodies=True),
     StaffLink("oversight_pages.oversight_list_page", {"zh": "督办", "en": "Oversight"}),
     StaffLink("console.register_page", {"zh": "登记来信来访来电", "en": "Register a letter, visit or call"}),
+    StaffLink("imports.imports_page", {"zh": "批量导入", "en": "Bulk import"}),
     StaffLink("supervision_console.supervisions_page", {"zh": "监督卡与监督措施", "en": "Cards and actions"}),
     StaffLink("search_pages.search_page", {"zh": "检索", "en": "Search"}),
     StaffLink("search_pages.matters_page", {"zh": "同一事项", "en": "Matters"}),
@@ -48,6 +49,7 @@ STAFF_LINKS = (
     StaffLink("forms.admin_forms", {"zh": "表单管理", "en": "Forms"}),
     StaffLink("supervision_admin.supervision_admin_page", {"zh": "监督配置", "en": "Supervision settings"}),
     StaffLink("account_pages.accounts_admin_page", {"zh": "账号管理", "en": "Accounts"}),
+    StaffLink("data_export.exports_page", {"zh": "数据导出", "en": "Data export"}),
     StaffLink("exchange_pages.clients_page", {"zh": "数据交换", "en": "Exchange"}),
 )
 

@@ -32,6 +32,8 @@ BUILTIN_PLUGINS = [
     "xinfang.audit.plugin",
     "xinfang.superuser.plugin",
     "xinfang.analytics.plugin",
+    "xinfang.imports.plugin",
+    "xinfang.data_export.plugin",
     "xinfang.exchange.plugin",
     "xinfang.diagnostics",
 ]

@@ -37,6 +37,9 @@ class Permission(StrEnum):
     ANALYTICS_CONFIGURE = "analytics.configure"  # early-warning thresholds and alert recipients
     ALERTS_ACKNOWLEDGE = "alerts.acknowledge"  # say an alert was seen and is being dealt with
     EXCHANGE_MANAGE = "exchange.manage"  # API clients (Open311 keys), outbound webhooks and their delivery log
+    PETITIONS_IMPORT = "petitions.import"  # bulk import of legacy registers and message-board exports (imports/)
+    DATA_EXPORT = "tenant.data_export"  # the tenant's data as an archive file, identity sealed (data_export/)
+    DATA_EXPORT_IDENTITY = "tenant.data_export.identity"  # the same with petitioners' identity opened (also needs DATA_EXPORT)
     PLATFORM_ADMIN = "platform.admin"
     PLATFORM_CROSS_TENANT_READ = "platform.cross_tenant_read"
 
@@ -53,10 +56,11 @@ CASEWORK = {
 ARCHIVE_WORK = {Permission.ARCHIVES_READ, Permission.ARCHIVES_WRITE}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.REGISTRAR: frozenset(ALL_STAFF | CASEWORK),
+    Role.REGISTRAR: frozenset(ALL_STAFF | CASEWORK | {Permission.PETITIONS_IMPORT}),
     Role.HANDLER: frozenset(ALL_STAFF | CASEWORK | ARCHIVE_WORK | {Permission.ANALYTICS_READ}),
     Role.LEADER: frozenset(ALL_STAFF | CASEWORK | ARCHIVE_WORK | {Permission.ACCOUNTS_READ, Permission.ACTIVITY_READ,
-                                                                   Permission.ANALYTICS_READ, Permission.ALERTS_ACKNOWLEDGE}),
+                                                                   Permission.ANALYTICS_READ, Permission.ALERTS_ACKNOWLEDGE}
+                           | {Permission.PETITIONS_IMPORT, Permission.DATA_EXPORT_IDENTITY}),
     Role.TENANT_ADMIN: frozenset(
         ALL_STAFF
         | {
@@ -72,6 +76,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.WORKFLOW_MANAGE,
             Permission.CONFIGURATION_MANAGE,
             Permission.ANALYTICS_CONFIGURE,
+            Permission.DATA_EXPORT,
         }
     ),
     # Auditors oversee casework but never see who the petitioners are.

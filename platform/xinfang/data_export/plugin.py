@@ -1,0 +1,32 @@
+"""Built-in plugin: a tenant's data as a documented archive file, made by a worker, downloaded by a tenant admin."""
+
+from __future__ import annotations
+
+from ..hookspecs import hookimpl
+from ..plugins import PluginInfo
+
+
+@hookimpl
+def xinfang_plugin_info():
+    return PluginInfo("data_export", {"zh": "数据导出", "en": "Data export"}, required=True)
+
+
+@hookimpl
+def xinfang_document_models():
+    from .models import DataExport, ExportChunk
+
+    return [DataExport, ExportChunk]
+
+
+@hookimpl
+def xinfang_blueprints():
+    from .http import data_export_bp
+
+    return [data_export_bp]
+
+
+@hookimpl
+def xinfang_celery_tasks(celery_app, runtime):
+    from . import tasks
+
+    tasks.register(celery_app, runtime)
