@@ -17,3 +17,247 @@ ISOLATION_CASES = {
     "exchange_pages.disable_webhook_submit": dict(method="POST", path="/admin/exchange/webhooks/{id}/disable", kind="object", form=True),
     "exchange_pages.deliveries_page": dict(method="GET", path="/admin/exchange/webhooks/{id}/deliveries", kind="object"),
 }
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from tests.conftest import eventually, free_port, login_token
+from xinfang.errors import InvalidInput
+from xinfang.events import OutboxEvent
+from xinfang.exchange import delivery, webhooks
+from xinfang.exchange.models import WebhookDelivery, WebhookEndpoint
+from xinfang.petitions.models import Petition
+from xinfang.tenancy.context import TenantContext
+from xinfang.tenancy.models import Tenant
+
+NAME, PHONE, ID_NUMBER = "赵推送", "13800001111", "110101199003078515"
+
+
+class Receiver:
+    """A real HTTP server on 127.0.0.1: records every POST; on a path in ``fail_first`` each case number's first
+    n deliveries are answered 500."""
+
+    def __init__(self):
+        self.received: list[dict] = []
+        self.fail_first: dict[str, int] = {}
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+                number = (json.loads(body).get("data") or {}).get("number")
+                receiver.received.append({"path": self.path, "headers": dict(self.headers), "body": body, "at": time.time()})
+                earlier = sum(1 for r in receiver.received if r["path"] == self.path and json.loads(r["body"])["data"].get("number") == number)
+                status = 500 if number and earlier <= receiver.fail_first.get(self.path, 0) else 200
+                self.send_response(status)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args):
+                pass
+
+        self.port = free_port()
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def for_number(self, number: str, path: str) -> list[dict]:
+        return [r for r in self.received if r["path"] == path and json.loads(r["body"])["data"].get("number") == number]
+
+
+@pytest.fixture(scope="module")
+def receiver():
+    server = Receiver()
+    yield server
+    server.server.shutdown()
+
+
+def verified(secret: str, request: dict) -> dict:
+    """What a receiving system does: recompute the signature over timestamp.body, compare, refuse stale ones."""
+    timestamp = request["headers"]["X-Xinfang-Timestamp"]
+    expected = "sha256=" + hmac.new(secret.encode(), f"{timestamp}.{request['body']}".encode(), hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(expected, request["headers"]["X-Xinfang-Signature"])
+    assert abs(time.time() - int(timestamp)) < 300
+    return json.loads(request["body"])
+
+
+async def add_endpoint(client, slug: str, headers: dict, url: str, events: list[str]) -> dict:
+    made = await client.post(f"/t/{slug}/api/exchange/webhooks", headers=headers, json={"name": f"测试接收 {uuid.uuid4().hex[:4]}",
+                                                                                       "url": url, "events": events})
+    assert made.status_code == 201, await made.get_data(as_text=True)
+    return await made.get_json()
+
+
+async def submit(client, slug: str) -> str:
+    filed = await client.post(f"/t/{slug}/api/petitions/submit", json={"form": "petition", "anonymous": False, "answers": {
+        "title": "推送测试：学校食堂乱收费", "category": "other", "content": f"食堂每月多收伙食费。{uuid.uuid4().hex[:6]}",
+        "petitioner_name": NAME, "id_number": ID_NUMBER, "phone": PHONE}})
+    assert filed.status_code == 201, await filed.get_data(as_text=True)
+    return (await filed.get_json())["number"]
+
+
+async def test_a_case_event_arrives_signed_and_without_the_petitioner(client, tenants, admin_a, receiver):
+    path = f"/ok-{uuid.uuid4().hex[:6]}"
+    endpoint = await add_endpoint(client, tenants.A, admin_a, receiver.url(path),
+                                  ["petition.received", "petition.state_changed", "petition.closed"])
+    assert endpoint["secret"].startswith("whsec_")
+    raw = await WebhookEndpoint.get_pymongo_collection().find_one({"name": endpoint["name"]})
+    assert endpoint["secret"] not in str(raw)  # sealed with the tenant's key, not stored in clear
+    try:
+        number = await submit(client, tenants.A)
+        arrived = await eventually(lambda: _async(receiver.for_number(number, path)), timeout=60, message="the webhook")
+        got = arrived[0]
+        body = verified(endpoint["secret"], got)
+        assert got["headers"]["X-Xinfang-Event"] == "petition.received" == body["event"]
+        assert body["event_name"]["zh"].startswith("收到信访件") and body["tenant"]["slug"] == tenants.A
+        assert body["data"]["number"] == number and body["data"]["status"] == "open" and body["data"]["state"] == "registered"
+        for secret in (NAME, PHONE, ID_NUMBER, "食堂每月多收"):
+            assert secret not in got["body"]
+        # the workflow moves it on: accepted (state changed), then closed
+        petition = await Petition.find_one({"number": number, "tenant_id": str((await Tenant.find_one({"slug": tenants.A})).id)})
+        leader, handler = await login_token(client, tenants.A, "leader"), await login_token(client, tenants.A, "handler")
+        accounts = (await (await client.get(f"/t/{tenants.A}/api/accounts", headers=leader)).get_json())["accounts"]
+        handler_id = next(a["id"] for a in accounts if a["username"] == "handler")
+        for headers, step, fields in ((leader, "accept", {}), (leader, "assign", {"assignee": handler_id}),
+                                      (handler, "reply", {"reply": "已退还多收费用。"}), (handler, "close", {})):
+            moved = await client.post(f"/t/{tenants.A}/api/petitions/{petition.id}/transitions/{step}", headers=headers, json={"fields": fields})
+            assert moved.status_code == 200, await moved.get_data(as_text=True)
+
+        async def closed():
+            events = [verified(endpoint["secret"], r) for r in receiver.for_number(number, path)]
+            return events if any(e["event"] == "petition.closed" for e in events) else None
+
+        events = await eventually(closed, timeout=60, message="the closed event")
+        changes = [e for e in events if e["event"] == "petition.state_changed"]
+        assert {e["data"]["transition"] for e in changes} >= {"accept", "assign", "reply", "close"}
+        assert next(e for e in events if e["event"] == "petition.closed")["data"]["status"] == "closed"
+        assert "已退还多收费用" not in json.dumps(events, ensure_ascii=False)  # the reply stays in the platform
+    finally:
+        await client.post(f"/t/{tenants.A}/api/exchange/webhooks/{endpoint['id']}/disable", headers=admin_a)
+
+
+async def _async(value):
+    return value
+
+
+async def test_a_failing_receiver_is_retried_with_back_off_until_it_answers(client, tenants, admin_b, receiver):
+    path = f"/flaky-{uuid.uuid4().hex[:6]}"
+    endpoint = await add_endpoint(client, tenants.B, admin_b, receiver.url(path), ["petition.received"])
+    try:
+        receiver.fail_first[path] = 2
+        number = await submit(client, tenants.B)
+
+        async def delivered():
+            log = await (await client.get(f"/t/{tenants.B}/api/exchange/webhooks/{endpoint['id']}/deliveries", headers=admin_b)).get_json()
+            mine = [d for d in log["deliveries"] if d["status"] == "delivered" and len(d["attempts"]) == 3]
+            return mine or None
+
+        found = await eventually(delivered, timeout=90, message="the third attempt")
+        attempts = found[0]["attempts"]
+        assert [a["status_code"] for a in attempts] == [500, 500, 200]
+        assert attempts[0]["error"] == "HTTP 500" and attempts[2]["error"] is None
+        first_gap, second_gap = attempts[1]["at"] - attempts[0]["at"], attempts[2]["at"] - attempts[1]["at"]
+        assert first_gap >= 0.9 and second_gap >= 1.9, (first_gap, second_gap)  # 1 s, then twice as long
+        sent = receiver.for_number(number, path)
+        assert len(sent) == 3 and len({r["headers"]["X-Xinfang-Delivery"] for r in sent}) == 1
+        assert len({r["body"] for r in sent}) == 1  # the same body every time, each signed afresh
+        for request in sent:
+            verified(endpoint["secret"], request)
+        page = await client.get(f"/t/{tenants.B}/admin/exchange/webhooks/{endpoint['id']}/deliveries", headers=admin_b)
+        html = await page.get_data(as_text=True)
+        assert page.status_code == 200 and "已送达" in html and "HTTP 500" in html and "收到信访件" in html
+    finally:
+        await client.post(f"/t/{tenants.B}/api/exchange/webhooks/{endpoint['id']}/disable", headers=admin_b)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "10.1.2.3", "192.168.0.8", "169.254.169.254", "::1", "0.0.0.0"])
+async def test_private_and_loopback_addresses_are_refused(host):
+    with pytest.raises(delivery.Refused):
+        await delivery.public_address(host, 80, allow_private=False)
+    assert await delivery.public_address(host, 80, allow_private=True)  # only when the platform setting says so
+
+
+async def test_a_refused_address_is_never_called(receiver):
+    path = f"/ssrf-{uuid.uuid4().hex[:6]}"
+    endpoint = WebhookEndpoint(tenant_id="0" * 24, name="x", url=receiver.url(path), events=["petition.received"], secret_sealed="")
+    row = WebhookDelivery(tenant_id="0" * 24, endpoint_id="0" * 24, event_id="e", event="petition.received",
+                          body=json.dumps({"data": {"number": "N"}}), next_attempt_at=0)
+    attempt = await delivery.send(row, endpoint, "secret", allow_private=False)
+    assert attempt.status_code is None and "拒绝" in attempt.error
+    assert not [r for r in receiver.received if r["path"] == path]
+    allowed = await delivery.send(row, endpoint, "secret", allow_private=True)
+    assert allowed.status_code == 200 and allowed.error is None and [r for r in receiver.received if r["path"] == path]
+
+
+async def test_endpoint_urls_are_checked(client, tenants, admin_a):
+    for url, word in (("ftp://example.org/x", "https://"), ("https://user:pw@example.org/x", "用户名"), ("not a url", "https://")):
+        refused = await client.post(f"/t/{tenants.A}/api/exchange/webhooks", headers=admin_a,
+                                    json={"name": "坏地址", "url": url, "events": ["petition.received"]})
+        assert refused.status_code == 422, url
+        assert word in (await refused.get_json())["error"]["fields"]["url"]["zh"]
+    ctx = TenantContext.of(await Tenant.find_one({"slug": tenants.A}))
+    with pytest.raises(InvalidInput) as refused:
+        await webhooks.do_add_endpoint(ctx, None, None, name="内网", url="http://10.0.0.5/hook", events=["petition.received"],
+                                       allow_private=False)
+    assert "内网" in refused.value.fields["url"]["zh"]
+
+
+async def test_a_disabled_endpoint_gets_nothing_more(client, tenants, admin_a, receiver):
+    path = f"/off-{uuid.uuid4().hex[:6]}"
+    endpoint = await add_endpoint(client, tenants.A, admin_a, receiver.url(path), ["petition.received"])
+    off = await client.post(f"/t/{tenants.A}/api/exchange/webhooks/{endpoint['id']}/disable", headers=admin_a)
+    assert off.status_code == 200 and (await off.get_json())["active"] is False
+    number = await submit(client, tenants.A)
+    petition = await Petition.find_one({"number": number, "tenant_id": str((await Tenant.find_one({"slug": tenants.A})).id)})
+
+    async def handled():
+        event = await OutboxEvent.find_one({"subject_id": str(petition.id), "name": "petition.submitted"})
+        return event is not None and "exchange" in event.handled_by
+
+    await eventually(handled, timeout=60, message="the submitted event handled by the exchange plugin")
+    assert await WebhookDelivery.get_pymongo_collection().count_documents({"endpoint_id": endpoint["id"]}) == 0
+    assert not receiver.for_number(number, path)
+
+
+@pytest.mark.parametrize("me, other", [("A", "B"), ("B", "A")])
+async def test_an_endpoint_of_one_body_is_nothing_to_another(client, tenants, me, other):
+    slugs = {"A": tenants.A, "B": tenants.B}
+    mine, theirs = await login_token(client, slugs[me], "admin"), await login_token(client, slugs[other], "admin")
+    endpoint = await add_endpoint(client, slugs[other], theirs, "https://example.org/isolation", ["card.issued"])
+    try:
+        for method, rest in (("GET", "deliveries"), ("POST", "disable")):
+            foreign = await client.open(f"/t/{slugs[me]}/api/exchange/webhooks/{endpoint['id']}/{rest}", method=method, headers=mine)
+            assert foreign.status_code == 404
+        page = await client.get(f"/t/{slugs[me]}/admin/exchange/webhooks/{endpoint['id']}/deliveries", headers=mine)
+        assert page.status_code == 404
+        listed = await (await client.get(f"/t/{slugs[me]}/api/exchange/webhooks", headers=mine)).get_data(as_text=True)
+        assert endpoint["id"] not in listed
+    finally:
+        await client.post(f"/t/{slugs[other]}/api/exchange/webhooks/{endpoint['id']}/disable", headers=theirs)
+
+
+async def test_the_webhooks_page_adds_an_endpoint_and_shows_the_secret_once(client, tenants, admin_b):
+    page = await client.get(f"/t/{tenants.B}/admin/exchange/webhooks", headers=admin_b)
+    html = await page.get_data(as_text=True)
+    assert page.status_code == 200 and "信访件办结" in html and "发出监督卡" in html
+    made = await client.post(f"/t/{tenants.B}/admin/exchange/webhooks", headers=admin_b, form={
+        "name": "页面添加的地址", "url": "https://example.org/page-hook", "events": "card.answered"})
+    html = await made.get_data(as_text=True)
+    assert made.status_code == 201 and "只显示这一次" in html and 'id="webhook-secret">whsec_' in html
+    row = await WebhookEndpoint.get_pymongo_collection().find_one({"name": "页面添加的地址", "url": "https://example.org/page-hook"})
+    again = await (await client.get(f"/t/{tenants.B}/admin/exchange/webhooks", headers=admin_b)).get_data(as_text=True)
+    assert "whsec_" not in again and "页面添加的地址" in again
+    off = await client.post(f"/t/{tenants.B}/admin/exchange/webhooks/{row['_id']}/disable", headers=admin_b, form={})
+    assert off.status_code == 200 and "已停用" in await off.get_data(as_text=True)
+    bad = await client.post(f"/t/{tenants.B}/admin/exchange/webhooks", headers=admin_b, form={"name": "x", "url": "https://example.org/y"})
+    assert bad.status_code == 422 and "至少一种事件" in await bad.get_data(as_text=True)

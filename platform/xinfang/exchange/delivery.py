@@ -22,6 +22,7 @@ import time
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+from beanie.odm.utils.dump import get_dict
 from beanie.odm.utils.parsing import parse_obj
 from pymongo import ReturnDocument
 
@@ -101,15 +102,18 @@ async def send(delivery: WebhookDelivery, endpoint: WebhookEndpoint, secret: str
 
 async def record(delivery: WebhookDelivery, attempt: Attempt, first_wait: float, *, final: bool = False) -> WebhookDelivery:
     """The attempt appended; delivered, due again after the back-off, or failed for good after MAX_ATTEMPTS
-    (or at once when ``final``: the endpoint is gone)."""
-    attempts = len(delivery.attempts) + 1
-    update: dict = {"$push": {"attempts": attempt.model_dump()}}
+    (or at once when ``final``: the endpoint is gone).
+
+    The whole row is replaced, guarded by the claim (``next_attempt_at`` as claimed): the embedded store keeps a
+    ``$push``ed document as a string, and only the sender holding the claim writes."""
+    claimed_until = delivery.next_attempt_at
+    delivery.attempts = [*delivery.attempts, attempt]
     if attempt.error is None:
-        update["$set"] = {"status": "delivered", "delivered_at": attempt.at}
-    elif attempts >= MAX_ATTEMPTS or final:
-        update["$set"] = {"status": "failed"}
+        delivery.status, delivery.delivered_at = "delivered", attempt.at
+    elif len(delivery.attempts) >= MAX_ATTEMPTS or final:
+        delivery.status = "failed"
     else:
-        update["$set"] = {"next_attempt_at": attempt.at + backoff(attempts, first_wait)}
-    raw = await WebhookDelivery.get_pymongo_collection().find_one_and_update(
-        {"_id": delivery.id, "status": "pending"}, update, return_document=ReturnDocument.AFTER)
-    return parse_obj(WebhookDelivery, raw) if raw else delivery
+        delivery.next_attempt_at = attempt.at + backoff(len(delivery.attempts), first_wait)
+    await WebhookDelivery.get_pymongo_collection().replace_one(
+        {"_id": delivery.id, "status": "pending", "next_attempt_at": claimed_until}, get_dict(delivery, to_db=True))
+    return delivery

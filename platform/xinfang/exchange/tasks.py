@@ -38,8 +38,13 @@ async def deliver(delivery_ids: list[str], settings=None) -> dict[str, str]:
         if endpoint is None or not endpoint.active:
             attempt, final = Attempt(at=time.time(), error="推送地址已停用 / the endpoint was disabled"), True
         else:
-            secret = await endpoint_secret(process_keyring(), endpoint)
-            attempt, final = await sender.send(delivery, endpoint, secret, allow_private=settings.webhook_allow_private_addresses), False
+            try:
+                secret = await endpoint_secret(process_keyring(), endpoint)
+            except Exception:  # a secret that no longer opens (the platform key changed): say so, do not retry forever
+                log.exception("webhook endpoint %s: its signing secret cannot be opened", endpoint.id)
+                attempt, final = Attempt(at=time.time(), error="签名密钥无法读取，请重新添加推送地址 / the signing secret cannot be read; add the endpoint again"), True
+            else:
+                attempt, final = await sender.send(delivery, endpoint, secret, allow_private=settings.webhook_allow_private_addresses), False
         done = await sender.record(delivery, attempt, settings.webhook_retry_seconds, final=final)
         results[delivery_id] = done.status
     return results

@@ -13,6 +13,7 @@ import secrets
 import time
 from urllib.parse import urlsplit
 
+from bson import ObjectId
 from pymongo import DESCENDING
 from pymongo.errors import DuplicateKeyError
 
@@ -107,7 +108,7 @@ async def do_add_endpoint(ctx: TenantContext, keyring: KeyRing, actor: Principal
     if await ctx.scope.repo(WebhookEndpoint).count({"active": True}) >= MAX_ENDPOINTS:
         raise Conflict({"zh": f"每个单位最多 {MAX_ENDPOINTS} 个推送地址", "en": f"at most {MAX_ENDPOINTS} webhook endpoints per body"})
     secret = "whsec_" + secrets.token_urlsafe(32)
-    endpoint = WebhookEndpoint(tenant_id=ctx.tenant_id, name=name, url=url, events=events, secret_sealed="",
+    endpoint = WebhookEndpoint(id=ObjectId(), tenant_id=ctx.tenant_id, name=name, url=url, events=events, secret_sealed="",
                                created_by=actor.account_id, created_by_name=actor.display_name)
     endpoint.secret_sealed = await keyring.seal(ctx.tenant_id, f"webhook:{endpoint.id}", {"secret": secret})
     await do_append_audit(actor_id=actor.account_id, actor_username=actor.username, action="exchange.webhook.created",
