@@ -173,6 +173,10 @@ for _module in ("tests.test_oversight", "tests.test_cards_steps", "tests.test_ac
 for _module in ("tests.test_api_clients", "tests.test_open311", "tests.test_webhooks"):
     CASES.update({endpoint: Case(**fields) for endpoint, fields in importlib.import_module(_module).ISOLATION_CASES.items()})
 
+# Bulk import of old registers and the tenant's data export (issue 15).
+for _module in ("tests.test_bulk_import", "tests.test_data_export"):
+    CASES.update({endpoint: Case(**fields) for endpoint, fields in importlib.import_module(_module).ISOLATION_CASES.items()})
+
 DIRECTIONS = [("A", "B"), ("B", "A")]
 # Routes that end the caller's own login: run on my own tenant they would revoke the shared test token.
 SIGNING_OFF = {"auth.logout", "auth.revoke_token", "auth.change_password"}
