@@ -261,3 +261,58 @@ async def test_the_webhooks_page_adds_an_endpoint_and_shows_the_secret_once(clie
     assert off.status_code == 200 and "已停用" in await off.get_data(as_text=True)
     bad = await client.post(f"/t/{tenants.B}/admin/exchange/webhooks", headers=admin_b, form={"name": "x", "url": "https://example.org/y"})
     assert bad.status_code == 422 and "至少一种事件" in await bad.get_data(as_text=True)
+
+
+async def test_an_admin_connects_a_mailbox_and_a_receiver_by_clicks(live_server, browser, tenants, receiver):
+    """In Chromium, as a county admin would: register the mayor's mailbox, add a receiving system, watch a petition
+    filed by the mailbox arrive in the delivery log. Screenshots in $XINFANG_TEST_SCREENSHOTS (or /tmp)."""
+    import os
+    from pathlib import Path
+
+    import httpx
+
+    from tests.login_pages import sign_in
+
+    shots = Path(os.environ.get("XINFANG_TEST_SCREENSHOTS") or "/tmp")
+    slug, path = tenants.A, f"/browser-{uuid.uuid4().hex[:6]}"
+    context = await browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    page = await context.new_page()
+    try:
+        await sign_in(page, f"{live_server}/t/{slug}/admin/exchange/clients", "admin")
+        await page.wait_for_selector("#register-client")
+        await page.click("nav.staff >> text=数据交换")
+        await page.fill("#name", "县长信箱（浏览器测试）")
+        await page.fill("#rate", "100")
+        await page.click("#register-client button")
+        key = (await page.inner_text("#api-key")).strip()
+        assert key.startswith("xf_") and "只显示这一次" in await page.inner_text("#new-key")
+        await page.screenshot(path=str(shots / "exchange-clients.png"), full_page=True)
+
+        await page.click("text=事件推送")
+        await page.fill("#name", "县纪委办公系统")
+        await page.fill("#url", receiver.url(path))
+        await page.check("text=收到信访件（网上提交、登记或转来）")
+        await page.click("#add-webhook button")
+        secret = (await page.inner_text("#webhook-secret")).strip()
+        assert secret.startswith("whsec_")
+        await page.screenshot(path=str(shots / "exchange-webhooks.png"), full_page=True)
+
+        async with httpx.AsyncClient(base_url=live_server, timeout=30) as http:
+            filed = await http.post(f"/t/{slug}/open311/v2/requests.json", data={
+                "api_key": key, "service_code": "petition", "description": "村里的路灯坏了两个月，晚上出行不安全。",
+                "attribute[category]": "other"})
+        assert filed.status_code == 201, filed.text
+        number = filed.json()[0]["service_request_id"]
+        arrived = await eventually(lambda: _async(receiver.for_number(number, path)), timeout=60, message="the webhook")
+        assert verified(secret, arrived[0])["data"]["number"] == number
+
+        await page.click("text=推送记录")
+        await page.wait_for_selector("#deliveries")
+        log = await page.inner_text("#deliveries")
+        assert "收到信访件" in log and "已送达" in log and "HTTP 200" in log and number in log
+        await page.screenshot(path=str(shots / "exchange-deliveries.png"), full_page=True)
+        await page.goto(f"{live_server}/t/{slug}/admin/exchange/webhooks")
+        await page.click("#endpoints tr:has-text('县纪委办公系统') >> text=停用")
+        assert "不再向它推送" in await page.inner_text("#notice")
+    finally:
+        await context.close()

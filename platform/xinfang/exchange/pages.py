@@ -3,6 +3,7 @@ once, disable) and each endpoint's delivery log. Work without JavaScript; words,
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 from quart import Blueprint, current_app, request, url_for
@@ -23,6 +24,15 @@ STATUS_WORDS = {"pending": {"zh": "等待重试", "en": "Waiting to retry"}, "de
 
 def _moment(epoch: float | None) -> datetime | None:
     return datetime.fromtimestamp(epoch, UTC) if epoch else None
+
+
+def _case_of(body: str) -> str:
+    """What a delivery was about, as people name it: the case number, or the card's document number."""
+    try:
+        data = json.loads(body).get("data") or {}
+    except ValueError:
+        return ""
+    return data.get("number") or data.get("document_no") or ", ".join(data.get("petition_numbers") or [])
 
 
 def _open311_base() -> str:
@@ -106,7 +116,7 @@ async def disable_webhook_submit(tenant_slug, endpoint_id):
 async def deliveries_page(tenant_slug, endpoint_id):
     ctx = current_tenant()
     endpoint = await webhooks.access_endpoint(ctx, endpoint_id)
-    rows = [{"event": d.event, "event_name": webhooks.EVENTS.get(d.event, {"zh": d.event, "en": d.event}), "status": STATUS_WORDS[d.status],
+    rows = [{"event": d.event, "case": _case_of(d.body), "event_name": webhooks.EVENTS.get(d.event, {"zh": d.event, "en": d.event}), "status": STATUS_WORDS[d.status],
              "state": d.status, "created": d.created_at, "next": _moment(d.next_attempt_at) if d.status == "pending" else None,
              "attempts": [{"at": _moment(a.at), "code": a.status_code, "error": a.error, "ms": a.duration_ms} for a in d.attempts]}
             for d in await webhooks.deliveries_of(ctx, endpoint)]
