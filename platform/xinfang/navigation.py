@@ -31,11 +31,13 @@ class StaffLink:
 # The staff navigation, in the order people use it: casework first, then configuration.
 STAFF_LINKS = (
     StaffLink("console.inbox_page", {"zh": "待办", "en": "Inbox"}),
+    StaffLink("instruction_pages.instructions_page", {"zh": "领导批示", "en": "Instructions"}),
     StaffLink("upper_level.followed_list_page", {"zh": "交办跟踪", "en": "Assigned down"}, needs_lower_bodies=True),
     StaffLink("oversight_pages.oversight_list_page", {"zh": "督办", "en": "Oversight"}),
     StaffLink("console.register_page", {"zh": "登记来信来访来电", "en": "Register a letter, visit or call"}),
     StaffLink("imports.imports_page", {"zh": "批量导入", "en": "Bulk import"}),
     StaffLink("supervision_console.supervisions_page", {"zh": "监督卡与监督措施", "en": "Cards and actions"}),
+    StaffLink("campaign_pages.campaigns_page", {"zh": "排查", "en": "Screening campaigns"}),
     StaffLink("search_pages.search_page", {"zh": "检索", "en": "Search"}),
     StaffLink("search_pages.matters_page", {"zh": "同一事项", "en": "Matters"}),
     StaffLink("search_pages.frequent_words_page", {"zh": "频发词汇", "en": "Frequent words"}),

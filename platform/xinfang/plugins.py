@@ -32,6 +32,8 @@ BUILTIN_PLUGINS = [
     "xinfang.audit.plugin",
     "xinfang.superuser.plugin",
     "xinfang.analytics.plugin",
+    "xinfang.instructions.plugin",
+    "xinfang.campaigns.plugin",
     "xinfang.imports.plugin",
     "xinfang.data_export.plugin",
     "xinfang.exchange.plugin",

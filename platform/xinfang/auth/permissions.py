@@ -36,6 +36,8 @@ class Permission(StrEnum):
     ANALYTICS_READ = "analytics.read"  # dashboards, reports, maps, forecasts and alerts of this tenant and those below
     ANALYTICS_CONFIGURE = "analytics.configure"  # early-warning thresholds and alert recipients
     ALERTS_ACKNOWLEDGE = "alerts.acknowledge"  # say an alert was seen and is being dealt with
+    INSTRUCTIONS_WRITE = "instructions.write"  # 批示: write a leader's instruction, mark it fulfilled or ask again
+    CAMPAIGNS_MANAGE = "campaigns.manage"  # 排查: start a screening campaign (units, checklist, carry-over)
     EXCHANGE_MANAGE = "exchange.manage"  # API clients (Open311 keys), outbound webhooks and their delivery log
     PETITIONS_IMPORT = "petitions.import"  # bulk import of legacy registers and message-board exports (imports/)
     DATA_EXPORT = "tenant.data_export"  # the tenant's data as an archive file, identity sealed (data_export/)
@@ -86,6 +88,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 
 # The exchange (exchange/): tenant admins register API clients (Open311 keys) and webhook endpoints.
 ROLE_PERMISSIONS[Role.TENANT_ADMIN] = ROLE_PERMISSIONS[Role.TENANT_ADMIN] | {Permission.EXCHANGE_MANAGE}
+# Leaders write instructions (批示, instructions/) and run screening campaigns (排查, campaigns/).
+ROLE_PERMISSIONS[Role.LEADER] = ROLE_PERMISSIONS[Role.LEADER] | {Permission.INSTRUCTIONS_WRITE, Permission.CAMPAIGNS_MANAGE}
 
 SUPERUSER_PERMISSIONS = frozenset({Permission.PLATFORM_ADMIN, Permission.PLATFORM_CROSS_TENANT_READ})
 

@@ -1,0 +1,1 @@
+"""Screening campaigns (排查) run by a county or prefecture."""

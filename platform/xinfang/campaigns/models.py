@@ -1,0 +1,94 @@
+"""A screening campaign (排查) and the units' reports.
+
+A campaign belongs to the body that runs it (``tenant_id``, a county or a prefecture): its period, its units
+(lower bodies, and internal units named as text), its checklist of risks, and the open items carried over from
+an earlier campaign. Each unit's report (``UnitReport``) is stored with the campaign's owner too, so the owner
+reads progress in its own scope; a lower body reaches only its own unit's report, through ``service.access_campaign``.
+Written only by ``service.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from pymongo import ASCENDING, IndexModel
+
+from ..store.documents import IdRef, TenantDocument, UtcDateTime, utcnow
+
+
+class CampaignUnit(BaseModel):
+    key: str  # "t-<tenant id>" for a lower body, "u-<digest of the name>" for an internal unit (stable across campaigns)
+    kind: Literal["tenant", "internal"]
+    tenant_id: IdRef | None = None
+    name: dict[str, str]  # {"zh", "en"}: the body's name, or the internal unit's text in both
+
+
+class ChecklistItem(BaseModel):
+    key: str  # "i1", "i2", ... in the order given
+    text: str
+
+
+class CarriedItem(BaseModel):
+    """An open item of an earlier campaign (a risk found and not yet resolved), to be reported on again."""
+
+    key: str  # "c1", "c2", ...
+    unit_key: str
+    item_text: str
+    description: str = ""
+    measures: str = ""
+    from_campaign_id: IdRef
+    from_title: str
+
+
+class Campaign(TenantDocument):
+    title: str
+    description: str = ""
+    period_start: str  # ISO dates
+    period_end: str
+    units: list[CampaignUnit]
+    unit_tenant_ids: list[IdRef] = Field(default_factory=list)  # the lower bodies among the units: what they are asked by
+    checklist: list[ChecklistItem]
+    carried: list[CarriedItem] = Field(default_factory=list)
+    carried_from: IdRef | None = None
+    created_by: IdRef
+    created_by_name: str
+    revision: int = 0
+
+    class Settings:
+        name = "campaigns"
+        indexes = [
+            IndexModel([("tenant_id", ASCENDING), ("period_start", ASCENDING)]),
+            IndexModel([("unit_tenant_ids", ASCENDING), ("period_start", ASCENDING)]),  # the campaigns a lower body is in
+        ]
+
+    def unit(self, key: str) -> CampaignUnit | None:
+        return next((u for u in self.units if u.key == key), None)
+
+
+class ItemResult(BaseModel):
+    item_key: str  # a checklist item's key, or a carried item's
+    risk: bool  # a risk found (for a carried item: still there)
+    description: str = ""
+    measures: str = ""
+    resolved: bool = False  # resolved by the measures taken: not carried over
+
+
+class UnitReport(TenantDocument):
+    """One unit's results in one campaign, reported up to the campaign's owner (``tenant_id``)."""
+
+    campaign_id: IdRef
+    unit_key: str
+    reporter_tenant_id: IdRef
+    reported_by: IdRef
+    reported_by_name: str
+    reported_at: UtcDateTime = Field(default_factory=utcnow)
+    results: list[ItemResult]
+    revision: int = 0
+
+    class Settings:
+        name = "campaign_reports"
+        indexes = [IndexModel([("tenant_id", ASCENDING), ("campaign_id", ASCENDING), ("unit_key", ASCENDING)], unique=True)]
+
+    def open_items(self) -> list[ItemResult]:
+        return [r for r in self.results if r.risk and not r.resolved]

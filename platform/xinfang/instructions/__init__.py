@@ -1,0 +1,1 @@
+"""Leaders' written instructions (批示) on a case or a supervision card, followed through."""
