@@ -167,6 +167,7 @@ for _module in ("tests.test_oversight", "tests.test_cards_steps", "tests.test_ac
                 "tests.test_form_builder", "tests.test_admin_calendar", "tests.test_admin_dictionary", "tests.test_admin_plugins",
                 "tests.test_matters", "tests.test_analytics_pages", "tests.test_analytics_rollups",
                 "tests.test_analytics_forecast", "tests.test_analytics_alerts", "tests.test_analytics_map",
+                "tests.test_public_portal",
                 "tests.test_instructions", "tests.test_campaigns"):
     CASES.update({endpoint: Case(**fields) for endpoint, fields in importlib.import_module(_module).ISOLATION_CASES.items()})
 

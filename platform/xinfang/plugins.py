@@ -32,6 +32,7 @@ BUILTIN_PLUGINS = [
     "xinfang.audit.plugin",
     "xinfang.superuser.plugin",
     "xinfang.analytics.plugin",
+    "xinfang.public_portal.plugin",
     "xinfang.instructions.plugin",
     "xinfang.campaigns.plugin",
     "xinfang.imports.plugin",

@@ -36,6 +36,9 @@ class Permission(StrEnum):
     ANALYTICS_READ = "analytics.read"  # dashboards, reports, maps, forecasts and alerts of this tenant and those below
     ANALYTICS_CONFIGURE = "analytics.configure"  # early-warning thresholds and alert recipients
     ALERTS_ACKNOWLEDGE = "alerts.acknowledge"  # say an alert was seen and is being dealt with
+    PORTAL_PUBLISH = "portal.publish"  # the integrity portal: write drafts, send them for approval, take up suggestions
+    PORTAL_APPROVE = "portal.approve"  # the integrity portal: make others' drafts public, return them, withdraw
+    PORTAL_THEME = "portal.theme"  # the integrity portal's name, colours and logo
     INSTRUCTIONS_WRITE = "instructions.write"  # 批示: write a leader's instruction, mark it fulfilled or ask again
     CAMPAIGNS_MANAGE = "campaigns.manage"  # 排查: start a screening campaign (units, checklist, carry-over)
     EXCHANGE_MANAGE = "exchange.manage"  # API clients (Open311 keys), outbound webhooks and their delivery log
@@ -90,6 +93,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 ROLE_PERMISSIONS[Role.TENANT_ADMIN] = ROLE_PERMISSIONS[Role.TENANT_ADMIN] | {Permission.EXCHANGE_MANAGE}
 # Leaders write instructions (批示, instructions/) and run screening campaigns (排查, campaigns/).
 ROLE_PERMISSIONS[Role.LEADER] = ROLE_PERMISSIONS[Role.LEADER] | {Permission.INSTRUCTIONS_WRITE, Permission.CAMPAIGNS_MANAGE}
+
+# The integrity portal (public_portal/): handlers and leaders write, leaders approve (never their own), admins set the theme.
+ROLE_PERMISSIONS[Role.HANDLER] = ROLE_PERMISSIONS[Role.HANDLER] | {Permission.PORTAL_PUBLISH}
+ROLE_PERMISSIONS[Role.LEADER] = ROLE_PERMISSIONS[Role.LEADER] | {Permission.PORTAL_PUBLISH, Permission.PORTAL_APPROVE}
+ROLE_PERMISSIONS[Role.TENANT_ADMIN] = ROLE_PERMISSIONS[Role.TENANT_ADMIN] | {Permission.PORTAL_THEME}
 
 SUPERUSER_PERMISSIONS = frozenset({Permission.PLATFORM_ADMIN, Permission.PLATFORM_CROSS_TENANT_READ})
 
