@@ -316,3 +316,32 @@ async def test_an_admin_connects_a_mailbox_and_a_receiver_by_clicks(live_server,
         assert "不再向它推送" in await page.inner_text("#notice")
     finally:
         await context.close()
+
+
+async def test_a_card_issued_and_answered_reach_the_receiver(client, tenants, admin_a, receiver, app):
+    path = f"/cards-{uuid.uuid4().hex[:6]}"
+    endpoint = await add_endpoint(client, tenants.A, admin_a, receiver.url(path), ["card.issued", "card.answered"])
+    try:
+        handler, leader = await login_token(client, tenants.A, "handler"), await login_token(client, tenants.A, "leader")
+        base = f"/t/{tenants.A}/api/supervisions"
+        subject = f"推送卡对象{uuid.uuid4().hex[:4]}"
+        sid = (await (await client.post(base, headers=handler, json={
+            "kind": "card", "type_key": "white", "subject": {"kind": "person", "name": subject, "unit": "某小学"}})).get_json())["id"]
+        await client.post(f"{base}/{sid}/submit", headers=handler)
+        await client.post(f"{base}/{sid}/approve", headers=leader, json={"text": "同意"})
+        link = (await (await client.post(f"{base}/{sid}/issue", headers=handler)).get_json())["answer_link"]
+        assert (await app.test_client().post(link, form={"text": "书面说明：已自查。"})).status_code == 200
+
+        async def both():
+            got = {json.loads(r["body"])["event"]: r for r in receiver.received if r["path"] == path
+                   and json.loads(r["body"])["data"].get("card_id") == sid}
+            return got if {"card.issued", "card.answered"} <= set(got) else None
+
+        got = await eventually(both, timeout=60, message="the card events")
+        issued = verified(endpoint["secret"], got["card.issued"])
+        assert issued["data"]["type"] == "white" and issued["data"]["type_name"]["zh"] and issued["data"]["document_no"]
+        assert verified(endpoint["secret"], got["card.answered"])["data"]["state"] == "answered"
+        for request in got.values():
+            assert subject not in request["body"] and "已自查" not in request["body"]
+    finally:
+        await client.post(f"/t/{tenants.A}/api/exchange/webhooks/{endpoint['id']}/disable", headers=admin_a)
