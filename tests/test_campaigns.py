@@ -5,7 +5,7 @@ reaches any of it. Isolation cases for every route are checked by tests/test_iso
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from bson import ObjectId
 
@@ -15,7 +15,8 @@ from tests.conftest import login_token
 ISOLATION_CASES = {
     "campaigns.list_campaigns": dict(method="GET", path="/api/campaigns", kind="collection"),
     "campaigns.create_campaign": dict(method="POST", path="/api/campaigns", kind="collection", body={
-        "title": "隔离测试排查", "period_start": "2026-01-01", "period_end": "2099-12-31", "checklist": ["违规收费"], "internal_units": ["某中学"]}),
+        "title": "隔离测试排查", "period_start": date.today().isoformat(), "period_end": (date.today() + timedelta(days=60)).isoformat(),
+        "checklist": ["违规收费"], "internal_units": ["某中学"]}),
     "campaigns.show_campaign": dict(method="GET", path="/api/campaigns/{id}", kind="object", owner_object="petition"),
     "campaigns.report_unit": dict(method="POST", path="/api/campaigns/{id}/units/u-x/report", kind="object", owner_object="petition",
                                   body={"results": []}),
