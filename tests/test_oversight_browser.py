@@ -22,8 +22,9 @@ async def test_the_prefecture_supervises_from_its_oversight_list(live_server, br
     assert await page.locator("nav.staff").get_by_role("link", name="督办", exact=True).count() == 1  # in the staff navigation
     assert await page.locator("nav.sub-tabs a[aria-current='page']").inner_text() == "本单位发起的督办"
 
+    await page.goto(f"{live_server}/t/{tenants.B}/staff/oversight?subject={case.number}")  # as a link from the case would
     form = page.locator("form[data-action='open-oversight']")
-    await form.locator("input[name='subject']").fill(case.number)
+    assert await form.locator("input[name='subject']").input_value() == case.number
     await form.locator("textarea[name='requirement']").fill("请于 5 个工作日内核实并报送办理结果")
     await form.locator("input[name='working_days']").fill("5")
     await form.get_by_role("button", name="发起督办").click()

@@ -1,7 +1,8 @@
 """Staff pages of 督办 (service.py): one list with two tabs (督办事项 I issued / 上级督办 I received) and
 its statistics, the form to open one, and the record's page with either side's steps.
 
-  GET  staff/oversight?side=issued|received&state=     the list, the statistics, the form (issued side)
+  GET  staff/oversight?side=issued|received&state=     the list, the statistics, the form (issued side;
+                                                       ?subject=<number>&subject_kind=card fills it in)
   POST staff/oversight                                 open an oversight
   GET  staff/oversight/<id>                            the record on this body's side
   POST staff/oversight/<id>/report | accept | return | remind
@@ -35,7 +36,12 @@ async def list_page(tenant_slug, message=None, status=200, values=None, errors=N
     return await staff_page("staff/oversight_list.html", status, tab=tab, state=state, states=STATES, items=await list_rows(records, today()),
                             total=total, page=page, pages=max(1, -(-total // PAGE_SIZE)), stats=await statistics(ctx.tenant_id, side, today()),
                             buckets=BUCKETS, may_open=await has_lower_bodies(ctx.tenant_id) and bool(service.STEP_ROLES & set(principal.roles)),
-                            message=message, values=values or {}, errors=errors or {}, today=today())
+                            message=message, values=values or _prefill(), errors=errors or {}, today=today())
+
+
+def _prefill() -> dict:
+    """``?subject=<number>&subject_kind=card``: the form filled in, for a link from a case or card page."""
+    return {k: request.args[k][:100] for k in ("subject", "subject_kind") if request.args.get(k)}
 
 
 @oversight_pages_bp.get("/oversight")
