@@ -179,6 +179,10 @@ for _module in ("tests.test_api_clients", "tests.test_open311", "tests.test_webh
 for _module in ("tests.test_bulk_import", "tests.test_data_export"):
     CASES.update({endpoint: Case(**fields) for endpoint, fields in importlib.import_module(_module).ISOLATION_CASES.items()})
 
+# Village supervisors and the system-wide repeat check at registration (issue 15).
+for _module in ("tests.test_village_supervisors", "tests.test_repeat_existence"):
+    CASES.update({endpoint: Case(**fields) for endpoint, fields in importlib.import_module(_module).ISOLATION_CASES.items()})
+
 DIRECTIONS = [("A", "B"), ("B", "A")]
 # Routes that end the caller's own login: run on my own tenant they would revoke the shared test token.
 SIGNING_OFF = {"auth.logout", "auth.revoke_token", "auth.change_password"}
@@ -212,7 +216,7 @@ class Side:
 async def _side(client, slug: str) -> Side:
     username = f"iso-all-{slug}"
     # The operator's path: over the API no account holds tenant_admin with casework roles (separation of duties).
-    await operator_account(slug, username, ["tenant_admin", "leader", "handler", "registrar"])
+    await operator_account(slug, username, ["tenant_admin", "leader", "handler", "registrar", "village_supervisor"])
     headers = await login_token(client, slug, username, "long-enough-pw")
     tenant = await (await client.get(f"/t/{slug}/api/tenant")).get_json()
     filed = await client.post(f"/t/{slug}/api/petitions", headers=headers, json={

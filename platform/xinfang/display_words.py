@@ -75,6 +75,7 @@ STEP_FIELD: Words = {
     "text": _w("内容", "Text"), "report": _w("办理结果", "Result of handling"), "message": _w("督办意见", "Reminder"),
     "report_due_on": _w("结果报送期限", "Result report due"), "received_on": _w("收到日期", "Date received"),
     "repeat_of": _w("重复于", "Repeat of"),
+    "relay_consent": _w("村民同意代为反映", "Villager's consent to relay"),
 }
 # ---------------------------------------------------------------- cards and supervision actions
 SUPERVISION_KIND: Words = {"card": _w("监督卡", "Card"), "action": _w("监督措施", "Supervision action")}
@@ -144,11 +145,13 @@ REVIEW_PURPOSE: Words = {"promotion": _w("干部选拔任用", "promotion"), "tr
 ROLE: Words = {
     "registrar": _w("登记员", "Registrar"), "handler": _w("承办人", "Handler"), "leader": _w("领导", "Leader"),
     "tenant_admin": _w("单位管理员", "Administrator"), "auditor": _w("审计员", "Auditor"), "citizen": _w("信访人", "Petitioner"),
+    "village_supervisor": _w("信访监督员", "Village supervisor"),
 }
 GRANT_STATE: Words = {"pending": _w("待批准", "Awaiting approval"), "approved": _w("已批准", "Approved"), "rejected": _w("未批准", "Rejected")}
 AUDIT_ACTION: Words = {
     "archive.read": _w("查阅廉政档案", "Read an integrity archive"),
     "petitions.export": _w("导出信访件清单", "Exported the case list"),
+    "repeats.existence_check": _w("登记时全系统判重", "System-wide repeat check at registration"),
     "archive.opinion.page": _w("查阅廉政综合意见（网页）", "Read the consolidated opinion (page)"),
     "archive.opinion.pdf": _w("下载廉政综合意见（PDF）", "Downloaded the consolidated opinion (PDF)"),
     "archive.opinion.json": _w("通过接口读取廉政综合意见", "Read the consolidated opinion (API)"),

@@ -36,6 +36,7 @@ STAFF_LINKS = (
     StaffLink("oversight_pages.oversight_list_page", {"zh": "督办", "en": "Oversight"}),
     StaffLink("console.register_page", {"zh": "登记来信来访来电", "en": "Register a letter, visit or call"}),
     StaffLink("imports.imports_page", {"zh": "批量导入", "en": "Bulk import"}),
+    StaffLink("supervisor_pages.relays_page", {"zh": "我代为反映的信访", "en": "My relayed petitions"}),
     StaffLink("supervision_console.supervisions_page", {"zh": "监督卡与监督措施", "en": "Cards and actions"}),
     StaffLink("campaign_pages.campaigns_page", {"zh": "排查", "en": "Screening campaigns"}),
     StaffLink("search_pages.search_page", {"zh": "检索", "en": "Search"}),
@@ -45,6 +46,7 @@ STAFF_LINKS = (
     StaffLink("analytics_pages.alerts_page", {"zh": "预警", "en": "Alerts"}),
     StaffLink("analytics_pages.alert_settings_page", {"zh": "预警设置", "en": "Alert settings"}),
     StaffLink("supervision_console.stats_page", {"zh": "监督统计", "en": "Supervision statistics"}),
+    StaffLink("supervisor_pages.network_page", {"zh": "监督员网络", "en": "Supervisor network"}, needs_lower_bodies=True),
     StaffLink("archive_pages.officials_page", {"zh": "廉政档案", "en": "Archives"}),
     StaffLink("supervision_console.notifications_page", {"zh": "提醒", "en": "Notifications"}),
     StaffLink("portal_console.items_page", {"zh": "廉政监督网", "en": "Integrity portal"}),
@@ -60,6 +62,7 @@ STAFF_LINKS = (
 # A person's home is the first of these they may open: caseworkers their inbox, a tenant admin the configuration hub.
 HOME_ORDER = (
     "console.inbox_page",
+    "supervisor_pages.relays_page",
     "config_studio.studio_page",
     "forms.admin_forms",
     "supervision_admin.supervision_admin_page",

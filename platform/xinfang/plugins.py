@@ -35,6 +35,7 @@ BUILTIN_PLUGINS = [
     "xinfang.public_portal.plugin",
     "xinfang.instructions.plugin",
     "xinfang.campaigns.plugin",
+    "xinfang.supervisors.plugin",
     "xinfang.imports.plugin",
     "xinfang.data_export.plugin",
     "xinfang.exchange.plugin",

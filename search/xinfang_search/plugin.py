@@ -14,7 +14,7 @@ from .models import DuplicateCandidate, SearchBacklog, SearchDictionary
 
 log = logging.getLogger(__name__)
 RESEND_AFTER_SECONDS = 30.0
-ROUTE_MODULES = ("http", "topics_http", "repeats_http", "dictionary_http", "matters_http")
+ROUTE_MODULES = ("http", "topics_http", "repeats_http", "dictionary_http", "matters_http", "repeat_existence")
 
 
 @hookimpl

@@ -16,7 +16,7 @@ from pymongo import ReplaceOne
 
 from ..cards.models import ActionKind, ActionType, CardType, Supervision, SupervisionState
 from ..petitions.models import Petition
-from ..petitions.workflow import CITIZEN
+from ..petitions.workflow import CITIZEN, RELAY_CONSENT_FIELD
 from ..petitions.workflow_versions import workflow_of_version
 from ..store.cache import TtlCache
 from ..store.scoped import TenantScope, parse_object_id
@@ -66,6 +66,8 @@ def _source(petition: Petition) -> str:
         return "citizen"
     if first == "system":
         return "imported"
+    if RELAY_CONSENT_FIELD in petition.steps[0].fields:  # relayed by a village supervisor (信访监督员)
+        return "supervisor"
     return "staff"
 
 

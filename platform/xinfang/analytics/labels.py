@@ -42,7 +42,8 @@ DIMENSION_NAMES: dict[str, dict[str, str]] = {
 }
 SOURCE_NAMES = {"citizen": {"zh": "群众网上提交", "en": "Filed online by the citizen"},
                 "staff": {"zh": "工作人员登记", "en": "Registered by staff"},
-                "imported": {"zh": "导入", "en": "Imported"}}
+                "imported": {"zh": "导入", "en": "Imported"},
+                "supervisor": {"zh": "信访监督员代为反映", "en": "Relayed by a village supervisor"}}
 ACTION_FORM_NAMES = {"talks": {"zh": "谈话", "en": "Talks"}, "notices": {"zh": "通知书", "en": "Notices"},
                      "meetings": {"zh": "会议", "en": "Meetings"}, "": {"zh": "其他", "en": "Other"}}
 RESULT_NAMES = {

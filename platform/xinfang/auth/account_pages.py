@@ -30,6 +30,7 @@ ROLE_NAMES: dict[str, Message] = {
     Role.LEADER.value: {"zh": "领导", "en": "Leader"},
     Role.TENANT_ADMIN.value: {"zh": "单位管理员", "en": "Tenant admin"},
     Role.AUDITOR.value: {"zh": "审计员", "en": "Auditor"},
+    Role.VILLAGE_SUPERVISOR.value: {"zh": "信访监督员", "en": "Village supervisor"},
 }
 WRONG_CURRENT = {"zh": "当前密码不正确", "en": "the current password is wrong"}
 CHANGED = {"zh": "密码已修改。", "en": "Password changed."}

@@ -28,6 +28,7 @@ class Role(StrEnum):
     LEADER = "leader"  # 领导: approves (报批)
     TENANT_ADMIN = "tenant_admin"  # 租户管理员: forms, cards, users, plugins
     AUDITOR = "auditor"  # 审计员: reads logs and activity
+    VILLAGE_SUPERVISOR = "village_supervisor"  # 信访监督员 (township, village): relays villagers' petitions, sees only those
 
 
 class StaffAccount(TenantDocument):

@@ -45,6 +45,8 @@ class Permission(StrEnum):
     PETITIONS_IMPORT = "petitions.import"  # bulk import of legacy registers and message-board exports (imports/)
     DATA_EXPORT = "tenant.data_export"  # the tenant's data as an archive file, identity sealed (data_export/)
     DATA_EXPORT_IDENTITY = "tenant.data_export.identity"  # the same with petitioners' identity opened (also needs DATA_EXPORT)
+    # 信访监督员: relay a villager's petition with their consent, record follow-ups; sees only their own relays
+    RELAYS_WRITE = "relays.write"
     PLATFORM_ADMIN = "platform.admin"
     PLATFORM_CROSS_TENANT_READ = "platform.cross_tenant_read"
 
@@ -87,6 +89,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     # Auditors oversee casework but never see who the petitioners are.
     Role.AUDITOR: frozenset(ALL_STAFF | {Permission.ACCOUNTS_READ, Permission.ACTIVITY_READ, Permission.PETITIONS_READ,
                                          Permission.ARCHIVES_READ, Permission.ANALYTICS_READ}),
+    # Village supervisors relay and follow up their own relays only: no inbox, no identities read back, no archives.
+    Role.VILLAGE_SUPERVISOR: frozenset(ALL_STAFF | {Permission.RELAYS_WRITE}),
 }
 
 # The exchange (exchange/): tenant admins register API clients (Open311 keys) and webhook endpoints.

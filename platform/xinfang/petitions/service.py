@@ -36,7 +36,7 @@ from ..tenancy.service import has_lower_bodies as tenant_has_lower_bodies
 from .models import Attachment, CalendarRules, Channel, Petition, Receipt, Step
 from .titles import title_from_text
 from .upper_level_models import open_assignment_down
-from .workflow import CITIZEN, Transition, Workflow
+from .workflow import CITIZEN, RELAY_CONSENT_FIELD, Transition, Workflow
 from .workflow_versions import current_workflow, workflow_of_version
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -367,7 +367,7 @@ async def do_submit_petition(
     ctx: TenantContext, keyring: KeyRing, form: FormVersion, *, answers: dict, anonymous: bool,
     channel: Channel = Channel.ONLINE, registered_by: Principal | None = None,
     uploads: list[Upload] = (), now: datetime | None = None, idempotency_key: str | None = None,
-    received_on: date | None = None,
+    received_on: date | None = None, relay_consent: str | None = None,
 ) -> tuple[Petition, str]:
     """Validate, seal the identity, and store the petition in ONE write, atomic on every store.
 
@@ -387,6 +387,9 @@ async def do_submit_petition(
 
     ``received_on``: the day a letter, visit or call came in (staff registration); the first time
     limit counts from it, not from the moment of registration. Never after today (a 422).
+
+    ``relay_consent``: a village supervisor (信访监督员) relays the petition on a villager's behalf; the villager's
+    consent, in words, is kept on the registration step (RELAY_CONSENT_FIELD), which marks the petition as relayed.
     """
     now = now or utcnow()
     check_submission_key(idempotency_key)
@@ -426,7 +429,8 @@ async def do_submit_petition(
             actor_name=actor.display_name if actor else "信访人 Petitioner",
             action="submitted" if channel == Channel.ONLINE else "registered",
             to_state=initial.key, public=True,
-            fields={"channel": channel.value, **({"received_on": received_on.isoformat()} if received_on else {})},
+            fields={"channel": channel.value, **({"received_on": received_on.isoformat()} if received_on else {}),
+                    **({RELAY_CONSENT_FIELD: relay_consent} if relay_consent else {})},
         )],
         receipt_hash=receipt_hash,
         submission_key_hash=submission.key_hash if submission else None,

@@ -44,7 +44,10 @@ FIELD_TITLES = {
     "report_due_on": {"zh": "结果报送期限", "en": "Result report due"},
     "received_on": {"zh": "收到日期", "en": "Date received"},  # recorded by a staff registration step
     "repeat_of": {"zh": "重复于", "en": "Repeat of"},  # a confirmed repeat petition (service.do_note_repeat)
+    "relay_consent": {"zh": "村民同意代为反映", "en": "Villager's consent to relay"},  # relayed by a village supervisor
 }
+# On the registration step of a petition a village supervisor relayed: the villager's consent in words (supervisors/).
+RELAY_CONSENT_FIELD = "relay_consent"
 
 
 class State(BaseModel):
