@@ -209,6 +209,17 @@ async def test_the_tenant_admin_sets_the_theme_within_limits(client, tenants):
     logo = await client.get(logo_url)
     assert logo.status_code == 200 and logo.headers["Content-Type"] == "image/png" and "immutable" in logo.headers["Cache-Control"]
     assert (await client.get(logo_url.replace(f"/t/{slug}/", f"/t/{tenants.A}/"))).status_code == 404  # B's logo is not A's
+    # B's theme imported into A (configuration exchange): applied without the logo A does not hold, not refused
+    from xinfang.public_portal.theme import portal_theme
+    from xinfang.tenancy.config_versions import config_area, latest_config_version
+
+    exported = (await latest_config_version(await tenant_scope(slug), "portal_theme")).content
+    assert exported["logo"]
+    scope_a = await tenant_scope(tenants.A)
+    await config_area("portal_theme").apply(scope_a, exported, BUNDLE_ACTOR, "import")
+    imported = await portal_theme(scope_a)
+    assert imported.display_name.zh == name and imported.logo == ""
+    await do_set_portal_theme(scope_a, Theme().model_dump(), BUNDLE_ACTOR)
     await do_set_portal_theme(await tenant_scope(slug), Theme().model_dump(), BUNDLE_ACTOR)  # back to the defaults for other tests
 
 

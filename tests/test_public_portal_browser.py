@@ -138,3 +138,33 @@ async def test_the_staff_publishing_pages_pass_axe(live_server, browser, client,
     print("screenshots:", tmp_path)
     await context.close()
     assert found == {}
+
+
+async def test_a_tenants_theme_in_english_on_a_phone_passes_axe(live_server, browser, client, tenants, tmp_path):
+    """巴州's own name, colours and logo, the English pages: still no violation (the colours were checked on saving)."""
+    from xinfang.public_portal.theme import Theme, do_set_portal_theme, do_store_logo
+    from xinfang.tenancy.config_versions import BUNDLE_ACTOR
+    from tests.staffing import tenant_scope
+    from tests.test_public_portal import png
+
+    scope = await tenant_scope(tenants.B)
+    logo = await do_store_logo(scope, png(96, 96))
+    await do_set_portal_theme(scope, {"display_name": {"zh": "巴州廉政监督网", "en": "Bazhou Integrity Watch"}, "primary": "#1a5e20",
+                                      "accent": "#6a1b9a", "logo": logo.digest}, BUNDLE_ACTOR)
+    try:
+        await publish(client, tenants.B, "notice", f"关于公布举报电话的公告（{uuid.uuid4().hex[:6]}）", "举报电话：0996-12388。")
+        context = await browser.new_context(locale="en-US", viewport=PHONE, bypass_csp=True)
+        page = await context.new_page()
+        await page.goto(f"{live_server}/t/{tenants.B}/integrity/?lang=en")
+        assert await page.locator("header.portal-top").inner_text() != ""
+        assert "Bazhou Integrity Watch" in await page.locator("header.portal-top").inner_text()
+        assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        await page.screenshot(path=str(tmp_path / "phone-bazhou-en.png"), full_page=True)
+        assert await axe_violations(page) == []
+        await page.goto(f"{live_server}/t/{tenants.B}/integrity/suggestions/new")
+        assert await axe_violations(page) == []
+        await page.screenshot(path=str(tmp_path / "phone-bazhou-en-suggest.png"), full_page=True)
+        print("screenshots:", tmp_path)
+        await context.close()
+    finally:
+        await do_set_portal_theme(scope, Theme().model_dump(), BUNDLE_ACTOR)

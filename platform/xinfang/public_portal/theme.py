@@ -171,6 +171,10 @@ async def logo_of(scope: TenantScope, digest: str) -> PortalLogo | None:
 
 
 async def _apply(scope: TenantScope, content: dict, actor: ConfigActor, note: str) -> None:
+    """A rollback or an import. An imported theme naming a logo this tenant does not hold (logos are not in the
+    exported file) is applied without it, not refused: the admin uploads the logo again."""
+    if isinstance(content, dict) and content.get("logo") and await logo_of(scope, str(content["logo"])) is None:
+        content = {**content, "logo": ""}
     await do_set_portal_theme(scope, content, actor, note)
 
 
