@@ -24,6 +24,7 @@ ISOLATION_CASES = {
     "open311.file_request": dict(method="POST", path="/open311/v2/requests.json", kind="public"),
     "open311.requests_list": dict(method="GET", path="/open311/v2/requests.json", kind="public"),
     "open311.request_one": dict(method="GET", path="/open311/v2/requests/x.json", kind="public"),
+    "open311.method_not_allowed": dict(method="DELETE", path="/open311/v2/requests.json", kind="public"),
 }
 ID_NUMBER = "110101199003078515"  # a valid check digit
 
@@ -237,3 +238,40 @@ async def test_the_definition_round_trips_every_shipped_form(tenants):
         codes = [a["code"] for a in open311.definition_view(form)["attributes"]]
         given = open311.MultiDict({code: "x" for code in codes})
         assert open311.unknown_attributes(form.json_schema, given) is None, key
+
+
+async def test_odd_input_gets_an_open311_error_never_a_5xx(client, tenants, keys):
+    base = f"/t/{tenants.A}/open311/v2"
+    key = keys["A"]
+    odd = [
+        ("POST", "/requests.json", dict(data=b"\xff\xfe not utf-8", headers={"Content-Type": "application/x-www-form-urlencoded"})),
+        ("POST", "/requests.json", dict(data=b"{not json", headers={"Content-Type": "application/json"})),
+        ("POST", "/requests.json", dict(json=[1, 2, 3])),
+        ("POST", "/requests.json", dict(json={"api_key": key, "service_code": "petition", "attribute": {"category": {"deep": [1, {"x": None}]}}})),
+        ("POST", "/requests.json", dict(json={"api_key": key, "service_code": "petition", "attribute": "not an object", "lat": "nan", "long": "inf"})),
+        ("POST", "/requests.json", dict(form={"api_key": key, "service_code": "petition\x00", "description": "x" * 100_000})),
+        ("POST", "/requests.json", dict(form={"api_key": key, "service_code": "report", "attribute[subject.kind]": "alien",
+                                              "attribute[subject]": "flat", "attribute[involved_people]": "1e999", "description": "\x00\x01\u202e"})),
+        ("POST", "/requests.json", dict(form={"api_key": key, "service_code": "petition", "attribute[occurred_on]": "2026-13-45T99:99:99Z",
+                                              "attribute[category]": "other", "description": "日期不对"})),
+        ("POST", "/requests.json", dict(form={"api_key": key * 50, "service_code": "petition"})),
+        ("GET", "/requests.json?api_key=" + key + "&start_date=yesterday&end_date=2026-01-01", {}),
+        ("GET", "/requests.json?api_key=" + key + "&start_date=2026-01-01T00:00:00", {}),
+        ("GET", "/requests.json?api_key=" + key + "&service_request_id=" + ",".join(["x"] * 3000), {}),
+        ("GET", "/requests/" + "9" * 500 + ".json?api_key=" + key, {}),
+        ("GET", "/services/" + "a" * 300 + ".json", {}),
+        ("GET", "/services.yaml", {}),
+        ("DELETE", "/requests.json", {}),
+        ("PUT", "/services/petition.json", {}),
+        ("POST", "/services.json", {}),
+    ]
+    for method, path, options in odd:
+        answer = await client.open(base + path, method=method, **options)
+        text = await answer.get_data(as_text=True)
+        assert answer.status_code < 500, (method, path, answer.status_code, text[:300])
+        body = await answer.get_json()
+        assert isinstance(body, list), (method, path, answer.status_code, answer.mimetype, text[:300])
+        if answer.status_code != 200:  # only the long id list is a plain (empty) answer
+            assert body[0]["code"] == answer.status_code and body[0]["code"] in (400, 403, 404, 405, 413), (path, body)
+        else:
+            assert "service_request_id=" in path and body == []

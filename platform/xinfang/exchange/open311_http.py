@@ -156,4 +156,17 @@ async def request_one(tenant_slug, request_id, fmt):
     return [await show_request(current_tenant(), client, request_id)], 200, {"Cache-Control": "no-store"}
 
 
+OTHER_METHODS = ["PUT", "PATCH", "DELETE"]
+
+
+@open311_bp.route("/discovery.<fmt>", methods=OTHER_METHODS)
+@open311_bp.route("/v2/services.<fmt>", methods=OTHER_METHODS + ["POST"])
+@open311_bp.route("/v2/services/<code>.<fmt>", methods=OTHER_METHODS + ["POST"])
+@open311_bp.route("/v2/requests.<fmt>", methods=OTHER_METHODS)
+@open311_bp.route("/v2/requests/<request_id>.<fmt>", methods=OTHER_METHODS + ["POST"])
+@public("a method GeoReport v2 does not have: answered 405 in the spec's error shape")
+async def method_not_allowed(tenant_slug, fmt, **_):
+    return errors(405, [("GeoReport v2 没有这种请求方法", f"GeoReport v2 has no {request.method} here")])
+
+
 __all__ = ["open311_bp", "TooManyRequests"]
