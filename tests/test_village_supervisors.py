@@ -14,7 +14,7 @@ from pathlib import Path
 from beanie.odm.utils.parsing import parse_obj
 from bson import ObjectId
 
-from tests.conftest import PASSWORD, login_token
+from tests.conftest import PASSWORD, eventually, login_token
 from tests.test_petitions import _act, petition_id_of
 from tests.staffing import operator_account
 
@@ -186,6 +186,19 @@ async def test_a_township_supervisor_relays_follows_up_sees_only_their_own_and_i
         assert moved.status_code == 200, (key, await moved.get_data(as_text=True))
     listed = await (await client.get(f"/t/{slug}/staff/relays", headers=li)).get_data(as_text=True)
     assert "已办结" in listed and one["number"] in listed and two["number"] in listed
+
+    # The worker's analytics fact of a relay says where it came from: source "supervisor" (信访监督员代为反映).
+    from xinfang.analytics.models import AnalyticsFact
+    from xinfang.store.scoped import TenantScope
+    from xinfang.tenancy.models import Tenant
+
+    town_scope = TenantScope((await Tenant.find_one({"slug": slug})).id)
+
+    async def fact_of_relay():
+        fact = await town_scope.repo(AnalyticsFact).get(one["id"])
+        return fact if fact is not None and fact.source else None
+
+    assert (await eventually(fact_of_relay, timeout=60, message="the relay's analytics fact")).source == "supervisor"
 
     # The prefecture's network statistics: the township's row, and 库尔勒's row counting it within.
     bazhou = await login_token(client, tenants.B, "leader")
