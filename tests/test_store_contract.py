@@ -817,6 +817,23 @@ async def test_add_to_set_each_in_a_bulk_update(db):
     assert (await events.find_one({"_id": second}))["handled_by"] == []
 
 
+async def test_push_each_creates_a_missing_array_and_appends(db):
+    """analytics/cells.py marks: ``$push`` with ``$each`` on a field the document may not have yet, in a plain update
+    and in a bulk upsert next to ``$set``/``$inc``. (``$addToSet`` on a missing field is silently ignored by the
+    embedded store, so the marks use ``$push`` and read the list as a set.)"""
+    marks = db.push_marks
+    await marks.insert_one({"_id": "m1", "seq": 1})
+    await marks.update_one({"_id": "m1"}, {"$push": {"wrote": {"$each": ["a", "b"]}}})
+    await marks.bulk_write([UpdateOne({"_id": "m1"}, {"$set": {"dirty": True}, "$inc": {"seq": 1}, "$push": {"slices": {"$each": ["x"]}}},
+                                      upsert=True),
+                            UpdateOne({"_id": "m2"}, {"$set": {"dirty": True}, "$inc": {"seq": 1}, "$push": {"slices": {"$each": ["y"]}}},
+                                      upsert=True)], ordered=False)
+    await marks.update_one({"_id": "m1"}, {"$push": {"wrote": {"$each": ["b", "c"]}}})
+    m1, m2 = await marks.find_one({"_id": "m1"}), await marks.find_one({"_id": "m2"})
+    assert (m1["wrote"], m1["slices"], m1["seq"]) == (["a", "b", "b", "c"], ["x"], 2)
+    assert (m2["slices"], m2["seq"]) == (["y"], 1)
+
+
 async def test_partial_unique_index_on_a_string_field(db):
     """petitions/models.py: ``receipt_hash`` is unique among petitions that have one (a string);
     petitions from before the field (missing) or rewritten with None coexist."""

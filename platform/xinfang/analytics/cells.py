@@ -5,13 +5,20 @@ A cell holds the counts of one tenant for one day or one month (``AnalyticsCell`
 subject. ``own`` cells count the tenant's own facts; ``tree`` cells (only for tenants with tenants below) are the own
 cell plus each child's tree cell, so a province's dashboard reads one cell per period, not one per county.
 
+A cell is stored in slices, one document per key family: a month cell as "" (the measures' totals), one slice per
+dimension ("channel") and one per pair ("channel+region"); a day cell as "" and "*" (every single dimension). A
+report reads only the slice holding its dimensions (the national dashboard's totals are a few hundred bytes, not
+every region's counts), and a change rewrites, and sends up the tree, only the slices whose numbers changed.
+
 Keeping them right, whatever the order of events, retries, crashes, and workers running side by side:
 
 * a fact change first MARKS its (tenant, month) dirty (``AnalyticsDirty``: ``seq`` + 1, ``own`` set), then writes;
-* ``settle`` processes a mark: reads its ``seq``, recounts the tenant's own cells from its facts and its tree cells
-  from the children's, writes each cell only over a cell counted from an older ``seq`` (so a slow recount never
-  overwrites a newer one), then marks the parent (after the write, so the parent's recount sees it), and clears the
-  mark only if nobody marked it again meanwhile; then the parent, up to the root;
+* ``settle`` processes a mark: reads its ``seq``, recounts the tenant's own cells from its facts (and its tree cells
+  from the children's, for the slices its children said changed: ``slices`` on the mark, or ``all``), notes on its
+  own mark which slices it is about to change (``wrote``: a crash after the write still tells the parent), writes
+  each slice only over one counted from an older ``seq`` (so a slow recount never overwrites a newer one), then
+  marks the parent with those slices (after the write, so the parent's recount sees it), and clears the mark only
+  if nobody marked it again meanwhile; then the parent, up to the root. A recount that changes nothing stops there;
 * the beat sweep settles every mark still dirty (a crash between a mark and its recount).
 
 A recount of the same data gives the same cell, so doing it twice changes nothing.
@@ -26,8 +33,8 @@ import logging
 from collections import Counter
 from collections.abc import Iterable
 
-from pymongo import ReturnDocument, UpdateOne
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo import ReplaceOne, UpdateOne
+from pymongo.errors import BulkWriteError
 
 from ..store.cache import TtlCache
 from ..tenancy.models import Tenant
@@ -160,14 +167,20 @@ def _mark_id(tenant_id: str, month: str) -> str:
     return f"{month}:{tenant_id}"
 
 
-def _cell_id(scope: str, grain: str, period: str, tenant_id: str) -> str:
-    return f"{scope}:{grain}:{period}:{tenant_id}"
+def _slice_id(scope: str, grain: str, period: str, tenant_id: str, name: str) -> str:
+    return f"{scope}:{grain}:{period}:{tenant_id}/{name}"
 
 
-async def mark(months: Iterable[tuple[str, str]], days: Iterable[tuple[str, str]] = (), own: bool = True) -> None:
-    """These (tenant, month)s must be recounted (own: their facts changed). One round trip."""
-    operations = [UpdateOne({"_id": _mark_id(t, m)}, {"$set": {"tenant_id": t, "month": m, "dirty": True,
-                                                               **({"own": True} if own else {})}, "$inc": {"seq": 1}},
+async def mark(months: Iterable[tuple[str, str]], days: Iterable[tuple[str, str]] = (), own: bool = True,
+               slices: Iterable[str] = (), everything: bool = False) -> None:
+    """These (tenant, month)s must be recounted: ``own`` their facts changed; ``slices`` (tokens "grain:period/slice")
+    of the cells below changed; ``everything``: recount every slice of the tree too. One round trip."""
+    tokens = sorted(set(slices))
+    update = {"$set": {"dirty": True, **({"own": True} if own else {}), **({"all": True} if everything else {})},
+              "$inc": {"seq": 1}}
+    if tokens:
+        update["$push"] = {"slices": {"$each": tokens}}  # not $addToSet: the embedded store ignores it on a missing field
+    operations = [UpdateOne({"_id": _mark_id(t, m)}, {**update, "$set": {**update["$set"], "tenant_id": t, "month": m}},
                             upsert=True) for t, m in sorted(set(months))]
     for _ in range(5):
         if not operations:
@@ -220,15 +233,21 @@ async def settle_one(tenant_id: str, month: str, h: Hierarchy | None = None) -> 
         if row is None or not row.get("dirty"):
             return None
         seq = row.get("seq", 0)
+        changed: set[str] = set()  # tokens of this tenant's own cell that changed
         if row.get("own"):
-            await recount_own(tenant_id, month, seq)
+            changed = await recount_own(tenant_id, month, seq, row)
+        upward = changed  # what the parent reads of this tenant: its tree cell if it has one, else its own
         if h.has_children(tenant_id):
-            await recount_tree(tenant_id, month, seq, h)
+            # An own slice changed now or by an attempt that crashed (``wrote``), or a child's: that slice of the tree.
+            tokens = None if row.get("all") else changed | set(row.get("slices") or ()) | set(row.get("wrote") or ())
+            upward = await recount_tree(tenant_id, month, seq, h, tokens, row)
         parent = h.parent.get(tenant_id)
-        if parent:
-            await mark([(parent, month)], own=False)
-        await marks.update_one({"_id": row["_id"], "seq": seq}, {"$set": {"dirty": False, "own": False}})
-    return parent
+        upward = upward | set(row.get("wrote") or ())  # what an attempt that crashed after its write changed
+        if parent and (upward or row.get("all")):
+            await mark([(parent, month)], own=False, slices=upward, everything=bool(row.get("all")))
+        await marks.update_one({"_id": row["_id"], "seq": seq},
+                               {"$set": {"dirty": False, "own": False, "all": False, "slices": [], "wrote": []}})
+    return parent if parent and (upward or row.get("all")) else None
 
 
 def month_days(month: str) -> list[str]:
@@ -249,60 +268,148 @@ async def facts_of_month(tenant_id: str, month: str) -> list[dict]:
     return list(found.values())
 
 
-async def _write_cells(tenant_id: str, scope: str, grain: str, counts: dict[str, Counter], periods: list[str], seq: int) -> None:
-    """Write these cells (an empty Counter deletes nothing: it writes zeros away) unless a newer count is there."""
-    collection = AnalyticsCell.get_pymongo_collection()
-    existing = {}
-    ids = [_cell_id(scope, grain, p, tenant_id) for p in periods]
-    async for row in collection.find({"_id": {"$in": ids}}, projection={"counts": 1, "seq": 1}):
-        existing[row["_id"]] = row
-    for period, cell_id in zip(periods, ids):
-        new = {k: v for k, v in (counts.get(period) or {}).items() if v}
-        old = existing.get(cell_id)
-        if old is not None and (old.get("seq", 0) > seq or (old.get("counts") == new)):
-            if old.get("counts") == new and old.get("seq", 0) < seq:
-                await collection.update_one({"_id": cell_id, "seq": {"$lt": seq}}, {"$set": {"seq": seq}})
-            continue
-        if old is None and not new:
-            continue
-        document = {"_id": cell_id, "tenant_id": tenant_id, "scope": scope, "grain": grain, "period": period, "counts": new, "seq": seq}
-        try:
-            if old is None:
-                await collection.insert_one(document)
-            else:
-                await collection.replace_one({"_id": cell_id, "seq": {"$lte": seq}}, document)
-        except DuplicateKeyError:  # another recount inserted it meanwhile: its seq decides (next settle)
-            await collection.replace_one({"_id": cell_id, "seq": {"$lt": seq}}, document)
+# -- slices -----------------------------------------------------------------------------------------
 
 
-async def recount_own(tenant_id: str, month: str, seq: int) -> None:
-    facts = await facts_of_month(tenant_id, month)
-    await _write_cells(tenant_id, "own", "month", count_facts(facts, "month"), [month], seq)
-    await _write_cells(tenant_id, "own", "day", count_facts(facts, "day"), month_days(month), seq)
+def slice_of(key: str, grain: str) -> str:
+    """Which slice a count key belongs to: "" (a measure's total); in a month "dim" or "dim+dim"; in a day "*"."""
+    names = [part.partition("=")[0] for part in key.split("|")[1:]]
+    if not names:
+        return ""
+    return "+".join(names) if grain == "month" else "*"
 
 
-async def read_cells(tenant_ids: list[str], scope: str | dict[str, str], grain: str, periods: list[str],
-                     projection: list[str] | None = None) -> dict[tuple[str, str], dict]:
-    """(tenant_id, period) -> counts, for these tenants' cells (scope: one for all, or tenant -> scope)."""
-    ids = [_cell_id(scope if isinstance(scope, str) else scope[t], grain, p, t) for t in tenant_ids for p in periods]
-    out: dict[tuple[str, str], dict] = {}
-    collection = AnalyticsCell.get_pymongo_collection()
-    for start in range(0, len(ids), 2000):
-        async for row in collection.find({"_id": {"$in": ids[start:start + 2000]}}, projection={"tenant_id": 1, "period": 1, "counts": 1}):
-            out[(row["tenant_id"], row["period"])] = row.get("counts") or {}
+def slices_of(grain: str) -> list[str]:
+    """Every slice a cell of this grain may have."""
+    if grain == "day":
+        return ["", "*"]
+    out = [""]
+    for dims in DIMS.values():
+        out += list(dims) + ["+".join(pair) for pair in itertools.combinations(dims, 2)]
     return out
 
 
-async def recount_tree(tenant_id: str, month: str, seq: int, h: Hierarchy) -> None:
+def _token(grain: str, period: str, name: str) -> str:
+    return f"{grain}:{period}/{name}"
+
+
+def _untoken(token: str) -> tuple[str, str, str]:
+    where, _, name = token.partition("/")
+    grain, _, period = where.partition(":")
+    return grain, period, name
+
+
+def _split(counts: Counter | dict, grain: str) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for key, n in counts.items():
+        if n:
+            out.setdefault(slice_of(key, grain), {})[key] = n
+    return out
+
+
+async def _write_slices(tenant_id: str, scope: str, wanted: dict[str, dict[str, int]], seq: int, row: dict | None) -> set[str]:
+    """Write these slices (token -> counts; an emptied slice is written empty, not deleted, so its seq still keeps an
+    older recount from bringing old numbers back) unless a newer count is there. One read, one note on the mark of
+    what is about to change (``row``: the mark being processed), one bulk write. Returns the tokens that changed."""
+    collection = AnalyticsCell.get_pymongo_collection()
+    ids = {token: _slice_id(scope, *_untoken(token)[:2], tenant_id, _untoken(token)[2]) for token in wanted}
+    existing = {}
+    id_list = list(ids.values())
+    for start in range(0, len(id_list), 2000):
+        async for doc in collection.find({"_id": {"$in": id_list[start:start + 2000]}}, projection={"counts": 1, "seq": 1}):
+            existing[doc["_id"]] = doc
+    operations, changed = [], set()
+    for token, new in wanted.items():
+        cell_id = ids[token]
+        old = existing.get(cell_id)
+        if old is None and not new:
+            continue
+        if old is not None and old.get("counts") == new:
+            if old.get("seq", 0) < seq:  # same numbers from a newer mark: its seq, so an older recount cannot win later
+                operations.append(UpdateOne({"_id": cell_id, "seq": {"$lt": seq}}, {"$set": {"seq": seq}}))
+            continue
+        if old is not None and old.get("seq", 0) > seq:
+            continue
+        grain, period, name = _untoken(token)
+        document = {"_id": cell_id, "tenant_id": tenant_id, "scope": scope, "grain": grain, "period": period, "slice": name,
+                    "counts": new, "seq": seq}
+        # Upsert guarded by seq: where a newer count is there, the filter misses and the insert fails on the _id (ignored).
+        operations.append(ReplaceOne({"_id": cell_id, "seq": {"$lte": seq}}, document, upsert=True))
+        changed.add(token)
+    if changed and row is not None:
+        await AnalyticsDirty.get_pymongo_collection().update_one({"_id": row["_id"]},
+                                                                 {"$push": {"wrote": {"$each": sorted(changed)}}})
+    for start in range(0, len(operations), 1000):
+        try:
+            await collection.bulk_write(operations[start:start + 1000], ordered=False)
+        except BulkWriteError as exc:
+            if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
+                raise
+    return changed
+
+
+def _wanted(counts: dict[str, Counter], grain: str, periods: list[str]) -> dict[str, dict[str, int]]:
+    out = {}
+    for period in periods:
+        split = _split(counts.get(period) or {}, grain)
+        for name in slices_of(grain):
+            out[_token(grain, period, name)] = split.get(name, {})
+    return out
+
+
+async def _write_cells(tenant_id: str, scope: str, grain: str, counts: dict[str, Counter], periods: list[str], seq: int,
+                       row: dict | None = None) -> set[str]:
+    """Every slice of these cells from ``counts`` (period -> Counter); returns the tokens that changed."""
+    return await _write_slices(tenant_id, scope, _wanted(counts, grain, periods), seq, row)
+
+
+async def recount_own(tenant_id: str, month: str, seq: int, row: dict | None = None) -> set[str]:
+    facts = await facts_of_month(tenant_id, month)
+    wanted = {**_wanted(count_facts(facts, "month"), "month", [month]), **_wanted(count_facts(facts, "day"), "day", month_days(month))}
+    return await _write_slices(tenant_id, "own", wanted, seq, row)
+
+
+async def read_cells(tenant_ids: list[str], scope: str | dict[str, str], grain: str, periods: list[str],
+                     slices: Iterable[str] | None = None) -> dict[tuple[str, str], dict]:
+    """(tenant_id, period) -> counts, for these tenants' cells (scope: one for all, or tenant -> scope), reading only
+    these slices (None: all; a report reads the one slice that holds its dimensions)."""
+    names = list(slices) if slices is not None else slices_of(grain)
+    ids = [_slice_id(scope if isinstance(scope, str) else scope[t], grain, p, t, name)
+           for t in tenant_ids for p in periods for name in names]
+    out: dict[tuple[str, str], dict] = {}
+    collection = AnalyticsCell.get_pymongo_collection()
+    for start in range(0, len(ids), 2000):
+        async for doc in collection.find({"_id": {"$in": ids[start:start + 2000]}}, projection={"tenant_id": 1, "period": 1, "counts": 1}):
+            counts = doc.get("counts") or {}
+            key = (doc["tenant_id"], doc["period"])
+            if key in out:
+                out[key].update(counts)
+            elif counts:
+                out[key] = dict(counts)
+    return out
+
+
+async def recount_tree(tenant_id: str, month: str, seq: int, h: Hierarchy, tokens: set[str] | None = None,
+                       row: dict | None = None) -> set[str]:
+    """The tree cell's slices named by ``tokens`` (None: every slice of the month) summed again from the own cell and
+    each child's cell. Returns the tokens that changed."""
+    if tokens is None:
+        tokens = {_token("month", month, name) for name in slices_of("month")}
+        tokens |= {_token("day", day, name) for day in month_days(month) for name in slices_of("day")}
     children = h.children.get(tenant_id, [])
     scopes = {tenant_id: "own", **{c: h.cell_scope(c) for c in children}}
-    members = [tenant_id, *children]
-    for grain, periods in (("month", [month]), ("day", month_days(month))):
-        cells = await read_cells(members, scopes, grain, periods)
-        counts: dict[str, Counter] = {}
-        for (_, period), values in cells.items():
-            counts.setdefault(period, Counter()).update(values)
-        await _write_cells(tenant_id, "tree", grain, counts, periods, seq)
+    ids = {}
+    for token in tokens:
+        grain, period, name = _untoken(token)
+        for member, scope in scopes.items():
+            ids[_slice_id(scope, grain, period, member, name)] = token
+    sums: dict[str, Counter] = {token: Counter() for token in tokens}
+    id_list = list(ids)
+    collection = AnalyticsCell.get_pymongo_collection()
+    for start in range(0, len(id_list), 2000):
+        async for doc in collection.find({"_id": {"$in": id_list[start:start + 2000]}}, projection={"counts": 1}):
+            sums[ids[doc["_id"]]].update(doc.get("counts") or {})
+    return await _write_slices(tenant_id, "tree", {t: {k: v for k, v in c.items() if v} for t, c in sums.items()}, seq, row)
 
 
 async def dirty_marks(limit: int = 5000) -> list[tuple[str, str]]:
@@ -315,11 +422,3 @@ async def settle_all(limit: int = 5000) -> int:
     marks = await dirty_marks(limit)
     await settle(marks)
     return len(marks)
-
-
-async def claim(tenant_id: str, month: str) -> int:
-    """Mark once more and return the new seq (the rebuild's recount runs under it)."""
-    row = await AnalyticsDirty.get_pymongo_collection().find_one_and_update(
-        {"_id": _mark_id(tenant_id, month)}, {"$set": {"tenant_id": tenant_id, "month": month, "dirty": True, "own": True},
-                                               "$inc": {"seq": 1}}, upsert=True, return_document=ReturnDocument.AFTER)
-    return row["seq"]

@@ -59,13 +59,15 @@ class AnalyticsFact(TenantDocument):
 class AnalyticsCell(TenantDocument):
     """Counts of one tenant for one day or month: ``counts`` maps "measure", "measure|dim=value" and (months)
     "measure|dim=value|dim=value" to a number. ``scope`` own: the tenant's own facts; tree: itself and every tenant
-    below it (own + each child's tree cell). ``_id`` is "scope:grain:period:tenant_id". Recounted whole, never
+    below it (own + each child's tree cell). Stored in slices: ``_id`` is "scope:grain:period:tenant_id/slice", where
+``slice`` names the dimensions of its keys ("" totals, "channel", "channel+region"). Recounted whole, never
     incremented (``cells.recount``), so a recount twice gives the same cell."""
 
     id: str | None = None  # type: ignore[assignment]
     scope: str  # own | tree
     grain: str  # day | month
     period: str  # "2026-11-03" or "2026-11"
+    slice: str = ""
     counts: dict[str, int] = {}
     seq: int = 0  # the dirty mark's sequence this was counted from: an older count never overwrites a newer one
 

@@ -52,7 +52,7 @@ async def aggregate():
         periods = [p for g, p in segments(start, end, False) if g == grain]
         if not periods:
             continue
-        for (tenant_id, _), counts in (await read_cells(ids, "own", grain, periods)).items():
+        for (tenant_id, _), counts in (await read_cells(ids, "own", grain, periods, [("region" if grain == "month" else "*") if by == "region" else ""])).items():
             for values, n in _extract(counts, measure, ["region"] if by == "region" else [], {}):
                 counted[values.get("region", "") if by == "region" else tenant_id] += n
     await do_append_audit(actor_id=principal.account_id, actor_username=principal.username, action="cross_tenant.analytics.aggregate",

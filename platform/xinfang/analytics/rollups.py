@@ -190,6 +190,14 @@ def _extract(counts: dict, measure: str, dims: list[str], filters: dict[str, set
                 yield {d: values[d] for d in dims}, n
 
 
+def slice_for(dims: list[str], filters: dict[str, set[str]], grain: str) -> str:
+    """The cell slice whose keys ``_extract`` reads for these dimensions and filters (cells.slice_of's names)."""
+    wanted = sorted(set(dims) | set(filters), key=ORDER.get)
+    if not wanted:
+        return ""
+    return "+".join(wanted) if grain == "month" else "*"
+
+
 def cells_can_answer(dims: list[str], filters: dict[str, set[str]], by_day: bool, start: date, end: date) -> bool:
     wanted = set(dims) | set(filters)
     if len(filters.get("category", ())) > 1:
@@ -216,7 +224,7 @@ async def _count_cells(groups: Groups, measures: list[str], dims: list[str], tim
             continue
         tenant_ids = [t for t, _ in sources.values()]
         scopes = {t: s for t, s in sources.values()}
-        cells = await read_cells(tenant_ids, scopes, grain, periods)
+        cells = await read_cells(tenant_ids, scopes, grain, periods, [slice_for(dims, filters, grain)])
         owner = {t: gid for gid, (t, _) in sources.items()}
         for (tenant_id, period), counts in cells.items():
             tkey = time_key(time_dim, period if grain == "day" else period + "-01")
