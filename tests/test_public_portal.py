@@ -305,3 +305,14 @@ async def test_policy_search_speed_over_a_hundred_documents(app, tenants):
         assert statistics.median(timings) < 1000
     finally:
         await scope.repo(Publication).delete_many({"author_id": "speed"})
+
+
+async def test_suggestions_are_limited_per_address_but_corrections_do_not_count(client, tenants):
+    slug = tenants.B
+    form = await client.get(f"/t/{slug}/integrity/suggestions/new")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', await form.get_data(as_text=True)).group(1)
+    for _ in range(3):  # a citizen getting the form wrong is told so, not counted
+        assert (await client.post(f"/t/{slug}/integrity/suggestions/new", form={"csrf_token": token, "title": "", "text": ""})).status_code == 422
+    answers = [(await client.post(f"/t/{slug}/integrity/suggestions/new", form={
+        "csrf_token": token, "title": unique("限流测试"), "text": "建议内容"})).status_code for _ in range(6)]
+    assert answers == [201] * 5 + [429]

@@ -132,6 +132,7 @@ async def suggestion_submit(tenant_slug):
         return await private_page("public/suggest.html", 403, values=values, errors={}, message=message, csrf=_csrf())
     ctx = current_tenant()
     try:
+        service.checked_suggestion(values)
         await hit(f"suggest:{ctx.tenant_id}:{request.remote_addr}", limit=SUGGESTIONS_PER_HOUR, window_seconds=3600)
         await service.do_submit_suggestion(ctx.scope, values)
     except InvalidInput as invalid:

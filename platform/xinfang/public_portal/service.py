@@ -163,8 +163,9 @@ async def do_unpublish_publication(scope: TenantScope, row: Publication, princip
 SUGGESTION_LIMITS = {"title": 100, "text": 5_000, "name": 50, "contact": 100}
 
 
-async def do_submit_suggestion(scope: TenantScope, fields: dict) -> Suggestion:
-    """A citizen's suggestion, kept privately until staff publish a copy with a reply."""
+def checked_suggestion(fields: dict) -> dict:
+    """A suggestion's fields as plain text, or InvalidInput naming each field's problem (checked before the rate
+    limit counts a sending, so a citizen correcting a form is not turned away)."""
     values = {name: str(fields.get(name) or "").replace("\r\n", "\n").strip() for name in SUGGESTION_LIMITS}
     problems = {name: _too_long(name, limit) for name, limit in SUGGESTION_LIMITS.items() if len(values[name]) > limit}
     for name in ("title", "text"):
@@ -172,6 +173,12 @@ async def do_submit_suggestion(scope: TenantScope, fields: dict) -> Suggestion:
             problems[name] = _required(name)
     if problems:
         raise InvalidInput(fields=problems)
+    return values
+
+
+async def do_submit_suggestion(scope: TenantScope, fields: dict) -> Suggestion:
+    """A citizen's suggestion, kept privately until staff publish a copy with a reply."""
+    values = checked_suggestion(fields)
     return await scope.repo(Suggestion).insert(Suggestion(tenant_id=scope.tenant_id, **values))
 
 
