@@ -289,9 +289,10 @@ async def test_an_admin_connects_a_mailbox_and_a_receiver_by_clicks(live_server,
         await page.screenshot(path=str(shots / "exchange-clients.png"), full_page=True)
 
         await page.click("text=事件推送")
-        await page.fill("#name", "县纪委办公系统")
+        system = f"县纪委办公系统{uuid.uuid4().hex[:4]}"
+        await page.fill("#name", system)
         await page.fill("#url", receiver.url(path))
-        await page.check("text=收到信访件（网上提交、登记或转来）")
+        await page.check("#add-webhook >> text=收到信访件（网上提交、登记或转来）")
         await page.click("#add-webhook button")
         secret = (await page.inner_text("#webhook-secret")).strip()
         assert secret.startswith("whsec_")
@@ -306,13 +307,13 @@ async def test_an_admin_connects_a_mailbox_and_a_receiver_by_clicks(live_server,
         arrived = await eventually(lambda: _async(receiver.for_number(number, path)), timeout=60, message="the webhook")
         assert verified(secret, arrived[0])["data"]["number"] == number
 
-        await page.click("text=推送记录")
+        await page.click(f"#endpoints tr:has-text('{system}') >> text=推送记录")
         await page.wait_for_selector("#deliveries")
         log = await page.inner_text("#deliveries")
         assert "收到信访件" in log and "已送达" in log and "HTTP 200" in log and number in log
         await page.screenshot(path=str(shots / "exchange-deliveries.png"), full_page=True)
         await page.goto(f"{live_server}/t/{slug}/admin/exchange/webhooks")
-        await page.click("#endpoints tr:has-text('县纪委办公系统') >> text=停用")
+        await page.click(f"#endpoints tr:has-text('{system}') >> text=停用")
         assert "不再向它推送" in await page.inner_text("#notice")
     finally:
         await context.close()
