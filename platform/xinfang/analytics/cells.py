@@ -6,7 +6,8 @@ subject. ``own`` cells count the tenant's own facts; ``tree`` cells (only for te
 cell plus each child's tree cell, so a province's dashboard reads one cell per period, not one per county.
 
 A cell is stored in slices, one document per key family: a month cell as "" (the measures' totals), one slice per
-dimension ("channel") and one per pair ("channel+region"); a day cell as "" and "*" (every single dimension). A
+dimension ("channel"), "pairs" and "region-pairs" (two dimensions, with the region or without); a day cell as "" and
+"*" (every single dimension). A
 report reads only the slice holding its dimensions (the national dashboard's totals are a few hundred bytes, not
 every region's counts), and a change rewrites, and sends up the tree, only the slices whose numbers changed.
 
@@ -272,21 +273,28 @@ async def facts_of_month(tenant_id: str, month: str) -> list[dict]:
 
 
 def slice_of(key: str, grain: str) -> str:
-    """Which slice a count key belongs to: "" (a measure's total); in a month "dim" or "dim+dim"; in a day "*"."""
+    """Which slice a count key belongs to: "" (a measure's total); in a month "dim" (one dimension), "pairs" (two,
+    neither the region) or "region-pairs" (the region and another: the big one at upper bodies); in a day "*"."""
     names = [part.partition("=")[0] for part in key.split("|")[1:]]
+    return pair_slice(names, grain)
+
+
+def pair_slice(names: list[str], grain: str) -> str:
+    """The slice holding keys of these dimensions (rollups.slice_for asks the same)."""
     if not names:
         return ""
-    return "+".join(names) if grain == "month" else "*"
+    if grain != "month":
+        return "*"
+    if len(names) == 1:
+        return names[0]
+    return "region-pairs" if "region" in names else "pairs"
 
 
 def slices_of(grain: str) -> list[str]:
     """Every slice a cell of this grain may have."""
     if grain == "day":
         return ["", "*"]
-    out = [""]
-    for dims in DIMS.values():
-        out += list(dims) + ["+".join(pair) for pair in itertools.combinations(dims, 2)]
-    return out
+    return ["", *(d for dims in DIMS.values() for d in dims), "pairs", "region-pairs"]
 
 
 def _token(grain: str, period: str, name: str) -> str:
@@ -361,6 +369,25 @@ async def _write_cells(tenant_id: str, scope: str, grain: str, counts: dict[str,
                        row: dict | None = None) -> set[str]:
     """Every slice of these cells from ``counts`` (period -> Counter); returns the tokens that changed."""
     return await _write_slices(tenant_id, scope, _wanted(counts, grain, periods), seq, row)
+
+
+async def insert_counts(tenant_id: str, scope: str, counts: dict[str, dict[str, Counter]]) -> None:
+    """A bulk load's write (``service.load_cells``): every non-empty slice of ``counts`` (grain -> period -> Counter)
+    inserted with seq 0 in unordered batches; a slice that exists already (counted from a mark) is left as it is."""
+    documents = []
+    for grain, periods in counts.items():
+        for token, new in _wanted(periods, grain, sorted(periods)).items():
+            if new:
+                _, period, name = _untoken(token)
+                documents.append({"_id": _slice_id(scope, grain, period, tenant_id, name), "tenant_id": tenant_id, "scope": scope,
+                                  "grain": grain, "period": period, "slice": name, "counts": new, "seq": 0})
+    collection = AnalyticsCell.get_pymongo_collection()
+    for start in range(0, len(documents), 2000):
+        try:
+            await collection.insert_many(documents[start:start + 2000], ordered=False)
+        except BulkWriteError as exc:
+            if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
+                raise
 
 
 async def recount_own(tenant_id: str, month: str, seq: int, row: dict | None = None) -> set[str]:

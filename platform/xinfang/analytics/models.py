@@ -60,7 +60,7 @@ class AnalyticsCell(TenantDocument):
     """Counts of one tenant for one day or month: ``counts`` maps "measure", "measure|dim=value" and (months)
     "measure|dim=value|dim=value" to a number. ``scope`` own: the tenant's own facts; tree: itself and every tenant
     below it (own + each child's tree cell). Stored in slices: ``_id`` is "scope:grain:period:tenant_id/slice", where
-``slice`` names the dimensions of its keys ("" totals, "channel", "channel+region"). Recounted whole, never
+``slice`` names the dimensions of its keys ("" totals, "channel", "pairs", "region-pairs"; in days "*"). Recounted whole, never
     incremented (``cells.recount``), so a recount twice gives the same cell."""
 
     id: str | None = None  # type: ignore[assignment]

@@ -22,7 +22,7 @@ from datetime import date, timedelta
 
 from ..errors import InvalidInput
 from ..tenancy.models import Tenant
-from .cells import DIMS, Hierarchy, fact_measures, fact_values, hierarchy, read_cells
+from .cells import DIMS, Hierarchy, fact_measures, fact_values, hierarchy, pair_slice, read_cells
 from .facts import week_of
 from .labels import MEASURE_NAMES, Labeller
 from .models import AnalyticsFact
@@ -192,10 +192,7 @@ def _extract(counts: dict, measure: str, dims: list[str], filters: dict[str, set
 
 def slice_for(dims: list[str], filters: dict[str, set[str]], grain: str) -> str:
     """The cell slice whose keys ``_extract`` reads for these dimensions and filters (cells.slice_of's names)."""
-    wanted = sorted(set(dims) | set(filters), key=ORDER.get)
-    if not wanted:
-        return ""
-    return "+".join(wanted) if grain == "month" else "*"
+    return pair_slice(sorted(set(dims) | set(filters), key=ORDER.get), grain)
 
 
 def cells_can_answer(dims: list[str], filters: dict[str, set[str]], by_day: bool, start: date, end: date) -> bool:
