@@ -233,7 +233,7 @@ async def test_a_disabled_endpoint_gets_nothing_more(client, tenants, admin_a, r
 async def test_an_endpoint_of_one_body_is_nothing_to_another(client, tenants, me, other):
     slugs = {"A": tenants.A, "B": tenants.B}
     mine, theirs = await login_token(client, slugs[me], "admin"), await login_token(client, slugs[other], "admin")
-    endpoint = await add_endpoint(client, slugs[other], theirs, "https://example.org/isolation", ["card.issued"])
+    endpoint = await add_endpoint(client, slugs[other], theirs, "https://hooks.example.invalid/isolation", ["card.issued"])
     try:
         for method, rest in (("GET", "deliveries"), ("POST", "disable")):
             foreign = await client.open(f"/t/{slugs[me]}/api/exchange/webhooks/{endpoint['id']}/{rest}", method=method, headers=mine)
@@ -251,10 +251,10 @@ async def test_the_webhooks_page_adds_an_endpoint_and_shows_the_secret_once(clie
     html = await page.get_data(as_text=True)
     assert page.status_code == 200 and "信访件办结" in html and "发出监督卡" in html
     made = await client.post(f"/t/{tenants.B}/admin/exchange/webhooks", headers=admin_b, form={
-        "name": "页面添加的地址", "url": "https://example.org/page-hook", "events": "card.answered"})
+        "name": "页面添加的地址", "url": "https://hooks.example.invalid/page-hook", "events": "card.answered"})
     html = await made.get_data(as_text=True)
     assert made.status_code == 201 and "只显示这一次" in html and 'id="webhook-secret">whsec_' in html
-    row = await WebhookEndpoint.get_pymongo_collection().find_one({"name": "页面添加的地址", "url": "https://example.org/page-hook"})
+    row = await WebhookEndpoint.get_pymongo_collection().find_one({"name": "页面添加的地址", "url": "https://hooks.example.invalid/page-hook"})
     again = await (await client.get(f"/t/{tenants.B}/admin/exchange/webhooks", headers=admin_b)).get_data(as_text=True)
     assert "whsec_" not in again and "页面添加的地址" in again
     off = await client.post(f"/t/{tenants.B}/admin/exchange/webhooks/{row['_id']}/disable", headers=admin_b, form={})
