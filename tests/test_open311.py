@@ -128,6 +128,8 @@ async def test_a_request_becomes_a_petition_with_the_citizens_receipt(http, tena
     assert view["service_request_id"] == number and view["status"] == "open" and view["service_code"] == "petition"
     assert view["service_name"] == "信访件登记" and view["lat"] == 33.72 and view["address"] == "泗阳县众兴镇某小区"
     assert view["requested_datetime"].endswith("Z") and "已登记" in view["status_notes"]
+    assert view["expected_datetime"].endswith("Z") and view["expected_datetime"][:10] >= petition.due_on  # the acceptance time limit
+    assert view["agency_responsible"] == "泗阳县教育局纪委"
 
 
 async def test_a_named_request_seals_the_identity_and_never_shows_it(http, client, tenants, keys):
