@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 from pymongo import ASCENDING, IndexModel
 
+from ..events import CarriesEvents, register_carrier
 from ..store.documents import IdRef, TenantDocument, UtcDateTime, utcnow
 
 
@@ -52,7 +53,10 @@ class InstructionStep(BaseModel):
     due_on: str | None = None  # a new deadline (asked again)
 
 
-class Instruction(TenantDocument):
+class Instruction(TenantDocument, CarriesEvents):
+    """Each change is one versioned write that carries its event (``instruction.<step>``); the notices follow from
+    the event (plugin.xinfang_handle_event), so a crash after the write still sends them, once."""
+
     author_tenant_id: IdRef
     author_id: IdRef
     author_name: str
@@ -78,8 +82,12 @@ class Instruction(TenantDocument):
             IndexModel([("tenant_id", ASCENDING), ("target_kind", ASCENDING), ("target_id", ASCENDING)]),  # a case's instructions
             IndexModel([("author_tenant_id", ASCENDING), ("state", ASCENDING), ("due_on", ASCENDING)]),  # the leader's list
             IndexModel([("overdue", ASCENDING), ("due_on", ASCENDING)]),  # the beat's question, across tenants
+            IndexModel([("outbox_pending", ASCENDING)]),  # the event sweeper's question, across tenants
         ]
 
     def names(self, account_id: str, roles) -> bool:
         """Whether the account (with these roles) is one of the people named to act."""
         return account_id in self.assignee_ids or bool(set(self.assignee_roles) & {str(r) for r in roles})
+
+
+register_carrier(Instruction)  # its carried events are materialised and dispatched like a petition's (events.py)

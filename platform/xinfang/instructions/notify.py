@@ -1,10 +1,13 @@
 """Who hears of an instruction's steps, in their own body's inbox (notifications/): the people named when it is
 written or asked again, the writer when action is reported, both sides when it falls overdue. Each notice has a
-key made of the instruction and its step number, so a repeat sends nothing twice."""
+key made of the instruction and its step number, so a repeat sends nothing twice. Called from the
+event each step's write carries (plugin.xinfang_handle_event)."""
 
 from __future__ import annotations
 
-from ..store.scoped import TenantScope
+from beanie.odm.utils.parsing import parse_obj
+
+from ..store.scoped import TenantScope, parse_object_id
 from ..tenancy.service import get_tenant
 from .models import Instruction
 
@@ -22,13 +25,13 @@ async def _link(tenant_id: str, instruction: Instruction) -> str | None:
     return f"/t/{tenant.slug}/staff/instructions/{instruction.id}" if tenant else None
 
 
-async def notify_instruction(instruction: Instruction, kind: str) -> None:
+async def notify_instruction(instruction: Instruction, kind: str, step: int) -> None:
     from ..notifications.service import do_notify
 
     notice_kind, zh, en = WORDS[kind]
     values = {"label": instruction.target_label, "text": instruction.text[:80], "due": instruction.due_on}
     text = {"zh": zh.format(**values), "en": en.format(**values)}
-    key = f"instruction:{instruction.id}:{len(instruction.steps)}"
+    key = f"instruction:{instruction.id}:{step}"
     to_assignees = kind in ("written", "asked_again", "overdue", "fulfilled")
     to_author = kind in ("acted", "overdue")
     if to_assignees:
@@ -43,3 +46,16 @@ async def notify_instruction(instruction: Instruction, kind: str) -> None:
         scope, link = TenantScope(instruction.author_tenant_id), await _link(instruction.author_tenant_id, instruction)
         await do_notify(scope, f"{key}:author", kind=notice_kind, roles=[], account_id=instruction.author_id, text=text, link=link,
                         subject_id=str(instruction.id))
+
+
+async def notify_for(event) -> None:
+    """plugin.xinfang_handle_event: the notices of an instruction's step (``instruction.<step>``), idempotent per step."""
+    if not event.name.startswith("instruction.") or not event.subject_id:
+        return
+    data = event.data or {}
+    kind, step = data.get("kind"), data.get("step")
+    if kind not in WORDS or not isinstance(step, int):
+        return
+    raw = await Instruction.get_pymongo_collection().find_one({"_id": parse_object_id(event.subject_id)}) if parse_object_id(event.subject_id) else None
+    if raw is not None:
+        await notify_instruction(parse_obj(Instruction, raw), kind, step)

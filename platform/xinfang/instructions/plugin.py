@@ -37,6 +37,14 @@ async def xinfang_petition_panels(tenant, petition, principal):
 
 
 @hookimpl
+async def xinfang_handle_event(event, tenant, config):
+    """An instruction's step (instruction.written / acted / fulfilled / asked_again / overdue): tell the people concerned."""
+    from .notify import notify_for
+
+    await notify_for(event)
+
+
+@hookimpl
 async def xinfang_sweep(now, runtime):
     """Flag instructions past their deadline with nothing done: one indexed query over all tenants, each flagged once."""
     from .sweep import flag_overdue_instructions

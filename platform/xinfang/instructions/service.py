@@ -8,8 +8,9 @@ Who may do what (separation of duties):
 * a leader of the writer's body marks it fulfilled or asks again, but never one who reported the action
   themselves: nobody confirms their own work (403).
 
-Each change is one versioned write of the instruction. A case also gets a step on its timeline
-(staff-only), pushed atomically after the instruction's write; notifications follow (notify.py).
+Each change is one versioned write of the instruction carrying its event, from which the notices follow
+(notify.py, through plugin.xinfang_handle_event). A case also gets a step on its timeline (staff-only), written
+after the instruction's.
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ import logging
 from datetime import date, datetime, timedelta
 
 from beanie.odm.utils.parsing import parse_obj
+from bson import ObjectId
 
 from ..auth.models import Role, StaffAccount
 from ..auth.principal import Principal
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
+from ..events import DomainEvent, carry, hand_over_carried
 from ..petitions import service as petitions
 from ..petitions.models import Petition, Step
 from ..petitions.upper_level import access_followed_case
@@ -30,7 +33,6 @@ from ..store.documents import utcnow
 from ..store.scoped import TenantScope, parse_object_id
 from ..tenancy.context import TenantContext
 from .models import Instruction, InstructionState, InstructionStep
-from .notify import notify_instruction
 
 log = logging.getLogger(__name__)
 MAX_TEXT = 2000
@@ -151,9 +153,17 @@ def _step(instruction: Instruction, kind: str, actor: Principal | None, now: dat
                                              actor_name=actor.display_name if actor else "系统 system", text=text, due_on=due_on))
 
 
-async def _save(instruction: Instruction) -> Instruction:
+def carry_step(instruction: Instruction, kind: str) -> None:
+    """The event of the step just appended, carried by the write that records it (its number keys the notices)."""
+    carry(instruction, DomainEvent(f"instruction.{kind}", instruction.tenant_id, str(instruction.id),
+                                   {"kind": kind, "step": len(instruction.steps)}))
+
+
+async def _save(instruction: Instruction, kind: str) -> Instruction:
+    carry_step(instruction, kind)
     if not await TenantScope(instruction.tenant_id).repo(Instruction).replace_versioned(instruction):
         raise Conflict({"zh": "这件批示刚被其他人处理过，请刷新后再试", "en": "someone else changed this instruction meanwhile; reload and retry"})
+    await hand_over_carried(instruction)
     return instruction
 
 
@@ -188,10 +198,12 @@ async def do_write_instruction(author: Principal, target: Target, *, text, assig
     instruction = Instruction(tenant_id=target.tenant_id, author_tenant_id=author.tenant_id, author_id=author.account_id,
                               author_name=author.display_name, target_kind=target.kind, target_id=target.id, target_label=target.label[:300],
                               text=text, assignee_ids=ids, assignee_roles=roles, assignee_names=names, due_on=due, created_at=now)
+    instruction.id = ObjectId()  # its event names it before the insert
     _step(instruction, "written", author, now, text, due)
+    carry_step(instruction, "written")
     await TenantScope(target.tenant_id).repo(Instruction).insert(instruction)
+    await hand_over_carried(instruction)
     await _case_step(instruction, "written", author, now, {"opinion": f"{text}（落实：{'、'.join(names)}；期限：{due}）"})
-    await notify_instruction(instruction, "written")
     return instruction
 
 
@@ -210,9 +222,8 @@ async def do_record_action(instruction: Instruction, actor: Principal, *, text, 
     if actor.account_id not in instruction.acted_by:
         instruction.acted_by.append(actor.account_id)
     _step(instruction, "acted", actor, now, text)
-    await _save(instruction)
+    await _save(instruction, "acted")
     await _case_step(instruction, "acted", actor, now, {"report": text})
-    await notify_instruction(instruction, "acted")
     return instruction
 
 
@@ -234,9 +245,8 @@ async def do_fulfil(instruction: Instruction, actor: Principal, *, note=None, no
     note = _text(note, "note", required=False)
     instruction.state, instruction.fulfilled_at, instruction.overdue = InstructionState.FULFILLED, now, False
     _step(instruction, "fulfilled", actor, now, note)
-    await _save(instruction)
+    await _save(instruction, "fulfilled")
     await _case_step(instruction, "fulfilled", actor, now, {"opinion": note})
-    await notify_instruction(instruction, "fulfilled")
     return instruction
 
 
@@ -253,7 +263,6 @@ async def do_ask_again(instruction: Instruction, actor: Principal, *, text, due_
         instruction.overdue = False  # a new date: the beat may flag it again once this one passes
     instruction.state = InstructionState.OPEN
     _step(instruction, "asked_again", actor, now, text, instruction.due_on)
-    await _save(instruction)
+    await _save(instruction, "asked_again")
     await _case_step(instruction, "asked_again", actor, now, {"reason": f"{text}（期限：{instruction.due_on}）"})
-    await notify_instruction(instruction, "asked_again")
     return instruction

@@ -2,7 +2,7 @@
 
 One indexed question over every tenant (``overdue`` false, ``due_on`` before today), not a walk tenant by
 tenant; each is flagged by a write guarded by the revision it was read at, so two sweeps, or a
-sweep racing a leader's new date, flag it at most once, and only the one that flagged it sends the notices."""
+sweep racing a leader's new date, flag it at most once, and only the write that flagged it carries the event its notices follow from."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from datetime import date
 
 from beanie.odm.utils.parsing import parse_obj
 
+from ..events import hand_over_carried
 from ..store.documents import utcnow
 from ..store.scoped import TenantScope
 from .models import Instruction, InstructionState, InstructionStep
-from .notify import notify_instruction
+from .service import carry_step
 
 BATCH = 500
 
@@ -27,9 +28,10 @@ async def flag_overdue_instructions(today: date) -> int:
         instruction.overdue = True
         instruction.steps.append(InstructionStep(at=utcnow(), kind="overdue", tenant_id=instruction.tenant_id, actor_id="system",
                                                  actor_name="系统 system", due_on=instruction.due_on))
+        carry_step(instruction, "overdue")  # the notices follow from the event, once
         # Guarded by the revision it was read at: a leader's change meanwhile, or another sweep, wins.
         if not await TenantScope(instruction.tenant_id).repo(Instruction).replace_versioned(instruction):
             continue
+        await hand_over_carried(instruction)
         flagged += 1
-        await notify_instruction(instruction, "overdue")
     return flagged
