@@ -38,6 +38,7 @@ class DataExport(TenantDocument):
     message: dict | None = None
     finished_at: UtcDateTime | None = None
     seconds: float | None = None
+    resent: bool = False  # its message was sent again by the sweep (service.lost_exports)
 
     class Settings:
         name = "data_exports"

@@ -30,3 +30,15 @@ def xinfang_celery_tasks(celery_app, runtime):
     from . import tasks
 
     tasks.register(celery_app, runtime)
+
+
+@hookimpl
+async def xinfang_sweep(now, runtime):
+    """An export still queued two minutes after it was asked for lost its message: sent again, once."""
+    from .service import lost_exports
+    from .tasks import BUILD
+
+    if runtime is None:
+        return
+    for tenant_id, export_id in await lost_exports(now):
+        await runtime.send(BUILD, [tenant_id, export_id])

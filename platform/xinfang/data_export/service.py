@@ -11,6 +11,7 @@ import tempfile
 import time as clock
 import zipfile
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from beanie.odm.utils.dump import get_dict
@@ -31,6 +32,7 @@ from .archive_format import FORMAT, FORMAT_VERSION, KINDS, clean, readme
 from .models import DataExport, ExportChunk, ExportState
 
 CHUNK = 4 * 1024 * 1024
+STALE_SECONDS = 600
 MODELS = {"cases": Petition, "cards": Supervision, "officials": Official, "archive_entries": ArchiveEntry}
 
 Send = Callable[[str, str], Awaitable[None]]
@@ -50,7 +52,9 @@ async def recent_exports(ctx: TenantContext, limit: int = 20) -> list[DataExport
 async def do_request_export(ctx: TenantContext, principal: Principal, *, with_identity: bool, purpose: str, send: Send) -> DataExport:
     if with_identity and not principal.can(Permission.DATA_EXPORT_IDENTITY, ctx.tenant_id):
         raise Forbidden({"zh": "无权导出信访人身份信息", "en": "you may not export petitioners' identities"}, field="with_identity")
-    running = await ctx.scope.repo(DataExport).count({"state": {"$in": [ExportState.QUEUED.value, ExportState.RUNNING.value]}})
+    recent = utcnow() - timedelta(seconds=STALE_SECONDS)  # an older unfinished one lost its task: it no longer blocks
+    running = await ctx.scope.repo(DataExport).count({"state": {"$in": [ExportState.QUEUED.value, ExportState.RUNNING.value]},
+                                                      "created_at": {"$gt": recent}})
     if running:
         raise Conflict({"zh": "已有一个导出正在生成，请等它完成", "en": "an export is already being made; wait until it is done"})
     export = DataExport(id=ObjectId(), tenant_id=ctx.tenant_id, with_identity=with_identity, requested_by=principal.account_id,
@@ -82,12 +86,15 @@ async def do_download(ctx: TenantContext, principal: Principal, export_id: str) 
 
 
 async def build_export(ctx: TenantContext, keyring: KeyRing, export_id: str) -> None:
-    """Write the ZIP and keep it in chunks. Idempotent: a repeated message rewrites the same export."""
+    """Write the ZIP and keep it in chunks, once per export (a repeated message does nothing)."""
     export = await ctx.scope.repo(DataExport).get(export_id)
-    if export is None or export.state == ExportState.DONE:
+    if export is None:
         return
     started = clock.monotonic()
-    await ctx.scope.repo(DataExport).update_one({"_id": export.id}, {"$set": {"state": ExportState.RUNNING.value}})
+    # Taken once: a message the sweep sent again (or a repeated delivery) finds it taken and leaves it alone.
+    if not await ctx.scope.repo(DataExport).update_one({"_id": export.id, "state": ExportState.QUEUED.value},
+                                                        {"$set": {"state": ExportState.RUNNING.value}}):
+        return
     try:
         data, counts = await _zip(ctx, keyring, export)
         await ctx.scope.repo(ExportChunk).delete_many({"export_id": export_id})
@@ -137,6 +144,19 @@ async def _zip(ctx: TenantContext, keyring: KeyRing, export: DataExport) -> tupl
             archive.writestr("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2))
         spool.seek(0)
         return spool.read(), counts
+
+
+async def lost_exports(now: datetime) -> list[tuple[str, str]]:
+    """(tenant id, export id) of exports still queued a while after they were asked for (their message was lost);
+    each is marked, so it is sent again once."""
+    out = []
+    cursor = DataExport.get_pymongo_collection().find(
+        {"state": ExportState.QUEUED.value, "created_at": {"$lt": now - timedelta(seconds=120)}, "resent": {"$ne": True}},
+        projection={"tenant_id": 1})
+    async for doc in cursor:
+        await DataExport.get_pymongo_collection().update_one({"_id": doc["_id"]}, {"$set": {"resent": True}})
+        out.append((doc["tenant_id"], str(doc["_id"])))
+    return out
 
 
 def read_manifest(data: bytes) -> dict:

@@ -83,6 +83,7 @@ class ImportRun(TenantDocument):
     run_finished_at: UtcDateTime | None = None
     rows_per_second: float | None = None
     progress_at: UtcDateTime | None = None  # the task's last word: a run silent for long is sent again (plugin sweep)
+    claimed_by: str | None = None  # the execution that took this run (a message sent again finds it taken)
     revision: int = 0
 
     class Settings:

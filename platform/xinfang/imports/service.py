@@ -14,13 +14,15 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time as clock
+import uuid
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from beanie.odm.utils.dump import get_dict
 from pymongo.errors import DuplicateKeyError
 
+from ..audit.service import do_append_audit
 from ..auth.principal import Principal
 from ..crypto import KeyRing
 from ..errors import Conflict, DomainError, InvalidInput, NotFound
@@ -166,11 +168,16 @@ async def do_start(ctx: TenantContext, principal: Principal, run: ImportRun, *, 
     state = RunState.IMPORTING if real else RunState.CHECKING
     changed = await ctx.scope.repo(ImportRun).update_one(
         {"_id": run.id, "revision": run.revision},
-        {"$set": {"state": state.value, "processed": 0, "message": None, "run_started_at": now, "progress_at": now,
+        {"$set": {"state": state.value, "processed": 0, "message": None, "claimed_by": None, "run_started_at": now, "progress_at": now,
                   "run_finished_at": None, "started_by": principal.account_id,
                   "started_by_name": principal.display_name or principal.username}, "$inc": {"revision": 1}})
     if not changed:
         raise Conflict({"zh": "这次导入刚被别人启动了，请刷新", "en": "someone else just started this import; reload"})
+    if real:  # a bulk write of petitions: who, from which file, into the chain before it starts
+        await do_append_audit(actor_id=principal.account_id, actor_username=principal.username, action="petitions.import",
+                              purpose=f"批量导入 {run.source}"[:500], subject=str(run.id),
+                              query={"source": run.source, "file": run.filename, "sha256": run.sha256}, tenant_ids=[ctx.tenant_id],
+                              result_count=run.total_rows)
     await send(ctx.tenant_id, str(run.id), real)
     return await access_run(ctx, str(run.id))
 
@@ -181,7 +188,7 @@ async def do_start(ctx: TenantContext, principal: Principal, run: ImportRun, *, 
 async def execute_run(ctx: TenantContext, keyring: KeyRing, run_id: str, real: bool) -> None:
     """Check every row; in the real run, register the valid ones not yet imported. Idempotent: run it again at will."""
     run = await ctx.scope.repo(ImportRun).get(run_id)
-    if run is None or run.state not in RUNNING:
+    if run is None or run.state not in RUNNING or not await _claim(ctx, run):
         return
     started = clock.monotonic()
     try:
@@ -232,6 +239,19 @@ async def _execute(ctx: TenantContext, keyring: KeyRing, run: ImportRun, real: b
             "progress_at": utcnow()}})
     elapsed = max(clock.monotonic() - started, 1e-6)
     await _finish(ctx, run, RunState.IMPORTED if real else RunState.CHECKED, rows_per_second=round(len(rows) / elapsed, 1))
+
+
+async def _claim(ctx: TenantContext, run: ImportRun) -> bool:
+    """Take the run for this execution, unless another took it and is still reporting progress (a message the
+    sweep sent again while the first was only waiting in the queue finds it taken)."""
+    now = utcnow()
+    token = uuid.uuid4().hex
+    running = {"_id": run.id, "state": {"$in": [s.value for s in RUNNING]}}
+    for free in ({"claimed_by": {"$eq": None}}, {"progress_at": {"$lt": now - timedelta(seconds=STALE_SECONDS)}}):
+        # two plain questions, not one $or (the embedded store's $or is not relied on)
+        if await ctx.scope.repo(ImportRun).update_one(running | free, {"$set": {"claimed_by": token, "progress_at": now}}):
+            return True
+    return False
 
 
 def _source_column(run: ImportRun) -> str:
