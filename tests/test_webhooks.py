@@ -346,3 +346,32 @@ async def test_a_card_issued_and_answered_reach_the_receiver(client, tenants, ad
             assert subject not in request["body"] and "已自查" not in request["body"]
     finally:
         await client.post(f"/t/{tenants.A}/api/exchange/webhooks/{endpoint['id']}/disable", headers=admin_a)
+
+
+async def test_a_transferred_case_is_a_change_for_the_sender_and_arrives_at_the_receiver(client, tenants, admin_a, admin_b, receiver):
+    sent_path, got_path = f"/sender-{uuid.uuid4().hex[:6]}", f"/receiver-{uuid.uuid4().hex[:6]}"
+    sender = await add_endpoint(client, tenants.A, admin_a, receiver.url(sent_path), ["petition.state_changed"])
+    taker = await add_endpoint(client, tenants.B, admin_b, receiver.url(got_path), ["petition.received"])
+    try:
+        number = await submit(client, tenants.A)
+        petition = await Petition.find_one({"number": number, "tenant_id": str((await Tenant.find_one({"slug": tenants.A})).id)})
+        leader = await login_token(client, tenants.A, "leader")
+        moved = await client.post(f"/t/{tenants.A}/api/petitions/{petition.id}/transitions/transfer", headers=leader,
+                                  json={"fields": {"target_tenant": tenants.B, "reason": "属巴州管辖"}})
+        assert moved.status_code == 200, await moved.get_data(as_text=True)
+
+        async def both():
+            out, into = receiver.for_number(number, sent_path), receiver.for_number(number, got_path)
+            return (out, into) if out and into else None
+
+        out, into = await eventually(both, timeout=60, message="both bodies' webhooks")
+        change = verified(sender["secret"], out[0])
+        assert change["event"] == "petition.state_changed" and change["tenant"]["slug"] == tenants.A
+        assert change["data"]["transition"] == "transfer" and change["data"]["moved_to"]["slug"] == tenants.B
+        arrival = verified(taker["secret"], into[0])
+        assert arrival["event"] == "petition.received" and arrival["tenant"]["slug"] == tenants.B
+        for request in out + into:
+            assert NAME not in request["body"] and "属巴州管辖" not in request["body"]
+    finally:
+        await client.post(f"/t/{tenants.A}/api/exchange/webhooks/{sender['id']}/disable", headers=admin_a)
+        await client.post(f"/t/{tenants.B}/api/exchange/webhooks/{taker['id']}/disable", headers=admin_b)

@@ -27,6 +27,7 @@ from ..petitions.service import petition_workflow
 from ..store.documents import deterministic_id, utcnow
 from ..store.scoped import TenantScope
 from ..tenancy.context import TenantContext
+from ..tenancy.service import get_tenant
 from .models import WebhookDelivery, WebhookEndpoint
 
 # The events offered, with the words people choose them by.
@@ -191,12 +192,49 @@ def payload(delivery_id: str, name: str, event, tenant, data: dict) -> str:
                       ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-async def do_record_deliveries(event, ctx: TenantContext) -> list[str]:
-    """One delivery per (event, endpoint subscribed to it), due now; idempotent: ids come from the event."""
-    endpoints = await ctx.scope.repo(WebhookEndpoint).find({"active": True}).to_list()
-    if not endpoints:
+async def moved_away(event, sender: TenantContext, receiver: TenantContext) -> list[tuple[str, dict]]:
+    """A case this body sent to another (转送, 交办): a state change here, naming where it went; its state there."""
+    petition = await receiver.scope.repo(Petition).get(event.subject_id)
+    if petition is None:
         return []
-    made = await webhook_events(event, ctx.scope)
+    workflow = await petition_workflow(receiver.scope, petition)
+    state = next((s for s in workflow.states if s.key == petition.state), None)
+    mine = await petition_workflow(sender.scope, petition)
+    transition = mine.transition(event.data.get("transition", ""))
+    return [("petition.state_changed", {
+        "petition_id": str(petition.id), "number": petition.number, "state": petition.state,
+        "state_name": state.name.model_dump() if state else {"zh": petition.state, "en": petition.state},
+        "status": "closed" if state and state.terminal else "open", "channel": petition.channel.value, "form": petition.form_key,
+        "kind": petition.kind, "received_at": petition.received_at.isoformat(), "due_on": petition.due_on, "overdue": petition.overdue,
+        "transition": transition.key if transition else event.data.get("transition"),
+        "transition_name": transition.name.model_dump() if transition else None,
+        "moved_to": {"slug": receiver.tenant.slug, "name": receiver.tenant.name.model_dump()}})]
+
+
+async def do_record_deliveries(event, ctx: TenantContext) -> list[str]:
+    """One delivery per (event, endpoint subscribed to it), due now; idempotent: ids come from the event.
+
+    A case moved to another body (``petition.moved``, whose tenant is the receiving body) is also a state change
+    for the body that sent it, delivered to the sender's endpoints."""
+    ids = []
+    endpoints = await _active_endpoints(ctx)
+    if endpoints:  # no endpoint, nothing read: most bodies have none
+        ids += await _record(event, ctx, endpoints, await webhook_events(event, ctx.scope))
+    sender_id = event.data.get("from_tenant")
+    if event.name == "petition.moved" and sender_id and sender_id != ctx.tenant_id:
+        sender = await get_tenant(sender_id)
+        sender_ctx = TenantContext.of(sender) if sender is not None else None
+        endpoints = await _active_endpoints(sender_ctx) if sender_ctx is not None else []
+        if endpoints:
+            ids += await _record(event, sender_ctx, endpoints, await moved_away(event, sender_ctx, ctx))
+    return ids
+
+
+async def _active_endpoints(ctx: TenantContext) -> list[WebhookEndpoint]:
+    return await ctx.scope.repo(WebhookEndpoint).find({"active": True}).to_list()
+
+
+async def _record(event, ctx: TenantContext, endpoints: list[WebhookEndpoint], made: list[tuple[str, dict]]) -> list[str]:
     ids = []
     for name, data in made:
         for endpoint in endpoints:
