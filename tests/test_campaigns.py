@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from bson import ObjectId
 
 from xinfang.petitions.service import china_today
-from tests.conftest import login_token
+from tests.conftest import eventually, login_token
 
 ISOLATION_CASES = {
     "campaigns.list_campaigns": dict(method="GET", path="/api/campaigns", kind="collection"),
@@ -121,6 +121,15 @@ async def test_a_campaign_is_run_reported_and_carried_over(client, tenants):
         {"item_key": "i1", "risk": False}, {"item_key": c_key, "risk": True, "description": "已退还全部资料费", "resolved": True}]})).status_code == 201
     after = await (await client.get(f"/t/{tenants.B}/api/campaigns/{second['id']}", headers=leader)).get_json()
     assert after["carried_open"] == 1 and after["units_reported"] == 1
+
+    # 库尔勒 was told of each campaign; 巴州's leaders of each report (the notices follow from the writes' events).
+    async def notices(slug, headers, wanted):
+        rows = (await (await client.get(f"/t/{slug}/api/notifications", headers=headers)).get_json())["notifications"]
+        found = [n for n in rows if n["kind"] == "campaign" and n["link"].rsplit("/", 1)[-1] in (cid, second["id"])]
+        return found if len(found) >= wanted else None
+
+    assert len(await eventually(lambda: notices(tenants.CHILD_OF_B, korla_handler, 2), timeout=30, message="the county's notices")) == 2
+    assert len(await eventually(lambda: notices(tenants.B, leader, 3), timeout=30, message="the reports' notices")) == 3
 
 
 async def test_campaign_pages_start_one_without_json(client, tenants):

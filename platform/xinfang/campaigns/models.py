@@ -4,7 +4,8 @@ A campaign belongs to the body that runs it (``tenant_id``, a county or a prefec
 (lower bodies, and internal units named as text), its checklist of risks, and the open items carried over from
 an earlier campaign. Each unit's report (``UnitReport``) is stored with the campaign's owner too, so the owner
 reads progress in its own scope; a lower body reaches only its own unit's report, through ``service.access_campaign``.
-Written only by ``service.py``.
+Written only by ``service.py``; each write carries its event (``campaign.started``, ``campaign.reported``), from
+which the notices follow (notify.py, plugin.xinfang_handle_event).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 from pymongo import ASCENDING, IndexModel
 
+from ..events import CarriesEvents, register_carrier
 from ..store.documents import IdRef, TenantDocument, UtcDateTime, utcnow
 
 
@@ -41,7 +43,7 @@ class CarriedItem(BaseModel):
     from_title: str
 
 
-class Campaign(TenantDocument):
+class Campaign(TenantDocument, CarriesEvents):
     title: str
     description: str = ""
     period_start: str  # ISO dates
@@ -60,6 +62,7 @@ class Campaign(TenantDocument):
         indexes = [
             IndexModel([("tenant_id", ASCENDING), ("period_start", ASCENDING)]),
             IndexModel([("unit_tenant_ids", ASCENDING), ("period_start", ASCENDING)]),  # the campaigns a lower body is in
+            IndexModel([("outbox_pending", ASCENDING)]),  # the event sweeper's question, across tenants
         ]
 
     def unit(self, key: str) -> CampaignUnit | None:
@@ -74,7 +77,7 @@ class ItemResult(BaseModel):
     resolved: bool = False  # resolved by the measures taken: not carried over
 
 
-class UnitReport(TenantDocument):
+class UnitReport(TenantDocument, CarriesEvents):
     """One unit's results in one campaign, reported up to the campaign's owner (``tenant_id``)."""
 
     campaign_id: IdRef
@@ -88,7 +91,12 @@ class UnitReport(TenantDocument):
 
     class Settings:
         name = "campaign_reports"
-        indexes = [IndexModel([("tenant_id", ASCENDING), ("campaign_id", ASCENDING), ("unit_key", ASCENDING)], unique=True)]
+        indexes = [IndexModel([("tenant_id", ASCENDING), ("campaign_id", ASCENDING), ("unit_key", ASCENDING)], unique=True),
+                   IndexModel([("outbox_pending", ASCENDING)])]
 
     def open_items(self) -> list[ItemResult]:
         return [r for r in self.results if r.risk and not r.resolved]
+
+
+register_carrier(Campaign)
+register_carrier(UnitReport)

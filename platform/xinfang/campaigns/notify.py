@@ -3,7 +3,9 @@ leaders when a unit reports. Keys name the campaign and the unit (and the report
 
 from __future__ import annotations
 
-from ..store.scoped import TenantScope
+from beanie.odm.utils.parsing import parse_obj
+
+from ..store.scoped import TenantScope, parse_object_id
 from ..tenancy.service import get_tenant
 from .models import Campaign, CampaignUnit, UnitReport
 
@@ -27,11 +29,30 @@ async def notify_units(campaign: Campaign) -> None:
                         link=await _link(tenant_id, campaign), subject_id=str(campaign.id))
 
 
-async def notify_owner(campaign: Campaign, unit: CampaignUnit, report: UnitReport) -> None:
+async def notify_owner(campaign: Campaign, unit: CampaignUnit, report: UnitReport, at: str) -> None:
     from ..notifications.service import do_notify
 
     risks = len([r for r in report.results if r.risk])
     text = {"zh": f"排查“{campaign.title}”：{unit.name['zh']}已报送结果（发现风险 {risks} 项）",
             "en": f"Campaign “{campaign.title}”: {unit.name['en']} reported ({risks} risk(s) found)"}
-    await do_notify(TenantScope(campaign.tenant_id), f"campaign:{campaign.id}:{unit.key}:{report.reported_at.timestamp()}", kind="campaign",
+    await do_notify(TenantScope(campaign.tenant_id), f"campaign:{campaign.id}:{unit.key}:{at}", kind="campaign",
                     roles=["leader"], text=text, link=await _link(campaign.tenant_id, campaign), subject_id=str(campaign.id))
+
+
+async def notify_for(event) -> None:
+    """plugin.xinfang_handle_event: a campaign started (tell its lower bodies) or a unit reported (tell the owner)."""
+    if event.name not in ("campaign.started", "campaign.reported") or not event.subject_id:
+        return
+    oid = parse_object_id(event.subject_id)
+    raw = await Campaign.get_pymongo_collection().find_one({"_id": oid}) if oid else None
+    if raw is None:
+        return
+    campaign = parse_obj(Campaign, raw)
+    if event.name == "campaign.started":
+        await notify_units(campaign)
+        return
+    data = event.data or {}
+    unit = campaign.unit(str(data.get("unit_key", "")))
+    report = await TenantScope(campaign.tenant_id).repo(UnitReport).find_one({"campaign_id": str(campaign.id), "unit_key": unit.key}) if unit else None
+    if report is not None:
+        await notify_owner(campaign, unit, report, str(data.get("at", "")))

@@ -21,3 +21,11 @@ def xinfang_blueprints():
     from .pages import campaign_pages_bp
 
     return [campaigns_api_bp, campaign_pages_bp]
+
+
+@hookimpl
+async def xinfang_handle_event(event, tenant, config):
+    """A campaign started (its lower bodies are told) or a unit reported (the running body's leaders are told)."""
+    from .notify import notify_for
+
+    await notify_for(event)

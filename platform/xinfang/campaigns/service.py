@@ -15,10 +15,12 @@ import hashlib
 from datetime import date, datetime
 
 from beanie.odm.utils.parsing import parse_obj
+from bson import ObjectId
 from pymongo.errors import DuplicateKeyError
 
 from ..auth.principal import Principal
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
+from ..events import DomainEvent, carry, hand_over_carried
 from ..petitions.service import china_today
 from ..store.documents import utcnow
 from ..store.scoped import TenantScope, parse_object_id
@@ -150,10 +152,10 @@ async def do_create_campaign(ctx: TenantContext, actor: Principal, *, title, per
                         period_end=end.isoformat(), units=units, unit_tenant_ids=[u.tenant_id for u in units if u.tenant_id],
                         checklist=[ChecklistItem(key=f"i{n}", text=t) for n, t in enumerate(items, 1)], carried=carried,
                         carried_from=source_id, created_by=actor.account_id, created_by_name=actor.display_name, created_at=now or utcnow())
+    campaign.id = ObjectId()  # its event names it before the insert
+    carry(campaign, DomainEvent("campaign.started", ctx.tenant_id, str(campaign.id), {}))
     await ctx.scope.repo(Campaign).insert(campaign)
-    from .notify import notify_units
-
-    await notify_units(campaign)
+    await hand_over_carried(campaign)
     return campaign
 
 
@@ -194,8 +196,10 @@ async def do_report(campaign: Campaign, unit_key: str, actor: Principal, answers
     report = await repo.find_one({"campaign_id": str(campaign.id), "unit_key": unit_key})
     fields = dict(reporter_tenant_id=actor.tenant_id, reported_by=actor.account_id, reported_by_name=actor.display_name,
                   reported_at=now, results=results)
+    event = DomainEvent("campaign.reported", campaign.tenant_id, str(campaign.id), {"unit_key": unit_key, "at": now.isoformat()})
     if report is None:
-        report = UnitReport(tenant_id=campaign.tenant_id, campaign_id=str(campaign.id), unit_key=unit_key, **fields)
+        report = UnitReport(id=ObjectId(), tenant_id=campaign.tenant_id, campaign_id=str(campaign.id), unit_key=unit_key, **fields)
+        carry(report, event)
         try:
             await repo.insert(report)
         except DuplicateKeyError:
@@ -203,9 +207,8 @@ async def do_report(campaign: Campaign, unit_key: str, actor: Principal, answers
     else:
         for name, value in fields.items():
             setattr(report, name, value)
+        carry(report, event)
         if not await repo.replace_versioned(report):
             raise Conflict({"zh": "这个单位刚由其他人报送，请刷新后再试", "en": "someone else reported for this unit meanwhile; reload"})
-    from .notify import notify_owner
-
-    await notify_owner(campaign, unit, report)
+    await hand_over_carried(report)
     return report
