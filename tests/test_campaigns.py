@@ -160,3 +160,21 @@ async def test_campaign_pages_start_one_without_json(client, tenants):
     assert sent.status_code == 302, await sent.get_data(as_text=True)
     html = await (await browser.get(made.headers["Location"])).get_data(as_text=True)
     assert "1 / 1" in html and "门卫室收取停车费" in html
+
+
+async def test_a_report_after_the_period_is_refused(client, tenants):
+    leader, handler = [await login_token(client, tenants.B, u) for u in ("leader", "handler")]
+    today = china_today()
+    made = await client.post(f"/t/{tenants.B}/api/campaigns", headers=leader, json={
+        "title": f"已结束的排查 {ObjectId()}", "period_start": (today - timedelta(days=40)).isoformat(),
+        "period_end": (today - timedelta(days=10)).isoformat(), "checklist": ["是否存在违规收费"], "internal_units": ["县实验小学"]})
+    assert made.status_code == 201, await made.get_data(as_text=True)
+    view = await made.get_json()
+    assert view["phase"] == "after" and view["units"][0]["may_report"] is False
+    late = await client.post(_report_url(tenants.B, view["id"], view["units"][0]["key"]), headers=handler,
+                             json={"results": [{"item_key": "i1", "risk": False}]})
+    assert late.status_code == 409 and "排查期已结束" in (await late.get_json())["error"]["message"]["zh"]
+    backwards = await client.post(f"/t/{tenants.B}/api/campaigns", headers=leader, json={
+        "title": "倒置", "period_start": today.isoformat(), "period_end": (today - timedelta(days=1)).isoformat(),
+        "checklist": ["x"], "internal_units": ["y"]})
+    assert backwards.status_code == 422 and "period_end" in (await backwards.get_json())["error"]["fields"]

@@ -223,3 +223,23 @@ async def test_an_overdue_instruction_is_flagged_once(client, tenants):
     again = await client.post(_one(slug, iid, "/ask-again"), headers=leader, json={"text": "再限期", "due_working_days": 2})
     assert (await again.get_json())["flagged_overdue"] is False
     assert iid not in await _ids(client, slug, leader, "tab=overdue")
+
+
+async def test_an_instruction_on_a_supervision_card(client, tenants):
+    slug = tenants.B
+    leader, handler = [await login_token(client, slug, u) for u in ("leader", "handler")]
+    card = await client.post(f"/t/{slug}/api/supervisions", headers=handler, json={
+        "kind": "action", "type_key": "supervision_notice", "subject": {"kind": "person", "name": f"批示卡 {ObjectId()}", "unit": "某中学"}})
+    assert card.status_code == 201, await card.get_data(as_text=True)
+    sid = (await card.get_json())["id"]
+    written = await client.post(f"/t/{slug}/api/supervisions/{sid}/instructions", headers=leader, json={
+        "text": "请督促被监督对象按时书面说明", "assignee_roles": ["handler"], "due_working_days": 5})
+    assert written.status_code == 201, await written.get_data(as_text=True)
+    item = await written.get_json()
+    assert item["target_kind"] == "supervision" and "某中学" in item["target_label"]
+    listed = await (await client.get(f"/t/{slug}/api/supervisions/{sid}/instructions", headers=handler)).get_json()
+    assert [i["id"] for i in listed["items"]] == [item["id"]] and listed["items"][0]["may_act"] is True
+    page = await client.get(f"/t/{slug}/staff/supervisions/{sid}/instructions", headers=handler)
+    assert page.status_code == 200 and "请督促被监督对象按时书面说明" in await page.get_data(as_text=True)
+    other = await login_token(client, tenants.A, "leader")
+    assert (await client.get(f"/t/{tenants.A}/api/supervisions/{sid}/instructions", headers=other)).status_code == 404
