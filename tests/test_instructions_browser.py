@@ -61,5 +61,9 @@ async def test_an_instruction_on_the_case_page_at_phone_width(live_server, brows
     await again.locator("section.instructions").scroll_into_view_if_needed()
     await again.screenshot(path=str(tmp_path / "instruction-case-phone.png"), full_page=True)
     await again.locator("section.instructions").screenshot(path=str(tmp_path / "instruction-panel-phone.png"))
+    await again.goto(f"{live_server}/t/{tenants.B}/staff/instructions?tab=done")
+    row = again.locator("ul.instructions-list li[data-state='fulfilled']", has_text="请信访室三个工作日内约谈校长")
+    assert await row.count() == 1
+    await again.screenshot(path=str(tmp_path / "instructions-done-phone.png"), full_page=True)
     print("screenshots:", tmp_path)
     await phone.close()
