@@ -34,7 +34,9 @@ async def leader_list(tenant_id: str, tab: str, author_id: str | None) -> list[I
             query["overdue"] = True
     order = [("fulfilled_at", -1)] if tab == "done" else [("due_on", 1)]
     cursor = Instruction.get_pymongo_collection().find(query).sort(order).limit(LIMIT)
-    return [parse_obj(Instruction, raw) async for raw in cursor]
+    rows = [parse_obj(Instruction, raw) async for raw in cursor]
+    # Those waiting for a leader's check come first: the list is the leader's to-do as well.
+    return sorted(rows, key=lambda row: row.state != InstructionState.ACTED) if tab != "done" else rows
 
 
 async def todo_list(tenant_id: str, principal: Principal) -> list[Instruction]:
