@@ -187,6 +187,19 @@ async def test_private_and_loopback_addresses_are_refused(host):
     assert await delivery.public_address(host, 80, allow_private=True)  # only when the platform setting says so
 
 
+# IPv6 spellings of IPv4 addresses that is_global calls public: NAT64 (64:ff9b::/96, to the cloud metadata address
+# here), IPv4-compatible (::/96) and SIIT-translated (::ffff:0:0:0/96). Each reaches the IPv4 address it embeds.
+@pytest.mark.parametrize("host", ["64:ff9b::a9fe:a9fe", "64:ff9b::a00:5", "::127.0.0.1", "::ffff:0:a00:1"])
+async def test_ipv6_spellings_of_private_ipv4_addresses_are_refused(host, client, tenants):
+    with pytest.raises(delivery.Refused):
+        await delivery.public_address(host, 80, allow_private=False)
+    assert await delivery.public_address("64:ff9b::808:808", 80, allow_private=False)  # NAT64 of a public address: allowed
+    ctx = TenantContext.of(await Tenant.find_one({"slug": tenants.A}))
+    with pytest.raises(InvalidInput):
+        await webhooks.do_add_endpoint(ctx, None, None, name="内网", url=f"http://[{host}]/hook", events=["petition.received"],
+                                       allow_private=False)
+
+
 async def test_a_refused_address_is_never_called(receiver):
     path = f"/ssrf-{uuid.uuid4().hex[:6]}"
     endpoint = WebhookEndpoint(tenant_id="0" * 24, name="x", url=receiver.url(path), events=["petition.received"], secret_sealed="")

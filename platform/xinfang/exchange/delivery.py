@@ -49,6 +49,23 @@ def backoff(attempts: int, first_wait: float) -> float:
     return min(first_wait * (2 ** max(attempts - 1, 0)), MAX_BACKOFF_SECONDS)
 
 
+# IPv6 prefixes that carry an IPv4 address in their last 32 bits and reach it: NAT64's well-known prefix, the
+# IPv4-compatible and the SIIT-translated forms (``ipaddress`` calls the first two global whatever they embed).
+EMBEDDING_IPV4 = tuple(ipaddress.ip_network(n) for n in ("64:ff9b::/96", "::/96", "::ffff:0:0:0/96"))
+
+
+def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """A global unicast address, and so is any IPv4 address it embeds (::ffff:10.0.0.1, 64:ff9b::a9fe:a9fe ...)."""
+    if not address.is_global or address.is_multicast:
+        return False
+    if address.version == 6:
+        inner = address.ipv4_mapped or next((ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+                                             for net in EMBEDDING_IPV4 if address in net), None)
+        if inner is not None:
+            return inner.is_global and not inner.is_multicast
+    return True
+
+
 async def public_address(host: str, port: int, allow_private: bool) -> str:
     """The address to connect to: the host's first, once every address it resolves to passed the check."""
     try:
@@ -58,7 +75,7 @@ async def public_address(host: str, port: int, allow_private: bool) -> str:
     addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
     if not addresses:
         raise Refused("主机名无法解析 / cannot resolve the host")
-    if not allow_private and any(not a.is_global or a.is_multicast for a in addresses):
+    if not allow_private and not all(is_public(a) for a in addresses):
         raise Refused("拒绝推送到内网、本机或保留地址 / refused: a private, loopback or reserved address")
     return str(addresses[0])
 

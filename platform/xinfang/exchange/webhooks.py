@@ -28,6 +28,7 @@ from ..store.documents import deterministic_id, utcnow
 from ..store.scoped import TenantScope
 from ..tenancy.context import TenantContext
 from ..tenancy.service import get_tenant
+from .delivery import is_public
 from .models import WebhookDelivery, WebhookEndpoint
 
 # The events offered, with the words people choose them by.
@@ -99,7 +100,7 @@ async def do_add_endpoint(ctx: TenantContext, keyring: KeyRing, actor: Principal
     except InvalidInput as bad:
         problems.update(bad.fields)
     address = written_address(url) if "url" not in problems else None
-    if address is not None and not address.is_global and not allow_private:
+    if address is not None and not is_public(address) and not allow_private:
         problems["url"] = {"zh": "不能推送到内网、本机或保留地址", "en": "private, loopback and reserved addresses are refused"}
     events = sorted(set(events or []))
     if not events or any(e not in EVENTS for e in events):
