@@ -149,12 +149,7 @@ async def webhook_events(event, scope: TenantScope) -> list[tuple[str, dict]]:
         if petition is None:
             return []  # moved on since, or not here: the tenant holding it now has its own event
         workflow = await petition_workflow(scope, petition)
-        state = next((s for s in workflow.states if s.key == petition.state), None)
-        data = {"petition_id": str(petition.id), "number": petition.number, "state": petition.state,
-                "state_name": state.name.model_dump() if state else {"zh": petition.state, "en": petition.state},
-                "status": "closed" if state and state.terminal else "open", "channel": petition.channel.value,
-                "form": petition.form_key, "kind": petition.kind, "received_at": petition.received_at.isoformat(),
-                "due_on": petition.due_on, "overdue": petition.overdue}
+        data = petition_data(petition, workflow)
         if event.name != "petition.transitioned":
             return [("petition.received", data)]
         transition = workflow.transition(event.data.get("transition", ""))
@@ -175,6 +170,16 @@ async def webhook_events(event, scope: TenantScope) -> list[tuple[str, dict]]:
                 "petition_numbers": await _numbers(scope, sup.petition_ids)}
         return [("card.issued" if event.name == "supervision.issued" else "card.answered", data)]
     return []
+
+
+def petition_data(petition: Petition, workflow) -> dict:
+    """A petition in a payload: ids, number, state in the holding body's words, dates; never who sent it."""
+    state = next((s for s in workflow.states if s.key == petition.state), None)
+    return {"petition_id": str(petition.id), "number": petition.number, "state": petition.state,
+            "state_name": state.name.model_dump() if state else {"zh": petition.state, "en": petition.state},
+            "status": "closed" if state and state.terminal else "open", "channel": petition.channel.value,
+            "form": petition.form_key, "kind": petition.kind, "received_at": petition.received_at.isoformat(),
+            "due_on": petition.due_on, "overdue": petition.overdue}
 
 
 async def _numbers(scope: TenantScope, petition_ids: list[str]) -> list[str]:
@@ -198,15 +203,10 @@ async def moved_away(event, sender: TenantContext, receiver: TenantContext) -> l
     petition = await receiver.scope.repo(Petition).get(event.subject_id)
     if petition is None:
         return []
-    workflow = await petition_workflow(receiver.scope, petition)
-    state = next((s for s in workflow.states if s.key == petition.state), None)
     mine = await petition_workflow(sender.scope, petition)
     transition = mine.transition(event.data.get("transition", ""))
     return [("petition.state_changed", {
-        "petition_id": str(petition.id), "number": petition.number, "state": petition.state,
-        "state_name": state.name.model_dump() if state else {"zh": petition.state, "en": petition.state},
-        "status": "closed" if state and state.terminal else "open", "channel": petition.channel.value, "form": petition.form_key,
-        "kind": petition.kind, "received_at": petition.received_at.isoformat(), "due_on": petition.due_on, "overdue": petition.overdue,
+        **petition_data(petition, await petition_workflow(receiver.scope, petition)),
         "transition": transition.key if transition else event.data.get("transition"),
         "transition_name": transition.name.model_dump() if transition else None,
         "moved_to": {"slug": receiver.tenant.slug, "name": receiver.tenant.name.model_dump()}})]
