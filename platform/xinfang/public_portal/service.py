@@ -134,29 +134,32 @@ async def do_approve_publication(scope: TenantScope, row: Publication, principal
 
 async def do_return_publication(scope: TenantScope, row: Publication, principal, note: str) -> Publication:
     """Send a pending publication back to its authors as a draft, saying why."""
-    if row.state != "pending":
-        raise Conflict({"zh": "只有待审核的内容可以退回", "en": "only an item awaiting approval can be returned"})
-    note = (note or "").strip()
-    if not note:
-        raise InvalidInput(fields={"note": {"zh": "请写明退回的原因", "en": "say why it is returned"}})
-    row.state, row.updated_at = "draft", utcnow()
-    row.steps.append(_step(principal, "returned", note))
-    await scope.repo(Publication).save(row)
-    await _audit(scope, principal, "return", row, note)
-    return row
+    return await _with_reason(scope, row, principal, note, ("pending", "draft", "returned", "return"), (
+        {"zh": "只有待审核的内容可以退回", "en": "only an item awaiting approval can be returned"},
+        {"zh": "请写明退回的原因", "en": "say why it is returned"}))
 
 
 async def do_unpublish_publication(scope: TenantScope, row: Publication, principal, note: str) -> Publication:
     """Take a public item off the portal at once (no second person needed to withdraw), saying why."""
-    if row.state != "published":
-        raise Conflict({"zh": "只有已发布的内容可以撤下", "en": "only a public item can be withdrawn"})
+    return await _with_reason(scope, row, principal, note, ("published", "unpublished", "unpublished", "unpublish"), (
+        {"zh": "只有已发布的内容可以撤下", "en": "only a public item can be withdrawn"},
+        {"zh": "请写明撤下的原因", "en": "say why it is withdrawn"}))
+
+
+async def _with_reason(scope: TenantScope, row: Publication, principal, note: str, move: tuple[str, str, str, str],
+                       words: tuple[dict, dict]) -> Publication:
+    """A step that needs a reason: ``move`` is (from state, to state, step, audit action); ``words`` the refusals
+    (not in the from state; no reason given)."""
+    from_state, to_state, step, action = move
+    if row.state != from_state:
+        raise Conflict(words[0])
     note = (note or "").strip()
     if not note:
-        raise InvalidInput(fields={"note": {"zh": "请写明撤下的原因", "en": "say why it is withdrawn"}})
-    row.state, row.updated_at = "unpublished", utcnow()
-    row.steps.append(_step(principal, "unpublished", note))
+        raise InvalidInput(fields={"note": words[1]})
+    row.state, row.updated_at = to_state, utcnow()
+    row.steps.append(_step(principal, step, note))
     await scope.repo(Publication).save(row)
-    await _audit(scope, principal, "unpublish", row, note)
+    await _audit(scope, principal, action, row, note)
     return row
 
 
