@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from ..notifications.service import do_notify
 from ..notifications.wording import worded
+from ..petitions.level_steps import STEP_ROLES
 from ..store.scoped import TenantScope, parse_object_id
 from ..tenancy.service import get_tenant
 from .models import SUBJECT_KIND_NAMES
 
-ROLES = ["handler", "leader"]
+ROLES = sorted(STEP_ROLES)  # the caseworkers who take the steps, on either side
 
 EVENTS = {
     # event name -> (notification kind, message key in notifications/wording.py)

@@ -35,7 +35,7 @@ async def list_page(tenant_slug, message=None, status=200, values=None, errors=N
     records, total = await service.list_oversights(ctx.tenant_id, side, state=state, page=page, page_size=PAGE_SIZE)
     return await staff_page("staff/oversight_list.html", status, tab=tab, state=state, states=STATES, items=await list_rows(records, today()),
                             total=total, page=page, pages=max(1, -(-total // PAGE_SIZE)), stats=await statistics(ctx.tenant_id, side, today()),
-                            buckets=BUCKETS, may_open=await has_lower_bodies(ctx.tenant_id) and bool(service.STEP_ROLES & set(principal.roles)),
+                            buckets=BUCKETS, may_open=await has_lower_bodies(ctx.tenant_id) and service.takes_steps(principal),
                             message=message, values=values or _prefill(), errors=errors or {}, today=today())
 
 

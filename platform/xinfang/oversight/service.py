@@ -28,6 +28,7 @@ from ..auth.principal import Principal
 from ..calendar import WorkingCalendar
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..events import DomainEvent, carry, hand_over_carried, register_carrier
+from ..petitions.level_steps import bounded_text, day_from_today, takes_steps
 from ..petitions.service import china_today, tenant_calendar
 from ..petitions.upper_level_models import Reminder, ReportStatus, ResultReport
 from ..store.documents import utcnow
@@ -39,7 +40,6 @@ from .subjects import find_below, is_below, label_of
 
 OVERSIGHTS = register_carrier(Oversight)
 
-STEP_ROLES = frozenset({"handler", "leader"})  # casework on either side, not registrars or auditors
 MAX_TEXT = 4000
 MAX_WORKING_DAYS = 250
 NOT_FOUND = {"zh": "没有这件督办事项", "en": "no such oversight item"}
@@ -75,7 +75,7 @@ async def access_oversight(principal: Principal | None, tenant: Tenant, oversigh
 
 
 def _require_role(principal: Principal) -> None:
-    if not STEP_ROLES & set(principal.roles):
+    if not takes_steps(principal):
         raise Forbidden({"zh": "只有承办人或领导可以办理督办事项", "en": "only a handler or a leader may take this step"})
 
 
@@ -86,13 +86,13 @@ def _require_side(side: Side, wanted: Side) -> None:
 
 
 def upper_actions(record: Oversight, side: Side, principal: Principal | None) -> list[str]:
-    if side != "upper" or principal is None or not STEP_ROLES & set(principal.roles) or not record.open:
+    if side != "upper" or not takes_steps(principal) or not record.open:
         return []
     return (["accept", "return"] if record.state == OversightState.REPORTED else []) + ["remind"]
 
 
 def can_report(record: Oversight, side: Side, principal: Principal | None) -> bool:
-    return (side == "lower" and principal is not None and bool(STEP_ROLES & set(principal.roles))
+    return (side == "lower" and takes_steps(principal)
             and record.state in (OversightState.AWAITING_REPORT, OversightState.RETURNED))
 
 
@@ -135,25 +135,12 @@ async def open_on_subject(subject_id: str, lower_tenant_id: str) -> list[Oversig
 
 
 def _text(value: str | None, field: str, *, required: bool, limit: int = MAX_TEXT) -> str:
-    text = (value or "").strip()
-    if required and not text:
-        raise InvalidInput(fields={field: {"zh": "必填", "en": "required"}})
-    if len(text) > limit:
-        raise InvalidInput(fields={field: {"zh": f"最多 {limit} 个字", "en": f"at most {limit} characters"}})
-    return text
+    return bounded_text(value, field, required=required, limit=limit)
 
 
 def _day(value: str | None, today: date, field: str = "due_on") -> date | None:
-    text = (value or "").strip()
-    if not text:
-        return None
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput(fields={field: {"zh": "日期格式应为 YYYY-MM-DD", "en": "dates must be YYYY-MM-DD"}}) from None
-    if day < today:
-        raise InvalidInput(fields={field: {"zh": "期限不能早于今天", "en": "the deadline cannot be in the past"}})
-    if day > today + timedelta(days=3 * 366):
+    day = day_from_today(value, today, field)
+    if day is not None and day > today + timedelta(days=3 * 366):
         raise InvalidInput(fields={field: {"zh": "期限不能超过三年", "en": "the deadline cannot be more than three years away"}})
     return day
 

@@ -26,13 +26,13 @@ in the middle no longer holds the case and cannot report further up on the first
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime
+from datetime import datetime
 
 from beanie.odm.utils.parsing import parse_obj
 from bson import ObjectId
 
 from ..auth.principal import Principal
-from ..errors import Conflict, Forbidden, InvalidInput, NotFound
+from ..errors import Conflict, Forbidden, NotFound
 from ..events import DomainEvent, carry, hand_over_carried
 from ..store.documents import utcnow
 from ..store.scoped import TenantScope, parse_object_id
@@ -43,11 +43,10 @@ from .page_lookups import STAFF_ID_FIELDS, attachment_rows, receiving_body_names
 from .service import MAX_TEXT, Upload, china_today, tenant_workflow
 from .upper_level_models import (FOLLOW_STATUS_NAMES, REPORT_STATUS_NAMES, DownAssignment, FollowStatus, Reminder,
                                  ReportStatus, ResultReport)
+from .level_steps import STEP_ROLES, bounded_text, day_from_today, takes_steps
 from .views import ACTION_NAMES
 from .workflow import Workflow
 
-# Who takes the steps on either side: the caseworkers who handle and decide, not registrars or auditors.
-STEP_ROLES = frozenset({"handler", "leader"})
 
 # The timeline words of this module's steps (result_reported, result_accepted, result_returned, upper_reminder)
 # are views.ACTION_NAMES, from the display-word registry.
@@ -107,19 +106,19 @@ def assignment_of_lower(petition: Petition, lower_tenant_id: str) -> DownAssignm
 
 
 def _require_role(principal: Principal) -> None:
-    if not STEP_ROLES & set(principal.roles):
+    if not takes_steps(principal):
         raise Forbidden({"zh": "只有承办人或领导可以办理此步骤", "en": "only a handler or a leader may take this step"})
 
 
 def can_report(petition: Petition, tenant_id: str, principal: Principal | None) -> bool:
     assignment = assignment_of_lower(petition, tenant_id)
     return (assignment is not None and assignment.status in (FollowStatus.AWAITING_REPORT, FollowStatus.RETURNED)
-            and principal is not None and bool(STEP_ROLES & set(principal.roles)))
+            and takes_steps(principal))
 
 
 def upper_actions(assignment: DownAssignment, principal: Principal) -> list[str]:
     """The steps the upper body's ``principal`` may take now: accept / return a pending report, remind."""
-    if not STEP_ROLES & set(principal.roles) or assignment.status == FollowStatus.ACCEPTED:
+    if not takes_steps(principal) or assignment.status == FollowStatus.ACCEPTED:
         return []
     return (["accept", "return"] if assignment.status == FollowStatus.REPORTED else []) + ["remind"]
 
@@ -139,15 +138,6 @@ async def followed_cases(upper_tenant_id: str, *, page: int = 1, page_size: int 
 
 
 # -- writes ----------------------------------------------------------------------------------------
-
-
-def _text(value: str | None, field: str, *, required: bool, limit: int = MAX_TEXT) -> str:
-    text = (value or "").strip()
-    if required and not text:
-        raise InvalidInput(fields={field: {"zh": "必填", "en": "required"}})
-    if len(text) > limit:
-        raise InvalidInput(fields={field: {"zh": f"最多 {limit} 个字", "en": f"at most {limit} characters"}})
-    return text
 
 
 def _changed_meanwhile() -> Conflict:
@@ -180,7 +170,7 @@ async def do_report_result(ctx: TenantContext, petition: Petition, actor: Princi
         raise Conflict({"zh": "办理结果已报送，正待上级审核", "en": "a result report already awaits the upper body's decision"})
     if assignment.status == FollowStatus.ACCEPTED:
         raise Conflict({"zh": "上级已采纳办理结果，交办已办结", "en": "the upper body already accepted the result"})
-    text = _text(text, "text", required=True)
+    text = bounded_text(text, "text", required=True, limit=MAX_TEXT)
     now = now or utcnow()
     attachments = [Attachment(id=ObjectId(), tenant_id=ctx.tenant_id, petition_id=str(petition.id), filename=u.filename[:200],
                               content_type=u.content_type, size=len(u.data), sha256=hashlib.sha256(u.data).hexdigest(), data=u.data)
@@ -203,7 +193,7 @@ async def do_decide_report(upper_tenant: Tenant, petition: Petition, actor: Prin
     report = assignment.pending_report()
     if report is None:
         raise Conflict({"zh": "没有待审核的办理结果", "en": "no result report awaits a decision"})
-    reason = _text(reason, "reason", required=not accept, limit=MAX_REASON)
+    reason = bounded_text(reason, "reason", required=not accept, limit=MAX_REASON)
     now = now or utcnow()
     report.status = ReportStatus.ACCEPTED if accept else ReportStatus.RETURNED
     report.decided_at, report.decided_by_name, report.reason = now, actor.display_name, reason or None
@@ -213,17 +203,7 @@ async def do_decide_report(upper_tenant: Tenant, petition: Petition, actor: Prin
                         assignment.lower_tenant_id, actor, now)
 
 
-def _due_date(value: str | None, today: date) -> str | None:
-    text = (value or "").strip()
-    if not text:
-        return None
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput(fields={"due_on": {"zh": "日期格式应为 YYYY-MM-DD", "en": "dates must be YYYY-MM-DD"}}) from None
-    if day < today:
-        raise InvalidInput(fields={"due_on": {"zh": "新的期限不能早于今天", "en": "the new date cannot be in the past"}})
-    return day.isoformat()
+NEW_DATE_IN_THE_PAST = {"zh": "新的期限不能早于今天", "en": "the new date cannot be in the past"}
 
 
 async def do_remind(upper_tenant: Tenant, petition: Petition, actor: Principal, *, message: str,
@@ -235,8 +215,9 @@ async def do_remind(upper_tenant: Tenant, petition: Petition, actor: Principal, 
     if assignment.status == FollowStatus.ACCEPTED:
         raise Conflict({"zh": "办理结果已采纳，无需督办", "en": "the result was accepted; nothing to remind"})
     now = now or utcnow()
-    message = _text(message, "message", required=True, limit=MAX_REASON)
-    new_due = _due_date(due_on, china_today(now))
+    message = bounded_text(message, "message", required=True, limit=MAX_REASON)
+    new_day = day_from_today(due_on, china_today(now), past=NEW_DATE_IN_THE_PAST)
+    new_due = new_day.isoformat() if new_day else None
     assignment.reminders.append(Reminder(at=now, tenant_id=upper_id, actor=actor.account_id, actor_name=actor.display_name,
                                          message=message, due_on=new_due))
     if new_due:
