@@ -9,6 +9,8 @@ import time
 import uuid
 import zlib
 
+import pytest
+
 from tests.conftest import login_token
 
 ISOLATION_CASES = {
@@ -316,3 +318,35 @@ async def test_suggestions_are_limited_per_address_but_corrections_do_not_count(
     answers = [(await client.post(f"/t/{slug}/integrity/suggestions/new", form={
         "csrf_token": token, "title": unique("限流测试"), "text": "建议内容"})).status_code for _ in range(6)]
     assert answers == [201] * 5 + [429]
+
+
+async def test_a_step_taken_on_a_stale_copy_is_refused_not_written_over_a_newer_change(client, tenants):
+    """Two people at once: an approver's page was read while the item was pending; meanwhile a colleague returned
+    it and its author changed it. The late approval is a 409; the return, the change and their history stand."""
+    from xinfang.auth.principal import Principal
+    from xinfang.errors import Conflict
+    from xinfang.public_portal import service
+    from xinfang.public_portal.models import Publication
+    from xinfang.store.scoped import TenantScope
+    from xinfang.tenancy.models import Tenant
+
+    tenant = await Tenant.find_one({"slug": tenants.A})
+    scope = TenantScope(str(tenant.id))
+
+    def person(name: str) -> Principal:
+        return Principal(account_id=uuid.uuid4().hex[:24], username=name, tenant_id=scope.tenant_id, permissions=frozenset(), via="token",
+                         display_name=name)
+
+    author, approver, colleague = person("author"), person("approver"), person("colleague")
+    title = unique("并发审核")
+    row = await service.do_create_publication(scope, author, "notice", {"title": title, "body": "第一稿"})
+    await service.do_submit_publication(scope, row, author)
+    stale = await service.access_publication(scope, str(row.id))  # the approver's copy, read while pending
+    fresh = await service.access_publication(scope, str(row.id))
+    await service.do_return_publication(scope, fresh, colleague, "请补充")
+    await service.do_edit_publication(scope, fresh, author, {"title": title, "body": "第二稿"})
+    with pytest.raises(Conflict):
+        await service.do_approve_publication(scope, stale, approver)
+    stored = await Publication.get_pymongo_collection().find_one({"_id": row.id})
+    assert stored["state"] == "draft" and stored["body"] == "第二稿"
+    assert [s["action"] for s in stored["steps"]] == ["created", "submitted", "returned", "edited"]

@@ -60,6 +60,7 @@ class Publication(TenantDocument):
     updated_at: UtcDateTime = Field(default_factory=utcnow)
     steps: list[Step] = Field(default_factory=list)
     terms: list[str] = Field(default_factory=list)  # search terms of title, source and body (text.search_terms)
+    revision: int = 0  # two people acting at once: the second gets a 409, never a write over the first
 
     class Settings:
         name = "portal_publications"

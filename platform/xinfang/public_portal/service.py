@@ -54,6 +54,15 @@ async def _audit(scope: TenantScope, principal, action: str, row: Publication, n
                           query={"kind": row.kind, "title": row.title[:200], "state": row.state}, tenant_ids=[scope.tenant_id])
 
 
+CHANGED_MEANWHILE = {"zh": "这条内容刚被其他人处理过，请刷新后再试", "en": "someone else changed this item meanwhile; reload and retry"}
+
+
+async def _save(scope: TenantScope, row: Publication) -> None:
+    """Write a change only over the version it was made on (a step on a stale page is a 409, not a lost change)."""
+    if not await scope.repo(Publication).replace_versioned(row):
+        raise Conflict(CHANGED_MEANWHILE)
+
+
 def _step(principal, action: str, note: str = "") -> Step:
     return Step(action=action, by_id=principal.account_id, by_name=principal.display_name or principal.username, note=note[:500])
 
@@ -96,7 +105,7 @@ async def do_edit_publication(scope: TenantScope, row: Publication, principal, f
     row.terms = text.search_terms(row.title, row.source, row.body) if row.kind == "policy" else []
     row.state, row.updated_at = "draft", utcnow()
     row.steps.append(_step(principal, "edited"))
-    await scope.repo(Publication).save(row)
+    await _save(scope, row)
     await _audit(scope, principal, "edit", row)
     return row
 
@@ -107,7 +116,7 @@ async def do_submit_publication(scope: TenantScope, row: Publication, principal)
     _clean({**row.model_dump(), "_submitting": True}, kind=row.kind)
     row.state, row.updated_at, row.submitted_by_id = "pending", utcnow(), principal.account_id
     row.steps.append(_step(principal, "submitted"))
-    await scope.repo(Publication).save(row)
+    await _save(scope, row)
     await _audit(scope, principal, "submit", row)
     return row
 
@@ -127,7 +136,7 @@ async def do_approve_publication(scope: TenantScope, row: Publication, principal
     row.state, row.updated_at, row.published_at = "published", now, now
     row.approved_by_id, row.approved_by_name = principal.account_id, principal.display_name or principal.username
     row.steps.append(_step(principal, "approved"))
-    await scope.repo(Publication).save(row)
+    await _save(scope, row)
     await _audit(scope, principal, "publish", row)
     return row
 
@@ -158,7 +167,7 @@ async def _with_reason(scope: TenantScope, row: Publication, principal, note: st
         raise InvalidInput(fields={"note": words[1]})
     row.state, row.updated_at = to_state, utcnow()
     row.steps.append(_step(principal, step, note))
-    await scope.repo(Publication).save(row)
+    await _save(scope, row)
     await _audit(scope, principal, action, row, note)
     return row
 
