@@ -57,13 +57,8 @@ def count_elsewhere(store: duplicates.FingerprintStore, draft: duplicates.Finger
     return len({other.petition_id for other, *_ in duplicates.systemwide_candidates(store, draft, hierarchy)})
 
 
-@search_api_bp.post("/repeat-existence")
-@requires(Permission.PETITIONS_REGISTER)
-@document_request(ExistenceIn)
-async def repeat_existence(tenant_slug):
-    """Whether other, unrelated bodies already hold a petition on the same matter as this draft: a count only."""
-    ctx, principal = current_tenant(), current_principal()
-    body = await parse_body(ExistenceIn)
+async def do_check_existence(ctx, principal, body: ExistenceIn) -> int:
+    """Count the draft's likely repeats outside this body's line (rate-limited per person), and audit the check."""
     await hit(f"repeat-existence:{principal.account_id}", limit=CHECKS_PER_MINUTE, window_seconds=60)
     draft = duplicates.fingerprint(petition_id=DRAFT_ID, tenant_id=ctx.tenant_id, title=body.title, content=body.content,
                                    subject_name=body.subject or None, petitioner=None, created=utcnow().isoformat(),
@@ -74,4 +69,13 @@ async def repeat_existence(tenant_slug):
                           purpose="登记时全系统判重 / system-wide repeat check at registration", tenant_ids=[ctx.tenant_id],
                           query={"characters": len(body.title) + len(body.content), "subject_given": bool(body.subject)},
                           result_count=count)
+    return count
+
+
+@search_api_bp.post("/repeat-existence")
+@requires(Permission.PETITIONS_REGISTER)
+@document_request(ExistenceIn)
+async def repeat_existence(tenant_slug):
+    """Whether other, unrelated bodies already hold a petition on the same matter as this draft: a count only."""
+    count = await do_check_existence(current_tenant(), current_principal(), await parse_body(ExistenceIn))
     return {"other_bodies_petitions": count, "message": existence_message(count)}
