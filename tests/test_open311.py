@@ -188,6 +188,25 @@ async def test_a_json_body_works_too_with_an_idempotency_key(http, tenants, keys
     assert first.json()[0]["receipt"] == again.json()[0]["receipt"]
 
 
+async def test_two_clients_choosing_the_same_idempotency_key_file_two_requests(http, tenants, keys):
+    """Each client's keys are its own: another app of the body using the same key (its own request ids, say) files its
+    own request, never gets the first app's case and receipt back, and is not refused because of it."""
+    body = {"service_code": "petition", "description": f"同一个键，两个应用。{uuid.uuid4().hex[:6]}", "attribute": {"category": "other"}}
+    key = {"Idempotency-Key": "shared-id-" + uuid.uuid4().hex}
+    first = await http.post(v2(tenants.A, "requests.json"), json={**body, "api_key": keys["A"]}, headers=key)
+    other = await http.post(v2(tenants.A, "requests.json"), json={**body, "api_key": keys["A2"]}, headers=key)
+    assert first.status_code == other.status_code == 201, (first.text, other.text)
+    assert first.json()[0]["service_request_id"] != other.json()[0]["service_request_id"]
+    assert first.json()[0]["receipt"] != other.json()[0]["receipt"]
+    changed = await http.post(v2(tenants.A, "requests.json"), json={**body, "description": "另一件事。", "api_key": keys["A2"]},
+                              headers={"Idempotency-Key": "shared-id-" + uuid.uuid4().hex})
+    again = await http.post(v2(tenants.A, "requests.json"), json={**body, "api_key": keys["A2"]}, headers=key)
+    assert changed.status_code == again.status_code == 201
+    assert again.json()[0]["service_request_id"] == other.json()[0]["service_request_id"]  # a retry of its own: the same
+    bad = await http.post(v2(tenants.A, "requests.json"), json={**body, "api_key": keys["A2"]}, headers={"Idempotency-Key": "short"})
+    assert_open311_error(bad, 400, "Idempotency-Key")
+
+
 async def test_get_requests_lists_only_this_clients_and_follows_the_state(http, client, tenants, keys):
     numbers = [(await file(http, tenants.A, keys["A"])).json()[0]["service_request_id"] for _ in range(2)]
     mine = (await http.get(v2(tenants.A, "requests.json"), params={"api_key": keys["A"]})).json()

@@ -6,6 +6,7 @@ out); then one row says which client filed it, so that client, and only it, can 
 
 from __future__ import annotations
 
+import hashlib
 import time
 from datetime import UTC, datetime
 
@@ -20,12 +21,21 @@ from ..forms.models import FormVersion
 from ..forms.rendering import parse_form
 from ..forms.service import list_forms
 from ..petitions.models import Petition
-from ..petitions.service import do_submit_petition, petition_workflow
+from ..petitions.service import check_submission_key, do_submit_petition, petition_workflow
 from ..store.scoped import TenantScope, parse_object_id
 from ..tenancy.context import TenantContext
 from ..tenancy.service import get_tenant
 from . import open311
 from .models import ApiClient, Open311Request
+
+
+def client_submission_key(client: ApiClient, key: str | None) -> str | None:
+    """The client's Idempotency-Key (checked as any) in the client's own space: two apps of one body that pick the same
+    key (their own request ids, say) file two petitions; neither gets the other's case and receipt back."""
+    if key is None:
+        return None
+    check_submission_key(key)
+    return "open311_" + hashlib.sha256(f"{client.id}:{key}".encode()).hexdigest()[:48]
 
 
 async def do_file_request(ctx: TenantContext, keyring: KeyRing, client: ApiClient, form: FormVersion, fields: MultiDict,
@@ -40,7 +50,7 @@ async def do_file_request(ctx: TenantContext, keyring: KeyRing, client: ApiClien
     answers = parse_form(schema, open311.standard_answers(schema, fields, given))
     petition, receipt = await do_submit_petition(ctx, keyring, form, answers=answers,
                                                  anonymous=not open311.identity_given(schema, answers),
-                                                 idempotency_key=idempotency_key)
+                                                 idempotency_key=client_submission_key(client, idempotency_key))
     row = Open311Request(id=petition.id, tenant_id=ctx.tenant_id, client_id=str(client.id), petition_id=str(petition.id),
                          number=petition.number, service_code=form.key, requested_at=petition.created_at.timestamp(), **where)
     try:
