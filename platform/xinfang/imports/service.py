@@ -39,6 +39,7 @@ from .reading import read_table
 
 MAX_LISTED_ERRORS = 2000
 BATCH = 25  # rows between two progress reports
+ERRORS_EVERY = 8  # batches between two writes of the list of problems
 PARALLEL = 4  # petitions registered at once (their receipt hashes run in threads)
 STALE_SECONDS = 300  # a running run silent this long lost its task: the sweep sends it again
 SYSTEM_ACTOR = "system"  # the first step's actor: analytics reads such a petition as imported (facts._source)
@@ -46,6 +47,8 @@ SYSTEM_ACTOR = "system"  # the first step's actor: analytics reads such a petiti
 RUNNING = (RunState.CHECKING, RunState.IMPORTING)
 
 Send = Callable[[str, str, bool], Awaitable[None]]  # (tenant id, run id, real) -> the task is on its way
+# A batch's new petitions -> their carried events materialised and dispatched together (the worker's; see tasks.py)
+Settle = Callable[[list[str]], Awaitable[None]]
 
 
 def importer(ctx: TenantContext, run: ImportRun) -> Principal:
@@ -168,7 +171,8 @@ async def do_start(ctx: TenantContext, principal: Principal, run: ImportRun, *, 
     state = RunState.IMPORTING if real else RunState.CHECKING
     changed = await ctx.scope.repo(ImportRun).update_one(
         {"_id": run.id, "revision": run.revision},
-        {"$set": {"state": state.value, "processed": 0, "message": None, "claimed_by": None, "run_started_at": now, "progress_at": now,
+        {"$set": {"state": state.value, "processed": 0, "valid": 0, "imported": 0, "already": 0, "invalid": 0, "errors": [],
+                  "errors_cut": False, "message": None, "claimed_by": None, "run_started_at": now, "progress_at": now,
                   "run_finished_at": None, "started_by": principal.account_id,
                   "started_by_name": principal.display_name or principal.username}, "$inc": {"revision": 1}})
     if not changed:
@@ -185,14 +189,18 @@ async def do_start(ctx: TenantContext, principal: Principal, run: ImportRun, *, 
 # -- the run, in a worker --------------------------------------------------------------------------------------------
 
 
-async def execute_run(ctx: TenantContext, keyring: KeyRing, run_id: str, real: bool) -> None:
-    """Check every row; in the real run, register the valid ones not yet imported. Idempotent: run it again at will."""
+async def execute_run(ctx: TenantContext, keyring: KeyRing, run_id: str, real: bool, settle: Settle | None = None) -> None:
+    """Check every row; in the real run, register the valid ones not yet imported. Idempotent: run it again at will.
+
+    ``settle``: called with each batch's new petitions, so their events are handled a batch at a time (one index
+    drain, one analytics recount per batch instead of one per petition); without it each petition's own
+    hand-over message does it."""
     run = await ctx.scope.repo(ImportRun).get(run_id)
     if run is None or run.state not in RUNNING or not await _claim(ctx, run):
         return
     started = clock.monotonic()
     try:
-        await _execute(ctx, keyring, run, real, started)
+        await _execute(ctx, keyring, run, real, started, settle)
     except DomainError as refused:
         await _finish(ctx, run, RunState.FAILED, message=refused.message)
     except Exception:
@@ -201,7 +209,7 @@ async def execute_run(ctx: TenantContext, keyring: KeyRing, run_id: str, real: b
         raise
 
 
-async def _execute(ctx: TenantContext, keyring: KeyRing, run: ImportRun, real: bool, started: float) -> None:
+async def _execute(ctx: TenantContext, keyring: KeyRing, run: ImportRun, real: bool, started: float, settle: Settle | None) -> None:
     form = await require_form(ctx.scope, run.form_key)
     headings, rows = read_table(run.filename, run.data)
     zone = ctx.tenant.settings.time_zone
@@ -209,6 +217,7 @@ async def _execute(ctx: TenantContext, keyring: KeyRing, run: ImportRun, real: b
     counts = {"processed": 0, "valid": 0, "imported": 0, "already": 0, "invalid": 0}
     errors: list[RowError] = []
     first_row: dict[str, int] = {}
+    written = 0
     for start in range(0, len(rows), BATCH):
         outcomes = [reader.read(start + i + 2, cells) for i, cells in enumerate(rows[start:start + BATCH])]
         for outcome in outcomes:
@@ -224,8 +233,10 @@ async def _execute(ctx: TenantContext, keyring: KeyRing, run: ImportRun, real: b
         if real and fresh:
             results = await _register_all(ctx, keyring, run, form, fresh)
             for outcome, refused in zip(fresh, results):
-                if refused is not None:
+                if isinstance(refused, dict):
                     outcome.errors.append(("", refused["zh"], refused["en"]))
+            if settle is not None:
+                await settle([r for r in results if isinstance(r, str)])
             good = [o for o in outcomes if not o.errors]
             counts["imported"] += sum(1 for o in fresh if not o.errors)
         counts["already"] += len(there)
@@ -234,9 +245,11 @@ async def _execute(ctx: TenantContext, keyring: KeyRing, run: ImportRun, real: b
         counts["processed"] += len(outcomes)
         for outcome in outcomes:
             errors.extend(RowError(row=outcome.row, column=c, zh=zh, en=en) for c, zh, en in outcome.errors)
-        await ctx.scope.repo(ImportRun).update_one({"_id": run.id}, {"$set": {
-            **counts, "errors": [e.model_dump() for e in errors[:MAX_LISTED_ERRORS]], "errors_cut": len(errors) > MAX_LISTED_ERRORS,
-            "progress_at": utcnow()}})
+        progress = {**counts, "progress_at": utcnow()}
+        if written < min(len(errors), MAX_LISTED_ERRORS) and (start // BATCH % ERRORS_EVERY == 0 or start + BATCH >= len(rows)):
+            written = min(len(errors), MAX_LISTED_ERRORS)  # the list now and then, and whole at the end (not every batch)
+            progress |= {"errors": [e.model_dump() for e in errors[:written]], "errors_cut": len(errors) > MAX_LISTED_ERRORS}
+        await ctx.scope.repo(ImportRun).update_one({"_id": run.id}, {"$set": progress})
     elapsed = max(clock.monotonic() - started, 1e-6)
     await _finish(ctx, run, RunState.IMPORTED if real else RunState.CHECKED, rows_per_second=round(len(rows) / elapsed, 1))
 
@@ -276,12 +289,12 @@ async def _already_imported(ctx: TenantContext, keyring: KeyRing, source: str, s
     return found | ledger
 
 
-async def _register_all(ctx: TenantContext, keyring: KeyRing, run: ImportRun, form, outcomes) -> list[dict | None]:
-    """Register each row's petition (a few at once); None for a row stored, else why it was refused."""
+async def _register_all(ctx: TenantContext, keyring: KeyRing, run: ImportRun, form, outcomes) -> list[dict | str]:
+    """Register each row's petition (a few at once): its petition's id, or why it was refused."""
     gate = asyncio.Semaphore(PARALLEL)
     actor = importer(ctx, run)
 
-    async def one(outcome) -> dict | None:
+    async def one(outcome) -> dict | str:
         async with gate:
             try:
                 petition, _ = await do_submit_petition(
@@ -296,7 +309,7 @@ async def _register_all(ctx: TenantContext, keyring: KeyRing, run: ImportRun, fo
             row = ImportedRow(id=deterministic_id(ctx.tenant_id, "import", run.source, outcome.source_id), tenant_id=ctx.tenant_id,
                               source=run.source, source_id=outcome.source_id, petition_id=str(petition.id), run_id=str(run.id))
             await insert_new(ImportedRow.get_pymongo_collection(), [get_dict(row, to_db=True)])
-            return None
+            return str(petition.id)
 
     results = await asyncio.gather(*(one(o) for o in outcomes), return_exceptions=True)
     for result in results:  # a failure (the store gone, a bug) stops the run once its neighbours are settled

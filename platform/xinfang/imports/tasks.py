@@ -16,14 +16,23 @@ def worker_keyring():
     return KeyRing(resolve_encryption_key(Settings.from_env()))
 
 
-async def run_in_worker(_runtime, tenant_id: str, run_id: str, real: bool) -> None:
+async def run_in_worker(runtime, tenant_id: str, run_id: str, real: bool) -> None:
+    from ..dispatch import dispatch_events
+    from ..events import materialise_by_id
     from ..tenancy.context import TenantContext
     from ..tenancy.models import Tenant
     from .service import execute_run
 
+    async def settle(petition_ids: list[str]) -> None:
+        """A batch's events here, together: their follow-up messages (index drain, recount) go out once per batch.
+        Each petition's own hand-over message then finds nothing left to do."""
+        rows = await materialise_by_id("petitions", petition_ids)
+        if rows:
+            await dispatch_events(runtime, [str(row.id) for row in rows], rows=rows)
+
     tenant = await Tenant.get(tenant_id)
     if tenant is not None:
-        await execute_run(TenantContext.of(tenant), worker_keyring(), run_id, real)
+        await execute_run(TenantContext.of(tenant), worker_keyring(), run_id, real, settle)
 
 
 def register(celery_app, runtime) -> None:
