@@ -212,6 +212,45 @@ async def test_a_refused_address_is_never_called(receiver):
     assert allowed.status_code == 200 and allowed.error is None and [r for r in receiver.received if r["path"] == path]
 
 
+async def test_a_receiver_that_trickles_its_answer_does_not_hold_the_sender(client, monkeypatch):
+    """A receiver may answer 200 and then send its body a byte at a time for ever (or a huge one): the sender takes
+    the status and does not read on, and a whole attempt has a deadline, so one endpoint cannot hold a worker."""
+    stop = threading.Event()
+
+    class Trickle(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(200 if self.path == "/body" else 201)
+            self.send_header("Content-Length", "1000000")
+            self.end_headers() if self.path == "/body" else self.wfile.write(b"X-Slow: ")
+            while not stop.wait(0.5):  # half a second a byte: never a read timeout, never the end
+                self.wfile.write(b"x")
+                self.wfile.flush()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Trickle)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setattr(delivery, "ATTEMPT_SECONDS", 3, raising=False)
+    row = WebhookDelivery(tenant_id="0" * 24, endpoint_id="0" * 24, event_id="e", event="petition.received",
+                          body=json.dumps({"data": {"number": "N"}}), next_attempt_at=0)
+    try:
+        for path in ("/body", "/headers"):
+            endpoint = WebhookEndpoint(tenant_id="0" * 24, name="慢", url=f"http://127.0.0.1:{server.server_port}{path}",
+                                       events=["petition.received"], secret_sealed="")
+            started = time.monotonic()
+            attempt = await delivery.send(row, endpoint, "secret", allow_private=True)
+            assert time.monotonic() - started < 8, path
+            if path == "/body":
+                assert attempt.status_code == 200 and attempt.error is None
+            else:
+                assert attempt.status_code is None and attempt.error
+    finally:
+        stop.set()
+        server.shutdown()
+
+
 async def test_endpoint_urls_are_checked(client, tenants, admin_a):
     for url, word in (("ftp://example.org/x", "https://"), ("https://user:pw@example.org/x", "用户名"), ("not a url", "https://")):
         refused = await client.post(f"/t/{tenants.A}/api/exchange/webhooks", headers=admin_a,

@@ -8,7 +8,7 @@ and the beat's sweep sends what is due (tasks.py), never a Celery ETA.
 
 Against SSRF the host's every address must be public unless ``XINFANG_WEBHOOK_ALLOW_PRIVATE_ADDRESSES`` is on,
 and the request goes to the address that was checked (no second look-up between check and connect); redirects
-are not followed.
+are not followed. The answer's status is all that is read (never its body), within ATTEMPT_SECONDS for the whole attempt.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ from .models import Attempt, WebhookDelivery, WebhookEndpoint
 
 MAX_ATTEMPTS = 8
 LEASE_SECONDS = 60  # a claimed delivery is someone's for this long (a worker killed mid-send: tried again after)
-TIMEOUT_SECONDS = 10
+TIMEOUT_SECONDS = 10  # each connect, write and read
+ATTEMPT_SECONDS = 30  # a whole attempt, up to the answer's headers (its body is never read)
 MAX_BACKOFF_SECONDS = 6 * 3600
 USER_AGENT = "xinfang-webhooks/1"
 
@@ -106,10 +107,16 @@ async def send(delivery: WebhookDelivery, endpoint: WebhookEndpoint, secret: str
         target = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
         headers["Host"] = parts.netloc.rpartition("@")[2]
         extensions = {"sni_hostname": parts.hostname} if parts.scheme == "https" else {}
-        async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS, follow_redirects=False, trust_env=False) as client:
-            response = await client.post(target, content=delivery.body.encode(), headers=headers, extensions=extensions)
-        error = None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
-        return Attempt(at=time.time(), status_code=response.status_code, error=error,
+        # The status is the answer: the body is not read (a receiver trickling or sending a huge one cannot hold
+        # the worker), and the whole attempt has a deadline (nor can one trickling its headers).
+        async with asyncio.timeout(ATTEMPT_SECONDS), \
+                httpx.AsyncClient(timeout=TIMEOUT_SECONDS, follow_redirects=False, trust_env=False) as client, \
+                client.stream("POST", target, content=delivery.body.encode(), headers=headers, extensions=extensions) as response:
+            status = response.status_code
+        error = None if 200 <= status < 300 else f"HTTP {status}"
+        return Attempt(at=time.time(), status_code=status, error=error, duration_ms=int((time.monotonic() - started) * 1000))
+    except TimeoutError:
+        return Attempt(at=time.time(), error=f"对方在 {ATTEMPT_SECONDS} 秒内没有应答 / no answer within {ATTEMPT_SECONDS} s",
                        duration_ms=int((time.monotonic() - started) * 1000))
     except Refused as refused:
         return Attempt(at=time.time(), error=str(refused)[:300], duration_ms=int((time.monotonic() - started) * 1000))
