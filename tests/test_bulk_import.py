@@ -13,7 +13,6 @@ import uuid
 from datetime import date
 
 import pytest
-import redis
 from bson import ObjectId
 from openpyxl import Workbook
 from quart.datastructures import FileStorage
@@ -25,6 +24,8 @@ from xinfang.imports import service as import_service
 from xinfang.audit.models import AuditRecord
 from xinfang.auth.models import StaffAccount
 from xinfang.auth.principal import Principal
+from xinfang.diagnostics import PROBE, WorkerProbe
+from xinfang.worker import send_task_async
 from xinfang.imports.http import progress_view
 from xinfang.imports.mapping import read_date
 from xinfang.imports.models import ImportedRow, ImportRun
@@ -169,20 +170,21 @@ async def _inline(ctx: TenantContext, keyring, run_id: str, *, real: bool) -> di
     return progress_view(await import_service.run_status(ctx, run_id))
 
 
-async def _facts_of(settings, petitions: list[Petition], timeout: float = 400.0) -> dict:
-    """Each petition's analytics fact, once the worker has handled every petition's events and what they sent on
-    (recounts, index drains): waited for here, so the tests after this one find the shared worker idle again."""
+async def _facts_of(app, petitions: list[Petition], timeout: float = 400.0) -> dict:
+    """Each petition's analytics fact, once the worker has handled every petition's events and what they sent on:
+    a probe message sent after them comes back (twice: the second follows whatever the first round sent), so the
+    tests after this one find the shared worker idle again."""
+    deadline = time.monotonic() + timeout
+    for _ in range(2):
+        probe = await WorkerProbe().insert()
+        await send_task_async(app.app.extensions["xinfang.celery"], PROBE, [str(probe.id)])
+        while (await WorkerProbe.get(probe.id)).answered_at is None:
+            assert time.monotonic() < deadline, "the worker did not catch up with the imported petitions"
+            await asyncio.sleep(1.0)
     ids = [p.id for p in petitions]
-    broker = redis.Redis.from_url(settings.broker_url)
-    deadline, quiet = time.monotonic() + timeout, 0
-    while time.monotonic() < deadline:
-        facts = {doc["_id"]: doc async for doc in AnalyticsFact.get_pymongo_collection().find({"_id": {"$in": ids}})}
-        queued = broker.llen(settings.task_queue)  # the worker's queue (the beat adds a sweep every second)
-        quiet = quiet + 1 if len(facts) == len(ids) and queued <= 3 else 0
-        if quiet >= 3:
-            return facts
-        await asyncio.sleep(1.0)
-    raise AssertionError(f"{len(ids) - len(facts)} of {len(ids)} imported petitions have no fact yet, {queued} tasks queued")
+    facts = {doc["_id"]: doc async for doc in AnalyticsFact.get_pymongo_collection().find({"_id": {"$in": ids}})}
+    assert len(facts) == len(ids), f"{len(ids) - len(facts)} of {len(ids)} imported petitions have no analytics fact"
+    return facts
 
 
 async def _petitions_of(scope: TenantScope, keyring, source: str, ids: list[str]) -> list[Petition]:
@@ -243,7 +245,7 @@ async def test_a_register_with_errors_dry_run_lists_each_and_the_import_takes_th
     assert (reimported["imported"], reimported["already"]) == (0, len(valid_ids))
     assert len(await _petitions_of(scope, keyring, source, valid_ids)) == len(valid_ids)
     assert await scope.repo(ImportedRow).count({"source": source}) == len(valid_ids)
-    facts = await _facts_of(settings, petitions)  # analytics counts them on the file's dates, as imported
+    facts = await _facts_of(app, petitions)  # analytics counts them on the file's dates, as imported
     assert facts[first.id]["day"] == "2023-01-01" and facts[first.id]["source"] == "imported"
     assert {f["source"] for f in facts.values()} == {"imported"}
 
@@ -301,4 +303,4 @@ async def test_a_run_that_crashes_halfway_and_runs_again_ends_as_if_it_never_cra
     petitions = await _petitions_of(ctx.scope, keyring, source, ids)
     assert len(petitions) == len(rows)
     assert await ctx.scope.repo(ImportedRow).count({"source": source}) == len(rows)
-    await _facts_of(settings, petitions)
+    await _facts_of(app, petitions)
