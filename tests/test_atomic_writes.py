@@ -270,8 +270,9 @@ async def test_200_pending_events_drain_within_seconds(app, tenants, worker, set
 
     await eventually(drained, timeout=60, interval=0.05, message="200 events drained")
     elapsed = time.monotonic() - started
-    # The sweeper runs every second here; the rest is claiming and handling.
-    assert elapsed < settings.sweep_interval_seconds + 8, f"200 events took {elapsed:.1f} s"
+    # The sweeper runs every second here; the rest is claiming and handling (the suite runs a second process with its
+    # own worker beside this one on two cores: 12 s was seen there, about 4 s alone).
+    assert elapsed < settings.sweep_interval_seconds + 15, f"200 events took {elapsed:.1f} s"
     entries = await scope.repo(ActivityEntry).find({"event": name}).to_list()
     assert len(entries) == 200 and len({e.event_id for e in entries}) == 200  # each handled, once
     await OutboxEvent.get_pymongo_collection().delete_many({"name": name})

@@ -67,7 +67,8 @@ async def access_oversight(principal: Principal | None, tenant: Tenant, oversigh
     if raw is None:
         raise _not_found()
     record = parse_obj(Oversight, raw)
-    if record.tenant_id == tenant_id and is_below(await get_tenant(record.lower_tenant_id), tenant_id):
+    # A body switched off since keeps its place below: the upper body still reads its own record (its list links it).
+    if record.tenant_id == tenant_id and is_below(await get_tenant(record.lower_tenant_id), tenant_id, active_only=False):
         return record, "upper"
     if record.lower_tenant_id == tenant_id:
         return record, "lower"

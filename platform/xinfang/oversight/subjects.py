@@ -27,8 +27,8 @@ MODELS = {"petition": Petition, "card": Supervision}
 NUMBER_FIELDS = {"petition": "number", "card": "document_no"}
 
 
-def is_below(lower: Tenant | None, upper_id: str) -> bool:
-    return lower is not None and lower.active and upper_id in lower.ancestor_ids
+def is_below(lower: Tenant | None, upper_id: str, *, active_only: bool = True) -> bool:
+    return lower is not None and (lower.active or not active_only) and upper_id in lower.ancestor_ids
 
 
 async def find_below(kind: SubjectKind, ref: str, upper: Tenant):
