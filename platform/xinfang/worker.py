@@ -17,6 +17,7 @@ import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from pathlib import Path
 
 from celery import Celery
 from celery.signals import beat_embedded_init
@@ -30,6 +31,25 @@ DISPATCH_EVENT = "xinfang.events.dispatch"  # one event id (messages sent by ear
 DISPATCH_EVENTS = "xinfang.events.dispatch_batch"  # a batch of event ids
 MATERIALISE = "xinfang.events.materialise"  # [carrier kind, document id]: its carried events, then dispatch them
 SWEEP = "xinfang.sweep"
+
+
+def _create_exchange_tables(control: Path, exchanges: list[str]) -> None:
+    """Kombu's filesystem transport creates an exchange's table with open("wb") and writes it after taking the lock,
+    so a second process starting at the same moment may read the empty file and die (JSONDecodeError; seen when
+    worker and indexer start together). Each table is created here whole, before any process binds: written to a
+    temporary file and linked into place, which fails harmlessly if another process did it first."""
+    for exchange in exchanges:
+        target = control / f"{exchange}.exchange"
+        if target.exists():
+            continue
+        temporary = control / f".{exchange}.{os.getpid()}.tmp"
+        temporary.write_text("[]")
+        try:
+            os.link(temporary, target)
+        except FileExistsError:
+            pass
+        finally:
+            temporary.unlink(missing_ok=True)
 
 
 def make_celery(settings: Settings, pm=None) -> Celery:
@@ -50,6 +70,7 @@ def make_celery(settings: Settings, pm=None) -> Celery:
             "store_processed": False,
             "polling_interval": 0.1,
         }
+        _create_exchange_tables(folder / "control", [settings.task_queue, settings.search_queue, "celery.pidbox", "reply.celery.pidbox"])
     else:
         # Must exceed the longest task; deadlines never ride on ETAs (see the sweeper).
         transport_options = {"visibility_timeout": 3600}

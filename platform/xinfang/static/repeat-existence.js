@@ -26,7 +26,7 @@
     } catch (e) { out.textContent = box.dataset.failed; }
   }
   box.hidden = false;
+  // On the button only: a check as the text field loses focus raced the form's own submission (the click on 登记
+  // blurs the field), and every check is an audited, rate-limited call.
   button.addEventListener("click", () => check(true));
-  const content = form.elements.namedItem("content");
-  if (content && content.addEventListener) content.addEventListener("change", () => check(false));
 })();
