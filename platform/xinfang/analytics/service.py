@@ -105,17 +105,6 @@ async def _rebuild_batch(subject: str, ids: list, old: dict, seen: set, months: 
     return len(ids)
 
 
-async def rebuild_cells_only(tenant_ids: list[str]) -> None:
-    """Every cell of these tenants recounted from their facts as they are, through the marks (as events do)."""
-    months = set()
-    for tenant_id in tenant_ids:
-        async for row in AnalyticsFact.get_pymongo_collection().find({"tenant_id": {"$eq": tenant_id}},
-                                                                      projection={"tenant_id": 1, "month": 1, "closed_month": 1, "due_month": 1}):
-            months |= touched_months(row)
-    await mark(months)
-    await settle(months)
-
-
 async def load_cells(progress: Callable[[int], None] | None = None) -> int:
     """A bulk load for an empty or freshly restored store (the bench's 1,000,000 facts): every tenant's cells counted
     in memory from one pass over its facts, the hierarchy's sums added up here from those counts (no re-reading), and
