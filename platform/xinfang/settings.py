@@ -18,6 +18,9 @@ class SettingsError(ValueError):
     """A XINFANG_* variable holds a value that cannot be used."""
 
 
+LOG_FORMATS = ("text", "json")
+
+
 @dataclasses.dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path("var")
@@ -38,6 +41,10 @@ class Settings:
     load_demo_tenants: bool | None = None
     bootstrap_password: str | None = None
     log_level: str = "INFO"
+    log_format: str = "text"
+    metrics_port: int = 0
+    metrics_host: str = "127.0.0.1"
+    metrics_token: str | None = None
     review_needs_second_approver: bool = True
     review_grant_hours: int = 72
     superuser_totp_required: bool = True
@@ -45,6 +52,10 @@ class Settings:
     login_lockout_minutes: int = 15
     webhook_allow_private_addresses: bool = False
     webhook_retry_seconds: float = 30.0
+
+    def __post_init__(self):
+        if self.log_format not in LOG_FORMATS:
+            raise SettingsError(f"XINFANG_LOG_FORMAT={self.log_format!r}: expected one of {', '.join(LOG_FORMATS)}")
 
     @property
     def embedded_store(self) -> bool:
@@ -152,6 +163,10 @@ SETTINGS_TABLE: list[tuple[str, str, str]] = [
     ("XINFANG_LOAD_DEMO_TENANTS", "(embedded: yes)", "Load the bundles in tenants/ on start. Defaults to yes on the embedded store, no otherwise."),
     ("XINFANG_BOOTSTRAP_PASSWORD", "(unset)", "Password given to bundle accounts when they are first created. Unset: a random one, printed once and written to DATA_DIR/bootstrap-credentials.txt."),
     ("XINFANG_LOG_LEVEL", "INFO", "Python logging level."),
+    ("XINFANG_LOG_FORMAT", "text", "`text` (one readable line per record) or `json` (one JSON object per line: time, level, logger, message, request_id, tenant, user, route, status, duration_ms; for log collectors)."),
+    ("XINFANG_METRICS_PORT", "0", "Port on which `xinfang serve` (and `xinfang run`'s web process) answers GET /metrics for Prometheus, apart from the public port. 0: no metrics port."),
+    ("XINFANG_METRICS_HOST", "127.0.0.1", "Bind address of the metrics port (0.0.0.0 in a pod, where a NetworkPolicy admits only Prometheus)."),
+    ("XINFANG_METRICS_TOKEN", "(unset)", "When set, GET /metrics also answers on the main port, to `Authorization: Bearer <token>` only. Unset: /metrics on the main port is 404."),
     ("XINFANG_SUPERUSER_TOTP_REQUIRED", "true", "Superusers must sign in with a TOTP code (two-factor) after their password; one without it set up may open only their account page until they set it up."),
     ("XINFANG_LOGIN_LOCKOUT_FAILURES", "5", "Failed logins (or wrong two-factor codes) of one account within XINFANG_LOGIN_LOCKOUT_MINUTES after which the account is locked for that long (a tenant admin may unlock it sooner)."),
     ("XINFANG_LOGIN_LOCKOUT_MINUTES", "15", "The window counted for the lockout, and how long a locked account stays locked."),
