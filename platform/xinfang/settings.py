@@ -52,6 +52,11 @@ class Settings:
     login_lockout_minutes: int = 15
     webhook_allow_private_addresses: bool = False
     webhook_retry_seconds: float = 30.0
+    sso_allow_insecure_issuers: bool = False
+    platform_oidc_issuer: str | None = None
+    platform_oidc_client_id: str | None = None
+    platform_oidc_client_secret: str | None = None
+    platform_oidc_username_claim: str = "preferred_username"
 
     def __post_init__(self):
         if self.log_format not in LOG_FORMATS:
@@ -174,4 +179,9 @@ SETTINGS_TABLE: list[tuple[str, str, str]] = [
     ("XINFANG_REVIEW_GRANT_HOURS", "72", "How long an approved promotion review may read the person's consolidated integrity opinion."),
     ("XINFANG_WEBHOOK_ALLOW_PRIVATE_ADDRESSES", "false", "Let outbound webhooks reach private, loopback and link-local addresses (tests and closed networks only; refused by default against SSRF)."),
     ("XINFANG_WEBHOOK_RETRY_SECONDS", "30", "Wait before the first retry of a failed webhook delivery; each later retry waits twice as long (8 attempts in all)."),
+    ("XINFANG_SSO_ALLOW_INSECURE_ISSUERS", "false", "Let a tenant's single sign-on provider be reached over plain http or at a loopback, private or link-local address (tests and closed networks only; refused by default)."),
+    ("XINFANG_PLATFORM_OIDC_ISSUER", "(unset)", "The platform's own OpenID provider for superusers (its issuer URL; discovery at /.well-known/openid-configuration). Unset: superusers sign in with password and two-factor only."),
+    ("XINFANG_PLATFORM_OIDC_CLIENT_ID", "(unset)", "The platform's client id at that provider."),
+    ("XINFANG_PLATFORM_OIDC_CLIENT_SECRET", "(unset)", "The platform's client secret at that provider (from a secret store)."),
+    ("XINFANG_PLATFORM_OIDC_USERNAME_CLAIM", "preferred_username", "The claim of the platform provider's ID token that names an existing superuser (their username); nobody else is let in."),
 ]
