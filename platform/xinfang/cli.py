@@ -145,6 +145,17 @@ def beat(loglevel: str) -> None:
     make_celery(settings).start([*_celery_quiet(loglevel), "beat", "--loglevel", loglevel, "--schedule", str(settings.data_dir / "celerybeat-schedule")])
 
 
+@main.command()
+@click.argument("role", type=click.Choice(["worker", "indexer", "beat"]))
+def probe(role: str) -> None:
+    """Exit 0 when this host's worker, indexer or beat is alive (Kubernetes exec probes), else 1 saying why."""
+    from .role_probe import probe as probe_role
+
+    answer = probe_role(_settings(), role)
+    click.echo(f"{answer.zh} / {answer.en}", err=not answer.ok)
+    sys.exit(0 if answer.ok else 1)
+
+
 @main.command("load-tenants")
 @click.argument("tenants_dir", type=click.Path(path_type=Path, exists=True, file_okay=False), default=DEFAULT_TENANTS_DIR)
 def load_tenants(tenants_dir: Path) -> None:
