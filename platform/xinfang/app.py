@@ -24,6 +24,9 @@ from .navigation import register_navigation
 from .openapi import register_openapi
 from .events import configure_dispatch
 from .http import register_error_handlers
+from .observability.exposition import MetricsEndpoint
+from .observability.metrics import setup_metrics
+from .observability.requests import install_request_observability
 from .plugins import collect_list, document_models, make_plugin_manager
 from .security_headers import SecurityHeadersMiddleware
 from .secrets_file import resolve_encryption_key, resolve_secret_key
@@ -53,6 +56,7 @@ def check_route_declarations(app: Quart) -> None:
 
 def create_app(settings: Settings | None = None, *, plugins: list | None = None) -> Quart:
     settings = settings or Settings.from_env()
+    setup_metrics(settings.data_dir)  # before any metric exists: the multi-process folder of this host
     app = Quart("xinfang")
     secret_key = resolve_secret_key(settings)
     app.config.update(
@@ -96,6 +100,8 @@ def create_app(settings: Settings | None = None, *, plugins: list | None = None)
     async def close_store():
         await app.extensions["xinfang.store"].close()
 
+    install_request_observability(app)  # first: a request the pipeline refuses is counted and logged too
+
     @app.before_request
     async def request_pipeline():
         if request.endpoint == "static":
@@ -114,4 +120,6 @@ def create_app(settings: Settings | None = None, *, plugins: list | None = None)
     if settings.trusted_proxy_hops:
         # Only behind known proxies may X-Forwarded-For name the client (rate limits count it).
         app.asgi_app = ProxyFixMiddleware(app.asgi_app, mode="legacy", trusted_hops=settings.trusted_proxy_hops)
+    if settings.metrics_token:  # /metrics on this port, to the bearer token only (observability/exposition.py)
+        app.asgi_app = MetricsEndpoint(app, app.asgi_app, settings.metrics_token)
     return app

@@ -26,7 +26,9 @@ def _settings() -> Settings:
         settings = Settings.from_env()
     except SettingsError as exc:
         raise click.UsageError(str(exc)) from None
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from .observability.logs import configure_logging
+
+    configure_logging(settings)  # text or JSON lines (XINFANG_LOG_FORMAT)
     ensure_private_dir(settings.data_dir)
     return settings
 
@@ -422,12 +424,15 @@ def _serve(settings: Settings, listen_fd: int | None = None) -> None:
     app = create_app(settings)
 
     async def serve_until_stopped() -> None:
+        from .observability.exposition import metrics_port_server
+
         # SIGTERM (the supervisor, Kubernetes) and Ctrl-C both finish the requests in flight and close the store.
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        await hypercorn_serve(app, config, shutdown_trigger=stop.wait)
+        metrics = metrics_port_server(app, settings, stop.wait)  # XINFANG_METRICS_PORT: /metrics apart from the app
+        await asyncio.gather(hypercorn_serve(app, config, shutdown_trigger=stop.wait), *([metrics] if metrics else []))
 
     asyncio.run(serve_until_stopped())
 

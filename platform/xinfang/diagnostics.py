@@ -13,6 +13,9 @@ supervised processes. 200 when every part is up, else 503 with Retry-After.
 ``?parts=store,broker`` checks only those (what a load balancer needs to send a
 web replica requests, without taking every replica out when the beat is down);
 ``?parts=web`` only that this process answers (a liveness probe).
+
+``/livez`` and ``/readyz`` are those two probes by name (Kubernetes' conventions): ``/livez`` is
+``?parts=web``, ``/readyz`` is ``?parts=store,broker`` and says which of the two is down.
 """
 
 from __future__ import annotations
@@ -186,6 +189,23 @@ async def healthz():
     if unknown:
         raise InvalidInput({"zh": "未知的部分：" + ", ".join(sorted(unknown)), "en": "unknown parts: " + ", ".join(sorted(unknown))},
                            field="parts")
+    return await health_answer(wanted)
+
+
+@diagnostics_bp.get("/livez")
+@public("Kubernetes' liveness probe asks it: this process answers")
+async def livez():
+    return await health_answer({"web"})
+
+
+@diagnostics_bp.get("/readyz")
+@public("Kubernetes' readiness probe asks it: the store and the broker are reachable from this replica")
+async def readyz():
+    return await health_answer({"store", "broker"})
+
+
+async def health_answer(wanted: set[str]):
+    """The checks of ``wanted`` parts: 200 when none is down, else 503 naming the parts that are."""
     checks = {"store": _store_part, "broker": _broker_part, "background": _background_part}
     names = [name for name in checks if name in wanted]
     parts = dict(zip(names, await asyncio.gather(*(checks[name]() for name in names))))

@@ -23,6 +23,7 @@ from pymongo import UpdateOne
 from pymongo.errors import ConnectionFailure
 
 from .events import EventStatus, OutboxEvent, materialise_by_id, materialise_stale
+from .observability.metrics import count_store_error
 from .plugins import maybe_await, plugin_name_of
 from .store.documents import utcnow
 from .store.scoped import parse_object_id
@@ -234,6 +235,7 @@ async def sweep(runtime) -> None:
         try:
             await maybe_await(result)
         except ConnectionFailure as exc:
+            count_store_error(exc, "sweep")
             for later in parts[index + 1:]:
                 if asyncio.iscoroutine(later):
                     later.close()  # never started: nothing to undo

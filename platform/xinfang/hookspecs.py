@@ -67,3 +67,8 @@ def xinfang_petition_flags(tenant_id, petition_id):
 def xinfang_rising_words(tenant_id, end, days):
     """Words rising in a tenant's petitions of the ``days`` days ending ``end`` against the windows before: a list of
     {"term", "count", "previous_mean", "windows", "surprise"} (analytics' early warning reads them), or None."""
+
+
+@hookspec
+def xinfang_metrics_readings(settings):
+    """Return gauges read when Prometheus scrapes /metrics (xinfang.observability.readings.Reading list), or None."""

@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from .errors import DomainError, InvalidInput, Message, NotAuthenticated, NotFound, ServiceUnavailable
 from .navigation import home_url_for, staff_home_url
+from .observability.metrics import count_store_error
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +94,7 @@ def path_number(value: str) -> int:
 
 def wants_page() -> bool:
     """Pages (portal, console, admin) answer errors as pages; everything under /api/ answers JSON."""
-    return "/api/" not in request.path and request.path != "/openapi.json" and request.path != "/healthz"
+    return "/api/" not in request.path and request.path not in ("/openapi.json", "/healthz", "/livez", "/readyz")
 
 
 NO_STORE = {"Cache-Control": "no-store"}
@@ -155,6 +156,7 @@ def register_error_handlers(app) -> None:
         # The store went away mid-request (a restart, a failover): say so and invite a retry. Nothing was
         # acknowledged, and no receipt was shown, so a citizen who retries loses nothing.
         log.warning("document store unreachable on %s %s: %s", request.method, request.path, error)
+        count_store_error(error, "web")
         unavailable = ServiceUnavailable({"zh": "系统正忙，请稍后再试；未看到回执号的，请重新提交", "en": "temporarily unavailable; if you saw no receipt, please submit again"})
         if wants_page():
             return await error_page(unavailable.message, 503, {"Retry-After": "5"})

@@ -40,6 +40,7 @@ BUILTIN_PLUGINS = [
     "xinfang.data_export.plugin",
     "xinfang.exchange.plugin",
     "xinfang.diagnostics",
+    "xinfang.observability.plugin",
 ]
 
 

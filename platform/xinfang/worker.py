@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import functools
 import json
 import logging
@@ -53,6 +54,11 @@ def _create_exchange_tables(control: Path, exchanges: list[str]) -> None:
 
 
 def make_celery(settings: Settings, pm=None) -> Celery:
+    from .observability.metrics import setup_metrics
+    from .observability.tasks import install_task_observability
+
+    setup_metrics(settings.data_dir)
+    install_task_observability()  # the request id into the tasks sent, and out of them on the worker
     app = Celery("xinfang", set_as_current=False)
     transport_options: dict = {}
     if settings.embedded_broker:
@@ -207,7 +213,10 @@ def _register_tasks(app: Celery, pm=None) -> None:
 
     @app.task(name=SWEEP, **options)
     def sweep() -> None:
-        runtime.run(dispatch.sweep)
+        from .observability.metrics import timed_sweep
+
+        with timed_sweep():
+            runtime.run(dispatch.sweep)
 
     from .plugins import make_plugin_manager
 
@@ -228,9 +237,11 @@ def _broker_executor() -> ThreadPoolExecutor:
 
 
 async def send_task_async(celery_app: Celery, name: str, args: list, queue: str | None = None) -> None:
-    """Celery's send is blocking I/O; keep it off the web server's event loop."""
+    """Celery's send is blocking I/O; keep it off the web server's event loop.
+
+    Sent in this context (run_in_executor would not carry it): the request id goes into the task's headers."""
     await asyncio.get_running_loop().run_in_executor(
-        _broker_executor(), functools.partial(celery_app.send_task, name, args=args, queue=queue))
+        _broker_executor(), contextvars.copy_context().run, functools.partial(celery_app.send_task, name, args=args, queue=queue))
 
 
 class BrokerHandover(Handover):

@@ -56,6 +56,21 @@ async def waiting_tenants(older_than_seconds: float = 0.0) -> list[str]:
     return sorted({r.tenant_id for r in rows})
 
 
+async def backlog_readings() -> list:
+    """Petitions waiting for the indexer, across tenants, and the age of the oldest (0 when none waits)."""
+    import pymongo
+
+    from xinfang.observability.readings import READ_TIMEOUT_SECONDS, Reading
+
+    collection = SearchBacklog.get_pymongo_collection()  # counts only, across tenants: no tenant's data is read
+    with pymongo.timeout(READ_TIMEOUT_SECONDS):
+        waiting = await collection.count_documents({})
+        oldest = await collection.find_one({}, projection={"queued_ns": 1}, sort=[("queued_ns", pymongo.ASCENDING)])
+    age = max(0.0, (time.time_ns() - int(oldest["queued_ns"])) / 1e9) if oldest else 0.0
+    return [Reading("xinfang_search_backlog", "Petitions written but not yet in their tenant's search index.", waiting),
+            Reading("xinfang_search_backlog_age_seconds", "How long the oldest petition waiting for the indexer has waited (0 when none).", age)]
+
+
 @dataclass
 class DrainReport:
     indexed: int = 0

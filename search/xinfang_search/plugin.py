@@ -81,6 +81,14 @@ async def xinfang_sweep(now, runtime):
 
 
 @hookimpl
+async def xinfang_metrics_readings(settings):
+    """The index backlog (petitions written but not yet indexed) and how long its oldest has waited, for /metrics."""
+    from .indexer import backlog_readings
+
+    return await backlog_readings()
+
+
+@hookimpl
 async def xinfang_rising_words(tenant_id, end, days):
     """Rising terms of the window (topics.py: a Poisson burst against the windows before), for analytics' early warning."""
     from xinfang.settings import Settings
