@@ -64,6 +64,11 @@ def xinfang_petition_flags(tenant_id, petition_id):
 
 
 @hookspec
+def xinfang_password_login_refused(tenant_id):
+    """Return a zh/en message when this tenant's staff may not sign in with a password (single sign-on only), or None."""
+
+
+@hookspec
 def xinfang_rising_words(tenant_id, end, days):
     """Words rising in a tenant's petitions of the ``days`` days ending ``end`` against the windows before: a list of
     {"term", "count", "previous_mean", "windows", "surprise"} (analytics' early warning reads them), or None."""

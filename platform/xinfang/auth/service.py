@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 
 from beanie import PydanticObjectId
+from quart import current_app, has_app_context
 from pymongo.errors import DuplicateKeyError
 
-from ..errors import Conflict, InvalidInput, NotAuthenticated, NotFound
+from ..errors import Conflict, Forbidden, InvalidInput, Message, NotAuthenticated, NotFound
+from ..plugins import maybe_await
 from ..ratelimit import give_back, hit
 from ..events import DomainEvent, unit_of_work
 from ..store.scoped import TenantScope, parse_object_id
@@ -192,7 +194,20 @@ async def _authenticate(account: StaffAccount | PlatformAccount | None, password
     return None
 
 
+async def password_login_refusal(tenant_id: str) -> Message | None:
+    """Why this tenant's staff may not sign in with a password (a plugin says: single sign-on only), or None."""
+    pm = current_app.extensions.get("xinfang.pm") if has_app_context() else None
+    for answer in pm.hook.xinfang_password_login_refused(tenant_id=tenant_id) if pm is not None else ():
+        message = await maybe_await(answer)
+        if message:
+            return message
+    return None
+
+
 async def authenticate_staff(scope: TenantScope, username: str, password: str) -> StaffAccount | None:
+    refusal = await password_login_refusal(scope.tenant_id)
+    if refusal:
+        raise Forbidden(refusal)
     return await _authenticate(await scope.repo(StaffAccount).find_one({"username": username, "active": True}), password)
 
 

@@ -52,6 +52,11 @@ def _key(opaque: str) -> str:
     return hashlib.sha256(opaque.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def login_key(opaque: str) -> str:
+    """What the store keeps of a login's opaque id: other areas name a login by it (single sign-on's provider sessions)."""
+    return _key(opaque)
+
+
 def realm_of(account: StaffAccount | PlatformAccount) -> str:
     return str(account.tenant_id) if isinstance(account, StaffAccount) else PLATFORM_REALM
 
