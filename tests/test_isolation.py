@@ -183,6 +183,9 @@ for _module in ("tests.test_bulk_import", "tests.test_data_export"):
 for _module in ("tests.test_village_supervisors", "tests.test_repeat_existence"):
     CASES.update({endpoint: Case(**fields) for endpoint, fields in importlib.import_module(_module).ISOLATION_CASES.items()})
 
+# Retention periods and crypto-shredding (issue 16).
+CASES.update({endpoint: Case(**fields) for endpoint, fields in importlib.import_module("tests.test_retention").ISOLATION_CASES.items()})
+
 DIRECTIONS = [("A", "B"), ("B", "A")]
 # Routes that end the caller's own login: run on my own tenant they would revoke the shared test token.
 SIGNING_OFF = {"auth.logout", "auth.revoke_token", "auth.change_password"}

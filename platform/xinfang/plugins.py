@@ -39,6 +39,7 @@ BUILTIN_PLUGINS = [
     "xinfang.imports.plugin",
     "xinfang.data_export.plugin",
     "xinfang.exchange.plugin",
+    "xinfang.retention.plugin",
     "xinfang.sso.plugin",
     "xinfang.diagnostics",
     "xinfang.observability.plugin",

@@ -26,6 +26,7 @@ class Settings:
     data_dir: Path = Path("var")
     mongodb_uri: str | None = None
     mongodb_database: str = "xinfang"
+    key_database: str | None = None
     embedded_store_port: int = 27117
     broker_url: str | None = None
     task_queue: str = "xinfang"
@@ -82,6 +83,11 @@ class Settings:
         if self.mongodb_uri:
             return self.mongodb_uri
         return f"mongodb://127.0.0.1:{self.embedded_store_port}/?directConnection=true"
+
+    @property
+    def effective_key_database(self) -> str:
+        """Where the per-record identity keys live (crypto.RecordKey): apart from the data, for the backups' sake."""
+        return self.key_database or f"{self.mongodb_database}_keys"
 
     @property
     def effective_broker_url(self) -> str:
@@ -153,6 +159,7 @@ SETTINGS_TABLE: list[tuple[str, str, str]] = [
     ("XINFANG_DATA_DIR", "var", "Where the embedded store, the embedded broker, the generated secret and logs live."),
     ("XINFANG_MONGODB_URI", "(unset)", "MongoDB to use (a replica set in production). Unset: start the embedded nx-27017 server under the data directory."),
     ("XINFANG_MONGODB_DATABASE", "xinfang", "Database name."),
+    ("XINFANG_KEY_DATABASE", "(database)_keys", "Database of the per-record identity keys (crypto-shredding). Back it up apart from the data, with a short retention: a destroyed key must age out of its backups (README, Data lifecycle)."),
     ("XINFANG_EMBEDDED_STORE_PORT", "27117", "Port of the embedded store (127.0.0.1 only)."),
     ("XINFANG_BROKER_URL", "(unset)", "Celery broker, e.g. redis://127.0.0.1:6379/0. Unset: kombu's filesystem transport under the data directory."),
     ("XINFANG_TASK_QUEUE", "xinfang", "Celery queue name; lets several deployments share one Redis."),

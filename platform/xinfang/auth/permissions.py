@@ -45,6 +45,7 @@ class Permission(StrEnum):
     PETITIONS_IMPORT = "petitions.import"  # bulk import of legacy registers and message-board exports (imports/)
     DATA_EXPORT = "tenant.data_export"  # the tenant's data as an archive file, identity sealed (data_export/)
     DATA_EXPORT_IDENTITY = "tenant.data_export.identity"  # the same with petitioners' identity opened (also needs DATA_EXPORT)
+    RETENTION_MANAGE = "retention.manage"  # how long closed cases, cards, archive entries and audit records are kept (retention/)
     # 信访监督员: relay a villager's petition with their consent, record follow-ups; sees only their own relays
     RELAYS_WRITE = "relays.write"
     PLATFORM_ADMIN = "platform.admin"
@@ -102,6 +103,9 @@ ROLE_PERMISSIONS[Role.LEADER] = ROLE_PERMISSIONS[Role.LEADER] | {Permission.INST
 ROLE_PERMISSIONS[Role.HANDLER] = ROLE_PERMISSIONS[Role.HANDLER] | {Permission.PORTAL_PUBLISH}
 ROLE_PERMISSIONS[Role.LEADER] = ROLE_PERMISSIONS[Role.LEADER] | {Permission.PORTAL_PUBLISH, Permission.PORTAL_APPROVE}
 ROLE_PERMISSIONS[Role.TENANT_ADMIN] = ROLE_PERMISSIONS[Role.TENANT_ADMIN] | {Permission.PORTAL_THEME}
+
+# Retention (retention/): only tenant admins set how long records are kept; nobody who reads cases does.
+ROLE_PERMISSIONS[Role.TENANT_ADMIN] = ROLE_PERMISSIONS[Role.TENANT_ADMIN] | {Permission.RETENTION_MANAGE}
 
 SUPERUSER_PERMISSIONS = frozenset({Permission.PLATFORM_ADMIN, Permission.PLATFORM_CROSS_TENANT_READ})
 

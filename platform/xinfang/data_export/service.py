@@ -22,7 +22,7 @@ from ..audit.service import do_append_audit
 from ..auth.permissions import Permission
 from ..auth.principal import Principal
 from ..cards.models import Supervision
-from ..crypto import KeyRing
+from ..crypto import KeyRing, RecordKeyGone
 from ..errors import Conflict, Forbidden, NotFound
 from ..events import insert_new
 from ..petitions.models import Petition
@@ -126,7 +126,10 @@ async def _zip(ctx: TenantContext, keyring: KeyRing, export: DataExport) -> tupl
                     async for document in ctx.scope.repo(MODELS[kind.key]).find({}).sort("_id"):
                         record = clean(kind, document.model_dump(mode="json"))
                         if export.with_identity and kind.key == "cases" and document.identity_sealed:
-                            record["identity"] = await keyring.open(document.tenant_id, str(document.id), document.identity_sealed)
+                            try:
+                                record["identity"] = await keyring.open(document.tenant_id, str(document.id), document.identity_sealed)
+                            except RecordKeyGone:  # destroyed at the end of retention (retention/): nothing to open
+                                record["identity"] = None
                         line = (json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n").encode()
                         out.write(line)
                         digest.update(line)

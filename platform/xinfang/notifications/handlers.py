@@ -17,6 +17,7 @@ from __future__ import annotations
 from pymongo.errors import DuplicateKeyError
 
 from ..cards.models import ActionType, CardType, Supervision
+from ..crypto import RecordKeyGone
 from ..events import DomainEvent, carry, hand_over_carried
 from ..petitions.models import Petition, Step
 from ..petitions.service import petition_workflow
@@ -181,7 +182,10 @@ async def _tell_the_petitioner(scope: TenantScope, event) -> None:
     if step is None or not step.public:
         return
     keyring = process_keyring()
-    identity = await keyring.open(scope.tenant_id, str(petition.id), petition.identity_sealed)
+    try:
+        identity = await keyring.open(scope.tenant_id, str(petition.id), petition.identity_sealed)
+    except RecordKeyGone:  # destroyed at the end of retention (retention/): nobody to tell any more
+        return
     contact, channels = contact_of(identity)
     if not channels:
         return
@@ -193,7 +197,8 @@ async def _tell_the_petitioner(scope: TenantScope, event) -> None:
     notice_id = deterministic_id(scope.tenant_id, "citizen_notice", str(event.id))
     notice = CitizenNotice(
         id=notice_id, tenant_id=scope.tenant_id, petition_id=str(petition.id), number=petition.number, channels=channels,
-        contact_sealed=await keyring.seal(scope.tenant_id, str(notice_id), contact),
+        # under the petition's record key: when retention destroys the identity, this copy goes with it
+        contact_sealed=await keyring.seal_record(scope.tenant_id, str(petition.id), str(notice_id), contact),
         text=fit(await worded(scope, "citizen_notice", {"body_name": {"zh": body, "en": tenant.name.en if tenant else ""},
                                                         "case_number": petition.number, "state_name": {"zh": state_zh, "en": state_en}})))
     carry(notice, DomainEvent("citizen_notice.created", scope.tenant_id, str(notice_id), {"petition_id": str(petition.id)}))

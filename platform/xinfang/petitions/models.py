@@ -61,7 +61,10 @@ class Petition(TenantDocument, CarriesEvents):
     channel: Channel
     anonymous: bool
     answers: dict  # everything the petitioner wrote except identity fields
-    identity_sealed: str | None = None  # identity fields, encrypted with this tenant's key
+    identity_sealed: str | None = None  # identity fields, encrypted with the petition's record key (crypto.py)
+    # The day (tenant's zone) retention destroyed the identity by destroying its record key (retention/): the
+    # sealed bytes may remain but never open again; the numbers, dates and outcome stay.
+    identity_destroyed_on: str | None = None
     # Keyed hash of the petitioner's identity number (else phone): finds repeat petitions by the same
     # person without keeping who they are (KeyRing.petitioner_hash). None when anonymous.
     petitioner_key: str | None = None

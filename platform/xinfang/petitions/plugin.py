@@ -2,7 +2,7 @@
 
 import logging
 
-from ..crypto import TenantKey
+from ..crypto import RecordKey, TenantKey
 from ..hookspecs import hookimpl
 from ..plugins import PluginInfo
 from ..ratelimit import RateCounter, forget_expired
@@ -24,7 +24,7 @@ def xinfang_plugin_info():
 
 @hookimpl
 def xinfang_document_models():
-    return [Petition, Receipt, Attachment, CalendarRules, TenantWorkflow, WorkflowVersion, WorkflowDraft, TenantKey, RateCounter]
+    return [Petition, Receipt, Attachment, CalendarRules, TenantWorkflow, WorkflowVersion, WorkflowDraft, TenantKey, RecordKey, RateCounter]
 
 
 @hookimpl

@@ -21,7 +21,7 @@ from pymongo.errors import DuplicateKeyError
 from ..auth.models import Role, StaffAccount
 from ..auth.principal import Principal
 from ..calendar import TenantCalendarRules, WorkingCalendar
-from ..crypto import KeyRing
+from ..crypto import KeyRing, RecordKeyGone
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..events import DomainEvent, OutboxEvent, carry, hand_over_carried, insert_new, register_carrier, unit_of_work
 from ..forms.models import FormVersion
@@ -416,7 +416,7 @@ async def do_submit_petition(
         origin_tenant_id=ctx.tenant_id,
         form_key=form.key, form_version=form.version, form_digest=form.digest, kind=form.kind,
         channel=channel, anonymous=anonymous, answers=public_answers,
-        identity_sealed=await keyring.seal(ctx.tenant_id, str(petition_id), identity) if identity else None,
+        identity_sealed=await keyring.seal_record(ctx.tenant_id, str(petition_id), str(petition_id), identity) if identity else None,
         petitioner_key=petitioner_key(keyring, identity),
         title=_title_of(public_answers, form), subject_name=_subject_of(public_answers),
         received_on=received_on.isoformat() if received_on else None,
@@ -550,9 +550,13 @@ async def form_of(ctx: TenantContext, petition: Petition) -> FormVersion | None:
 
 
 async def open_identity(keyring: KeyRing, petition: Petition) -> dict:
+    """The petitioner's identity; {} when there is none, or when it was destroyed at the end of retention (retention/)."""
     if not petition.identity_sealed:
         return {}
-    return await keyring.open(petition.tenant_id, str(petition.id), petition.identity_sealed)
+    try:
+        return await keyring.open(petition.tenant_id, str(petition.id), petition.identity_sealed)
+    except RecordKeyGone:
+        return {}
 
 
 MAX_PAGE = 100_000
@@ -720,9 +724,13 @@ async def _move(ctx: TenantContext, keyring: KeyRing, petition: Petition, target
     read through the petition (``attachment_of``) and receipts through its ``receipt_hash``.
     """
     target_id = str(target.id)
-    if petition.identity_sealed:
-        identity = await keyring.open(ctx.tenant_id, str(petition.id), petition.identity_sealed)
-        petition.identity_sealed = await keyring.seal(target_id, str(petition.id), identity)
+    try:
+        identity = await keyring.open(ctx.tenant_id, str(petition.id), petition.identity_sealed) if petition.identity_sealed else None
+    except RecordKeyGone:  # destroyed at the end of retention: the unreadable bytes go along as they are
+        identity = None
+    if identity is not None:
+        # Under the petition's own record key in the target tenant: retention destroys the keys of every tenant.
+        petition.identity_sealed = await keyring.seal_record(target_id, str(petition.id), str(petition.id), identity)
     petition.assignee_id = None  # the case keeps its number wherever it goes
     if not await ctx.scope.repo(Petition).move_to(petition, target_id):
         raise _changed_meanwhile()

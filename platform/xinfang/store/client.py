@@ -76,7 +76,11 @@ class Store:
         # behind mongos (isdbgrid). A standalone server has none, and the embedded store's
         # are not isolated between clients (see events.py), so neither gets them.
         store.supports_transactions = "setName" in hello or hello.get("msg") == "isdbgrid"
-        await init_beanie(database=store.database, document_models=document_models)
+        # Record keys (crypto.RecordKey) live in their own database, so the data's backups never hold them.
+        keys = [m for m in document_models if getattr(m, "lives_in_key_database", False)]
+        await init_beanie(database=store.database, document_models=[m for m in document_models if m not in keys])
+        if keys:
+            await init_beanie(database=client[settings.effective_key_database], document_models=keys)
         configure_audit(settings)  # audit records now go to this store: append with these settings' keys
         return store
 

@@ -74,9 +74,19 @@ SECTIONS = (
     Section("plugins", {"zh": "插件", "en": "Plugins"},
             {"zh": "开启或关闭附加功能，并设置它们的选项。", "en": "Switch additional features on or off and set their options."},
             ("plugin",), ("/admin/plugins",)),
+    Section("retention", {"zh": "保存期限", "en": "Retention periods"},
+            {"zh": "已办结信访件、监督卡、廉政档案条目和审计记录各保存多久；到期后销毁信访人身份信息，统计数据保留。",
+             "en": "How long closed cases, cards, archive entries and audit records are kept; at the end petitioners' "
+                   "identities are destroyed and the statistics stay."},
+            ("retention",), ("/admin/retention",)),
     Section("accounts", {"zh": "账号", "en": "Accounts"},
             {"zh": "工作人员的账号、角色、密码重置和两步验证。", "en": "Staff accounts, roles, password resets and two-factor sign-in."},
             (), ("/admin/accounts",)),
+    Section("sso", {"zh": "统一身份认证登录", "en": "Single sign-on"},
+            {"zh": "用本单位的统一身份认证服务登录：服务地址、登录按钮、谁能登录、按规则授予的角色，以及是否关闭密码登录。",
+             "en": "Signing in with your organisation's provider: its address, the button, who gets in, roles granted by rules, "
+                   "and whether passwords are switched off."},
+            (), ("/admin/sso",)),
 )
 OTHER = Section("other", {"zh": "其他配置", "en": "Other configuration"},
                 {"zh": "插件等登记的其他配置项。", "en": "Further configuration that plugins registered."}, (), ())
