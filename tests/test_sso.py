@@ -34,6 +34,18 @@ USERS = {
     "org-reviewer": {"preferred_username": "org-reviewer", "name": "组织部审查员"},
 }
 
+# tests/test_isolation.py runs these for both tenants, both ways round.
+ISOLATION_CASES = {
+    "sso.start": {"method": "GET", "path": "/sso/start", "kind": "public"},
+    "sso.callback": {"method": "GET", "path": "/sso/callback", "kind": "public"},
+    "sso.logged_out": {"method": "GET", "path": "/sso/logged-out", "kind": "public"},
+    "sso.backchannel_logout": {"method": "POST", "path": "/sso/backchannel-logout", "kind": "public"},
+    "sso.logout": {"method": "POST", "path": "/sso/logout", "kind": "collection", "form": True, "expect": (302,)},
+    "sso_pages.sso_admin_page": {"method": "GET", "path": "/admin/sso", "kind": "collection"},
+    "sso_pages.save_sso_submit": {"method": "POST", "path": "/admin/sso", "kind": "collection", "form": True, "expect": (422,)},
+    "sso_pages.approve_rules_submit": {"method": "POST", "path": "/admin/sso/approve", "kind": "collection", "form": True, "expect": (409,)},
+}
+
 pytestmark = pytest.mark.skipif(shutil.which("node") is None or shutil.which("npm") is None, reason="node and npm are needed")
 
 
