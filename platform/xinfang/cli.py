@@ -109,6 +109,7 @@ def store() -> None:
 @click.option("--loglevel", default="INFO", show_default=True)
 def worker(beat: bool, with_indexer: bool, concurrency: int, loglevel: str) -> None:
     """Run a Celery worker (one event loop per process)."""
+    from .observability.exposition import start_worker_metrics_server
     from .worker import make_celery
 
     settings = _settings()
@@ -117,7 +118,9 @@ def worker(beat: bool, with_indexer: bool, concurrency: int, loglevel: str) -> N
             "--hostname", f"xinfang-{os.getpid()}@%h"]
     if beat:
         argv += ["--beat", "--schedule", str(settings.data_dir / "celerybeat-schedule")]
-    make_celery(settings).worker_main(argv)
+    celery_app = make_celery(settings)
+    start_worker_metrics_server(settings)  # XINFANG_METRICS_PORT, in a pod of its own
+    celery_app.worker_main(argv)
 
 
 @main.command()
@@ -126,9 +129,13 @@ def indexer(loglevel: str) -> None:
     """Run the search indexer: the one worker (concurrency 1) that writes the search indexes."""
     from .worker import make_celery
 
+    from .observability.exposition import start_worker_metrics_server
+
     settings = _settings()
-    make_celery(settings).worker_main([*_celery_quiet(loglevel), "worker", "--loglevel", loglevel, "--concurrency", "1", "-Q", settings.search_queue,
-                                       "--hostname", f"xinfang-indexer-{os.getpid()}@%h"])
+    celery_app = make_celery(settings)
+    start_worker_metrics_server(settings)  # XINFANG_METRICS_PORT, in a pod of its own
+    celery_app.worker_main([*_celery_quiet(loglevel), "worker", "--loglevel", loglevel, "--concurrency", "1", "-Q", settings.search_queue,
+                            "--hostname", f"xinfang-indexer-{os.getpid()}@%h"])
 
 
 @main.command()

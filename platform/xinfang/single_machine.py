@@ -75,10 +75,13 @@ def _add_children(supervisor: Supervisor, settings: Settings, env: dict[str, str
     # Celery logs every task at INFO; on one terminal only warnings are worth reading.
     loglevel = "WARNING" if settings.log_level == "INFO" else settings.log_level
 
+    # The metrics port is the web process's: it reads every process's metric files of this host.
+    background_env = {name: value for name, value in env.items() if name != "XINFANG_METRICS_PORT"}
+
     def command(*args: str, pass_fds: tuple[int, ...] = ()):
         # Own session: a Ctrl-C reaches only the supervisor, which stops the children in order.
-        return lambda: subprocess.Popen([sys.executable, "-m", "xinfang", *args], env=env, start_new_session=True,
-                                        preexec_fn=private_child, pass_fds=pass_fds)
+        return lambda: subprocess.Popen([sys.executable, "-m", "xinfang", *args], env=env if args[0] == "serve" else background_env,
+                                        start_new_session=True, preexec_fn=private_child, pass_fds=pass_fds)
 
     store = None
     if settings.embedded_store:

@@ -143,3 +143,20 @@ def metrics_port_server(app, settings, shutdown_trigger):
     config.errorlog = logging.getLogger("hypercorn.error")
     config.graceful_timeout = 1
     return serve(MetricsEndpoint(app), config, shutdown_trigger=shutdown_trigger)
+
+
+def start_worker_metrics_server(settings) -> None:
+    """``xinfang worker`` / ``indexer`` in a pod of their own (Kubernetes): this host's metric files on the metrics
+    port, from a thread of the main process. No readings: queue depths and lags are the same wherever they are read,
+    and the web pods report them. Under ``xinfang run`` the web process reads every process's files (one host), so
+    the supervisor starts these without the port."""
+    if not settings.metrics_port:
+        return
+    from prometheus_client import CollectorRegistry, start_http_server
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    from .metrics import setup_metrics
+
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=str(setup_metrics(settings.data_dir).folder))
+    start_http_server(settings.metrics_port, addr=settings.metrics_host, registry=registry)
