@@ -185,6 +185,8 @@ async def test_retention_shreds_identities_at_the_end_and_nothing_else(app, clie
         await keyring.open(b_id, old_b, shredded["identity_sealed"])
     page = await (await client.get(f"/t/{tenants.B}/admin/retention", headers=admin_b)).get_data(as_text=True)
     assert "已按期限销毁身份信息的信访件" in page and "按档案室意见" in page
+    staff = await (await client.get(f"/t/{tenants.B}/staff/petitions/{old_b}", headers=leader_b)).get_data(as_text=True)
+    assert 'id="identity-destroyed"' in staff and old_b_name not in staff  # the leader reads identities, and this one is gone
 
     # Before the date, and in the other tenant, nothing is touched; the tenant-key identity was re-sealed.
     kept = await petitions.find_one({"_id": ObjectId(recent_b)})

@@ -227,7 +227,7 @@ async def petition_page(tenant_slug, petition_id, message=None, status=200):
                        channels=CHANNEL_NAMES, attachments=[dict(a, size_text=human_size(a["size"])) for a in attachments],
                        supervisions=await supervisions_from(ctx.scope, petition), notice=_decision(petition, ctx.tenant_id),
                        may_issue_card=Permission.PETITIONS_ACT in principal.permissions and petition.state not in _settled(workflow),
-                       received_on=petition.received_on or petition.created_at)
+                       received_on=petition.received_on or petition.created_at, identity_destroyed_on=petition.identity_destroyed_on)
 
 
 def _settled(workflow: Workflow) -> set[str]:
