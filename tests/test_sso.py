@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from joserfc.jwk import RSAKey
+from joserfc.jwk import ECKey, RSAKey
 
 from tests.conftest import REPO_ROOT, free_port, login_token
 
@@ -49,9 +49,9 @@ ISOLATION_CASES = {
 pytestmark = pytest.mark.skipif(shutil.which("node") is None or shutil.which("npm") is None, reason="node and npm are needed")
 
 
-def _client(client_id: str, path: str, port: int) -> dict:
+def _client(client_id: str, path: str, port: int, alg: str) -> dict:
     base = "http://localhost"
-    return {"client_id": client_id, "client_secret": SECRETS[client_id], "redirect_uris": [f"{base}{path}/callback"],
+    return {"client_id": client_id, "id_token_signed_response_alg": alg, "client_secret": SECRETS[client_id], "redirect_uris": [f"{base}{path}/callback"],
             "post_logout_redirect_uris": [f"{base}{path}/logged-out"], "grant_types": ["authorization_code"], "response_types": ["code"],
             "backchannel_logout_uri": f"http://127.0.0.1:{port}/__test/backchannel-sink", "backchannel_logout_session_required": True}
 
@@ -66,13 +66,15 @@ class OidcProvider:
         self.process: subprocess.Popen | None = None
         self.kid = None
 
-    async def start(self, *, kid: str, skew_seconds: int = 0) -> None:
+    async def start(self, *, kid: str) -> None:
         self.stop()
-        key = RSAKey.generate_key(2048, parameters={"kid": kid, "use": "sig", "alg": "RS256"}, private=True)
-        config = {"issuer": self.issuer, "port": self.port, "keys": [key.as_dict(private=True)], "skew_seconds": skew_seconds,
+        # The first key RSA (RS256), rotated ones EC P-256 (ES256): both are allowed; EC keys are made at once.
+        key = (RSAKey.generate_key(2048, parameters={"kid": kid, "use": "sig", "alg": "RS256"}, private=True) if kid == "key-1"
+               else ECKey.generate_key("P-256", parameters={"kid": kid, "use": "sig", "alg": "ES256"}, private=True))
+        config = {"issuer": self.issuer, "port": self.port, "keys": [key.as_dict(private=True)],
                   "id_token_ttl": 600, "users": USERS,
-                  "clients": [_client("xf-siyang", f"/t/{A}/sso", self.port), _client("xf-bazhou", f"/t/{B}/sso", self.port),
-                              _client("xf-platform", "/platform/sso", self.port)]}
+                  "clients": [_client(cid, path, self.port, key.alg) for cid, path in
+                              (("xf-siyang", f"/t/{A}/sso"), ("xf-bazhou", f"/t/{B}/sso"), ("xf-platform", "/platform/sso"))]}
         path = self.folder / f"provider-{kid}.json"
         path.write_text(json.dumps(config))
         self.log = open(self.folder / f"provider-{kid}.log", "w")
@@ -87,6 +89,10 @@ class OidcProvider:
                     pass
                 await asyncio.sleep(0.05)
         raise RuntimeError("the OpenID provider did not start: " + (self.folder / f"provider-{kid}.log").read_text())
+
+    async def set_clock(self, seconds: int) -> None:
+        async with httpx.AsyncClient(base_url=self.issuer) as http:
+            assert (await http.post("/__test/clock", data={"seconds": str(seconds)})).status_code == 204
 
     def stop(self) -> None:
         if self.process is not None:
@@ -247,12 +253,12 @@ async def test_sign_on_rules_rotation_expiry_and_logout(sso_app, provider, super
     assert {k.kid for k in oidc._jwks[provider.issuer][1].keys} == {"key-2"}
 
     # 5. An expired ID token: the provider's clock is 20 minutes slow, so the token it signs (10 minutes) expired before it arrived.
-    await provider.start(kid="key-3", skew_seconds=-1200)
+    await provider.set_clock(-1200)
     late = sso_app.test_client()
     expired = await sso_login(late, provider, A, "wang")
     assert expired.status_code == 403 and "已过期" in await expired.get_data(as_text=True), await expired.get_data(as_text=True)
     assert (await _me(late, A))[0] == 401
-    await provider.start(kid="key-4")
+    await provider.set_clock(0)
 
     # 6. RP-initiated logout: the session is gone here at once, and the provider's end_session accepts our hint and
     # sends the browser back to our logged-out page.

@@ -10,18 +10,17 @@
 // and two helpers for the tests:
 //   POST /__test/backchannel-sink    where clients' back-channel logout tokens are sent (kept in memory)
 //   GET  /__test/backchannel-tokens  the logout tokens received so far, as JSON
-// "skew_seconds" moves this provider's clock (a provider whose clock is wrong issues ID tokens that are already
-// expired for everyone else): the expired-ID-token test.
+//   POST /__test/clock               seconds=<n>: move this provider's clock by n seconds from now on
+// "skew_seconds" (or /__test/clock) moves this provider's clock: a provider whose clock is wrong issues ID tokens that
+// are already expired for everyone else (the expired-ID-token test).
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import Provider from 'oidc-provider';
 
 const config = JSON.parse(readFileSync(process.argv[2], 'utf8'));
-const skewMs = (config.skew_seconds || 0) * 1000;
-if (skewMs) {
-  const realNow = Date.now;
-  Date.now = () => realNow() + skewMs;
-}
+let skewMs = (config.skew_seconds || 0) * 1000;
+const realNow = Date.now;
+Date.now = () => realNow() + skewMs;
 
 const users = config.users || {};
 const sinkTokens = [];
@@ -101,6 +100,12 @@ const server = http.createServer(async (req, res) => {
       const body = await readBody(req);
       sinkTokens.push(body.get('logout_token'));
       res.writeHead(200);
+      res.end();
+      return;
+    }
+    if (req.method === 'POST' && url.pathname === '/__test/clock') {
+      skewMs = Number((await readBody(req)).get('seconds') || 0) * 1000;
+      res.writeHead(204);
       res.end();
       return;
     }

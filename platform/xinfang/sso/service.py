@@ -13,6 +13,7 @@ appended to the audit chain first.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 from datetime import UTC, datetime, timedelta
@@ -294,8 +295,9 @@ async def _new_account(ctx: TenantContext, config: SsoConfig, claims: dict, issu
         # Never take over an account someone else holds because a provider says a name: a suffix of the subject.
         username = f"{username[:50]}-{secrets.token_hex(3)}"
     name = claims.get("name") if isinstance(claims.get("name"), str) and claims["name"].strip() else username
+    unusable = await asyncio.to_thread(hash_password, secrets.token_urlsafe(32))  # argon2 off the event loop; nobody knows it
     account = StaffAccount(id=PydanticObjectId(), tenant_id=ctx.tenant_id, username=username, display_name=name.strip()[:100], roles=[],
-                           password_hash=hash_password(secrets.token_urlsafe(32)))  # a password nobody knows: signs in through the provider
+                           password_hash=unusable)  # signs in through the provider
     await do_append_audit(actor_id=str(account.id), actor_username=f"sso:{issuer}", action="account.created",
                           purpose="统一身份认证开设账号 / account opened through single sign-on", subject=str(account.id),
                           query={"account": username, "path": "sso", "issuer": issuer, "email_domain": email.rsplit("@", 1)[1]},
