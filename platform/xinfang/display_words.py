@@ -170,6 +170,10 @@ AUDIT_ACTION: Words = {
     "exchange.client.revoked": _w("吊销接口客户端密钥", "Revoked an API client's key"),
     "exchange.webhook.created": _w("添加事件推送地址", "Added a webhook endpoint"),
     "exchange.webhook.removed": _w("停用事件推送地址", "Disabled a webhook endpoint"),
+    "sso.login": _w("经统一身份认证登录", "Signed in through single sign-on"),
+    "sso.config.changed": _w("修改统一身份认证设置", "Changed the single sign-on settings"),
+    "sso.rules.approved": _w("批准统一身份认证角色规则", "Approved single sign-on role rules"),
+    "sso.passwords.restored": _w("恢复密码登录", "Switched password sign-in back on"),
 }
 SEARCH_CANDIDATE: Words = {"open": _w("待核实", "To check"), "confirmed": _w("确认为重复信访", "Confirmed repeat"),
                            "dismissed": _w("不是同一事项", "Not the same matter")}
