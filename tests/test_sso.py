@@ -21,6 +21,7 @@ import pytest
 from joserfc.jwk import ECKey, RSAKey
 
 from tests.conftest import REPO_ROOT, free_port, login_token
+from tests.test_page_crawl import problems_in, read_page
 
 PROVIDER_DIR = REPO_ROOT / "tests" / "oidc_provider"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -336,6 +337,9 @@ async def test_one_tenants_sign_on_never_signs_anyone_into_another(sso_app, prov
     # Tenant B's admin page shows B's settings only.
     page = await (await client.get(f"/t/{B}/admin/sso", headers=admin_b)).get_data(as_text=True)
     assert "xf-bazhou" in page and "xf-siyang" not in page
+    for lang in ("zh", "en"):  # words, not codes (as the page crawler reads pages)
+        shown = await (await client.get(f"/t/{B}/admin/sso?lang={lang}", headers=admin_b)).get_data(as_text=True)
+        assert problems_in(read_page(shown)[0], lang) == [], lang
     # A superuser signs in through the platform's provider (an existing superuser only).
     platform = sso_app.test_client()
     assert (await sso_login(platform, provider, None, "org-reviewer")).status_code == 302

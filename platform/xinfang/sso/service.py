@@ -145,8 +145,8 @@ async def do_save_config(ctx: TenantContext, keyring: KeyRing, actor: Principal,
         _field(fields, "match_claim", "请选择列出的声明之一", "choose one of the claims listed")
     domains = list(dict.fromkeys(d.strip().lower().lstrip("@") for d in re.split(r"[\s,，、]+", account_domains or "") if d.strip()))
     if len(domains) > MAX_DOMAINS or not all(DOMAIN_RE.match(d) for d in domains):
-        _field(fields, "account_domains", f"请填写域名，如 siyang.gov.cn，以空格分隔，最多 {MAX_DOMAINS} 个",
-               f"write domains such as siyang.gov.cn, separated by spaces, at most {MAX_DOMAINS}")
+        _field(fields, "account_domains", f"请填写邮箱 @ 之后的域名，以空格分隔，最多 {MAX_DOMAINS} 个",
+               f"write the domains after the @ of the e-mails, separated by spaces, at most {MAX_DOMAINS}")
     new_rules, rule_fields = parse_rules(rules)
     fields.update(rule_fields)
     existing = await access_config(ctx)
