@@ -33,6 +33,7 @@ USERS = {
     "li": {"email": "li@example.com", "email_verified": True, "groups": ["visitors"], "name": "李路人", "preferred_username": "li"},
     "zhao": {"email": "zhao@bazhou.gov.cn", "email_verified": True, "groups": ["bz-supervisors"], "name": "赵监督", "preferred_username": "zhao"},
     "org-reviewer": {"preferred_username": "org-reviewer", "name": "组织部审查员"},
+    "bz-clerk": {"preferred_username": "handler", "email": "clerk@bazhou.gov.cn", "email_verified": True, "groups": [], "name": "巴州承办人"},
 }
 
 # tests/test_isolation.py runs these for both tenants, both ways round.
@@ -310,8 +311,8 @@ async def test_one_tenants_sign_on_never_signs_anyone_into_another(sso_app, prov
     client = sso_app.test_client()
     admin_b = await login_token(client, B, "admin")
     saved = await client.post(f"/t/{B}/admin/sso", headers=admin_b, form=_config_form(
-        provider, "xf-bazhou", account_domains="bazhou.gov.cn", rule_claim_1="groups", rule_value_1="bz-supervisors",
-        rule_role_1="village_supervisor"))
+        provider, "xf-bazhou", account_domains="bazhou.gov.cn", match_claim="preferred_username", rule_claim_1="groups",
+        rule_value_1="bz-supervisors", rule_role_1="village_supervisor"))
     assert saved.status_code == 200 and "已保存" in await saved.get_data(as_text=True)
     admin_a = await login_token(client, A, "admin")
     assert (await client.post(f"/t/{A}/admin/sso", headers=admin_a, form=_config_form(
@@ -322,6 +323,13 @@ async def test_one_tenants_sign_on_never_signs_anyone_into_another(sso_app, prov
     status, me = await _me(b_browser, B)
     assert status == 200 and me["account"]["roles"] == ["village_supervisor"]
     assert (await b_browser.get(f"/t/{A}/api/me")).status_code in (401, 403)
+    # An existing account matched by the configured claim (preferred_username = its username): it keeps the roles
+    # its admin granted, and no rule adds any.
+    clerk = sso_app.test_client()
+    assert (await sso_login(clerk, provider, B, "bz-clerk")).status_code == 302
+    status, me = await _me(clerk, B)
+    assert status == 200 and me["account"]["username"] == "handler" and "handler" in me["account"]["roles"]
+    assert "village_supervisor" not in me["account"]["roles"]
     # A flow started at A, its answer delivered to B's callback (same browser): refused, no session at B.
     browser = sso_app.test_client()
     authorize = await _start(browser, f"/t/{A}/sso/start")

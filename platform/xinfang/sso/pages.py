@@ -3,6 +3,8 @@ another admin's), password sign-in on or off. Plain form fields, no JSON; works 
 
 from __future__ import annotations
 
+import re
+
 from quart import Blueprint, current_app, request, url_for
 
 from ..auth.access import current_principal
@@ -61,7 +63,8 @@ async def sso_admin_page(tenant_slug):
 
 
 def _form_rules(form) -> list[tuple[str, str, str]]:
-    count = min(int(form.get("rule_count", "0") or 0) if (form.get("rule_count", "0") or "0").isdigit() else 0, service.MAX_RULES + 10)
+    given = form.get("rule_count", "")
+    count = min(int(given), service.MAX_RULES + 10) if re.fullmatch(r"[0-9]{1,3}", given) else 0
     return [(form.get(f"rule_claim_{n}", ""), form.get(f"rule_value_{n}", ""), form.get(f"rule_role_{n}", "")) for n in range(1, count + 1)]
 
 

@@ -94,6 +94,11 @@ def _field(fields: dict, name: str, zh: str, en: str) -> None:
     fields.setdefault(name, {"zh": zh, "en": en})
 
 
+def _clean_text(value) -> bool:
+    """Text a browser can send: no lone surrogates (they cannot be encoded, sealed or stored) and no control characters."""
+    return isinstance(value, str) and not any(0xD800 <= ord(ch) <= 0xDFFF or (ord(ch) < 0x20 and ch not in "\t\r\n") for ch in value)
+
+
 def parse_rules(rows: list[tuple[str, str, str]]) -> tuple[list[RoleRule], dict[str, Message]]:
     """Rules from the page's rows (claim, value, role); empty rows are skipped; each problem at its row."""
     rules, fields = [], {}
@@ -124,6 +129,16 @@ async def do_save_config(ctx: TenantContext, keyring: KeyRing, actor: Principal,
                          rules: list[tuple[str, str, str]], enabled: bool, local_passwords: bool) -> tuple[SsoConfig, bool]:
     """Check and save the tenant's provider; returns (config, whether its new rules wait for a second person)."""
     fields: dict[str, Message] = {}
+    texts = {"issuer": issuer, "client_id": client_id, "client_secret": client_secret, "scopes": scopes, "label_zh": label_zh,
+             "label_en": label_en, "account_domains": account_domains}
+    for name, value in texts.items():
+        if not _clean_text(value):
+            _field(fields, name, "含有无法识别的字符", "contains characters that cannot be read")
+    for n, row in enumerate(rules, start=1):
+        if not all(_clean_text(part) for part in row):
+            _field(fields, f"rule_{n}", "含有无法识别的字符", "contains characters that cannot be read")
+    if fields:
+        raise InvalidInput(fields=fields)
     try:
         issuer = check_issuer_url(issuer, allow_insecure=allow_insecure)
     except InvalidInput as bad:
