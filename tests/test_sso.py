@@ -54,7 +54,7 @@ pytestmark = pytest.mark.skipif(shutil.which("node") is None or shutil.which("np
 def _client(client_id: str, path: str, port: int, alg: str) -> dict:
     base = "http://localhost"
     return {"client_id": client_id, "id_token_signed_response_alg": alg, "client_secret": SECRETS[client_id], "redirect_uris": [f"{base}{path}/callback"],
-            "post_logout_redirect_uris": [f"{base}{path}/logged-out"], "grant_types": ["authorization_code"], "response_types": ["code"],
+            "post_logout_redirect_uris": [f"{base}{path}/logged-out", f"{base}/platform/login"], "grant_types": ["authorization_code"], "response_types": ["code"],
             "backchannel_logout_uri": f"http://127.0.0.1:{port}/__test/backchannel-sink", "backchannel_logout_session_required": True}
 
 
@@ -117,7 +117,7 @@ async def provider(tmp_path_factory):
 async def sso_app(app, provider):
     """The app with http issuers on 127.0.0.1 allowed and the platform's provider set, for this module only; afterwards
     both tenants' sign-on settings are removed (password sign-in as before for every other test)."""
-    from xinfang.sso.models import SsoConfig, SsoIdentity, SsoSession
+    from xinfang.sso.models import SsoConfig, SsoIdentity, SsoLogoutToken, SsoSession
 
     before = app.app.extensions["xinfang.settings"]
     app.app.extensions["xinfang.settings"] = dataclasses.replace(
@@ -125,7 +125,7 @@ async def sso_app(app, provider):
         platform_oidc_client_secret=SECRETS["xf-platform"])
     yield app
     app.app.extensions["xinfang.settings"] = before
-    for model in (SsoConfig, SsoIdentity, SsoSession):
+    for model in (SsoConfig, SsoIdentity, SsoSession, SsoLogoutToken):
         await model.get_pymongo_collection().delete_many({})
 
 
@@ -291,6 +291,8 @@ async def test_sign_on_rules_rotation_expiry_and_logout(sso_app, provider, super
     assert forged.status_code == 400 and (await _me(browser, A))[0] == 200
     assert (await browser.post(f"/t/{A}/sso/backchannel-logout", form={"logout_token": tokens[-1]})).status_code == 200
     assert (await _me(browser, A))[0] == 401
+    replayed = await browser.post(f"/t/{A}/sso/backchannel-logout", form={"logout_token": tokens[-1]})
+    assert replayed.status_code == 400 and "used before" in (await replayed.get_json())["error"]["message"]["en"]
 
     # 8. Password sign-in switched off: only the button; the API refuses passwords; a superuser's break-glass restores them.
     off = await client.post(f"/t/{A}/admin/sso", headers=admin, form=_config_form(
@@ -350,7 +352,14 @@ async def test_one_tenants_sign_on_never_signs_anyone_into_another(sso_app, prov
         assert problems_in(read_page(shown)[0], lang) == [], lang
     # A superuser signs in through the platform's provider (an existing superuser only).
     platform = sso_app.test_client()
-    assert (await sso_login(platform, provider, None, "org-reviewer")).status_code == 302
-    assert (await platform.get("/api/platform/me")).status_code == 200
+    async with httpx.AsyncClient(base_url=provider.issuer) as http:
+        assert (await sso_login(platform, provider, None, "org-reviewer", http=http)).status_code == 302
+        assert (await platform.get("/api/platform/me")).status_code == 200
+        reviews = await (await platform.get("/platform/reviews")).get_data(as_text=True)
+        out = await platform.post("/platform/sso/logout", form={"csrf_token": CSRF.search(reviews).group(1)})
+        assert out.status_code == 302 and out.headers["location"].startswith(f"{provider.issuer}/session/end?")
+        assert (await platform.get("/api/platform/me")).status_code == 401
+        ended = await _end_at_provider(http, out.headers["location"])
+        assert ended.status_code == 303 and ended.headers["location"] == "http://localhost/platform/login"
     nobody = sso_app.test_client()
     assert (await sso_login(nobody, provider, None, "wang")).status_code == 403

@@ -126,10 +126,9 @@ async def backchannel_logout(tenant_slug):
         config = await service.active_config(ctx)
         provider = await _tenant_provider(config)
         claims = await oidc.validate_logout_token(provider, form.get("logout_token", ""))
+        await service.do_backchannel_logout(ctx.tenant_id, provider.issuer, claims)
     except DomainError as refused:  # the 400 the specification asks for, with the platform's zh/en error body
-        refused.status = 400
         return refused.to_json(), 400, NO_STORE
-    await service.do_backchannel_logout(ctx.tenant_id, provider.issuer, claims)
     return "", 200, NO_STORE
 
 
@@ -161,6 +160,21 @@ async def platform_callback():
     await service.do_record_session(PLATFORM_TENANT, session[SESSION_KEY]["sid"], provider.issuer, claims, str(account.id), raw,
                                     _settings().session_ttl_seconds)
     return redirect(safe_next(flow.get("next"), ("/platform/",)) or "/platform/")
+
+
+@platform_sso_bp.post("/platform/sso/logout")
+@superuser_only(Permission.PLATFORM_ADMIN)
+@open_while_restricted
+async def platform_logout():
+    """The platform pages' 退出: the session ends here; one opened through the platform's provider ends there too."""
+    found = await service.do_forget_session(PLATFORM_TENANT, (session.get(SESSION_KEY) or {}).get("sid"))
+    await end_session()
+    provider = service.platform_provider(_settings())
+    if found is not None and provider is not None:
+        url = await oidc.end_session_url(provider, found.id_token, url_for("review_pages.login_page", _external=True))
+        if url:
+            return redirect(url)
+    return redirect(url_for("review_pages.login_page"))
 
 
 @platform_sso_bp.post("/api/platform/tenants/<tenant_slug>/sso/local-passwords")

@@ -89,4 +89,20 @@ class SsoSession(TenantDocument):
         ]
 
 
+class SsoLogoutToken(TenantDocument):
+    """A back-channel logout token already used (its ``jti``), kept until it would have expired anyway: the same token
+    sent again is refused."""
+
+    issuer: str
+    jti: str
+    expire_at: UtcDateTime
+
+    class Settings:
+        name = "sso_logout_tokens"
+        indexes = [
+            IndexModel([("tenant_id", ASCENDING), ("issuer", ASCENDING), ("jti", ASCENDING)], unique=True),
+            IndexModel([("expire_at", ASCENDING)], expireAfterSeconds=0),
+        ]
+
+
 PLATFORM_TENANT = "0" * 24  # the tenant id platform SSO sessions are kept under (no tenant has it)

@@ -34,6 +34,7 @@ DISCOVERY_TTL_SECONDS = 3600
 JWKS_REFRESH_FLOOR_SECONDS = 1.0  # an unknown kid fetches the JWKS again, but not more than once a second per issuer
 HTTP_TIMEOUT = httpx.Timeout(5.0)
 MAX_DOCUMENT = 256 * 1024
+LOGOUT_TOKEN_MAX_AGE_SECONDS = 12 * 3600  # older logout tokens are refused (the used ones are remembered 24 h: service.py)
 BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 
 
@@ -275,6 +276,8 @@ async def validate_logout_token(provider: Provider, raw: str) -> dict:
     events = claims.get("events")
     if not isinstance(events, dict) or BACKCHANNEL_EVENT not in events or "nonce" in claims:
         raise refused("注销令牌格式不正确", "not a back-channel logout token")
+    if time.time() - claims["iat"] > LOGOUT_TOKEN_MAX_AGE_SECONDS:
+        raise refused("注销令牌签发时间过早", "the logout token is too old")
     if not isinstance(claims.get("sid"), str) and not isinstance(claims.get("sub"), str):
         raise refused("注销令牌没有指明会话或用户", "the logout token names neither a session nor a subject")
     return claims

@@ -13,9 +13,9 @@ def xinfang_plugin_info():
 
 @hookimpl
 def xinfang_document_models():
-    from .models import SsoConfig, SsoIdentity, SsoSession
+    from .models import SsoConfig, SsoIdentity, SsoLogoutToken, SsoSession
 
-    return [SsoConfig, SsoIdentity, SsoSession]
+    return [SsoConfig, SsoIdentity, SsoSession, SsoLogoutToken]
 
 
 @hookimpl

@@ -32,10 +32,11 @@ from ..errors import Conflict, Forbidden, InvalidInput, Message, NotFound
 from ..store.documents import utcnow
 from ..store.scoped import TenantScope
 from ..tenancy.context import TenantContext
-from .models import MATCH_CLAIMS, RULE_CLAIMS, RoleRule, SsoConfig, SsoIdentity, SsoSession
+from .models import MATCH_CLAIMS, RULE_CLAIMS, RoleRule, SsoConfig, SsoIdentity, SsoLogoutToken, SsoSession
 from .oidc import Provider, check_issuer_url, forget_provider, refused
 
 MAX_RULES = 50
+LOGOUT_TOKEN_MEMORY_SECONDS = 24 * 3600  # a logout token older than this is refused by its iat anyway (oidc.py)
 MAX_DOMAINS = 20
 SCOPE_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 DOMAIN_RE = re.compile(r"^(?=.{1,200}$)([a-z0-9-]+\.)+[a-z]{2,}$")
@@ -410,7 +411,14 @@ async def do_forget_session(tenant_id: str, opaque: str | None) -> SsoSession | 
 
 
 async def do_backchannel_logout(tenant_id: str, issuer: str, claims: dict) -> int:
-    """End every login the provider's logout token names (its session ``sid``, else every session of its ``sub``)."""
+    """End every login the provider's logout token names (its session ``sid``, else every session of its ``sub``).
+    A token is used once: sent again (a replay) it is refused."""
+    try:
+        await TenantScope(tenant_id).repo(SsoLogoutToken).insert(SsoLogoutToken(
+            tenant_id=tenant_id, issuer=issuer, jti=str(claims["jti"])[:200],
+            expire_at=datetime.now(UTC) + timedelta(seconds=LOGOUT_TOKEN_MEMORY_SECONDS)))
+    except DuplicateKeyError:
+        raise refused("注销令牌已经使用过", "this logout token was used before") from None
     repo = TenantScope(tenant_id).repo(SsoSession)
     query = {"issuer": issuer, "sid": claims["sid"]} if isinstance(claims.get("sid"), str) else {"issuer": issuer, "subject": claims["sub"]}
     ended = 0
