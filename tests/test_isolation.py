@@ -301,3 +301,21 @@ async def test_my_collections_hold_nothing_of_the_other_tenant(client, sides, en
             mine = await client.get(f"/t/{me.slug}/api/petitions/{created['id']}", headers=me.headers)
             theirs = await client.get(f"/t/{other.slug}/api/petitions/{created['id']}", headers=other.headers)
             assert (mine.status_code, theirs.status_code) == (200, 404)
+
+
+# Platform routes of observability (issue 16): the probes and /metrics belong to no tenant. With either tenant's
+# credentials they answer as to anyone, carrying nothing of either tenant; under a tenant's path they do not exist;
+# /metrics on the main port is never public (404 while XINFANG_METRICS_TOKEN is unset, as here).
+@pytest.mark.parametrize("path, status", [("/livez", 200), ("/readyz", 200), ("/metrics", 404)])
+@pytest.mark.parametrize("me_name", ["A", "B"])
+async def test_probes_and_metrics_answer_alike_to_every_tenant_and_carry_none_of_their_data(client, sides, path, status, me_name):
+    me = sides[me_name]
+    anonymous = await client.get(path)
+    mine = await client.get(path, headers=me.headers)
+    assert anonymous.status_code == mine.status_code == status, await mine.get_data(as_text=True)
+    text = await mine.get_data(as_text=True)
+    for side in sides.values():
+        assert not _leaks(text, side) and side.slug not in text, (path, text)
+    if status == 200:
+        assert set((await mine.get_json())["parts"]) == set((await anonymous.get_json())["parts"])
+    assert (await client.get(f"/t/{me.slug}{path}", headers=me.headers)).status_code == 404
