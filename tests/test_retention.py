@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import os
 import random
+import re
 import shutil
 import uuid
 import zipfile
@@ -25,12 +26,13 @@ from bson import ObjectId
 
 from xinfang.analytics import facts
 from xinfang.analytics.models import AnalyticsCell, AnalyticsFact
+from xinfang.cards.models import Supervision
 from xinfang.crypto import RecordKey, RecordKeyGone, record_of
 from xinfang.data_export import service as export_service
 from xinfang.data_export.models import DataExport, ExportChunk
 from xinfang.petitions.models import Petition
 from xinfang.retention.migrate import reseal_legacy
-from xinfang.retention.models import RetentionMark
+from xinfang.retention.models import RetentionDue, RetentionMark
 from xinfang.tenancy.config_versions import ConfigVersion
 from xinfang.tenancy.context import TenantContext
 from xinfang.tenancy.models import Tenant
@@ -140,9 +142,12 @@ async def test_retention_shreds_identities_at_the_end_and_nothing_else(app, clie
                          created_at=datetime.now(UTC) - timedelta(days=1))
     await earlier.insert()
     await ExportChunk(tenant_id=b_id, export_id=str(earlier.id), n=0, data=old_b_name.encode()).insert()
+    assert await DataExport.get_pymongo_collection().find_one({"_id": earlier.id}) is not None
+    assert await ExportChunk.get_pymongo_collection().count_documents({"export_id": str(earlier.id)}) == 1
 
     sealed_old_b = (await petitions.find_one({"_id": ObjectId(old_b)}))["identity_sealed"]
     assert record_of(sealed_old_b) == old_b  # sealed under its own record key
+    assert await RecordKey.get_pymongo_collection().count_documents({"record_id": old_b}) == 1
     assert (await keyring.open(b_id, old_b, sealed_old_b))["petitioner_name"] == old_b_name
     backup = _backup_of(settings, tmp_path, tmp_path_factory.getbasetemp())
 
@@ -153,7 +158,18 @@ async def test_retention_shreds_identities_at_the_end_and_nothing_else(app, clie
     refused = await client.post(f"/t/{tenants.B}/admin/retention", headers=leader_b, form={"closed_petitions": "1", "action": "save"})
     assert refused.status_code == 403
     admin_b, admin_a = await login_token(client, tenants.B, "admin"), await login_token(client, tenants.A, "admin")
-    form = {"closed_petitions": "5", "cards": "10", "archive_entries": "30", "audit_records": "permanent"}
+    # A card each tenant issued four years ago: B keeps cards 3 years (listed for appraisal, kept), A 10 (not listed).
+    await operator_account(tenants.A, "retention-leader", ["leader"])
+    leader_a = await login_token(client, tenants.A, "retention-leader", "long-enough-pw")
+    cards = {}
+    for slug, headers, today in ((tenants.B, leader_b, today_b), (tenants.A, leader_a, today_a)):
+        made = await client.post(f"/t/{slug}/api/supervisions", headers=headers, json={
+            "kind": "action", "type_key": "supervision_notice", "subject": {"kind": "person", "name": f"{word}留存测试对象"}})
+        assert made.status_code == 201, await made.get_data(as_text=True)
+        cards[slug] = (await made.get_json())["id"]
+        await Supervision.get_pymongo_collection().update_one({"_id": ObjectId(cards[slug])},
+                                                              {"$set": {"issued_on": _years_ago(today, 4).isoformat()}})
+    form = {"closed_petitions": "5", "cards": "3", "archive_entries": "30", "audit_records": "permanent"}
     bad = await client.post(f"/t/{tenants.B}/admin/retention", headers=admin_b, form={**form, "cards": "2", "action": "save"})
     assert bad.status_code == 422 and "3 至 100 年" in await bad.get_data(as_text=True)  # a second yellow card within 2 years
     preview = await client.post(f"/t/{tenants.B}/admin/retention", headers=admin_b, form={**form, "action": "preview"})
@@ -163,7 +179,8 @@ async def test_retention_shreds_identities_at_the_end_and_nothing_else(app, clie
 
     saved = await client.post(f"/t/{tenants.B}/admin/retention", headers=admin_b, form={**form, "action": "save", "note": "按档案室意见"})
     assert saved.status_code == 303
-    saved_a = await client.post(f"/t/{tenants.A}/admin/retention", headers=admin_a, form={**form, "closed_petitions": "10", "action": "save"})
+    saved_a = await client.post(f"/t/{tenants.A}/admin/retention", headers=admin_a,
+                                form={**form, "closed_petitions": "10", "cards": "10", "action": "save"})
     assert saved_a.status_code == 303
     version = await ConfigVersion.get_pymongo_collection().find_one({"tenant_id": b_id, "area": "retention"}, sort=[("number", -1)])
     assert version["content"]["years"]["closed_petitions"] == 5 and version["content"]["years"]["audit_records"] is None
@@ -172,7 +189,7 @@ async def test_retention_shreds_identities_at_the_end_and_nothing_else(app, clie
     # The beat's sweep (in the worker) reaches both tenants today, after the cases were made.
     async def swept():
         marks = await RetentionMark.get_pymongo_collection().find({"tenant_id": {"$in": [a_id, b_id]}}).to_list(None)
-        done = {m["tenant_id"] for m in marks if m["day"] in (today_a.isoformat(), today_b.isoformat()) and "closed_petitions" in m["done"]}
+        done = {m["tenant_id"] for m in marks if m["day"] in (today_a.isoformat(), today_b.isoformat()) and len(m["done"]) == 4}
         return done == {a_id, b_id} or None
     await eventually(swept, timeout=60, message="the retention sweep of both tenants")
 
@@ -184,9 +201,17 @@ async def test_retention_shreds_identities_at_the_end_and_nothing_else(app, clie
     with pytest.raises(RecordKeyGone):
         await keyring.open(b_id, old_b, shredded["identity_sealed"])
     page = await (await client.get(f"/t/{tenants.B}/admin/retention", headers=admin_b)).get_data(as_text=True)
-    assert "已按期限销毁身份信息的信访件" in page and "按档案室意见" in page
+    destroyed = re.search(r"已按期限销毁身份信息的信访件：(\d+) 件", page)
+    assert destroyed and int(destroyed.group(1)) >= 1 and "按档案室意见" in page
+    assert re.search(r"到期待鉴定 ([1-9]\d*) 条", page)  # B's card
     staff = await (await client.get(f"/t/{tenants.B}/staff/petitions/{old_b}", headers=leader_b)).get_data(as_text=True)
     assert 'id="identity-destroyed"' in staff and old_b_name not in staff  # the leader reads identities, and this one is gone
+
+    # B's card past its 3 years is listed for appraisal and kept; A's (10 years) is not listed.
+    due = await RetentionDue.get_pymongo_collection().find({"record_id": {"$in": list(cards.values())}}).to_list(None)
+    assert [(d["tenant_id"], d["kind"], d["since"]) for d in due] == [(b_id, "cards", _years_ago(today_b, 1).isoformat())]
+    # (find, not count_documents: the embedded store counts 0 for any query on _id)
+    assert len(await Supervision.get_pymongo_collection().find({"_id": {"$in": [ObjectId(c) for c in cards.values()]}}).to_list(None)) == 2
 
     # Before the date, and in the other tenant, nothing is touched; the tenant-key identity was re-sealed.
     kept = await petitions.find_one({"_id": ObjectId(recent_b)})
@@ -204,7 +229,7 @@ async def test_retention_shreds_identities_at_the_end_and_nothing_else(app, clie
     assert await facts.refresh(facts.PETITION, old_b) is False
 
     # No other copy holds it: the earlier export is gone; a new one with identities opened has B's recent case only.
-    assert await DataExport.get_pymongo_collection().count_documents({"_id": earlier.id}) == 0
+    assert await DataExport.get_pymongo_collection().find_one({"_id": earlier.id}) is None
     assert await ExportChunk.get_pymongo_collection().count_documents({"export_id": str(earlier.id)}) == 0
     fresh = DataExport(tenant_id=b_id, with_identity=True, requested_by=str(ObjectId()))
     data, _ = await export_service._zip(TenantContext.of(tenant_b), keyring, fresh)
