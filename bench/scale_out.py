@@ -45,6 +45,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import shutil
 import signal
 import statistics
@@ -428,7 +429,8 @@ def verify(db, env: dict[str, str], data_dir: Path, tenant_id: str, phases: list
     numbers = {p["number"]: p for p in petitions}
     ids = {str(p["_id"]) for p in petitions}
 
-    # Receipts: every acknowledged receipt's hash names the petition of its number, once.
+    # Receipts: every acknowledged receipt resolves to the petition of its number, as the look-up resolves it (the
+    # petition's own receipt hash first), and once a worker has completed the petition its one receipt row agrees.
     keyring = KeyRing(resolve_encryption_key(Settings.from_env(env)))
     with ThreadPoolExecutor(max_workers=2) as pool:
         hashes = list(pool.map(keyring.receipt_hash, (a.receipt for a in acks)))
@@ -442,8 +444,12 @@ def verify(db, env: dict[str, str], data_dir: Path, tenant_id: str, phases: list
             problems.append(f"{ack.number}: acknowledged, not stored (lost)")
             continue
         rows = by_hash.get(receipt_hash, [])
-        if len(rows) != 1 or str(rows[0].get("petition_id") or rows[0]["_id"]) != str(petition["_id"]):
-            problems.append(f"{ack.number}: its receipt resolves to {len(rows)} row(s), not to its petition")
+        if petition.get("receipt_hash") != receipt_hash and not any(
+                str(r.get("petition_id") or r["_id"]) == str(petition["_id"]) for r in rows):
+            problems.append(f"{ack.number}: its receipt resolves to no petition, or another one")
+        elif not petition.get("outbox_pending") and (
+                len(rows) != 1 or str(rows[0].get("petition_id") or rows[0]["_id"]) != str(petition["_id"])):
+            problems.append(f"{ack.number}: completed, with {len(rows)} receipt row(s) for its receipt")
     per_petition = Counter(str(r.get("petition_id") or r["_id"]) for r in receipts)
     problems += [f"petition {pid}: {c} receipt rows" for pid, c in per_petition.items() if c > 1]
 
@@ -662,8 +668,11 @@ def main() -> int:
     if nginx_errors:
         print(f"nginx error log: {len(nginx_errors)} line(s), last: {nginx_errors[-1][:200]}")
     print(f"lost or twice: {'none' if not problems else str(len(problems)) + ' problem(s)'}")
-    for problem in problems[:40]:
-        print(f"  - {problem}")
+    kinds: dict[str, list[str]] = {}
+    for problem in problems:  # one line per kind of problem, with its count and first example
+        kinds.setdefault(re.sub(r"[0-9a-f]{24}|\d+", "#", problem), []).append(problem)
+    for examples in sorted(kinds.values(), key=len, reverse=True)[:20]:
+        print(f"  - {len(examples)} x {examples[0]}")
     print(f"Redis keys removed: {', '.join(removed) or 'none'}; total run {time.monotonic() - started:.0f} s")
     if args.keep:
         print(f"kept {tmp}")
