@@ -354,6 +354,8 @@ async def do_sso_login(ctx: TenantContext, config: SsoConfig, claims: dict) -> S
         if account is None or not account.active:
             raise refused("您在本平台的账号已停用，请联系本单位管理员", "your account here is disabled: please ask your administrator")
     given = roles_from_rules(config.rules, claims)
+    if combines_admin_and_casework(given):  # refused before any account is opened for it
+        raise refused(COMBINED["zh"], COMBINED["en"])
     if account is None:
         account = await _matched_account(ctx, config, claims)
     if account is None and given:
