@@ -1,8 +1,8 @@
 """Observability with real parts: a `xinfang serve` with its metrics port, a `xinfang worker`, JSON logs, the probes.
 
-One fixture starts three processes at once on this run's store and Redis: a web server (JSON logs, a metrics port,
-a metrics token), a worker on a queue of its own (JSON logs at INFO: the line of each task), and a second web
-server whose broker points nowhere (its /readyz must say the broker is down). The session's worker, indexer and
+One fixture starts two processes at once on this run's store and Redis: a web server (JSON logs, a metrics port,
+a metrics token) and a worker on a queue of its own (JSON logs at INFO: the line of each task; its own metrics
+port). A second app whose broker points nowhere answers /readyz in this process. The session's worker, indexer and
 beat write their metrics into the same folder of this host, and so does this test process's own app: one scrape
 reads them all (multi-process mode).
 """
@@ -46,7 +46,6 @@ def _answers(url: str) -> bool:
 class Deployment:
     web: str
     metrics: str
-    bad_web: str
     web_log: object
     worker_log: object
     worker_metrics: str
@@ -58,20 +57,17 @@ def deployment(settings, app, worker, tmp_path_factory):
     logs = tmp_path_factory.mktemp("observability")
     own = dataclasses.replace(settings, task_queue=settings.task_queue + "-obs", log_format="json", log_level="INFO",
                               port=free_port(), metrics_port=free_port(), metrics_token=METRICS_TOKEN)
-    bad = dataclasses.replace(settings, port=free_port(), broker_url="redis://127.0.0.1:1/0")
     own_worker = dataclasses.replace(own, metrics_port=free_port())  # a worker pod's metrics port
     processes = [_start(own, ["serve"], logs / "web.log"),
-                 _start(own_worker, ["worker", "--concurrency", "1", "--loglevel", "INFO"], logs / "worker.log"),
-                 _start(bad, ["serve"], logs / "bad-web.log")]
-    web, bad_web = f"http://127.0.0.1:{own.port}", f"http://127.0.0.1:{bad.port}"
+                 _start(own_worker, ["worker", "--concurrency", "1", "--loglevel", "INFO"], logs / "worker.log")]
+    web = f"http://127.0.0.1:{own.port}"
     try:
-        wait_until(lambda: _answers(f"{web}/livez") and _answers(f"{bad_web}/livez"), timeout=120, message="the web servers")
-        yield Deployment(web, f"http://127.0.0.1:{own.metrics_port}", bad_web, logs / "web.log", logs / "worker.log",
+        wait_until(lambda: _answers(f"{web}/livez"), timeout=120, message="the web server")
+        yield Deployment(web, f"http://127.0.0.1:{own.metrics_port}", logs / "web.log", logs / "worker.log",
                          f"http://127.0.0.1:{own_worker.metrics_port}", own.search_queue)
     finally:
         processes[1].send_signal(signal.SIGQUIT)  # the worker: a cold shutdown (its queue is this test's own, deleted below)
-        for process in (processes[0], processes[2]):
-            process.terminate()
+        processes[0].terminate()
         for process in processes:
             try:
                 process.wait(timeout=20)
@@ -195,13 +191,24 @@ async def test_metrics_logs_and_request_ids_across_web_and_worker(deployment, cl
     assert forged.headers["X-Request-Id"] != "forged id" and len(forged.headers["X-Request-Id"]) == 32
 
 
-async def test_probes_say_which_dependency_is_down(deployment, client):
+async def test_probes_say_which_dependency_is_down(deployment, app, settings, client):
+    from xinfang import worker as worker_module
+    from xinfang.app import create_app
+
     assert (await client.get("/metrics")).status_code == 404  # no token configured: never public on the main port
-    live = httpx.get(f"{deployment.bad_web}/livez")
-    assert live.status_code == 200 and live.json()["parts"]["web"]["ok"] is True
-    ready = httpx.get(f"{deployment.bad_web}/readyz")
+    # A second app whose broker URL points nowhere, on the session's open store (the store is up).
+    runtime = worker_module.current_runtime()
+    try:
+        bad = create_app(dataclasses.replace(settings, broker_url="redis://127.0.0.1:1/0"))
+    finally:
+        worker_module._current_runtime = runtime  # a new app's Celery becomes the process's runtime: give it back
+    bad.extensions["xinfang.store"] = app.app.extensions["xinfang.store"]
+    bad_client = bad.test_client()
+    live = await bad_client.get("/livez")
+    assert live.status_code == 200 and (await live.get_json())["parts"]["web"]["ok"] is True
+    ready = await bad_client.get("/readyz")
     assert ready.status_code == 503 and ready.headers["Retry-After"]
-    body = ready.json()
+    body = await ready.get_json()
     assert body["down"] == ["broker"] and body["parts"]["store"]["ok"] is True
     assert "消息队列" in body["message"]["zh"] and "message broker" in body["message"]["en"]
     good = httpx.get(f"{deployment.web}/readyz")
