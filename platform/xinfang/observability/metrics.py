@@ -12,6 +12,7 @@ slug, an id or a raw path, which would make one series per petition.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import fcntl
 import logging
@@ -79,7 +80,11 @@ def _tidy(folder: Path) -> None:
         for pid in pids - alive:
             multiprocess.mark_process_dead(pid, str(folder))
             (folder / f"alive_{pid}").unlink(missing_ok=True)
-    (folder / f"alive_{os.getpid()}").touch()
+    me = os.getpid()
+    (folder / f"alive_{me}").touch()
+    # Gone when this process ends normally (short-lived ones, such as `xinfang probe` every minute, leave nothing);
+    # a forked child inherits the hook but is not the process that said it was here.
+    atexit.register(lambda: os.getpid() == me and (folder / f"alive_{me}").unlink(missing_ok=True))
 
 
 def setup_metrics(data_dir: Path) -> Metrics:
