@@ -133,7 +133,7 @@ async def test_metrics_logs_and_request_ids_across_web_and_worker(deployment, cl
 
     # The worker's line for the task the request sent carries the request's id.
     task_lines = wait_until(lambda: [line for line in _lines_of(deployment.worker_log, rid) if line["logger"] == "xinfang.tasks"],
-                            timeout=30, message="the worker's line for the request's task")
+                            timeout=60, message="the worker's line for the request's task")
     assert task_lines[0]["task"] == "xinfang.events.materialise" and task_lines[0]["message"] == "task xinfang.events.materialise ok"
     assert {"time", "level", "logger", "message", "task", "task_id", "duration_ms"} <= set(task_lines[0])
 
@@ -162,7 +162,7 @@ async def test_metrics_logs_and_request_ids_across_web_and_worker(deployment, cl
     # Written by other processes: the worker's tasks, the session beat's sweeps (run by the session's worker).
     assert _value(after, "xinfang_celery_tasks", "xinfang_celery_tasks_total", task="xinfang.events.materialise", outcome="ok") >= 1
     assert wait_until(lambda: _value(_scrape(f"{deployment.metrics}/metrics"), "xinfang_sweep_duration_seconds",
-                                     "xinfang_sweep_duration_seconds_count") >= 1, timeout=20, message="a sweep measured")
+                                     "xinfang_sweep_duration_seconds_count") >= 1, timeout=60, message="a sweep measured")
     # No tenant slug, id or raw path in any label value.
     label_values = {value for family in after.values() for sample in family.samples for value in sample.labels.values()}
     for forbidden in (tenants.A, tenants.B, petition_id, "no-such-page"):
