@@ -64,7 +64,10 @@ def store_uri(tmp_path_factory):
         yield external
         return
     store = EmbeddedStore(tmp_path_factory.mktemp("store"), free_port()).start()
-    yield store.uri
+    _cpu_processes["store"] = store.process.pid
+    # The whole suite shares two cores with a store, workers and browsers per test process: the store may take longer
+    # than the platform's 1.5 s (store/client.py) to answer, which is load here, not an outage to report as 503.
+    yield store.uri + "&serverSelectionTimeoutMS=20000&connectTimeoutMS=20000"
     store.stop()
 
 
@@ -125,6 +128,37 @@ def _background_state() -> list[str]:
         last = float((record or {}).get("sent") or (record or {}).get("started") or 0)
         lines.append(f"beat record: {record}" + (f" (last sent {time.time() - last:.0f} s ago)" if record else ""))
     return lines
+
+
+# XINFANG_TEST_CPU_LOG=<file>: one line per test with its wall time and the CPU seconds it cost this process, the store
+# and the background processes (for finding what makes the suite slow; a loaded machine stretches wall time, not CPU).
+_CPU_LOG = os.environ.get("XINFANG_TEST_CPU_LOG")
+_cpu_processes: dict[str, int] = {}
+
+
+def _cpu_seconds(pid: int, with_children: bool = True) -> float:
+    """CPU of the process and (a Celery worker's pool, a browser's renderers) of its living children."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        own = (int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split() if with_children else []
+    except (OSError, IndexError, ValueError):
+        return 0.0
+    return own + sum(_cpu_seconds(int(child), with_children) for child in children)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    if not _CPU_LOG:
+        yield
+        return
+    # "all": this process and every process under it (store, worker pool, indexer, beat, web server, browser)
+    pids = {"all": os.getpid(), **_cpu_processes, **{name: p.pid for name, p in _background_processes.items()}}
+    before, began = {name: _cpu_seconds(pid) for name, pid in pids.items()}, time.monotonic()
+    yield
+    spent = {name: _cpu_seconds(pid) - before[name] for name, pid in pids.items()}
+    with open(_CPU_LOG, "a") as log:
+        log.write(f"{item.nodeid}\t{time.monotonic() - began:.2f}\t" + " ".join(f"{name}={cpu:.2f}" for name, cpu in spent.items()) + "\n")
 
 
 def pytest_runtest_logreport(report):
@@ -257,7 +291,7 @@ def serve_in_background(settings: Settings, log_dir: Path, **extra_env: str):
         except httpx.HTTPError:
             return False
 
-    wait_until(up, timeout=30, message="the web server")
+    wait_until(up, timeout=120, message="the web server")  # a loaded CI machine can take a minute to start it
     yield base
     process.terminate()
     process.wait(timeout=20)

@@ -250,12 +250,19 @@ async def test_the_api_answers_reports_drill_downs_snapshots_and_refuses_bad_spe
         return (await response.get_json())["totals"]["values"]["received"] >= 1
 
     await eventually(counted, message="the petition counted")
-    body = await (await client.post(f"{base}/report", headers=leader, json=spec)).get_json()
+
+    async def report_and_drill_down():
+        # Other tests file petitions into this tenant at the same time: the drill-down (read from the facts) may show
+        # one the report (the cells, recounted a moment later) does not show yet; they agree once the recount is done.
+        body = await (await client.post(f"{base}/report", headers=leader, json=spec)).get_json()
+        row = body["rows"][0]
+        query = urllib.parse.urlencode({"spec": json.dumps(spec), "key": json.dumps(row["key"]), "measure": "received"})
+        drill = await (await client.get(f"{base}/drill-down?{query}", headers=leader)).get_json()
+        return (body, row, drill) if drill["total"] == row["values"]["received"] == len(drill["cases"]) else None
+
+    body, row, drill = await eventually(report_and_drill_down, message="the report and its drill-down agree")
     assert all(row["labels"]["channel"]["zh"] and row["labels"]["channel"]["en"] for row in body["rows"])
-    row = body["rows"][0]
-    query = urllib.parse.urlencode({"spec": json.dumps(spec), "key": json.dumps(row["key"]), "measure": "received"})
-    drill = await (await client.get(f"{base}/drill-down?{query}", headers=leader)).get_json()
-    assert drill["total"] == row["values"]["received"] == len(drill["cases"])
+    assert drill["total"] >= 1
     snap = await client.get(f"{base}/snapshot?today={today}", headers=leader)
     assert snap.status_code == 200
     snap = await snap.get_json()
@@ -318,8 +325,12 @@ async def test_snapshot_counts_open_overdue_and_due_this_week(app, tenants):
     made[0].state = "closed"
     await _save(made[0])
     await handle("petition.transitioned", str(made[0].id))
-    after = await snapshot(korla, today)
-    assert after["due_this_week"]["count"] == before["due_this_week"]["count"] - 1  # closed: no longer due
+
+    async def recounted():  # the worker may be refreshing the same petition from an older read: its last write re-reads
+        counted = await snapshot(korla, today)
+        return counted if counted["due_this_week"]["count"] == before["due_this_week"]["count"] - 1 else None
+
+    after = await eventually(recounted, message="the closed petition no longer due")  # closed: no longer due
     assert after["open"]["count"] == before["open"]["count"] - 1
     assert after["intake_today"]["count"] == before["intake_today"]["count"]
     bazhou = await snapshot(await _tenant(tenants.B), today)

@@ -211,6 +211,9 @@ async def compute(subject: str, entity_id: str, old: dict | None = None) -> dict
     return await supervision_fact(Supervision.model_validate(raw))
 
 
+_REFRESH_ROUNDS = 4  # writes of one refresh at most, when the entity keeps changing under it
+
+
 async def refresh(subject: str, entity_id: str, *, settle: bool = True) -> bool:
     """Bring this entity's fact up to date; True if it changed. Marks the months it counted and counts in dirty and
     (``settle``) recounts them at once; a crash before the recount leaves the marks for the sweep. Idempotent."""
@@ -226,13 +229,21 @@ async def refresh(subject: str, entity_id: str, *, settle: bool = True) -> bool:
         if old is not None and settle:
             await settle_marks(touched_months(old))  # a crash after the last write may have left the marks
         return False
-    days = touched_days(old) | touched_days(new)
-    months = touched_months(old) | touched_months(new)
-    await mark(months, days)  # before the write: a crash between them leaves a mark, never an uncounted fact
-    if new is None:
-        await collection.delete_one({"_id": oid})
-    else:
-        await collection.replace_one({"_id": oid}, {"_id": oid, **new}, upsert=True)
+    months: set[tuple[str, str]] = set()
+    for _ in range(_REFRESH_ROUNDS):
+        days = touched_days(old) | touched_days(new)
+        months |= touched_months(old) | touched_months(new)
+        await mark(touched_months(old) | touched_months(new), days)  # before the write: a crash leaves a mark, never an uncounted fact
+        if new is None:
+            await collection.delete_one({"_id": oid})
+        else:
+            await collection.replace_one({"_id": oid}, {"_id": oid, **new}, upsert=True)
+        # Two processes refreshing one entity at once: the one that read it before its last change may write after the
+        # other. Whoever wrote last reads the entity again after its write, so the last fact written is never stale.
+        current = await compute(subject, entity_id, new)
+        if _same(new, current):
+            break
+        old, new = new, current
     if settle:
         await settle_marks(months)
     return True

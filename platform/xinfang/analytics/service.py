@@ -47,6 +47,11 @@ async def refresh_overdue(tenant_id: str | None, today: date) -> int:
     if tenant_id is not None:
         query = {"tenant_id": {"$eq": tenant_id}, **query}
     ids = [row["_id"] async for row in AnalyticsFact.get_pymongo_collection().find(query, projection={"_id": 1}).limit(5000)]
+    if ids:
+        # Only those whose petition the petition sweep has flagged by now (other changes come with their events): one
+        # query, not a refresh of each at every sweep until then.
+        ids = [row["_id"] async for row in Petition.get_pymongo_collection().find(
+            {"_id": {"$in": ids}, "overdue": {"$eq": True}}, projection={"_id": 1})]
     for oid in ids:
         changed += await refresh(PETITION, str(oid))
     return changed
