@@ -72,9 +72,10 @@ async def _close_on(petition_id: str, closed: date, tz: str) -> None:
     steps = raw["steps"]
     steps[0]["at"] = closed_at - timedelta(days=30)
     steps.append({**steps[0], "at": closed_at, "action": "close", "from_state": raw["state"], "to_state": "closed", "fields": {}})
-    await collection.update_one({"_id": raw["_id"]}, {"$set": {
-        "steps": steps, "state": "closed", "created_at": closed_at - timedelta(days=30), "received_on": received.isoformat(),
-        "received_zone": tz, "due_on": None, "overdue": False}})
+    raw.update({"steps": steps, "state": "closed", "created_at": closed_at - timedelta(days=30), "received_on": received.isoformat(),
+                "received_zone": tz, "due_on": None, "overdue": False, "revision": raw["revision"] + 1})
+    # A whole replace, as the platform writes a petition: the embedded store keeps a datetime given to "$set" as a string.
+    await collection.replace_one({"_id": raw["_id"]}, raw)
 
 
 async def _cells(tenant_id: str, periods: set[str]) -> dict:

@@ -24,7 +24,7 @@ from .policy import end_of
 def _query(tenant_id: str, kind: str, last_start: date, zone_name: str) -> tuple:
     """(collection, query, the field holding the start) for the records of ``kind`` whose period started by ``last_start``."""
     if kind == "cards":
-        return Supervision.get_pymongo_collection(), {"tenant_id": tenant_id, "issued_on": {"$ne": None, "$lte": last_start.isoformat()}}, "issued_on"
+        return Supervision.get_pymongo_collection(), {"tenant_id": tenant_id, "issued_on": {"$type": "string", "$lte": last_start.isoformat()}}, "issued_on"
     if kind == "archive_entries":
         return ArchiveEntry.get_pymongo_collection(), {"tenant_id": tenant_id, "on": {"$lte": last_start.isoformat()}}, "on"
     before = datetime.combine(last_start + timedelta(days=1), time(0), zone(zone_name))

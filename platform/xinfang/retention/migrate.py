@@ -26,7 +26,7 @@ async def reseal_legacy(keyring: KeyRing, limit: int = 200) -> int:
     """Re-seal up to ``limit`` petitions' identities and notices' contacts; the number re-sealed."""
     done = 0
     petitions = Petition.get_pymongo_collection()
-    rows = await petitions.find({"identity_sealed": TENANT_KEY_SEALED, "identity_destroyed_on": None},
+    rows = await petitions.find({"identity_sealed": TENANT_KEY_SEALED, "identity_destroyed_on": {"$in": [None]}},
                                 projection={"tenant_id": 1, "identity_sealed": 1}).limit(limit).to_list(None)
     for raw in rows:
         pid = str(raw["_id"])

@@ -25,7 +25,7 @@ async def _page(status: int = 200, *, years=None, errors=None, previewed: bool =
     due = {k.key: await ctx.scope.repo(RetentionDue).count({"kind": k.key}) for k in policy.KINDS if k.key != "closed_petitions"}
     from ..petitions.models import Petition
 
-    destroyed = await ctx.scope.repo(Petition).count({"identity_destroyed_on": {"$ne": None}})
+    destroyed = await ctx.scope.repo(Petition).count({"identity_destroyed_on": {"$type": "string"}})  # ("$ne": None would count a missing field on the embedded store)
     return await staff_page(
         "admin/retention.html", status, kinds=policy.KINDS, choices=policy.CHOICES, permanent=policy.PERMANENT, shown=shown,
         current=current, errors=errors or {}, previewed=previewed, saved=saved,

@@ -71,9 +71,12 @@ def _as_day(moment, tz: ZoneInfo) -> date:
 
 def candidates(tenant_id: str, zone_name: str, last_start: date, after: str | None = None, limit: int = 200):
     """Petitions of the tenant created by ``last_start`` whose identity was not destroyed, in id order from ``after``."""
-    # No "$or" here: the embedded store let an "$or" beside other conditions widen the whole query (another tenant's
-    # cases came back); whether there is still an identity is asked of each row (still_identified).
-    query = {"tenant_id": tenant_id, "created_at": {"$lt": _start_of_day_after(last_start, zone_name)}, "identity_destroyed_on": None}
+    # Written for the embedded store's query translation as much as for MongoDB (checked on both semantics): an "$or"
+    # beside other conditions widened the whole query there (another tenant's cases came back), "$ne": None matched a
+    # missing field, and "field": None beside a "$type" dropped the rows holding an explicit null; "$in": [None] and
+    # "$type" answer right. An identity's petitioner key never outlives its sealed identity (both come from it).
+    query = {"tenant_id": tenant_id, "created_at": {"$lt": _start_of_day_after(last_start, zone_name)},
+             "identity_destroyed_on": {"$in": [None]}, "identity_sealed": {"$type": "string"}}
     if after:
         query["_id"] = {"$gt": ObjectId(after)}
     return Petition.get_pymongo_collection().find(query, projection={"answers": 0}).sort("_id", 1).limit(limit)
@@ -103,7 +106,7 @@ async def shred_petition(keyring: KeyRing, raw: dict, today: date) -> bool:
         changes["identity_sealed"] = None  # sealed with the tenant key: the only copy we can reach is this one
     # The revision moves on: a staff member's write from a copy read before cannot put the identity back.
     result = await Petition.get_pymongo_collection().update_one(
-        {"_id": raw["_id"], "identity_destroyed_on": None}, {"$set": changes, "$inc": {"revision": 1}})
+        {"_id": raw["_id"], "identity_destroyed_on": {"$in": [None]}}, {"$set": changes, "$inc": {"revision": 1}})
     # Contact details the citizen notices kept: under the record key they no longer open; older ones (tenant key) go.
     await CitizenNotice.get_pymongo_collection().update_many(
         {"petition_id": petition_id, "contact_sealed": {"$ne": ""}}, {"$set": {"contact_sealed": ""}})
