@@ -356,7 +356,7 @@ async def test_one_tenants_sign_on_never_signs_anyone_into_another(sso_app, prov
         assert (await sso_login(platform, provider, None, "org-reviewer", http=http)).status_code == 302
         assert (await platform.get("/api/platform/me")).status_code == 200
         reviews = await (await platform.get("/platform/reviews")).get_data(as_text=True)
-        out = await platform.post("/platform/sso/logout", form={"csrf_token": CSRF.search(reviews).group(1)})
+        out = await platform.post("/platform/logout", form={"csrf_token": CSRF.search(reviews).group(1)})
         assert out.status_code == 302 and out.headers["location"].startswith(f"{provider.issuer}/session/end?")
         assert (await platform.get("/api/platform/me")).status_code == 401
         ended = await _end_at_provider(http, out.headers["location"])

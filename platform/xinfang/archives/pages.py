@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from quart import Blueprint, current_app, redirect, render_template, request, url_for
 
-from ..auth.access import current_principal, end_session, open_while_restricted, start_session
+from ..auth.access import current_principal, open_while_restricted, start_session
 from ..auth.login_guard import check_login_form, login_form_token, safe_next
 from ..auth.models import PlatformAccount, StaffAccount
 from ..auth.permissions import Permission, public, requires, superuser_only
@@ -16,6 +16,7 @@ from ..forms.schema_safety import FieldError
 from ..http import NO_STORE, refusal_message, staff_page
 from ..i18n import current_lang
 from ..petitions.http import keyring
+from ..sso.http import end_platform_session
 from ..tenancy.resolution import current_tenant
 from . import reviews, service
 from .models import ArchiveDocumentType, PromotionReview
@@ -133,9 +134,9 @@ async def login_submit():
 @superuser_only(Permission.PLATFORM_ADMIN)
 @open_while_restricted
 async def logout_submit():
-    """The platform pages' 退出: end this browser's session (the API has DELETE /api/platform/session)."""
-    await end_session()
-    return redirect(url_for("review_pages.login_page"))
+    """The platform pages' 退出: end this browser's session (the API has DELETE /api/platform/session); a session
+    opened through the platform's sign-on provider ends there too (sso/http.py)."""
+    return redirect(await end_platform_session())
 
 
 @review_pages_bp.get("/reviews")

@@ -162,19 +162,17 @@ async def platform_callback():
     return redirect(safe_next(flow.get("next"), ("/platform/",)) or "/platform/")
 
 
-@platform_sso_bp.post("/platform/sso/logout")
-@superuser_only(Permission.PLATFORM_ADMIN)
-@open_while_restricted
-async def platform_logout():
-    """The platform pages' 退出: the session ends here; one opened through the platform's provider ends there too."""
+async def end_platform_session() -> str:
+    """A superuser's 退出 (the platform pages' logout calls this): the session ends here; one opened through the
+    platform's provider ends there too. Returns where the browser goes next."""
     found = await service.do_forget_session(PLATFORM_TENANT, (session.get(SESSION_KEY) or {}).get("sid"))
     await end_session()
     provider = service.platform_provider(_settings())
     if found is not None and provider is not None:
         url = await oidc.end_session_url(provider, found.id_token, url_for("review_pages.login_page", _external=True))
         if url:
-            return redirect(url)
-    return redirect(url_for("review_pages.login_page"))
+            return url
+    return url_for("review_pages.login_page")
 
 
 @platform_sso_bp.post("/api/platform/tenants/<tenant_slug>/sso/local-passwords")
