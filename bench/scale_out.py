@@ -323,6 +323,9 @@ async def staff(base: str, phase: Phase, ids_of, citizens_done: asyncio.Event) -
             waiting = [a.number for a in phase.acks if int(a.number.rsplit("-", 1)[1]) % STAFF_SHARE == 0 and a.number not in done]
             if not waiting and citizens_done.is_set():
                 return
+            if not waiting:
+                await asyncio.sleep(0.5)
+                continue
             for number, petition_id in (await asyncio.to_thread(ids_of.petitions, waiting)).items():
                 done.add(number)
                 if await step(registrar, petition_id, "accept", {"opinion": "受理"}):
@@ -378,27 +381,40 @@ def store_client(store_uri: str):
     return MongoClient(store_uri, serverSelectionTimeoutMS=10_000)
 
 
-def caught_up(db, tenant_id: str) -> dict[str, int]:
-    return {
-        "petitions carrying unhandled events": db["petitions"].count_documents({"outbox_pending": True}),
-        "search backlog": db["search_backlog"].count_documents({"tenant_id": tenant_id}),
-        "analytics recounts pending": db["analytics_dirty"].count_documents({"dirty": True}),
-    }
+WAITING = {  # what still waits for a worker, the indexer or a recount: collection and filter
+    "petitions carrying unhandled events": ("petitions", lambda tenant_id: {"outbox_pending": True}),
+    "search backlog": ("search_backlog", lambda tenant_id: {"tenant_id": tenant_id}),
+    "analytics recounts pending": ("analytics_dirty", lambda tenant_id: {"dirty": True}),
+}
+POLL_SECONDS = 3.0  # the embedded store has one thread: polling it often slows the very work being waited for
+
+
+def caught_up(db, tenant_id: str, count: bool = False) -> dict[str, int]:
+    """What still waits, by kind: counted (slow on the embedded store) or only whether any (one indexed look-up)."""
+    out = {}
+    for kind, (collection, query) in WAITING.items():
+        if count:
+            out[kind] = db[collection].count_documents(query(tenant_id))
+        else:
+            out[kind] = int(db[collection].find_one(query(tenant_id), projection={"_id": 1}) is not None)
+    return out
 
 
 def wait_caught_up(db, tenant_id: str, timeout: float) -> tuple[float, dict[str, int], dict[str, float]]:
     """Seconds until nothing waits for a worker or the indexer, what still waits (if the time ran out), and when each
     kind of work was last seen waiting."""
     started = time.monotonic()
-    left = caught_up(db, tenant_id)
+    left = caught_up(db, tenant_id, count=True)
     print(f"  waiting at the end of the load: {', '.join(f'{k} {v}' for k, v in left.items())}", flush=True)
     last_seen = {kind: 0.0 for kind in left}
     while any(left.values()) and time.monotonic() - started < timeout:
-        for kind, count in left.items():
-            if count:
+        for kind, waiting in left.items():
+            if waiting:
                 last_seen[kind] = time.monotonic() - started
-        time.sleep(0.3)
+        time.sleep(POLL_SECONDS)
         left = caught_up(db, tenant_id)
+    if any(left.values()):
+        left = caught_up(db, tenant_id, count=True)
     return time.monotonic() - started, left, last_seen
 
 
