@@ -225,7 +225,8 @@ async def app(settings, worker):
     from xinfang.tenancy.bundles import BundleLoader, discover
 
     application = create_app(settings)
-    async with application.test_app() as test_app:
+    # Quart gives startup 6 s by default; on a loaded CI machine connecting to the store and reading the plugins can take longer.
+    async with application.test_app_class(application, startup_timeout=120, shutdown_timeout=60) as test_app:
         platform_bundle, bundles = discover(REPO_ROOT / "tenants")
         await BundleLoader(PASSWORD).load(platform_bundle, bundles)
         yield test_app
