@@ -875,3 +875,28 @@ async def test_upsert_by_id_keeps_the_filters_id(db):
     result = await rows.replace_one({"_id": wanted}, {"value": 1}, upsert=True)
     assert result.upserted_id == wanted
     assert (await rows.find_one({"_id": wanted}))["value"] == 1
+
+
+async def test_an_or_beside_other_conditions_is_answered_right_in_its_portable_form(db):
+    """store/portable.py: a top-level ``$or`` beside other conditions, with a date compared in the filter, is moved into
+    ``$and``. (Written plainly, the embedded store 0.8.1 matched another account of the tenant for the lockout's filter
+    and other tenants' rows for a ``created_at`` bound beside an ``$or``; in this form both stores answer right.)"""
+    from xinfang.store.portable import portable_filter
+
+    when, now = datetime(2019, 1, 1, tzinfo=UTC), datetime(2020, 1, 1, tzinfo=UTC)
+    rows = db.portable_or
+    await rows.insert_many([
+        {"n": 1, "tenant_id": "B", "username": "u", "locked_until": None, "destroyed": None, "created_at": when},
+        {"n": 2, "tenant_id": "A", "username": "v", "locked_until": when, "created_at": when},
+        {"n": 3, "tenant_id": "A", "username": "u", "destroyed": "2020", "created_at": when},
+        {"n": 4, "tenant_id": "A", "username": "w", "locked_until": datetime(2021, 1, 1, tzinfo=UTC), "created_at": when},
+    ])
+    lockout = {"tenant_id": {"$eq": "A"}, "username": "u", "$or": [{"locked_until": None}, {"locked_until": {"$lt": now}}]}
+    retention = {"tenant_id": {"$eq": "A"}, "created_at": {"$lt": now}, "$or": [{"destroyed": None}, {"destroyed": {"$exists": False}}]}
+    for query, expected in ((lockout, [3]), (retention, [2, 4])):
+        portable = portable_filter(query)
+        assert "$or" not in portable and portable["$and"][-1] == {"$or": query["$or"]}
+        assert sorted([row["n"] async for row in rows.find(portable)]) == expected
+        assert await rows.count_documents(portable) == len(expected)
+    assert portable_filter({"a": 1}) == {"a": 1}
+    assert portable_filter({"$and": [{"a": 1}], "$or": [{"b": 1}]}) == {"$and": [{"a": 1}, {"$or": [{"b": 1}]}]}

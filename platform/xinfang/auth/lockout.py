@@ -19,6 +19,7 @@ from quart import current_app, has_app_context
 
 from ..audit.service import do_append_audit
 from ..errors import DomainError
+from ..store.portable import portable_filter
 from .models import PlatformAccount, StaffAccount
 
 DEFAULT_FAILURES, DEFAULT_MINUTES = 5, 15
@@ -69,7 +70,7 @@ async def note_failure(account: StaffAccount | PlatformAccount, now: float | Non
         return False
     until = now + seconds
     locked = await collection.update_one(
-        account_query(account) | {"$or": [{"locked_until": None}, {"locked_until": {"$lt": now}}]},
+        portable_filter(account_query(account) | {"$or": [{"locked_until": None}, {"locked_until": {"$lt": now}}]}),
         {"$set": {"locked_until": until, "failed_logins": []}})
     if locked.modified_count:  # the one request that locked it records it; concurrent failures do not repeat it
         account.locked_until = until

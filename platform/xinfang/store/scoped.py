@@ -19,6 +19,7 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from .documents import CrossTenantWriteError, TenantDocument, is_id_ref, scoped_tenant
+from .portable import portable_filter
 
 D = TypeVar("D", bound=TenantDocument)
 
@@ -46,7 +47,7 @@ class ScopedRepository(Generic[D]):
         # answers a bare equality from an index named after that one field (it adds "or an array
         # containing it"), so a bare tenant_id scanned every row (bench/archive_opinion.py).
         query["tenant_id"] = {"$eq": self.tenant_id}
-        return query
+        return portable_filter(query)  # an "$or" beside the tenant could widen the query past it on the embedded store
 
     async def get(self, object_id: Any, session: AsyncClientSession | None = None) -> D | None:
         oid = parse_object_id(object_id)
