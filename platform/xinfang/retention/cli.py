@@ -17,12 +17,12 @@ def reseal_command() -> None:
     from xinfang.cli import _settings, _with_store
 
     from .migrate import reseal_legacy
-    from .plugin import _keyring
+    from .keys import keyring_for
 
     settings = _settings()
 
     async def work():
-        keyring, total = _keyring(settings), 0
+        keyring, total = keyring_for(settings), 0
         while done := await reseal_legacy(keyring, 500):
             total += done
         click.echo(f"已重新加密 / re-sealed: {total}")
@@ -36,13 +36,13 @@ def sweep_command() -> None:
     from xinfang.cli import _settings, _with_store
 
     from ..store.documents import utcnow
-    from .plugin import _keyring
+    from .keys import keyring_for
     from .sweep import sweep_retention
 
     settings = _settings()
 
     async def work():
-        stats = await sweep_retention(_keyring(settings), utcnow())
+        stats = await sweep_retention(keyring_for(settings), utcnow())
         click.echo(" ".join(f"{k}={v}" for k, v in sorted(stats.items())) or "nothing to do")
 
     _with_store(settings, work)

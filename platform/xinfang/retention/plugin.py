@@ -39,24 +39,10 @@ def xinfang_cli_commands():
 @hookimpl
 async def xinfang_sweep(now, runtime):
     """Each tenant once a day of its zone: identities of closed cases past their period destroyed, other kinds listed."""
+    from .keys import keyring_for
     from .sweep import sweep_retention
 
-    keyring = _keyring(runtime.settings if runtime is not None else None)
+    keyring = keyring_for(runtime.settings if runtime is not None else None)
     stats = await sweep_retention(keyring, now)
     if any(stats.values()):
         log.info("retention: %s", dict(stats))
-
-
-_keyrings: dict = {}
-
-
-def _keyring(settings):
-    from ..crypto import KeyRing
-    from ..secrets_file import resolve_encryption_key
-    from ..settings import Settings
-
-    settings = settings or Settings.from_env()
-    key = resolve_encryption_key(settings)
-    if key not in _keyrings:
-        _keyrings[key] = KeyRing(key)
-    return _keyrings[key]
