@@ -1,0 +1,1 @@
+"""Official documents (公文): outgoing (发文) and incoming (收文)."""
