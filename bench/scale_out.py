@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import os
 import re
 import shutil
@@ -63,10 +64,13 @@ import httpx
 
 from _common import (
     LOOKUP_PATH, REDIS_URL, REPO, SUBMIT_PATH, TENANT, delete_queue, free_port, load_tenants, machine_busy_seconds,
-    petition_body, platform_env, stop_process, wait_http, web_log_summary,
+    platform_env, stop_process, wait_http, web_log_summary,
 )
 
 PASSWORD = "bench-password-1"
+# Citizens' own words (the labelled search corpus): a load of one text repeated would make every petition a likely
+# repeat of every other, and the indexer's repeat check would grow with the square of their number.
+CORPUS = REPO / "tests" / "data" / "search_corpus" / "messages.jsonl"
 STAFF_SHARE = 3  # every third acknowledged petition is accepted and assigned by staff
 
 
@@ -267,6 +271,25 @@ async def login(client: httpx.AsyncClient, username: str) -> dict[str, str]:
     if response.status_code != 200:
         raise RuntimeError(f"login of {username}: HTTP {response.status_code} {response.text[:300]}")
     return {"Cookie": cookie_header(response), "X-CSRF-Token": response.json()["csrf_token"]}
+
+
+def petition_texts() -> list[dict]:
+    import json
+
+    return [json.loads(line) for line in CORPUS.read_text().splitlines() if line.strip()]
+
+
+TEXTS: list[dict] = []
+NEXT_TEXT = itertools.count()
+
+
+def petition_body(key: str) -> dict:
+    """An anonymous petition with the next message of the corpus, ending with its Idempotency-Key to find it by."""
+    if not TEXTS:
+        TEXTS.extend(petition_texts())
+    message = TEXTS[next(NEXT_TEXT) % len(TEXTS)]
+    return {"form": "petition", "anonymous": True,
+            "answers": {"title": message["title"][:100], "category": "integrity", "content": f"{message['text']} 编号 {key}"}}
 
 
 async def citizens(base: str, phase: Phase, count: int, clients: int) -> None:
