@@ -174,6 +174,9 @@ AUDIT_ACTION: Words = {
     "sso.config.changed": _w("修改统一身份认证设置", "Changed the single sign-on settings"),
     "sso.rules.approved": _w("批准统一身份认证角色规则", "Approved single sign-on role rules"),
     "sso.passwords.restored": _w("恢复密码登录", "Switched password sign-in back on"),
+    "records.archived": _w("归档", "Archived a closed case"),
+    "records.read": _w("查阅归档记录", "Read an archived record"),
+    "records.export": _w("导出归档记录", "Exported an archived record"),
 }
 SEARCH_CANDIDATE: Words = {"open": _w("待核实", "To check"), "confirmed": _w("确认为重复信访", "Confirmed repeat"),
                            "dismissed": _w("不是同一事项", "Not the same matter")}

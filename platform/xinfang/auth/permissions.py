@@ -46,6 +46,10 @@ class Permission(StrEnum):
     DATA_EXPORT = "tenant.data_export"  # the tenant's data as an archive file, identity sealed (data_export/)
     DATA_EXPORT_IDENTITY = "tenant.data_export.identity"  # the same with petitioners' identity opened (also needs DATA_EXPORT)
     RETENTION_MANAGE = "retention.manage"  # how long closed cases, cards, archive entries and audit records are kept (retention/)
+    RECORDS_ARCHIVE = "records.archive"  # 归档: archive a closed case, card or action as a frozen record (records/)
+    RECORDS_READ = "records.read"  # read archived records (every read is audited)
+    RECORDS_EXPORT = "records.export"  # export an archived record as a package for a records office (audited)
+    RECORDS_CONFIGURE = "records.configure"  # the archive number rule and retention classes of archived records
     # 信访监督员: relay a villager's petition with their consent, record follow-ups; sees only their own relays
     RELAYS_WRITE = "relays.write"
     PLATFORM_ADMIN = "platform.admin"
@@ -106,6 +110,14 @@ ROLE_PERMISSIONS[Role.TENANT_ADMIN] = ROLE_PERMISSIONS[Role.TENANT_ADMIN] | {Per
 
 # Retention (retention/): only tenant admins set how long records are kept; nobody who reads cases does.
 ROLE_PERMISSIONS[Role.TENANT_ADMIN] = ROLE_PERMISSIONS[Role.TENANT_ADMIN] | {Permission.RETENTION_MANAGE}
+
+# Archived records (归档, records/): registrars and leaders archive (as the workflow's 归档 step), and read; leaders
+# export; auditors read. Tenant admins set the number rule and retention classes but read no record; handlers, who
+# worked the case, neither archive nor read the archive (the record office's own access control).
+ROLE_PERMISSIONS[Role.REGISTRAR] = ROLE_PERMISSIONS[Role.REGISTRAR] | {Permission.RECORDS_ARCHIVE, Permission.RECORDS_READ}
+ROLE_PERMISSIONS[Role.LEADER] = ROLE_PERMISSIONS[Role.LEADER] | {Permission.RECORDS_ARCHIVE, Permission.RECORDS_READ, Permission.RECORDS_EXPORT}
+ROLE_PERMISSIONS[Role.AUDITOR] = ROLE_PERMISSIONS[Role.AUDITOR] | {Permission.RECORDS_READ}
+ROLE_PERMISSIONS[Role.TENANT_ADMIN] = ROLE_PERMISSIONS[Role.TENANT_ADMIN] | {Permission.RECORDS_CONFIGURE}
 
 SUPERUSER_PERMISSIONS = frozenset({Permission.PLATFORM_ADMIN, Permission.PLATFORM_CROSS_TENANT_READ})
 
