@@ -189,6 +189,9 @@ CASES.update({endpoint: Case(**fields) for endpoint, fields in importlib.import_
 # Single sign-on (issue 16): the sign-on flow, logout and the tenant admin's page.
 CASES.update({endpoint: Case(**fields) for endpoint, fields in importlib.import_module("tests.test_sso").ISOLATION_CASES.items()})
 
+# Official documents (公文, issue 17).
+CASES.update({endpoint: Case(**fields) for endpoint, fields in importlib.import_module("tests.test_documents").ISOLATION_CASES.items()})
+
 DIRECTIONS = [("A", "B"), ("B", "A")]
 # Routes that end the caller's own login: run on my own tenant they would revoke the shared test token.
 SIGNING_OFF = {"auth.logout", "auth.revoke_token", "auth.change_password"}

@@ -32,6 +32,7 @@ class StaffLink:
 STAFF_LINKS = (
     StaffLink("console.inbox_page", {"zh": "待办", "en": "Inbox"}),
     StaffLink("instruction_pages.instructions_page", {"zh": "领导批示", "en": "Instructions"}),
+    StaffLink("document_pages.documents_page", {"zh": "公文", "en": "Official documents"}),
     StaffLink("upper_level.followed_list_page", {"zh": "交办跟踪", "en": "Assigned down"}, needs_lower_bodies=True),
     StaffLink("oversight_pages.oversight_list_page", {"zh": "督办", "en": "Oversight"}),
     StaffLink("console.register_page", {"zh": "登记来信来访来电", "en": "Register a letter, visit or call"}),
@@ -53,6 +54,7 @@ STAFF_LINKS = (
     StaffLink("config_studio.studio_page", {"zh": "配置中心", "en": "Configuration"}),
     StaffLink("forms.admin_forms", {"zh": "表单管理", "en": "Forms"}),
     StaffLink("supervision_admin.supervision_admin_page", {"zh": "监督配置", "en": "Supervision settings"}),
+    StaffLink("document_pages.settings_page", {"zh": "公文设置", "en": "Document settings"}),
     StaffLink("portal_console.theme_page", {"zh": "网站外观", "en": "Portal theme"}),
     StaffLink("account_pages.accounts_admin_page", {"zh": "账号管理", "en": "Accounts"}),
     StaffLink("data_export.exports_page", {"zh": "数据导出", "en": "Data export"}),

@@ -34,6 +34,7 @@ BUILTIN_PLUGINS = [
     "xinfang.analytics.plugin",
     "xinfang.public_portal.plugin",
     "xinfang.instructions.plugin",
+    "xinfang.documents.plugin",
     "xinfang.campaigns.plugin",
     "xinfang.supervisors.plugin",
     "xinfang.imports.plugin",

@@ -45,6 +45,9 @@ class Permission(StrEnum):
     PETITIONS_IMPORT = "petitions.import"  # bulk import of legacy registers and message-board exports (imports/)
     DATA_EXPORT = "tenant.data_export"  # the tenant's data as an archive file, identity sealed (data_export/)
     DATA_EXPORT_IDENTITY = "tenant.data_export.identity"  # the same with petitioners' identity opened (also needs DATA_EXPORT)
+    DOCUMENTS_READ = "documents.read"  # 公文: read this body's outgoing and incoming documents (documents/)
+    DOCUMENTS_WRITE = "documents.write"  # 公文: draft, register paper, distribute, record delivery (核稿/签发: the roles the tenant sets)
+    DOCUMENTS_CONFIGURE = "documents.configure"  # 公文: the 文号 rule, who reviews and signs, body templates
     RETENTION_MANAGE = "retention.manage"  # how long closed cases, cards, archive entries and audit records are kept (retention/)
     RECORDS_ARCHIVE = "records.archive"  # 归档: archive a closed case, card or action as a frozen record (records/)
     RECORDS_READ = "records.read"  # read archived records (every read is audited)
@@ -118,6 +121,12 @@ ROLE_PERMISSIONS[Role.REGISTRAR] = ROLE_PERMISSIONS[Role.REGISTRAR] | {Permissio
 ROLE_PERMISSIONS[Role.LEADER] = ROLE_PERMISSIONS[Role.LEADER] | {Permission.RECORDS_ARCHIVE, Permission.RECORDS_READ, Permission.RECORDS_EXPORT}
 ROLE_PERMISSIONS[Role.AUDITOR] = ROLE_PERMISSIONS[Role.AUDITOR] | {Permission.RECORDS_READ}
 ROLE_PERMISSIONS[Role.TENANT_ADMIN] = ROLE_PERMISSIONS[Role.TENANT_ADMIN] | {Permission.RECORDS_CONFIGURE}
+
+# Official documents (documents/): caseworkers draft, register and distribute; auditors read; admins set the 文号 rule.
+for _role in (Role.REGISTRAR, Role.HANDLER, Role.LEADER):
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | {Permission.DOCUMENTS_READ, Permission.DOCUMENTS_WRITE}
+ROLE_PERMISSIONS[Role.AUDITOR] = ROLE_PERMISSIONS[Role.AUDITOR] | {Permission.DOCUMENTS_READ}
+ROLE_PERMISSIONS[Role.TENANT_ADMIN] = ROLE_PERMISSIONS[Role.TENANT_ADMIN] | {Permission.DOCUMENTS_CONFIGURE}
 
 SUPERUSER_PERMISSIONS = frozenset({Permission.PLATFORM_ADMIN, Permission.PLATFORM_CROSS_TENANT_READ})
 

@@ -11,7 +11,8 @@ from .workflow import FIELD_TITLES, Workflow, Transition
 # Steps the platform writes itself (the workflow's own steps are named by the workflow), in the registry's words.
 PLATFORM_STEPS = ("submitted", "registered", "supplement", "repeat_confirmed", "repeat_withdrawn",
                   "result_reported", "result_accepted", "result_returned", "upper_reminder",
-                  "instruction_written", "instruction_acted", "instruction_fulfilled", "instruction_asked_again")
+                  "instruction_written", "instruction_acted", "instruction_fulfilled", "instruction_asked_again",
+                  "document_issued", "document_received")
 ACTION_NAMES = {key: words("petition_action")[key] for key in PLATFORM_STEPS}
 
 # What each step of the default workflow does, in a sentence, for the person about to take it.
