@@ -186,6 +186,9 @@ for _module in ("tests.test_village_supervisors", "tests.test_repeat_existence")
 # Retention periods and crypto-shredding (issue 16).
 CASES.update({endpoint: Case(**fields) for endpoint, fields in importlib.import_module("tests.test_retention").ISOLATION_CASES.items()})
 
+# Archived records (归档, issue 17).
+CASES.update({endpoint: Case(**fields) for endpoint, fields in importlib.import_module("tests.test_records").ISOLATION_CASES.items()})
+
 # Single sign-on (issue 16): the sign-on flow, logout and the tenant admin's page.
 CASES.update({endpoint: Case(**fields) for endpoint, fields in importlib.import_module("tests.test_sso").ISOLATION_CASES.items()})
 

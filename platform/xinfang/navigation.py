@@ -49,6 +49,7 @@ STAFF_LINKS = (
     StaffLink("supervision_console.stats_page", {"zh": "监督统计", "en": "Supervision statistics"}),
     StaffLink("supervisor_pages.network_page", {"zh": "监督员网络", "en": "Supervisor network"}, needs_lower_bodies=True),
     StaffLink("archive_pages.officials_page", {"zh": "廉政档案", "en": "Archives"}),
+    StaffLink("record_pages.records_page", {"zh": "归档记录", "en": "Archived records"}),
     StaffLink("supervision_console.notifications_page", {"zh": "提醒", "en": "Notifications"}),
     StaffLink("portal_console.items_page", {"zh": "廉政监督网", "en": "Integrity portal"}),
     StaffLink("config_studio.studio_page", {"zh": "配置中心", "en": "Configuration"}),
@@ -57,6 +58,7 @@ STAFF_LINKS = (
     StaffLink("document_pages.settings_page", {"zh": "公文设置", "en": "Document settings"}),
     StaffLink("portal_console.theme_page", {"zh": "网站外观", "en": "Portal theme"}),
     StaffLink("account_pages.accounts_admin_page", {"zh": "账号管理", "en": "Accounts"}),
+    StaffLink("record_admin.rule_page", {"zh": "归档规则", "en": "Archive rules"}),
     StaffLink("data_export.exports_page", {"zh": "数据导出", "en": "Data export"}),
     StaffLink("exchange_pages.clients_page", {"zh": "数据交换", "en": "Exchange"}),
 )

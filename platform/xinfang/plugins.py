@@ -41,6 +41,7 @@ BUILTIN_PLUGINS = [
     "xinfang.data_export.plugin",
     "xinfang.exchange.plugin",
     "xinfang.retention.plugin",
+    "xinfang.records.plugin",
     "xinfang.sso.plugin",
     "xinfang.diagnostics",
     "xinfang.observability.plugin",
