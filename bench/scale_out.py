@@ -379,6 +379,10 @@ def measure(phase: Phase, processes: Processes, base: str, args, ids_of) -> None
     phase.cpu_generator = (after.user + after.system) - (own.user + own.system)
     phase.cpu_machine = machine_busy_seconds() - machine
     phase.load_after = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    line = phase_line(phase)  # at once, before the wait for the background work (which may be long)
+    print(f"{phase.name}: {len(phase.acks)} submissions in {phase.seconds:.1f} s, {line['rate']:.1f}/s, p50 {line['p50']:.0f} ms,"
+          f" p95 {line['p95']:.0f} ms; {len(phase.staff_latencies)} staff steps, p50 {line['staff_p50']:.0f} ms; other processes"
+          f" {line['others'] * 100:.0f} % of a core; load average {phase.load_before} -> {phase.load_after}", flush=True)
 
 
 # -- after the load --------------------------------------------------------------------------------------------
