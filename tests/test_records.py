@@ -87,6 +87,11 @@ async def test_a_closed_case_is_archived_frozen_read_exported_and_found(client, 
         petition_id=pid, filename="来信扫描件.pdf", content_type="application/pdf", size=len(LETTER), sha256=hashlib.sha256(LETTER).hexdigest(),
         data=LETTER))
     assert (await client.post(f"/t/{a}/api/petitions/{pid}/archive-record", headers=leader)).status_code == 409
+    # An incoming document (收文) on the case, registered from paper: it goes into the record with the case.
+    registered = await client.post(f"/t/{a}/api/documents/incoming", headers=leader, json={
+        "kind": "reply", "title": "关于食堂收费问题的复函", "body": "已责令退还", "sender_name": "某中学", "document_no": "某中〔2026〕3号",
+        "links": [{"kind": "petition", "id": pid}]})
+    assert registered.status_code == 201, await registered.get_data(as_text=True)
     await _close(pid, accounts["leader"], "leader")
     # Separation of duties: who closed it does not archive it; the handler may not archive at all.
     own = await client.post(f"/t/{a}/api/petitions/{pid}/archive-record", headers=leader)
@@ -140,6 +145,7 @@ async def test_a_closed_case_is_archived_frozen_read_exported_and_found(client, 
     record = await read.get_json()
     assert record["snapshot"]["title"] == "归档测试一" and record["snapshot"]["decisions"][-1]["fields"][0]["text"] == "已核实，责令退还多收费用"
     assert record["files"][0]["sha256"] == hashlib.sha256(LETTER).hexdigest()
+    assert [(d["document_no"], d["title"]) for d in record["snapshot"]["documents"]] == [("某中〔2026〕3号", "关于食堂收费问题的复函")]
     logged = await AuditRecord.get_pymongo_collection().find_one({"action": "records.read", "subject": rid, "purpose": "年度档案检查"})
     assert logged is not None and logged["actor_username"] == "auditor" and logged["tenant_ids"] == [a_id]
     assert (await client.get(f"/t/{a}/api/records/{rid}", headers=handler)).status_code == 403

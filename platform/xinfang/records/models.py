@@ -56,7 +56,7 @@ class ArchiveNumber(TenantDocument):
 class FrozenFile(BaseModel):
     """An attachment (or an issued document's PDF) as it was when archived: where its bytes are, and their hash."""
 
-    source: str  # attachment | document_pdf
+    source: str  # attachment | document_pdf (an issued document) | document_scan (a paper document's scan)
     source_id: IdRef
     filename: str
     content_type: str

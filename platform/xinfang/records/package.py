@@ -77,10 +77,10 @@ async def _file_bytes(scope: TenantScope, source: str, source_id: str) -> bytes 
         row = await scope.repo(Attachment).get(source_id)
         return row.data if row else None
     try:
-        from ..documents.models import IssuedPdf
+        from ..documents.models import DocumentScan, IssuedPdf
     except ImportError:
         return None
-    row = await scope.repo(IssuedPdf).get(source_id)
+    row = await scope.repo(IssuedPdf if source == "document_pdf" else DocumentScan).get(source_id)
     return row.data if row else None
 
 

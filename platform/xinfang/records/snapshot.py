@@ -33,12 +33,12 @@ async def official_documents(scope: TenantScope, kind: str, subject_id: str) -> 
     """The case's official documents (公文) and their issued PDFs. HOOK: documents/ is built beside this area; while it
     is not installed (or fails to import) a record holds none, and says so in its snapshot (``documents_area``)."""
     try:
-        from ..documents.models import IssuedPdf
+        from ..documents.models import DocumentScan, IssuedPdf
         from ..documents.service import documents_of
     except ImportError:
         return [], []
     rows, files = [], []
-    for doc in await documents_of(scope, kind, subject_id):
+    for doc in await documents_of(scope, kind, subject_id) or await _linked_documents(scope, kind, subject_id):
         rows.append({"id": str(doc.id), "direction": str(doc.direction), "kind": str(doc.kind), "title": doc.title,
                      "document_no": doc.document_no, "state": str(doc.state), "body": doc.body, "pdf_sha256": doc.pdf_sha256,
                      "issued_at": doc.issued_at.isoformat() if doc.issued_at else None,
@@ -48,7 +48,23 @@ async def official_documents(scope: TenantScope, kind: str, subject_id: str) -> 
             if pdf is not None:
                 files.append(FrozenFile(source="document_pdf", source_id=str(pdf.id), filename=f"{doc.document_no or doc.id}.pdf",
                                         content_type="application/pdf", size=len(pdf.data), sha256=pdf.sha256))
+        if doc.scan_id:  # a paper document registered with its scan
+            scan = await scope.repo(DocumentScan).get(doc.scan_id)
+            if scan is not None:
+                files.append(FrozenFile(source="document_scan", source_id=str(scan.id), filename=scan.filename,
+                                        content_type=scan.content_type, size=len(scan.data), sha256=scan.sha256))
     return rows, files
+
+
+async def _linked_documents(scope: TenantScope, kind: str, subject_id: str) -> list:
+    """documents_of asks with ``$elemMatch``, which the embedded store answers with nothing (STACK.md): the body's
+    documents' links are read and matched here instead (archiving is rare; only ids and links are fetched)."""
+    from ..documents.models import OfficialDocument
+
+    collection = OfficialDocument.get_pymongo_collection()
+    ids = [raw["_id"] async for raw in collection.find({"tenant_id": {"$eq": scope.tenant_id}}, projection={"links": 1})
+           if any(isinstance(link, dict) and link.get("kind") == kind and link.get("id") == subject_id for link in raw.get("links") or [])]
+    return await scope.repo(OfficialDocument).find({"_id": {"$in": ids}}).sort("created_at").to_list() if ids else []
 
 
 def _documents_area_present() -> bool:
