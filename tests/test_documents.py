@@ -20,7 +20,7 @@ from xinfang.petitions.models import Petition
 from xinfang.petitions.service import china_today, tenant_calendar
 from xinfang.tenancy.models import Tenant
 from tests.conftest import login_token
-from tests.staffing import operator_account, tenant_scope
+from tests.staffing import tenant_scope
 from tests.test_instructions import _case
 
 BAZHOU_RULE = {"prefix": "巴纪信", "reviewer_roles": ["leader"], "signer_roles": ["leader"]}
@@ -163,8 +163,7 @@ async def test_a_supervision_letter_from_bazhou_to_korla_and_its_reply(client, t
     await _ok(await client.post(_doc(kl, inc, "/acted"), headers=k_handler, json={"note": "已约谈校长，资料费已退还"}))
 
     # The 复函: drafted at 库尔勒 against the incoming one (addressed back to 巴州 by itself), reviewed and signed by two others.
-    await operator_account(kl, "korla-deputy", ["leader"])
-    k_deputy = await login_token(client, kl, "korla-deputy", "long-enough-pw")
+    k_deputy = await login_token(client, kl, "deputy")
     reply = await _ok(await client.post(_doc(kl), headers=k_handler, json={
         "title": "关于督办函办理情况的复函", "body": "经核实，反映问题属实，资料费已全部退还。", "reply_to_id": inc}), 201)
     assert reply["kind"] == "reply" and reply["recipients"][0]["name"] == bz_name

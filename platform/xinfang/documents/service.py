@@ -33,6 +33,7 @@ from ..store.documents import deterministic_id, utcnow
 from ..store.scoped import TenantScope
 from ..tenancy.models import Tenant
 from ..tenancy.service import get_tenant
+from ..cards.documents import date_words
 from . import templates
 from .models import (KIND_NAMES, Direction, DocumentNumber, DocumentScan, DocumentSettings, DocumentState, DocumentStep,
                      Distribution, IssuedPdf, Link, OfficialDocument, Recipient)
@@ -169,6 +170,11 @@ async def _save(scope: TenantScope, document: OfficialDocument) -> OfficialDocum
     if not await scope.repo(OfficialDocument).replace_versioned(document):
         raise Conflict(CHANGED)
     return document
+
+
+def _day(iso: str | None) -> str:
+    """A deadline as people write it (2026年12月10日), for step texts and notices."""
+    return date_words(iso)["day"]
 
 
 def _name(principal: Principal) -> str:
@@ -457,10 +463,10 @@ async def do_distribute(scope: TenantScope, document: OfficialDocument, principa
     if not added:
         raise InvalidInput(fields={"entries": {"zh": "请至少分发给一人", "en": "give it to at least one person"}})
     document.state = DocumentState.DISTRIBUTED
-    _step(document, "distributed", principal, now, "；".join(f"{d.name}（{'承办，期限 ' + d.due_on if d.purpose == 'act' else '传阅'}）" for d in added))
+    _step(document, "distributed", principal, now, "；".join(f"{d.name}（{'承办，期限 ' + _day(d.due_on) if d.purpose == 'act' else '传阅'}）" for d in added))
     await _save(scope, document)
     for item in added:
-        text = ({"zh": f"请承办来文《{document.title}》（{document.document_no or document.sender_name}），期限 {item.due_on}",
+        text = ({"zh": f"请承办来文《{document.title}》（{document.document_no or document.sender_name}），期限 {_day(item.due_on)}",
                  "en": f"Act on the incoming document “{document.title}” by {item.due_on}"} if item.purpose == "act" else
                 {"zh": f"请阅来文《{document.title}》（{document.document_no or document.sender_name}）",
                  "en": f"Please read the incoming document “{document.title}”"})
@@ -560,7 +566,7 @@ async def remind_due(now: datetime | None = None) -> int:
             continue
         for item in due_items:
             late = item.due_on < today.isoformat()
-            text = {"zh": f"{'已逾期' if late else '即将到期'}：来文《{document.title}》承办期限 {item.due_on}",
+            text = {"zh": f"{'已逾期' if late else '即将到期'}：来文《{document.title}》承办期限 {_day(item.due_on)}",
                     "en": f"{'Overdue' if late else 'Due soon'}: act on “{document.title}” by {item.due_on}"}
             await _notify_account(scope, f"document:{document.id}:remind:{today.isoformat()}:{item.account_id}", document, item.account_id, text)
             sent += 1
