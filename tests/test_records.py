@@ -93,6 +93,8 @@ async def test_a_closed_case_is_archived_frozen_read_exported_and_found(client, 
         "links": [{"kind": "petition", "id": pid}]})
     assert registered.status_code == 201, await registered.get_data(as_text=True)
     await _close(pid, accounts["leader"], "leader")
+    panel = await (await client.get(f"/t/{a}/staff/petitions/{pid}", headers=deputy)).get_data(as_text=True)
+    assert f"/t/{a}/staff/petitions/{pid}/archive-record" in panel  # the closed case's page offers 归档
     # Separation of duties: who closed it does not archive it; the handler may not archive at all.
     own = await client.post(f"/t/{a}/api/petitions/{pid}/archive-record", headers=leader)
     assert own.status_code == 403 and "另一位" in (await own.get_json())["error"]["message"]["zh"]
