@@ -183,6 +183,9 @@ async def test_a_supervision_letter_from_bazhou_to_korla_and_its_reply(client, t
     stats = {r["kind"]: r for r in (await _ok(await client.get(_doc(bz, "stats"), headers=leader)))["items"]}
     assert stats["supervision_letter"]["outgoing_issued"] >= 11 and stats["reply"]["incoming"] >= 1
     assert (await client.get(_doc(bz, inc), headers=leader)).status_code == 404
+    found = (await _ok(await client.get(_doc(bz), query_string={"q": "违规收取 资料费", "direction": "outgoing"}, headers=leader)))["items"]
+    assert did in [d["id"] for d in found] and all("资料费" in d["body"] for d in found)  # the text, not only the title
+    assert (await _ok(await client.get(_doc(bz), query_string={"q": "违规收取 没有这个词"}, headers=leader)))["items"] == []  # every word must be there
     page = await client.get(f"/t/{bz}/staff/documents?tab=outgoing", headers=leader)
     html = await page.get_data(as_text=True)
     assert page.status_code == 200 and letter["document_no"] in html and "督办函" in html and "supervision_letter<" not in html

@@ -39,8 +39,9 @@ async def _other_bodies(tenant_id: str) -> list[dict]:
 async def documents_page(tenant_slug):
     tab = request.args.get("tab", "incoming")
     tab = tab if tab in TABS else "incoming"
-    items = await (listed(None, None, True) if tab == "mine" else listed(tab, None, False))
-    return await staff_page("staff/documents.html", tab=tab, tabs=TABS, items=items, stats=await service.counts(current_tenant().scope),
+    q = (request.args.get("q") or "").strip()[:100]
+    items = await (listed(None, None, True, q) if tab == "mine" else listed(tab, None, False, q))
+    return await staff_page("staff/documents.html", tab=tab, tabs=TABS, items=items, q=q, stats=await service.counts(current_tenant().scope),
                             kinds=KIND_NAMES, may_write=Permission.DOCUMENTS_WRITE in current_principal().permissions)
 
 
