@@ -21,6 +21,7 @@ from xinfang.petitions.models import Attachment, Petition
 from xinfang.store.documents import utcnow
 from xinfang.store.scoped import TenantScope
 from tests.conftest import login_token
+from tests.test_page_crawl import problems_in, read_page
 
 ISOLATION_CASES = {
     "records.archive_petition": dict(method="POST", path="/api/petitions/{id}/archive-record", kind="object", owner_object="petition"),
@@ -70,7 +71,8 @@ async def test_a_closed_case_is_archived_frozen_read_exported_and_found(client, 
     a, b = tenants.A, tenants.B
     leader, deputy, handler, auditor, admin = [await login_token(client, a, u) for u in ("leader", "deputy", "handler", "auditor", "admin")]
     other_leader = await login_token(client, b, "leader")
-    accounts = {r["username"]: r["id"] for r in (await (await client.get(f"/t/{a}/api/accounts", headers=leader)).get_json())["accounts"]}
+    rows = (await (await client.get(f"/t/{a}/api/accounts", headers=leader)).get_json())["accounts"]
+    accounts, names = {r["username"]: r["id"] for r in rows}, {r["username"]: r["display_name"] for r in rows}
 
     # The tenant admin sets the rule on its page; a wrong value comes back with words (422), never saved.
     bad = await client.post(f"/t/{a}/admin/records", headers=admin, form=dict(RULE, width="9"))
@@ -92,7 +94,7 @@ async def test_a_closed_case_is_archived_frozen_read_exported_and_found(client, 
         "kind": "reply", "title": "关于食堂收费问题的复函", "body": "已责令退还", "sender_name": "某中学", "document_no": "某中〔2026〕3号",
         "links": [{"kind": "petition", "id": pid}]})
     assert registered.status_code == 201, await registered.get_data(as_text=True)
-    await _close(pid, accounts["leader"], "leader")
+    await _close(pid, accounts["leader"], names["leader"])
     panel = await (await client.get(f"/t/{a}/staff/petitions/{pid}", headers=deputy)).get_data(as_text=True)
     assert f"/t/{a}/staff/petitions/{pid}/archive-record" in panel  # the closed case's page offers 归档
     # Separation of duties: who closed it does not archive it; the handler may not archive at all.
@@ -111,12 +113,12 @@ async def test_a_closed_case_is_archived_frozen_read_exported_and_found(client, 
 
     # The next archive takes the next number; eight archived at once take the eight after it, no gap, no repeat.
     second_id = await _filed(client, a, leader, "归档测试二")
-    await _close(second_id, accounts["handler"], "handler")
+    await _close(second_id, accounts["handler"], names["handler"])
     second = await (await client.post(f"/t/{a}/api/petitions/{second_id}/archive-record", headers=leader)).get_json()
     assert _serial(second["number"]) == _serial(first["number"]) + 1
     batch = [await _filed(client, a, leader, f"归档并发{n}") for n in range(8)]
     for one in batch:
-        await _close(one, accounts["handler"], "handler")
+        await _close(one, accounts["handler"], names["handler"])
     answers = await asyncio.gather(*(client.post(f"/t/{a}/api/petitions/{one}/archive-record", headers=leader if n % 2 else deputy)
                                      for n, one in enumerate(batch)))
     assert [r.status_code for r in answers] == [201] * 8, [await r.get_data(as_text=True) for r in answers]
@@ -165,6 +167,7 @@ async def test_a_closed_case_is_archived_frozen_read_exported_and_found(client, 
     page = await client.get(f"/t/{a}/staff/records/{rid}", headers=leader)
     text = await page.get_data(as_text=True)
     assert page.status_code == 200 and "归档测试一：食堂多收费用" in text and "改过的内容" not in text and "事后补充" not in text
+    assert problems_in(read_page(text)[0]) == []  # words, never codes; times in the tenant's zone
     case_page = await (await client.get(f"/t/{a}/staff/petitions/{pid}", headers=leader)).get_data(as_text=True)
     assert first["number"] in case_page  # the case's page shows its archive number
 
@@ -193,5 +196,7 @@ async def test_a_closed_case_is_archived_frozen_read_exported_and_found(client, 
     assert card_record["id"] in [r["id"] for r in cards["items"]] and rid not in [r["id"] for r in cards["items"]]
     listed = await (await client.get(f"/t/{a}/staff/records", headers=auditor, query_string={"q": first["number"]})).get_data(as_text=True)
     assert first["number"] in listed and second["number"] not in listed
+    rule_page = await (await client.get(f"/t/{a}/admin/records", headers=admin)).get_data(as_text=True)
+    assert f"泗纪档-{year}-XF-0001" in rule_page and problems_in(read_page(listed)[0] + " " + read_page(rule_page)[0]) == []
     theirs = await (await client.get(f"/t/{b}/api/records", headers=other_leader, query_string={"q": "归档测试"})).get_json()
     assert [r["id"] for r in theirs["items"]] == [b_first["id"]]  # one tenant's search never finds the other's records

@@ -21,6 +21,7 @@ from ..timefmt import local_time
 from .models import FrozenFile
 
 SNAPSHOT_VERSION = 1
+OTHER_FIELD = {"zh": "内容", "en": "Details"}  # a step's field the registry has no word for (another area's step)
 
 
 def canonical(snapshot: dict) -> tuple[str, str]:
@@ -103,7 +104,8 @@ async def of_petition(petition: Petition, zone_name: str, closed_on: date) -> tu
                "action": actions.get(step.action, {"zh": step.action, "en": step.action}),
                "from_state": states.get(step.from_state) if step.from_state else None,
                "to_state": states.get(step.to_state) if step.to_state else None,
-               "fields": [{"name": field_words.get(k, {"zh": k, "en": k}), "text": _field_text(k, v)} for k, v in step.fields.items() if v]}
+               "fields": [{"name": field_words.get(k) or OTHER_FIELD, "text": _field_text(k, v)} for k, v in step.fields.items()
+                          if v and not k.endswith("_id")]}  # ids are links for the software, not words for a reader
         timeline.append(row)
         if row["fields"]:
             decisions.append(row)
