@@ -24,6 +24,9 @@ from tests.staffing import tenant_scope
 from tests.test_instructions import _case
 
 BAZHOU_RULE = {"prefix": "巴纪信", "reviewer_roles": ["leader"], "signer_roles": ["leader"]}
+# A tenant-written body template: sandboxed, autoescaped, then through the official-document allow-list.
+TEMPLATE = ("<p>{{ recipients|join('、') }}：</p>{% for p in paragraphs %}<p style=\"text-indent:2em\">{{ p }}</p>{% endfor %}"
+            "<script>alert(1)</script><p>{{ tenant_name }}（{{ kind_name }}）</p>")
 DRAFT = {"kind": "supervision_letter", "title": "关于督促办理群众反映学校乱收费问题的督办函",
          "body": "你市纪委：\n群众反映某中学违规收取资料费，请于五个工作日内核实办理并报告结果。\n特此函告。",
          "recipients": [{"kind": "tenant", "tenant": "korla"}, {"kind": "department", "name": "巴州教育局"},
@@ -92,6 +95,11 @@ async def test_a_supervision_letter_from_bazhou_to_korla_and_its_reply(client, t
     refused = await client.put(f"/t/{bz}/api/document-settings", headers=await login_token(client, bz, "admin"),
                                json=dict(BAZHOU_RULE, prefix="巴〔纪〕"))
     assert refused.status_code == 422 and "prefix" in (await refused.get_json())["error"]["fields"]
+    broken = await client.put(f"/t/{bz}/api/document-settings", headers=await login_token(client, bz, "admin"),
+                              json=dict(BAZHOU_RULE, templates={"supervision_letter": "{% for p in paragraphs %}"}))
+    assert broken.status_code == 422 and "document_template" in (await broken.get_json())["error"]["fields"]
+    await _ok(await client.put(f"/t/{bz}/api/document-settings", headers=await login_token(client, bz, "admin"),
+                               json=dict(BAZHOU_RULE, templates={"supervision_letter": TEMPLATE})))
     handler, leader, deputy = [await login_token(client, bz, u) for u in ("handler", "leader", "deputy")]
     pid = await _case(client, bz, f"公文测试 {ObjectId()}")
     bz_name = (await Tenant.find_one({"slug": bz})).name.zh
@@ -100,7 +108,8 @@ async def test_a_supervision_letter_from_bazhou_to_korla_and_its_reply(client, t
     drafted = await _ok(await client.post(_doc(bz), headers=handler, json=dict(DRAFT, links=[{"kind": "petition", "id": pid}])), 201)
     did = drafted["id"]
     assert drafted["state"] == "draft" and drafted["kind_name"]["zh"] == "督办函" and "<script" not in drafted["body_html"]
-    assert "群众反映某中学违规收取资料费" in drafted["body_html"]
+    assert "群众反映某中学违规收取资料费" in drafted["body_html"] and "（督办函）" in drafted["body_html"]  # the tenant's template
+    assert "<script" not in drafted["body_html"] and "alert(1)" not in drafted["body_html"].replace("&lt;", "")
     assert (await client.post(_doc(bz, did, "/review"), headers=handler, json={})).status_code == 403
     assert (await client.post(_doc(bz, did, "/sign"), headers=deputy)).status_code == 409  # not reviewed yet
     await _ok(await client.post(_doc(bz, did, "/review"), headers=leader, json={"approve": True}))
@@ -160,6 +169,17 @@ async def test_a_supervision_letter_from_bazhou_to_korla_and_its_reply(client, t
     assert (await client.post(_doc(kl, inc, "/acted"), headers=k_leader, json={"note": "x"})).status_code == 403  # not given to them
     mine_todo = (await _ok(await client.get(_doc(kl) + "?mine=1", headers=k_handler)))["items"]
     assert [d["id"] for d in mine_todo if d["id"] == inc] == [inc] and mine_todo[0]["may_mark_acted"]
+    # The beat reminds the person acting of a deadline within one working day, once a day.
+    from datetime import timedelta
+
+    from xinfang.documents.service import remind_due
+    from xinfang.store.documents import utcnow
+
+    later = utcnow() + timedelta(days=8)  # past the 3 working days, whatever the weekend
+    assert await remind_due(later) >= 1 and await remind_due(later) == 0
+    notices = await k_scope.repo(Notification).find({"account_id": k_handler_id, "subject_id": inc}).to_list()
+    assert len([n for n in notices if "已逾期" in n.text.zh]) == 1
+
     await _ok(await client.post(_doc(kl, inc, "/acted"), headers=k_handler, json={"note": "已约谈校长，资料费已退还"}))
 
     # The 复函: drafted at 库尔勒 against the incoming one (addressed back to 巴州 by itself), reviewed and signed by two others.
@@ -178,6 +198,19 @@ async def test_a_supervision_letter_from_bazhou_to_korla_and_its_reply(client, t
     assert len(back) == 1 and back[0]["kind_name"]["zh"] == "复函" and back[0]["reply_to_id"] == did
     original = await _ok(await client.get(_doc(bz, did), headers=leader))
     assert original["reply_ids"] == [back[0]["id"]] and original["steps"][-1]["name"]["zh"] == "收到复函"
+
+    # Paper: registered by a registrar with its scan, kept byte for byte.
+    scan = b"%PDF-1.4 paper scan " + bytes(range(256))
+    from werkzeug.datastructures import FileStorage
+
+    registered = await client.post(f"/t/{bz}/staff/documents/register", headers=handler, form={
+        "kind": "rectification_notice", "title": "州审计局整改通知书", "sender_name": "巴州审计局", "document_no": "巴审〔2026〕7号",
+        "body": "请对审计发现的问题限期整改。"}, files={"scan": FileStorage(io.BytesIO(scan), filename="scan.pdf", content_type="application/pdf")})
+    assert registered.status_code == 302, await registered.get_data(as_text=True)
+    paper_id = registered.headers["Location"].rsplit("/", 1)[-1]
+    paper = await _ok(await client.get(_doc(bz, paper_id), headers=leader))
+    assert paper["direction"] == "incoming" and paper["has_scan"] and paper["sender_name"] == "巴州审计局"
+    assert await (await client.get(_doc(bz, paper_id, "/scan"), headers=leader)).get_data() == scan
 
     # Statistics: counts by kind and direction; another body's documents are not found here.
     stats = {r["kind"]: r for r in (await _ok(await client.get(_doc(bz, "stats"), headers=leader)))["items"]}
