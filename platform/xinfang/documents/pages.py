@@ -10,6 +10,7 @@ from quart import Blueprint, redirect, render_template, request, url_for
 from ..auth.access import current_principal
 from ..auth.models import StaffAccount
 from ..auth.permissions import Permission, requires
+from ..cards.document_html import document_markup
 from ..display_words import words
 from ..errors import DomainError
 from ..http import refusal_message, staff_page
@@ -126,6 +127,8 @@ async def document_page(tenant_slug, document_id, message=None, status=200):
     ctx, principal = current_tenant(), current_principal()
     row = await service.access_document(ctx.scope, document_id)
     item = view(row, principal, await service.settings_of(ctx.scope))
+    # Stored clean at rendering; cleaned again as it is served (as the card documents are), should the list tighten.
+    item["body_markup"] = await document_markup(row.body_html) if row.body_html else None
     return await staff_page("staff/document.html", status, item=item, message=message,
                             people=await _people(ctx.tenant_id) if item["may_distribute"] else [])
 
