@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from bson import ObjectId
 
+from xinfang.petitions.models import Petition
 from tests.login_pages import sign_in
+from tests.staffing import tenant_scope
+from tests.test_instructions import _case
 
 PHONE = {"width": 390, "height": 844}
 CODES = ("supervision_letter", "outgoing", "incoming", "due_on", "account_id", "None")
@@ -19,8 +22,9 @@ async def _fits_and_speaks(page) -> None:
         assert code not in content, code
 
 
-async def test_drafting_approving_and_receiving_a_document_at_phone_width(live_server, browser, tenants, tmp_path):
+async def test_drafting_approving_and_receiving_a_document_at_phone_width(live_server, browser, client, tenants, tmp_path):
     bz, kl = tenants.B, tenants.CHILD_OF_B
+    case = await (await tenant_scope(bz)).repo(Petition).get(await _case(client, bz, f"公文浏览器测试 {ObjectId()}"))
     title = f"关于督促办理群众反映问题的督办函 {ObjectId()}"[:60]
     phone = await browser.new_context(locale="zh-CN", viewport=PHONE, is_mobile=True, has_touch=True)
 
@@ -32,11 +36,13 @@ async def test_drafting_approving_and_receiving_a_document_at_phone_width(live_s
     await page.fill("textarea[name='body']", "群众反映某中学违规收取资料费。\n请于五个工作日内核实办理并报告结果。")
     await page.locator("label.check", has_text="库尔勒").locator("input").check()
     await page.fill("input[name='to_citizen']", "信访人")
+    await page.fill("input[name='link_petition']", case.number)  # the case number staff know
     await _fits_and_speaks(page)
     await page.screenshot(path=str(tmp_path / "document-draft-phone.png"), full_page=True)
     await page.get_by_role("button", name="保存草稿，送核稿").click()
     await page.wait_for_selector("span.badge.state[data-state='draft']")
     doc_url = page.url
+    assert case.number in await page.locator("dl.facts").inner_text()
     assert await page.locator("form[data-action='review']").count() == 0  # not for the drafter
 
     await phone.clear_cookies()

@@ -14,6 +14,8 @@ from ..cards.document_html import document_markup
 from ..display_words import words
 from ..errors import DomainError
 from ..http import refusal_message, staff_page
+from ..petitions.models import Petition
+from ..store.scoped import parse_object_id
 from ..tenancy.models import Tenant
 from ..tenancy.resolution import current_tenant
 from . import service
@@ -71,8 +73,16 @@ def _recipients_from(form) -> list[dict]:
     return out
 
 
-def _links_from(form) -> list[dict]:
-    return [{"kind": "petition", "id": form.get("link_petition").strip()}] if (form.get("link_petition") or "").strip() else []
+async def _links_from(form) -> list[dict]:
+    """The case the form names, by its number (as staff know it) or its id (the case page's link); an unknown one is
+    refused by the service (422 on ``links``)."""
+    value = (form.get("link_petition") or "").strip()[:60]
+    if not value:
+        return []
+    if parse_object_id(value) is None:
+        row = await current_tenant().scope.repo(Petition).find_one({"number": value})
+        value = str(row.id) if row else value
+    return [{"kind": "petition", "id": value}]
 
 
 @document_pages_bp.post("/documents/new")
@@ -82,7 +92,7 @@ async def draft_submit(tenant_slug):
     ctx, principal = current_tenant(), current_principal()
     try:
         row = await service.do_draft(ctx.scope, ctx.tenant, principal, kind=form.get("kind"), title=form.get("title"), body=form.get("body"),
-                                     recipients=_recipients_from(form), links=_links_from(form), reply_to_id=form.get("reply_to_id") or None)
+                                     recipients=_recipients_from(form), links=await _links_from(form), reply_to_id=form.get("reply_to_id") or None)
     except DomainError as refused:
         return await _draft_form(tenant_slug, values=dict(form), errors=refused.fields, message=refusal_message(refused), status=refused.status)
     return redirect(_doc_url(tenant_slug, str(row.id)))
@@ -110,7 +120,7 @@ async def register_submit(tenant_slug):
     try:
         row = await service.do_register(ctx.scope, principal, kind=form.get("kind"), title=form.get("title"), body=form.get("body"),
                                         sender_name=form.get("sender_name"), document_no=form.get("document_no") or "",
-                                        links=_links_from(form), scan=scan)
+                                        links=await _links_from(form), scan=scan)
     except DomainError as refused:
         return await _register_form(tenant_slug, values=dict(form), errors=refused.fields, message=refusal_message(refused), status=refused.status)
     return redirect(_doc_url(tenant_slug, str(row.id)))
