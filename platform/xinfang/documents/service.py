@@ -515,7 +515,7 @@ async def _case_steps(scope: TenantScope, document: OfficialDocument, principal:
         if link.kind != "petition":
             continue
         step = Step(at=now, tenant_id=scope.tenant_id, actor=principal.account_id, actor_name=_name(principal), action=action,
-                    public=False, fields={"document": words, "document_id": str(document.id)})
+                    public=False, fields={"document": words})
         for _ in range(CASE_STEP_TRIES):
             petition = await repo.get(link.id)
             if petition is None:

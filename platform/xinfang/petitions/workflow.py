@@ -45,6 +45,7 @@ FIELD_TITLES = {
     "received_on": {"zh": "收到日期", "en": "Date received"},  # recorded by a staff registration step
     "repeat_of": {"zh": "重复于", "en": "Repeat of"},  # a confirmed repeat petition (service.do_note_repeat)
     "relay_consent": {"zh": "村民同意代为反映", "en": "Villager's consent to relay"},  # relayed by a village supervisor
+    "document": {"zh": "公文", "en": "Document"},  # an official document issued or received on the case (documents/)
 }
 # On the registration step of a petition a village supervisor relayed: the villager's consent in words (supervisors/).
 RELAY_CONSENT_FIELD = "relay_consent"
