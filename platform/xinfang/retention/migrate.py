@@ -24,31 +24,30 @@ TENANT_KEY_SEALED = {"$regex": "^[A-Za-z0-9+/]"}
 
 async def reseal_legacy(keyring: KeyRing, limit: int = 200) -> int:
     """Re-seal up to ``limit`` petitions' identities and notices' contacts; the number re-sealed."""
+    petitions = await Petition.get_pymongo_collection().find(
+        {"identity_sealed": TENANT_KEY_SEALED, "identity_destroyed_on": {"$in": [None]}},
+        projection={"tenant_id": 1, "identity_sealed": 1}).limit(limit).to_list(None)
+    done = await _reseal(keyring, Petition.get_pymongo_collection(), petitions, "identity_sealed", "petition",
+                         petition_of=lambda raw: str(raw["_id"]))
+    notices = await CitizenNotice.get_pymongo_collection().find(
+        {"contact_sealed": TENANT_KEY_SEALED}, projection={"tenant_id": 1, "petition_id": 1, "contact_sealed": 1}
+    ).limit(max(0, limit - len(petitions))).to_list(None)
+    return done + await _reseal(keyring, CitizenNotice.get_pymongo_collection(), notices, "contact_sealed", "citizen notice",
+                                petition_of=lambda raw: raw["petition_id"])
+
+
+async def _reseal(keyring: KeyRing, collection, rows: list[dict], field: str, what: str, petition_of) -> int:
+    """Each row's ``field`` opened with its tenant's key and sealed again with its petition's record key; a write is
+    guarded by the ciphertext it replaces (a second run, or one racing this, changes nothing)."""
     done = 0
-    petitions = Petition.get_pymongo_collection()
-    rows = await petitions.find({"identity_sealed": TENANT_KEY_SEALED, "identity_destroyed_on": {"$in": [None]}},
-                                projection={"tenant_id": 1, "identity_sealed": 1}).limit(limit).to_list(None)
     for raw in rows:
-        pid = str(raw["_id"])
+        row_id = str(raw["_id"])
         try:
-            identity = await keyring.open(raw["tenant_id"], pid, raw["identity_sealed"])
+            opened = await keyring.open(raw["tenant_id"], row_id, raw[field])
         except InvalidTag:
-            log.warning("petition %s: its identity does not open with its tenant's key; left as it is", pid)
+            log.warning("%s %s: its sealed field does not open with its tenant's key; left as it is", what, row_id)
             continue
-        sealed = await keyring.seal_record(raw["tenant_id"], pid, pid, identity)
-        result = await petitions.update_one({"_id": raw["_id"], "identity_sealed": raw["identity_sealed"]}, {"$set": {"identity_sealed": sealed}})
-        done += result.modified_count
-    notices = CitizenNotice.get_pymongo_collection()
-    rows = await notices.find({"contact_sealed": TENANT_KEY_SEALED}, projection={"tenant_id": 1, "petition_id": 1, "contact_sealed": 1}
-                              ).limit(max(0, limit - len(rows))).to_list(None)
-    for raw in rows:
-        notice_id = str(raw["_id"])
-        try:
-            contact = await keyring.open(raw["tenant_id"], notice_id, raw["contact_sealed"])
-        except InvalidTag:
-            log.warning("citizen notice %s: its contact does not open with its tenant's key; left as it is", notice_id)
-            continue
-        sealed = await keyring.seal_record(raw["tenant_id"], raw["petition_id"], notice_id, contact)
-        result = await notices.update_one({"_id": raw["_id"], "contact_sealed": raw["contact_sealed"]}, {"$set": {"contact_sealed": sealed}})
+        sealed = await keyring.seal_record(raw["tenant_id"], petition_of(raw), row_id, opened)
+        result = await collection.update_one({"_id": raw["_id"], field: raw[field]}, {"$set": {field: sealed}})
         done += result.modified_count
     return done
