@@ -77,7 +77,7 @@ STEP_FIELD: Words = {
     "text": _w("内容", "Text"), "report": _w("办理结果", "Result of handling"), "message": _w("督办意见", "Reminder"),
     "report_due_on": _w("结果报送期限", "Result report due"), "received_on": _w("收到日期", "Date received"),
     "repeat_of": _w("重复于", "Repeat of"),
-    "relay_consent": _w("村民同意代为反映", "Villager's consent to relay"),
+    "relay_consent": _w("村民同意代为反映", "Villager's consent to relay"), "document": _w("公文", "Document"),
 }
 # ---------------------------------------------------------------- cards and supervision actions
 SUPERVISION_KIND: Words = {"card": _w("监督卡", "Card"), "action": _w("监督措施", "Supervision action")}
