@@ -31,6 +31,7 @@ from ..petitions.models import Petition, Step
 from ..petitions.service import china_today, tenant_calendar
 from ..store.documents import deterministic_id, utcnow
 from ..store.scoped import TenantScope
+from ..store.serials import claim_serial
 from ..tenancy.models import Tenant
 from ..tenancy.service import get_tenant
 from ..cards.documents import date_words
@@ -270,19 +271,12 @@ async def do_review(scope: TenantScope, document: OfficialDocument, principal: P
 
 async def _claim_number(scope: TenantScope, document: OfficialDocument, year: str) -> int:
     """The document's serial in its year: its own earlier claim, else the next free one (see models.DocumentNumber)."""
-    repo = scope.repo(DocumentNumber)
-    for _ in range(NUMBER_TRIES):
-        mine = await repo.find_one({"document_id": str(document.id)})
-        if mine is not None:
-            return mine.serial
-        last = await repo.find({"year": year}).sort("-serial").limit(1).to_list()
-        serial = last[0].serial + 1 if last else 1
-        try:
-            await repo.insert(DocumentNumber(tenant_id=scope.tenant_id, year=year, serial=serial, document_id=str(document.id)))
-            return serial
-        except DuplicateKeyError:
-            continue  # someone took that serial (or this document's claim) first: look again
-    raise Conflict({"zh": "文号分配繁忙，请稍后再试", "en": "numbers are busy being given; try again"})
+    serial = await claim_serial(scope.repo(DocumentNumber), owner={"document_id": str(document.id)}, sequence={"year": year},
+                                claim=lambda n: DocumentNumber(tenant_id=scope.tenant_id, year=year, serial=n, document_id=str(document.id)),
+                                tries=NUMBER_TRIES)
+    if serial is None:
+        raise Conflict({"zh": "文号分配繁忙，请稍后再试", "en": "numbers are busy being given; try again"})
+    return serial
 
 
 async def do_sign(scope: TenantScope, tenant: Tenant, document: OfficialDocument, principal: Principal,

@@ -25,6 +25,7 @@ from ..retention.policy import end_of
 from ..retention.shredding import ClosedDays
 from ..store.documents import utcnow
 from ..store.scoped import TenantScope, parse_object_id
+from ..store.serials import claim_serial
 from ..tenancy.context import TenantContext
 from ..timefmt import zone
 from . import rules, snapshot
@@ -92,20 +93,14 @@ def _label(kind: str, subject) -> tuple[str, str]:
 
 async def _claim(scope: TenantScope, record: ArchivedRecord) -> int:
     """The next serial of (year, kind), claimed for this record; the serial already claimed for it, if any."""
-    repo = scope.repo(ArchiveNumber)
-    for _ in range(CLAIM_TRIES):
-        mine = await repo.find_one({"record_id": str(record.id)})
-        if mine is not None:
-            return mine.serial
-        last = await repo.find({"year": record.year, "category": record.subject_kind}).sort("-serial").limit(1).to_list()
-        serial = (last[0].serial if last else 0) + 1
-        try:
-            await repo.insert(ArchiveNumber(tenant_id=scope.tenant_id, year=record.year, category=record.subject_kind,
-                                            serial=serial, record_id=str(record.id)))
-            return serial
-        except DuplicateKeyError:  # someone took this serial (or this record's claim landed meanwhile): look again
-            continue
-    raise Conflict({"zh": "归档的人太多，请稍后再试", "en": "too many archiving at once; try again shortly"})
+    serial = await claim_serial(scope.repo(ArchiveNumber), owner={"record_id": str(record.id)},
+                                sequence={"year": record.year, "category": record.subject_kind},
+                                claim=lambda n: ArchiveNumber(tenant_id=scope.tenant_id, year=record.year, category=record.subject_kind,
+                                                              serial=n, record_id=str(record.id)),
+                                tries=CLAIM_TRIES)
+    if serial is None:
+        raise Conflict({"zh": "归档的人太多，请稍后再试", "en": "too many archiving at once; try again shortly"})
+    return serial
 
 
 async def do_archive(ctx: TenantContext, actor: Principal, kind: str, subject_id: str, now: datetime | None = None) -> ArchivedRecord:
