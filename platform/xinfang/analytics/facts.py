@@ -231,9 +231,9 @@ async def refresh(subject: str, entity_id: str, *, settle: bool = True) -> bool:
         return False
     months: set[tuple[str, str]] = set()
     for _ in range(_REFRESH_ROUNDS):
-        days = touched_days(old) | touched_days(new)
-        months |= touched_months(old) | touched_months(new)
-        await mark(touched_months(old) | touched_months(new), days)  # before the write: a crash leaves a mark, never an uncounted fact
+        touched = touched_months(old) | touched_months(new)
+        months |= touched
+        await mark(touched, touched_days(old) | touched_days(new))  # before the write: a crash leaves a mark, never an uncounted fact
         if new is None:
             await collection.delete_one({"_id": oid})
         else:
