@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -162,3 +163,31 @@ def petition_answers(tag: str) -> dict:
 
 def petition_body(tag: str) -> dict:
     return {"form": "petition", "anonymous": True, "answers": petition_answers(tag)}
+
+
+@asynccontextmanager
+async def fresh_store(prefix: str, database: str):
+    """A temporary data directory with nx-27017 on a free port, opened as the platform opens it (Beanie bound to
+    every plugin's documents); yields the data directory, and removes it all afterwards."""
+    import logging
+    import shutil
+    import tempfile
+
+    from xinfang.plugins import document_models, make_plugin_manager
+    from xinfang.settings import Settings
+    from xinfang.store.client import Store
+    from xinfang.store.embedded import EmbeddedStore
+
+    data_dir = Path(tempfile.mkdtemp(prefix=prefix))
+    store = EmbeddedStore(data_dir / "store", free_port()).start()
+    try:
+        settings = Settings(data_dir=data_dir, mongodb_uri=store.uri, mongodb_database=database, log_level="WARNING")
+        opened = await Store.open(settings, document_models(make_plugin_manager()))
+        try:
+            yield data_dir
+        finally:
+            await opened.close()
+    finally:
+        logging.getLogger("xinfang.store.embedded").setLevel(logging.ERROR)
+        store.stop(timeout=3)
+        shutil.rmtree(data_dir, ignore_errors=True)

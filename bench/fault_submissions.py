@@ -541,7 +541,7 @@ def main() -> int:
     parser.add_argument("--cycles", type=int, default=None, help="cycles of kills (default 2; --quick 1)")
     parser.add_argument("--kill", default=",".join(KINDS), help=f"what to kill in each cycle, in order (default {','.join(KINDS)})")
     parser.add_argument("--settle", type=float, default=None, help="seconds of load before each kill (default 5; --quick 1.5)")
-    parser.add_argument("--pause", type=float, default=None, help="seconds a citizen waits after a receipt before the next petition (default 0.5; --quick 0.3)")
+    parser.add_argument("--pause", type=float, default=None, help="seconds a citizen waits after a receipt before the next petition (default 0.5; --quick 1.0)")
     parser.add_argument("--workers", type=int, default=1, help="Celery worker processes of xinfang run (default 1)")
     parser.add_argument("--recover-timeout", type=float, default=90, help="seconds a part may take to work again (default 90)")
     parser.add_argument("--drain", type=float, default=30, help="max seconds for pending retries at the end (default 30)")
@@ -553,7 +553,7 @@ def main() -> int:
     parser.add_argument("--strict", action="store_true", help="exit 3 on warnings too (half-written, 5xx-but-stored, lookups)")
     parser.add_argument("--keep", action="store_true", help="keep the data directory and the log")
     args = parser.parse_args()
-    defaults = dict(clients=(2, 8), cycles=(1, 2), settle=(1.5, 5.0), lookups=(2, 6), pause=(0.3, 0.5), complete_timeout=(30.0, 120.0))
+    defaults = dict(clients=(2, 8), cycles=(1, 2), settle=(1.5, 5.0), lookups=(2, 6), pause=(1.0, 0.5), complete_timeout=(30.0, 120.0))
     for name, (quick, full) in defaults.items():
         if getattr(args, name) is None:
             setattr(args, name, quick if args.quick else full)

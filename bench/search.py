@@ -1090,8 +1090,11 @@ class WhatIfSearchers:
     def get(self, data_dir, tenant_id):
         return WhatIfSearcher(self.real.get(data_dir, tenant_id), self.filters)
 
+    def holding(self):
+        return self.real.holding()
+
     def filter_docs(self, tenant_id, searcher, filter_query):
-        # The platform now counts while collecting and keeps filter sets itself (service._SearcherCache),
+        # The platform now counts while collecting and keeps filter sets itself (querying._PetitionSearchers),
         # so since the fix these what-if columns measure the same thing as "ours".
         inner = searcher.inner if isinstance(searcher, WhatIfSearcher) else searcher
         return self.real.filter_docs(tenant_id, inner, filter_query)

@@ -253,6 +253,11 @@ async def test_admin_page_creates_an_account_and_shows_its_password_once(app, te
     assert one_time not in await (await browser.get(f"/t/{tenants.A}/admin/accounts")).get_data(as_text=True)
     bad = await browser.post(f"/t/{tenants.A}/admin/accounts", form={"csrf_token": csrf, "username": "含中文", "display_name": "x"})
     assert bad.status_code == 422 and "英文字母" in await bad.get_data(as_text=True)
+    # a taken username: said once above, and under the username field, with what was typed kept
+    taken = await browser.post(f"/t/{tenants.A}/admin/accounts", form={"csrf_token": csrf, "username": username, "display_name": "重名的"})
+    text = await taken.get_data(as_text=True)
+    assert taken.status_code == 409 and f"用户名 {username} 已存在（" not in text  # not the message twice over
+    assert re.search(r'<p class="xf-error" id="username-error">用户名 \S+ 已存在</p>', text) and 'value="重名的"' in text
     other = app.test_client()
     assert (await staff_login(other, tenants.A, username, one_time)).status_code == 302
 

@@ -13,6 +13,7 @@ import httpx
 
 from xinfang.calendar.workdays import WorkingCalendar
 from tests.login_pages import live_token, sign_in
+from playwright.async_api import expect
 
 
 async def test_an_admin_enters_the_2027_spring_festival_and_the_deadline_moves_past_it(live_server, browser, tenants, tmp_path):
@@ -87,7 +88,7 @@ async def test_an_admin_adds_a_dictionary_word_and_changes_a_plugin_by_typing_an
         await page.wait_for_selector("#add-word")
         await page.fill("#word", "城关镇 中心小学")
         await page.click("#add-word button")
-        assert "词语中不能有空格" in await page.inner_text("#word-error")
+        await expect(page.locator("#word-error")).to_contain_text("词语中不能有空格")
         await page.fill("#word", "城关镇中心小学")
         await page.click("#add-word button")
         await page.wait_for_selector("#saved")

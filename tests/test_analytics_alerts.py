@@ -7,14 +7,16 @@ tenant B sees nothing of A's alerts."""
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import date, timedelta
+from urllib.parse import urlencode
 
 import numpy as np
 import pytest
 
 from tests.conftest import eventually, login_token
-from xinfang.analytics.detectors import Crossing, at_least, cusum, rising, upper_limit
+from xinfang.analytics.detectors import Crossing, at_least, baseline_windows, benjamini_hochberg, cusum, rising, rising_many, upper_limit
 
 ISOLATION_CASES = {
     "analytics_pages.alerts_page": {"method": "GET", "path": "/staff/analytics/alerts", "kind": "collection"},
@@ -88,6 +90,35 @@ def test_a_smaller_lasting_rise_is_caught_by_the_cusum():
         daily[END - timedelta(days=k)] = 2 if k in (0, 7) else 1  # 8 a week for two weeks: not above the window's limit of 8
     crossing = rising(daily, END, sensitivity="medium", min_count=5)
     assert crossing is not None and crossing.method == "cusum" and crossing.count == 8
+
+
+def test_fifty_flat_categories_raise_no_alert_once_corrected_and_a_surge_still_exactly_one():
+    """A tenant with 50 categories, each flat at 5 a week (fixed seeds): checked one by one at 1 in 100, two of them
+    cross by chance; checked together (Benjamini-Hochberg across the 50) none does, and a surge of 14 more in a week
+    in one of them is still exactly one alert, whose limit is the corrected one and whose words say so."""
+    from xinfang.analytics.alerts import crossing_text
+
+    flat = {f"c{i}": noisy(i) for i in range(50)}
+    uncorrected = [key for key, daily in flat.items() if rising(daily, END, sensitivity="medium")]
+    assert len(uncorrected) >= 1  # the false alarms the correction is for (c10 and c34 with these seeds)
+    assert rising_many(flat, END, sensitivity="medium") == {}
+    surged = dict(flat, c7={day: n + (2 if (END - day).days < 7 else 0) for day, n in flat["c7"].items()})
+    crossed = rising_many(surged, END, sensitivity="medium")
+    assert list(crossed) == ["c7"]
+    c = crossed["c7"]
+    assert c.checked == 50 and c.alpha == 0.01 / 50 and c.method == "poisson" and c.count > c.limit
+    assert c.limit == upper_limit(baseline_windows(surged["c7"], END, 7, 8),
+                                  0.01 / 50)[1]
+    text = crossing_text("category", {"zh": "教育收费", "en": "school fees"}, c)
+    assert "本次共检查 50 个类别和地区，上限已按此提高" in text["zh"] and "50 categories and regions were checked together" in text["en"]
+    # one series alone: the same test as before the correction
+    assert rising_many({"only": surged["c7"]}, END, sensitivity="medium")["only"].limit == rising(surged["c7"], END).limit
+
+
+def test_benjamini_hochberg_rejects_the_smallest_p_values_up_to_the_last_under_its_line():
+    rejected, level = benjamini_hochberg({"a": 0.001, "b": 0.012, "c": 0.02, "d": 0.5}, 0.05)
+    assert rejected == {"a", "b", "c"} and level == 3 * 0.05 / 4  # 0.02 <= 3 x 0.05 / 4 lets b and c in too
+    assert benjamini_hochberg({"a": 0.02, "b": 0.5}, 0.01)[0] == set()
 
 
 # ----------------------------------------------------------------------------- end to end
@@ -228,7 +259,10 @@ async def test_thresholds_are_saved_as_configuration_versions_and_a_bad_one_is_r
     tenant = await _tenant(tenants.B)
     before = len(await list_config_versions(_scope(tenant), AREA))
     wanted = {"checks": ["category", "collective"], "sensitivity": "low", "min_count": 7, "baseline_weeks": 6, "collective_min": 2,
-              "repeat_min": 4, "repeat_days": 60, "overdue_min": 9, "recipients": ["leader", "tenant_admin"]}
+              "repeat_min": 4, "repeat_days": 60, "overdue_min": 9, "recipients": ["leader", "auditor"], "recipient_accounts": [],
+              "lower_alerts": "summary"}
+    refused = await client.put(f"/t/{tenants.B}/api/analytics/alert-settings", headers=admin, json=dict(wanted, recipients=["leader", "tenant_admin"]))
+    assert refused.status_code == 422 and "职责分离" in (await refused.get_json())["error"]["fields"]["recipients"]["zh"]
     saved = await client.put(f"/t/{tenants.B}/api/analytics/alert-settings", headers=admin, json=wanted)
     assert saved.status_code == 200 and await saved.get_json() == wanted
     versions = await list_config_versions(_scope(tenant), AREA)
@@ -333,11 +367,116 @@ async def test_the_sweep_checks_each_tenant_once_per_interval(app, tenants, monk
         return []
     monkeypatch.setattr(alerts, "run_alert_checks", record)
     later = utcnow() + timedelta(days=30)  # every mark is older than the interval then
-    await alerts.sweep_alerts(later)
+    # skip_idle=False: every due tenant checked, as A and B may have nothing a check could find by then (idle tenants
+    # passed by: tests/test_alert_sweep_skips.py)
+    await alerts.sweep_alerts(later, skip_idle=False)
     assert {tenants.A, tenants.B} <= set(checked) and len(checked) == len(set(checked))
     checked.clear()
-    await alerts.sweep_alerts(later + alerts.CHECK_EVERY / 2)
+    await alerts.sweep_alerts(later + alerts.CHECK_EVERY / 2, skip_idle=False)
     assert checked == []  # checked already within the interval
-    await alerts.sweep_alerts(later + alerts.CHECK_EVERY * 1.1)
+    await alerts.sweep_alerts(later + alerts.CHECK_EVERY * 1.1, skip_idle=False)
     assert {tenants.A, tenants.B} <= set(checked)
     await alerts.AlertCheckMark.get_pymongo_collection().update_many({}, {"$set": {"at": utcnow()}})  # as the real clock has it
+
+
+async def _page_settings(client, slug: str, admin: dict, **changes) -> object:
+    form = {"checks": ["category", "region", "word", "collective", "repeat_person", "overdue_unit"], "sensitivity": "medium",
+            "min_count": "5", "baseline_weeks": "8", "collective_min": "1", "repeat_min": "3", "repeat_days": "30", "overdue_min": "5",
+            "recipients": ["leader"], "lower_alerts": "summary"} | changes
+    pairs = [(k, item) for k, v in form.items() for item in (v if isinstance(v, list) else [v])]  # a box ticked = one pair
+    return await client.post(f"/t/{slug}/staff/analytics/alert-settings", data=urlencode(pairs),
+                             headers=admin | {"Content-Type": "application/x-www-form-urlencoded"})
+
+
+async def test_a_county_surge_alerts_the_county_and_the_prefecture_sees_one_summary_line(client, tenants):
+    """库尔勒 (below 巴州) gets six petitions under a region of its own: 库尔勒 raises one alert and tells its leaders;
+    巴州's own check raises none for it and tells its leaders nothing, but its alerts page and dashboard show one summary
+    line for 库尔勒; with the setting "not shown" the line is gone."""
+    from xinfang.analytics.alerts import _daily, run_alert_checks, tenant_today
+    from xinfang.analytics.models import AnalyticsFact
+
+    admin_b = await login_token(client, tenants.B, "admin")
+    assert (await _page_settings(client, tenants.B, admin_b)).status_code == 302  # 巴州 as sensitive as 库尔勒
+    registrar = await login_token(client, tenants.CHILD_OF_B, "handler")  # 库尔勒's handler registers too
+    hot = f"县级预警区{uuid.uuid4().hex[:6]}"
+    await _file(client, tenants.CHILD_OF_B, registrar, hot, 6)
+    korla, bazhou = await _tenant(tenants.CHILD_OF_B), await _tenant(tenants.B)
+    today = tenant_today(korla)
+
+    async def counted():
+        return await AnalyticsFact.get_pymongo_collection().count_documents({"tenant_id": str(korla.id), "region": hot}) == 6 and \
+            await _region_total(bazhou, hot, today) == 6 and \
+            sum((await _daily(korla, "received", today - timedelta(days=6), today, "region")).get(hot, {}).values()) == 6
+        # 巴州's tree counts 库尔勒's petitions, and 库尔勒's own cells (what its check reads) are settled
+    await eventually(counted, message="the rollups count the county's petitions")
+    county = [a for a in await run_alert_checks(korla, today, only=("region",)) if a.subject == hot]
+    upper = [a for a in await run_alert_checks(bazhou, today, only=("region",)) if a.subject == hot]
+    assert len(county) == 1 and upper == []  # before: 巴州 counted 库尔勒's petitions as its own and raised a second alert
+
+    leader_b = await login_token(client, tenants.B, "leader")
+    notes = await (await client.get(f"/t/{tenants.B}/api/notifications", headers=leader_b)).get_json()
+    assert not [n for n in notes["notifications"] if hot in str(n["text"])]
+    page = await (await client.get(f"/t/{tenants.B}/staff/analytics/alerts", headers=leader_b)).get_data(as_text=True)
+    assert 'id="lower-alerts"' in page and f'data-lower="{tenants.CHILD_OF_B}"' in page and "库尔勒" in page and "地区异常增多" in page
+    assert hot not in page  # a summary: the body and how many of which check, not the county's alert itself
+    dashboard = await (await client.get(f"/t/{tenants.B}/staff/analytics/", headers=leader_b)).get_data(as_text=True)
+    assert f'data-lower="{tenants.CHILD_OF_B}"' in dashboard
+    leader_k = await login_token(client, tenants.CHILD_OF_B, "leader")
+    mine = await (await client.get(f"/t/{tenants.CHILD_OF_B}/staff/analytics/alerts", headers=leader_k)).get_data(as_text=True)
+    assert hot in mine and 'id="lower-alerts"' not in mine  # nobody below 库尔勒
+
+    assert (await _page_settings(client, tenants.B, admin_b, lower_alerts="hidden")).status_code == 302
+    try:
+        page = await (await client.get(f"/t/{tenants.B}/staff/analytics/alerts", headers=leader_b)).get_data(as_text=True)
+        assert 'id="lower-alerts"' not in page
+    finally:
+        assert (await _page_settings(client, tenants.B, admin_b)).status_code == 302
+
+
+async def test_named_people_receive_alerts_and_only_people_who_may_read_them(client, tenants):
+    """巴州's admin names one of its leaders, 副职 "deputy", and no role on the settings page: the next alert reaches the
+    deputy, not the other leader. Naming the admin account itself, or an account of another body, is refused with words (separation of
+    duties: alerts go to people who may read them)."""
+    from xinfang.analytics.alerts import NOTIFICATION_KIND, run_alert_checks, tenant_today
+    from xinfang.analytics.alert_settings import alert_settings
+
+    admin = await login_token(client, tenants.B, "admin")
+    leader = await login_token(client, tenants.B, "leader")
+    accounts = (await (await client.get(f"/t/{tenants.B}/api/accounts", headers=leader)).get_json())["accounts"]
+    auditor_id = next(a["id"] for a in accounts if a["username"] == "deputy")
+    admin_id = next(a["id"] for a in accounts if a["username"] == "admin")
+    other = (await (await client.get(f"/t/{tenants.A}/api/accounts", headers=await login_token(client, tenants.A, "leader"))).get_json())["accounts"]
+    shown = await (await client.get(f"/t/{tenants.B}/staff/analytics/alert-settings", headers=admin)).get_data(as_text=True)
+    assert f'value="{auditor_id}"' in shown and f'value="{admin_id}"' not in shown and "指定接收人" in shown
+    refused = await _page_settings(client, tenants.B, admin, recipients=[], recipient_accounts=[admin_id])
+    text = await refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "职责分离" in text
+    refused = await _page_settings(client, tenants.B, admin, recipients=[], recipient_accounts=[other[0]["id"]])
+    assert refused.status_code == 422 and "本单位" in await refused.get_data(as_text=True)
+    assert (await _page_settings(client, tenants.B, admin, recipients=[])).status_code == 422  # nobody at all
+    saved = await _page_settings(client, tenants.B, admin, recipients=[], recipient_accounts=[auditor_id])
+    assert saved.status_code == 302
+    bazhou = await _tenant(tenants.B)
+    try:
+        assert (await alert_settings(_scope(bazhou))).recipient_accounts == [auditor_id]
+        page = await (await client.get(f"/t/{tenants.B}/staff/analytics/alert-settings", headers=admin)).get_data(as_text=True)
+        assert re.search(rf'value="{auditor_id}"\s+checked', page)
+        registrar = await login_token(client, tenants.B, "handler")  # 巴州's handler registers too
+        hot = f"指定接收人预警区{uuid.uuid4().hex[:6]}"
+        await _file(client, tenants.B, registrar, hot, 6)
+        today = tenant_today(bazhou)
+
+        async def counted():
+            return await _region_total(bazhou, hot, today) == 6
+        await eventually(counted, message="the rollups count the petitions filed")
+        raised = [a for a in await run_alert_checks(bazhou, today, only=("region",)) if a.subject == hot]
+        assert len(raised) == 1
+        auditor = await login_token(client, tenants.B, "deputy")
+
+        async def told(headers):
+            body = await (await client.get(f"/t/{tenants.B}/api/notifications", headers=headers)).get_json()
+            return [n for n in body["notifications"] if n["kind"] == NOTIFICATION_KIND and hot in n["text"]["zh"]]
+        assert len(await eventually(lambda: told(auditor), message="the named deputy is told")) == 1
+        assert await told(leader) == []  # no role chosen: the leaders are not told this time
+    finally:
+        assert (await _page_settings(client, tenants.B, admin)).status_code == 302

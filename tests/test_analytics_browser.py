@@ -79,6 +79,8 @@ async def test_a_leader_opens_the_dashboard_a_saved_report_and_the_cases_behind_
         assert name in await page.inner_text("h1")
         visits = page.locator('tr[data-key="channel=visit"] td[data-kind="value"] a')
         assert await visits.inner_text() == "3"
+        said = await page.locator("main").inner_text()
+        assert f"统计期间：{first.year}年{first.month}月1日 — " in said and f"{first.isoformat()}" not in said  # days in Chinese
         await page.screenshot(path=str(shots / f"analytics-saved-report-{size}.png"), full_page=True)
 
         if size == "desk":  # the cases behind a number: once, on the phone, is enough
@@ -89,5 +91,8 @@ async def test_a_leader_opens_the_dashboard_a_saved_report_and_the_cases_behind_
         await _no_sideways_scroll(page, f"the cases behind a number ({size})")
         assert "受理件数：3 件" in await page.inner_text("h1")
         assert await page.locator("table.drill tbody tr").count() == 3
+        first_case = page.locator("table.drill tbody tr").first  # one card a case on the phone, not four squeezed columns
+        assert (await first_case.locator("td.title").bounding_box())["width"] >= 250
+        assert await first_case.locator('td[data-label="状态"]').count() == 1 and await page.locator("table.drill thead").is_hidden()
         await page.screenshot(path=str(shots / f"analytics-drill-{size}.png"), full_page=True)
         await context.close()

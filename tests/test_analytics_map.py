@@ -294,6 +294,11 @@ async def test_the_dashboard_carries_a_small_map_of_the_area(client, tenants):
     assert page.status_code == 200, html
     panel = re.search(r'<section class="xf-panel" aria-labelledby="map-panel-h">.*?</section>', html, re.S)
     assert panel and "/staff/analytics/map" in panel.group(0) and 'id="panel-652801"' in panel.group(0)
+    words = re.sub(r"<svg.*?</svg>", "", panel.group(0), flags=re.S)
+    assert "地图上" in words and "查看地图和数字" in words and not re.search(r"[A-Za-z]{3,}", re.sub(r"<[^>]*>", "", words)), words
+    english = await client.get(f"/t/{tenants.B}/staff/analytics/?lang=en", headers=leader_b)
+    panel = re.search(r'<section class="xf-panel" aria-labelledby="map-panel-h">.*?</section>', await english.get_data(as_text=True), re.S)
+    assert "See the map and numbers" in panel.group(0) and "查看地图" not in panel.group(0)
 
 
 def test_the_panel_says_what_the_map_leaves_out():
@@ -303,4 +308,36 @@ def test_the_panel_says_what_the_map_leaves_out():
 
     assert _elsewhere_words(SimpleNamespace(outside=[], unknown=0)) == ""
     said = _elsewhere_words(SimpleNamespace(outside=[("新疆 乌鲁木齐市", 2), ("北京市", 1)], unknown=18))
-    assert "本地区以外 3 件" in said and "未填地区 18 件" in said and "no region given 18" in said
+    assert "本地区以外 3 件" in said and "未填地区 18 件" in said and "no region" not in said  # one language at a time
+    said = _elsewhere_words(SimpleNamespace(outside=[("北京市", 1)], unknown=18), "en")
+    assert "outside the area 1" in said and "no region given 18" in said and "未填" not in said
+
+
+def test_the_map_keys_place_every_code_as_the_region_codes_do():
+    """The national root's map reads keys counted per level (``cells.map_keys``) instead of every region code of the
+    country: for every code of the list (and unplaced ones), each view's numbers equal ``tally``'s over the codes."""
+    from collections import Counter
+
+    from xinfang.analytics import boundaries, cells, maps
+    from xinfang.forms import regions
+
+    rng = random.Random(27)
+    counts = {code: rng.randint(1, 9) for code in regions.names()}
+    counts.update({"": 4, "320102001": 3, "不知道": 2, "999999": 1})  # no region, a township, words, a code not in the list
+    keys: dict[str, Counter] = {}
+    for code, n in counts.items():
+        for name, value in cells.map_keys(code):
+            keys.setdefault(name, Counter())[value] += n
+    provinces = [c for c, _ in regions.children("")]
+    views = [boundaries.NATIONAL, *provinces, *rng.sample([c for c in regions.names() if boundaries.known(c)], 400),
+             "110105", "429004", "441900", "659011"]
+    for code in views:
+        if not boundaries.known(code):
+            continue
+        view = boundaries.view(code)
+        assert maps.chain_reads(code) is not None, code
+        expected = maps.tally(view, counts, root=boundaries.NATIONAL)
+        assert maps.chain_tally(code, keys) == expected, code
+        assert expected[2] == 10  # the unplaced, whatever the view
+    assert sum(keys["map1"].values()) == sum(counts.values())  # every petition once on the country's map
+    assert {cells.slice_of(f"received|{n}={v}", "month") for n, vs in keys.items() for v in vs} >= {"map1", "map2/32", "map3/65"}

@@ -98,6 +98,7 @@ async def test_a_leader_drills_the_map_down_by_clicking(live_server, browser, te
     fills = {code: await page.get_attribute(f"#m-{code}", "fill") for code in ("652822", "652801", "652824")}
     assert fills["652822"] != fills["652801"] != fills["652824"]  # 3, 1 and 0 in three colours
     assert "轮台县：3" in await page.inner_html("#m-652822")
+    assert (await page.inner_text("p.xf-help .period")).startswith("统计期间：20")  # a Chinese colon before a Chinese date
     assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")  # no sideways scrolling
     await page.screenshot(path=str(shots / "map-phone.png"), full_page=True)
     await page.goto(url + "&lang=en")

@@ -405,3 +405,148 @@ def test_a_report_by_time_alone_lists_every_month_and_its_line_has_no_gaps():
     assert weeks == ["2026-11-02", "2026-11-09", "2026-11-16", "2026-11-23", "2026-11-30"]
     (line,) = chart_view(result, "t", "zh", {})
     assert line["svg"].count("<circle") == 4  # a point for each month, the quiet ones at zero
+
+
+# ----------------------------------------------------------------------------- what the numbers mean (issue 14)
+
+
+async def _walk(client, slug: str, pid: str, steps: list[tuple[dict, str, dict]]) -> None:
+    for headers, step, fields in steps:
+        moved = await client.post(f"/t/{slug}/api/petitions/{pid}/transitions/{step}", headers=headers, json={"fields": fields})
+        assert moved.status_code == 200, await moved.get_data(as_text=True)
+
+
+async def test_a_case_closed_after_its_time_limit_stays_overdue_as_closed_late(client, tenants, heads):
+    """Two cases of one region: one closed after its time limit had passed (the sweeper had flagged it), one within it.
+    Closing clears the petition's limit and flag, yet the report's 超期件数 counts the late one (超期办结) and lists it,
+    the dashboard says which number includes closed-late cases, and a rebuild gives the same."""
+    from xinfang.analytics import rollups
+    from xinfang.analytics.models import AnalyticsFact
+    from xinfang.analytics.reports import ReportSpec
+    from xinfang.analytics.service import rebuild
+    from xinfang.petitions.models import Petition
+    from xinfang.store.scoped import parse_object_id
+    from xinfang.tenancy.models import Tenant
+
+    registrar = await login_token(client, tenants.A, "registrar")
+    leader, handler = heads["leader"], heads["handler"]
+    region = f"超期办结测试{random.randrange(10**6):06d}"
+    day = date(random.randrange(2005, 2009), random.randrange(1, 13), 12)
+    late = await _register(client, tenants.A, registrar, day, "letter", f"{region} 超期后办结", region)
+    in_time = await _register(client, tenants.A, registrar, day, "letter", f"{region} 按期办结", region)
+    accounts = (await (await client.get(f"/t/{tenants.A}/api/accounts", headers=leader)).get_json())["accounts"]
+    handler_id = next(a["id"] for a in accounts if a["username"] == "handler")
+    for pid in (late, in_time):
+        await _walk(client, tenants.A, pid, [(leader, "accept", {}), (leader, "assign", {"assignee": handler_id}),
+                                             (handler, "reply", {"reply": "已处理。"})])
+    # the time limit of the first passed long ago, and the sweeper flagged it (as petitions.service.flag_overdue does)
+    await Petition.get_pymongo_collection().update_one({"_id": parse_object_id(late)}, {"$set": {"due_on": "2005-01-01", "overdue": True}})
+    for pid in (late, in_time):
+        await _walk(client, tenants.A, pid, [(handler, "close", {})])
+    closed = await Petition.get_pymongo_collection().find_one({"_id": parse_object_id(late)})
+    assert closed["due_on"] is None and closed["overdue"] is False and closed["last_due_on"] == "2005-01-01"
+
+    viewer = await Tenant.find_one({"slug": tenants.A})
+    spec = ReportSpec(measures=["received", "overdue", "open_now"], start=day, end=day, filters={"region": [region]})
+
+    async def counted():
+        values = (await rollups.run_report(viewer, spec)).totals.values
+        return values if values["received"] == 2 and values["open_now"] == 0 else None
+
+    values = await eventually(counted, timeout=60, message="both cases counted as closed")
+    assert values["overdue"] == 1  # before: 0, closing had cleared what made it overdue
+    count, cases = await rollups.drill_down(viewer, spec, {}, "overdue")
+    assert count == 1 and [c.subject_id for c in cases] == [late]  # the list behind the number
+    fact = await AnalyticsFact.get_pymongo_collection().find_one({"_id": parse_object_id(in_time)})
+    assert fact["overdue"] is False
+    await rebuild([str(viewer.id)])
+    assert (await rollups.run_report(viewer, spec)).totals.values["overdue"] == 1
+
+    query = urlencode({"m": "overdue", "start": day.isoformat(), "end": day.isoformat(), "f.region": region})
+    html = await (await client.get(f"/t/{tenants.A}/staff/analytics/reports?{query}", headers=leader)).get_data(as_text=True)
+    assert "超期件数（含超期办结）" in html and "超期后才办结" in html  # the measure says what it counts
+    dashboard = await (await client.get(f"/t/{tenants.A}/staff/analytics/", headers=leader)).get_data(as_text=True)
+    assert 'data-figure="overdue_year"' in dashboard and "含超期办结" in dashboard and "超期未办结" in dashboard
+
+
+async def test_a_card_types_new_colour_reaches_the_facts_of_cards_already_issued(client, tenants, heads):
+    """A tenant admin publishes a changed colour of a card type: the cards of that type issued before are counted under
+    the new colour at once (a task refreshes their facts), not at each card's next event or a rebuild."""
+    from xinfang.analytics import rollups
+    from xinfang.analytics.models import AnalyticsFact
+    from xinfang.analytics.reports import ReportSpec
+    from xinfang.store.scoped import TenantScope
+    from xinfang.tenancy.models import Tenant
+    from tests.test_cards_steps import issued_to, person
+
+    admin = await login_token(client, tenants.A, "admin")
+    shown = await (await client.get(f"/t/{tenants.A}/api/card-types", headers=admin)).get_json()
+    key = f"colourtest{random.randrange(10**6):06d}"
+    body = next(c for c in shown["card_types"] if c["key"] == "yellow") | {
+        "key": key, "name": {"zh": f"颜色测试卡{key[-6:]}", "en": f"Colour test {key[-6:]}"}, "colour": "#2a9d8f",
+        "colour_name": {"zh": "青绿", "en": "Teal"}}
+    body = {k: v for k, v in body.items() if k not in ("id", "tenant_id", "created_at", "updated_at", "source")}
+    created = await client.put(f"/t/{tenants.A}/api/card-types/{key}", headers=admin, json=body)
+    assert created.status_code == 200, await created.get_data(as_text=True)
+    viewer = await Tenant.find_one({"slug": tenants.A})
+    day = date(random.randrange(2051, 2060), random.randrange(1, 13), 10)  # issued on a day nobody else's cards are
+    for _ in range(2):
+        await issued_to(TenantScope(viewer.id), person(), day.isoformat(), type_key=key)
+    spec = ReportSpec(measures=["cards_issued"], dimensions=["colour"], start=day, end=day)
+
+    async def by_colour(colour: str):
+        rows = {c.key["colour"]: c.values["cards_issued"] for c in (await rollups.run_report(viewer, spec)).rows}
+        return rows if rows.get(colour) == 2 else None
+
+    await eventually(lambda: by_colour("#2a9d8f"), timeout=60, message="the two cards counted in teal")
+    changed = await client.put(f"/t/{tenants.A}/api/card-types/{key}", headers=admin, json=body | {
+        "colour": "#6a4c93", "colour_name": {"zh": "紫", "en": "Purple"}})
+    assert changed.status_code == 200, await changed.get_data(as_text=True)
+    rows = await eventually(lambda: by_colour("#6a4c93"), timeout=60, message="the two cards counted in the new colour")
+    assert "#2a9d8f" not in rows
+    facts = await AnalyticsFact.get_pymongo_collection().find({"tenant_id": str(viewer.id), "card_type": key}).to_list(None)
+    assert len(facts) == 2 and {f["colour"] for f in facts} == {"#6a4c93"}
+    html = await (await client.get(f"/t/{tenants.A}/staff/analytics/reports?m=cards_issued&d1=colour&start={day}&end={day}",
+                                   headers=heads["leader"])).get_data(as_text=True)
+    assert 'fill="#6a4c93"' in html and "紫" in html
+
+
+async def test_a_collective_flag_lost_by_dismissed_links_reaches_the_facts(client, tenants):
+    """Five people on one matter make a collective petition (集体访), and analytics counts all five so. Staff dismiss the
+    fifth petition's links (not the same matter): four people are left, no longer collective, with no new link and no
+    event of the four; their facts follow (search tells analytics, whose task refreshes them)."""
+    from xinfang.analytics.models import AnalyticsFact
+    from xinfang.store.scoped import parse_object_id
+    from tests.test_search import file, marker, person
+
+    word = marker()
+    text = (f"{word}：{word}街道{word}小区旁的沥青搅拌站夜间施工，粉尘和噪音严重，五十多户居民多次反映无人处理，要求停工整改。")
+    handler = await login_token(client, tenants.A, "handler")
+    ids = [await file(client, tenants.A, title=f"{word}搅拌站扰民", content=text, identity=person()) for _ in range(5)]
+    oids = [parse_object_id(i) for i in ids]
+
+    async def flags(want: bool):
+        rows = await AnalyticsFact.get_pymongo_collection().find({"_id": {"$in": oids}}, projection={"collective": 1}).to_list(None)
+        return len(rows) == 5 and all(r.get("collective") is want for r in rows) or None
+
+    await eventually(lambda: flags(True), timeout=60, message="all five counted as a collective petition")
+    tenant_id = (await AnalyticsFact.get_pymongo_collection().find_one({"_id": oids[0]}))["tenant_id"]
+    month = (await AnalyticsFact.get_pymongo_collection().find_one({"_id": oids[0]}))["day"][:7]
+
+    async def counted_as_facts_say():
+        """The month's cell recounted after the refresh (the indexer writes facts and marks, then recounts once)."""
+        from xinfang.analytics.cells import read_cells
+
+        facts = await AnalyticsFact.get_pymongo_collection().find({"tenant_id": tenant_id}, projection={"day": 1, "collective": 1}).to_list(None)
+        want = sum(1 for f in facts if f.get("collective") and (f.get("day") or "").startswith(month))
+        cell = (await read_cells([tenant_id], "own", "month", [month], slices=[""])).get((tenant_id, month), {})
+        return want >= 5 and cell.get("collective") == want or None
+
+    await eventually(counted_as_facts_say, timeout=60, message="the month's cell counts the collective petitions the facts say")
+    listed = await (await client.get(f"/t/{tenants.A}/api/petitions/{ids[-1]}/duplicates", headers=handler)).get_json()
+    mine = [c for c in listed["candidates"] if c.get("other_id") in ids[:4]]
+    assert mine
+    for candidate in mine:
+        dismissed = await client.post(f"/t/{tenants.A}/api/duplicates/{candidate['id']}/dismiss", headers=handler)
+        assert dismissed.status_code == 200, await dismissed.get_data(as_text=True)
+    await eventually(lambda: flags(False), timeout=60, message="none of the five counted as collective any more")

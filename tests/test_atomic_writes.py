@@ -268,11 +268,12 @@ async def test_200_pending_events_drain_within_seconds(app, tenants, worker, set
     async def drained():
         return await left() == 0
 
-    await eventually(drained, timeout=60, interval=0.05, message="200 events drained")
+    await eventually(drained, timeout=90, interval=0.05, message="200 events drained")
     elapsed = time.monotonic() - started
-    # The sweeper runs every second here; the rest is claiming and handling: about 4 s alone, 12-25 s in the whole suite
-    # (a second test process with its own worker, and the benches' tiny runs, on two cores). bench/event_drain.py measures it.
-    assert elapsed < settings.sweep_interval_seconds + 30, f"200 events took {elapsed:.1f} s"
+    # The sweeper runs every second here; the rest is claiming and handling: about 4 s alone, 12-31 s in the whole suite
+    # (a second test process with its own worker, and the benches' tiny runs, on two cores). bench/event_drain.py
+    # measures it; this bound catches a drain that stalls or goes one event at a time (200 x 1 s sweeps).
+    assert elapsed < settings.sweep_interval_seconds + 50, f"200 events took {elapsed:.1f} s"
     entries = await scope.repo(ActivityEntry).find({"event": name}).to_list()
     assert len(entries) == 200 and len({e.event_id for e in entries}) == 200  # each handled, once
     await OutboxEvent.get_pymongo_collection().delete_many({"name": name})

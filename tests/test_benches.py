@@ -36,6 +36,9 @@ TINY: dict[str, tuple[list[str], str]] = {
     "analytics.py": (["--tenants", "8", "--petitions", "200", "--runs", "1", "--events", "2"], "x base"),
     "forecast_backtest.py": (["--years", "3", "--series", "1", "--folds", "2", "--horizons", "4"], "ratio ours / baseline"),
     "scale_out.py": (["--tiny"], "ratio scale-out / baseline"),
+    "indexing.py": (["--tiny"], "ratio ours / baseline"),
+    "tenants.py": (["--tiny"], "ratios 30 / 3 tenants"),
+    "inbox_count.py": (["--tenants", "20", "--petitions", "100", "--small", "20", "--own", "30", "--runs", "3"], "x base"),
 }
 # Printed instead of the summary when the machine has no nginx and cannot install it (no root, no sudo, no apt-get).
 SKIPPED = "scale-out run skipped"

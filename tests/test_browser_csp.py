@@ -7,6 +7,7 @@ flows must produce none, and the check is shown to catch one (an inline handler 
 from __future__ import annotations
 
 from tests.login_pages import sign_in
+from playwright.async_api import expect
 
 POLICY_WORDS = ("Content Security Policy", "Content-Security-Policy", "Permissions-Policy", "Permissions Policy")
 
@@ -27,6 +28,7 @@ async def test_the_citizen_flow_runs_under_the_policy_without_a_violation(live_s
     policy = home.headers["content-security-policy"]
     assert "script-src 'self'" in policy and "unsafe-inline' " not in policy.split("script-src", 1)[1].split(";")[0]
     await page.click(f"a[href='/t/{tenants.A}/petition/petition']")
+    await page.wait_for_url(f"**/t/{tenants.A}/petition/petition", wait_until="load")  # count on the form, not mid-navigation
     assert await page.locator("script:not([src])").count() == 0  # no inline script on the form
     await page.check("input[name='_anonymous'][value='1']")
     await page.fill("input[name='title']", "CSP 测试：校服收费")
@@ -38,10 +40,10 @@ async def test_the_citizen_flow_runs_under_the_policy_without_a_violation(live_s
     await page.click(f"a[href='/t/{tenants.A}/track']")
     await page.fill("input[name='receipt']", receipt)
     await page.click("button[type='submit']")
-    assert await page.get_attribute(".state", "data-state") == "registered"
+    await expect(page.locator(".state")).to_have_attribute("data-state", "registered")
     await page.fill("textarea[name='text']", "补充：收费时间为九月")
     await page.click("form[action$='/track/supplement'] button[type='submit']")
-    assert "补充：收费时间为九月" in await page.inner_text("main")
+    await expect(page.locator("main")).to_contain_text("补充：收费时间为九月")
     assert violations == [], violations
     await context.close()
 

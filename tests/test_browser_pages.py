@@ -46,6 +46,7 @@ async def test_after_an_empty_submit_only_fields_in_error_are_outlined(live_serv
     page = await phone.new_page()
     await page.goto(f"{live_server}/t/{tenants.A}/petition/report")
     await page.click("button[type='submit']")
+    await page.locator(".xf-error").first.wait_for()  # the errors may come back as a new page: wait, then count
     assert await page.locator(".xf-error").count() > 0
 
     def border(selector: str):
@@ -74,7 +75,10 @@ async def test_the_colour_picker_shows_a_swatch_that_follows_it_under_the_csp(li
     colour, width = await swatch()
     assert colour == "rgb(251, 133, 0)" and width >= 40  # the bundle's orange, visibly wide
     assert await page.inner_text("#colour-swatch output") == "#fb8500"
+    await page.wait_for_load_state("load")  # the page's deferred script listens from here on (a loaded machine may be slower)
     await page.fill("input[type=color][name='colour']", "#1a7f37")  # picking fires input/change like a person's pick
+    await page.wait_for_function("() => getComputedStyle(document.querySelector('#colour-swatch')).backgroundColor"
+                                 " === 'rgb(26, 127, 55)'", timeout=10_000)
     assert (await swatch())[0] == "rgb(26, 127, 55)"
     assert await page.inner_text("#colour-swatch output") == "#1a7f37"
     await page.locator("#definition").screenshot(path=str(tmp_path / "colour-swatch.png"))

@@ -5,7 +5,7 @@ reaches any of it. Isolation cases for every route are checked by tests/test_iso
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from bson import ObjectId
 
@@ -15,7 +15,7 @@ from tests.conftest import eventually, login_token
 ISOLATION_CASES = {
     "campaigns.list_campaigns": dict(method="GET", path="/api/campaigns", kind="collection"),
     "campaigns.create_campaign": dict(method="POST", path="/api/campaigns", kind="collection", body={
-        "title": "隔离测试排查", "period_start": date.today().isoformat(), "period_end": (date.today() + timedelta(days=60)).isoformat(),
+        "title": "隔离测试排查", "period_start": china_today().isoformat(), "period_end": (china_today() + timedelta(days=60)).isoformat(),
         "checklist": ["违规收费"], "internal_units": ["某中学"]}),
     "campaigns.show_campaign": dict(method="GET", path="/api/campaigns/{id}", kind="object", owner_object="petition"),
     "campaigns.report_unit": dict(method="POST", path="/api/campaigns/{id}/units/u-x/report", kind="object", owner_object="petition",
@@ -29,6 +29,16 @@ ISOLATION_CASES = {
                                             owner_object="petition"),
     "campaign_pages.report_submit": dict(method="POST", path="/staff/campaigns/{id}/units/u-x/report", kind="object", form=True,
                                          owner_object="petition"),
+    "campaigns.approve_campaign": dict(method="POST", path="/api/campaigns/{id}/approve", kind="object", owner_object="petition"),
+    "campaigns.unit_deadline": dict(method="POST", path="/api/campaigns/{id}/units/u-x/deadline", kind="object", owner_object="petition",
+                                    body={"due_on": china_today().isoformat()}),
+    "campaigns.close_campaign": dict(method="POST", path="/api/campaigns/{id}/close", kind="object", owner_object="petition", body={}),
+    "campaigns.export_campaign": dict(method="GET", path="/api/campaigns/{id}/export/xlsx", kind="object", owner_object="petition"),
+    "campaign_pages.approve_submit": dict(method="POST", path="/staff/campaigns/{id}/approve", kind="object", form=True, owner_object="petition"),
+    "campaign_pages.deadline_submit": dict(method="POST", path="/staff/campaigns/{id}/units/u-x/deadline", kind="object", form=True,
+                                           owner_object="petition"),
+    "campaign_pages.close_submit": dict(method="POST", path="/staff/campaigns/{id}/close", kind="object", form=True, owner_object="petition"),
+    "campaign_pages.export_download": dict(method="GET", path="/staff/campaigns/{id}/export/xlsx", kind="object", owner_object="petition"),
 }
 
 CHECKLIST = ["是否存在违规收费", "是否存在侵害群众利益问题", "是否存在作风问题"]
@@ -45,6 +55,13 @@ async def _tenant_id(client, slug: str) -> str:
 
 def _report_url(slug: str, cid: str, unit: str) -> str:
     return f"/t/{slug}/api/campaigns/{cid}/units/{unit}/report"
+
+
+async def approved(client, slug: str, cid: str, approver: str = "deputy") -> dict:
+    """Another leader of the running body approves the campaign (the one who started it may not)."""
+    answer = await client.post(f"/t/{slug}/api/campaigns/{cid}/approve", headers=await login_token(client, slug, approver))
+    assert answer.status_code == 200, await answer.get_data(as_text=True)
+    return await answer.get_json()
 
 
 async def test_a_campaign_is_run_reported_and_carried_over(client, tenants):
@@ -68,6 +85,8 @@ async def test_a_campaign_is_run_reported_and_carried_over(client, tenants):
     assert created.status_code == 201, await created.get_data(as_text=True)
     first = await created.get_json()
     cid = first["id"]
+    assert first["status"] == "awaiting_approval"
+    first = await approved(client, tenants.B, cid)
     assert first["units_total"] == 2 and first["units_reported"] == 0 and [i["text"] for i in first["checklist"]] == CHECKLIST
     korla_unit, school_unit = f"t-{korla_id}", next(u["key"] for u in first["units"] if u["kind"] == "internal")
 
@@ -107,7 +126,7 @@ async def test_a_campaign_is_run_reported_and_carried_over(client, tenants):
     nxt = await client.post(f"/t/{tenants.B}/api/campaigns", headers=leader, json=dict(base, title="秋季排查", carry_from=cid,
                                                                                         checklist=["是否存在违规收费"]))
     assert nxt.status_code == 201, await nxt.get_data(as_text=True)
-    second = await nxt.get_json()
+    second = await approved(client, tenants.B, (await nxt.get_json())["id"])
     carried = {u["key"]: [c["description"] for c in u["carried"]] for u in second["units"]}
     assert carried == {korla_unit: ["某乡镇中学收取资料费"], school_unit: ["食堂违规收费"]}
     assert second["carried_total"] == 2 and second["carried_open"] == 2
@@ -123,13 +142,14 @@ async def test_a_campaign_is_run_reported_and_carried_over(client, tenants):
     assert after["carried_open"] == 1 and after["units_reported"] == 1
 
     # 库尔勒 was told of each campaign; 巴州's leaders of each report (the notices follow from the writes' events).
-    async def notices(slug, headers, wanted):
+    async def notices(slug, headers, wanted, needle):
         rows = (await (await client.get(f"/t/{slug}/api/notifications", headers=headers)).get_json())["notifications"]
-        found = [n for n in rows if n["kind"] == "campaign" and n["link"].rsplit("/", 1)[-1] in (cid, second["id"])]
+        found = [n for n in rows if n["kind"] == "campaign" and n["link"].rsplit("/", 1)[-1] in (cid, second["id"]) and needle in n["text"]["zh"]]
         return found if len(found) >= wanted else None
 
-    assert len(await eventually(lambda: notices(tenants.CHILD_OF_B, korla_handler, 2), timeout=30, message="the county's notices")) == 2
-    assert len(await eventually(lambda: notices(tenants.B, leader, 3), timeout=30, message="the reports' notices")) == 3
+    assert len(await eventually(lambda: notices(tenants.CHILD_OF_B, korla_handler, 2, "开展排查"), timeout=30,
+                                message="the county's notices")) == 2
+    assert len(await eventually(lambda: notices(tenants.B, leader, 3, "已报送结果"), timeout=30, message="the reports' notices")) == 3
 
 
 async def test_campaign_pages_start_one_without_json(client, tenants):
@@ -150,9 +170,19 @@ async def test_campaign_pages_start_one_without_json(client, tenants):
     page = await browser.get(made.headers["Location"])
     html = await page.get_data(as_text=True)
     assert page.status_code == 200 and title in html and "0 / 1" in html and "是否存在作风问题" in html
+    assert "须由本单位另一位领导审批" in html and 'data-action="approve"' not in html and "填报排查结果" not in html
+    # Another leader approves it on the page.
+    deputy = client.__class__(client.app)
+    assert (await staff_login(deputy, tenants.B, "deputy")).status_code == 302
+    other = await (await deputy.get(made.headers["Location"])).get_data(as_text=True)
+    assert 'data-action="approve"' in other and "批准开展" in other
+    deputy_token = other.split('name="csrf_token" value="')[1].split('"')[0]
+    assert (await deputy.post(f"{made.headers['Location']}/approve", form={"csrf_token": deputy_token})).status_code == 302
+    html = await (await browser.get(made.headers["Location"])).get_data(as_text=True)
+    assert "进行中" in html and "审批：" in html
     listed = await (await browser.get(f"/t/{tenants.B}/staff/campaigns")).get_data(as_text=True)
     assert title in listed and "已报送 0 / 1 个单位" in listed
-    unit = html.split("/units/")[1].split("/report")[0]  # the internal unit's key, from its report link
+    unit = html.split("/report\"")[0].rsplit("/units/", 1)[1]  # the internal unit's key, from its report link
     report = await browser.get(f"{made.headers['Location']}/units/{unit}/report")
     assert report.status_code == 200 and 'name="risk-i1"' in await report.get_data(as_text=True)
     sent = await browser.post(f"{made.headers['Location']}/units/{unit}/report", form={
@@ -169,7 +199,10 @@ async def test_a_report_after_the_period_is_refused(client, tenants):
         "title": f"已结束的排查 {ObjectId()}", "period_start": (today - timedelta(days=40)).isoformat(),
         "period_end": (today - timedelta(days=10)).isoformat(), "checklist": ["是否存在违规收费"], "internal_units": ["县实验小学"]})
     assert made.status_code == 201, await made.get_data(as_text=True)
-    view = await made.get_json()
+    early = await client.post(_report_url(tenants.B, (await made.get_json())["id"], (await made.get_json())["units"][0]["key"]), headers=handler,
+                              json={"results": [{"item_key": "i1", "risk": False}]})
+    assert early.status_code == 409 and "尚未批准" in (await early.get_json())["error"]["message"]["zh"]
+    view = await approved(client, tenants.B, (await made.get_json())["id"])
     assert view["phase"] == "after" and view["units"][0]["may_report"] is False
     late = await client.post(_report_url(tenants.B, view["id"], view["units"][0]["key"]), headers=handler,
                              json={"results": [{"item_key": "i1", "risk": False}]})

@@ -47,6 +47,14 @@ async def test_a_citizen_files_follows_and_adds_to_a_petition_on_a_phone(live_se
     await page.click("a[href$='/petition/petition']")
     await page.wait_for_selector("form textarea[name='content']")
     await _check_page(page, "the petition form", tmp_path, "2-form")
+    # A checkbox's help sits on its own line under the box and its label, not squeezed into a column beside the label;
+    # the label stays beside its box even when long (the English one, with the Chinese after it).
+    for lang in ("en", "zh"):  # Chinese last: the choice is kept in a cookie for the rest of the visit
+        await page.goto(f"{base}/t/{slug}/petition/petition?lang={lang}")
+        field = page.locator(".xf-checkbox:has([name='reported_elsewhere'])")
+        box, label, help_box = [await field.locator(part).bounding_box() for part in ("input", "label", ".xf-help")]
+        assert label["x"] > box["x"] + box["width"] and label["y"] < box["y"] + box["height"], (lang, box, label)
+        assert help_box["y"] >= label["y"] + label["height"] - 1 and help_box["width"] > 300, (lang, label, help_box)
 
     await page.fill("input[name='title']", "学校食堂收费不公开")
     await page.select_option("select[name='category']", index=1)
@@ -59,6 +67,9 @@ async def test_a_citizen_files_follows_and_adds_to_a_petition_on_a_phone(live_se
     receipt_page = await _check_page(page, "the receipt page", tmp_path, "3-receipt")
     receipt = await page.get_attribute(".receipt-number", "data-receipt")
     assert receipt and re.fullmatch(r"\d{16}", receipt), receipt
+    lines = await page.evaluate("""() => { const range = document.createRange(); range.selectNodeContents(document.querySelector('.receipt-number'));
+                                           return new Set([...range.getClientRects()].map(r => Math.round(r.top))).size; }""")
+    assert lines == 1, f"the receipt breaks over {lines} lines on a phone: four groups of four digits must stay on one line"
     assert "回执" in receipt_page and VALID_ID not in receipt_page  # the identity is never echoed back
 
     # Later: the case is accepted by the registrar; the citizen looks it up with the receipt.

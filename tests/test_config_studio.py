@@ -121,7 +121,7 @@ async def test_hub_links_open_for_the_admin_and_the_hub_is_not_the_handlers(app,
     hub = await client.get(f"/t/{tenants.A}/admin/studio", headers=admin)
     html = await hub.get_data(as_text=True)
     assert hub.status_code == 200, html
-    for words in ("配置中心", "表单", "档案文书类型", "办理流程", "工作日历", "监督卡与措施", "文书与提醒措辞", "检索词典", "插件", "账号", "测试配置「甲项」", "测试配置「卡帕项」"):
+    for words in ("配置中心", "表单", "档案材料类型", "办理流程", "工作日历", "监督卡与措施", "文书与提醒措辞", "检索词典", "插件", "账号", "测试配置「甲项」", "测试配置「卡帕项」"):
         assert words in html, words
     assert "测试管理员" in html  # who changed it last
     links = _hrefs(html)
@@ -138,6 +138,20 @@ async def test_hub_links_open_for_the_admin_and_the_hub_is_not_the_handlers(app,
     assert "/admin/studio" not in inbox and "配置中心" not in inbox
     admin_nav = await (await client.get(f"/t/{tenants.A}/admin/forms", headers=admin)).get_data(as_text=True)
     assert f'href="/t/{tenants.A}/admin/studio"' in admin_nav
+
+
+async def test_every_built_in_area_has_its_section_and_page_on_the_hub(app, client, tenants):
+    """What the platform itself registers is never left in the page-less 其他配置 (only a plugin's unknown area is)."""
+    from xinfang.tenancy.config_pages import OTHER, section_of
+    from xinfang.tenancy.config_versions import config_areas
+
+    built_in = [prefix for prefix in config_areas() if prefix != PREFIX]
+    assert {"alert_settings", "portal_theme", "retention", "workflow"} <= set(built_in)
+    assert [prefix for prefix in built_in if section_of(prefix) is OTHER] == []
+    admin = await login_token(client, tenants.A, "admin")
+    links = _hrefs(await (await client.get(f"/t/{tenants.A}/admin/studio", headers=admin)).get_data(as_text=True))
+    for page in ("/staff/analytics/alert-settings", "/admin/portal-theme"):
+        assert f"/t/{tenants.A}{page}" in links, page
 
 
 # ----------------------------------------------------------------------------- versions
@@ -380,3 +394,18 @@ def test_every_route_here_asks_for_the_configuration_permission(app):
     assert sorted(endpoints) == sorted(ISOLATION_CASES)
     for endpoint in endpoints:
         assert access_of(app.app.view_functions[endpoint]).permission == Permission.CONFIGURATION_MANAGE, endpoint
+
+
+def test_a_calendar_diff_reads_days_and_names_in_words(app):
+    """The calendar's rows: 节日名称 › the day, days as 2027年10月1日 (the English page: 1 Oct 2027), no raw key or {}."""
+    from xinfang.tenancy.config_pages import diff_rows
+
+    before = {"holidays": ["2027-01-01"], "workdays": [], "names": {}}
+    after = {"holidays": ["2027-01-01", "2027-10-01"], "workdays": ["2027-09-26"], "names": {"2027-10-01": "国庆节"}}
+    rows = {r["path"]: r for r in diff_rows("calendar", before, after, "zh")}
+    assert rows["holidays"]["listed"] == {"added": "2027年10月1日", "removed": ""}
+    assert rows["workdays"]["after"] == "2027年9月26日"
+    assert rows["names"]["parts"] == [{"text": "节日名称", "literal": False}] and rows["names"]["before"] == "（无）/ (none)"
+    assert rows["names.2027-10-01"]["parts"][0]["text"] == "节日名称 › 2027年10月1日（星期五）"
+    english = {r["path"]: r for r in diff_rows("calendar", before, after, "en")}
+    assert english["holidays"]["listed"]["added"] == "1 Oct 2027" and english["names"]["parts"][0]["text"] == "holiday names"

@@ -42,6 +42,13 @@ async def test_an_admin_compares_two_versions_and_goes_back_to_the_older_one(liv
     await page.wait_for_url(f"**/t/{slug}/admin/versions/search_dictionary")
     assert await page.locator(f"#version-{newest}").count() == 1
     await page.screenshot(path=f"{SHOTS}/studio-versions.png", full_page=True)
+    phone = await (await browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844},
+                                             storage_state=await context.storage_state())).new_page()
+    await phone.goto(page.url)  # the versions on a phone: one card a version, not five squeezed columns
+    assert await phone.evaluate("document.documentElement.scrollWidth") <= 390
+    assert (await phone.locator(f"#version-{newest} td.title").bounding_box())["width"] >= 250
+    await phone.screenshot(path=f"{SHOTS}/studio-versions-phone.png", full_page=True)
+    await phone.context.close()
     await page.locator(f"#version-{newest} a.diff-link").click()
     await page.wait_for_url("**/diff?to=*")
     table = page.locator("table.diff")
@@ -63,7 +70,7 @@ async def test_an_admin_compares_two_versions_and_goes_back_to_the_older_one(liv
 
 async def test_an_offer_from_above_is_previewed_and_declined_by_clicks(live_server, browser, tenants):
     offered = httpx.post(f"{live_server}/t/{tenants.B}/api/config-exchange/offers", headers=live_token(live_server, tenants.B, "admin"),
-                         json={"to": tenants.CHILD_OF_B, "note": "州里的统一配置"})
+                         json={"to": tenants.CHILD_OF_B, "note": "州里的统一配置"}, timeout=60)  # a whole configuration exported
     assert offered.status_code == 201, offered.text
     context = await browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
     page = await context.new_page()

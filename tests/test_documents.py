@@ -70,6 +70,9 @@ ISOLATION_CASES = {
     "document_pages.acted_submit": dict(method="POST", path="/staff/documents/{id}/acted", kind="object", owner_object="petition",
                                         form=True, body={"note": "已办"}),
     "document_pages.settings_page": dict(method="GET", path="/staff/document-settings", kind="collection"),
+    "document_pages.template_page": dict(method="GET", path="/staff/document-templates/other", kind="collection"),
+    "document_pages.template_submit": dict(method="POST", path="/staff/document-templates/other", kind="collection", form=True,
+                                           body={"do": "preview", "template": "<p>{{ title }}</p>"}),
     "document_pages.settings_submit": dict(method="POST", path="/staff/document-settings", kind="collection", form=True,
                                            body={"prefix": "巴纪信", "reviewer_roles": "leader", "signer_roles": "leader"}),
 }
@@ -225,3 +228,25 @@ async def test_a_supervision_letter_from_bazhou_to_korla_and_its_reply(client, t
     page = await client.get(f"/t/{bz}/staff/documents?tab=outgoing", headers=leader)
     html = await page.get_data(as_text=True)
     assert page.status_code == 200 and letter["document_no"] in html and "督办函" in html and "supervision_letter<" not in html
+
+
+async def test_every_document_linked_to_a_case_is_found_and_no_other(client, tenants):
+    """documents_of looks documents up by their flat link keys: the embedded store answers the dotted path into the
+    links array (``links.id``) with nothing, so the archive snapshot once missed a case's documents."""
+    from xinfang.documents.service import documents_of
+
+    bz = tenants.B
+    handler = await login_token(client, bz, "handler")
+    case, other = await _case(client, bz, f"关联公文 {ObjectId()}"), await _case(client, bz, f"关联公文 {ObjectId()}")
+    only_department = [{"kind": "department", "name": "巴州教育局"}]
+
+    async def draft(*petitions):
+        links = [{"kind": "petition", "id": p} for p in petitions]
+        return (await _ok(await client.post(_doc(bz), headers=handler, json=dict(DRAFT, recipients=only_department, links=links)), 201))["id"]
+
+    first, both, elsewhere = await draft(case), await draft(other, case), await draft(other)
+    scope = await tenant_scope(bz)
+    assert [str(d.id) for d in await documents_of(scope, "petition", case)] == [first, both]
+    assert [str(d.id) for d in await documents_of(scope, "petition", other)] == [both, elsewhere]
+    assert await documents_of(scope, "supervision", case) == []  # the same id as another kind of subject is not a link
+    assert await documents_of(await tenant_scope(tenants.A), "petition", case) == []  # nor another body's

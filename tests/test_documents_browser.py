@@ -29,8 +29,12 @@ async def test_drafting_approving_and_receiving_a_document_at_phone_width(live_s
     phone = await browser.new_context(locale="zh-CN", viewport=PHONE, is_mobile=True, has_touch=True)
 
     page = await phone.new_page()
-    await sign_in(page, f"{live_server}/t/{bz}/staff/documents/new", "handler")
-    await page.wait_for_url("**/staff/documents/new")
+    await sign_in(page, f"{live_server}/t/{bz}/staff/petitions/{case.id}", "handler")
+    await page.wait_for_url(f"**/staff/petitions/{case.id}")
+    await page.get_by_role("link", name="就此件起草公文").click()  # from the case: its number in the box, never its id
+    await page.wait_for_url("**/staff/documents/new?*")
+    assert await page.input_value("input[name='link_petition']") == case.number
+    await page.fill("input[name='link_petition']", "")
     await page.select_option("select[name='kind']", "supervision_letter")
     await page.fill("input[name='title']", title)
     await page.fill("textarea[name='body']", "群众反映某中学违规收取资料费。\n请于五个工作日内核实办理并报告结果。")
@@ -70,6 +74,7 @@ async def test_drafting_approving_and_receiving_a_document_at_phone_width(live_s
     await page.get_by_role("link", name=title).click()
     await page.wait_for_selector("span.badge.state[data-state='received']")
     assert await page.locator("dd.document-no").inner_text() == number
+    assert "PDF 在来文单位" in await page.locator("dd.issued-text").inner_text()  # a bare hash left the clerk looking for a link
     form = page.locator("form[data-action='distribute']")
     await form.get_by_role("group", name="承办人", exact=True).get_by_label("信访室承办人 Handler").check()
     await form.locator("input[name='due_working_days']").fill("3")

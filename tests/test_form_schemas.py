@@ -398,7 +398,7 @@ def test_catastrophic_regex_is_validated_in_linear_time_with_re2(capsys):
     assert validate_submission(schema, {"a" * 5000: "ok"}, anonymous=False) == []
     assert [(e.path, e.en) for e in validate_submission(schema, {"aaa": 5}, anonymous=False)] == [("aaa", "aaa: must be text")]
     assert [(e.path, e.en) for e in validate_submission(schema, {"b": 5}, anonymous=False)] == [("", "field 'b' is not allowed")]
-    assert field_elapsed < 0.1 and key_elapsed < 0.1
+    assert field_elapsed < 0.5 and key_elapsed < 0.5  # backtracking would take years; RE2 takes milliseconds (0.5 s: a loaded machine)
 
     start = time.perf_counter()
     assert re.search("^(a+)+$", "a" * 26 + "!") is None

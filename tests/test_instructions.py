@@ -44,6 +44,8 @@ ISOLATION_CASES = {
                                                    owner_object="supervision", body={"text": "请核实", "assignee_roles": "handler",
                                                                                      "due_working_days": "5"}),
     "instruction_pages.act_submit": dict(method="POST", path="/staff/instructions/{id}/act", kind="object", form=True, owner_object="petition"),
+    "instructions.instruction_file": dict(method="GET", path="/api/instructions/{id}/files/{id}", kind="object", owner_object="petition"),
+    "instruction_pages.file_download": dict(method="GET", path="/staff/instructions/{id}/files/{id}", kind="object", owner_object="petition"),
     "instruction_pages.fulfil_submit": dict(method="POST", path="/staff/instructions/{id}/fulfil", kind="object", form=True,
                                             owner_object="petition"),
     "instruction_pages.ask_again_submit": dict(method="POST", path="/staff/instructions/{id}/ask-again", kind="object", form=True,
@@ -212,6 +214,10 @@ async def test_an_overdue_instruction_is_flagged_once(client, tenants):
     shown = await (await client.get(_one(slug, iid), headers=leader)).get_json()
     assert shown["flagged_overdue"] is True and [s["kind"] for s in shown["steps"]].count("overdue") == 1
     assert iid in await _ids(client, slug, leader, "tab=overdue")
+    page = await (await client.get(f"/t/{slug}/staff/instructions/{iid}", headers=leader)).get_data(as_text=True)
+    assert "<small translate=\"no\">系统</small>" in page and "系统 system" not in page  # the sweep's step, in the page's language
+    page_en = await (await client.get(f"/t/{slug}/staff/instructions/{iid}?lang=en", headers=leader)).get_data(as_text=True)
+    assert "<small translate=\"no\">System</small>" in page_en
 
     async def noticed(headers):
         rows = (await (await client.get(f"/t/{slug}/api/notifications", headers=headers)).get_json())["notifications"]

@@ -43,6 +43,8 @@ async def test_an_instruction_on_the_case_page_at_phone_width(live_server, brows
     await handler.wait_for_url(f"**/staff/petitions/{pid}#instructions")
     assert await handler.locator("article.instruction").get_attribute("data-state") == "acted"
     assert await handler.locator("form[data-action='fulfil']").count() == 0  # never confirms their own work
+    await handler.goto(f"{live_server}/t/{tenants.B}/staff/instructions")  # one list of theirs: no separator left hanging
+    assert (await handler.locator("nav.tabs").inner_text()).strip() == "待我落实"
 
     await phone.clear_cookies()
     again = await phone.new_page()

@@ -14,12 +14,20 @@ import uuid
 import httpx
 import pytest
 
-from xinfang.auth.service import FAILED_LOGINS_PER_ACCOUNT, FAILED_LOGINS_PER_ACCOUNT_AND_ADDRESS, FAILED_LOGINS_PER_ADDRESS
-from xinfang.petitions.http import RECEIPT_ATTEMPTS_PER_PREFIX, RECEIPT_ATTEMPTS_PER_WINDOW
-from tests.conftest import serve_in_background
+from xinfang.auth.service import (FAILED_LOGINS_PER_ACCOUNT, FAILED_LOGINS_PER_ACCOUNT_AND_ADDRESS, FAILED_LOGINS_PER_ADDRESS,
+                                  LOGIN_WINDOW_SECONDS)
+from xinfang.petitions.http import RECEIPT_ATTEMPTS_PER_PREFIX, RECEIPT_ATTEMPTS_PER_WINDOW, RECEIPT_WINDOW_SECONDS
+from tests.conftest import in_one_window, serve_in_background
 from tests.staffing import operator_account
 
 PASSWORD = "long-enough-pw"
+
+
+@pytest.fixture(autouse=True)
+async def one_window():
+    """Each test's bursts counted in one window of the login and receipt limits (a burst across a boundary starts
+    counting again)."""
+    await in_one_window(max(LOGIN_WINDOW_SECONDS, RECEIPT_WINDOW_SECONDS), needs=30)
 _addresses = itertools.count(1)
 
 

@@ -53,7 +53,7 @@ async def test_a_leader_reads_the_approval_notice_and_marks_everything_read(live
     await page.check("#channel-sms")
     await page.fill("#pref-phone", "123")
     await page.get_by_role("button", name="保存").click()
-    assert "手机号码格式不对" in await page.content()
+    await page.get_by_text("手机号码格式不对", exact=True).wait_for()  # the refusal is a new page: wait for it rather than read the page in between
     await page.fill("#pref-phone", "13900003333")
     await page.get_by_role("button", name="保存").click()
     await page.wait_for_url(f"**/t/{tenants.A}/staff/notifications")

@@ -11,7 +11,7 @@ import uuid
 import httpx
 import pytest
 
-from tests.conftest import login_token
+from tests.conftest import in_one_window, login_token
 from xinfang.exchange import open311
 from xinfang.forms.service import require_form
 from xinfang.petitions.models import Petition
@@ -100,8 +100,8 @@ async def test_a_service_definition_maps_the_form_fields(http, tenants):
     assert_open311_error(await http.get(v2(tenants.A, "services/no_such_form.json")), 404)
 
 
-async def test_json_only_and_the_jurisdiction_is_checked(http, tenants):
-    assert_open311_error(await http.get(v2(tenants.A, "services.xml")), 400, "JSON")
+async def test_formats_and_the_jurisdiction_are_checked(http, tenants):
+    assert_open311_error(await http.get(v2(tenants.A, "services.yaml")), 404, ".xml")
     assert_open311_error(await http.get(v2(tenants.A, "services.json"), params={"jurisdiction_id": tenants.B}), 404)
     assert (await http.get(v2(tenants.A, "services.json"), params={"jurisdiction_id": tenants.A})).status_code == 200
     discovery = (await http.get(f"/t/{tenants.A}/open311/discovery.json")).json()
@@ -245,6 +245,7 @@ async def test_one_body_cannot_read_anothers_requests(http, tenants, keys):
 
 async def test_a_clients_own_rate_limit_answers_429(http, client, tenants):
     slow = await new_key(client, tenants.B, "限速测试客户端", rate=3)
+    await in_one_window(60)  # a client's calls are counted a minute at a time
     answers = [await http.get(v2(tenants.B, "requests.json"), params={"api_key": slow}) for _ in range(4)]
     assert [a.status_code for a in answers[:3]] == [200, 200, 200]
     assert_open311_error(answers[3], 429)
@@ -285,6 +286,11 @@ async def test_odd_input_gets_an_open311_error_never_a_5xx(client, tenants, keys
         ("DELETE", "/requests.json", {}),
         ("PUT", "/services/petition.json", {}),
         ("POST", "/services.json", {}),
+        ("POST", "/requests.json", dict(form={"api_key": key, "service_code": "petition", "description": "x", "media": "not a file"},
+                                        headers={"Content-Type": "multipart/form-data; boundary=zzz"})),
+        ("POST", "/requests.json", dict(data=b"--zzz\r\nContent-Disposition: form-data; name=\"media\"; filename=\"a.png\"\r\n\r\n\x89PNG",
+                                        headers={"Content-Type": "multipart/form-data; boundary=zzz"})),
+        ("POST", "/requests.json", dict(data=b"junk", headers={"Content-Type": "multipart/form-data"})),
     ]
     for method, path, options in odd:
         answer = await client.open(base + path, method=method, **options)
@@ -296,3 +302,136 @@ async def test_odd_input_gets_an_open311_error_never_a_5xx(client, tenants, keys
             assert body[0]["code"] == answer.status_code and body[0]["code"] in (400, 403, 404, 405, 413), (path, body)
         else:
             assert "service_request_id=" in path and body == []
+
+
+# -- XML, the spec's required format (GeoReport v2 "Format Support") ------------------------------------------------
+
+def parse_xml(response: httpx.Response, status: int, root: str):
+    """A civic app's reading: the status, the declared type, UTF-8 with the declaration, and the spec's root element."""
+    from xml.etree import ElementTree
+
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("text/xml") and "utf-8" in response.headers["content-type"].lower()
+    assert response.content.startswith(b'<?xml version="1.0" encoding="UTF-8"?>')
+    tree = ElementTree.fromstring(response.content)
+    assert tree.tag == root, response.text
+    return tree
+
+
+def assert_xml_error(response: httpx.Response, status: int, *words: str) -> None:
+    tree = parse_xml(response, status, "errors")
+    errors = tree.findall("error")
+    assert errors and all(e.findtext("code") == str(status) and " / " in e.findtext("description") for e in errors), response.text
+    text = " ".join(e.findtext("description") for e in errors)
+    for word in words:
+        assert word in text, text
+
+
+async def test_every_call_answers_xml_in_the_specs_shape(http, tenants, keys):
+    services = parse_xml(await http.get(v2(tenants.A, "services.xml")), 200, "services")
+    listed = {s.findtext("service_code"): s for s in services.findall("service")}
+    assert listed["petition"].findtext("service_name") == "信访件登记" and listed["petition"].findtext("metadata") == "true"
+    assert listed["petition"].findtext("type") == "realtime" and listed["report"].findtext("group") == "检举控告"
+    assert [c.tag for c in listed["petition"]] == ["service_code", "service_name", "description", "metadata", "type", "keywords", "group"]
+
+    definition = parse_xml(await http.get(v2(tenants.A, "services/petition.xml")), 200, "service_definition")
+    assert definition.findtext("service_code") == "petition"
+    attributes = {a.findtext("code"): a for a in definition.find("attributes").findall("attribute")}
+    category = attributes["category"]
+    assert category.findtext("variable") == "true" and category.findtext("datatype") == "singlevaluelist"
+    assert {"key": "other", "name": "其他"} in [{"key": v.findtext("key"), "name": v.findtext("name")}
+                                               for v in category.find("values").findall("value")]
+    assert attributes["title"].findtext("required") == "true" and attributes["petitioner_name"].findtext("required") == "false"
+    assert sorted(int(a.findtext("order")) for a in attributes.values()) == list(range(1, len(attributes) + 1))
+
+    discovery = parse_xml(await http.get(f"/t/{tenants.A}/open311/discovery.xml"), 200, "discovery")
+    formats = [f.text for f in discovery.find("endpoints").find("endpoint").find("formats").findall("format")]
+    assert formats == ["text/xml", "application/json"]
+
+    text = f"排水沟 <b>堵塞</b> & \"漏水\" 'x' {uuid.uuid4().hex[:6]}"  # markup and quotes must come back as text
+    posted = await http.post(v2(tenants.A, "requests.xml"), data={
+        "api_key": keys["A"], "service_code": "petition", "description": text, "attribute[category]": "other",
+        "address_string": "众兴镇 <小区>"})
+    created = parse_xml(posted, 201, "service_requests").findall("request")
+    assert len(created) == 1
+    number = created[0].findtext("service_request_id")
+    assert number.startswith("SIYANG-EDU-") and re.fullmatch(r"\d{16}", created[0].findtext("receipt"))
+    assert created[0].find("account_id") is not None and not created[0].findtext("account_id")  # the spec's <account_id/>
+
+    one = parse_xml(await http.get(v2(tenants.A, f"requests/{number}.xml"), params={"api_key": keys["A"]}), 200, "service_requests")
+    request_ = one.find("request")
+    assert request_.findtext("service_request_id") == number and request_.findtext("status") == "open"
+    assert request_.findtext("description") == text and request_.findtext("address") == "众兴镇 <小区>"
+    assert request_.findtext("requested_datetime").endswith("Z") and request_.find("zipcode") is not None
+    many = parse_xml(await http.get(v2(tenants.A, "requests.xml"), params={"api_key": keys["A"], "status": "open"}), 200,
+                     "service_requests")
+    assert number in [r.findtext("service_request_id") for r in many.findall("request")]
+
+
+async def test_errors_answer_in_xml_when_xml_was_asked(http, tenants, keys):
+    assert_xml_error(await http.post(v2(tenants.A, "requests.xml"), data={"service_code": "petition"}), 403, "api_key")
+    assert_xml_error(await http.get(v2(tenants.A, "services/no_such_form.xml")), 404)
+    assert_xml_error(await http.post(v2(tenants.A, "requests.xml"), data={
+        "api_key": keys["A"], "service_code": "petition", "description": "x", "attribute[category]": "not-a-category"}),
+        400, "问题类别", "category")
+    assert_xml_error(await http.get(v2(tenants.A, "requests.xml"), params={"api_key": keys["A"], "status": "lost"}), 400, "status")
+    assert_xml_error(await http.get(v2(tenants.A, "requests/NO-SUCH.xml"), params={"api_key": keys["A"]}), 404)
+    assert_xml_error(await http.delete(v2(tenants.A, "requests.xml")), 405)
+    assert_xml_error(await http.get(v2(tenants.A, "services.xml"), params={"jurisdiction_id": tenants.B}), 404)
+
+
+def test_xml_text_is_escaped_and_characters_xml_cannot_hold_are_dropped():
+    from xml.etree import ElementTree
+
+    from xinfang.exchange.open311_xml import to_xml
+
+    raw = to_xml("service_requests", [{"description": "a<b>&\"'\x00\x01\x1b\ud800\ufffe c", "lat": 33.5, "done": False, "account_id": None}])
+    parsed = ElementTree.fromstring(raw).find("request")
+    assert parsed.findtext("description") == "a<b>&\"' c" and b"<b>" not in raw
+    assert parsed.findtext("lat") == "33.5" and parsed.findtext("done") == "false" and parsed.find("account_id").text is None
+
+
+# -- media sent with a request (multipart/form-data) ----------------------------------------------------------------
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+async def test_a_media_file_becomes_an_attachment_only_staff_can_open(http, client, tenants, keys):
+    fields = {"api_key": keys["A"], "service_code": "petition", "description": f"排水沟照片一张。{uuid.uuid4().hex[:6]}",
+              "attribute[category]": "other"}
+    filed = await http.post(v2(tenants.A, "requests.json"), data=fields, files={"media": ("现场.png", PNG, "image/png")})
+    assert filed.status_code == 201, filed.text
+    number = filed.json()[0]["service_request_id"]
+    petition = await Petition.find_one({"number": number, "tenant_id": (await tenant_scope(tenants.A)).tenant_id})
+    assert len(petition.attachment_ids) == 1
+    view = (await http.get(v2(tenants.A, f"requests/{number}.json"), params={"api_key": keys["A"]})).json()[0]
+    assert view["media_url"].endswith(f"/t/{tenants.A}/api/petitions/{petition.id}/attachments/{petition.attachment_ids[0]}")
+    path = httpx.URL(view["media_url"]).path
+    outsider = await http.get(path)  # the client, the public: no staff login, no file
+    assert outsider.status_code in (401, 403) and PNG not in outsider.content
+    assert (await http.get(path, params={"api_key": keys["A"]})).status_code in (401, 403)
+    other_body = await http.get(path.replace(f"/t/{tenants.A}/", f"/t/{tenants.B}/"),
+                                headers=await login_token(client, tenants.B, "handler"))
+    assert other_body.status_code in (403, 404) and PNG not in other_body.content
+    registrar = await login_token(client, tenants.A, "registrar")
+    opened = await http.get(path, headers=registrar)
+    assert opened.status_code == 200 and opened.content == PNG and opened.headers["content-type"] == "image/png"
+
+
+async def test_media_is_checked_by_its_bytes_and_refused_the_specs_way(http, tenants, keys):
+    fields = {"api_key": keys["A"], "service_code": "petition", "description": "附件不合要求。", "attribute[category]": "other"}
+    script = await http.post(v2(tenants.A, "requests.json"), data=fields, files={"media": ("photo.png", b"<script>alert(1)</script>", "image/png")})
+    assert_open311_error(script, 400, "只接受", "media")
+    big = await http.post(v2(tenants.A, "requests.json"), data=fields,
+                          files={"media": ("big.jpg", b"\xff\xd8\xff" + b"\x00" * (5 * 1024 * 1024 + 10), "image/jpeg")})
+    assert_open311_error(big, 400, "5 MB", "media")
+    both = await http.post(v2(tenants.A, "requests.json"), data={**fields, "media_url": "https://example.org/p.png"},
+                           files={"media": ("a.png", PNG, "image/png")})
+    assert_open311_error(both, 400, "media_url")
+    two = await http.post(v2(tenants.A, "requests.json"), data=fields,
+                          files=[("media", ("a.png", PNG, "image/png")), ("media", ("b.png", PNG, "image/png"))])
+    assert_open311_error(two, 400, "一个")
+    assert_xml_error(await http.post(v2(tenants.A, "requests.xml"), data=fields,
+                                     files={"media": ("x.gif", b"GIF89a....", "image/gif")}), 400, "PDF, JPEG, PNG")
+    no_key = await http.post(v2(tenants.A, "requests.json"), data={**fields, "api_key": ""}, files={"media": ("a.png", PNG, "image/png")})
+    assert_open311_error(no_key, 403)

@@ -24,6 +24,7 @@ from xinfang.petitions.service import china_today, tenant_calendar
 from xinfang.store.documents import utcnow
 from xinfang.store.scoped import TenantScope
 from xinfang.tenancy.models import LocalizedName, Tenant, TenantLevel
+from xinfang.timefmt import local_date
 from tests.conftest import eventually, login_token
 from tests.staffing import operator_account
 from tests.test_petitions import NAMED, _act, petition_id_of, submitted
@@ -46,6 +47,12 @@ ISOLATION_CASES = {
     "oversight.remind_oversight": dict(method="POST", path="/api/oversight/{id}/reminders", kind="object", body={"message": "催办"},
                                        owner_object="petition"),
     "oversight.oversight_stats": dict(method="GET", path="/api/oversight-stats", kind="collection"),
+    "oversight.oversight_file": dict(method="GET", path="/api/oversight/{id}/files/{id}", kind="object", owner_object="petition"),
+    "oversight.withdraw_oversight": dict(method="POST", path="/api/oversight/{id}/withdraw", kind="object", body={"reason": "撤销"},
+                                         owner_object="petition"),
+    "oversight_pages.withdraw_submit": dict(method="POST", path="/staff/oversight/{id}/withdraw", kind="object", form=True,
+                                            owner_object="petition"),
+    "oversight_pages.file_download": dict(method="GET", path="/staff/oversight/{id}/files/{id}", kind="object", owner_object="petition"),
     "oversight_pages.oversight_list_page": dict(method="GET", path="/staff/oversight", kind="collection"),
     "oversight_pages.open_submit": dict(method="POST", path="/staff/oversight", kind="collection", form=True, expect=(422,)),
     "oversight_pages.oversight_page": dict(method="GET", path="/staff/oversight/{id}", kind="object", owner_object="petition"),
@@ -110,7 +117,7 @@ async def test_a_case_two_levels_down_is_supervised_reported_returned_accepted_a
     oid = view["id"]
     bazhou = await Tenant.find_one({"slug": tenants.B})
     expected_due = (await tenant_calendar(TenantScope(bazhou.id))).add_working_days(china_today(), 5).isoformat()
-    assert view["due_on"] == expected_due and view["state"] == "awaiting_report" and view["actions"] == ["remind"]
+    assert view["due_on"] == expected_due and view["state"] == "awaiting_report" and view["actions"] == ["remind", "withdraw"]
     assert view["lower_tenant"]["zh"] == "塔什店镇纪委" and view["subject"]["holder"]["zh"] == "塔什店镇纪委"
     assert view["subject"]["number"] == case.number and view["subject"]["anonymous"] is False
     text = json.dumps(view, ensure_ascii=False)
@@ -248,7 +255,7 @@ async def test_the_sweep_warns_once_and_escalates_an_overdue_item_exactly_once(c
     korla_handler = await login_token(client, tenants.CHILD_OF_B, "handler")
     notices = await eventually(lambda: _notices_if(client, tenants.CHILD_OF_B, korla_handler, "oversight", filed["number"], 2),
                                timeout=60, message="the oversight and its warning")  # opened, then due soon: once
-    assert sum(f"将于 {(today + timedelta(days=1)).isoformat()} 到期" in n["text"]["zh"] for n in notices) == 1
+    assert sum(f"将于 {local_date(today + timedelta(days=1))} 到期" in n["text"]["zh"] for n in notices) == 1
 
     # The deadline passed yesterday: two sweeps at once (and the beat's own) raise the escalation exactly once.
     yesterday = (today - timedelta(days=1)).isoformat()

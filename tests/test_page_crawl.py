@@ -4,7 +4,8 @@ A little data is made first through the API (petitions with a timeline, an issue
 an archive document, a promotion review read under its grant), so the pages have content. Then, for every
 role of two bundle tenants, the platform's superuser and an anonymous citizen, the crawler signs in through
 the login page and follows every same-site link from the person's home (GET only, one visit per path,
-bounded), and fails on:
+a few pages per kind, bounded; staff not into the citizens' pages, which the citizen's crawls read in both
+languages), and fails on:
 
 - an internal code in the words people read: a code of the display-word registry (display_words.py), or
   anything shaped like an identifier (``snake_case``, ``dotted.name``), e-mail addresses, URLs and file
@@ -18,6 +19,7 @@ home and a few key pages, fails on horizontal scroll on any of them, and saves s
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 from dataclasses import dataclass, field
@@ -168,13 +170,22 @@ def page_key(target: str) -> str:
 
 
 ID_SEGMENT = re.compile(r"/[0-9a-f]{24}(?=/|\?|$)")
-PAGES_PER_SHAPE = 3  # pages of one kind (a case, a card, an official) visited per person
+# The wording editor of one notification, card or action: one template whatever the key (…/notifications/assigned,
+# …/notifications/approved, …), as a case page is one template whatever the id.
+WORDING_KEY = re.compile(r"(/admin/wording/[a-z_]+)/[a-z0-9_]+(?=\?|$)")
+PAGES_PER_SHAPE = 3  # pages of one kind (a case, a card, an official, a wording) visited per person
 # Query variants of one page visited per person (a report by channel, by month, filtered ...: the same template).
 VARIANTS_PER_PATH = 4
 
 
-async def crawl(browser, who: str, start: str, crawl_: Crawl | None = None, lang: str = "zh") -> Crawl:
-    """Follow every same-site GET link from ``start``; one visit per page key, at most MAX_PAGES."""
+# The citizens' pages (the platform's front page, a tenant's portal, its forms, following a petition): every staff
+# page links to them, and the citizen's crawls (in Chinese and in English) read every one of them.
+PUBLIC_PAGE = re.compile(r"^/(?:$|\?|t/[^/?]+/?(?:$|\?)|t/[^/?]+/(?!staff(?:/|\?|$)|admin(?:/|\?|$)|api/))")
+
+
+async def crawl(browser, who: str, start: str, crawl_: Crawl | None = None, lang: str = "zh", public: bool = True) -> Crawl:
+    """Follow every same-site GET link from ``start``; one visit per page key, at most MAX_PAGES; with ``public``
+    False, not into the citizens' pages (for staff: the citizen's crawls read those)."""
     result = crawl_ or Crawl(who, lang)
     queue, seen, shapes, variants = [start], set(result.visited), {}, {}
     while queue and len(result.visited) < MAX_PAGES:
@@ -183,7 +194,9 @@ async def crawl(browser, who: str, start: str, crawl_: Crawl | None = None, lang
         if key in seen or SKIP_LINK.search(target):
             continue
         seen.add(key)
-        shape = ID_SEGMENT.sub("/<id>", key)  # the 60th card page shows nothing the first three did not
+        shape = WORDING_KEY.sub(r"\1/<key>", ID_SEGMENT.sub("/<id>", key))  # the 60th card page shows nothing the first three did not
+        if not public and target != start and PUBLIC_PAGE.match(target):
+            continue
         path_shape = shape.split("?", 1)[0]
         if target != start and (shapes.get(shape, 0) >= PAGES_PER_SHAPE or variants.get(path_shape, 0) >= VARIANTS_PER_PATH):
             continue
@@ -196,8 +209,17 @@ async def crawl(browser, who: str, start: str, crawl_: Crawl | None = None, lang
             seen.discard(page_key(response.headers["Location"]))
             continue
         if response.status_code == 403 or response.status_code == 404 or response.status_code >= 500:
-            result.failures.append(f"{who} {target}: answers {response.status_code}")
-            continue
+            # Asked once more a second later: other tests write on the same store meanwhile. A link that answers
+            # well then is reported (tolerated, with both answers); one that fails twice fails, with the page's words.
+            first = response.status_code
+            await asyncio.sleep(1)
+            response = await browser.get(target)
+            result.visited[key] = response.status_code
+            if response.status_code == 403 or response.status_code == 404 or response.status_code >= 500:
+                said = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", await response.get_data(as_text=True)))[:300]
+                result.failures.append(f"{who} {target}: answers {first}, then {response.status_code}: {said}")
+                continue
+            result.tolerated.append(f"{who} {target}: answered {first}, a second later {response.status_code}")
         if not (response.content_type or "").startswith("text/html"):
             continue
         links = result.check_page(key, await response.get_data(as_text=True))
@@ -313,10 +335,14 @@ async def _written_by_people() -> set[str]:
 
     from xinfang.archives.models import Official
     from xinfang.cards.models import Supervision
+    from xinfang.auth.models import StaffAccount
 
     rows = await Petition.get_pymongo_collection().find({}, projection={"title": 1, "subject_name": 1}).to_list()
     written = {value for row in rows for value in (row.get("title"), row.get("subject_name")) if isinstance(value, str) and value.strip()}
-    for model, names in ((Supervision, ("subject.name", "subject.unit")), (Official, ("name", "unit", "position"))):
+    # A person's name on a page is the display name or, without one, the user name an administrator typed
+    # (another test's account named "auditor" is a name, not a code).
+    for model, names in ((Supervision, ("subject.name", "subject.unit")), (Official, ("name", "unit", "position")),
+                         (StaffAccount, ("display_name", "username"))):
         async for row in model.get_pymongo_collection().find({}, projection=dict.fromkeys(names, 1)):
             for name in names:
                 value = row
@@ -338,7 +364,7 @@ async def test_every_page_of_every_staff_role_and_the_citizen_shows_words_not_co
         who = f"{slug} {username}"
         landed = await form_login(browser, f"/t/{slug}/staff/login", username)
         assert landed.status_code == 302, (who, landed.status_code)
-        result = await crawl(browser, who, landed.headers["Location"])
+        result = await crawl(browser, who, landed.headers["Location"], public=False)
         mine = seeded[slug]
         for path in (f"/t/{slug}/staff/petitions/{mine['petition']}", f"/t/{slug}/staff/archive-access-log",
                      *([f"/t/{slug}/staff/supervisions/{mine['card']}", f"/t/{slug}/staff/officials/{mine['official']}"] if "card" in mine else []),
@@ -347,7 +373,7 @@ async def test_every_page_of_every_staff_role_and_the_citizen_shows_words_not_co
             # The pages the data made, even where no link led: opened only by a role that may (a role that
             # may not is never sent there by a link, which the crawl above checked).
             if path not in result.visited and (await browser.get(path)).status_code == 200:
-                await crawl(browser, who, path, result)
+                await crawl(browser, who, path, result, public=False)
         crawls.append(result)
 
     for lang in ("zh", "en"):  # the citizen in both languages: the English pages may not show codes either
@@ -364,13 +390,16 @@ async def test_every_page_of_every_staff_role_and_the_citizen_shows_words_not_co
     english = app.test_client()  # and one clerk in English
     await english.get("/?lang=en")
     landed = await form_login(english, f"/t/{A}/staff/login", "leader")
-    crawls.append(await crawl(english, f"{A} leader (en)", landed.headers["Location"], lang="en"))
+    crawls.append(await crawl(english, f"{A} leader (en)", landed.headers["Location"], lang="en", public=False))
 
     report = _report(crawls)
     print(report)
     for c in crawls:
         assert len(c.visited) >= 3, f"{c.who} reached only {list(c.visited)}"
-    assert not [f for c in crawls for f in c.failures], report
+    # Other tests write on the same store while this one crawls: what people wrote meanwhile is read once more.
+    late = await _written_by_people() - WRITTEN_BY_PEOPLE
+    failures = [f for c in crawls for f in c.failures if not any(f.endswith(f"code: {w!r}") for w in late)]
+    assert not failures, report
 
 
 def test_the_code_finder_finds_codes_and_lets_words_be():
@@ -398,7 +427,7 @@ async def test_each_roles_home_and_key_pages_at_phone_size(live_server, browser,
     shots = Path(kept) / "crawl" if kept else tmp_path_factory.mktemp("crawl-screens")
     shots.mkdir(parents=True, exist_ok=True)
     base = live_server
-    overflowing = []
+    overflowing, looked_at_lists = [], []
 
     async def look(page, name: str, url: str) -> None:
         await page.goto(url)
@@ -406,6 +435,11 @@ async def test_each_roles_home_and_key_pages_at_phone_size(live_server, browser,
         wide = await page.evaluate("() => { const e = document.scrollingElement; return [e.scrollWidth, e.clientWidth]; }")
         if wide[0] > wide[1] + 1:
             overflowing.append(f"{name} {url}: {wide[0]} px wide in a {wide[1]} px screen")
+        # A list of cases reads as cards on a phone: a title one character wide (eight squeezed columns) is not read.
+        for width in await page.eval_on_selector_all("table.stacked td.title", "cells => cells.map(c => c.getBoundingClientRect().width)"):
+            if width < 250:
+                overflowing.append(f"{name} {url}: a case's title {width:.0f} px wide")
+        looked_at_lists.append(await page.locator("table.stacked td.title").count())
 
     async def phone():
         context = await browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, locale="zh-CN")
@@ -443,6 +477,7 @@ async def test_each_roles_home_and_key_pages_at_phone_size(live_server, browser,
         await context.close()
     print(f"screenshots: {shots}")
     assert not overflowing, overflowing
+    assert any(looked_at_lists), "no list of cases was looked at"  # the caseworkers' inboxes: the check above ran
     assert len(list(shots.glob("*.png"))) >= 5 + 4 * (len(PHONE_STAFF) - 2) + 2 + 3
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import statistics
 import time
+import urllib.parse
+import uuid
 from datetime import date, timedelta
 
 from bson import ObjectId
@@ -14,7 +15,7 @@ from xinfang.petitions.models import Petition, Receipt
 from xinfang.petitions.service import china_today, flag_overdue
 from xinfang.store.scoped import TenantScope
 from xinfang.tenancy.models import Tenant
-from tests.conftest import login_token
+from tests.conftest import in_one_window, login_token
 
 NAMED = {
     "title": "学校违规收费",
@@ -96,17 +97,22 @@ async def test_an_anonymous_petition_keeps_no_identity(client, tenants, admin_a)
 async def test_wrong_and_right_receipts_cost_the_same_time(client, tenants):
     result = await submitted(client, tenants.B)
     right, wrong = [], []
-    for i in range(4):
+    for i in range(6):
         for receipt, bucket in ((result["receipt"], right), ("1234567812345678", wrong)):
             started = time.perf_counter()
             response = await lookup(client, tenants.B, receipt, address=f"10.1.0.{i}")
             bucket.append(time.perf_counter() - started)
             assert response.status_code in (200, 404)
-    assert abs(statistics.median(right) - statistics.median(wrong)) < 0.05, (right, wrong)
+    # The fastest of each compared: the machine's load (other test processes on two cores) only ever adds time,
+    # and it added 60 ms to a median of four in one CI run; a real difference in the lookup shows in every sample.
+    assert abs(min(right) - min(wrong)) < 0.05, (right, wrong)
     assert min(right + wrong) >= 0.25
 
 
 async def test_receipt_attempts_are_rate_limited(client, tenants):
+    from xinfang.petitions.http import RECEIPT_WINDOW_SECONDS
+
+    await in_one_window(RECEIPT_WINDOW_SECONDS)
     statuses = [(await lookup(client, tenants.A, "0000000000000000", address="10.9.9.9")).status_code for _ in range(11)]
     assert statuses[:10] == [404] * 10 and statuses[10] == 429
     limited = await lookup(client, tenants.A, "0000000000000000", address="10.9.9.9")
@@ -136,8 +142,18 @@ async def test_staff_register_a_letter_and_find_it_in_the_inbox(client, tenants)
     created = await response.get_json()
     assert len(created["receipt"]) == 16
     inbox = await (await client.get(f"/t/{tenants.A}/api/petitions", query_string={"channel": "letter", "subject": "王五"}, headers=registrar)).get_json()
-    assert [i["number"] for i in inbox["items"]] == [created["number"]]
+    assert created["number"] in [i["number"] for i in inbox["items"]] and all("王五" in i["subject_name"] for i in inbox["items"])
     assert inbox["items"][0]["channel"] == "letter"
+    # Any part of the name finds it, as typed (a regular expression's characters are only characters), counted alike.
+    unit = f"泗阳县第{uuid.uuid4().hex[:6]}中学(分校)"
+    other = await client.post(f"/t/{tenants.A}/api/petitions", headers=registrar, json={"form": "report", "channel": "letter", "answers": dict(
+        report, subject={"kind": "unit", "name": unit, "unit": unit})})
+    assert other.status_code == 201, await other.get_data(as_text=True)
+    for part in (unit[3:12], unit[-6:], f" {unit} "):
+        found = await (await client.get(f"/t/{tenants.A}/api/petitions", query_string={"subject": part}, headers=registrar)).get_json()
+        assert [i["number"] for i in found["items"]] == [(await other.get_json())["number"]] and found["total"] == 1, (part, found)
+    nothing = await (await client.get(f"/t/{tenants.A}/api/petitions", query_string={"subject": ".*"}, headers=registrar)).get_json()
+    assert nothing["items"] == [] and nothing["total"] == 0
     paged = await (await client.get(f"/t/{tenants.A}/api/petitions?page_size=1&page=1", headers=registrar)).get_json()
     assert len(paged["items"]) == 1 and paged["total"] >= 2
     detail = await (await client.get(f"/t/{tenants.A}/api/petitions/{created['id']}", headers=registrar)).get_json()
@@ -172,8 +188,14 @@ async def test_the_whole_default_workflow(client, tenants):
     own = await _act(client, tenants.A, handler, pid, "review_reply", reply="复查属实，已退还。")
     assert own.status_code == 403 and "另一人" in (await own.get_json())["error"]["message"]["zh"]  # not a review of one's own reply
     assert (await _act(client, tenants.A, leader, pid, "review_reply", reply="复查属实，已退还。")).status_code == 200
-    assert (await _act(client, tenants.A, handler, pid, "close")).status_code == 200
-    done = await (await _act(client, tenants.A, registrar, pid, "archive")).get_json()
+    closed = await _act(client, tenants.A, handler, pid, "close")
+    assert closed.status_code == 200 and "archive" not in [a["key"] for a in (await closed.get_json())["actions"]]
+    # The workflow's 归档 step belongs to the archive record: taken on its own it would read 已归档 with no 归档号.
+    alone = await _act(client, tenants.A, registrar, pid, "archive")
+    assert alone.status_code == 409 and "归档并编归档号" in (await alone.get_json())["error"]["message"]["zh"]
+    archived = await client.post(f"/t/{tenants.A}/api/petitions/{pid}/archive-record", headers=registrar)
+    assert archived.status_code == 201, await archived.get_data(as_text=True)
+    done = await (await client.get(f"/t/{tenants.A}/api/petitions/{pid}", headers=registrar)).get_json()
     assert done["state"] == "archived"
     actions = [s["action"] for s in done["timeline"]]
     assert actions == ["submitted", "accept", "assign", "extend", "reply", "request_review", "review_reply", "close", "archive"]
@@ -300,3 +322,27 @@ async def test_hostile_bodies_and_paging_are_4xx_not_5xx(client, tenants):
     registrar = await login_token(client, tenants.A, "registrar")
     huge = await client.get(f"/t/{tenants.A}/api/petitions?page=99999999999999999999&page_size=-5", headers=registrar)
     assert huge.status_code == 200 and (await huge.get_json())["items"] == []
+
+
+async def test_the_inbox_pages_keep_the_filters_and_say_where_you_are(app, client, tenants):
+    from tests.login_pages import form_login
+
+    registrar = await login_token(client, tenants.A, "registrar")
+    mark = f"翻页{uuid.uuid4().hex[:6]}"
+    for i in range(21):  # one more than a page
+        filed = await client.post(f"/t/{tenants.A}/api/petitions", headers=registrar, json={"form": "report", "channel": "letter", "answers": {
+            "content": f"反映情况{i}", "category": ["integrity"], "subject": {"kind": "person", "name": f"{mark}{i}", "unit": "某中学"},
+            "petitioner_name": "赵六", "id_number": "321323198501011238", "phone": "0527-12345678"}})
+        assert filed.status_code == 201, await filed.get_data(as_text=True)
+    browser = app.test_client()
+    await form_login(browser, f"/t/{tenants.A}/staff/login", "leader")
+    encoded = urllib.parse.quote(mark)
+    first = await (await browser.get(f"/t/{tenants.A}/staff/", query_string={"subject": mark, "channel": "letter"})).get_data(as_text=True)
+    pager = first.split('<nav class="pager"', 1)[1].split("</nav>", 1)[0]
+    assert "第 1 页，共 2 页" in pager and "上一页" not in pager and f"subject={encoded}" in pager and "channel=letter" in pager and "page=2" in pager
+    second = await (await browser.get(f"/t/{tenants.A}/staff/", query_string={"subject": mark, "channel": "letter", "page": 2})).get_data(as_text=True)
+    pager = second.split('<nav class="pager"', 1)[1].split("</nav>", 1)[0]
+    assert "第 2 页，共 2 页" in pager and "下一页" not in pager and "page=1" in pager and f"subject={encoded}" in pager
+    assert second.count(f"{mark}") >= 1 and "page=2&amp;page" not in second
+    alone = await (await browser.get(f"/t/{tenants.A}/staff/", query_string={"subject": f"{mark}20"})).get_data(as_text=True)
+    assert 'class="pager"' not in alone  # one page: nothing to turn

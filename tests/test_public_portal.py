@@ -11,7 +11,7 @@ import zlib
 
 import pytest
 
-from tests.conftest import login_token
+from tests.conftest import in_one_window, login_token
 
 ISOLATION_CASES = {
     # public pages: only published items of the tenant in the URL (isolation of content: tests below)
@@ -40,6 +40,14 @@ ISOLATION_CASES = {
     "portal_console.suggestions_page": {"method": "GET", "path": "/staff/portal/suggestions", "kind": "collection"},
     "portal_console.take_up_suggestion": {"method": "POST", "path": "/staff/portal/suggestions/{id}/take-up", "kind": "object",
                                           "form": True, "owner_object": "petition"},
+    # files of publications (PDF, images): the staff's upload, removal and preview, and the public file of a public item
+    "portal_console.add_file_submit": {"method": "POST", "path": "/staff/portal/items/{id}/files", "kind": "object", "form": True,
+                                       "owner_object": "petition", "body": {"description": "隔离"}},
+    "portal_console.remove_file_submit": {"method": "POST", "path": "/staff/portal/items/{id}/files/{id}/remove", "kind": "object",
+                                          "form": True, "owner_object": "petition"},
+    "portal_console.file_download": {"method": "GET", "path": "/staff/portal/items/{id}/files/{id}", "kind": "object", "owner_object": "petition"},
+    "public_portal.file_page": {"method": "GET", "path": "/integrity/notices/0123456789abcdef01234567/files/0123456789abcdef01234567",
+                                "kind": "public"},
     "portal_console.theme_page": {"method": "GET", "path": "/admin/portal-theme", "kind": "collection"},
     "portal_console.theme_submit": {"method": "POST", "path": "/admin/portal-theme", "kind": "collection", "form": True,
                                     "body": {"primary": "#ffff00", "accent": "#1d4f91"}, "expect": (422,)},
@@ -162,7 +170,9 @@ async def test_a_suggestion_is_published_with_a_reply_and_never_with_the_name(cl
     stale = await client.post(f"/t/{slug}/integrity/suggestions/new", form={"csrf_token": "wrong", "title": "x", "text": "y"})
     assert stale.status_code == 403
     empty = await client.post(f"/t/{slug}/integrity/suggestions/new", form={"csrf_token": token, "title": "", "text": ""})
-    assert empty.status_code == 422 and "请填写标题" in await empty.get_data(as_text=True)
+    empty_html = await empty.get_data(as_text=True)
+    assert empty.status_code == 422 and "请填写标题" in empty_html
+    assert "请修改标出的内容后再提交" in empty_html and "字段" not in empty_html  # a citizen's words, not "请检查标出的字段"
     suggestion = await (await tenant_scope(slug)).repo(Suggestion).find_one({"title": title})
     handler, deputy = await login_token(client, slug, "handler"), await login_token(client, slug, "deputy")
     assert title in await (await client.get(f"/t/{slug}/staff/portal/suggestions", headers=handler)).get_data(as_text=True)
@@ -315,6 +325,7 @@ async def test_suggestions_are_limited_per_address_but_corrections_do_not_count(
     token = re.search(r'name="csrf_token" value="([^"]+)"', await form.get_data(as_text=True)).group(1)
     for _ in range(3):  # a citizen getting the form wrong is told so, not counted
         assert (await client.post(f"/t/{slug}/integrity/suggestions/new", form={"csrf_token": token, "title": "", "text": ""})).status_code == 422
+    await in_one_window(3600)  # suggestions are counted an hour at a time
     answers = [(await client.post(f"/t/{slug}/integrity/suggestions/new", form={
         "csrf_token": token, "title": unique("限流测试"), "text": "建议内容"})).status_code for _ in range(6)]
     assert answers == [201] * 5 + [429]

@@ -12,6 +12,7 @@ import httpx
 
 from tests.conftest import PASSWORD
 from tests.login_pages import sign_in
+from playwright.async_api import expect
 
 
 async def test_a_reviewer_finds_opens_and_links_through_the_pages(live_server, browser, tenants, tmp_path):
@@ -39,32 +40,35 @@ async def test_a_reviewer_finds_opens_and_links_through_the_pages(live_server, b
     await reviewer.fill("#open-review textarea[name='justification']", "拟提拔任用，征求廉政意见")
     await reviewer.click("#find-officials")
     choices = reviewer.locator("#found-officials input[name='official_id']")
-    assert await choices.count() == 2
+    await expect(choices).to_have_count(2)
     assert "未登记证件号码" in await reviewer.inner_text("#found-officials")
     await reviewer.screenshot(path=str(shots / "review-find-officials.png"), full_page=True)
     await reviewer.check(f"#found-officials input[value='{ids[tenants.A]}']")
     await reviewer.click("#open-review button:not(#find-officials)")
-    assert await reviewer.get_attribute(".state", "data-state") == "awaiting_approval"
+    await expect(reviewer.locator(".state")).to_have_attribute("data-state", "awaiting_approval")
     review_url = reviewer.url
 
     approver_ctx, approver = await superuser("org-approver")
     await approver.goto(review_url)
     await approver.click("form[data-verb='approve'] button")
-    assert await approver.get_attribute(".state", "data-state") == "active"
+    await expect(approver.locator(".state")).to_have_attribute("data-state", "active")
 
     await reviewer.goto(review_url)
     await reviewer.screenshot(path=str(shots / "review-page.png"), full_page=True)
+    buttons = [" ".join(t.split()) for t in await reviewer.locator("main .button").all_inner_texts()]  # each says what it does
+    assert buttons == ["查看综合意见", "下载综合意见（PDF）", "结束查阅"], buttons
     await reviewer.click("text=查看综合意见")
+    await expect(reviewer.locator("main .summary")).to_have_text("涉及 1 个单位 · 记录 0 条")  # counts with what they count
     match = reviewer.locator(f"li[data-official='{ids[tenants.B]}']")
     assert "库尔勒市教育局" in await match.inner_text()
     await match.locator("input[name='reason']").fill("经核对履历为同一人")
     await match.locator("button").click()
     linked = reviewer.locator(f"li[data-official='{ids[tenants.B]}']")
-    assert "取消认定" in await linked.inner_text()  # now among the records linked by hand, with the way back
+    await expect(linked).to_contain_text("取消认定")  # now among the records linked by hand, with the way back
     await reviewer.screenshot(path=str(shots / "review-opinion-linked.png"), full_page=True)
     await linked.locator("input[name='reason']").fill("误认")
     await linked.locator("button").click()
-    assert "认定为同一人" in await reviewer.locator(f"li[data-official='{ids[tenants.B]}']").inner_text()
+    await expect(reviewer.locator(f"li[data-official='{ids[tenants.B]}']")).to_contain_text("认定为同一人")
     assert await reviewer.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     print(f"screenshots: {shots}")
     for context in (reviewer_ctx, approver_ctx):

@@ -14,7 +14,7 @@ from xinfang.tenancy.bundles import discover
 
 _, BUNDLES = discover(Path(__file__).resolve().parents[1] / "tenants")
 DEMO_ACCOUNTS = [(b.slug, a["username"], tuple(a["roles"])) for b in BUNDLES for a in b.data.get("accounts", [])]
-NAV = re.compile(r'<nav class="staff">(.*?)</nav>', re.S)
+NAV = re.compile(r'<nav class="staff"[^>]*>(.*?)</nav>', re.S)
 HREF = re.compile(r'href="([^"]+)"')
 BACK_HOME = re.compile(r'<a class="button secondary" href="([^"]+)">(?:返回首页|Back to the start)</a>')
 BRAND = re.compile(r'<div class="brand">\s*<a href="([^"]+)"')

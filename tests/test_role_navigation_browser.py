@@ -31,3 +31,48 @@ async def test_from_the_front_page_a_tenant_admin_reaches_the_configuration_hub(
     assert "无权访问" not in await page.content()
     await phone.close()
     await desk.close()
+
+
+async def test_on_a_phone_the_staff_links_fold_behind_a_menu_and_at_a_desk_they_all_show(live_server, browser, tenants, tmp_path):
+    phone = await browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844})
+    page = await phone.new_page()
+    await sign_in(page, f"{live_server}/t/{tenants.A}/staff/login", "leader")
+    await page.wait_for_url(f"**/t/{tenants.A}/staff/")
+    nav = page.locator("nav.staff")
+    menu = nav.locator("label.menu-button")
+    search = nav.get_by_role("link", name="检索", exact=True)
+    assert await menu.is_visible() and await menu.inner_text() == "☰ 菜单"
+    assert not await search.is_visible()  # folded
+    assert await nav.locator("a[aria-current='page']").is_visible()  # where one is stays in sight
+    assert await nav.get_by_role("button", name="退出").is_visible() and not await nav.locator("a.who").is_visible()
+    folded = (await nav.bounding_box())["height"]
+    assert folded < 110, folded  # one or two lines, not five
+    await page.screenshot(path=str(tmp_path / "staff-nav-phone-folded.png"), full_page=False)
+    # The inbox's filters fold too, so the list comes first; open by themselves when a filter is in use.
+    filters, fold = page.locator("form.filters"), page.locator("label.fold-button")
+    assert await fold.inner_text() == "筛选条件" and await filters.is_hidden()
+    await fold.click()
+    await filters.wait_for(state="visible")
+    await page.goto(f"{live_server}/t/{tenants.A}/staff/?overdue=1")
+    assert await fold.inner_text() == "筛选条件（已选 1 项）" and await filters.is_visible()
+    await page.screenshot(path=str(tmp_path / "inbox-phone-filters-open.png"), full_page=False)
+    await menu.click()
+    await search.wait_for(state="visible")
+    links = nav.locator("a")  # every page, and one's own account
+    assert all([await links.nth(i).is_visible() for i in range(await links.count())])
+    await page.screenshot(path=str(tmp_path / "staff-nav-phone-open.png"), full_page=False)
+    await search.click()
+    await page.wait_for_url(f"**/t/{tenants.A}/staff/search")
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+    await phone.close()
+
+    desk = await browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    page = await desk.new_page()
+    await sign_in(page, f"{live_server}/t/{tenants.A}/staff/login", "leader")
+    await page.wait_for_url(f"**/t/{tenants.A}/staff/")
+    nav = page.locator("nav.staff")
+    assert not await nav.locator("label.menu-button").is_visible()
+    links = nav.locator("a")
+    assert all([await links.nth(i).is_visible() for i in range(await links.count())])
+    await desk.close()
+    print("screenshots:", tmp_path)

@@ -2,7 +2,8 @@
 
 Started exactly as a new user would (``xinfang run`` with nothing configured but
 a data directory and free ports), then stopped with Ctrl-C (SIGINT) and started
-again on the same data. Then its supervision, with real processes killed by
+again on the same data, with a stale pid file in it: that second start is the
+platform of the supervision tests (one start fewer). Its supervision, with real processes killed by
 SIGKILL: the store, the worker and the beat come back without anyone's help,
 submissions succeed again, exactly one beat runs, a second beat refuses to
 start, a stale pid file does not stop a start, ``/healthz`` says what is down,
@@ -80,11 +81,32 @@ def _private_problems(data_dir: Path) -> list[str]:
     return problems
 
 
-def test_run_serves_the_demo_tenants_and_stops_cleanly(tmp_path):
+@dataclass
+class FreshStart:
+    """What the first start on an empty data directory showed (module-wide: its data directory is started again,
+    with a stale pid file in it, as the platform of the supervision tests below)."""
+
+    data_dir: Path
+    web_port: int
+    store_port: int
+    log_path: Path
+    startup_seconds: float
+    exit_code: int
+    store_port_open_after: bool
+    web_port_open_after: bool
+
+
+@pytest.fixture(scope="module")
+def fresh_start(tmp_path_factory) -> FreshStart:
+    """``xinfang run`` on an empty data directory, exactly as a new user starts it: the demo tenants answer, an account
+    made through the API reaches the worker (activity) and a petition the search index, through the embedded broker;
+    what it wrote is private; then Ctrl-C."""
+    tmp = tmp_path_factory.mktemp("run")
     web_port, store_port = free_port(), free_port()
     base = f"http://127.0.0.1:{web_port}"
-    log_path = tmp_path / "run.log"
-    process = _start(tmp_path / "data", web_port, store_port, log_path)
+    log_path = tmp / "run.log"
+    data_dir = tmp / "data"
+    process = _start(data_dir, web_port, store_port, log_path)
     try:
         started = time.monotonic()
         wait_until(lambda: _up(base), timeout=60, message=f"the web server; log: {log_path}")
@@ -120,28 +142,29 @@ def test_run_serves_the_demo_tenants_and_stops_cleanly(tmp_path):
 
         # ... and through the same worker's search queue into the tenant's index.
         wait_until(searchable, timeout=30, message="the petition to be searchable")
-        print(f"start-up to first answer: {startup_seconds:.1f}s")
 
         # A fresh data directory: keys, passwords, store, broker, search index, logs are this user's only.
-        data_dir = tmp_path / "data"
         written = {p.relative_to(data_dir).parts[0] for p in data_dir.iterdir()}
         assert {"secret.key", "encryption.key", "bootstrap-credentials.txt", "store", "broker", "search", "run"} <= written
         assert _private_problems(data_dir) == []
     finally:
         code = _stop(process)
-    assert code == 0, log_path.read_text()
-    assert not port_is_open("127.0.0.1", store_port), "the embedded store outlived the platform"
-    assert not port_is_open("127.0.0.1", web_port)
+    return FreshStart(data_dir, web_port, store_port, log_path, startup_seconds, code,
+                      port_is_open("127.0.0.1", store_port), port_is_open("127.0.0.1", web_port))
 
-    # Same data directory again: nothing is loaded twice, what was written is still there.
-    process = _start(tmp_path / "data", web_port, store_port, log_path)
-    try:
-        wait_until(lambda: _up(base), timeout=60, message="the second start")
-        token = httpx.post(f"{base}/t/bazhou/api/tokens", json={"username": "first-user", "password": "long-enough-pw"})
-        assert token.status_code == 200
-    finally:
-        assert _stop(process) == 0
-    log = log_path.read_text()
+
+def test_run_serves_the_demo_tenants_and_stops_cleanly(fresh_start):
+    print(f"start-up to first answer: {fresh_start.startup_seconds:.1f}s")
+    assert fresh_start.exit_code == 0, fresh_start.log_path.read_text()
+    assert not fresh_start.store_port_open_after, "the embedded store outlived the platform"
+    assert not fresh_start.web_port_open_after
+
+
+def test_started_again_on_the_same_data_nothing_is_loaded_twice(running):
+    """The second start (the supervision tests' platform) on the first start's data: what was written is still there."""
+    token = httpx.post(f"{running.base}/t/bazhou/api/tokens", json={"username": "first-user", "password": "long-enough-pw"})
+    assert token.status_code == 200
+    log = running.log_until_up  # both clean starts, before any kill below
     assert "tenants.unchanged=3" in log and "accounts.kept=" in log
     assert "Traceback" not in log, log
 
@@ -156,6 +179,7 @@ class Running:
     data_dir: Path
     log_path: Path
     env: dict[str, str]
+    log_until_up: str = ""  # the log of both starts, as it was once this one answered
 
     def status(self) -> dict:
         return json.loads((self.data_dir / "run" / "status.json").read_text())
@@ -215,20 +239,20 @@ def _submit_until_accepted(base: str, word: str, timeout: float) -> tuple[float,
 
 
 @pytest.fixture(scope="module")
-def running(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("supervised")
-    data_dir = tmp / "data"
-    (data_dir / "store").mkdir(parents=True)
+def running(fresh_start):
+    """``xinfang run`` started again on the first start's data directory (one start fewer than a platform of its own),
+    with a pid file left in the store's folder."""
+    data_dir, web_port, store_port, log_path = fresh_start.data_dir, fresh_start.web_port, fresh_start.store_port, fresh_start.log_path
+    (data_dir / "store").mkdir(parents=True, exist_ok=True)
     # A pid file as a crash leaves it, naming a live process that is no store (this test): nx-27017
     # itself would refuse to start ("already running"); the platform sees it is not ours.
     (data_dir / "store" / "nx-27017.pid").write_text(f"{os.getpid()}\n")
-    web_port, store_port = free_port(), free_port()
     base = f"http://127.0.0.1:{web_port}"
-    log_path = tmp / "run.log"
     process = _start(data_dir, web_port, store_port, log_path)
     platform = Running(process, base, data_dir, log_path, _env(data_dir, web_port, store_port))
     try:
         wait_until(lambda: _up(base), timeout=90, message=f"the web server; log: {log_path}")
+        platform.log_until_up = platform.log()
         yield platform
     finally:
         try:

@@ -13,7 +13,7 @@ from whoosh.fields import ID, Schema
 from xinfang_search.index import TenantIndexDir, make_schema
 from xinfang_search.choices import category_choices
 from xinfang_search.petition_text import categories_of
-from tests.conftest import REPO_ROOT, login_token
+from tests.conftest import REPO_ROOT, eventually, login_token
 from tests.test_petitions import petition_id_of, submitted
 from tests.test_search import file, found, marker
 
@@ -59,7 +59,12 @@ async def test_a_report_is_found_by_each_of_its_categories_and_states_read_as_wo
     handler = await login_token(client, tenants.A, "handler")
     report = await file_report(client, tenants.A, word, ["integrity", "work"])
     single = await file(client, tenants.A, title=f"{word}食堂", content=f"{word}学校食堂饭菜分量不足。", category="other")
-    everything = await found(client, tenants.A, handler, 2, q=word)
+    async def both_indexed():
+        # Another test's petition may share the 4-character marker (one in 10,000): wait for these two by id.
+        body = await found(client, tenants.A, handler, 2, q=word)
+        return body if {report, single} <= {i["id"] for i in body["items"]} else None
+
+    everything = await eventually(both_indexed, timeout=180, message="the report and the single petition indexed")
     by_id = {i["id"]: i for i in everything["items"]}
     assert by_id[report]["categories"] == ["integrity", "work"] and by_id[single]["categories"] == ["other"]
     for category in ("integrity", "work"):

@@ -155,3 +155,18 @@ def test_filters_from_postings_and_the_date_column_allow_what_whoosh_allows(inde
         assert set(postings.filter_ids(query, searcher).tolist()) == set(searcher.docs_for_query(query)), query
     request = SearchRequest(q="学校", received_from=day.date(), received_to=(day + timedelta(days=1)).date(), filters={"category": "other"})
     assert _searchers.filter_docs(tenant_id, searcher, _filters(request)) == set(searcher.docs_for_query(_filters(request)))
+
+
+def test_the_cache_size_comes_from_the_settings_through_the_configure_hook(monkeypatch):
+    """XINFANG_SEARCH_TERM_CACHE_MB is a setting like any other (Settings refuses unknown XINFANG_* names), and a
+    process's plugin manager hands it to the search plugin, which bounds both caches."""
+    from xinfang.plugins import make_plugin_manager
+    from xinfang.settings import Settings
+
+    monkeypatch.setattr(postings, "term_cache", postings.TermCache(1))
+    monkeypatch.setattr(postings, "phrase_cache", postings.TermCache(1, min_docs=0))
+    settings = Settings.from_env({"XINFANG_SEARCH_TERM_CACHE_MB": "2"})
+    make_plugin_manager().hook.xinfang_configure(settings=settings)
+    assert postings.term_cache.limit == 2 * 2**20 and postings.phrase_cache.limit == 2 * 2**16
+    make_plugin_manager().hook.xinfang_configure(settings=Settings.from_env({"XINFANG_SEARCH_TERM_CACHE_MB": "0"}))
+    assert postings.term_cache.limit == 0 and postings.phrase_cache.limit == 0

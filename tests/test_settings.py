@@ -58,3 +58,23 @@ def test_every_setting_is_in_the_table_and_in_the_readme():
     readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
     missing = sorted(name for name in fields if f"`{name}`" not in readme)
     assert not missing, f"README lacks: {missing}"
+
+
+def test_only_settings_reads_xinfang_variables_from_the_environment():
+    """Settings refuses unknown XINFANG_* names, so a module reading its own variable (as the search cache and the
+    webhook delivery retention once did) makes that variable stop the platform when set: every knob is a setting."""
+    import re
+
+    reads = re.compile(r"(environ(\.get)?\s*[\[(]|getenv\s*\()\s*[\"']XINFANG_")
+    offenders = []
+    for root in ("platform", "search", "plugins"):
+        for path in (REPO_ROOT / root).rglob("*.py"):
+            if path.name != "settings.py" and reads.search(path.read_text(encoding="utf-8")):
+                offenders.append(str(path.relative_to(REPO_ROOT)))
+    assert offenders == []
+
+
+def test_webhook_delivery_retention_and_search_cache_are_settings():
+    settings = Settings.from_env({"XINFANG_WEBHOOK_DELIVERY_KEEP_DAYS": "7", "XINFANG_SEARCH_TERM_CACHE_MB": "16"})
+    assert settings.webhook_delivery_keep_days == 7 and settings.search_term_cache_mb == 16.0
+    assert Settings.from_env({}).webhook_delivery_keep_days == 30

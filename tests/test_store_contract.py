@@ -65,6 +65,16 @@ UPDATE_STORES_DATETIME_AS_STRING = embedded_gap(
     "is stored as the string 'YYYY-MM-DD HH:MM:SS.ffffff' and reads back as str"
 )
 
+UPDATE_STORES_BOOL_AS_INT = embedded_gap(
+    "a boolean written by an update operator ($set) reads back as the integer 1 or 0 (an insert keeps it a bool; "
+    "queries on True/False still match it)"
+)
+
+DOTTED_PROJECTION_IS_FLAT = embedded_gap(
+    "a projection of a dotted path ({'settings.time_zone': 1}) answers a flat key 'settings.time_zone' rather than "
+    "the nested sub-document"
+)
+
 TRANSACTIONS_NOT_ISOLATED = embedded_gap(
     "transactions of different clients share one SQLite connection: one client's abort rolls back "
     "another client's transaction in flight (the platform therefore uses no transactions there)"
@@ -281,6 +291,103 @@ async def test_eq_finds_what_a_bare_equality_finds_on_scalar_fields(db):
     assert [d["key"] async for d in db.eq_probe.find({"tenant_id": {"$eq": ref}, "key": "b"})] == ["b"]
 
 
+# --------------------------------------------------------------------------- counting (issue 18)
+
+
+@pytest.fixture(scope="module")
+async def counted(db):
+    """A shared collection as the platform keeps its tenant data: indexes led by tenant_id, three tenants' rows."""
+    tenant, other, third = ref(), ref(), ref()
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    await db.counted.create_indexes([IndexModel([("tenant_id", ASCENDING), ("created_at", DESCENDING)]),
+                                     IndexModel([("tenant_id", ASCENDING), ("state", ASCENDING)]),
+                                     IndexModel([("followed_by", ASCENDING)]),
+                                     IndexModel([("tenant_ids", ASCENDING), ("seq", DESCENDING)])])
+    rows = []
+    for i in range(30):
+        row = {"tenant_id": (tenant, other, third)[i % 3], "state": ("new", "open", "closed")[i % 7 % 3], "overdue": i % 5 == 0,
+               "due_on": f"2026-01-{1 + i % 28:02d}", "created_at": start + timedelta(days=i), "assignee_id": None if i % 4 else f"a{i % 2}",
+               "followed_by": [other] if i % 6 == 0 else [], "destroyed_on": "2026-02-01" if i % 9 == 0 else None,
+               "tenant_ids": [(tenant, other, third)[i % 3]] + ([other] if i % 5 == 0 else []), "seq": i}
+        if i % 8 == 1:
+            del row["assignee_id"]  # a field never written: {"assignee_id": None} must count it too
+        rows.append(row)
+    await db.counted.insert_many(rows)
+    return db.counted, tenant, other, rows, start
+
+
+# (filter, the rows it must count): each case names the code that counts that way through store/scoped.py count_matching
+COUNT_CASES = [
+    # petitions/service.py inbox: the empty inbox of a tenant with no rows beside other tenants' rows
+    pytest.param(lambda t, o, s: {"tenant_id": {"$eq": ref()}}, lambda r, t, o, s: [], id="empty-tenant"),
+    pytest.param(lambda t, o, s: {"tenant_id": {"$eq": t}}, lambda r, t, o, s: [x for x in r if x["tenant_id"] == t], id="tenant"),
+    # inbox filters: state, channel, overdue, due_before ($lte on a day string)
+    pytest.param(lambda t, o, s: {"tenant_id": {"$eq": t}, "state": "new", "overdue": True},
+                 lambda r, t, o, s: [x for x in r if x["tenant_id"] == t and x["state"] == "new" and x["overdue"]], id="state-and-flag"),
+    pytest.param(lambda t, o, s: {"tenant_id": {"$eq": t}, "due_on": {"$lte": "2026-01-10"}},
+                 lambda r, t, o, s: [x for x in r if x["tenant_id"] == t and x["due_on"] <= "2026-01-10"], id="day-string-lte"),
+    # data_export/service.py: $in and a datetime bound
+    pytest.param(lambda t, o, s: {"tenant_id": {"$eq": t}, "state": {"$in": ["new", "open"]}, "created_at": {"$gt": s + timedelta(days=10)}},
+                 lambda r, t, o, s: [x for x in r if x["tenant_id"] == t and x["state"] in ("new", "open") and x["created_at"] > s + timedelta(days=10)],
+                 id="in-and-datetime"),
+    # petitions/workflow_versions.py {"workflow_version": None}: null and never written alike
+    pytest.param(lambda t, o, s: {"tenant_id": {"$eq": t}, "assignee_id": None},
+                 lambda r, t, o, s: [x for x in r if x["tenant_id"] == t and x.get("assignee_id") is None], id="none-or-missing"),
+    # retention/pages.py {"$type": "string"}
+    pytest.param(lambda t, o, s: {"tenant_id": {"$eq": t}, "destroyed_on": {"$type": "string"}},
+                 lambda r, t, o, s: [x for x in r if x["tenant_id"] == t and isinstance(x["destroyed_on"], str)], id="type-string"),
+    # store/portable.py: an $or inside $and beside the tenant
+    pytest.param(lambda t, o, s: {"tenant_id": {"$eq": t}, "$and": [{"$or": [{"state": "closed"}, {"overdue": True}]}]},
+                 lambda r, t, o, s: [x for x in r if x["tenant_id"] == t and (x["state"] == "closed" or x["overdue"])], id="or-inside-and"),
+    # petitions/upper_level.py followed_cases: a 24-hex reference inside an indexed array, through $in
+    pytest.param(lambda t, o, s: {"followed_by": {"$in": [o]}}, lambda r, t, o, s: [x for x in r if o in x["followed_by"]], id="array-in-reference"),
+    # retention/due.py count_due: the audit records of a tenant (tenant_ids, led by it in a compound index) before a moment
+    pytest.param(lambda t, o, s: {"tenant_ids": o, "created_at": {"$lt": s + timedelta(days=15)}},
+                 lambda r, t, o, s: [x for x in r if o in x["tenant_ids"] and x["created_at"] < s + timedelta(days=15)], id="array-reference-compound-index"),
+]
+
+
+@pytest.mark.parametrize(("make_query", "expected"), COUNT_CASES)
+async def test_count_matching_counts_what_find_finds(counted, make_query, expected):
+    """store/scoped.py ``count_matching`` (``ScopedRepository.count``, the staff inbox's total, the oversight and
+    followed-cases lists, the event readings) sends the ``count`` command, which the embedded store answers through
+    the query's index (bench/inbox_count.py): it must count exactly the documents ``find`` returns, on both stores."""
+    from xinfang.store.scoped import count_matching
+
+    collection, tenant, other, rows, start = counted
+    query = make_query(tenant, other, start)
+    want = len(expected(rows, tenant, other, start))
+    assert len([d async for d in collection.find(query, {"_id": 1})]) == want
+    assert await count_matching(collection, query) == want
+
+
+async def test_count_matching_with_object_ids_counts_through_find(counted):
+    """petitions/service.py inbox ``source=supervisor``: ``_id`` in a list of ObjectIds (the embedded store's counts
+    fail on an ObjectId, below): ``count_matching`` counts those through ``find``."""
+    from xinfang.store.scoped import count_matching
+
+    collection, tenant, *_ = counted
+    ids = [d["_id"] async for d in collection.find({"tenant_id": {"$eq": tenant}}, {"_id": 1}).limit(4)]
+    assert await count_matching(collection, {"tenant_id": {"$eq": tenant}, "_id": {"$in": ids + [ObjectId()]}}) == 4
+
+
+@embedded_gap("count_documents (an aggregation: $match, $group) answers 0 for {'field': None}, which find and count match")
+async def test_count_documents_counts_none_as_find_does(counted):
+    """Not relied on since issue 18 (``count_matching`` sends ``count``); count_documents is also the slow one there."""
+    collection, tenant, _, rows, _ = counted
+    assert await collection.count_documents({"tenant_id": {"$eq": tenant}, "assignee_id": None}) == len(
+        [x for x in rows if x["tenant_id"] == tenant and x.get("assignee_id") is None])
+
+
+@embedded_gap("the count command fails on an ObjectId in its filter (\"type 'ObjectId' is not supported\")")
+async def test_count_command_with_an_object_id(counted):
+    """Not relied on: ``count_matching`` counts a filter holding an ObjectId through ``find``."""
+    collection, tenant, *_ = counted
+    first = await collection.find_one({"tenant_id": {"$eq": tenant}})
+    reply = await collection.database.command({"count": collection.name, "query": {"_id": {"$in": [first["_id"]]}}})
+    assert reply["n"] == 1
+
+
 # --------------------------------------------------------------------------- indexes and errors
 
 
@@ -491,6 +598,28 @@ async def test_datetime_written_by_update_reads_back_as_datetime(db):
         assert isinstance(stored[field], datetime), f"{field} came back as {stored[field]!r}"
         assert stored[field] == to_millis(moment)
         assert stored[field].utcoffset() == timedelta(0)
+
+
+@DOTTED_PROJECTION_IS_FLAT
+async def test_dotted_projection_answers_the_nested_document(db):
+    """Retention read tenants' zones as ``row["settings"]["time_zone"]`` from such a projection, and every tenant on
+    the embedded store fell back to the default zone; the roster (tenancy/roster.py) reads whole documents."""
+    rows = db.projections
+    await rows.insert_one({"settings": {"time_zone": "Asia/Urumqi", "other": 1}})
+    row = await rows.find_one({}, projection={"settings.time_zone": 1})
+    assert row.get("settings") == {"time_zone": "Asia/Urumqi"}
+
+
+@UPDATE_STORES_BOOL_AS_INT
+async def test_bool_written_by_update_reads_back_as_bool(db):
+    """A tenant switched active by an update (an operator's fix, a script) must read back ``True``, or code that asks
+    ``row["active"] is True`` passes it by (due_sweeps.active_tenants compares by truth for this reason)."""
+    flags = db.update_bools
+    row_id = (await flags.insert_one({"active": False})).inserted_id
+    assert (await flags.find_one({"_id": row_id}))["active"] is False
+    await flags.update_one({"_id": row_id}, {"$set": {"active": True}})
+    assert await flags.count_documents({"active": True}) == 1
+    assert (await flags.find_one({"_id": row_id}))["active"] is True
 
 
 # --------------------------------------------------------------------------- transactions and durability
@@ -900,3 +1029,79 @@ async def test_an_or_beside_other_conditions_is_answered_right_in_its_portable_f
         assert await rows.count_documents(portable) == len(expected)
     assert portable_filter({"a": 1}) == {"a": 1}
     assert portable_filter({"$and": [{"a": 1}], "$or": [{"b": 1}]}) == {"$and": [{"a": 1}, {"$or": [{"b": 1}]}]}
+
+
+ALERT_ROWS = [
+    {"n": 1, "tenant_id": "A", "ended_on": None, "check": "repeat_person", "last_seen_on": "2026-11-01"},
+    {"n": 2, "tenant_id": "A", "ended_on": None, "check": "category_rise", "last_seen_on": "2026-11-02"},
+    {"n": 3, "tenant_id": "A", "ended_on": "2026-11-03", "check": "repeat_person", "last_seen_on": "2026-11-03"},
+    {"n": 4, "tenant_id": "A", "ended_on": None, "check": "repeat_person", "last_seen_on": "2026-12-05"},
+    {"n": 5, "tenant_id": "B", "ended_on": None, "check": "repeat_person", "last_seen_on": "2026-11-01"},
+]
+
+
+@embedded_gap("a tenant equality, a None, an $in and a range together match nothing (each pair of them answers right)")
+async def test_none_in_and_range_beside_a_tenant(db):
+    """Why analytics/alerts._end_quiet asks for the tenant, ``ended_on`` None and the range, and picks the checks in
+    Python (no alert ever ended on the embedded store while it asked all four)."""
+    rows = db.alert_rows
+    await rows.insert_many([dict(r) for r in ALERT_ROWS])
+    query = {"tenant_id": "A", "ended_on": None, "check": {"$in": ["repeat_person", "category_rise"]}, "last_seen_on": {"$lt": "2026-11-28"}}
+    assert sorted([row["n"] async for row in rows.find(query)]) == [1, 2]
+
+
+async def test_none_and_range_beside_a_tenant_with_the_in_picked_here(db):
+    """The form _end_quiet uses: the same rows on both stores."""
+    rows = db.alert_rows_portable
+    await rows.insert_many([dict(r) for r in ALERT_ROWS])
+    query = {"tenant_id": "A", "ended_on": None, "last_seen_on": {"$lt": "2026-11-28"}}
+    found = [row async for row in rows.find(query)]
+    assert sorted(row["n"] for row in found if row["check"] in ("repeat_person", "category_rise")) == [1, 2]
+
+
+# --------------------------------------------------------------------------- the search indexer's lookups (issue 18)
+
+
+async def test_links_are_found_from_either_end_by_equality_and_their_status_read_back(db):
+    """search repeats.py ``links_of`` (a matter's walk, the repeat flag of analytics_flags.py): one ``$eq`` lookup on
+    (tenant_id, petition_id) and one on (tenant_id, other_id), each through a compound index, instead of one query
+    with ``$or``/``$in``/``$ne`` (answered on the embedded store by reading every row, or every link of the tenant, in
+    Python); the reasons (an array) and the status are checked by the caller. Both lookups must find exactly the links
+    of that end, in this tenant only, whatever their status."""
+    links = db.candidate_links
+    await links.create_indexes([IndexModel([("tenant_id", ASCENDING), ("petition_id", ASCENDING), ("other_id", ASCENDING)], unique=True),
+                                IndexModel([("tenant_id", ASCENDING), ("other_id", ASCENDING)])])
+    tenant, other = ref(), ref()
+    a, b, c, d = ref(), ref(), ref(), ref()
+    await links.insert_many([
+        {"tenant_id": tenant, "petition_id": b, "other_id": a, "reasons": ["similar_text", "matter"], "status": "open"},
+        {"tenant_id": tenant, "petition_id": c, "other_id": a, "reasons": ["matter"], "status": "dismissed"},
+        {"tenant_id": tenant, "petition_id": a, "other_id": d, "reasons": ["same_petitioner"], "status": "confirmed"},
+        {"tenant_id": other, "petition_id": b, "other_id": a, "reasons": ["matter"], "status": "open"},  # another tenant's
+    ])
+
+    async def found(field, value):
+        return sorted([(row["petition_id"], row["other_id"], row["status"])
+                       async for row in links.find({"tenant_id": {"$eq": tenant}, field: {"$eq": value}})])
+
+    assert await found("other_id", a) == sorted([(b, a, "open"), (c, a, "dismissed")])
+    assert await found("petition_id", a) == [(a, d, "confirmed")]
+    assert await found("petition_id", b) == [(b, a, "open")]
+    assert await found("other_id", b) == []
+    rows = [row async for row in links.find({"tenant_id": {"$eq": tenant}, "other_id": {"$eq": a}})]
+    assert sorted(tuple(row["reasons"]) for row in rows) == [("matter",), ("similar_text", "matter")]  # the array read back whole
+
+
+async def test_conditional_deletes_in_one_bulk_write_delete_only_unchanged_rows(db):
+    """search indexer.py ``_done``: the batch's backlog entries go in one unordered bulk write of ``DeleteOne``s, each
+    guarded by the ``queued_ns`` read with the batch: an entry queued again meanwhile (a newer ``queued_ns``) stays."""
+    from pymongo import DeleteOne
+
+    backlog = db.backlog_done
+    tenant = ref()
+    ids = (await backlog.insert_many([{"tenant_id": tenant, "petition_id": ref(), "queued_ns": 1000 + i} for i in range(5)])).inserted_ids
+    await backlog.update_one({"_id": ids[2]}, {"$set": {"queued_ns": 9999}})  # queued again after the batch was read
+    result = await backlog.bulk_write([DeleteOne({"_id": oid, "tenant_id": {"$eq": tenant}, "queued_ns": {"$eq": 1000 + i}})
+                                       for i, oid in enumerate(ids)], ordered=False)
+    assert result.deleted_count == 4
+    assert [(row["_id"], row["queued_ns"]) async for row in backlog.find({})] == [(ids[2], 9999)]

@@ -425,3 +425,20 @@ async def test_copies_go_out_to_a_role_another_tenant_and_as_a_to_do_for_a_depar
     red = await issued(siyang, "card", "red", someone(), "2027-08-02")  # 泗阳's red card: copy the org department
     to_do = await siyang.repo(Notification).find({"subject_id": str(red.id), "kind": "copy_due"}).to_list()
     assert len(to_do) == 1 and "组织人事部门" in to_do[0].text.zh
+
+
+async def test_an_issued_card_awaits_a_written_answer_only_when_its_type_asks_for_one(client, tenants, siyang):
+    handler = await login_token(client, tenants.A, "handler")
+    subject = someone()
+    white = await issued(siyang, "card", "white", subject, "2027-03-01")  # 询问卡: a written answer within 15 working days
+    yellow = await issued(siyang, "card", "yellow", subject, "2027-03-01")  # 预警卡: no answer deadline, the decision is next
+    assert white.response_due and not yellow.response_due
+    for sup, reads, never in ((white, "已发出，待说明", "已发出，待处理"), (yellow, "已发出，待处理", "已发出，待说明")):
+        page = await (await client.get(f"/t/{tenants.A}/staff/supervisions/{sup.id}", headers=handler)).get_data(as_text=True)
+        assert reads in page and never not in page, (sup.type_key, reads)
+        assert f"{subject.unit}（个人）" in page  # Chinese brackets on a Chinese page
+    listed = await (await client.get(f"/t/{tenants.A}/staff/supervisions", query_string={"subject_key": white.subject_key}, headers=handler)).get_data(as_text=True)
+    assert listed.count(">已发出，待说明</td>") == 1 and listed.count(">已发出，待处理</td>") == 1
+    assert '<option value="issued" >已发出</option>' in listed  # the filter's choice takes both
+    english = await (await client.get(f"/t/{tenants.A}/staff/supervisions/{yellow.id}?lang=en", headers=handler)).get_data(as_text=True)
+    assert "Issued, to decide" in english

@@ -76,6 +76,12 @@ async def test_the_admin_page_saves_a_rule_and_a_bundle_reload_keeps_the_admins_
     page = await client.get(f"/t/{tenants.B}/admin/supervision?edit=card:orange", headers=admin)
     html = await page.get_data(as_text=True)
     assert page.status_code == 200 and 'value="#fb8500"' in html and "督办函" in html
+    assert "名称（中文）" in html and "名称（英文）" in html and "(English)" not in html  # each language's boxes named in the page's
+    english = await (await client.get(f"/t/{tenants.B}/admin/supervision?edit=card:orange&lang=en", headers=admin)).get_data(as_text=True)
+    assert "Name (Chinese)" in english and "（中文）" not in english
+    await client.get(f"/t/{tenants.B}/admin/supervision?lang=zh", headers=admin)  # the language chosen sticks: back to Chinese
+    plain = await (await client.get(f"/t/{tenants.B}/admin/supervision", headers=admin)).get_data(as_text=True)
+    assert "点任一项的「修改」" in plain and "左侧" not in plain  # on a phone the list is above, not on the left
     form = {"key": "blue_twice_in_a_year", "trigger_card_type": "blue", "condition": "repeat_within", "period_amount": "1",
             "period_unit": "years", "count": "2", "action": "treat_as", "outcome_card_type": "orange",
             "reason_zh": "一年内第二次提醒函，按督办函处理", "reason_en": "Treated as a supervision letter: second reminder within a year"}

@@ -93,7 +93,9 @@ async def test_a_template_bomb_is_refused_within_the_budget_while_other_tenants_
     assert "超时" in message["zh"] and "longer than" in message["en"]
     assert elapsed < DEFAULT_BUDGET.seconds + GRACE_SECONDS + 1.0, elapsed
     assert len(latencies) >= 10, latencies  # the other tenant kept being served the whole time ...
-    assert max(latencies) < 0.1, sorted(latencies)[-5:]  # ... each request in under 100 ms
+    # ... each request far sooner than the bomb's 2 s: a render on the event loop would hold one that long (0.5 s, not
+    # the 0.1 s of a quiet machine: the suite shares two cores with browsers, benches and the store)
+    assert max(latencies) < 0.5, sorted(latencies)[-5:]
     kept = await (await client.get(f"/t/{tenants.B}/api/card-types", headers=admin)).get_json()
     assert [c["document_template"] for c in kept["card_types"] if c["key"] == "purple"] == ["<p>{{ subject.name }}</p>"]
 

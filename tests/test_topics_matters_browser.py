@@ -70,6 +70,8 @@ async def test_frequent_words_matters_and_repeats_read_on_a_phone_and_a_desk(liv
         topics = await page.locator(".topic-bars").inner_text()
         assert "频发词汇" in await page.inner_text("h1") and ("螺蛳粉" in topics or ESTATE in topics) and "油烟" in topics
         assert await page.input_value("input[name='end']") == end  # the window's end is shown and can be changed
+        if size == "phone":  # the rising words: one card a word, not four squeezed columns
+            assert (await page.locator("table.rising tbody tr td.title").first.bounding_box())["width"] >= 250
         await page.screenshot(path=str(shots / f"frequent-words-{size}.png"), full_page=True)
 
         await page.goto(f"{base}/t/{slug}/staff/matters?days=30&end={end}")

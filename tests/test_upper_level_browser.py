@@ -34,6 +34,13 @@ async def test_the_county_reports_and_the_prefecture_decides(live_server, browse
     row = prefecture.locator("table.followed tr", has_text=case.number)
     assert await row.get_by_text("结果已报送，待审核").count() == 1
     await prefecture.screenshot(path=str(tmp_path / "prefecture-followed-list.png"), full_page=True)
+    await prefecture.set_viewport_size({"width": 390, "height": 844})  # the same list on a leader's phone: one card a case
+    assert (await row.locator("td.title").bounding_box())["width"] >= 250  # seven columns squeezed it to a character a line
+    shown = await row.locator("td[data-label='办理结果报送']").evaluate("td => getComputedStyle(td, '::before').content")
+    assert "办理结果报送" in shown  # each fact says what it is, the header row being hidden
+    assert await prefecture.evaluate("document.documentElement.scrollWidth") <= 390
+    await prefecture.screenshot(path=str(tmp_path / "prefecture-followed-list-phone.png"), full_page=True)
+    await prefecture.set_viewport_size({"width": 1280, "height": 900})
     await row.get_by_role("link", name=case.number).click()
     await prefecture.wait_for_url(f"**/staff/followed/{case.pid}")
     assert await prefecture.locator("section.report blockquote").inner_text() == "已约谈被反映人，问题属实，已责令整改。"

@@ -96,4 +96,9 @@ async def test_the_registration_page_says_whether_other_bodies_hold_a_similar_pe
     await page.wait_for_selector("table.network-table")
     assert "库尔勒" in await page.inner_text("table.network-table")
     await page.screenshot(path=str(shots / "supervisor-network-desk.png"), full_page=True)
+    await page.set_viewport_size({"width": 390, "height": 844})  # the same page on a leader's phone
+    name = page.locator("table.network-table tbody tr", has_text="库尔勒").locator("td").first
+    assert (await name.bounding_box())["width"] >= 120  # the body's name reads across, not one character a line
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 390  # the table scrolls in its box
+    await page.screenshot(path=str(shots / "supervisor-network-phone.png"), full_page=True)
     await desk.close()

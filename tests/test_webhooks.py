@@ -16,6 +16,9 @@ ISOLATION_CASES = {
                                               body={"name": "隔离测试", "url": "https://example.org/hook"}, expect=(422,)),
     "exchange_pages.disable_webhook_submit": dict(method="POST", path="/admin/exchange/webhooks/{id}/disable", kind="object", form=True),
     "exchange_pages.deliveries_page": dict(method="GET", path="/admin/exchange/webhooks/{id}/deliveries", kind="object"),
+    "exchange_api.rotate_webhook": dict(method="POST", path="/api/exchange/webhooks/{id}/rotate", kind="object", body={"grace_hours": 1}),
+    "exchange_pages.rotate_webhook_submit": dict(method="POST", path="/admin/exchange/webhooks/{id}/rotate", kind="object", form=True,
+                                                 body={"grace_hours": "1"}),
 }
 
 import hashlib
@@ -29,6 +32,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from tests.conftest import eventually, free_port, login_token
+from playwright.async_api import expect
 from xinfang.errors import InvalidInput
 from xinfang.events import OutboxEvent
 from xinfang.exchange import delivery, webhooks
@@ -364,9 +368,18 @@ async def test_an_admin_connects_a_mailbox_and_a_receiver_by_clicks(live_server,
         log = await page.inner_text("#deliveries")
         assert "收到信访件" in log and "已送达" in log and "HTTP 200" in log and number in log
         await page.screenshot(path=str(shots / "exchange-deliveries.png"), full_page=True)
+        await page.set_viewport_size({"width": 390, "height": 844})  # rotating the secret on a phone
         await page.goto(f"{live_server}/t/{slug}/admin/exchange/webhooks")
+        await page.fill(f"#endpoints tr:has-text('{system}') input[name=grace_hours]", "48")
+        await page.click(f"#endpoints tr:has-text('{system}') >> text=更换签名密钥")
+        rotated = (await page.inner_text("#webhook-secret")).strip()
+        assert rotated.startswith("whsec_") and rotated != secret
+        assert "两个签名" in await page.inner_text("#grace-words")
+        assert "旧密钥有效至" in await page.inner_text(f"#endpoints tr:has-text('{system}')")
+        await page.screenshot(path=str(shots / "exchange-webhooks-rotated.png"), full_page=True)
+        await page.set_viewport_size({"width": 1280, "height": 900})
         await page.click(f"#endpoints tr:has-text('{system}') >> text=停用")
-        assert "不再向它推送" in await page.inner_text("#notice")
+        await expect(page.locator("#notice")).to_contain_text("不再向它推送")  # a new page: wait for it
     finally:
         await context.close()
 
@@ -427,3 +440,172 @@ async def test_a_transferred_case_is_a_change_for_the_sender_and_arrives_at_the_
     finally:
         await client.post(f"/t/{tenants.A}/api/exchange/webhooks/{sender['id']}/disable", headers=admin_a)
         await client.post(f"/t/{tenants.B}/api/exchange/webhooks/{taker['id']}/disable", headers=admin_b)
+
+
+# -- rotating a secret in place; old delivery rows deleted by the beat ------------------------------------------------
+
+
+def signatures_of(request: dict) -> list[str]:
+    return [part.strip() for part in request["headers"]["X-Xinfang-Signature"].split(",")]
+
+
+def accepts(secret: str, request: dict) -> bool:
+    """A receiver holding ``secret``: any one of the header's signatures made with it, over timestamp.body."""
+    timestamp = request["headers"]["X-Xinfang-Timestamp"]
+    expected = "sha256=" + hmac.new(secret.encode(), f"{timestamp}.{request['body']}".encode(), hashlib.sha256).hexdigest()
+    return any(hmac.compare_digest(expected, given) for given in signatures_of(request))
+
+
+async def test_a_rotated_secret_signs_beside_the_old_one_for_the_grace_period(client, tenants, admin_a, receiver):
+    path = f"/rotate-{uuid.uuid4().hex[:6]}"
+    endpoint = await add_endpoint(client, tenants.A, admin_a, receiver.url(path), ["petition.received"])
+    old = endpoint["secret"]
+    url = f"/t/{tenants.A}/api/exchange/webhooks/{endpoint['id']}/rotate"
+    try:
+        rotated = await client.post(url, headers=admin_a, json={"grace_hours": 2})
+        assert rotated.status_code == 200, await rotated.get_data(as_text=True)
+        assert rotated.headers["Cache-Control"] == "no-store"
+        answer = await rotated.get_json()
+        new = answer["secret"]
+        assert new.startswith("whsec_") and new != old and answer["id"] == endpoint["id"] and answer["url"] == endpoint["url"]
+        assert 7000 < answer["previous_secret_valid_until"] - time.time() <= 7200
+        raw = await WebhookEndpoint.get_pymongo_collection().find_one({"name": endpoint["name"]})
+        assert new not in str(raw) and old not in str(raw)  # both sealed
+        listed = await (await client.get(f"/t/{tenants.A}/api/exchange/webhooks", headers=admin_a)).get_data(as_text=True)
+        assert new not in listed  # shown once
+        number = await submit(client, tenants.A)
+        got = (await eventually(lambda: _async(receiver.for_number(number, path)), timeout=60, message="the webhook"))[0]
+        assert len(signatures_of(got)) == 2
+        assert accepts(new, got) and accepts(old, got)  # a receiver still on the old secret keeps accepting
+        assert not accepts("whsec_someone-else", got)
+        first = "sha256=" + hmac.new(new.encode(), f"{got['headers']['X-Xinfang-Timestamp']}.{got['body']}".encode(), hashlib.sha256).hexdigest()
+        assert signatures_of(got)[0] == first  # the new secret's signature comes first
+
+        # rotating again with no grace: only the newest signs, the two before are refused by a careful receiver
+        again = await client.post(url, headers=admin_a, json={"grace_hours": 0})
+        newest = (await again.get_json())["secret"]
+        assert (await again.get_json())["previous_secret_valid_until"] is None
+        number = await submit(client, tenants.A)
+        got = (await eventually(lambda: _async(receiver.for_number(number, path)), timeout=60, message="the webhook"))[0]
+        assert signatures_of(got) and len(signatures_of(got)) == 1
+        assert accepts(newest, got) and not accepts(new, got) and not accepts(old, got)
+        from xinfang.audit.models import AuditRecord
+
+        audited = await AuditRecord.find({"action": "exchange.webhook.rotated", "subject": endpoint["id"]}).to_list()
+        assert [r.query["grace_hours"] for r in audited] == [2, 0]  # both rotations in the chain, in order
+        # refusals in words: grace out of range, a disabled endpoint
+        bad = await client.post(url, headers=admin_a, json={"grace_hours": 500})
+        assert bad.status_code == 422 and "grace_hours" in (await bad.get_json())["error"]["fields"]
+        await client.post(f"/t/{tenants.A}/api/exchange/webhooks/{endpoint['id']}/disable", headers=admin_a)
+        gone = await client.post(url, headers=admin_a, json={})
+        assert gone.status_code == 409 and "停用" in (await gone.get_json())["error"]["message"]["zh"]
+    finally:
+        await client.post(f"/t/{tenants.A}/api/exchange/webhooks/{endpoint['id']}/disable", headers=admin_a)
+
+
+async def test_the_webhooks_page_rotates_a_secret_and_shows_it_once(client, tenants, admin_b, receiver):
+    endpoint = await add_endpoint(client, tenants.B, admin_b, receiver.url("/page-rotate"), ["card.issued"])
+    try:
+        page = await client.get(f"/t/{tenants.B}/admin/exchange/webhooks", headers=admin_b)
+        html = await page.get_data(as_text=True)
+        assert "更换签名密钥" in html and f"/webhooks/{endpoint['id']}/rotate" in html
+        rotated = await client.post(f"/t/{tenants.B}/admin/exchange/webhooks/{endpoint['id']}/rotate", headers=admin_b,
+                                    form={"grace_hours": "24"})
+        html = await rotated.get_data(as_text=True)
+        assert rotated.status_code == 200, html
+        stored = await WebhookEndpoint.get_pymongo_collection().find_one({"name": endpoint["name"]})
+        assert stored["previous_secret_sealed"] and stored["rotated_at"]
+        assert "新的签名密钥" in html and "两个签名" in html and "旧密钥有效至" in html
+        refused = await client.post(f"/t/{tenants.B}/admin/exchange/webhooks/{endpoint['id']}/rotate", headers=admin_b,
+                                    form={"grace_hours": "abc"})
+        assert refused.status_code == 422 and "0 至 168 小时" in await refused.get_data(as_text=True)
+    finally:
+        await client.post(f"/t/{tenants.B}/api/exchange/webhooks/{endpoint['id']}/disable", headers=admin_b)
+
+
+async def test_the_beat_deletes_finished_deliveries_after_the_kept_days(client, tenants):
+    from xinfang.exchange import plugin, tasks
+
+    tenant = await Tenant.find_one({"slug": tenants.A})
+    now = time.time()
+    day = 86400
+    endpoint_id = str(uuid.uuid4().hex[:24])
+
+    def row(status: str, finished_days_ago: float | None, created_days_ago: float = 0) -> WebhookDelivery:
+        from bson import ObjectId
+
+        return WebhookDelivery(id=ObjectId(), tenant_id=str(tenant.id), endpoint_id=endpoint_id, event_id=uuid.uuid4().hex, event="petition.received",
+                               body="{}", status=status, next_attempt_at=now + 10 * 365 * day,  # never due: the sweep leaves it
+                               finished_at=now - finished_days_ago * day if finished_days_ago is not None else None,
+                               delivered_at=now - finished_days_ago * day if status == "delivered" else None)
+
+    old_delivered, old_failed = row("delivered", tasks.KEEP_DAYS + 1), row("failed", tasks.KEEP_DAYS + 5)
+    recent, pending = row("delivered", tasks.KEEP_DAYS - 1), row("pending", None)
+    rows = [old_delivered, old_failed, recent, pending]
+    await WebhookDelivery.insert_many(rows)
+    try:
+        await plugin.xinfang_sweep(now=None, runtime=None)
+        left = {str(d["_id"]) async for d in WebhookDelivery.get_pymongo_collection().find({"endpoint_id": endpoint_id})}
+        assert left == {str(recent.id), str(pending.id)}
+        assert await tasks.prune_deliveries(time.time()) == 0  # again: nothing more
+        assert await tasks.prune_deliveries(time.time() + 2 * day) == 1  # the recent one, once it is old enough
+    finally:
+        await WebhookDelivery.get_pymongo_collection().delete_many({"endpoint_id": endpoint_id})
+
+
+def test_a_finished_delivery_records_when_it_finished():
+    first = WebhookDelivery(tenant_id="a" * 24, endpoint_id="b" * 24, event_id="x", event="petition.received", body="{}", next_attempt_at=1.0)
+    assert first.finished_at is None
+    signed = delivery.signatures(["a", "b"], "1", "{}")
+    assert signed == f"{delivery.signature('a', '1', '{}')}, {delivery.signature('b', '1', '{}')}"
+
+
+async def test_odd_rotation_requests_are_4xx_in_words(client, tenants, admin_a):
+    endpoint = await add_endpoint(client, tenants.A, admin_a, "http://127.0.0.1:9/odd", ["petition.closed"])
+    url = f"/t/{tenants.A}/api/exchange/webhooks/{endpoint['id']}/rotate"
+    try:
+        for options in (dict(data=b"{not json", headers={**admin_a, "Content-Type": "application/json"}),
+                        dict(json=None, headers=admin_a), dict(json=[1], headers=admin_a), dict(json={"grace_hours": "abc"}, headers=admin_a),
+                        dict(json={"grace_hours": 2 ** 64}, headers=admin_a), dict(json={"grace_hours": -1}, headers=admin_a),
+                        dict(json={"grace_hours": 1.5}, headers=admin_a), dict(json={"grace_hours": 1, "extra": 1}, headers=admin_a),
+                        dict(data=b"\xff\xfe", headers={**admin_a, "Content-Type": "application/json"})):
+            answer = await client.post(url, **options)
+            body = await answer.get_json()
+            assert 400 <= answer.status_code < 500, (options, answer.status_code, body)
+            assert body["error"]["message"]["zh"] and body["error"]["message"]["en"], body
+        for made_up in ("0" * 24, "not-an-id", "%00"):
+            gone = await client.post(f"/t/{tenants.A}/api/exchange/webhooks/{made_up}/rotate", headers=admin_a, json={})
+            assert gone.status_code == 404, made_up
+        assert (await client.post(url, json={})).status_code in (401, 403)  # no login
+        handler = await login_token(client, tenants.A, "handler")
+        assert (await client.post(url, headers=handler, json={})).status_code == 403  # caseworkers do not manage webhooks
+    finally:
+        await client.post(f"/t/{tenants.A}/api/exchange/webhooks/{endpoint['id']}/disable", headers=admin_a)
+
+
+async def test_the_sweep_keeps_finished_deliveries_as_long_as_the_setting_says(client, tenants):
+    """XINFANG_WEBHOOK_DELIVERY_KEEP_DAYS reaches the beat's sweep through the runtime's settings."""
+    import types
+
+    from xinfang.exchange import plugin
+    from xinfang.settings import Settings
+
+    async def send(*args, **kwargs):  # deliveries other tests left due are not this test's business
+        return None
+
+    tenant = await Tenant.find_one({"slug": tenants.A})
+    now, day = time.time(), 86400
+    endpoint_id = uuid.uuid4().hex[:24]
+    from bson import ObjectId
+
+    rows = [WebhookDelivery(id=ObjectId(), tenant_id=str(tenant.id), endpoint_id=endpoint_id, event_id=uuid.uuid4().hex, event="petition.received",
+                            body="{}", status="delivered", next_attempt_at=now + 10 * 365 * day,
+                            finished_at=now - age * day, delivered_at=now - age * day) for age in (3, 10)]
+    await WebhookDelivery.insert_many(rows)
+    try:
+        runtime = types.SimpleNamespace(settings=Settings.from_env({"XINFANG_WEBHOOK_DELIVERY_KEEP_DAYS": "5"}), send=send)
+        await plugin.xinfang_sweep(now=None, runtime=runtime)
+        left = {str(d["_id"]) async for d in WebhookDelivery.get_pymongo_collection().find({"endpoint_id": endpoint_id})}
+        assert left == {str(rows[0].id)}  # 10 days old: past 5; 3 days old: kept
+    finally:
+        await WebhookDelivery.get_pymongo_collection().delete_many({"endpoint_id": endpoint_id})

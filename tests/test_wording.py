@@ -126,6 +126,8 @@ async def test_a_bad_draft_is_a_422_with_words_at_the_field(client, tenants, baz
         assert status == 422, html
         error = html[html.index('id="template-error"'):]
         assert zh in error.split("</p>")[0]
+        words = re.sub(r"\{\{[^}]*\}\}", "", error.split(">", 1)[1].split("</p>")[0])  # placeholders are what one types
+        assert not re.search(r"[A-Za-z]{3,}", words), words  # no English (the sandbox's own words) on a Chinese page
     status, html = await _post(client, tenants.B, CARD_PAGE, admin, {"do": "preview", "template": template}, "en")
     assert status == 422 and en in html[html.index('id="template-error"'):].split("</p>")[0]
     assert (await bazhou.repo(CardType).find_one({"key": "blue"})).document_template is None
@@ -277,3 +279,20 @@ async def test_the_wording_pages_show_words_not_codes(client, tenants, bazhou):
             status, html = await _page(client, tenants.B, path, admin, lang)
             text, _ = read_page(html)
             assert status == 200 and problems_in(text, lang) == [], (path, lang, problems_in(text, lang))
+
+
+@pytest.mark.parametrize("tenant, path, draft", [
+    ("B", CARD_PAGE, {"template": OWN}),
+    ("B", NOTE_PAGE, {"zh": "{{ case_no }} 待您审批", "en": "{{ case_no }} awaits you"}),
+    ("A", "/staff/document-templates/supervision_letter", {"template": "<p>{{ title }}</p>"}),
+])
+async def test_a_rollback_to_a_version_that_is_no_number_is_a_422_in_words_and_keeps_the_draft(client, tenants, tenant, path, draft):
+    # Every wording editor answers its form the same way (tenancy/config_pages.answer_wording_form).
+    slug = getattr(tenants, tenant)
+    admin = await login_token(client, slug, "admin")
+    for lang, words in (("zh", "应为版本号"), ("en", "must be a version number")):
+        status, html = await _post(client, slug, path, admin, {"do": "rollback", "number": "第二版", **draft}, lang)
+        assert status == 422, html
+        assert words in html
+        kept = next(iter(draft.values()))
+        assert str(escape(kept)) in html or kept in html  # what was typed is on the page again

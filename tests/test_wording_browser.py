@@ -74,6 +74,17 @@ async def test_an_admin_rewords_a_card_and_the_next_card_issued_reads_so(live_se
     await page.screenshot(path=str(tmp_path / "wording-issued-card.png"), full_page=True)
     shutil.copy(tmp_path / "wording-issued-card.png", "/tmp/wording-issued-card.png")
     await desk_h.close()
+    phone_h = await browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = await phone_h.new_page()  # the list of cards on a phone: one card a row, not five squeezed columns
+    await sign_in(page, f"{base}/t/{slug}/staff/login", "handler")
+    await page.wait_for_load_state()
+    await page.goto(f"{base}/t/{slug}/staff/supervisions")
+    row = page.locator(f'table.supervisions tr[data-id="{card}"]')
+    assert (await row.locator("td.title").bounding_box())["width"] >= 250 and await page.locator("table.supervisions thead").is_hidden()
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+    await page.screenshot(path=str(tmp_path / "supervisions-phone.png"), full_page=True)
+    shutil.copy(tmp_path / "supervisions-phone.png", "/tmp/supervisions-phone.png")
+    await phone_h.close()
 
     # A notification's wording, previewed the same way (not saved).
     page = await desk.new_page()
@@ -95,7 +106,8 @@ async def test_the_wording_pages_fit_a_phone(live_server, browser, tenants):
     await page.wait_for_load_state()
     too_wide = []
     for name, path in (("index", "/admin/wording"), ("card", "/admin/wording/cards/orange"),
-                       ("notification", "/admin/wording/notifications/citizen_notice")):
+                       ("notification", "/admin/wording/notifications/citizen_notice"),
+                       ("index-en", "/admin/wording?lang=en")):  # English names are longer (last: the language sticks)
         await page.goto(f"{base}/t/{slug}{path}")
         if name == "card":
             await page.get_by_role("button", name="用示例数据预览").click()

@@ -25,6 +25,7 @@ from xinfang.store.scoped import TenantScope
 from xinfang.tenancy.config_versions import BUNDLE_ACTOR, ConfigVersion, do_record_config_version, list_config_versions
 from xinfang.tenancy.models import Tenant
 from xinfang.tenancy.service import get_tenant
+from xinfang.timefmt import local_date
 from tests.conftest import login_token
 from tests.test_petitions import NAMED, submitted
 from tests.test_supervision import issued, someone
@@ -69,22 +70,22 @@ async def _notes(scope, subject_id, kind):
 
 OLD_TEXT = {  # what each call site wrote before it was worded, on the same values
     "answer_reminder": ({"subject_name": "甲", "answer_due": "2027-04-15"},
-                        "甲 的说明将于 2027-04-15 到期", "the answer of 甲 is due on 2027-04-15"),
+                        "甲 的说明将于 2027年4月15日 到期", "the answer of 甲 is due on 2027-04-15"),
     "answer_overdue": ({"subject_name": "甲", "answer_due": "2027-04-15"},
-                       "甲 逾期未按要求作出说明（期限 2027-04-15）", "甲 missed the answer deadline of 2027-04-15"),
-    "follow_up": ({"subject_name": "甲", "visit_on": "2027-06-01"}, "应对 甲 进行回访（2027-06-01）", "follow-up visit to 甲 due (2027-06-01)"),
+                       "甲 逾期未按要求作出说明（期限 2027年4月15日）", "甲 missed the answer deadline of 2027-04-15"),
+    "follow_up": ({"subject_name": "甲", "visit_on": "2027-06-01"}, "应对 甲 进行回访（2027年6月1日）", "follow-up visit to 甲 due (2027-06-01)"),
     "treated_as": ({"subject_name": "甲", "reason": {"zh": "两年内第二次", "en": "second within 2 years"}},
                    "甲：两年内第二次", "甲: second within 2 years"),
     "copied": ({"subject_name": "甲", "type_name": {"zh": "督办函", "en": "Supervision letter"}},
                "抄送：对 甲 发出的督办函", "Copy: Supervision letter issued to 甲"),
     "copied_from": ({"subject_name": "甲", "type_name": {"zh": "督办函", "en": "Supervision letter"}, "issued_on": "2027-08-02",
                      "sender_name": {"zh": "巴州纪委", "en": "Bazhou"}},
-                    "巴州纪委抄送：已对 甲 发出督办函（2027-08-02）", "Copy from Bazhou: Supervision letter issued to 甲 on 2027-08-02"),
+                    "巴州纪委抄送：已对 甲 发出督办函（2027年8月2日）", "Copy from Bazhou: Supervision letter issued to 甲 on 2027-08-02"),
     "copy_due": ({"subject_name": "甲", "copy_to": {"zh": "组织人事部门", "en": "HR"}}, "请将对 甲 的文书抄送组织人事部门", "Send the document about 甲 to HR"),
     "case_reminder": ({"case_number": "X-1", "title": "某事", "due_on": "2027-03-05"},
-                      "信访件 X-1 将于 2027-03-05 到期：某事", "Petition X-1 is due on 2027-03-05: 某事"),
+                      "信访件 X-1 将于 2027年3月5日 到期：某事", "Petition X-1 is due on 2027-03-05: 某事"),
     "case_overdue": ({"case_number": "X-1", "title": "某事", "due_on": "2027-03-05"},
-                     "信访件 X-1 已超过办理期限（2027-03-05）：某事", "Petition X-1 is past its time limit (2027-03-05): 某事"),
+                     "信访件 X-1 已超过办理期限（2027年3月5日）：某事", "Petition X-1 is past its time limit (2027-03-05): 某事"),
     "result_reported": ({"case_number": "X-1"}, "下级报送了交办件 X-1 的办理结果，请审核",
                         "The lower body reported the result of assigned case X-1; please decide"),
     "result_accepted": ({"case_number": "X-1"}, "上级采纳了交办件 X-1 的办理结果", "The upper body accepted the result reported on case X-1"),
@@ -134,10 +135,10 @@ async def test_a_tenants_reminder_and_overdue_wording_reaches_the_next_sweep(cli
     blue = await issued(scopes.B, "card", "blue", someone(), "2027-04-01")  # 巴州's 提醒函, due 2027-04-15, warned 5 working days ahead
     await sweep_tenant(scopes.B, date(2027, 4, 8))
     [reminder] = await _notes(scopes.B, str(blue.id), "reminder")
-    assert reminder.text.zh == f"请督促{blue.subject.name}：提醒函的说明2027-04-15到期" and reminder.text.en == f"Chase {blue.subject.name}"
+    assert reminder.text.zh == f"请督促{blue.subject.name}：提醒函的说明2027年4月15日到期" and reminder.text.en == f"Chase {blue.subject.name}"
     await sweep_tenant(scopes.B, date(2027, 4, 16))
     [overdue] = await _notes(scopes.B, str(blue.id), "overdue")
-    assert overdue.text.zh == f"{blue.subject.name}的提醒函已逾期（2027-04-15）"
+    assert overdue.text.zh == f"{blue.subject.name}的提醒函已逾期（2027年4月15日）"
     assert overdue.text.en == f"{blue.subject.name} missed the answer deadline of 2027-04-15"  # English left on the default
 
 
@@ -148,7 +149,7 @@ async def test_a_broken_stored_wording_falls_back_to_the_default_in_the_sweep(sc
     blue = await issued(scopes.B, "card", "blue", someone(), "2027-04-01")
     await sweep_tenant(scopes.B, date(2027, 4, 16))
     [overdue] = await _notes(scopes.B, str(blue.id), "overdue")
-    assert overdue.text.zh == f"{blue.subject.name} 逾期未按要求作出说明（期限 2027-04-15）"
+    assert overdue.text.zh == f"{blue.subject.name} 逾期未按要求作出说明（期限 2027年4月15日）"
     assert overdue.text.en == f"{blue.subject.name} missed the answer deadline of 2027-04-15"
     assert "the default wording goes out" in caplog.text
 
@@ -159,7 +160,7 @@ async def test_a_follow_up_and_a_proposal_are_worded_by_the_tenant(client, tenan
     yellow = await issued(scopes.A, "card", "yellow", someone(), "2027-07-15")  # 泗阳's 预警卡: a visit 3 months on, a rule after 3
     await sweep_tenant(scopes.A, date(2027, 10, 16))
     [visit] = await _notes(scopes.A, str(yellow.id), "follow_up")
-    assert visit.text.zh == f"{yellow.follow_ups[0].due_on}回访{yellow.subject.name}（预警卡）"
+    assert visit.text.zh == f"{local_date(yellow.follow_ups[0].due_on)}回访{yellow.subject.name}（预警卡）"
     proposal = await scopes.A.repo(Supervision).find_one({"subject_key": yellow.subject_key, "state": "proposed"})
     [told] = await _notes(scopes.A, str(proposal.id), "proposal")
     assert told.text.zh.startswith(f"{yellow.subject.name}：建议发警诫卡（预警卡发出超过 3 个月")
@@ -171,7 +172,7 @@ async def test_a_copy_to_another_body_is_in_the_receiving_bodys_wording(client, 
     await _save_message(client, tenants.B, "copied", "领导请阅：{{ type_name }}（{{ subject_name }}，{{ issued_on }}）")
     orange = await issued(scopes.B, "card", "orange", someone(), "2027-08-02")  # copied to 巴州's leaders and to 库尔勒
     [leaders] = await _notes(scopes.B, str(orange.id), "copied")
-    assert leaders.text.zh == f"领导请阅：督办函（{orange.subject.name}，2027-08-02）"
+    assert leaders.text.zh == f"领导请阅：督办函（{orange.subject.name}，2027年8月2日）"
     [at_korla] = [n for n in await scopes.K.repo(Notification).find({"kind": "copied"}).to_list() if orange.subject.name in n.text.zh]
     assert re.fullmatch(rf"巴音郭楞.*发来抄送：督办函，对象{orange.subject.name}", at_korla.text.zh), at_korla.text.zh
 
@@ -189,7 +190,7 @@ async def test_a_petition_deadline_message_is_worded_by_the_tenant(client, tenan
     await sweep_petition_deadlines(scopes.A, due - timedelta(days=1))  # told already: not sent again
     await sweep_petition_deadlines(scopes.A, due + timedelta(days=1))
     [overdue] = await scopes.A.repo(Notification).find({"subject_id": str(petition.id), "kind": "overdue"}).to_list()
-    assert overdue.text.zh == f"信访件 {petition.number} 已超过办理期限（{petition.due_on}）：{petition.title}"  # the default
+    assert overdue.text.zh == f"信访件 {petition.number} 已超过办理期限（{local_date(petition.due_on)}）：{petition.title}"  # the default
 
 
 async def test_an_upper_level_message_is_in_the_receiving_bodys_wording(client, tenants, scopes):

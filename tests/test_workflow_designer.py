@@ -271,6 +271,7 @@ async def test_the_page_shows_the_workflow_as_forms_that_read_back_unchanged(app
     for words in ("办理流程设计", "受理期限", "已登记，待受理", "分办给承办人", "登记员", "承办人", "答复内容", "第 1 版", "正在使用"):
         assert words in html, words
     assert "tenant_admin" not in re.sub(r"<[^>]+>", "", html)  # role words, not codes, in what people read
+    assert "名称（英文）" in html and "(English)" not in html  # each box named in the page's language
 
 
 async def test_the_draft_is_kept_between_clicks_and_problems_stand_next_to_their_field(app, tmp_path):

@@ -49,7 +49,7 @@ async def test_an_admin_adds_a_step_and_a_handler_sees_it_on_new_cases_only(live
     step = page.locator("fieldset.step").last
     await step.wait_for()
     await step.get_by_label("名称（中文）").fill("补充调查")
-    await step.get_by_label("名称 (English)").fill("Inquire further")
+    await step.get_by_label("名称（英文）").fill("Inquire further")
     await step.locator("fieldset", has_text="可以从这些状态办理").get_by_label("办理中", exact=True).check()
     await step.get_by_label("办理后进入").select_option(label="办理中")
     await step.locator("fieldset", has_text="可以办理的角色").get_by_label("承办人", exact=True).check()

@@ -31,6 +31,7 @@ from .plugins import collect_list, document_models, make_plugin_manager
 from .security_headers import SecurityHeadersMiddleware
 from .secrets_file import resolve_encryption_key, resolve_secret_key
 from .settings import Settings
+from .store.cache import configure_caches
 from .store.client import Store
 from .tenancy.resolution import HostTenantMiddleware, resolve_tenant
 from .tenancy.service import TenantDirectory
@@ -70,8 +71,10 @@ def create_app(settings: Settings | None = None, *, plugins: list | None = None)
     )
     app.json.ensure_ascii = False
     pm = make_plugin_manager(plugins)
+    configure_caches(settings)  # the bounds of this process's caches, before anything is cached
+    pm.hook.xinfang_configure(settings=settings)
     celery_app = make_celery(settings, pm)  # the same plugins register their tasks
-    directory = TenantDirectory()
+    directory = TenantDirectory(lookup_timeout=settings.tenant_lookup_timeout_seconds)
     app.extensions.update(
         {
             "xinfang.settings": settings,

@@ -56,6 +56,8 @@ PETITION_ACTION: Words = {
     "instruction_asked_again": _w("批示要求继续落实", "Asked again to act on the instruction"),
     "document_issued": _w("发文（公文签发）", "Document issued"),
     "document_received": _w("收文（公文登记）", "Document received"),
+    "imported_state": _w("按原系统登记簿办结（批量导入）", "Closed as the old register says (bulk import)"),
+    "import_updated": _w("按导入文件更新", "Updated from an import file"),
     "accept": _w("受理", "Accept"),
     "reject": _w("不予受理", "Do not accept"),
     "transfer": _w("转送有权处理单位", "Transfer to the competent body"),
@@ -78,16 +80,21 @@ STEP_FIELD: Words = {
     "report_due_on": _w("结果报送期限", "Result report due"), "received_on": _w("收到日期", "Date received"),
     "repeat_of": _w("重复于", "Repeat of"),
     "relay_consent": _w("村民同意代为反映", "Villager's consent to relay"), "document": _w("公文", "Document"),
+    "state_in_source": _w("原系统办理状态", "State in the old system"), "closed_on": _w("办结日期", "Date closed"),
+    "changed": _w("更新的内容", "What changed"), "previous": _w("更新前", "Before the update"),
 }
 # ---------------------------------------------------------------- cards and supervision actions
 SUPERVISION_KIND: Words = {"card": _w("监督卡", "Card"), "action": _w("监督措施", "Supervision action")}
 SUPERVISION_STATE: Words = {
     "proposed": _w("系统建议", "Proposed"), "draft": _w("草稿", "Draft"),
-    "awaiting_approval": _w("待审批", "Awaiting approval"), "issued": _w("已发出，待说明", "Issued, awaiting answer"),
+    "awaiting_approval": _w("待审批", "Awaiting approval"), "issued": _w("已发出", "Issued"),
     "answered": _w("已说明，待处理", "Answered, to decide"), "rectifying": _w("整改中", "Rectifying"),
     "closed": _w("已办结", "Closed"), "transferred": _w("已移送立案", "Transferred to investigation"),
     "dismissed": _w("未采纳/撤回", "Dismissed"),
 }
+# An issued card or action awaits the written answer when its type sets an answer deadline, else the decision only.
+ISSUED_AWAITING_ANSWER = _w("已发出，待说明", "Issued, awaiting answer")
+ISSUED_WITHOUT_ANSWER = _w("已发出，待处理", "Issued, to decide")
 SUPERVISION_VERB: Words = {
     "adopt": _w("采纳建议", "Adopt the proposal"), "dismiss": _w("不采纳/撤回", "Dismiss"),
     "submit": _w("报领导审批", "Submit for approval"), "approve": _w("批准", "Approve"),
@@ -199,7 +206,8 @@ NOTIFICATION_KIND: Words = {
     "oversight_report": _w("督办结果报送", "Oversight report"), "oversight_decided": _w("督办结果审核", "Oversight decision"),
 }
 TENANT_LEVEL: Words = {"national": _w("全国", "national"), "provincial": _w("省级", "provincial"), "prefecture": _w("地级", "prefecture"),
-                       "county": _w("县级", "county"), "township": _w("乡镇", "township")}
+                       "county": _w("县级", "county"), "township": _w("乡镇", "township"),
+                       "village": _w("村（社区）", "village")}
 TENANT_KIND: Words = {"commission": _w("纪委监委", "Discipline commission"), "education_bureau": _w("教育局纪委", "Education bureau discipline office")}
 
 REGISTRY: dict[str, Words] = {
@@ -239,6 +247,26 @@ def words(group: str) -> Words:
     return REGISTRY[group]
 
 
+def supervision_state_names(supervision) -> dict[str, str]:
+    """A card or action's state in both languages as its reader means it: "issued" awaits a written answer only when
+    there is an answer deadline."""
+    code = _code(supervision.state)
+    if code == "issued":
+        return ISSUED_AWAITING_ANSWER if supervision.response_due else ISSUED_WITHOUT_ANSWER
+    return SUPERVISION_STATE.get(code) or {"zh": unknown(code, "zh"), "en": unknown(code, "en")}
+
+
+# Steps taken by no person keep a fixed name in both languages in the data ("系统 system" for a sweep, "信访人
+# Petitioner" for the citizen); a page shows the reader's language only.
+ACTOR_NAMES: Words = {"系统 system": _w("系统", "System"), "信访人 Petitioner": _w("信访人", "Petitioner")}
+
+
+def actor_name(stored: str | None, lang: str = "zh") -> str:
+    """A step's actor as a page shows it: a person's name as written, the system or the citizen in ``lang``."""
+    names = ACTOR_NAMES.get(stored or "")
+    return (names.get(lang) or names["zh"]) if names else (stored or "—")
+
+
 def entry_status(kind, status, lang: str = "zh") -> str:
     """An archive entry's status as the reader says it: a card or action's state, a petition's state
     (the default workflow's words: the opinion spans tenants, the meaning is the same), a document's status."""
@@ -259,6 +287,15 @@ def register_word_filters(app, current_lang) -> None:
     @app.template_filter("word")
     def word_filter(value, group: str) -> str:
         return word(group, value, current_lang())
+
+    @app.template_filter("supervision_state")
+    def supervision_state_filter(supervision) -> str:
+        names = supervision_state_names(supervision)
+        return names.get(current_lang()) or names["zh"]
+
+    @app.template_filter("actor")
+    def actor_filter(stored) -> str:
+        return actor_name(stored, current_lang())
 
     @app.template_filter("entry_status")
     def entry_status_filter(status, kind) -> str:

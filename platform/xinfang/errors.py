@@ -54,6 +54,11 @@ class Conflict(DomainError):
     message = {"zh": "与现有数据冲突", "en": "conflicts with existing data"}
 
 
+def changed_meanwhile(what_zh: str, what_en: str, kind: type[Conflict] = Conflict) -> Conflict:
+    """409 for a record another request wrote between this one's read and its write (optimistic concurrency), naming it."""
+    return kind({"zh": f"{what_zh}刚被其他人处理过，请刷新后再试", "en": f"someone else changed {what_en} meanwhile; reload and retry"})
+
+
 class CsrfFailed(DomainError):
     status = 403
     code = "csrf_failed"

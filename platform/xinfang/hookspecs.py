@@ -75,5 +75,10 @@ def xinfang_rising_words(tenant_id, end, days):
 
 
 @hookspec
+def xinfang_configure(settings):
+    """Read this process's settings once, when a web or worker process has made its plugin manager."""
+
+
+@hookspec
 def xinfang_metrics_readings(settings):
     """Return gauges read when Prometheus scrapes /metrics (xinfang.observability.readings.Reading list), or None."""

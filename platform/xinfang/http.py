@@ -78,8 +78,9 @@ async def parse_body(model: type[M]) -> M:
 
 _HTTP_ZH = {
     400: "请求有误", 401: "请先登录", 403: "无权访问", 404: "未找到", 405: "不支持此请求方法",
-    413: "请求内容太大", 415: "不支持的内容类型", 429: "请求太频繁，请稍后再试",
+    413: "提交的内容太大", 415: "不支持的内容类型", 429: "请求太频繁，请稍后再试",
 }
+_HTTP_EN = {413: "What you sent is too large"}  # pages only: the protocol's own name ("Request Entity Too Large") is jargon
 
 
 def path_number(value: str) -> int:
@@ -148,7 +149,7 @@ def register_error_handlers(app) -> None:
         code = error.code or 500
         zh = _HTTP_ZH.get(code, "请求失败")
         if wants_page():
-            return await error_page({"zh": zh, "en": error.name}, code)
+            return await error_page({"zh": zh, "en": _HTTP_EN.get(code, error.name)}, code)
         return {"error": {"code": error.name.lower().replace(" ", "_"), "message": {"zh": zh, "en": error.description or error.name}}}, code
 
     @app.errorhandler(ConnectionFailure)

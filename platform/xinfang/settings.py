@@ -34,6 +34,7 @@ class Settings:
     encryption_key: str | None = None
     host: str = "127.0.0.1"
     trusted_proxy_hops: int = 0
+    tenant_lookup_timeout_seconds: float = 1.0
     port: int = 8000
     token_ttl_seconds: int = 3600
     session_ttl_seconds: int = 8 * 3600
@@ -53,6 +54,11 @@ class Settings:
     login_lockout_minutes: int = 15
     webhook_allow_private_addresses: bool = False
     webhook_retry_seconds: float = 30.0
+    webhook_delivery_keep_days: int = 30
+    search_term_cache_mb: float = 64.0
+    config_cache_entries: int = 5000
+    searchers_per_thread: int = 32
+    searcher_idle_seconds: float = 300.0
     sso_allow_insecure_issuers: bool = False
     platform_oidc_issuer: str | None = None
     platform_oidc_client_id: str | None = None
@@ -168,6 +174,7 @@ SETTINGS_TABLE: list[tuple[str, str, str]] = [
     ("XINFANG_HOST", "127.0.0.1", "Web server bind address."),
     ("XINFANG_PORT", "8000", "Web server port."),
     ("XINFANG_TRUSTED_PROXY_HOPS", "0", "How many reverse proxies in front set X-Forwarded-For and X-Forwarded-Proto; rate limits count the client address they report, and a client on TLS gets HSTS and Secure cookies. 0: the socket's address and scheme."),
+    ("XINFANG_TENANT_LOOKUP_TIMEOUT_SECONDS", "1", "How long a request waits for the store to resolve its tenant before answering from the last known answer, or 503 with Retry-After when there is none (an unknown slug): the store being down must not hold every request for the driver's whole server-selection time."),
     ("XINFANG_TOKEN_TTL_SECONDS", "3600", "Lifetime of API bearer tokens."),
     ("XINFANG_SESSION_TTL_SECONDS", "28800", "Lifetime of browser sessions."),
     ("XINFANG_SWEEP_INTERVAL_SECONDS", "30", "How often beat runs the sweeper that re-enqueues unfinished work."),
@@ -186,6 +193,11 @@ SETTINGS_TABLE: list[tuple[str, str, str]] = [
     ("XINFANG_REVIEW_GRANT_HOURS", "72", "How long an approved promotion review may read the person's consolidated integrity opinion."),
     ("XINFANG_WEBHOOK_ALLOW_PRIVATE_ADDRESSES", "false", "Let outbound webhooks reach private, loopback and link-local addresses (tests and closed networks only; refused by default against SSRF)."),
     ("XINFANG_WEBHOOK_RETRY_SECONDS", "30", "Wait before the first retry of a failed webhook delivery; each later retry waits twice as long (8 attempts in all)."),
+    ("XINFANG_WEBHOOK_DELIVERY_KEEP_DAYS", "30", "Days a finished webhook delivery row (delivered, or failed for good) is kept for its log before the beat deletes it (at least 1); pending ones are never deleted."),
+    ("XINFANG_SEARCH_TERM_CACHE_MB", "64", "Megabytes of frequent terms' postings a web or indexer process keeps per search index segment (substring results get a sixteenth as much); 0 keeps none."),
+    ("XINFANG_CONFIG_CACHE_ENTRIES", "5000", "At most this many entries in each of a process's configuration caches (tenant configuration, tenant lookups by slug and by host); past it the least recently used entry goes first. Entries also expire after their lifetime (5 to 60 s)."),
+    ("XINFANG_SEARCHERS_PER_THREAD", "32", "At most this many open search indexes (one per tenant, petitions and documents apiece) a search thread keeps open; past it the least recently used is closed."),
+    ("XINFANG_SEARCHER_IDLE_SECONDS", "300", "An open search index not used for this long is closed at the thread's next search."),
     ("XINFANG_SSO_ALLOW_INSECURE_ISSUERS", "false", "Let a tenant's single sign-on provider be reached over plain http or at a loopback, private or link-local address (tests and closed networks only; refused by default)."),
     ("XINFANG_PLATFORM_OIDC_ISSUER", "(unset)", "The platform's own OpenID provider for superusers (its issuer URL; discovery at /.well-known/openid-configuration). Unset: superusers sign in with password and two-factor only."),
     ("XINFANG_PLATFORM_OIDC_CLIENT_ID", "(unset)", "The platform's client id at that provider."),

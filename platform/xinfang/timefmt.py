@@ -47,7 +47,8 @@ def as_moment(value) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
-def _as_date(value) -> date | None:
+def as_day(value) -> date | None:
+    """A plain date, or a day written as ISO ``2027-10-01``, as a date; None for anything else (an instant too)."""
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
     if isinstance(value, str) and len(value) == 10:
@@ -77,7 +78,7 @@ def local_time(value, tz: str | None = DEFAULT_ZONE, lang: str = "zh") -> str:
     anything else (empty, unparsable) is shown as it is."""
     moment = as_moment(value)
     if moment is None:
-        day = _as_date(value)
+        day = as_day(value)
         return _date_words(day, lang) if day else ("" if value is None else str(value))
     name = tz if tz and is_time_zone(tz) else DEFAULT_ZONE
     local = moment.astimezone(zone(name))
@@ -88,7 +89,7 @@ def local_time(value, tz: str | None = DEFAULT_ZONE, lang: str = "zh") -> str:
 def local_date(value, tz: str | None = DEFAULT_ZONE, lang: str = "zh") -> str:
     """The calendar day of an instant in ``tz`` (or a plain date as it is), Chinese style on Chinese pages."""
     moment = as_moment(value)
-    day = moment.astimezone(zone(tz)).date() if moment is not None else _as_date(value)
+    day = moment.astimezone(zone(tz)).date() if moment is not None else as_day(value)
     if day is None:
         return "" if value is None else str(value)
     return _date_words(day, lang)

@@ -77,11 +77,14 @@ def make_celery(settings: Settings, pm=None) -> Celery:
             "polling_interval": 0.1,
         }
         _create_exchange_tables(folder / "control", [settings.task_queue, settings.search_queue, "celery.pidbox", "reply.celery.pidbox"])
+        transport_class = "xinfang.embedded_broker:Transport"  # each message renamed into place whole
     else:
         # Must exceed the longest task; deadlines never ride on ETAs (see the sweeper).
         transport_options = {"visibility_timeout": 3600}
+        transport_class = None  # the URL's scheme says
     app.conf.update(
         broker_url=settings.effective_broker_url,
+        broker_transport=transport_class,
         broker_transport_options=transport_options,
         broker_connection_retry_on_startup=True,
         task_default_queue=settings.task_queue,
@@ -132,11 +135,14 @@ class WorkerRuntime:
     def _start(self) -> None:
         from .events import configure_dispatch
         from .plugins import document_models, make_plugin_manager
+        from .store.cache import configure_caches
         from .store.client import Store
 
         self.loop = asyncio.new_event_loop()
         asyncio.set_event_loop(self.loop)
         self.pm = make_plugin_manager()
+        configure_caches(self.settings)  # the bounds of this process's caches (store/cache.py), before anything is cached
+        self.pm.hook.xinfang_configure(settings=self.settings)
         self.store = self.loop.run_until_complete(Store.open(self.settings, document_models(self.pm)))
         configure_dispatch(self.store, self.handover)
         self._pid = os.getpid()  # only once the store is open: a task that found it down tries again

@@ -18,6 +18,8 @@ own dictionary is process-wide).
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
 import threading
 import unicodedata
@@ -59,6 +61,11 @@ def _ensure_jieba() -> None:
 
 
 _converters = threading.local()
+
+# Texts segmented and folded in the current block of ``shared_segmentation`` (the indexer's batch): (text, tenant
+# words) -> pieces, and text -> ``normalise(text)``. None outside such a block (queries, admin pages): each call works
+# afresh and nothing is kept.
+_shared: contextvars.ContextVar[dict | None] = contextvars.ContextVar("xinfang_search_shared_segments", default=None)
 
 
 def _t2s(text: str) -> str:
@@ -109,6 +116,16 @@ def normalise(text: str) -> str:
     for one (offsets stay valid for highlights). Text with no traditional character never reaches OpenCC
     (a table of its characters says so); text with some is converted by OpenCC's phrases (乾隆 stays, 乾燥
     becomes 干燥), or character by character where a phrase would change the length."""
+    memo = _shared.get()
+    if memo is None:
+        return _normalise(text)
+    folded = memo.get(text)  # a text's key is itself (a segmentation's is a tuple)
+    if folded is None:
+        folded = memo[text] = _normalise(text)
+    return folded
+
+
+def _normalise(text: str) -> str:
     if not unicodedata.is_normalized("NFKC", text):  # most text has nothing to fold: no loop in Python
         text = text.translate(_NFKC)  # full-width punctuation (，。) is in nearly every petition: one C loop
     if text.isascii():
@@ -137,8 +154,50 @@ def _is_word(text: str) -> bool:
     return any(ch.isalnum() for ch in text)
 
 
+@contextlib.contextmanager
+def shared_segmentation():
+    """Within this block each text is segmented (and folded by ``normalise``) once: the index's fields, the
+    fingerprint and the word counts of one petition ask for the same texts (title, content, and title + newline +
+    content), and jieba was the drain's biggest CPU cost. Kept for the block only (one batch: a few thousand texts)."""
+    memo: dict = {}
+    token = _shared.set(memo)
+    try:
+        yield memo  # the caller may clear it between batches
+    finally:
+        _shared.reset(token)
+
+
 def segment(text: str, tenant_words: frozenset[str] = frozenset()) -> list[tuple[str, int, int]]:
     """(word, start, end) in order: punctuation and spaces dropped, a tenant's words joined up."""
+    memo = _shared.get()
+    if memo is None:
+        return _segment(text, tenant_words)
+    key = (text, tenant_words)
+    pieces = memo.get(key)
+    if pieces is None:
+        pieces = memo[key] = _joined(text, tenant_words, memo) or _segment(text, tenant_words)
+    return list(pieces)  # a copy: the caller may change its list
+
+
+def _joined(text: str, tenant_words: frozenset[str], memo: dict) -> list[tuple[str, int, int]] | None:
+    """The pieces of left, a newline and right, from those of left and right already segmented (title and content
+    for the fingerprint and word counts, after the index segmented each field), or None.
+
+    The same as segmenting the whole: jieba cuts each run of Han characters, letters and digits on its own, and a
+    newline ends a run, so no word spans it; a tenant's word joins only touching pieces, so none spans it either.
+    Folding (``normalise``) goes character for character except OpenCC's phrases, whose choice is made for the
+    whole text: the folded whole is compared with the folded parts, and anything else is segmented afresh."""
+    cut = text.find("\n")
+    if cut < 0:
+        return None
+    left, right = (memo.get((part, tenant_words)) if part else [] for part in (text[:cut], text[cut + 1:]))
+    if left is None or right is None or normalise(text) != normalise(text[:cut]) + "\n" + normalise(text[cut + 1:]):
+        return None
+    shift = cut + 1
+    return left + [(w, s + shift, e + shift) for w, s, e in right]
+
+
+def _segment(text: str, tenant_words: frozenset[str]) -> list[tuple[str, int, int]]:
     _ensure_jieba()
     raw = [(w, s, e) for w, s, e in jieba.tokenize(normalise(text or "")) if _is_word(w)]
     if not tenant_words:

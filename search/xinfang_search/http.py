@@ -3,6 +3,7 @@ audited search across every tenant. Frequent words, repeats and the dictionary h
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 
@@ -20,7 +21,7 @@ from xinfang.tenancy.models import Tenant
 from xinfang.tenancy.resolution import current_tenant
 from xinfang.tenancy.service import descendants_of
 
-from . import querying
+from . import items, querying
 from .analysis import fold, segment, stop_words
 from .choices import filter_choices
 from .blueprints import data_dir, platform_search_bp, search_api_bp, search_pages_bp
@@ -60,7 +61,19 @@ async def warm_up_in_background() -> None:
 async def search_petitions(tenant_slug):
     """Full-text search: q (words, "a phrase", AND/OR/NOT, field:value), filters, from/to, sort, page; scope=below."""
     tenants = await _searched_tenants(request.args.get("scope") == "below")
-    return await querying.search(data_dir(), tenants, querying.parse_request(request.args))
+    result = await querying.search(data_dir(), tenants, querying.parse_request(request.args))
+    if request.args.get("q"):  # petitions' total unchanged; this body's own documents and records beside them
+        result["documents_and_records"] = await _documents_and_records(request.args.get("q", ""))
+    return result
+
+
+async def _documents_and_records(q: str) -> list[dict]:
+    """This body's own official documents and archived records holding the words, of the kinds the reader may open
+    (公文: documents.read, 归档记录: records.read): no hit, and so no link, that the reader's role cannot follow."""
+    principal, tenant = current_principal(), current_tenant().tenant
+    kinds = {kind for kind, permission in (("document", Permission.DOCUMENTS_READ), ("record", Permission.RECORDS_READ))
+             if principal.can(permission, str(tenant.id))}
+    return await asyncio.to_thread(items.search_items, data_dir(), str(tenant.id), q[:200], kinds, tenant_slug=tenant.slug)
 
 
 # ----------------------------------------------------------------------------- pages
@@ -89,6 +102,8 @@ async def search_page(tenant_slug):
             message = refused
         else:
             _only_marks(results)
+            if args.get("q"):
+                results["documents_and_records"] = await _documents_and_records(args.get("q", ""))
     kept = {key: args[key] for key in (*querying.FILTERS, "from", "to", "sort", "scope", "page_size") if args.get(key)}  # a suggestion keeps the filters
     return await staff_page("staff/search.html", results=results, args=args, message=message, has_below=bool(below), filters=querying.FILTERS,
                        choices=choices, kept_args=kept)

@@ -28,6 +28,19 @@ class SearchBacklog(TenantDocument):
                    IndexModel([("queued_ns", ASCENDING)])]
 
 
+class SearchItemBacklog(TenantDocument):
+    """An official document or archived record whose entry in the tenant's sibling index (items.py) is behind."""
+
+    item_kind: str  # document | record
+    item_id: IdRef
+    queued_ns: int  # as SearchBacklog's: an integer, a re-queue is a $set
+
+    class Settings:
+        name = "search_item_backlog"
+        indexes = [IndexModel([("tenant_id", ASCENDING), ("item_kind", ASCENDING), ("item_id", ASCENDING)], unique=True),
+                   IndexModel([("queued_ns", ASCENDING)])]
+
+
 class SearchDictionary(TenantDocument):
     """A tenant's own words (place names, units, local terms) for segmentation; changing them rebuilds the index."""
 
@@ -67,4 +80,6 @@ class DuplicateCandidate(TenantDocument):
     class Settings:
         name = "duplicate_candidates"
         indexes = [IndexModel([("tenant_id", ASCENDING), ("petition_id", ASCENDING), ("other_id", ASCENDING)], unique=True),
-                   IndexModel([("tenant_id", ASCENDING), ("status", ASCENDING), ("created_at", DESCENDING)])]
+                   IndexModel([("tenant_id", ASCENDING), ("status", ASCENDING), ("created_at", DESCENDING)]),
+                   # a matter's links are walked from both ends, each an equality (repeats.links_of)
+                   IndexModel([("tenant_id", ASCENDING), ("other_id", ASCENDING)])]

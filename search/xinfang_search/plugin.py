@@ -10,10 +10,11 @@ import click
 from xinfang.hookspecs import hookimpl
 from xinfang.plugins import PluginInfo
 
-from .models import DuplicateCandidate, SearchBacklog, SearchDictionary
+from .models import DuplicateCandidate, SearchBacklog, SearchDictionary, SearchItemBacklog
 
 log = logging.getLogger(__name__)
 RESEND_AFTER_SECONDS = 30.0
+ITEM_EVENTS = {"document.written": "document", "record.archived": "record"}  # event -> what items.py indexes
 ROUTE_MODULES = ("http", "topics_http", "repeats_http", "dictionary_http", "matters_http", "repeat_existence")
 
 
@@ -23,8 +24,15 @@ def xinfang_plugin_info():
 
 
 @hookimpl
+def xinfang_configure(settings):
+    from .postings import configure_caches
+
+    configure_caches(settings.search_term_cache_mb)
+
+
+@hookimpl
 def xinfang_document_models():
-    return [SearchBacklog, SearchDictionary, DuplicateCandidate]
+    return [SearchBacklog, SearchDictionary, DuplicateCandidate, SearchItemBacklog]
 
 
 @hookimpl
@@ -57,7 +65,14 @@ async def _send_drain(tenant_id: str) -> None:
 
 @hookimpl
 async def xinfang_handle_event(event, tenant, config):
-    """A petition was written: its tenant's index is behind (and the tenant it left, when it moved)."""
+    """A petition was written: its tenant's index is behind (and the tenant it left, when it moved). An official
+    document written, issued or received, or a case archived: the tenant's sibling index (items.py) is behind."""
+    if event.name in ITEM_EVENTS and event.subject_id and event.tenant_id is not None:
+        from .items import do_queue_item
+
+        await do_queue_item(event.tenant_id, ITEM_EVENTS[event.name], event.subject_id)
+        await _send_drain(event.tenant_id)
+        return
     if not event.name.startswith("petition.") or not event.subject_id or event.tenant_id is None:
         return
     from .indexer import do_queue_for_indexing
@@ -76,7 +91,10 @@ async def xinfang_sweep(now, runtime):
     from .indexer import waiting_tenants
     from .tasks import DRAIN
 
-    for tenant_id in await waiting_tenants(older_than_seconds=RESEND_AFTER_SECONDS):
+    from .items import waiting_item_tenants
+
+    behind = set(await waiting_tenants(older_than_seconds=RESEND_AFTER_SECONDS)) | set(await waiting_item_tenants(RESEND_AFTER_SECONDS))
+    for tenant_id in sorted(behind):
         await runtime.send(DRAIN, [tenant_id], queue=runtime.settings.search_queue)
 
 
@@ -178,6 +196,7 @@ def rebuild_command(slugs: tuple[str, ...]) -> None:
     from xinfang.cli import _settings, _with_store, tenants_named
 
     from .indexer import rebuild
+    from .items import rebuild_items
 
     settings = _settings()
 
@@ -191,5 +210,7 @@ def rebuild_command(slugs: tuple[str, ...]) -> None:
                        f"指纹 {counts['fingerprints']} / fingerprints {'✓' if same else '✗ MISMATCH'}")
             if not same:
                 raise SystemExit(1)
+            items = await rebuild_items(settings.data_dir, str(tenant.id))
+            click.echo(f"  {tenant.slug}: 公文 {items['documents']} 份 / official documents, 归档记录 {items['records']} 份 / archived records indexed")
 
     _with_store(settings, work)

@@ -19,7 +19,6 @@ asks Whoosh's matchers as before."""
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 from collections import OrderedDict
 from itertools import accumulate
@@ -46,7 +45,7 @@ class Unsupported(Exception):
 
 class TermCache:
     """Raw postings (ids, weights, field lengths) of terms with many documents, per segment, least recently used
-    first out, at most ``limit`` bytes (``XINFANG_SEARCH_TERM_CACHE_MB``, default 64; 0: nothing kept)."""
+    first out, at most ``limit`` bytes (``XINFANG_SEARCH_TERM_CACHE_MB``, default 64, through ``configure_caches``; 0: nothing kept)."""
 
     MIN_DOCS = 256  # fewer are read faster than looked after
 
@@ -83,10 +82,17 @@ class TermCache:
             self.used = 0
 
 
-_CACHE_MB = float(os.environ.get("XINFANG_SEARCH_TERM_CACHE_MB", "64"))
-term_cache = TermCache(int(_CACHE_MB * 2**20))
+DEFAULT_CACHE_MB = 64.0  # Settings.search_term_cache_mb; configure_caches sets what a process was given
+term_cache = TermCache(int(DEFAULT_CACHE_MB * 2**20))
 # a substring's documents (a phrase of several bigrams, positions checked), per segment: a sixteenth as much
-phrase_cache = TermCache(int(_CACHE_MB * 2**16), min_docs=0)
+phrase_cache = TermCache(int(DEFAULT_CACHE_MB * 2**16), min_docs=0)
+
+
+def configure_caches(megabytes: float) -> None:
+    """Bound the term and substring caches to what the settings allow (emptied: a smaller bound applies at once)."""
+    for cache, limit in ((term_cache, int(megabytes * 2**20)), (phrase_cache, int(megabytes * 2**16))):
+        cache.clear()
+        cache.limit = max(0, limit)
 
 
 def _segment_key(reader) -> tuple:

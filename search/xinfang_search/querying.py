@@ -4,8 +4,6 @@ as parsed, filters, exact totals and stable pages, highlights."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -26,6 +24,7 @@ from .analysis import segment, stop_words
 from .dictionary import tenant_stop_words, tenant_synonyms
 from .highlights import highlight
 from .index import IndexUnavailable, TenantIndexDir, make_schema
+from .searchers import SearcherCache
 from .suggest import few, suggestion
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -42,29 +41,8 @@ class SearchUnavailable(ServiceUnavailable):
     message = UNAVAILABLE
 
 
-class _SearcherCache:
-    """Open searchers, one per tenant index per thread (a Whoosh searcher is not shared across threads),
-    reopened when the index changed: opening is the expensive part of a small query."""
-
-    def __init__(self):
-        self._local = threading.local()
-
-    def get(self, data_dir: Path, tenant_id: str):
-        cache = self._local.__dict__.setdefault("open", {})
-        index_dir = TenantIndexDir(Path(data_dir), tenant_id)
-        generation = index_dir.current_generation()
-        cached = cache.get(tenant_id)
-        if cached and generation is not None and cached[0] == generation.name:
-            try:
-                if cached[1].up_to_date():
-                    return cached[1]
-            except Exception:  # files of a finished generation went away: open afresh below
-                pass
-            with contextlib.suppress(Exception):
-                cached[1].close()
-        searcher = index_dir.open().searcher()
-        cache[tenant_id] = (generation.name if generation else "", searcher)
-        return searcher
+class _PetitionSearchers(SearcherCache):
+    """The petitions' index's open searchers (searchers.py: per thread, bounded), and the documents a filter allows."""
 
     def filter_docs(self, tenant_id: str, searcher, filter_query):
         """The documents a filter allows, kept while this searcher is current (filters repeat: a status,
@@ -84,12 +62,8 @@ class _SearcherCache:
                 cache[key] = set(searcher.docs_for_query(filter_query))
         return cache[key]
 
-    def drop(self, tenant_id: str) -> None:
-        cache = self._local.__dict__.get("open", {})
-        cache.pop(tenant_id, None)
 
-
-_searchers = _SearcherCache()
+_searchers = _PetitionSearchers(TenantIndexDir)
 
 
 @dataclass
@@ -152,6 +126,12 @@ async def _tenants_with_petitions(tenants: list[Tenant]) -> set[str]:
 
 def _search_sync(data_dir: Path, tenants: list[tuple[str, str, dict]], request: SearchRequest, non_empty: set[str],
                  stops: frozenset[str] = frozenset(), synonyms: tuple[tuple[str, ...], ...] = ()) -> dict:
+    with _searchers.holding():  # a tenant's searcher evicted by a later tenant's stays open until the hits are read
+        return _search_held(data_dir, tenants, request, non_empty, stops, synonyms)
+
+
+def _search_held(data_dir: Path, tenants: list[tuple[str, str, dict]], request: SearchRequest, non_empty: set[str],
+                 stops: frozenset[str], synonyms: tuple[tuple[str, ...], ...]) -> dict:
     started = time.perf_counter()
     ranked, total, answered, searchers = [], 0, [], []
     wanted = request.page * request.page_size

@@ -17,7 +17,7 @@ from xinfang.store.scoped import TenantScope, parse_object_id
 from xinfang.tenancy.resolution import current_tenant
 from xinfang.timefmt import as_moment, zone
 
-from . import clusters, duplicates, matters, repeats
+from . import clusters, duplicates, matters, repeat_decisions, repeats
 from .blueprints import data_dir, search_api_bp, search_pages_bp
 from .side_stores import stores
 from .models import CandidateStatus, DuplicateCandidate
@@ -92,7 +92,7 @@ async def decide_duplicate(tenant_slug, candidate_id, decision):
     """confirm (a repeat petition, 重信重访) or dismiss (not the same matter)."""
     if decision not in ("confirm", "dismiss"):
         raise InvalidInput(fields={"decision": {"zh": "应为 confirm 或 dismiss", "en": "confirm or dismiss"}})
-    candidate = await repeats.do_decide_candidate(current_tenant().scope, candidate_id, decision == "confirm", current_principal().display_name,
+    candidate = await repeat_decisions.do_decide_candidate(current_tenant().scope, candidate_id, decision == "confirm", current_principal().display_name,
                                                  current_principal().account_id)
     return await _candidate_view(candidate)
 
@@ -102,7 +102,7 @@ async def decide_duplicate(tenant_slug, candidate_id, decision):
 async def decide_duplicate_submit(tenant_slug, candidate_id, decision):
     if decision not in ("confirm", "dismiss"):
         raise InvalidInput(fields={"decision": {"zh": "应为 confirm 或 dismiss", "en": "confirm or dismiss"}})
-    candidate = await repeats.do_decide_candidate(current_tenant().scope, candidate_id, decision == "confirm", current_principal().display_name,
+    candidate = await repeat_decisions.do_decide_candidate(current_tenant().scope, candidate_id, decision == "confirm", current_principal().display_name,
                                                  current_principal().account_id)
     return redirect(url_for("console.petition_page", tenant_slug=tenant_slug, petition_id=candidate.petition_id))
 

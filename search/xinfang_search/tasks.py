@@ -16,9 +16,14 @@ def register(celery_app, runtime) -> None:
         async def run(rt, tenant):
             from .indexer import drain
 
+            from .items import drain_items
+
             report = await drain(rt.settings.data_dir, tenant)
             if report.indexed or report.removed:
                 log.info("search: tenant %s %s", tenant, report)
+            items = await drain_items(rt.settings.data_dir, tenant)  # official documents and archived records (items.py)
+            if items.indexed or items.removed:
+                log.info("search: tenant %s documents and records %s", tenant, items)
 
         runtime.run(run, tenant_id)
 

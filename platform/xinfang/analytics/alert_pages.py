@@ -15,9 +15,12 @@ from ..http import json_object_body, refusal_message, staff_page
 from ..store.scoped import TenantScope
 from ..tenancy.config_versions import ConfigActor, list_config_versions
 from ..tenancy.resolution import current_tenant
+from ..tenancy.service import has_lower_bodies
 from . import alert_settings as settings_mod
-from .alert_settings import CHECK_WORDS, CHECKS, RECIPIENT_ROLES, SENSITIVITY_WORDS, alert_settings, do_set_alert_settings
-from .alerts import Alert, do_acknowledge, list_alerts
+from ..auth.models import StaffAccount
+from .alert_settings import (CHECK_WORDS, CHECKS, LOWER_ALERTS_WORDS, RECIPIENT_ROLES, SENSITIVITY_WORDS, alert_settings,
+                             do_set_alert_settings, readers_roles)
+from .alerts import Alert, do_acknowledge, list_alerts, lower_alerts_summary
 from .blueprints import analytics_api_bp, analytics_pages_bp
 
 
@@ -48,6 +51,7 @@ async def alerts_page(tenant_slug):
     rows.sort(key=lambda r: (r.acknowledged_at is not None, -r.created_at.timestamp()))
     principal = current_principal()
     return await staff_page("staff/analytics/alerts.html", alerts=rows, check_words=CHECK_WORDS, day_words=day_words,
+                            lower=await _lower_lines(current_tenant().tenant),
                             may_acknowledge=principal.can(Permission.ALERTS_ACKNOWLEDGE, current_tenant().tenant_id),
                             may_configure=principal.can(Permission.ANALYTICS_CONFIGURE, current_tenant().tenant_id))
 
@@ -76,6 +80,13 @@ async def acknowledge_api(tenant_slug, alert_id):
     return alert_view(row)
 
 
+async def _lower_lines(tenant) -> list[dict]:
+    """The bodies below with alerts not yet acknowledged, one line each (unless the setting hides them)."""
+    if (await alert_settings(TenantScope(str(tenant.id)))).lower_alerts == "hidden":
+        return []
+    return await lower_alerts_summary(tenant)
+
+
 # ----------------------------------------------------------------------------- settings
 
 
@@ -89,16 +100,25 @@ def _form_content(form) -> dict:
     return {"checks": [c for c in form.getlist("checks")], "sensitivity": form.get("sensitivity", ""),
             "min_count": number("min_count"), "baseline_weeks": number("baseline_weeks"), "collective_min": number("collective_min"),
             "repeat_min": number("repeat_min"), "repeat_days": number("repeat_days"), "overdue_min": number("overdue_min"),
-            "recipients": [r for r in form.getlist("recipients")]}
+            "recipients": [r for r in form.getlist("recipients")], "recipient_accounts": [a for a in form.getlist("recipient_accounts")],
+            "lower_alerts": form.get("lower_alerts") or "summary"}
 
 
 async def _settings_page(values: dict | None = None, errors: dict | None = None, message=None, saved: bool = False, status: int = 200):
     scope = current_tenant().scope
     current = await alert_settings(scope)
     versions = await list_config_versions(scope, settings_mod.AREA, limit=10)
-    return await staff_page("staff/analytics/alert_settings.html", status, values=values or current.model_dump(), errors=errors or {},
+    values = values or current.model_dump()
+    readers = readers_roles()
+    # The people who may be named: active accounts of this body who may read alerts; one named before and no longer
+    # such is still listed (ticked), so the admin sees why saving is refused.
+    people = [{"id": str(a.id), "name": a.display_name, "username": a.username, "roles": [r.value for r in a.roles]}
+              for a in await scope.repo(StaffAccount).find({}).sort("display_name").to_list()
+              if (a.active and {r.value for r in a.roles} & readers) or str(a.id) in (values.get("recipient_accounts") or [])]
+    return await staff_page("staff/analytics/alert_settings.html", status, values=values, errors=errors or {},
                             message=message, saved=saved, checks=CHECKS, check_words=CHECK_WORDS, sensitivity_words=SENSITIVITY_WORDS,
-                            roles=RECIPIENT_ROLES, versions=versions)
+                            roles=RECIPIENT_ROLES, people=people, lower_words=LOWER_ALERTS_WORDS, versions=versions,
+                            has_lower=await has_lower_bodies(scope.tenant_id))
 
 
 @analytics_pages_bp.get("/alert-settings")
@@ -121,7 +141,8 @@ async def alert_settings_submit(tenant_slug):
 @analytics_api_bp.get("/alert-settings")
 @requires(Permission.ANALYTICS_CONFIGURE)
 async def show_alert_settings(tenant_slug):
-    """The early-warning thresholds: checks switched on, sensitivity, minimum counts, recipients (roles)."""
+    """The early-warning thresholds: checks switched on, sensitivity, minimum counts, recipients (roles and named
+    people: ``recipient_accounts``, account ids), and whether the alerts of the bodies below are summarised (``lower_alerts``)."""
     return (await alert_settings(current_tenant().scope)).model_dump()
 
 
@@ -143,5 +164,6 @@ async def open_alerts_panel(tenant, principal) -> Markup | None:
     if principal is None or not principal.can(Permission.ANALYTICS_READ, str(tenant.id)):
         return None
     rows = await list_alerts(TenantScope(str(tenant.id)), open_only=True, limit=10)
-    return Markup(await render_template("staff/analytics/_alerts_panel.html", alerts=rows, slug=tenant.slug))
+    return Markup(await render_template("staff/analytics/_alerts_panel.html", alerts=rows, slug=tenant.slug,
+                                        lower=await _lower_lines(tenant), check_words=CHECK_WORDS, day_words=day_words))
 

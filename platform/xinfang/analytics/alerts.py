@@ -8,6 +8,11 @@ racing on one day write it once, and its notification is keyed by that id (notif
 
 The numbers come from ``rollups.daily_counts`` (what every page shows); one person's repeats and a unit's overdue
 cases are read from the petitions (``petitioner_key``, ``overdue``, ``assignee_id``), never their identity.
+
+Every category and region of one run is checked together, corrected for how many were checked (``detectors.rising_many``).
+Each body is checked on its OWN petitions: a county's surge raises the county's alert, not the prefecture's as well; the
+prefecture sees the alerts of the bodies below it as one summarised line per body (``lower_alerts_summary``), or not at
+all (the setting ``lower_alerts``). Recipients are roles and named people (``recipient_accounts``).
 """
 
 from __future__ import annotations
@@ -24,12 +29,12 @@ from ..auth.models import StaffAccount
 from ..errors import NotFound
 from ..notifications.service import do_notify
 from ..petitions.models import Petition
-from ..store.documents import TenantDocument, UtcDateTime, deterministic_id, utcnow
+from ..store.documents import TenantDocument, UtcDateTime, deterministic_id, stored_moment, utcnow
 from ..store.scoped import TenantScope, parse_object_id
 from ..tenancy.models import Tenant
 from ..timefmt import zone
 from .alert_settings import AlertSettings, alert_settings
-from .detectors import FLOOR_PER_WEEK, SENSITIVITY, Crossing, at_least, rising, window_sum
+from .detectors import FLOOR_PER_WEEK, SENSITIVITY, Crossing, at_least, rising_many, window_sum
 
 log = logging.getLogger(__name__)
 
@@ -98,11 +103,16 @@ def crossing_text(check: str, words: dict[str, str], c: Crossing, extra: dict | 
         en_what = f"category {en_name}" if check == "category" else f"region {en_name}"
         mean = c.baseline_mean or 0.0
         if c.method == "cusum":
-            return {"zh": f"近{c.window_days}天 {zh_what} {c.count} 件，近两周持续高于往常（过去{c.baseline_weeks}周平均 {mean:.1f} 件/周，累积和超过控制限）",
+            many_zh = f"，已按本次共检查的 {c.checked} 个类别和地区校正" if c.checked > 1 else ""
+            many_en = f", corrected for the {c.checked} categories and regions checked together" if c.checked > 1 else ""
+            return {"zh": f"近{c.window_days}天 {zh_what} {c.count} 件，近两周持续高于往常（过去{c.baseline_weeks}周平均 {mean:.1f} 件/周，累积和超过控制限{many_zh}）",
                     "en": f"Last {c.window_days} days: {c.count} petitions in {en_what}, above usual for two weeks running (past "
-                          f"{c.baseline_weeks} weeks: {mean:.1f} a week on average; the cumulative sum crossed its control limit)"}
+                          f"{c.baseline_weeks} weeks: {mean:.1f} a week on average; the cumulative sum crossed its control limit{many_en})"}
         past_zh = f"过去{c.baseline_weeks}周平均 {mean:.1f} 件/周" if mean else f"过去{c.baseline_weeks}周没有"
         past_en = f"past {c.baseline_weeks} weeks: {mean:.1f} a week on average" if mean else f"none in the past {c.baseline_weeks} weeks"
+        if c.checked > 1:  # the limit is set for the number of categories and regions checked together
+            past_zh += f"；本次共检查 {c.checked} 个类别和地区，上限已按此提高"
+            past_en += f"; {c.checked} categories and regions were checked together and the limit allows for it"
         return {"zh": f"近{c.window_days}天 {zh_what} {c.count} 件，超过预期上限 {_num(c.limit)} 件（{past_zh}）",
                 "en": f"Last {c.window_days} days: {c.count} petitions in {en_what}, above the expected upper limit of {_num(c.limit)} "
                       f"({past_en})"}
@@ -146,9 +156,10 @@ def region_words(code: str) -> dict[str, str]:
 
 
 async def _daily(tenant: Tenant, measure: str, start: date, end: date, by: str | None) -> dict[str, dict[date, int]]:
+    """The body's OWN counts (not those of the bodies below: their surges are their alerts, summarised above)."""
     from .rollups import daily_counts
 
-    return await daily_counts(tenant, measure, start, end, by=by, include_lower=True)
+    return await daily_counts(tenant, measure, start, end, by=by, include_lower=False)
 
 
 async def rising_words(tenant: Tenant, end: date, days: int, pm=None) -> list[dict]:
@@ -176,19 +187,19 @@ async def find_crossings(tenant: Tenant, settings: AlertSettings, today: date, o
     wanted = list(only) if only is not None else list(settings.checks)  # ``only``: these checks now, whatever is switched on
     found: list[tuple] = []
     start = today - timedelta(days=7 * (settings.baseline_weeks + 1) + 14)
+    # Every category and region of this run checked together: the limits allow for how many there are.
+    series: dict[tuple[str, str], dict[date, int]] = {}
     for check in ("category", "region"):
-        if check not in wanted:
-            continue
-        series = await _daily(tenant, "received", start, today, check)
-        names = await category_words(scope) if check == "category" else {}
-        for value, daily in series.items():
-            if not value:
-                continue  # not given: says nothing about a topic or a place
-            crossing = rising(daily, today, window_days=WINDOW_DAYS, baseline_weeks=settings.baseline_weeks,
-                              sensitivity=settings.sensitivity, min_count=settings.min_count)
-            if crossing:
-                words = names.get(value) or ({"zh": "其他类别", "en": "another category"} if check == "category" else region_words(value))
-                found.append((check, value, words, crossing, {}))
+        if check in wanted:
+            for value, daily in (await _daily(tenant, "received", start, today, check)).items():
+                if value and any(daily.values()):  # not given: says nothing about a topic or a place
+                    series[(check, value)] = daily
+    crossed = rising_many(series, today, window_days=WINDOW_DAYS, baseline_weeks=settings.baseline_weeks,
+                          sensitivity=settings.sensitivity, min_count=settings.min_count)
+    names = await category_words(scope) if any(check == "category" for check, _ in crossed) else {}
+    for (check, value), crossing in sorted(crossed.items()):
+        words = names.get(value) or ({"zh": "其他类别", "en": "another category"} if check == "category" else region_words(value))
+        found.append((check, value, words, crossing, {}))
     if "word" in wanted:
         from scipy.stats import poisson
 
@@ -271,17 +282,38 @@ async def _record(scope: TenantScope, tenant: Tenant, settings: AlertSettings, t
         await repo.insert(row)
     except DuplicateKeyError:
         return None  # another sweep of the same day raised it
-    await do_notify(scope, f"{NOTIFICATION_KIND}:{row.id}", kind=NOTIFICATION_KIND, roles=list(settings.recipients),
-                    text={"zh": f"预警：{text['zh']}", "en": f"Alert: {text['en']}"}, subject_id=str(row.id),
-                    link=f"/t/{tenant.slug}/staff/analytics/alerts")
+    await notify_recipients(scope, tenant, settings, row)
     return row
+
+
+async def notify_recipients(scope: TenantScope, tenant: Tenant, settings: AlertSettings, row: Alert) -> None:
+    """The recipient roles (one notification), and each named person who holds none of them (one each); only people
+    who may read the alerts (a role with ``analytics.read``) are notified: a notice they could not open says nothing."""
+    from .alert_settings import readers_roles
+
+    roles = [r for r in settings.recipients if r in readers_roles()]
+    words = {"zh": f"预警：{row.text['zh']}", "en": f"Alert: {row.text['en']}"}
+    link = f"/t/{tenant.slug}/staff/analytics/alerts"
+    if roles:
+        await do_notify(scope, f"{NOTIFICATION_KIND}:{row.id}", kind=NOTIFICATION_KIND, roles=roles, text=words,
+                        subject_id=str(row.id), link=link)
+    if settings.recipient_accounts:
+        oids = [oid for oid in (parse_object_id(a) for a in settings.recipient_accounts) if oid is not None]
+        async for account in scope.repo(StaffAccount).find({"_id": {"$in": oids}, "active": True}):
+            held = {r.value for r in account.roles}
+            if held & set(roles) or not held & readers_roles():
+                continue  # told through their role already, or no longer one who may read alerts
+            await do_notify(scope, f"{NOTIFICATION_KIND}:{row.id}:{account.id}", kind=NOTIFICATION_KIND, roles=[], text=words,
+                            subject_id=str(row.id), link=link, account_id=str(account.id))
 
 
 async def _end_quiet(scope: TenantScope, today: date, seen: set[tuple[str, str]], checks: tuple[str, ...]) -> None:
     """Running alerts of the checks that ran, not seen for ``EPISODE_DAYS``: ended on the day last seen."""
     cutoff = (today - timedelta(days=EPISODE_DAYS)).isoformat()
-    async for row in scope.repo(Alert).find({"ended_on": None, "check": {"$in": list(checks)}, "last_seen_on": {"$lt": cutoff}}):
-        if (row.check, row.subject) not in seen:
+    # The checks that ran are picked here, not in the query: the embedded store answered nothing for the tenant, a
+    # None, an $in and a range together (each pair of them answers right), so no alert ever ended there.
+    async for row in scope.repo(Alert).find({"ended_on": None, "last_seen_on": {"$lt": cutoff}}):
+        if row.check in checks and (row.check, row.subject) not in seen:
             await scope.repo(Alert).update_one({"_id": row.id, "ended_on": None}, {"$set": {"ended_on": row.last_seen_on}})
 
 
@@ -306,28 +338,84 @@ async def do_acknowledge(scope: TenantScope, alert_id_: str, account_id: str, na
     return row
 
 
+async def lower_alerts_summary(tenant: Tenant, limit: int = 50) -> list[dict]:
+    """The alerts of the bodies below this one not yet acknowledged, one line per body: its name, how many of each
+    check, the newest day. Counts and words only: each body's leaders deal with their own alerts (bookkeeping read
+    across the tenants below, as the rollups' tree sums are)."""
+    from ..tenancy.service import descendants_of
+
+    below = {str(t.id): t for t in await descendants_of(tenant)}
+    if not below:
+        return []
+    lines: dict[str, dict] = {}
+    async for row in Alert.get_pymongo_collection().find(
+            {"tenant_id": {"$in": list(below)}, "acknowledged_at": None, "ended_on": None},
+            projection={"tenant_id": 1, "check": 1, "last_seen_on": 1}).sort("last_seen_on", -1).limit(2000):
+        line = lines.setdefault(str(row["tenant_id"]), {"tenant": below[str(row["tenant_id"])], "checks": Counter(), "last_seen_on": ""})
+        line["checks"][row.get("check", "")] += 1
+        line["last_seen_on"] = max(line["last_seen_on"], row.get("last_seen_on") or "")
+    ordered = sorted(lines.values(), key=lambda line: (-sum(line["checks"].values()), line["tenant"].slug))
+    return [{"tenant": line["tenant"], "name": line["tenant"].name.model_dump(), "count": sum(line["checks"].values()),
+             "checks": sorted(line["checks"].items()), "last_seen_on": line["last_seen_on"]} for line in ordered[:limit]]
+
+
 # ----------------------------------------------------------------------------- the sweep
 
 
-async def sweep_alerts(now: datetime, pm=None) -> int:
-    """Each active tenant's checks, when last run longer than ``CHECK_EVERY`` ago. Returns the alerts raised."""
-    from ..tenancy.service import list_active_tenants
+async def sweep_alerts(now: datetime, pm=None, *, skip_idle: bool = True) -> int:
+    """Each active tenant's checks, when last run longer than ``CHECK_EVERY`` ago. Returns the alerts raised.
 
-    raised = 0
-    fresh = {str(row["tenant_id"]) async for row in AlertCheckMark.get_pymongo_collection().find(
-        {"at": {"$gt": now - CHECK_EVERY}}, projection={"tenant_id": 1})}  # one read per beat, not one per tenant
-    for tenant in await list_active_tenants():
-        if str(tenant.id) in fresh:
-            continue
+    Once every tenant is checked, nothing is asked until the first of them is due again (or a tenant is added): the
+    beats in between read one document, not every tenant and mark (issue 18; due_sweeps.py).
+
+    A due tenant whose checks could neither cross nor end anything (``tenants_that_may_move``: a few reads across all
+    tenants, not one per tenant) is not checked (``skip_idle``): it is passed by as if checked with nothing found, its
+    moment kept in one platform document (``due_sweeps.skipped_at``) instead of its own mark, so it is due again
+    ``CHECK_EVERY`` later like a checked tenant, and the gate closes the same. At 2,156 idle tenants the checks cost
+    about 13 store commands each (28,000 commands, 87 s every six hours; bench/tenants.py)."""
+    from ..due_sweeps import close_gate, gate_closed, record_skipped, skipped_at, tenant_count
+    from ..tenancy.roster import active_tenant_ids
+
+    tenants = await tenant_count()
+    if await gate_closed(ALERTS_GATE, now.timestamp(), tenants):
+        return 0
+    raised, failed, next_due = 0, False, None
+    fresh = {str(row["tenant_id"]): stored_moment(row["at"]) async for row in AlertCheckMark.get_pymongo_collection().find(
+        {"at": {"$gt": now - CHECK_EVERY}}, projection={"tenant_id": 1, "at": 1})}  # one read per beat, not one per tenant
+    # Passed by within the interval (a clock set back makes a moment ahead of now: asked again, which is cheap).
+    stored = await skipped_at(ALERTS_GATE)
+    passed = {t: at for t, at in stored.items() if (now - CHECK_EVERY).timestamp() < at <= now.timestamp()}
+    due: list[str] = []
+    # The active tenants' ids from the roster (their whole documents only for those checked below: at 2,156 tenants
+    # reading and parsing every one was most of the first beat's time).
+    for tenant_id in await active_tenant_ids():
+        last = _later(fresh.get(tenant_id), passed.get(tenant_id))
+        if last is not None:
+            next_due = _earlier(next_due, last + CHECK_EVERY)
+        else:
+            due.append(tenant_id)
+    may_move = await tenants_that_may_move(now) if skip_idle and due else None
+    skipped: dict[str, float] = {}
+    to_check: list[str] = []
+    for tenant_id in due:
+        if may_move is not None and tenant_id not in may_move:
+            skipped[tenant_id] = now.timestamp()  # checked, as it were, now: nothing could cross or end
+            next_due = _earlier(next_due, now + CHECK_EVERY)
+        else:
+            to_check.append(tenant_id)
+    for tenant in await _active_tenants_by_id(to_check):
         scope = TenantScope(str(tenant.id))
         mark = await scope.repo(AlertCheckMark).find_one({})
         if mark is not None and now - mark.at < CHECK_EVERY:
+            next_due = _earlier(next_due, mark.at + CHECK_EVERY)
             continue
         try:
             raised += len(await run_alert_checks(tenant, tenant_today(tenant, now), pm=pm))
         except Exception:  # one tenant's failure holds back no other; the next sweep tries again
             log.exception("early-warning checks of %s failed", tenant.slug)
+            failed = True
             continue
+        next_due = _earlier(next_due, now + CHECK_EVERY)
         if mark is None:
             try:
                 await scope.repo(AlertCheckMark).insert(AlertCheckMark(tenant_id=scope.tenant_id, at=now))
@@ -335,4 +423,97 @@ async def sweep_alerts(now: datetime, pm=None) -> int:
                 pass
         else:
             await scope.repo(AlertCheckMark).update_one({"_id": mark.id}, {"$set": {"at": now}})
+    if skipped or len(passed) != len(stored):
+        await record_skipped(ALERTS_GATE, {**passed, **skipped})  # the moments still within the interval, and now's
+    if not failed and next_due is not None:
+        await close_gate(ALERTS_GATE, now.timestamp(), next_due.timestamp(), tenants)
     return raised
+
+
+async def _active_tenants_by_id(tenant_ids: list[str]) -> list[Tenant]:
+    """These tenants' documents, active ones only, by slug (the order the checks always ran in)."""
+    from bson import ObjectId
+
+    oids = [ObjectId(t) for t in tenant_ids if ObjectId.is_valid(t)]
+    found: list[Tenant] = []
+    for start in range(0, len(oids), 500):
+        found += await Tenant.find({"_id": {"$in": oids[start:start + 500]}, "active": True}).to_list()
+    return sorted(found, key=lambda tenant: tenant.slug)
+
+
+async def tenants_that_may_move(now: datetime) -> set[str]:
+    """The tenants whose checks could raise, update or end an alert at ``now``; every other tenant's checks would find
+    nothing and write nothing. Asked across all tenants with the tenant on each row (four reads, none per tenant):
+
+    * a running alert (``ended_on`` None): it may be seen again or end;
+    * an overdue petition (``overdue_unit`` counts open overdue cases, whatever their age; ``overdue_min`` >= 1);
+    * a petition filed within the last ``WINDOW_DAYS`` (and two days for the zones): the rises (category, region, word)
+      and collective petitions need at least one petition (``min_count``, ``collective_min`` >= 1) received in the
+      window of the tenant's today, and a petition's day received is never after the day it was filed
+      (``petitions.service.check_received_on``), so it was filed within the window too;
+    * ``repeat_min`` petitions of one petitioner filed within the tenant's ``repeat_days`` (and two days): the repeat
+      check. Each tenant's own settings, read with one read of every tenant's alert settings versions.
+    """
+    from ..tenancy.config_versions import ConfigVersion
+    from .alert_settings import AREA
+
+    found: set[str] = set()
+    async for row in Alert.get_pymongo_collection().find({"ended_on": None}, projection={"tenant_id": 1}):
+        found.add(str(row.get("tenant_id") or ""))
+    async for row in Petition.get_pymongo_collection().find({"overdue": True}, projection={"tenant_id": 1}):
+        found.add(str(row.get("tenant_id") or ""))
+    newest: dict[str, tuple[int, dict]] = {}
+    async for row in ConfigVersion.get_pymongo_collection().find({"area": AREA}, projection={"tenant_id": 1, "number": 1, "content": 1}):
+        tenant_id, number = str(row.get("tenant_id") or ""), int(row.get("number") or 0)
+        if tenant_id not in newest or number > newest[tenant_id][0]:
+            newest[tenant_id] = (number, row.get("content") or {})
+    default = AlertSettings()
+    repeats = {tenant_id: _repeat_limits(content, default) for tenant_id, (_, content) in newest.items()}
+    longest = max([days for days, _ in repeats.values()] + [default.repeat_days, WINDOW_DAYS])
+    recent = now - timedelta(days=WINDOW_DAYS + 2)
+    per_person: dict[str, Counter] = defaultdict(Counter)
+    async for row in Petition.get_pymongo_collection().find({"created_at": {"$gte": now - timedelta(days=longest + 2)}},
+                                                            projection={"tenant_id": 1, "created_at": 1, "petitioner_key": 1}):
+        tenant_id = str(row.get("tenant_id") or "")
+        filed = stored_moment(row.get("created_at"))
+        if tenant_id in found or filed is None:
+            continue
+        if filed >= recent:
+            found.add(tenant_id)
+            continue
+        days, least = repeats.get(tenant_id, (default.repeat_days, default.repeat_min))
+        if row.get("petitioner_key") and filed >= now - timedelta(days=days + 2):
+            per_person[tenant_id][row["petitioner_key"]] += 1
+            if per_person[tenant_id][row["petitioner_key"]] >= least:
+                found.add(tenant_id)
+    found.discard("")
+    return found
+
+
+def _repeat_limits(content: dict, default: AlertSettings) -> tuple[int, int]:
+    """(repeat_days, repeat_min) of one tenant's newest alert settings, read as ``alert_settings`` reads them (the
+    defaults when they no longer validate)."""
+    from pydantic import ValidationError
+
+    try:
+        settings = AlertSettings.model_validate(content)
+    except ValidationError:
+        settings = default
+    return settings.repeat_days, settings.repeat_min
+
+
+ALERTS_GATE = "alerts"  # due_sweeps.py: every tenant checked until the first is due again
+
+
+def _later(mark, passed: float | None):
+    """The later of a tenant's own mark (a datetime) and the moment it was passed by (a timestamp), as a datetime."""
+    from datetime import UTC
+
+    moments = [m for m in (stored_moment(mark),
+                           datetime.fromtimestamp(passed, UTC) if passed is not None else None) if m is not None]
+    return max(moments) if moments else None
+
+
+def _earlier(current, moment):
+    """The earlier of two aware moments (current may be None)."""
+    return moment if current is None or moment < current else current

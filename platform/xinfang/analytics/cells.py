@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import calendar
+import functools
 import itertools
 import logging
 from collections import Counter
@@ -37,6 +38,7 @@ from collections.abc import Iterable
 from pymongo import ReplaceOne, UpdateOne
 from pymongo.errors import BulkWriteError
 
+from ..forms import regions
 from ..store.cache import TtlCache
 from ..tenancy.models import Tenant
 from .models import AnalyticsCell, AnalyticsDirty, AnalyticsFact
@@ -86,16 +88,68 @@ def fact_measures(fact: dict) -> list[tuple[str, str]]:
     return out
 
 
+# -- the map's keys ----------------------------------------------------------------------------------
+#
+# The map of a view counts each petition in the place of that view its region code lies in (``boundaries.place_of``).
+# Counted here for every view at once, as a chain: the province on the country's map, then the place on that
+# province's map, then on that place's map (a prefecture's county). Keys "measure|map1=<province>" (or "?": no code the
+# map knows, what the map calls unplaced) and "measure|map<k>=<view>><place>" for k = 2, 3; so the national map reads
+# a few dozen keys a month, not every region code of the country (issue 14's national map: 28,000 keys a month).
+
+MAP_MEASURES = ("received", "overdue")
+UNPLACED = "?"
+PROVINCE_PREFIXES = frozenset(code[:2] for code, _ in regions.children(""))
+
+
+@functools.lru_cache(maxsize=50_000)
+def map_chain(code: str) -> tuple[str, ...]:
+    """The place a region ``code`` counts in on the country's map, on that place's map, and so on (() : unplaced)."""
+    if not isinstance(code, str) or code not in regions.names():
+        return ()
+    from . import boundaries
+
+    chain = [regions.path(code)[0]]  # the country's places are the provinces (place_of(code, NATIONAL), without the geo file)
+    while len(chain) < 4:
+        view = chain[-1]
+        if not boundaries.known(view) or boundaries.level_of(view) == "county":
+            break
+        place = boundaries.place_of(code, view)
+        if place is None or place == view:
+            break
+        chain.append(place)
+    return tuple(chain)
+
+
+def map_keys(code: str) -> list[tuple[str, str]]:
+    """(dimension, value) of the map keys one region code counts under."""
+    chain = map_chain(code)
+    if not chain:
+        return [("map1", UNPLACED)]
+    return [("map1", chain[0])] + [(f"map{k + 1}", f"{chain[k - 1]}>{chain[k]}") for k in range(1, len(chain))]
+
+
+def region_shard(value: str) -> str:
+    """The shard of a region-keyed slice a region value falls in: its province's two digits, or "_" for the rest."""
+    return value[:2] if value[:2] in PROVINCE_PREFIXES else "_"
+
+
+SHARDS = tuple(sorted(PROVINCE_PREFIXES)) + ("_",)
+
+
 def count_fact(counts: dict[str, Counter], fact: dict, grain: str) -> None:
     """Add one fact to ``counts`` (period -> Counter of keys) at ``grain`` day or month."""
     dims = DIMS.get(fact.get("subject"), ())
     values = {d: [v.replace("|", "/") for v in fact_values(fact, d)] for d in dims}
+    mapped = [key for v in values["region"] for key in map_keys(v)] if "region" in values else []
     for measure, day in fact_measures(fact):
         period = day if grain == "day" else day[:7]
         c = counts.setdefault(period, Counter())
         c[measure] += 1
         for d in dims:
             for v in values[d]:
+                c[f"{measure}|{d}={v}"] += 1
+        if measure in MAP_MEASURES:
+            for d, v in mapped:
                 c[f"{measure}|{d}={v}"] += 1
         if grain == "month":
             for d1, d2 in itertools.combinations(dims, 2):
@@ -157,7 +211,7 @@ async def hierarchy(fresh: bool = False) -> Hierarchy:
         rows = [t async for t in Tenant.get_pymongo_collection().find({}, projection={"parent_id": 1, "active": 1})]
         return Hierarchy(rows)
     if fresh:
-        _hierarchy._entries.clear()
+        _hierarchy.drop("all")  # and not the load in flight: a fresh read
     return await _hierarchy.get("all", load)
 
 
@@ -172,17 +226,21 @@ def _slice_id(scope: str, grain: str, period: str, tenant_id: str, name: str) ->
     return f"{scope}:{grain}:{period}:{tenant_id}/{name}"
 
 
-async def mark(months: Iterable[tuple[str, str]], days: Iterable[tuple[str, str]] = (), own: bool = True,
-               slices: Iterable[str] = (), everything: bool = False) -> None:
-    """These (tenant, month)s must be recounted: ``own`` their facts changed; ``slices`` (tokens "grain:period/slice")
-    of the cells below changed; ``everything``: recount every slice of the tree too. One round trip."""
+def _mark_ops(months: Iterable[tuple[str, str]], own: bool, slices: Iterable[str], everything: bool) -> list[UpdateOne]:
     tokens = sorted(set(slices))
     update = {"$set": {"dirty": True, **({"own": True} if own else {}), **({"all": True} if everything else {})},
               "$inc": {"seq": 1}}
     if tokens:
         update["$push"] = {"slices": {"$each": tokens}}  # not $addToSet: the embedded store ignores it on a missing field
-    operations = [UpdateOne({"_id": _mark_id(t, m)}, {**update, "$set": {**update["$set"], "tenant_id": t, "month": m}},
-                            upsert=True) for t, m in sorted(set(months))]
+    return [UpdateOne({"_id": _mark_id(t, m)}, {**update, "$set": {**update["$set"], "tenant_id": t, "month": m}}, upsert=True)
+            for t, m in sorted(set(months))]
+
+
+async def mark(months: Iterable[tuple[str, str]], own: bool = True, slices: Iterable[str] = (), everything: bool = False) -> None:
+    """These (tenant, month)s must be recounted (a month's day cells with it): ``own`` their facts changed; ``slices``
+    (tokens "grain:period/slice") of the cells below changed; ``everything``: recount every slice of the tree too. One
+    round trip."""
+    operations = _mark_ops(months, own, slices, everything)
     for _ in range(5):
         if not operations:
             return
@@ -194,6 +252,19 @@ async def mark(months: Iterable[tuple[str, str]], days: Iterable[tuple[str, str]
             if any(e.get("code") != 11000 for e in errors):
                 raise
             operations = [operations[e["index"]] for e in errors]
+    raise RuntimeError("could not mark the analytics cells dirty")
+
+
+async def _mark_parent_and_clear(parent_ops: list[UpdateOne], clear: UpdateOne) -> None:
+    """The parent's mark, then this mark cleared, in one ordered round trip (the clear never runs if the mark failed)."""
+    for _ in range(5):
+        try:
+            await AnalyticsDirty.get_pymongo_collection().bulk_write([*parent_ops, clear], ordered=True)
+            return
+        except BulkWriteError as exc:  # the parent's new mark upserted by another worker at once: again (it exists now)
+            errors = exc.details.get("writeErrors", [])
+            if any(e.get("code") != 11000 or e.get("index", 0) >= len(parent_ops) for e in errors):
+                raise
     raise RuntimeError("could not mark the analytics cells dirty")
 
 
@@ -244,10 +315,10 @@ async def settle_one(tenant_id: str, month: str, h: Hierarchy | None = None) -> 
             upward = await recount_tree(tenant_id, month, seq, h, tokens, row)
         parent = h.parent.get(tenant_id)
         upward = upward | set(row.get("wrote") or ())  # what an attempt that crashed after its write changed
-        if parent and (upward or row.get("all")):
-            await mark([(parent, month)], own=False, slices=upward, everything=bool(row.get("all")))
-        await marks.update_one({"_id": row["_id"], "seq": seq},
-                               {"$set": {"dirty": False, "own": False, "all": False, "slices": [], "wrote": []}})
+        parent_ops = (_mark_ops([(parent, month)], False, upward, bool(row.get("all")))
+                      if parent and (upward or row.get("all")) else [])
+        await _mark_parent_and_clear(parent_ops, UpdateOne(
+            {"_id": row["_id"], "seq": seq}, {"$set": {"dirty": False, "own": False, "all": False, "slices": [], "wrote": []}}))
     return parent if parent and (upward or row.get("all")) else None
 
 
@@ -274,9 +345,21 @@ async def facts_of_month(tenant_id: str, month: str) -> list[dict]:
 
 def slice_of(key: str, grain: str) -> str:
     """Which slice a count key belongs to: "" (a measure's total); in a month "dim" (one dimension), "pairs" (two,
-    neither the region) or "region-pairs" (the region and another: the big one at upper bodies); in a day "*"."""
-    names = [part.partition("=")[0] for part in key.split("|")[1:]]
-    return pair_slice(names, grain)
+    neither the region) or "region-pairs" (the region and another: the big one at upper bodies); in a day "*".
+    Region-keyed month slices are stored per province ("region/32", "region-pairs/32", "_" for any other value), so
+    a change in one province rewrites and sums up the tree only that province's part. Map keys: "map1" (in a day,
+    with the totals ""), "map2/32", "map3/32" (in a day "map": a day holds few)."""
+    parts = key.split("|")[1:]
+    names = [part.partition("=")[0] for part in parts]
+    if names and names[0].startswith("map"):
+        value = parts[0].partition("=")[2]
+        if names[0] == "map1":
+            return "map1" if grain == "month" else ""
+        return f"{names[0]}/{region_shard(value)}" if grain == "month" else "map"
+    name = pair_slice(names, grain)
+    if name in ("region", "region-pairs"):
+        return f"{name}/{region_shard(parts[names.index('region')].partition('=')[2])}"
+    return name
 
 
 def pair_slice(names: list[str], grain: str) -> str:
@@ -290,11 +373,21 @@ def pair_slice(names: list[str], grain: str) -> str:
     return "region-pairs" if "region" in names else "pairs"
 
 
+def stored(name: str, grain: str = "month", region_values: Iterable[str] | None = None) -> list[str]:
+    """The stored slices holding ``name``'s keys (``pair_slice``'s names): the per-province shards of a region-keyed
+    one (only those of ``region_values`` when the region is filtered), else the one slice."""
+    if grain == "month" and name in ("region", "region-pairs", "map2", "map3"):
+        shards = sorted({region_shard(v) for v in region_values}) if region_values is not None else SHARDS
+        return [f"{name}/{shard}" for shard in shards]
+    return [name]
+
+
 def slices_of(grain: str) -> list[str]:
     """Every slice a cell of this grain may have."""
     if grain == "day":
-        return ["", "*"]
-    return ["", *(d for dims in DIMS.values() for d in dims), "pairs", "region-pairs"]
+        return ["", "*", "map"]
+    names = ["", *(d for dims in DIMS.values() for d in dims if d != "region"), "pairs", "map1"]
+    return names + [n for base in ("region", "region-pairs", "map2", "map3") for n in stored(base)]
 
 
 def _token(grain: str, period: str, name: str) -> str:
@@ -315,17 +408,20 @@ def _split(counts: Counter | dict, grain: str) -> dict[str, dict[str, int]]:
     return out
 
 
-async def _write_slices(tenant_id: str, scope: str, wanted: dict[str, dict[str, int]], seq: int, row: dict | None) -> set[str]:
+async def _write_slices(tenant_id: str, scope: str, wanted: dict[str, dict[str, int]], seq: int, row: dict | None,
+                        existing: dict[str, dict] | None = None) -> set[str]:
     """Write these slices (token -> counts; an emptied slice is written empty, not deleted, so its seq still keeps an
-    older recount from bringing old numbers back) unless a newer count is there. One read, one note on the mark of
-    what is about to change (``row``: the mark being processed), one bulk write. Returns the tokens that changed."""
+    older recount from bringing old numbers back) unless a newer count is there. One read (none when the caller read
+    ``existing``, _id -> document, already), one note on the mark of what is about to change (``row``: the mark being
+    processed), one bulk write. Returns the tokens that changed."""
     collection = AnalyticsCell.get_pymongo_collection()
     ids = {token: _slice_id(scope, *_untoken(token)[:2], tenant_id, _untoken(token)[2]) for token in wanted}
-    existing = {}
-    id_list = list(ids.values())
-    for start in range(0, len(id_list), 2000):
-        async for doc in collection.find({"_id": {"$in": id_list[start:start + 2000]}}, projection={"counts": 1, "seq": 1}):
-            existing[doc["_id"]] = doc
+    if existing is None:
+        existing = {}
+        id_list = list(ids.values())
+        for start in range(0, len(id_list), 2000):
+            async for doc in collection.find({"_id": {"$in": id_list[start:start + 2000]}}, projection={"counts": 1, "seq": 1}):
+                existing[doc["_id"]] = doc
     operations, changed = [], set()
     for token, new in wanted.items():
         cell_id = ids[token]
@@ -397,10 +493,11 @@ async def recount_own(tenant_id: str, month: str, seq: int, row: dict | None = N
 
 
 async def read_cells(tenant_ids: list[str], scope: str | dict[str, str], grain: str, periods: list[str],
-                     slices: Iterable[str] | None = None) -> dict[tuple[str, str], dict]:
+                     slices: Iterable[str] | None = None, region_values: Iterable[str] | None = None) -> dict[tuple[str, str], dict]:
     """(tenant_id, period) -> counts, for these tenants' cells (scope: one for all, or tenant -> scope), reading only
-    these slices (None: all; a report reads the one slice that holds its dimensions)."""
-    names = list(slices) if slices is not None else slices_of(grain)
+    these slices (None: all; a report reads the one slice that holds its dimensions; a region-keyed one is read from
+    each province's shard, or only those of ``region_values`` when the report filters the region)."""
+    names = ([n for name in slices for n in stored(name, grain, region_values)] if slices is not None else slices_of(grain))
     ids = [_slice_id(scope if isinstance(scope, str) else scope[t], grain, p, t, name)
            for t in tenant_ids for p in periods for name in names]
     out: dict[tuple[str, str], dict] = {}
@@ -419,24 +516,31 @@ async def read_cells(tenant_ids: list[str], scope: str | dict[str, str], grain: 
 async def recount_tree(tenant_id: str, month: str, seq: int, h: Hierarchy, tokens: set[str] | None = None,
                        row: dict | None = None) -> set[str]:
     """The tree cell's slices named by ``tokens`` (None: every slice of the month) summed again from the own cell and
-    each child's cell. Returns the tokens that changed."""
+    each child's cell. One read by _id: the members' slices and the tree's own (to compare with) together. Returns
+    the tokens that changed."""
+    children = h.children.get(tenant_id, [])
+    scopes = {tenant_id: "own", **{c: h.cell_scope(c) for c in children}}
+    existing: dict[str, dict] = {}
     if tokens is None:
         tokens = {_token("month", month, name) for name in slices_of("month")}
         tokens |= {_token("day", day, name) for day in month_days(month) for name in slices_of("day")}
-    children = h.children.get(tenant_id, [])
-    scopes = {tenant_id: "own", **{c: h.cell_scope(c) for c in children}}
     ids = {}
     for token in tokens:
         grain, period, name = _untoken(token)
         for member, scope in scopes.items():
             ids[_slice_id(scope, grain, period, member, name)] = token
+    mine = {_slice_id("tree", *_untoken(token)[:2], tenant_id, _untoken(token)[2]) for token in tokens}
     sums: dict[str, Counter] = {token: Counter() for token in tokens}
-    id_list = list(ids)
+    id_list = list(ids) + sorted(mine)
     collection = AnalyticsCell.get_pymongo_collection()
     for start in range(0, len(id_list), 2000):
-        async for doc in collection.find({"_id": {"$in": id_list[start:start + 2000]}}, projection={"counts": 1}):
-            sums[ids[doc["_id"]]].update(doc.get("counts") or {})
-    return await _write_slices(tenant_id, "tree", {t: {k: v for k, v in c.items() if v} for t, c in sums.items()}, seq, row)
+        async for doc in collection.find({"_id": {"$in": id_list[start:start + 2000]}}, projection={"counts": 1, "seq": 1}):
+            if doc["_id"] in mine:
+                existing[doc["_id"]] = doc
+            else:
+                sums[ids[doc["_id"]]].update(doc.get("counts") or {})
+    return await _write_slices(tenant_id, "tree", {t: {k: v for k, v in c.items() if v} for t, c in sums.items()}, seq, row,
+                               existing)
 
 
 async def dirty_marks(limit: int = 5000) -> list[tuple[str, str]]:

@@ -18,13 +18,14 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 
 from ..petitions.exports import guard
+from ..timefmt import local_date
 from .labels import DIMENSION_NAMES, MEASURE_NAMES
 from .reports import TIME_DIMENSIONS, ReportCell, ReportResult
 
 MEASURE_HELP: dict[str, dict[str, str]] = {
     "received": {"zh": "按收到日期计", "en": "by the date received"},
     "closed": {"zh": "按办结当日计", "en": "by the day closed"},
-    "overdue": {"zh": "期内收到、已超过办理时限的", "en": "received in the period and past their time limit"},
+    "overdue": {"zh": "期内收到、现在超期未办结或超期后才办结（超期办结）的", "en": "received in the period and open past their time limit, or closed after it (closed late)"},
     "open_now": {"zh": "期内收到、现在仍未办结的", "en": "received in the period and not closed now"},
     "cards_issued": {"zh": "按发出日期计", "en": "by the day issued"},
     "actions_taken": {"zh": "谈话、通知书、会议；按发出日期计", "en": "talks, notices, meetings; by the day issued"},
@@ -143,12 +144,13 @@ def table(result: ReportResult, lang: str) -> tuple[list[str], list[list], list]
 
 
 def period_words(result: ReportResult, lang: str) -> list[str]:
-    """The lines above the table: the period, and each comparison's period."""
+    """The lines above the table: the period, and each comparison's period (days as the pages say them: 2026年7月1日)."""
     spec = result.spec
-    lines = [("统计期间：" if lang == "zh" else "Period: ") + f"{spec.start.isoformat()} — {spec.end.isoformat()}"]
+    lines = [("统计期间：" if lang == "zh" else "Period: ") + f"{local_date(spec.start, lang=lang)} — {local_date(spec.end, lang=lang)}"]
     for compare, span in (("previous", result.previous_period), ("last_year", result.last_year_period)):
         if compare in spec.compare and span:
-            lines.append(f"{BEFORE_NAMES[compare][lang]}{'：' if lang == 'zh' else ': '}{span[0].isoformat()} — {span[1].isoformat()}")
+            lines.append(f"{BEFORE_NAMES[compare][lang]}{'：' if lang == 'zh' else ': '}"
+                         f"{local_date(span[0], lang=lang)} — {local_date(span[1], lang=lang)}")
     return lines
 
 

@@ -26,7 +26,7 @@ from ..forms import regions
 from ..http import staff_page
 from ..i18n import current_lang
 from ..timefmt import zone
-from . import boundaries
+from . import boundaries, cells
 from .blueprints import analytics_api_bp, analytics_pages_bp
 
 MEASURES = {"received": {"zh": "收件", "en": "Intake"}, "overdue": {"zh": "逾期", "en": "Overdue"}}
@@ -131,7 +131,12 @@ def tally(view: boundaries.View, counts: dict[str, int], *, root: str) -> tuple[
 
 def build(view: boundaries.View, measure: str, counts: dict[str, int], *, root: str, href=None) -> MapResult:
     """Numbers, classes and colours of one view. ``href(code)`` gives a drillable place's link."""
-    per_place, outside, unknown = tally(view, counts, root=root)
+    return assemble(view, measure, *tally(view, counts, root=root), href=href)
+
+
+def assemble(view: boundaries.View, measure: str, per_place: dict[str, int], outside: list[tuple[str, int]], unknown: int,
+             href=None) -> MapResult:
+    """The view's cells, classes and colours from the counts per place (``tally``'s, or ``chain_tally``'s)."""
     values = [per_place.get(p.code, 0) for p in view.places if p.listed]
     found = bands(values, PALETTES.get(measure, PALETTES["received"]))
     cells = []
@@ -256,6 +261,51 @@ def period_dates(period, tz: str | None) -> tuple[date, date]:
     return today - timedelta(days=int(period) - 1), today
 
 
+def chain_reads(view_code: str) -> tuple[str, str | None, str] | None:
+    """How the national root's map of ``view_code`` reads the map keys (``cells.map_keys``): (the slice name, the key
+    value of the one place of a county's view or None, the value prefix of the view's places); None: it cannot."""
+    if view_code == boundaries.NATIONAL:
+        return "map1", None, ""
+    chain = cells.map_chain(view_code)
+    if view_code not in chain:
+        return None
+    k = chain.index(view_code) + 1
+    if boundaries.level_of(view_code) == "county":
+        return f"map{k}", (view_code if k == 1 else f"{chain[k - 2]}>{view_code}"), ""
+    return f"map{k + 1}", None, f"{view_code}>"
+
+
+def chain_tally(view_code: str, keys: dict[str, dict[str, int]]) -> tuple[dict[str, int], list[tuple[str, int]], int]:
+    """``tally`` of the national root from the map keys (name -> value -> count, "map1" always among them): the same
+    numbers per place and unplaced; nothing is outside the country."""
+    name, exact, prefix = chain_reads(view_code)
+    found = keys.get(name) or {}
+    per_place: dict[str, int] = {}
+    if exact is not None:
+        if found.get(exact):
+            per_place[view_code] = found[exact]
+    else:
+        for value, n in found.items():
+            if n and value != cells.UNPLACED and value.startswith(prefix):
+                place = value[len(prefix):]
+                per_place[place] = per_place.get(place, 0) + n
+    return per_place, [], (keys.get("map1") or {}).get(cells.UNPLACED, 0)
+
+
+async def map_result(tenant, measure: str, start: date, end: date, region: str, root: str, href=None) -> MapResult:
+    """The numbers of one view as ``tenant`` sees it. The national root reads the map keys counted for each level (a
+    few dozen keys a month for the country's map); any other root counts every region code of its area (``tally``:
+    a code outside the area is listed by its full name)."""
+    from . import rollups
+
+    view = boundaries.view(region)
+    reads = chain_reads(region) if root == boundaries.NATIONAL and measure in cells.MAP_MEASURES else None
+    if reads is None:
+        return build(view, measure, await region_counts(tenant, measure, start, end), root=root, href=href)
+    keys = await rollups.map_counts(tenant, measure, start, end, sorted({"map1", reads[0]}), region=region)
+    return assemble(view, measure, *chain_tally(region, keys), href=href)
+
+
 async def region_counts(tenant, measure: str, start: date, end: date) -> dict[str, int]:
     from . import rollups  # written beside this module; imported late so the map never imports a half-built graph
 
@@ -270,13 +320,11 @@ def query_of(measure: str, period) -> dict[str, str]:
 
 async def _result(tenant, measure: str, period: str, region: str, root: str) -> tuple[MapResult, date, date]:
     start, end = period_dates(period, tenant.settings.time_zone)
-    counts = await region_counts(tenant, measure, start, end)
-    view = boundaries.view(region)
 
     def href(code: str) -> str:
         return url_for("analytics_pages.map_page", tenant_slug=tenant.slug, region=code, **query_of(measure, period))
 
-    return build(view, measure, counts, root=root, href=href), start, end
+    return await map_result(tenant, measure, start, end, region, root, href=href), start, end
 
 
 @analytics_pages_bp.get("/map")
@@ -312,26 +360,32 @@ async def map_json(tenant_slug):
     }
 
 
-def _elsewhere_words(result: MapResult) -> str:
-    """What the map does not place, said beside its total (a tenant whose forms ask no region sees why it is empty)."""
+def _elsewhere_words(result: MapResult, lang: str = "zh") -> str:
+    """What the map does not place, said beside its total (a tenant whose forms ask no region sees why it is empty),
+    in the page's language."""
     outside = sum(count for _, count in result.outside)
-    parts = ([f"；本地区以外 {outside} 件 / outside the area {outside}"] if outside else []) + \
-            ([f"；未填地区 {result.unknown} 件 / no region given {result.unknown}"] if result.unknown else [])
+    if lang == "zh":
+        parts = ([f"；本地区以外 {outside} 件"] if outside else []) + ([f"；未填地区 {result.unknown} 件"] if result.unknown else [])
+    else:
+        parts = ([f"; outside the area {outside}"] if outside else []) + \
+                ([f"; no region given {result.unknown}"] if result.unknown else [])
     return escape("".join(parts))
 
 
 async def dashboard_panel(tenant, principal) -> Markup | None:
-    """A small map of the tenant's area (intake, last 30 days) linking to the full page."""
+    """A small map of the tenant's area (intake, last 30 days) linking to the full page, in the page's language."""
     if principal is None or not principal.can(Permission.ANALYTICS_READ, str(tenant.id)):
         return None
     root = viewer_root(tenant)
     result, _, _ = await _result(tenant, "received", DEFAULT_PERIOD, root, root)
     link = url_for("analytics_pages.map_page", tenant_slug=tenant.slug)
+    lang = current_lang()
+    words = (("地图：近30天收件", "打开地图", "地图上", " 件", "查看地图和数字") if lang == "zh" else
+             ("Map: intake, last 30 days", "Open the map", "On the map:", "", "See the map and numbers"))
     return Markup(
-        '<section class="xf-panel" aria-labelledby="map-panel-h"><h2 id="map-panel-h">地图：近30天收件 '
-        '<small lang="en">Map: intake, last 30 days</small></h2>'
-        f'<a href="{escape(link)}" aria-label="打开地图 Open the map">{svg(result, prefix="panel", compact=True)}</a>'
-        f'<p>地图上 On the map: <strong>{result.total}</strong>{_elsewhere_words(result)} · '
-        f'<a href="{escape(link)}">查看地图和数字 See the map and numbers</a></p>'
+        f'<section class="xf-panel" aria-labelledby="map-panel-h"><h2 id="map-panel-h">{words[0]}</h2>'
+        f'<a href="{escape(link)}" aria-label="{words[1]}">{svg(result, prefix="panel", compact=True, lang=lang)}</a>'
+        f'<p>{words[2]} <strong>{result.total}</strong>{words[3]}{_elsewhere_words(result, lang)} · '
+        f'<a href="{escape(link)}">{words[4]}</a></p>'
         '</section>')
 

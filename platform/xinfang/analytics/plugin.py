@@ -50,7 +50,13 @@ def xinfang_blueprints():
 
 @hookimpl
 async def xinfang_handle_event(event, tenant, config):
-    """A petition or supervision changed: its fact from the entity as it is now, and the cells it counts in."""
+    """A petition or supervision changed: its fact from the entity as it is now, and the cells it counts in. A card type
+    published (its colour may have changed): its cards' facts, in a task of their own (facts.card_type_changed)."""
+    if event.name == "card_types.defined":
+        from .facts import card_type_changed
+
+        await card_type_changed(str(event.tenant_id or ""), str((event.data or {}).get("key") or ""))
+        return
     from .service import handle
 
     await handle(event.name, event.subject_id)

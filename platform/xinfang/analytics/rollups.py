@@ -15,6 +15,8 @@ is the viewer's own facts or one child with everything below it (the child's tre
 
 from __future__ import annotations
 
+import asyncio
+
 import itertools
 from collections import Counter
 from dataclasses import dataclass, field
@@ -22,7 +24,7 @@ from datetime import date, timedelta
 
 from ..errors import InvalidInput
 from ..tenancy.models import Tenant
-from .cells import DIMS, Hierarchy, fact_measures, fact_values, hierarchy, pair_slice, read_cells
+from .cells import DIMS, MAP_MEASURES, Hierarchy, fact_measures, fact_values, hierarchy, pair_slice, read_cells
 from .facts import week_of
 from .labels import MEASURE_NAMES, Labeller
 from .models import AnalyticsFact
@@ -221,7 +223,8 @@ async def _count_cells(groups: Groups, measures: list[str], dims: list[str], tim
             continue
         tenant_ids = [t for t, _ in sources.values()]
         scopes = {t: s for t, s in sources.values()}
-        cells = await read_cells(tenant_ids, scopes, grain, periods, [slice_for(dims, filters, grain)])
+        cells = await read_cells(tenant_ids, scopes, grain, periods, [slice_for(dims, filters, grain)],
+                                 region_values=filters.get("region"))
         owner = {t: gid for gid, (t, _) in sources.items()}
         for (tenant_id, period), counts in cells.items():
             tkey = time_key(time_dim, period if grain == "day" else period + "-01")
@@ -502,6 +505,31 @@ async def counts_by_region(viewer: Tenant, measure: str, start: date, end: date,
     return {dict(k)["region"]: n for k, n in counted.items() if n}
 
 
+async def map_counts(viewer: Tenant, measure: str, start: date, end: date, names: list[str], region: str = "") -> dict[str, Counter]:
+    """The map's keys (``cells.map_keys``) in start..end, the viewer and every tenant below: name ("map1", "map2", ...)
+    -> value -> count. ``region``: the view, whose province's shard holds its "map2"/"map3" keys."""
+    if measure not in MAP_MEASURES:
+        raise InvalidInput(fields={"measure": _msg("地图只统计收件和逾期", "the map counts intake and overdue only")})
+    h = await hierarchy()
+    viewer_id = str(viewer.id)
+    scope = h.cell_scope(viewer_id)
+    out = {name: Counter() for name in names}
+    prefix = measure + "|map"
+    for grain in ("month", "day"):
+        periods = [p for g, p in segments(start, end, False) if g == grain]
+        if not periods:
+            continue
+        # In a month: "map1", "map2/<shard>", "map3/<shard>"; in a day "map1" is kept with the totals, the rest in "map/<shard>".
+        wanted = {(name if grain == "month" else "" if name == "map1" else "map") for name in names}
+        for counts in (await read_cells([viewer_id], scope, grain, periods, sorted(wanted), region_values=[region])).values():
+            for key, n in counts.items():
+                if key.startswith(prefix):
+                    name, _, value = key[len(measure) + 1:].partition("=")
+                    if name in out:
+                        out[name][value] += n
+    return out
+
+
 async def snapshot(viewer: Tenant, today: date) -> dict:
     """What a leader sees first, the viewer with every tenant below: today's intake, open, overdue now, due this week
     (today and the six days after), cards by colour and actions by form this year, with words."""
@@ -509,12 +537,14 @@ async def snapshot(viewer: Tenant, today: date) -> dict:
     h = await hierarchy()
     since = today.replace(year=today.year - MAX_YEARS)
     year_start = today.replace(month=1, day=1)
-    intake = await _compute(viewer_id, ["received"], [], {}, today, today, True, h)
-    stock = await _compute(viewer_id, ["open_now", "open_overdue"], [], {}, since, today, True, h)
-    due = await _compute(viewer_id, ["due_open"], [], {}, today, today + timedelta(6), True, h)
-    cards = await _compute(viewer_id, ["cards_issued"], ["colour"], {}, year_start, today, True, h)
-    actions = await _compute(viewer_id, ["actions_taken"], ["action_form"], {}, year_start, today, True, h)
-    labeller = await Labeller.for_tenants(viewer_id, [])
+    # Independent reads, asked at once: the snapshot waits for the slowest of them, not for their sum.
+    intake, stock, due, cards, actions, labeller = await asyncio.gather(
+        _compute(viewer_id, ["received"], [], {}, today, today, True, h),
+        _compute(viewer_id, ["open_now", "open_overdue"], [], {}, since, today, True, h),
+        _compute(viewer_id, ["due_open"], [], {}, today, today + timedelta(6), True, h),
+        _compute(viewer_id, ["cards_issued"], ["colour"], {}, year_start, today, True, h),
+        _compute(viewer_id, ["actions_taken"], ["action_form"], {}, year_start, today, True, h),
+        Labeller.for_tenants(viewer_id, []))
     total_actions = sum(actions["actions_taken"].values())
     forms = {}
     for group in ("talks", "notices", "meetings"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter
 from collections.abc import Callable
@@ -10,7 +11,7 @@ from datetime import date
 from ..cards.models import Supervision
 from ..petitions.models import Petition
 from .cells import count_fact, hierarchy, mark, settle, settle_all, insert_counts
-from .facts import PETITION, SUPERVISION, compute, refresh, touched_days, touched_months, write_many
+from .facts import PETITION, SUPERVISION, compute, refresh, touched_months, write_many
 from .models import AnalyticsFact
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,7 @@ async def handle(event_name: str, subject_id: str | None) -> bool:
     if subject is None:
         return False
     from ..worker import current_runtime
-    from .tasks import SETTLE
+    from .task_names import SETTLE
 
     runtime = current_runtime()
     batched = runtime is not None and runtime.in_batch
@@ -72,29 +73,28 @@ async def rebuild(tenant_ids: list[str], progress: Callable[[int], None] | None 
     for tenant_id in tenant_ids:
         facts = AnalyticsFact.get_pymongo_collection()
         old = {row["_id"]: row async for row in facts.find({"tenant_id": {"$eq": tenant_id}})}
-        months, days, seen = set(), set(), set()
+        months, seen = set(), set()
         for fact in old.values():
             months |= touched_months(fact)
-            days |= touched_days(fact)
         for subject, model in ((PETITION, Petition), (SUPERVISION, Supervision)):
             collection = model.get_pymongo_collection()
             pending: list = []
             async for row in collection.find({"tenant_id": {"$eq": tenant_id}}, projection={"_id": 1}):
                 pending.append(row["_id"])
                 if len(pending) >= batch:
-                    total += await _rebuild_batch(subject, pending, old, seen, months, days, progress)
+                    total += await _rebuild_batch(subject, pending, old, seen, months, progress)
                     pending = []
             if pending:
-                total += await _rebuild_batch(subject, pending, old, seen, months, days, progress)
+                total += await _rebuild_batch(subject, pending, old, seen, months, progress)
         gone = [oid for oid in old if oid not in seen]
         if gone:
             await facts.delete_many({"_id": {"$in": gone}})
-        await mark(months, days)
+        await mark(months)
         await settle(months)
     return total
 
 
-async def _rebuild_batch(subject: str, ids: list, old: dict, seen: set, months: set, days: set, progress) -> int:
+async def _rebuild_batch(subject: str, ids: list, old: dict, seen: set, months: set, progress) -> int:
     written = []
     for oid in ids:
         fact = await compute(subject, str(oid), old.get(oid))
@@ -102,7 +102,6 @@ async def _rebuild_batch(subject: str, ids: list, old: dict, seen: set, months: 
             continue
         seen.add(oid)
         months |= touched_months(fact)
-        days |= touched_days(fact)
         written.append((oid, fact))
     await write_many(written)
     if progress is not None:
@@ -114,29 +113,49 @@ async def load_cells(progress: Callable[[int], None] | None = None) -> int:
     """A bulk load for an empty or freshly restored store (the bench's 1,000,000 facts): every tenant's cells counted
     in memory from one pass over its facts, the hierarchy's sums added up here from those counts (no re-reading), and
     each tenant's slices inserted in unordered batches. Inserted with seq 0: a slice already counted from a mark is
-    left as it is; for a store in use, ``rebuild`` is the way. Returns how many tenants were counted."""
+    left as it is; for a store in use, ``rebuild`` is the way. Returns how many tenants were counted.
+
+    The tree is walked depth first, children before their parent, so only the sums of the bodies on the current path
+    are held (not every tenant's counts at once), and each batch of slices is written while the next tenant's facts
+    are read and counted (the store and this process work side by side)."""
     h = await hierarchy(fresh=True)
     collection = AnalyticsFact.get_pymongo_collection()
-    own: dict[str, dict[str, dict]] = {}
-    for tenant_id in sorted(h.parent):
-        counts = {"month": {}, "day": {}}
+    writing: list[asyncio.Task] = []
+
+    async def write(tenant_id: str, scope: str, counts: dict) -> None:
+        while len(writing) >= 2:  # at most two batches in flight: memory stays bounded, the store stays busy
+            await writing.pop(0)
+        writing.append(asyncio.create_task(insert_counts(tenant_id, scope, counts)))
+
+    async def own_counts(tenant_id: str) -> dict:
+        counts: dict[str, dict] = {"month": {}, "day": {}}
         async for fact in collection.find({"tenant_id": {"$eq": tenant_id}}):
             for grain in ("month", "day"):
                 count_fact(counts[grain], fact, grain)
-        own[tenant_id] = counts
-        await insert_counts(tenant_id, "own", counts)
+        await write(tenant_id, "own", counts)
         if progress is not None:
             progress(1)
-    tree: dict[str, dict[str, dict]] = {}
-    for tenant_id in sorted(h.parent, key=lambda t: -len(h.ancestors(t))):  # deepest first: children are summed already
+        return counts
+
+    async def visit(tenant_id: str) -> dict:
+        """This tenant's cells with everything below it (its tree cells if it has children, else its own)."""
+        summed = await own_counts(tenant_id)
         if not h.has_children(tenant_id):
-            continue
-        summed = {"month": {}, "day": {}}
-        for member in [tenant_id, *h.children[tenant_id]]:
-            source = tree.get(member) if member != tenant_id else None
-            for grain, periods in (source or own.get(member) or {"month": {}, "day": {}}).items():
+            return summed
+        summed = {grain: {period: Counter(counter) for period, counter in periods.items()} for grain, periods in summed.items()}
+        for child in h.children[tenant_id]:
+            for grain, periods in (await visit(child)).items():
                 for period, counter in periods.items():
                     summed[grain].setdefault(period, Counter()).update(counter)
-        tree[tenant_id] = summed
-        await insert_counts(tenant_id, "tree", summed)
-    return len(own)
+        await write(tenant_id, "tree", summed)
+        return summed
+
+    below = {c for cs in h.children.values() for c in cs}
+    counted = 0
+    for tenant_id in sorted(h.parent):
+        if tenant_id not in below:  # a root, or a tenant that is not active below its parent: on its own
+            await visit(tenant_id)
+            counted += len(h.subtree(tenant_id))
+    for task in writing:
+        await task
+    return counted

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bson import ObjectId
 from quart import Blueprint, current_app, redirect, render_template, request, url_for
 
 from ..auth.access import current_principal, open_while_restricted, start_session
@@ -19,7 +20,7 @@ from ..petitions.http import keyring
 from ..sso.http import end_platform_session
 from ..tenancy.resolution import current_tenant
 from . import reviews, service
-from .models import ArchiveDocumentType, PromotionReview
+from .models import ArchiveDocumentType, Official, PromotionReview
 
 archive_pages_bp = Blueprint("archive_pages", __name__, url_prefix="/t/<tenant_slug>/staff")
 review_pages_bp = Blueprint("review_pages", __name__, url_prefix="/platform")
@@ -94,7 +95,13 @@ async def access_log_page(tenant_slug):
     usernames = sorted({r["actor_username"] for r in records})
     names = {a.username: a.display_name for a in await PlatformAccount.find({"username": {"$in": usernames}}).to_list()}
     names |= {a.username: a.display_name for a in await scope.repo(StaffAccount).find({"username": {"$in": usernames}}).to_list()}
-    return await staff_page("staff/archive_access.html", records=records, names=names,
+    subjects = sorted({r["subject"] for r in records if r.get("subject")})  # whose archive: an official's id, or a review's person
+    ids = [ObjectId(s) for s in subjects if ObjectId.is_valid(s)]
+    whose: dict[str, str] = {}
+    for o in await scope.repo(Official).find({"$or": [{"_id": {"$in": ids}}, {"person_key": {"$in": subjects}}]}).to_list():
+        whose[str(o.id)] = o.name
+        whose.setdefault(o.person_key, o.name)
+    return await staff_page("staff/archive_access.html", records=records, names=names, whose=whose,
                             own_read=(service.OWN_READ, "本单位查阅 own tenant's archive"))
 
 

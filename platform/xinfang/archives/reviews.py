@@ -18,7 +18,7 @@ from ..audit.service import do_append_audit
 from ..auth.principal import Principal
 from ..crypto import KeyRing
 from ..display_words import words
-from ..errors import Conflict, Forbidden, InvalidInput, NotFound
+from ..errors import Conflict, Forbidden, InvalidInput, NotFound, changed_meanwhile
 from ..settings import Settings
 from ..store.documents import cross_tenant_reads, utcnow
 from ..store.scoped import parse_object_id
@@ -176,7 +176,7 @@ async def _save(review: PromotionReview) -> None:
     result = await PromotionReview.get_pymongo_collection().replace_one(
         {"_id": review.id, "revision": expected}, review.model_dump(by_alias=True, exclude={"id"}) | {"_id": review.id})
     if result.matched_count != 1:
-        raise Conflict({"zh": "这项征求意见刚被其他人处理过，请刷新后再试", "en": "someone else changed this review meanwhile; reload"})
+        raise changed_meanwhile("这项征求意见", "this review")
 
 
 def require_active_grant(principal: Principal, review: PromotionReview) -> None:

@@ -7,6 +7,7 @@ from quart import Blueprint, g, redirect, render_template, request
 
 from ..errors import DomainError, InvalidInput, Message, NotAuthenticated
 from ..http import NO_STORE, refusal_message, staff_page
+from ..i18n import current_lang
 from ..navigation import home_url_for, staff_home_url
 from ..tenancy.resolution import current_tenant
 from . import totp
@@ -19,8 +20,8 @@ from .models import GrantState, PlatformAccount, Role, StaffAccount
 from .role_grants import access_role_grant, do_decide_role_grant, list_role_grants
 from .permissions import Permission, public, requires, superuser_only
 from .principal import Principal
-from .service import (PASSWORD_RULE, authenticate_staff, authenticate_superuser, do_change_password, do_set_staff_roles, guarded_login,
-                      load_staff, load_superuser)
+from .service import (NEW_ACCOUNT_REASON, NEW_ACCOUNT_WORDS, PASSWORD_RULE, authenticate_staff, authenticate_superuser,
+                      do_change_password, do_set_staff_roles, guarded_login, load_staff, load_superuser)
 
 account_pages_bp = Blueprint("account_pages", __name__)
 
@@ -207,7 +208,7 @@ async def platform_login_code():
 
 
 async def _admin_page(status: int = 200, *, message: Message | None = None, notice: Message | None = None, one_time: dict | None = None,
-                      values: dict | None = None):
+                      values: dict | None = None, errors: dict | None = None):
     scope = current_tenant().scope
     accounts = await scope.repo(StaffAccount).find().sort("username").to_list()
     me = current_principal()
@@ -215,10 +216,14 @@ async def _admin_page(status: int = 200, *, message: Message | None = None, noti
     waiting: dict[str, list[str]] = {}
     for row in pending:
         waiting.setdefault(row.account_id, []).extend(r.value for r in row.roles)
-    requests = [row.public_view() | {"mine": me.account_id in (row.requested_by, row.account_id)} for row in reversed(pending)]
+    lang = current_lang()
+    requests = [row.public_view() | {"mine": me.account_id in (row.requested_by, row.account_id),
+                                     "reason": NEW_ACCOUNT_WORDS[lang] if row.reason == NEW_ACCOUNT_REASON else row.reason}
+                for row in reversed(pending)]
     return await staff_page("admin/accounts.html", status, accounts=[a.public_view() for a in accounts], role_names=ROLE_NAMES,
                             second_person={r.value: needs_second_person(r) for r in Role}, me=me.account_id, message=message,
-                            notice=notice, one_time=one_time, values=values or {}, waiting=waiting, requests=requests)
+                            notice=notice, one_time=one_time, values=values or {}, errors=errors or {}, waiting=waiting,
+                            requests=requests)
 
 
 def _pending_notice(pending) -> Message | None:
@@ -251,8 +256,10 @@ async def create_account_submit(tenant_slug):
             raise InvalidInput(fields={"display_name": {"zh": "太长", "en": "too long"}})
         account, pending, initial = await do_admin_create_account(current_tenant().scope, grantor=Grantor.of(current_principal()),
                                                                    roles=roles, **values)
-    except DomainError as refused:
-        return await _admin_page(refused.status, message=refusal_message(refused), values=dict(values, roles=roles))
+    except DomainError as refused:  # the new-account form's own fields: each problem under its field, the message once above
+        inline = {k: m for k, m in refused.fields.items() if k in values}
+        message = refused.message if inline and len(inline) == len(refused.fields) else refusal_message(refused)
+        return await _admin_page(refused.status, message=message, values=dict(values, roles=roles), errors=inline)
     return await _admin_page(201, notice=_pending_notice(pending), one_time={"username": account.username, "password": initial,
                                                                               "display_name": account.display_name})
 

@@ -29,6 +29,9 @@ PASSWORD_RULE = {
     "en": f"a password needs at least {MIN_PASSWORD_LENGTH} characters and two of: lower-case letters, capitals, digits, symbols; "
           "it may not contain the username or be a common password",
 }
+# The reason a new account's roles carry (stored as written, so older requests match); pages say it in their language.
+NEW_ACCOUNT_REASON = "new account / 新建账号"
+NEW_ACCOUNT_WORDS = {"zh": "新建账号", "en": "new account"}
 
 
 def password_problem(password: str, username: str = "") -> dict | None:
@@ -87,7 +90,7 @@ async def do_create_staff_account(
             {"zh": f"用户名 {username} 已存在", "en": f"username {username} already exists"},
             field="username",
         ) from None
-    return await do_change_roles(scope, account, [r.value for r in wanted], grantor, reason="new account / 新建账号")
+    return await do_change_roles(scope, account, [r.value for r in wanted], grantor, reason=NEW_ACCOUNT_REASON)
 
 
 async def do_set_staff_roles(scope: TenantScope, account_id, roles: list[str], grantor: Grantor,

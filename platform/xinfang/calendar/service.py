@@ -93,8 +93,21 @@ def _check(scope: TenantScope, area: str, content: dict) -> dict:
     return problems
 
 
+def _path_label(path: str, lang: str) -> str | None:
+    """A diff row's name: the holidays' names, one day's name (节日名称 › 2027年10月1日（星期五）)."""
+    names = "节日名称" if lang == "zh" else "holiday names"
+    if path == "names":
+        return names
+    if path.startswith("names."):
+        try:
+            return f"{names} › {day_words(date.fromisoformat(path.removeprefix('names.')), lang)}"
+        except ValueError:
+            return None
+    return None
+
+
 register_config_area("calendar", {"zh": "工作日历（节假日与调休）", "en": "Working-day calendar (holidays and make-up days)"}, _apply_version,
-                     check=_check, current=_current)
+                     check=_check, current=_current, path_label=_path_label)
 
 
 # ----------------------------------------------------------------------------- words

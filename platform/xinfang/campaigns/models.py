@@ -24,6 +24,9 @@ class CampaignUnit(BaseModel):
     kind: Literal["tenant", "internal"]
     tenant_id: IdRef | None = None
     name: dict[str, str]  # {"zh", "en"}: the body's name, or the internal unit's text in both
+    due_on: str | None = None  # this unit's own report deadline; None: the campaign's (``Campaign.report_due_on``)
+    reminded_for: str | None = None  # the deadline the beat warned this unit about (once per deadline)
+    overdue_for: str | None = None  # the deadline the beat flagged this unit overdue for (once per deadline)
 
 
 class ChecklistItem(BaseModel):
@@ -43,6 +46,14 @@ class CarriedItem(BaseModel):
     from_title: str
 
 
+CampaignStatus = Literal["awaiting_approval", "running", "closed"]
+STATUS_NAMES = {
+    "awaiting_approval": {"zh": "待审批", "en": "Awaiting approval"},
+    "running": {"zh": "进行中", "en": "Running"},
+    "closed": {"zh": "已结束", "en": "Closed"},
+}
+
+
 class Campaign(TenantDocument, CarriesEvents):
     title: str
     description: str = ""
@@ -55,6 +66,18 @@ class Campaign(TenantDocument, CarriesEvents):
     carried_from: IdRef | None = None
     created_by: IdRef
     created_by_name: str
+    # Another leader of the body approves it before it starts (nobody approves their own); records made before
+    # the approval step have no status stored and count as running.
+    status: CampaignStatus = "running"
+    approved_by_name: str | None = None
+    approved_at: UtcDateTime | None = None
+    report_due_on: str | None = None  # the units' default report deadline (None: the period's end)
+    remind_working_days: int = 2  # warn a unit that has not reported this many working days before its deadline
+    next_check_on: str | None = None  # the earliest day the beat has something to do for it (a warning or an overdue flag)
+    closed_at: UtcDateTime | None = None
+    closed_by_name: str | None = None
+    closing_note: str = ""
+    closing_summary: dict | None = None  # what was still open when the owner closed it (units not reported, open items)
     revision: int = 0
 
     class Settings:
@@ -63,10 +86,15 @@ class Campaign(TenantDocument, CarriesEvents):
             IndexModel([("tenant_id", ASCENDING), ("period_start", ASCENDING)]),
             IndexModel([("unit_tenant_ids", ASCENDING), ("period_start", ASCENDING)]),  # the campaigns a lower body is in
             IndexModel([("outbox_pending", ASCENDING)]),  # the event sweeper's question, across tenants
+            IndexModel([("next_check_on", ASCENDING)]),  # the beat's one question over every tenant's campaigns
         ]
 
     def unit(self, key: str) -> CampaignUnit | None:
         return next((u for u in self.units if u.key == key), None)
+
+    def due_of(self, unit: CampaignUnit) -> str:
+        """A unit's report deadline: its own, else the campaign's, else the period's end."""
+        return unit.due_on or self.report_due_on or self.period_end
 
 
 class ItemResult(BaseModel):

@@ -45,10 +45,12 @@ async def new_campaign_page(tenant_slug):
 @requires(Permission.CAMPAIGNS_MANAGE)
 async def new_campaign_submit(tenant_slug):
     form = await request.form
-    values = {k: form.get(k, "") for k in ("title", "description", "period_start", "period_end", "checklist", "internal_units", "carry_from")}
+    values = {k: form.get(k, "") for k in ("title", "description", "period_start", "period_end", "checklist", "internal_units", "carry_from",
+                                           "report_due_on", "remind_working_days")}
     values["unit_tenant_ids"] = form.getlist("unit_tenant_ids")
     try:
-        campaign = await service.do_create_campaign(current_tenant(), current_principal(), **dict(values, carry_from=values["carry_from"] or None))
+        campaign = await service.do_create_campaign(current_tenant(), current_principal(), **dict(
+            values, carry_from=values["carry_from"] or None, report_due_on=values["report_due_on"] or None))
     except DomainError as refused:
         return await new_page(values, refused.fields, refusal_message(refused), refused.status)
     return redirect(url_for("campaign_pages.campaign_page", tenant_slug=tenant_slug, campaign_id=str(campaign.id)))
@@ -56,10 +58,51 @@ async def new_campaign_submit(tenant_slug):
 
 @campaign_pages_bp.get("/campaigns/<campaign_id>")
 @requires(Permission.PETITIONS_READ)
-async def campaign_page(tenant_slug, campaign_id):
+async def campaign_page(tenant_slug, campaign_id, message=None, status=200):
     principal = current_principal()
     campaign = await service.access_campaign(principal, current_tenant().tenant_id, campaign_id)
-    return await staff_page("staff/campaign.html", view=await views.campaign_view(campaign, principal))
+    return await staff_page("staff/campaign.html", status, view=await views.campaign_view(campaign, principal), message=message,
+                            today=china_today().isoformat())
+
+
+async def _step(tenant_slug, campaign_id, step):
+    form, principal = await request.form, current_principal()
+    campaign = await service.access_campaign(principal, current_tenant().tenant_id, campaign_id)
+    try:
+        await step(campaign, principal, form)
+    except DomainError as refused:
+        return await campaign_page(tenant_slug, campaign_id, message=refusal_message(refused), status=refused.status)
+    return redirect(url_for("campaign_pages.campaign_page", tenant_slug=tenant_slug, campaign_id=campaign_id))
+
+
+@campaign_pages_bp.post("/campaigns/<campaign_id>/approve")
+@requires(Permission.CAMPAIGNS_MANAGE)
+async def approve_submit(tenant_slug, campaign_id):
+    return await _step(tenant_slug, campaign_id, lambda campaign, principal, form: service.do_approve(campaign, principal))
+
+
+@campaign_pages_bp.post("/campaigns/<campaign_id>/units/<unit_key>/deadline")
+@requires(Permission.CAMPAIGNS_MANAGE)
+async def deadline_submit(tenant_slug, campaign_id, unit_key):
+    return await _step(tenant_slug, campaign_id, lambda campaign, principal, form: service.do_set_unit_deadline(
+        campaign, unit_key, principal, due_on=form.get("due_on", "")))
+
+
+@campaign_pages_bp.post("/campaigns/<campaign_id>/close")
+@requires(Permission.CAMPAIGNS_MANAGE)
+async def close_submit(tenant_slug, campaign_id):
+    return await _step(tenant_slug, campaign_id, lambda campaign, principal, form: service.do_close(campaign, principal,
+                                                                                                    note=form.get("note", "")))
+
+
+@campaign_pages_bp.get("/campaigns/<campaign_id>/export/<fmt>")
+@requires(Permission.PETITIONS_READ)
+async def export_download(tenant_slug, campaign_id, fmt):
+    from .exports import export_response
+
+    principal = current_principal()
+    campaign = await service.access_campaign(principal, current_tenant().tenant_id, campaign_id)
+    return await export_response(campaign, principal, fmt)
 
 
 async def report_page(tenant_slug, campaign_id, unit_key, *, values=None, errors=None, message=None, status=200):

@@ -29,3 +29,11 @@ async def xinfang_handle_event(event, tenant, config):
     from .notify import notify_for
 
     await notify_for(event)
+
+
+@hookimpl
+async def xinfang_sweep(now, runtime):
+    """Report deadlines of the units: a warning before, an overdue flag after, by one indexed query over every tenant."""
+    from .service import sweep
+
+    await sweep(now)

@@ -7,25 +7,32 @@
 * A lower body's caseworker (``petitions.act``) reports for its own unit; the running body's caseworkers report
   for the internal units. A report is one document per unit, stored with the campaign's owner; it can be
   revised until the period ends.
+* Approval: a campaign starts only once another leader of the same body approved it (``do_approve``: nobody
+  approves their own, 403); until then its units neither see it nor are told.
+* Deadlines: each unit reports by the campaign's default deadline or its own (``do_set_unit_deadline``); the beat
+  (``sweep``) warns a unit that has not reported a few working days before and flags it overdue once per deadline,
+  finding what is due by one indexed question over every tenant (``next_check_on``).
+* Closing: the running body closes it (``do_close``); what was still open is kept as its closing summary.
 """
 
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from beanie.odm.utils.parsing import parse_obj
 from bson import ObjectId
 from pymongo.errors import DuplicateKeyError
 
 from ..auth.principal import Principal
-from ..errors import Conflict, Forbidden, InvalidInput, NotFound
+from ..errors import Conflict, Forbidden, InvalidInput, NotFound, changed_meanwhile
 from ..events import DomainEvent, carry, hand_over_carried
-from ..petitions.service import china_today
+from ..petitions.service import china_today, tenant_calendar
 from ..store.documents import utcnow
 from ..store.scoped import TenantScope, parse_object_id
 from ..tenancy.context import TenantContext
 from ..tenancy.service import descendants_of
+from ..timefmt import local_date
 from .models import Campaign, CampaignUnit, CarriedItem, ChecklistItem, ItemResult, UnitReport
 
 NOT_FOUND = {"zh": "没有这次排查", "en": "no such campaign"}
@@ -48,7 +55,10 @@ async def access_campaign(principal: Principal, tenant_id: str, campaign_id: str
     raw = await Campaign.get_pymongo_collection().find_one({"_id": oid}) if oid else None
     if raw is None or (raw.get("tenant_id") != tenant_id and tenant_id not in (raw.get("unit_tenant_ids") or [])):
         raise NotFound(NOT_FOUND)
-    return parse_obj(Campaign, raw)
+    campaign = parse_obj(Campaign, raw)
+    if campaign.tenant_id != tenant_id and campaign.status == "awaiting_approval":  # units meet it once approved
+        raise NotFound(NOT_FOUND)
+    return campaign
 
 
 def units_of(campaign: Campaign, tenant_id: str) -> list[CampaignUnit]:
@@ -65,7 +75,9 @@ async def list_campaigns(tenant_id: str) -> list[Campaign]:
     # Two plain questions, merged here (the embedded store's $or is not relied on); each is indexed.
     for query in ({"tenant_id": {"$eq": tenant_id}}, {"unit_tenant_ids": {"$in": [tenant_id]}}):
         async for raw in collection.find(query).sort([("period_start", -1)]).limit(200):
-            found[raw["_id"]] = parse_obj(Campaign, raw)
+            campaign = parse_obj(Campaign, raw)
+            if campaign.tenant_id == tenant_id or campaign.status != "awaiting_approval":
+                found[raw["_id"]] = campaign
     return sorted(found.values(), key=lambda c: (c.period_start, str(c.id)), reverse=True)[:200]
 
 
@@ -112,7 +124,9 @@ def _day(value, field: str) -> date:
 
 
 async def do_create_campaign(ctx: TenantContext, actor: Principal, *, title, period_start, period_end, checklist, description="",
-                             unit_tenant_ids=(), internal_units=(), carry_from=None, now: datetime | None = None) -> Campaign:
+                             unit_tenant_ids=(), internal_units=(), carry_from=None, report_due_on=None, remind_working_days=2,
+                             now: datetime | None = None) -> Campaign:
+    """A new campaign, awaiting another leader's approval (``do_approve``) before its units are asked."""
     title = _line(title, "title", 100)
     description = (description or "").strip()[:MAX_TEXT] if isinstance(description, str) else ""
     start, end = _day(period_start, "period_start"), _day(period_end, "period_end")
@@ -120,6 +134,13 @@ async def do_create_campaign(ctx: TenantContext, actor: Principal, *, title, per
         raise _problem("period_end", "结束日期不能早于开始日期", "the end cannot be before the start")
     if (end - start).days > MAX_DAYS:
         raise _problem("period_end", "排查期最长三年", "a campaign lasts at most three years")
+    due = _within(report_due_on, "report_due_on", start, end) if report_due_on else end
+    try:
+        warn = int(remind_working_days if remind_working_days not in (None, "") else 2)
+    except (TypeError, ValueError):
+        warn = -1
+    if not 0 <= warn <= 30:
+        raise _problem("remind_working_days", "应在 0 到 30 之间", "between 0 and 30")
     items = _lines(checklist, "checklist", MAX_LINE, MAX_ITEMS)
     if not items:
         raise _problem("checklist", "请至少列出一项排查内容（每行一项）", "list at least one item to check (one per line)")
@@ -151,9 +172,10 @@ async def do_create_campaign(ctx: TenantContext, actor: Principal, *, title, per
     campaign = Campaign(tenant_id=ctx.tenant_id, title=title, description=description, period_start=start.isoformat(),
                         period_end=end.isoformat(), units=units, unit_tenant_ids=[u.tenant_id for u in units if u.tenant_id],
                         checklist=[ChecklistItem(key=f"i{n}", text=t) for n, t in enumerate(items, 1)], carried=carried,
-                        carried_from=source_id, created_by=actor.account_id, created_by_name=actor.display_name, created_at=now or utcnow())
+                        carried_from=source_id, created_by=actor.account_id, created_by_name=actor.display_name, created_at=now or utcnow(),
+                        status="awaiting_approval", report_due_on=due.isoformat(), remind_working_days=warn)
     campaign.id = ObjectId()  # its event names it before the insert
-    carry(campaign, DomainEvent("campaign.started", ctx.tenant_id, str(campaign.id), {}))
+    carry(campaign, DomainEvent("campaign.submitted", ctx.tenant_id, str(campaign.id), {}))
     await ctx.scope.repo(Campaign).insert(campaign)
     await hand_over_carried(campaign)
     return campaign
@@ -189,6 +211,10 @@ async def do_report(campaign: Campaign, unit_key: str, actor: Principal, answers
     if unit is None or unit not in units_of(campaign, actor.tenant_id):
         raise Forbidden({"zh": "您所在单位不能替这个单位报送", "en": "your body does not report for this unit"})
     now = now or utcnow()
+    if campaign.status == "awaiting_approval":
+        raise Conflict({"zh": "这次排查尚未批准开展，暂不能报送", "en": "the campaign is not approved yet"})
+    if campaign.status == "closed":
+        raise Conflict({"zh": "这次排查已结束，不能再报送或修改", "en": "the campaign is closed"})
     if china_today(now).isoformat() > campaign.period_end:
         raise Conflict({"zh": "排查期已结束，不能再报送或修改", "en": "the campaign's period is over"})
     results = _results(campaign, unit_key, answers)
@@ -212,3 +238,146 @@ async def do_report(campaign: Campaign, unit_key: str, actor: Principal, answers
             raise Conflict({"zh": "这个单位刚由其他人报送，请刷新后再试", "en": "someone else reported for this unit meanwhile; reload"})
     await hand_over_carried(report)
     return report
+
+
+
+def _within(value, field: str, start: date, end: date) -> date:
+    day = _day(value, field)
+    if not start <= day <= end:
+        raise _problem(field, f"报送期限应在排查期内（{local_date(start)} 至 {local_date(end)}）",
+                       f"the deadline must fall within the period ({start.isoformat()} to {end.isoformat()})")
+    return day
+
+
+def _changed_meanwhile() -> Conflict:
+    return changed_meanwhile("这次排查", "this campaign")
+
+
+def _require_owner(campaign: Campaign, actor: Principal, zh: str, en: str) -> None:
+    if actor.tenant_id != campaign.tenant_id:
+        raise Forbidden({"zh": zh, "en": en})
+
+
+async def _save(campaign: Campaign) -> Campaign:
+    if not await TenantScope(campaign.tenant_id).repo(Campaign).replace_versioned(campaign):
+        raise _changed_meanwhile()
+    await hand_over_carried(campaign)
+    return campaign
+
+
+async def next_check(campaign: Campaign, reported: set[str], calendar=None) -> str | None:
+    """The earliest day the beat has a warning or an overdue flag to raise for a unit that has not reported; None: nothing."""
+    if campaign.status != "running":
+        return None
+    from ..oversight.service import remind_day
+
+    calendar = calendar or await tenant_calendar(TenantScope(campaign.tenant_id))
+    start = date.fromisoformat(campaign.period_start)
+    days = []
+    for unit in campaign.units:
+        if unit.key in reported:
+            continue
+        due = campaign.due_of(unit)
+        if unit.reminded_for != due and campaign.remind_working_days > 0:
+            days.append(remind_day(calendar, date.fromisoformat(due), campaign.remind_working_days, start) or due)
+        if unit.overdue_for != due:
+            days.append((date.fromisoformat(due) + timedelta(days=1)).isoformat())
+    return min(days) if days else None
+
+
+async def do_approve(campaign: Campaign, actor: Principal, *, now: datetime | None = None) -> Campaign:
+    """Another leader of the running body approves the campaign: it starts, and its lower bodies are told."""
+    _require_owner(campaign, actor, "只有开展排查的单位可以审批", "only the body running the campaign approves it")
+    if actor.account_id == campaign.created_by:
+        raise Forbidden({"zh": "不能审批自己发起的排查，请由本单位另一位领导审批", "en": "you started this campaign: another leader must approve it"})
+    if campaign.status != "awaiting_approval":
+        raise Conflict({"zh": "这次排查已经审批过", "en": "this campaign was already approved"})
+    now = now or utcnow()
+    campaign.status, campaign.approved_by_name, campaign.approved_at = "running", actor.display_name, now
+    campaign.next_check_on = await next_check(campaign, set())
+    carry(campaign, DomainEvent("campaign.started", campaign.tenant_id, str(campaign.id), {}))
+    return await _save(campaign)
+
+
+async def do_set_unit_deadline(campaign: Campaign, unit_key: str, actor: Principal, *, due_on, now: datetime | None = None) -> Campaign:
+    """The running body gives one unit a deadline of its own (within the period, not in the past); the unit is told."""
+    _require_owner(campaign, actor, "只有开展排查的单位可以调整报送期限", "only the body running the campaign sets deadlines")
+    unit = campaign.unit(unit_key)
+    if unit is None:
+        raise NotFound(NOT_FOUND)
+    if campaign.status == "closed":
+        raise Conflict({"zh": "这次排查已结束", "en": "the campaign is closed"})
+    now = now or utcnow()
+    day = _within(due_on, "due_on", date.fromisoformat(campaign.period_start), date.fromisoformat(campaign.period_end))
+    if day < china_today(now):
+        raise _problem("due_on", "期限不能早于今天", "the deadline cannot be in the past")
+    unit.due_on = day.isoformat()
+    campaign.next_check_on = await next_check(campaign, set(await reports_of(campaign)))
+    if campaign.status == "running" and unit.tenant_id:
+        carry(campaign, DomainEvent("campaign.deadline_changed", campaign.tenant_id, str(campaign.id),
+                                    {"unit_key": unit.key, "due_on": unit.due_on}))
+    return await _save(campaign)
+
+
+def closing_summary(campaign: Campaign, reports: dict[str, UnitReport]) -> dict:
+    """What was still open when the campaign closed: units that never reported, risks found and not resolved."""
+    texts = {i.key: i.text for i in campaign.checklist} | {c.key: c.item_text for c in campaign.carried}
+    missing = [u.name for u in campaign.units if u.key not in reports]
+    open_items = [{"unit": u.name, "item": texts.get(r.item_key, "—"), "description": r.description, "measures": r.measures}
+                  for u in campaign.units if u.key in reports for r in reports[u.key].open_items()]
+    return {"units_total": len(campaign.units), "units_reported": len(campaign.units) - len(missing), "units_missing": missing,
+            "open_items": open_items, "risks": sum(1 for r in reports.values() for x in r.results if x.risk)}
+
+
+async def do_close(campaign: Campaign, actor: Principal, *, note="", now: datetime | None = None) -> Campaign:
+    """The running body closes the campaign: no more reports; the open items are summed up and kept; units are told."""
+    _require_owner(campaign, actor, "只有开展排查的单位可以结束排查", "only the body running the campaign closes it")
+    if campaign.status == "closed":
+        raise Conflict({"zh": "这次排查已经结束", "en": "this campaign is already closed"})
+    if campaign.status == "awaiting_approval":
+        raise Conflict({"zh": "这次排查尚未批准开展", "en": "this campaign was never approved"})
+    now = now or utcnow()
+    campaign.closing_note = note.strip()[:MAX_TEXT] if isinstance(note, str) else ""
+    campaign.closing_summary = closing_summary(campaign, await reports_of(campaign))
+    campaign.status, campaign.closed_at, campaign.closed_by_name, campaign.next_check_on = "closed", now, actor.display_name, None
+    carry(campaign, DomainEvent("campaign.closed", campaign.tenant_id, str(campaign.id), {}))
+    return await _save(campaign)
+
+
+async def sweep(now: datetime) -> dict:
+    """The beat: one indexed question over every tenant (``next_check_on <= today``), then per campaign found a warning
+    to each unit that has not reported and whose warning day came, and an overdue flag once its deadline passed, each
+    once per deadline (the unit's ``reminded_for`` / ``overdue_for`` hold it), in one versioned write carrying the events."""
+    today = china_today(now).isoformat()
+    counts = {"warned": 0, "flagged": 0}
+    cursor = Campaign.get_pymongo_collection().find({"next_check_on": {"$lte": today}}).limit(1000)
+    async for raw in cursor:
+        if not isinstance(raw.get("next_check_on"), str):
+            continue
+        campaign = parse_obj(Campaign, raw)
+        reported = set(await reports_of(campaign))
+        calendar = await tenant_calendar(TenantScope(campaign.tenant_id))
+        from ..oversight.service import remind_day
+
+        start, events = date.fromisoformat(campaign.period_start), []
+        for unit in campaign.units if campaign.status == "running" else []:
+            if unit.key in reported:
+                continue
+            due = campaign.due_of(unit)
+            warn_on = remind_day(calendar, date.fromisoformat(due), campaign.remind_working_days, start) if campaign.remind_working_days else None
+            if unit.reminded_for != due and warn_on and warn_on <= today:
+                unit.reminded_for = due
+                if today <= due:  # a warning after the deadline would say nothing the overdue flag does not
+                    events.append(("campaign.unit_due_soon", unit, due))
+            if unit.overdue_for != due and today > due:
+                unit.overdue_for = due
+                events.append(("campaign.unit_overdue", unit, due))
+        campaign.next_check_on = await next_check(campaign, reported, calendar)
+        for name, unit, due in events:
+            carry(campaign, DomainEvent(name, campaign.tenant_id, str(campaign.id), {"unit_key": unit.key, "due_on": due}))
+        if not await TenantScope(campaign.tenant_id).repo(Campaign).replace_versioned(campaign):
+            continue  # changed meanwhile (another sweep, a report, a new deadline): the next round looks again
+        await hand_over_carried(campaign)
+        counts["warned"] += sum(1 for e in events if e[0] == "campaign.unit_due_soon")
+        counts["flagged"] += sum(1 for e in events if e[0] == "campaign.unit_overdue")
+    return counts

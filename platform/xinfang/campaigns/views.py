@@ -7,7 +7,7 @@ from ..auth.permissions import Permission
 from ..auth.principal import Principal
 from ..petitions.service import china_today
 from ..tenancy.service import get_tenant
-from .models import Campaign, UnitReport
+from .models import STATUS_NAMES, Campaign, UnitReport
 from .service import reports_of, units_of
 
 
@@ -24,7 +24,8 @@ def summary(campaign: Campaign, tenant_id: str, reports: dict[str, UnitReport] |
     row = {"id": str(campaign.id), "tenant_id": campaign.tenant_id, "title": campaign.title, "description": campaign.description,
            "period_start": campaign.period_start, "period_end": campaign.period_end, "runs_here": campaign.tenant_id == tenant_id,
            "phase": "before" if today < campaign.period_start else "after" if today > campaign.period_end else "during",
-           "units_total": len(campaign.units), "created_by_name": campaign.created_by_name}
+           "units_total": len(campaign.units), "created_by_name": campaign.created_by_name,
+           "status": campaign.status, "status_name": STATUS_NAMES[campaign.status], "report_due_on": campaign.report_due_on or campaign.period_end}
     if reports is not None:
         row["units_reported"] = sum(1 for u in campaign.units if u.key in reports)
     return row
@@ -39,10 +40,23 @@ async def campaign_view(campaign: Campaign, principal: Principal) -> dict:
         "checklist": [i.model_dump() for i in campaign.checklist],
         "carried_from": campaign.carried_from,
     }
-    may_report = Permission.PETITIONS_ACT in principal.permissions and view["phase"] != "after"
+    manage = Permission.CAMPAIGNS_MANAGE in principal.permissions and view["runs_here"]
+    view.update({"approved_by_name": campaign.approved_by_name, "approved_at": campaign.approved_at.isoformat() if campaign.approved_at else None,
+                 "closed_by_name": campaign.closed_by_name, "closed_at": campaign.closed_at.isoformat() if campaign.closed_at else None,
+                 "closing_note": campaign.closing_note, "closing_summary": campaign.closing_summary,
+                 "remind_working_days": campaign.remind_working_days,
+                 "may_approve": manage and campaign.status == "awaiting_approval" and principal.account_id != campaign.created_by,
+                 "awaits_other_leader": manage and campaign.status == "awaiting_approval" and principal.account_id == campaign.created_by,
+                 "may_close": manage and campaign.status == "running", "may_set_deadlines": manage and campaign.status != "closed",
+                 "may_export": view["runs_here"] and campaign.status != "awaiting_approval"})
+    today = china_today().isoformat()
+    may_report = Permission.PETITIONS_ACT in principal.permissions and view["phase"] != "after" and campaign.status == "running"
     mine = {u.key for u in units_of(campaign, tenant_id)}
     shown = campaign.units if view["runs_here"] else [u for u in campaign.units if u.key in mine]
     view["units"] = [{"key": u.key, "kind": u.kind, "name": u.name, "reported": u.key in reports,
+                      "due_on": campaign.due_of(u), "own_deadline": u.due_on is not None,
+                      "overdue": u.key not in reports and u.overdue_for == campaign.due_of(u),
+                      "late_now": u.key not in reports and campaign.status == "running" and today > campaign.due_of(u),
                       "report": report_view(reports.get(u.key)), "may_report": may_report and u.key in mine,
                       "carried": [c.model_dump() for c in campaign.carried if c.unit_key == u.key]} for u in shown]
     if view["runs_here"]:

@@ -12,6 +12,8 @@ from ..auth.permissions import Permission, requires
 from ..archives import service as archives
 from ..archives.models import Official
 from ..errors import DomainError, Forbidden, InvalidInput
+from ..display_words import SUPERVISION_NOTE, SUPERVISION_STATE, SUPERVISION_VERB
+from ..records.guard import archived_record_of
 from ..http import refusal_message, staff_page
 from ..petitions.http import keyring
 from ..notifications.http import inbox_page
@@ -23,30 +25,8 @@ from .models import ActionKind, ActionType, CardType, Subject, Supervision
 supervision_console_bp = Blueprint("supervision_console", __name__, url_prefix="/t/<tenant_slug>/staff")
 LIST_FILTERS = ("kind", "type_key", "state", "subject_key")
 
-STATE_NAMES = {
-    "proposed": {"zh": "系统建议", "en": "Proposed"}, "draft": {"zh": "草稿", "en": "Draft"},
-    "awaiting_approval": {"zh": "待审批", "en": "Awaiting approval"}, "issued": {"zh": "已发出，待说明", "en": "Issued, awaiting answer"},
-    "answered": {"zh": "已说明，待处理", "en": "Answered, to decide"}, "rectifying": {"zh": "整改中", "en": "Rectifying"},
-    "closed": {"zh": "已办结", "en": "Closed"}, "transferred": {"zh": "已移送立案", "en": "Transferred to investigation"},
-    "dismissed": {"zh": "未采纳/撤回", "en": "Dismissed"},
-}
-VERB_NAMES = {
-    "adopt": {"zh": "采纳建议", "en": "Adopt the proposal"}, "dismiss": {"zh": "不采纳/撤回", "en": "Dismiss"},
-    "submit": {"zh": "报领导审批", "en": "Submit for approval"}, "approve": {"zh": "批准", "en": "Approve"},
-    "return": {"zh": "退回修改", "en": "Return for revision"}, "issue": {"zh": "发出", "en": "Issue"},
-    "answer": {"zh": "录入书面说明/整改报告", "en": "File the written answer or report"},
-    "decide": {"zh": "处理决定", "en": "Decide"}, "rectified": {"zh": "整改到位，办结", "en": "Rectified: close"},
-    "talk_record": {"zh": "录入谈话记录", "en": "File the talk's written record"},
-    "follow_up": {"zh": "记录回访", "en": "Record a follow-up visit"},
-    "official": {"zh": "归入干部廉政档案", "en": "File in an official's integrity archive"},
-}
-ACTION_NOTE_NAMES = {"created": {"zh": "创建", "en": "Created"}, "submitted_for_approval": VERB_NAMES["submit"],
-                     "approved": VERB_NAMES["approve"],
-                     "self_approved": {"zh": "本人审批（一人单位）", "en": "Self-approved (one-person office)"}, "returned": VERB_NAMES["return"], "issued": VERB_NAMES["issue"],
-                     "answered": {"zh": "已说明", "en": "Answered"}, "talk_recorded": VERB_NAMES["talk_record"],
-                     "rectified": {"zh": "整改到位", "en": "Rectified"}, "adopted": VERB_NAMES["adopt"],
-                     "dismissed": VERB_NAMES["dismiss"], "proposed": {"zh": "建议", "en": "Proposed"},
-                     "followed_up": {"zh": "已回访", "en": "Followed up"}, "linked_official": {"zh": "归入廉政档案", "en": "Filed in the archive"}}
+# The words are the registry's (display_words): one place names a state, a verb, a timeline note.
+STATE_NAMES, VERB_NAMES, ACTION_NOTE_NAMES = SUPERVISION_STATE, SUPERVISION_VERB, SUPERVISION_NOTE
 
 
 _page = functools.partial(staff_page, state_names=STATE_NAMES)
@@ -129,7 +109,15 @@ async def supervision_page(tenant_slug, supervision_id, message=None, status=200
         candidates = await archives.find_officials(scope, sup.subject.name)
         verbs.append("official")
     official = await scope.repo(Official).get(sup.official_id) if sup.official_id else None
-    return await _page("staff/supervision.html", status, sup=sup, kind_type=kind_type, types=types, petitions=petitions, facts=facts,
+    archived = await archived_record_of(scope, "supervision", sup.id)  # 已归档: its number, and no step any more (409)
+    archive_panel = None
+    if archived is not None:
+        verbs = []
+    else:  # closed: the 归档 button for whoever may archive (the records area's panel, as on a case's page)
+        from ..records.pages import archive_panel as records_panel
+
+        archive_panel = await records_panel(current_tenant().tenant, "supervision", sup, current_principal())
+    return await _page("staff/supervision.html", status, sup=sup, archived=archived, archive_panel=archive_panel, kind_type=kind_type, types=types, petitions=petitions, facts=facts,
                        candidates=candidates, official=official,
                        verbs=verbs, verb_names=VERB_NAMES,
                        outcome_names=service.OUTCOME_NAMES, note_names=ACTION_NOTE_NAMES, message=message, answer_link=answer_link)

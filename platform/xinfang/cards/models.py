@@ -200,6 +200,10 @@ class Supervision(TenantDocument, CarriesEvents):
             IndexModel([("tenant_id", ASCENDING), ("answer_token_hash", ASCENDING)]),
             IndexModel([("tenant_id", ASCENDING), ("follow_up_due", ASCENDING)]),
             IndexModel([("outbox_pending", ASCENDING)]),  # the event sweeper's question, across tenants
+            # The beat's questions across tenants: which tenants have anything due (sweeper.tenants_due).
+            IndexModel([("state", ASCENDING), ("response_due", ASCENDING)]),
+            IndexModel([("follow_up_due", ASCENDING)]),
+            IndexModel([("issued_on", ASCENDING)]),
         ]
 
 

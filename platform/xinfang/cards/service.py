@@ -15,11 +15,12 @@ from datetime import date, datetime
 from bson import ObjectId
 
 from ..auth.principal import Principal
-from ..errors import Conflict, Forbidden, InvalidInput, NotFound
+from ..errors import Conflict, Forbidden, InvalidInput, NotFound, changed_meanwhile
 from ..events import DomainEvent, carry, hand_over_carried, register_carrier
 from ..petitions.models import Petition
 from ..petitions.service import china_today, tenant_calendar
 from ..store.documents import utcnow
+from ..records.guard import refuse_if_archived
 from ..store.scoped import TenantScope
 from ..tenancy.service import get_tenant
 from .documents import render_document
@@ -68,8 +69,10 @@ async def save_supervision(scope: TenantScope, sup: Supervision, event: str, act
     carry(sup, DomainEvent(event, scope.tenant_id, str(sup.id), {"actor_id": actor.account_id if actor else "subject"}))
     if new:
         await scope.repo(Supervision).insert(sup)
-    elif not await scope.repo(Supervision).replace_versioned(sup):
-        raise Conflict({"zh": "这项监督刚被其他人处理过，请刷新后再试", "en": "someone else changed this meanwhile; reload and retry"})
+    else:
+        await refuse_if_archived(scope, "supervision", sup.id)  # an archived card or action is closed for good (409)
+    if not new and not await scope.repo(Supervision).replace_versioned(sup):
+        raise changed_meanwhile("这项监督", "this supervision")
     await hand_over_carried(sup)
     return sup
 

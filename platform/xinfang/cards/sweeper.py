@@ -20,6 +20,7 @@ from pymongo import ASCENDING, IndexModel
 from pymongo.errors import DuplicateKeyError
 
 from ..calendar import WorkingCalendar
+from ..due_sweeps import swept_day, tenant_ids_of
 from ..notifications.service import do_notify
 from ..notifications.wording import tenant_wording, worded
 from ..petitions.service import tenant_calendar
@@ -55,9 +56,60 @@ class SweepMark(TenantDocument):
         indexes = [IndexModel([("tenant_id", ASCENDING)], unique=True)]
 
 
-async def swept_on(scope: TenantScope) -> str | None:
+SWEEP_PART = "cards"  # due_sweeps.py: the platform's "every tenant swept on this day"
+
+
+async def swept_on(scope: TenantScope, own_only: bool = False) -> str | None:
+    """The day the tenant was last swept (due_sweeps.swept_day: its own mark, or the platform's day)."""
     row = await scope.repo(SweepMark).find_one({})
-    return row.day if row else None
+    return await swept_day(row.day if row else None, SWEEP_PART, own_only)
+
+
+async def tenants_due(today: date) -> set[str]:
+    """Every tenant for which ``sweep_tenant(today)`` may have something to do, by questions across all tenants
+    about the supervisions themselves (the tenant on each row), never tenant by tenant. A superset: each tenant's
+    own sweep then decides exactly, with its calendar and its types' reminder days.
+
+    - issued and past its answer date, not yet flagged (overdue), or not yet past it and not yet reminded for that
+      date (reminders; no upper bound, as each tenant's horizon depends on its own calendar and types);
+    - a follow-up visit due;
+    - a tenant with an open card, or a card issued within the re-check window, of a type its escalation rules watch.
+    """
+    iso = today.isoformat()
+    cards = Supervision.get_pymongo_collection()
+
+    cards_of: dict[str, set[str]] = defaultdict(set)  # tenant -> types of its open or recent cards (for the rules)
+
+    def card(row) -> bool:
+        if row.get("kind") == "card" and row.get("type_key"):
+            cards_of[str(row["tenant_id"])].add(row["type_key"])
+        return False
+
+    def issued_due(row) -> bool:
+        card(row)
+        due = row.get("response_due")
+        if not isinstance(due, str):
+            return False
+        return (due < iso and not row.get("overdue")) or (due >= iso and row.get("reminded_for") != due)
+
+    fields = ("kind", "type_key")
+    due = await tenant_ids_of(cards, {"state": SupervisionState.ISSUED.value}, ("response_due", "overdue", "reminded_for", *fields), issued_due)
+    due |= await tenant_ids_of(cards, {"follow_up_due": {"$lte": iso}})
+    # Escalation rules: the tenants with an open card, or one issued within the re-check window, whose type one of
+    # their rules watches. The cards are asked first (they are what is due); the rules only of those tenants, each
+    # through its own scope (every tenant may have rules: reading them all would grow with the tenants).
+    for state in OPEN:  # one equality each: no $in beside the rest (STACK.md); issued ones were read above
+        if state != SupervisionState.ISSUED:
+            await tenant_ids_of(cards, {"state": state.value}, fields, card)
+    since = (today - timedelta(days=RECHECK_DAYS)).isoformat()
+    await tenant_ids_of(cards, {"issued_on": {"$gte": since}}, fields, card)
+    for tenant_id, types in cards_of.items():
+        if tenant_id in due:
+            continue
+        rules = TenantScope(tenant_id).repo(EscalationRule).find({})
+        if any([rule.trigger.card_type in types async for rule in rules]):
+            due.add(tenant_id)
+    return due
 
 
 async def mark_swept(scope: TenantScope, day: str) -> None:

@@ -12,11 +12,12 @@ from quart import Blueprint, redirect, render_template, request, url_for
 
 from ..auth.access import current_principal
 from ..auth.permissions import Permission, requires
-from ..errors import InvalidInput, NotFound
+from ..errors import NotFound
 from ..navigation import staff_home_url
 from ..notifications.wording import (AREA as NOTIFICATION_AREA, LANGS, MESSAGES, PLACEHOLDERS as MESSAGE_PLACEHOLDERS,
                                      do_set_message_wording, preview_message, sample_values, tenant_today, tenant_wording)
-from ..tenancy.config_versions import ConfigActor, do_roll_back_config, list_config_versions
+from ..tenancy.config_pages import answer_wording_form
+from ..tenancy.config_versions import ConfigActor, list_config_versions
 from ..tenancy.resolution import current_tenant
 from . import wording
 from .admin import KIND_NAMES
@@ -34,13 +35,6 @@ def _common() -> dict:
 
 def _actor() -> ConfigActor:
     return ConfigActor.of(current_principal())
-
-
-def _version_number(form) -> int:
-    try:
-        return int(form.get("number", ""))
-    except ValueError:
-        raise NotFound({"zh": "没有这一版", "en": "no such version"}) from None
 
 
 @wording_admin_bp.get("")
@@ -72,20 +66,13 @@ async def _document_page(kind: str, key: str, status: int = 200, *, draft: str |
 
 
 async def _document_submit(kind: str, key: str):
-    form = await request.form
-    scope, draft, todo = current_tenant().scope, form.get("template", ""), form.get("do", "preview")
-    try:
-        if todo == "save":
-            await wording.do_set_document_wording(scope, kind, key, draft, _actor())
-        elif todo == "restore":
-            await wording.do_set_document_wording(scope, kind, key, None, _actor())
-        elif todo == "rollback":
-            await do_roll_back_config(scope, wording.area_of(kind, key), _version_number(form), actor=_actor())
-        else:
-            return await _document_page(kind, key, draft=draft, preview=await wording.preview_document(scope, kind, key, draft))
-    except InvalidInput as refused:
-        return await _document_page(kind, key, refused.status, draft=draft, errors=refused.fields)
-    return redirect(url_for(f"wording_admin.{kind}_wording_page", tenant_slug=current_tenant().tenant.slug, key=key, saved=todo))
+    scope, form = current_tenant().scope, await request.form
+    return await answer_wording_form(
+        scope, form, area=wording.area_of(kind, key), draft=form.get("template", ""), actor=_actor(),
+        write=lambda value: wording.do_set_document_wording(scope, kind, key, value, _actor()),
+        preview=lambda draft: wording.preview_document(scope, kind, key, draft),
+        page=lambda status, **context: _document_page(kind, key, status, **context),
+        done=lambda todo: redirect(url_for(f"wording_admin.{kind}_wording_page", tenant_slug=current_tenant().tenant.slug, key=key, saved=todo)))
 
 
 @wording_admin_bp.get("/cards/<key>")
@@ -151,18 +138,10 @@ async def notification_wording_page(tenant_slug, key):
 @requires(Permission.SUPERVISION_CONFIGURE)
 async def notification_wording_submit(tenant_slug, key):
     _message(key)
-    form = await request.form
-    scope, todo = current_tenant().scope, form.get("do", "preview")
-    draft = {lang: form.get(lang, "") for lang in LANGS}
-    try:
-        if todo == "save":
-            await do_set_message_wording(scope, key, draft, _actor(), samples=_samples())
-        elif todo == "restore":
-            await do_set_message_wording(scope, key, None, _actor(), samples=_samples())
-        elif todo == "rollback":
-            await do_roll_back_config(scope, NOTIFICATION_AREA, _version_number(form), actor=_actor())
-        else:
-            return await _notification_page(key, draft=draft, preview=await preview_message(key, draft, _samples()))
-    except InvalidInput as refused:
-        return await _notification_page(key, refused.status, draft=draft, errors=refused.fields)
-    return redirect(url_for("wording_admin.notification_wording_page", tenant_slug=current_tenant().tenant.slug, key=key, saved=todo))
+    scope, form = current_tenant().scope, await request.form
+    return await answer_wording_form(
+        scope, form, area=NOTIFICATION_AREA, draft={lang: form.get(lang, "") for lang in LANGS}, actor=_actor(),
+        write=lambda value: do_set_message_wording(scope, key, value, _actor(), samples=_samples()),
+        preview=lambda draft: preview_message(key, draft, _samples()),
+        page=lambda status, **context: _notification_page(key, status, **context),
+        done=lambda todo: redirect(url_for("wording_admin.notification_wording_page", tenant_slug=current_tenant().tenant.slug, key=key, saved=todo)))

@@ -20,7 +20,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from ..store.documents import IdRef, TenantDocument, UtcDateTime, utcnow
@@ -73,6 +73,11 @@ class Link(BaseModel):
     kind: SubjectKind
     id: IdRef
     label: str = ""
+
+
+def link_key(kind: str, subject_id: str) -> str:
+    """How ``OfficialDocument.link_keys`` names one link (documents_of looks documents up by it)."""
+    return f"{kind}:{subject_id}"
 
 
 class Recipient(BaseModel):
@@ -135,6 +140,9 @@ class OfficialDocument(TenantDocument):
     year: str | None = None
     serial: int | None = None
     links: list[Link] = Field(default_factory=list)
+    # "kind:id" of each link, kept from ``links``: the embedded store answers a dotted path into an array of
+    # sub-documents (``links.id``) with nothing, an ``$in`` on a flat array of strings rightly on both stores
+    link_keys: list[str] = Field(default_factory=list)
     # outgoing
     drafted_by: IdRef | None = None
     drafted_by_name: str = ""
@@ -158,11 +166,16 @@ class OfficialDocument(TenantDocument):
     steps: list[DocumentStep] = Field(default_factory=list)
     revision: int = 0
 
+    @model_validator(mode="after")
+    def _keep_link_keys(self):
+        self.link_keys = [link_key(link.kind, link.id) for link in self.links]
+        return self
+
     class Settings:
         name = "official_documents"
         indexes = [
             IndexModel([("tenant_id", ASCENDING), ("direction", ASCENDING), ("state", ASCENDING), ("created_at", DESCENDING)]),
-            IndexModel([("tenant_id", ASCENDING), ("links.kind", ASCENDING), ("links.id", ASCENDING)]),  # documents_of
+            IndexModel([("tenant_id", ASCENDING), ("link_keys", ASCENDING)]),  # documents_of
             IndexModel([("tenant_id", ASCENDING), ("distribution.account_id", ASCENDING), ("state", ASCENDING)]),  # my to-do
             IndexModel([("state", ASCENDING), ("distribution.due_on", ASCENDING)]),  # the reminder sweep, across tenants
         ]

@@ -48,6 +48,15 @@ async def documents_page(tenant_slug):
                             kinds=KIND_NAMES, may_write=Permission.DOCUMENTS_WRITE in current_principal().permissions)
 
 
+async def _case_number(scope, value: str) -> str:
+    """The case the case page's link names by its id, shown as the number staff know (an id nobody reads otherwise)."""
+    value = value.strip()[:60]
+    if parse_object_id(value) is None:
+        return value
+    row = await scope.repo(Petition).get(value)
+    return row.number if row is not None and row.number else ""
+
+
 async def _draft_form(tenant_slug, *, values=None, errors=None, message=None, status=200):
     ctx = current_tenant()
     reply_to = None
@@ -55,7 +64,7 @@ async def _draft_form(tenant_slug, *, values=None, errors=None, message=None, st
     if reply_id:
         reply_to = await service.access_document(ctx.scope, reply_id)
     return await staff_page("staff/document_new.html", status, kinds=KIND_NAMES, bodies=await _other_bodies(ctx.tenant_id),
-                            values=values or {"link_petition": request.args.get("petition", "")}, errors=errors or {},
+                            values=values or {"link_petition": await _case_number(ctx.scope, request.args.get("petition", ""))}, errors=errors or {},
                             message=message, reply_to=reply_to)
 
 
@@ -212,7 +221,7 @@ async def _settings_form(*, values=None, errors=None, message=None, saved=False,
     row = await service.settings_of(current_tenant().scope)
     values = values or {"prefix": row.prefix, "reviewer_roles": row.reviewer_roles, "signer_roles": row.signer_roles}
     return await staff_page("staff/document_settings.html", status, values=values, errors=errors or {}, message=message, saved=saved,
-                            roles=_roles())
+                            roles=_roles(), kinds=KIND_NAMES, custom=set(row.templates))
 
 
 @document_pages_bp.get("/document-settings")
@@ -245,3 +254,46 @@ async def petition_panel(tenant, petition, principal) -> Markup | None:
     settings = await service.settings_of(scope)
     return Markup(await render_template("staff/_documents_panel.html", items=[view(r, principal, settings) for r in rows], tenant=tenant,
                                         petition_id=str(petition.id), may_write=Permission.DOCUMENTS_WRITE in principal.permissions))
+
+
+# -- each kind's template in the studio's wording editor (templates.py: versions, sandbox, allow-list) ----------------
+
+
+async def _template_page(kind: str, status: int = 200, *, draft: str | None = None, preview=None, errors=None, saved=None):
+    from ..tenancy.config_versions import list_config_versions
+    from . import templates
+
+    scope = current_tenant().scope
+    kind = templates._kind_of(kind)
+    stored = await templates.stored_template(scope, kind)
+    if draft is None:
+        draft = stored or templates.DEFAULT_TEMPLATE
+    return await staff_page(
+        "staff/document_template.html", status, kind=kind, kind_name=KIND_NAMES[kind], kinds=KIND_NAMES, draft=draft,
+        preview=Markup(preview) if preview is not None else None, errors=errors or {}, saved=saved, is_default=not stored,
+        placeholders=[{"text": text, "meaning": meaning} for meaning, text in templates.PLACEHOLDERS],
+        versions=await list_config_versions(scope, templates.area_of(kind), 20),
+        action=url_for("document_pages.template_submit", tenant_slug=current_tenant().tenant.slug, kind=kind))
+
+
+@document_pages_bp.get("/document-templates/<kind>")
+@requires(Permission.DOCUMENTS_CONFIGURE)
+async def template_page(tenant_slug, kind):
+    return await _template_page(kind, saved=request.args.get("saved"))
+
+
+@document_pages_bp.post("/document-templates/<kind>")
+@requires(Permission.DOCUMENTS_CONFIGURE)
+async def template_submit(tenant_slug, kind):
+    from ..tenancy.config_pages import answer_wording_form
+    from ..tenancy.config_versions import ConfigActor
+    from . import templates
+
+    kind = templates._kind_of(kind)
+    scope, form, actor = current_tenant().scope, await request.form, ConfigActor.of(current_principal())
+    return await answer_wording_form(
+        scope, form, area=templates.area_of(kind), draft=(form.get("template") or "")[:20000], actor=actor,
+        write=lambda value: templates.do_set_document_template(scope, kind, value, actor),
+        preview=lambda draft: templates.preview(scope, kind, draft),
+        page=lambda status, **context: _template_page(kind, status, **context),
+        done=lambda todo: redirect(url_for("document_pages.template_page", tenant_slug=tenant_slug, kind=kind, saved=todo), 303))

@@ -26,7 +26,7 @@ from pymongo.errors import DuplicateKeyError
 
 from ..auth.models import Role, StaffAccount
 from ..auth.principal import Principal
-from ..errors import Conflict, Forbidden, InvalidInput, NotFound
+from ..errors import Conflict, Forbidden, InvalidInput, NotFound, changed_meanwhile
 from ..petitions.models import Petition, Step
 from ..petitions.service import china_today, tenant_calendar
 from ..store.documents import deterministic_id, utcnow
@@ -37,7 +37,7 @@ from ..tenancy.service import get_tenant
 from ..cards.documents import date_words
 from . import templates
 from .models import (KIND_NAMES, Direction, DocumentNumber, DocumentScan, DocumentSettings, DocumentState, DocumentStep,
-                     Distribution, IssuedPdf, Link, OfficialDocument, Recipient)
+                     Distribution, IssuedPdf, Link, OfficialDocument, Recipient, link_key)
 from .pdf import document_pdf
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,8 @@ CASE_STEP_TRIES = 5
 MAX_WORKING_DAYS = 120
 APPROVER_ROLES = (Role.LEADER.value, Role.HANDLER.value, Role.REGISTRAR.value, Role.TENANT_ADMIN.value)
 NOT_FOUND = {"zh": "没有这份公文", "en": "no such document"}
-CHANGED = {"zh": "这份公文刚被其他人处理过，请刷新后再试", "en": "someone else changed this document meanwhile; reload and retry"}
+def _changed_meanwhile() -> Conflict:
+    return changed_meanwhile("这份公文", "this document")
 
 
 # -- readers ---------------------------------------------------------------------------------------
@@ -62,8 +63,8 @@ CHANGED = {"zh": "这份公文刚被其他人处理过，请刷新后再试", "e
 async def documents_of(scope: TenantScope, subject_kind: str, subject_id: str) -> list[OfficialDocument]:
     """Every document of this body linked to one case (``petition``), card or action (``supervision``) or archive entry
     (``archive_entry``), oldest first: drafts included (filter on ``state`` if only issued/received ones matter)."""
-    rows = await scope.repo(OfficialDocument).find({"links.id": str(subject_id)}).sort("created_at").to_list()
-    return [row for row in rows if any(link.kind == subject_kind and link.id == str(subject_id) for link in row.links)]
+    key = link_key(subject_kind, str(subject_id))
+    return await scope.repo(OfficialDocument).find({"link_keys": {"$in": [key]}}).sort("created_at").to_list()
 
 
 async def access_document(scope: TenantScope, document_id: str) -> OfficialDocument:
@@ -169,8 +170,19 @@ def _step(document: OfficialDocument, kind: str, actor: Principal | None, now: d
 
 async def _save(scope: TenantScope, document: OfficialDocument) -> OfficialDocument:
     if not await scope.repo(OfficialDocument).replace_versioned(document):
-        raise Conflict(CHANGED)
+        raise _changed_meanwhile()
+    await _written(scope.tenant_id, document)
     return document
+
+
+async def _written(tenant_id: str, document: OfficialDocument) -> None:
+    """Event ``document.written`` after a document was written (drafted, issued, received, changed): the search
+    plugin indexes it again (its title, body, 文号, parties). Lost in a crash right after the write: a rebuild
+    (``xinfang search rebuild``) brings it back."""
+    from ..events import DomainEvent, unit_of_work
+
+    async with unit_of_work() as uow:
+        uow.record(DomainEvent("document.written", tenant_id, str(document.id)))
 
 
 def _day(iso: str | None) -> str:
@@ -208,9 +220,9 @@ async def do_set_settings(scope: TenantScope, *, prefix, reviewer_roles, signer_
         try:
             await scope.repo(DocumentSettings).insert(row)
         except DuplicateKeyError:
-            raise Conflict(CHANGED) from None
+            raise _changed_meanwhile() from None
     elif not await scope.repo(DocumentSettings).replace_versioned(row):
-        raise Conflict(CHANGED)
+        raise _changed_meanwhile()
     return row
 
 
@@ -246,6 +258,7 @@ async def do_draft(scope: TenantScope, tenant: Tenant, principal: Principal, *, 
     document.body_html = await _body_html(scope, tenant, document, "")  # a template that fails, fails now, not at 签发
     _step(document, "drafted", principal, now)
     await scope.repo(OfficialDocument).insert(document)
+    await _written(scope.tenant_id, document)
     return document
 
 
@@ -340,6 +353,7 @@ async def _send(scope: TenantScope, tenant: Tenant, document: OfficialDocument, 
             await target.repo(OfficialDocument).insert(incoming)
         except DuplicateKeyError:
             pass  # delivered by an earlier try
+        await _written(target.tenant_id, incoming)
         recipient.incoming_id = str(incoming_id)
         await _notify_roles(target, f"document:{incoming_id}:received", incoming,
                             {"zh": f"收到来文：{tenant.name.zh} {document.document_no}《{document.title}》，请登记分发",
@@ -414,6 +428,7 @@ async def do_register(scope: TenantScope, principal: Principal, *, kind, title, 
         document.scan_id = str(row.id)
     _step(document, "registered", principal, now, document.sender_name)
     await scope.repo(OfficialDocument).insert(document)
+    await _written(scope.tenant_id, document)
     await _case_steps(scope, document, principal, now, "document_received")
     return document
 

@@ -2,7 +2,9 @@
 
 Signature: ``X-Xinfang-Signature: sha256=<hex>`` is HMAC-SHA256 with the endpoint's secret over
 ``<X-Xinfang-Timestamp>.<body>`` (the timestamp in epoch seconds); a receiver recomputes it, compares in constant
-time and refuses old timestamps (replays). Retries are rows in the store: a failed attempt sets
+time and refuses old timestamps (replays). For a while after the secret was rotated the header carries two
+signatures, the new secret's first: ``sha256=<new>, sha256=<old>``; a receiver accepts the delivery when any one
+of them matches the secret it holds. Retries are rows in the store: a failed attempt sets
 ``next_attempt_at`` (the first wait ``XINFANG_WEBHOOK_RETRY_SECONDS``, then twice as long each time, 8 attempts),
 and the beat's sweep sends what is due (tasks.py), never a Celery ETA.
 
@@ -21,7 +23,7 @@ import socket
 import time
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx
+import httpx2
 from beanie.odm.utils.dump import get_dict
 from beanie.odm.utils.parsing import parse_obj
 from pymongo import ReturnDocument
@@ -43,6 +45,11 @@ class Refused(Exception):
 
 def signature(secret: str, timestamp: str, body: str) -> str:
     return "sha256=" + hmac.new(secret.encode(), f"{timestamp}.{body}".encode(), hashlib.sha256).hexdigest()
+
+
+def signatures(secrets: list[str], timestamp: str, body: str) -> str:
+    """The header's value: one signature per secret still valid (the current one first), comma-separated."""
+    return ", ".join(signature(secret, timestamp, body) for secret in secrets)
 
 
 def backoff(attempts: int, first_wait: float) -> float:
@@ -92,13 +99,16 @@ async def claim(delivery_id: str, now: float) -> WebhookDelivery | None:
     return parse_obj(WebhookDelivery, raw) if raw else None
 
 
-async def send(delivery: WebhookDelivery, endpoint: WebhookEndpoint, secret: str, *, allow_private: bool) -> Attempt:
-    """One POST of the delivery's body; what happened, as an attempt (never raises for the endpoint's faults)."""
+async def send(delivery: WebhookDelivery, endpoint: WebhookEndpoint, secret: str, *, allow_private: bool,
+               previous_secret: str | None = None) -> Attempt:
+    """One POST of the delivery's body; what happened, as an attempt (never raises for the endpoint's faults).
+    ``previous_secret``: the secret before a rotation, still in its grace period (signs second)."""
     started = time.monotonic()
     timestamp = str(int(time.time()))
     headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT,
                "X-Xinfang-Event": delivery.event, "X-Xinfang-Delivery": str(delivery.id),
-               "X-Xinfang-Timestamp": timestamp, "X-Xinfang-Signature": signature(secret, timestamp, delivery.body)}
+               "X-Xinfang-Timestamp": timestamp,
+               "X-Xinfang-Signature": signatures([secret] + ([previous_secret] if previous_secret else []), timestamp, delivery.body)}
     try:
         parts = urlsplit(endpoint.url)
         port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -110,7 +120,7 @@ async def send(delivery: WebhookDelivery, endpoint: WebhookEndpoint, secret: str
         # The status is the answer: the body is not read (a receiver trickling or sending a huge one cannot hold
         # the worker), and the whole attempt has a deadline (nor can one trickling its headers).
         async with asyncio.timeout(ATTEMPT_SECONDS), \
-                httpx.AsyncClient(timeout=TIMEOUT_SECONDS, follow_redirects=False, trust_env=False) as client, \
+                httpx2.AsyncClient(timeout=TIMEOUT_SECONDS, follow_redirects=False, trust_env=False) as client, \
                 client.stream("POST", target, content=delivery.body.encode(), headers=headers, extensions=extensions) as response:
             status = response.status_code
         error = None if 200 <= status < 300 else f"HTTP {status}"
@@ -120,7 +130,7 @@ async def send(delivery: WebhookDelivery, endpoint: WebhookEndpoint, secret: str
                        duration_ms=int((time.monotonic() - started) * 1000))
     except Refused as refused:
         return Attempt(at=time.time(), error=str(refused)[:300], duration_ms=int((time.monotonic() - started) * 1000))
-    except (httpx.HTTPError, OSError, ValueError) as exc:
+    except (httpx2.HTTPError, OSError, ValueError) as exc:
         return Attempt(at=time.time(), error=f"{type(exc).__name__}: {exc}"[:300], duration_ms=int((time.monotonic() - started) * 1000))
 
 
@@ -133,9 +143,9 @@ async def record(delivery: WebhookDelivery, attempt: Attempt, first_wait: float,
     claimed_until = delivery.next_attempt_at
     delivery.attempts = [*delivery.attempts, attempt]
     if attempt.error is None:
-        delivery.status, delivery.delivered_at = "delivered", attempt.at
+        delivery.status, delivery.delivered_at, delivery.finished_at = "delivered", attempt.at, attempt.at
     elif len(delivery.attempts) >= MAX_ATTEMPTS or final:
-        delivery.status = "failed"
+        delivery.status, delivery.finished_at = "failed", attempt.at
     else:
         delivery.next_attempt_at = attempt.at + backoff(len(delivery.attempts), first_wait)
     await WebhookDelivery.get_pymongo_collection().replace_one(

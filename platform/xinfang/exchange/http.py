@@ -85,6 +85,22 @@ async def disable_webhook(tenant_slug, endpoint_id):
     return webhooks.endpoint_view(await webhooks.do_disable_endpoint(current_tenant(), current_principal(), endpoint_id))
 
 
+class RotateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    grace_hours: int | None = None
+
+
+@exchange_api_bp.post("/webhooks/<endpoint_id>/rotate")
+@requires(Permission.EXCHANGE_MANAGE)
+@document_request(RotateIn)
+async def rotate_webhook(tenant_slug, endpoint_id):
+    """A new signing secret in place, shown once; the old one still signs for ``grace_hours`` (default 24, 0-168)."""
+    body = await parse_body(RotateIn)
+    endpoint, secret = await webhooks.do_rotate_secret(current_tenant(), current_app.extensions["xinfang.keyring"], current_principal(),
+                                                       endpoint_id, grace=webhooks.grace_hours(body.grace_hours))
+    return {**webhooks.endpoint_view(endpoint), "secret": secret}, 200, NO_STORE
+
+
 @exchange_api_bp.get("/webhooks/<endpoint_id>/deliveries")
 @requires(Permission.EXCHANGE_MANAGE)
 async def list_deliveries(tenant_slug, endpoint_id):

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from beanie.odm.utils.parsing import parse_obj
 from pymongo import DESCENDING
+from quart import url_for
 from pymongo.errors import DuplicateKeyError
 from werkzeug.datastructures import MultiDict
 
@@ -21,7 +22,7 @@ from ..forms.models import FormVersion
 from ..forms.rendering import parse_form
 from ..forms.service import list_forms
 from ..petitions.models import Petition
-from ..petitions.service import check_submission_key, do_submit_petition, petition_workflow
+from ..petitions.service import Upload, check_submission_key, do_submit_petition, petition_workflow
 from ..store.scoped import TenantScope, parse_object_id
 from ..tenancy.context import TenantContext
 from ..tenancy.service import get_tenant
@@ -39,8 +40,11 @@ def client_submission_key(client: ApiClient, key: str | None) -> str | None:
 
 
 async def do_file_request(ctx: TenantContext, keyring: KeyRing, client: ApiClient, form: FormVersion, fields: MultiDict,
-                          idempotency_key: str | None = None) -> tuple[Petition, str]:
-    """One Open311 POST: the petition (through the citizens' path) and its receipt; a 422 names each bad field."""
+                          idempotency_key: str | None = None, media: Upload | None = None) -> tuple[Petition, str]:
+    """One Open311 POST: the petition (through the citizens' path) and its receipt; a 422 names each bad field.
+
+    ``media``: a file sent with the request (already checked by its bytes), kept as the petition's attachment like a
+    citizen's upload; the request's ``media_url`` then names where the tenant's staff open it (never public)."""
     schema = form.json_schema
     given, _ = open311.attributes_of(fields)
     unknown = open311.unknown_attributes(schema, given)
@@ -50,9 +54,11 @@ async def do_file_request(ctx: TenantContext, keyring: KeyRing, client: ApiClien
     answers = parse_form(schema, open311.standard_answers(schema, fields, given))
     petition, receipt = await do_submit_petition(ctx, keyring, form, answers=answers,
                                                  anonymous=not open311.identity_given(schema, answers),
+                                                 uploads=[media] if media else [],
                                                  idempotency_key=client_submission_key(client, idempotency_key))
     row = Open311Request(id=petition.id, tenant_id=ctx.tenant_id, client_id=str(client.id), petition_id=str(petition.id),
-                         number=petition.number, service_code=form.key, requested_at=petition.created_at.timestamp(), **where)
+                         number=petition.number, service_code=form.key, requested_at=petition.created_at.timestamp(),
+                         media_attachment_id=petition.attachment_ids[0] if media and petition.attachment_ids else None, **where)
     try:
         await ctx.scope.repo(Open311Request).insert(row)
     except DuplicateKeyError:
@@ -116,6 +122,7 @@ async def _views(ctx: TenantContext, rows: list[Open311Request], statuses: set[s
     petitions = {str(doc["_id"]): parse_obj(Petition, doc) for doc in raw}
     names = {form.key: form.title()["zh"] for form in await list_forms(ctx.scope)}
     agencies: dict[str, str | None] = {}
+    slugs: dict[str, str] = {}
     out = []
     for row in rows:
         petition = petitions.get(row.petition_id)
@@ -124,9 +131,13 @@ async def _views(ctx: TenantContext, rows: list[Open311Request], statuses: set[s
         if petition.tenant_id not in agencies:
             holder = await get_tenant(petition.tenant_id)
             agencies[petition.tenant_id] = holder.name.zh if holder else None
+            slugs[petition.tenant_id] = holder.slug if holder else ctx.tenant.slug
         workflow = await petition_workflow(TenantScope(petition.tenant_id), petition)
         view = open311.request_view(petition, workflow, row, service_name=names.get(row.service_code, row.service_code),
                                     agency=agencies[petition.tenant_id], tenant_zone=ctx.tenant.settings.time_zone)
+        if row.media_attachment_id:  # the file sent: where the holding body's staff open it (their login; never public)
+            view["media_url"] = url_for("petitions.download_attachment", tenant_slug=slugs[petition.tenant_id],
+                                        petition_id=row.petition_id, attachment_id=row.media_attachment_id, _external=True)
         if not statuses or view["status"] in statuses:
             out.append(view)
     return out

@@ -55,7 +55,8 @@ class Open311Request(TenantDocument):
     address_id: str | None = None
     lat: float | None = None
     long: float | None = None
-    media_url: str | None = None
+    media_url: str | None = None  # a link the client sent (never fetched)
+    media_attachment_id: str | None = None  # a file the client sent: the petition's attachment (staff-only download)
 
     class Settings:
         name = "exchange_open311_requests"
@@ -73,6 +74,12 @@ class WebhookEndpoint(TenantDocument):
     url: str
     events: list[str] = Field(default_factory=list)
     secret_sealed: str
+    # After a rotation the old secret still signs (a second signature in the header) until ``previous_until``
+    # (epoch seconds), so receivers can switch over without losing a delivery.
+    previous_secret_sealed: str | None = None
+    previous_until: float | None = None
+    rotated_at: float | None = None
+    rotated_by_name: str = ""
     active: bool = True
     created_by: IdRef | None = None
     created_by_name: str = ""
@@ -102,10 +109,12 @@ class WebhookDelivery(TenantDocument):
     attempts: list[Attempt] = Field(default_factory=list)
     next_attempt_at: float
     delivered_at: float | None = None
+    finished_at: float | None = None  # delivered or failed for good: the retention sweep deletes it some days after
 
     class Settings:
         name = "exchange_webhook_deliveries"
         indexes = [
             IndexModel([("status", ASCENDING), ("next_attempt_at", ASCENDING)]),
+            IndexModel([("status", ASCENDING), ("finished_at", ASCENDING)]),
             IndexModel([("tenant_id", ASCENDING), ("endpoint_id", ASCENDING), ("created_at", DESCENDING)]),
         ]

@@ -2,7 +2,8 @@
 form's fields as attributes, a service request is a petition filed through the citizens' own path
 (``petitions.service.do_submit_petition``: the same validation, sealing, receipt and events).
 
-Spec: https://wiki.open311.org/GeoReport_v2 (JSON only here). What is ours, not the spec's, is said where it is.
+Spec: https://wiki.open311.org/GeoReport_v2 (the answers are built here once and sent as JSON or, by open311_xml.py, as
+the spec's XML). What is ours, not the spec's, is said where it is.
 """
 
 from __future__ import annotations
@@ -41,8 +42,8 @@ _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
 
 def attribute_fields(schema: dict) -> list[tuple[str, Field, bool]]:
-    """(code, field, required) for every field a client can answer: dotted paths into groups; files left out
-    (media are links in Open311: ``media_url`` is kept, never fetched)."""
+    """(code, field, required) for every field a client can answer: dotted paths into groups; file fields left out
+    (a request's one file is its ``media`` upload, or a ``media_url`` link, kept and never fetched)."""
     out = []
     required_groups: dict[str, bool] = {"": True}
     for path, f, _ in walk_fields(read_form(schema)):

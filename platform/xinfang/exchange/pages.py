@@ -4,6 +4,7 @@ once, disable) and each endpoint's delivery log. Work without JavaScript; words,
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 
 from quart import Blueprint, current_app, request, url_for
@@ -80,7 +81,9 @@ async def revoke_client_submit(tenant_slug, client_id):
 
 async def _webhooks_page(status: int = 200, *, errors=None, values=None, new_secret=None, notice=None):
     endpoints = await webhooks.list_endpoints(current_tenant())
-    return await staff_page("admin/exchange_webhooks.html", status, endpoints=endpoints, events=webhooks.EVENTS, errors=errors or {},
+    now = time.time()
+    grace = {str(e.id): _moment(e.previous_until) for e in endpoints if e.previous_until and e.previous_until > now}
+    return await staff_page("admin/exchange_webhooks.html", status, endpoints=endpoints, events=webhooks.EVENTS, grace=grace, errors=errors or {},
                             values=values or {}, new_secret=new_secret, notice=notice)
 
 
@@ -109,6 +112,19 @@ async def add_webhook_submit(tenant_slug):
 async def disable_webhook_submit(tenant_slug, endpoint_id):
     endpoint = await webhooks.do_disable_endpoint(current_tenant(), current_principal(), endpoint_id)
     return await _webhooks_page(notice={"zh": f"已停用“{endpoint.name}”，不再向它推送。", "en": f"“{endpoint.name}” is disabled: nothing more is sent to it."})
+
+
+@exchange_pages_bp.post("/webhooks/<endpoint_id>/rotate")
+@requires(Permission.EXCHANGE_MANAGE)
+async def rotate_webhook_submit(tenant_slug, endpoint_id):
+    form = await request.form
+    try:
+        endpoint, secret = await webhooks.do_rotate_secret(current_tenant(), current_app.extensions["xinfang.keyring"], current_principal(),
+                                                           endpoint_id, grace=webhooks.grace_hours(form.get("grace_hours")))
+    except (InvalidInput, Conflict) as refused:
+        return await _webhooks_page(refused.status, notice=next(iter(refused.fields.values())) if refused.fields else refused.message)
+    return await _webhooks_page(new_secret={"name": endpoint.name, "secret": secret, "rotated": True,
+                                            "previous_until": _moment(endpoint.previous_until)})
 
 
 @exchange_pages_bp.get("/webhooks/<endpoint_id>/deliveries")

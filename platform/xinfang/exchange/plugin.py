@@ -51,9 +51,14 @@ async def xinfang_handle_event(event, tenant, config):
 
 @hookimpl
 async def xinfang_sweep(now, runtime):
-    """Webhook deliveries that are due (first tries whose message was lost, retries after their back-off)."""
-    from .tasks import DELIVER, due_deliveries
+    """Webhook deliveries that are due (first tries whose message was lost, retries after their back-off), and old
+    finished delivery rows deleted (tasks.prune_deliveries: one indexed delete)."""
+    from .tasks import DELIVER, KEEP_DAYS, due_deliveries, prune_deliveries
 
+    keep = runtime.settings.webhook_delivery_keep_days if runtime is not None else KEEP_DAYS
+    pruned = await prune_deliveries(time.time(), keep)
+    if pruned:
+        log.info("webhook deliveries: %d old rows deleted", pruned)
     due = await due_deliveries(time.time())
     if due and runtime is not None:
         await runtime.send(DELIVER, [due])

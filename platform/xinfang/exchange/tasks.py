@@ -14,6 +14,7 @@ log = logging.getLogger(__name__)
 
 DELIVER = "xinfang.exchange.deliver"
 DUE_BATCH = 200  # deliveries one sweep hands over
+KEEP_DAYS = 30  # delivered and failed deliveries are kept this long (the default of Settings.webhook_delivery_keep_days), then deleted
 
 
 def _settings():
@@ -25,7 +26,7 @@ def _settings():
 async def deliver(delivery_ids: list[str], settings=None) -> dict[str, str]:
     """Try each due delivery once (claimed first: two workers never send one delivery at once)."""
     from ..notifications.service import process_keyring
-    from .webhooks import endpoint_secret
+    from .webhooks import endpoint_secret, previous_secret
 
     settings = settings or _settings()
     results = {}
@@ -40,11 +41,13 @@ async def deliver(delivery_ids: list[str], settings=None) -> dict[str, str]:
         else:
             try:
                 secret = await endpoint_secret(process_keyring(), endpoint)
+                previous = await previous_secret(process_keyring(), endpoint, time.time())
             except Exception:  # a secret that no longer opens (the platform key changed): say so, do not retry forever
                 log.exception("webhook endpoint %s: its signing secret cannot be opened", endpoint.id)
                 attempt, final = Attempt(at=time.time(), error="签名密钥无法读取，请重新添加推送地址 / the signing secret cannot be read; add the endpoint again"), True
             else:
-                attempt, final = await sender.send(delivery, endpoint, secret, allow_private=settings.webhook_allow_private_addresses), False
+                attempt, final = await sender.send(delivery, endpoint, secret, previous_secret=previous,
+                                                   allow_private=settings.webhook_allow_private_addresses), False
         done = await sender.record(delivery, attempt, settings.webhook_retry_seconds, final=final)
         results[delivery_id] = done.status
     return results
@@ -58,6 +61,17 @@ async def due_deliveries(now: float, limit: int = DUE_BATCH) -> list[str]:
     cursor = WebhookDelivery.get_pymongo_collection().find(
         {"status": {"$eq": "pending"}, "next_attempt_at": {"$lte": now}}, projection={"_id": 1}).limit(limit)
     return [str(doc["_id"]) async for doc in cursor]
+
+
+async def prune_deliveries(now: float, days: float = KEEP_DAYS) -> int:
+    """Delete the delivery rows finished (delivered, or failed for good) more than ``days`` ago, across tenants: one
+    delete on the (status, finished_at) index. Pending rows are never deleted, however old."""
+    from .models import WebhookDelivery
+
+    cutoff = now - max(days, 1.0) * 86400
+    done = await WebhookDelivery.get_pymongo_collection().delete_many(
+        {"status": {"$in": ["delivered", "failed"]}, "finished_at": {"$lt": cutoff}})
+    return done.deleted_count
 
 
 def register(celery_app, runtime) -> None:

@@ -575,7 +575,9 @@ async def do_start(scope: TenantScope, area: str, data: Any, *, actor: ConfigAct
     t = Target(area, key)
     schema_now, _, _ = await published(scope, t)
     if schema_now is not None or await find_draft(scope, t) is not None:
-        raise InvalidInput(fields={"key": {"zh": "已有这个标识的表单，请换一个", "en": "a form with this key exists already; choose another"}})
+        raise InvalidInput(fields={"key": {"zh": "已有这个标识的表单，请换一个", "en": "a form with this key exists already; choose another"}
+                                   if area == FORM_AREA else {"zh": "已有这个标识的档案材料类型，请换一个",
+                                                              "en": "an archive document type with this key exists already; choose another"}})
     if template:
         schema = templates[template]
     else:

@@ -46,7 +46,7 @@ def preview_of(schema: dict, example: dict, anonymous: bool, lang: str, checked:
 
 async def _page(area: str, status: int = 200, *, errors: dict | None = None, json_text: str | None = None,
                 focus: str | None = None, notice: str | None = None, start_values: dict | None = None,
-                lead: dict | None = None):
+                lead: dict | None = None, posted: dict | None = None):
     ctx = current_tenant()
     scope, lang = ctx.scope, current_lang()
     key = request.args.get("key") or None
@@ -55,7 +55,8 @@ async def _page(area: str, status: int = 200, *, errors: dict | None = None, jso
     context = {"area": area, "key": key, "focus": focus, "mode": mode, "errors": errors or {}, "lead": lead, "notice": notice or request.args.get("done"),
                "targets": await builder.list_targets(scope), "kind_words": builder.KIND_WORDS, "picker": builder.PICKER,
                "form_kinds": builder.FORM_KIND_WORDS, "templates": sorted(load_templates()), "start_values": start_values or {},
-               "width": "phone" if request.args.get("width") == "phone" else "desktop", "url": _url}
+               "width": "phone" if request.args.get("width") == "phone" else "desktop", "url": _url,
+               "posted": posted or {}}
     if key is not None:
         t = builder.target(area, key)
         draft, stored = await builder.open_draft(scope, t)
@@ -88,7 +89,8 @@ async def _step(area: str):
     try:
         _, focus = await builder.do_builder_step(current_tenant().scope, t, data, actor=_actor())
     except DomainError as refused:
-        return await _page(area, refused.status, errors=refused.fields or {}, lead=refused.message, focus=data.get("path") or None)
+        return await _page(area, refused.status, errors=refused.fields or {}, lead=refused.message, focus=data.get("path") or None,
+                           posted=data.to_dict() if data.get("op") == "field" else None)  # the field editor keeps what was typed
     anchor = f"#f-{focus.replace('.', '-')}" if focus else ""
     done = {"done": data.get("op")} if data.get("op") in ("remove", "undo") else {}
     return redirect(_url(area, t.key, **({"field": focus} if focus else {}), **done) + anchor, 303)

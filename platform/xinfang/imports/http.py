@@ -47,7 +47,7 @@ async def _run_page(run_id: str, *, errors: dict | None = None, status: int = 20
     return await staff_page("staff/import_run.html", status, run=run, form=form, targets=targets(form), samples=samples,
                             ignore=IGNORE, channels={c.value: CHANNEL_NAMES[c] for c in Channel}, states=RUN_STATE_WORDS,
                             running=run.state in service.RUNNING, can_import=run.state in (RunState.CHECKED, RunState.IMPORTED, RunState.FAILED),
-                            shown_errors=run.errors[:SHOWN_ERRORS], errors=errors or {})
+                            shown_errors=run.errors[:SHOWN_ERRORS], shown_limit=SHOWN_ERRORS, errors=errors or {})
 
 
 async def upload(ctx, principal):
@@ -91,7 +91,7 @@ async def start_import(ctx, principal, run_id):
 def progress_view(run) -> dict:
     return {"state": run.state.value, "state_words": RUN_STATE_WORDS[run.state], "running": run.state in service.RUNNING,
             "processed": run.processed, "total": run.total_rows, "valid": run.valid, "imported": run.imported,
-            "already": run.already, "invalid": run.invalid, "errors": len(run.errors), "message": run.message,
+            "already": run.already, "changed": run.changed, "invalid": run.invalid, "errors": len(run.errors), "message": run.message,
             "rows_per_second": run.rows_per_second}
 
 

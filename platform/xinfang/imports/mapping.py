@@ -25,6 +25,8 @@ SOURCE_ID = "_source_id"
 RECEIVED_ON = "_received_on"
 CHANNEL = "_channel"
 ANONYMOUS = "_anonymous"
+STATE = "_state"
+CLOSED_ON = "_closed_on"
 IGNORE = ""
 
 SPECIAL: dict[str, dict] = {
@@ -32,7 +34,13 @@ SPECIAL: dict[str, dict] = {
     RECEIVED_ON: {"zh": "收到日期（必选）", "en": "Date received (required)"},
     CHANNEL: {"zh": "渠道（来信、来访、来电、网上）", "en": "Channel (letter, visit, phone, online)"},
     ANONYMOUS: {"zh": "是否匿名（是、否）", "en": "Anonymous (yes, no)"},
+    STATE: {"zh": "原系统办理状态（如：已办结、办理中）", "en": "State in the old system (e.g. closed, in hand)"},
+    CLOSED_ON: {"zh": "办结日期", "en": "Date closed"},
 }
+# Words of a register's state column that mean the case is finished (besides the names of the workflow's final states),
+# and words that mean it is still open (it then starts where a new case starts, for staff to take it up).
+CLOSED_WORDS = {"办结", "已办结", "办毕", "已办毕", "结案", "已结案", "已结", "办理完毕", "完结", "已完结", "closed", "done", "finished"}
+OPEN_WORDS = {"办理中", "在办", "正在办理", "未办结", "未结", "待办", "待受理", "已登记", "open", "inprogress", "pending"}
 REQUIRED_SPECIAL = (SOURCE_ID, RECEIVED_ON)
 SKIPPED_KINDS = {"group", "file", "section", "identity_group"}
 
@@ -82,7 +90,8 @@ def guess(headings: list[str], form: FormVersion, saved: dict[str, str] | None =
                 by_words.setdefault(_norm(word), t.key)
     extra = {"编号": SOURCE_ID, "原编号": SOURCE_ID, "登记编号": SOURCE_ID, "id": SOURCE_ID, "来信日期": RECEIVED_ON,
              "来访日期": RECEIVED_ON, "收到日期": RECEIVED_ON, "登记日期": RECEIVED_ON, "留言时间": RECEIVED_ON, "渠道": CHANNEL,
-             "来源渠道": CHANNEL, "信访方式": CHANNEL, "匿名": ANONYMOUS}
+             "来源渠道": CHANNEL, "信访方式": CHANNEL, "匿名": ANONYMOUS, "办理状态": STATE, "状态": STATE, "办结情况": STATE,
+             "是否办结": STATE, "办结日期": CLOSED_ON, "结案日期": CLOSED_ON, "办结时间": CLOSED_ON}
     out = {}
     for heading in headings:
         if heading in saved:
@@ -124,6 +133,9 @@ class RowOutcome:
     anonymous: bool = True
     answers: dict = dataclasses.field(default_factory=dict)
     errors: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)  # (column, zh, en)
+    state: str | None = None  # the workflow's final state the register says the case reached; None: where new cases start
+    state_text: str = ""  # the register's own words for it
+    closed_on: date | None = None
 
 
 _DATE_PATTERNS = (
@@ -151,7 +163,7 @@ class RowReader:
     """Reads rows of one file under one mapping for one form (make once per run)."""
 
     def __init__(self, form: FormVersion, mapping: dict[str, str], headings: list[str], default_channel: Channel,
-                 zone: str, today: date):
+                 zone: str, today: date, workflow=None):
         self.form = form
         self.schema = form.json_schema
         self.headings = headings
@@ -162,6 +174,8 @@ class RowReader:
         self.default_channel = default_channel
         self.zone = ZoneInfo(zone)
         self.today = today
+        self.final_states = final_states(workflow) if workflow is not None else {}
+        self.closed_state = closed_state(workflow) if workflow is not None else None
 
     def read(self, number: int, cells: list[str]) -> RowOutcome:
         row = dict(zip(self.headings, cells))
@@ -170,6 +184,7 @@ class RowReader:
         given_identity = False
         unread: set[str] = set()  # fields whose words fit no value: said once, not again as "required"
         anonymous_said: bool | None = None
+        state_cell = closed_cell = None
         for heading, target in self.mapping.items():
             text = row.get(heading, "").strip()
             if target == SOURCE_ID:
@@ -186,6 +201,10 @@ class RowReader:
                                            f"channel '{text[:20]}' is not recognised (letter, visit, phone or online)"))
                     else:
                         out.channel = channel
+            elif target == STATE:
+                state_cell = (heading, text)
+            elif target == CLOSED_ON:
+                closed_cell = (heading, text)
             elif target == ANONYMOUS:
                 if text:
                     anonymous_said = _yes_no(text)
@@ -198,6 +217,7 @@ class RowReader:
                 else:
                     submitted.setlist(target, value)
                     given_identity = given_identity or target in self.identity
+        self._state(out, state_cell, closed_cell)
         out.anonymous = anonymous_said if anonymous_said is not None else not given_identity
         out.answers = parse_form(self.schema, submitted)
         for error in validate_submission(self.schema, out.answers, anonymous=out.anonymous):
@@ -226,6 +246,47 @@ class RowReader:
             out.errors.append((heading, "收到日期不能早于2000年", "the date received cannot be before 2000"))
         else:
             out.received_on = day
+
+    def _state(self, out: RowOutcome, state_cell: tuple[str, str] | None, closed_cell: tuple[str, str] | None) -> None:
+        """The register's state and closing date -> the workflow state the case is imported in. A closed case (its state
+        says so, or only a closing date is given) goes to the workflow's final state with its closing date, so an old
+        closed case is not overdue; an open one starts where new cases start. A closed case needs its closing date."""
+        state_heading, state_text = state_cell or ("", "")
+        closed_heading, closed_text = closed_cell or ("", "")
+        if closed_text:
+            day = read_date(closed_text)
+            if day is None:
+                out.errors.append((closed_heading, f"日期“{closed_text[:20]}”无法识别（例：2024-03-05）",
+                                   f"the date '{closed_text[:20]}' cannot be read (e.g. 2024-03-05)"))
+                return
+            if day > self.today:
+                out.errors.append((closed_heading, "办结日期不能晚于今天", "the date closed cannot be in the future"))
+                return
+            if out.received_on and day < out.received_on:
+                out.errors.append((closed_heading, "办结日期不能早于收到日期", "the date closed cannot be before the date received"))
+                return
+            out.closed_on = day
+        word = _norm(state_text)
+        if not word:
+            if out.closed_on is not None and self.closed_state:  # only a closing date: the case is closed
+                out.state, out.state_text = self.closed_state, "办结"
+            return
+        if word in {_norm(w) for w in OPEN_WORDS}:
+            if out.closed_on is not None:
+                out.errors.append((closed_heading, f"状态“{state_text[:20]}”未办结，却填了办结日期",
+                                   f"the state '{state_text[:20]}' is not closed, yet a date closed is given"))
+            out.state_text = state_text[:40]
+            return
+        key = self.final_states.get(word) or (self.closed_state if word in {_norm(w) for w in CLOSED_WORDS} else None)
+        if key is None:
+            names = "、".join(sorted({"已办结", "办理中", *(w for w in self.final_states if not w.isascii())}))
+            out.errors.append((state_heading, f"状态“{state_text[:20]}”无法识别（可填：{names}）",
+                               f"the state '{state_text[:20]}' is not recognised (closed, in hand, or a final state's name)"))
+            return
+        if out.closed_on is None:
+            out.errors.append((closed_heading or state_heading, "已办结的信访件须填写办结日期", "a closed case needs its date closed"))
+            return
+        out.state, out.state_text = key, state_text[:40]
 
     def _field_value(self, out: RowOutcome, heading: str, f: Field, text: str) -> list[str] | None:
         """The text(s) a page would send for this field; None (with an error noted) when the words fit no value."""
@@ -262,6 +323,24 @@ class RowReader:
         if f.json_type in ("integer", "number"):
             return [text.replace(",", "").replace("，", "")]
         return [text]
+
+
+def final_states(workflow) -> dict[str, str]:
+    """The workflow's final states by their words (key, Chinese and English names, normalised) -> key."""
+    out = {}
+    for state in workflow.states:
+        if state.terminal:
+            for word in (state.key, state.name.zh, state.name.en):
+                if word:
+                    out.setdefault(_norm(word), state.key)
+    return out
+
+
+def closed_state(workflow) -> str | None:
+    """The final state a register's 已办结 means: the one keyed ``closed``, else one named 办结, else the first final one."""
+    finals = [s for s in workflow.states if s.terminal]
+    return next((s.key for s in finals if s.key == "closed"), None) or \
+        next((s.key for s in finals if "办结" in (s.name.zh or "")), None) or (finals[0].key if finals else None)
 
 
 def _choice(f: Field, text: str) -> str | None:

@@ -54,6 +54,14 @@ class RowError(BaseModel):
     en: str
 
 
+class RowChange(BaseModel):
+    row: int
+    source_id: str
+    fields_zh: str  # 标题、反映内容、办理状态
+    fields_en: str
+    petition_number: str = ""
+
+
 class ImportRun(TenantDocument):
     """One uploaded file, its mapping and the outcome of its dry run and real run. The file is kept (bytes, capped)
     so the runs read exactly what was uploaded; a run started again reads it again and skips what is imported."""
@@ -72,9 +80,11 @@ class ImportRun(TenantDocument):
     processed: int = 0  # rows done in the current run (the progress bar)
     valid: int = 0  # rows that pass (dry run) or were imported / already there (real run)
     imported: int = 0  # petitions this run stored
-    already: int = 0  # rows whose source id was imported before (skipped)
+    already: int = 0  # rows whose source id was imported before, unchanged (skipped)
+    changed: int = 0  # rows imported before whose content changed in the file: to update (dry run) / updated (real run)
     invalid: int = 0  # rows with errors (never imported)
     errors: list[RowError] = Field(default_factory=list)  # capped at MAX_LISTED_ERRORS
+    changes: list[RowChange] = Field(default_factory=list)  # the rows 将更新 / 已更新 and their changed fields (capped too)
     errors_cut: bool = False
     message: dict | None = None  # {"zh", "en"} when the task stopped
     started_by: IdRef | None = None
@@ -99,6 +109,13 @@ class ImportedRow(TenantDocument):
     source_id: str
     petition_id: IdRef
     run_id: IdRef
+    # What the register said last (an update compares with it): the final state it was imported in (None: where new
+    # cases start), its closing date, and a keyed digest of the identity (never the identity). None on rows imported
+    # before these were kept: their identity is not compared.
+    state: str | None = None
+    closed_on: str | None = None
+    identity_digest: str | None = None
+    updated_run_id: IdRef | None = None
 
     class Settings:
         name = "imported_rows"

@@ -2,7 +2,7 @@
 run itself (``execute_run``, in a worker), the only code that writes imported petitions.
 
 Exactly once: each row's petition is registered through ``petitions.service.do_submit_petition`` under an
-idempotency key derived from (source, the source's own id), so its id and receipt follow from the tenant, the
+idempotency key derived from (source, the source's own id), so its id follows from the tenant, the
 source and the row: a second run, a run resumed after a crash, or two runs at once meet the first petition (a
 duplicate ``_id``) and store nothing new. The petition with its ``petition.submitted`` event is one write, so a row
 is either wholly imported or not at all. The ledger row (``ImportedRow``, unique on tenant + source + source id) is
@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import time as clock
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time as dtime, timedelta
 from zoneinfo import ZoneInfo
 
 from beanie.odm.utils.dump import get_dict
@@ -26,23 +27,30 @@ from ..audit.service import do_append_audit
 from ..auth.principal import Principal
 from ..crypto import KeyRing
 from ..errors import Conflict, DomainError, InvalidInput, NotFound
-from ..events import insert_new
+from ..events import DomainEvent, carry, hand_over_carried, insert_new
+from ..forms.reading import path_labels, read_form
 from ..forms.service import require_form
-from ..petitions.models import Channel, Petition
-from ..petitions.service import SubmissionKey, do_submit_petition
+from ..petitions.models import CHANNEL_NAMES, Channel, Petition, Step
+from ..petitions.service import (SubmissionKey, _subject_of, _title_of, do_submit_petition, identity_keys,
+                                 petitioner_key)
+from ..petitions.workflow_versions import current_workflow
 from ..store.documents import deterministic_id, utcnow
 from ..store.scoped import parse_object_id
 from ..tenancy.context import TenantContext
 from .mapping import IGNORE, RowReader, guess, mapping_problems
-from .models import ImportedRow, ImportRun, ImportSource, RowError, RunState
+from .models import ImportedRow, ImportRun, ImportSource, RowChange, RowError, RunState
 from .reading import read_table
 
 MAX_LISTED_ERRORS = 2000
 BATCH = 25  # rows between two progress reports
 ERRORS_EVERY = 8  # batches between two writes of the list of problems
-PARALLEL = 4  # petitions registered at once (their receipt hashes run in threads)
+PARALLEL = 4  # petitions registered at once
+# Imported rows get no receipt (do_submit_petition(with_receipt=False)): an old register's petitioner was never given
+# one and nobody is ever shown one, so the slow argon2 hash (20-40 ms of CPU a row) is not spent on it.
 STALE_SECONDS = 300  # a running run silent this long lost its task: the sweep sends it again
 SYSTEM_ACTOR = "system"  # the first step's actor: analytics reads such a petition as imported (facts._source)
+IMPORTED_STATE = "imported_state"  # the step that puts an imported case in the state its register gives (已办结)
+IMPORT_UPDATED = "import_updated"  # the step that records an update from a later file (with the values before)
 
 RUNNING = (RunState.CHECKING, RunState.IMPORTING)
 
@@ -171,7 +179,8 @@ async def do_start(ctx: TenantContext, principal: Principal, run: ImportRun, *, 
     state = RunState.IMPORTING if real else RunState.CHECKING
     changed = await ctx.scope.repo(ImportRun).update_one(
         {"_id": run.id, "revision": run.revision},
-        {"$set": {"state": state.value, "processed": 0, "valid": 0, "imported": 0, "already": 0, "invalid": 0, "errors": [],
+        {"$set": {"state": state.value, "processed": 0, "valid": 0, "imported": 0, "already": 0, "changed": 0, "invalid": 0,
+                  "errors": [], "changes": [],
                   "errors_cut": False, "message": None, "claimed_by": None, "run_started_at": now, "progress_at": now,
                   "run_finished_at": None, "started_by": principal.account_id,
                   "started_by_name": principal.display_name or principal.username}, "$inc": {"revision": 1}})
@@ -211,11 +220,14 @@ async def execute_run(ctx: TenantContext, keyring: KeyRing, run_id: str, real: b
 
 async def _execute(ctx: TenantContext, keyring: KeyRing, run: ImportRun, real: bool, started: float, settle: Settle | None) -> None:
     form = await require_form(ctx.scope, run.form_key)
+    _, workflow = await current_workflow(ctx.scope, fresh=True)
     headings, rows = read_table(run.filename, run.data)
     zone = ctx.tenant.settings.time_zone
-    reader = RowReader(form, run.mapping, headings, Channel(run.default_channel), zone, utcnow().astimezone(ZoneInfo(zone)).date())
-    counts = {"processed": 0, "valid": 0, "imported": 0, "already": 0, "invalid": 0}
+    reader = RowReader(form, run.mapping, headings, Channel(run.default_channel), zone, utcnow().astimezone(ZoneInfo(zone)).date(),
+                       workflow)
+    counts = {"processed": 0, "valid": 0, "imported": 0, "already": 0, "changed": 0, "invalid": 0}
     errors: list[RowError] = []
+    changes: list[RowChange] = []
     first_row: dict[str, int] = {}
     written = 0
     for start in range(0, len(rows), BATCH):
@@ -228,8 +240,18 @@ async def _execute(ctx: TenantContext, keyring: KeyRing, run: ImportRun, real: b
                 else:
                     first_row[outcome.source_id] = outcome.row
         good = [o for o in outcomes if not o.errors]
-        there = await _already_imported(ctx, keyring, run.source, [o.source_id for o in good])
-        fresh = [o for o in good if o.source_id not in there]
+        before = await _imported_before(ctx, keyring, run.source, [o.source_id for o in good])
+        fresh = [o for o in good if o.source_id not in before]
+        differ = []
+        for outcome in good:
+            if outcome.source_id in before:
+                doc, ledger = before[outcome.source_id]
+                found = _changes(ctx, keyring, form, run.source, outcome, doc, ledger) if doc is not None else []
+                blocked = _blocked(ctx, workflow, doc, ledger, outcome, found) if found else None
+                if blocked is not None:  # said by the dry run too, not only when the real run meets it
+                    outcome.errors.append(("", blocked["zh"], blocked["en"]))
+                elif found:
+                    differ.append((outcome, doc, ledger, found))
         if real and fresh:
             results = await _register_all(ctx, keyring, run, form, fresh)
             for outcome, refused in zip(fresh, results):
@@ -237,9 +259,22 @@ async def _execute(ctx: TenantContext, keyring: KeyRing, run: ImportRun, real: b
                     outcome.errors.append(("", refused["zh"], refused["en"]))
             if settle is not None:
                 await settle([r for r in results if isinstance(r, str)])
-            good = [o for o in outcomes if not o.errors]
             counts["imported"] += sum(1 for o in fresh if not o.errors)
-        counts["already"] += len(there)
+        if real and differ:
+            for outcome, doc, ledger, found in differ:
+                refused = await _update(ctx, keyring, run, form, workflow, outcome, doc, ledger, found)
+                if refused is not None:
+                    outcome.errors.append(("", refused["zh"], refused["en"]))
+            if settle is not None:  # the updates' events (search re-indexes, analytics recounts) a batch at a time
+                await settle([str(doc["_id"]) for outcome, doc, *_ in differ if not outcome.errors])
+        for outcome, doc, _, found in differ:
+            if not outcome.errors and len(changes) < MAX_LISTED_ERRORS:
+                changes.append(RowChange(row=outcome.row, source_id=outcome.source_id, petition_number=doc.get("number", ""),
+                                         fields_zh="、".join(f[1] for f in found), fields_en=", ".join(f[2] for f in found)))
+        good = [o for o in outcomes if not o.errors]
+        changed = sum(1 for o, *_ in differ if not o.errors)
+        counts["changed"] += changed
+        counts["already"] += sum(1 for o in good if o.source_id in before) - changed
         counts["valid"] += len(good)
         counts["invalid"] += len(outcomes) - len(good)
         counts["processed"] += len(outcomes)
@@ -249,6 +284,8 @@ async def _execute(ctx: TenantContext, keyring: KeyRing, run: ImportRun, real: b
         if written < min(len(errors), MAX_LISTED_ERRORS) and (start // BATCH % ERRORS_EVERY == 0 or start + BATCH >= len(rows)):
             written = min(len(errors), MAX_LISTED_ERRORS)  # the list now and then, and whole at the end (not every batch)
             progress |= {"errors": [e.model_dump() for e in errors[:written]], "errors_cut": len(errors) > MAX_LISTED_ERRORS}
+        if changes and (start // BATCH % ERRORS_EVERY == 0 or start + BATCH >= len(rows)):
+            progress["changes"] = [c.model_dump() for c in changes]
         await ctx.scope.repo(ImportRun).update_one({"_id": run.id}, {"$set": progress})
     elapsed = max(clock.monotonic() - started, 1e-6)
     await _finish(ctx, run, RunState.IMPORTED if real else RunState.CHECKED, rows_per_second=round(len(rows) / elapsed, 1))
@@ -279,36 +316,205 @@ async def _finish(ctx: TenantContext, run: ImportRun, state: RunState, *, messag
     await ctx.scope.repo(ImportRun).update_one({"_id": run.id}, {"$set": fields})
 
 
-async def _already_imported(ctx: TenantContext, keyring: KeyRing, source: str, source_ids: list[str]) -> set[str]:
-    """The source ids whose petition exists (by its derived id, wherever the case went since) or whose ledger row does."""
+async def _imported_before(ctx: TenantContext, keyring: KeyRing, source: str,
+                           source_ids: list[str]) -> dict[str, tuple[dict | None, ImportedRow | None]]:
+    """The source ids imported before: their petition (by its derived id, wherever the case went since) and ledger row."""
     if not source_ids:
-        return set()
+        return {}
     ids = {SubmissionKey(keyring, ctx.tenant_id, submission_key(source, sid)).petition_id: sid for sid in source_ids}
-    found = {ids[doc["_id"]] async for doc in Petition.get_pymongo_collection().find({"_id": {"$in": list(ids)}}, projection={"_id": 1})}
-    ledger = {row.source_id for row in await ctx.scope.repo(ImportedRow).find({"source": source, "source_id": {"$in": source_ids}}).to_list()}
-    return found | ledger
+    docs = {ids[doc["_id"]]: doc async for doc in Petition.get_pymongo_collection().find({"_id": {"$in": list(ids)}})}
+    ledger = {row.source_id: row for row in await ctx.scope.repo(ImportedRow).find({"source": source, "source_id": {"$in": source_ids}}).to_list()}
+    return {sid: (docs.get(sid), ledger.get(sid)) for sid in set(docs) | set(ledger)}
+
+
+def identity_digest(keyring: KeyRing, ctx: TenantContext, source: str, source_id: str, identity: dict) -> str:
+    """A keyed digest of a row's identity values: tells a later file's change without keeping the identity."""
+    return keyring.submission_digest("import identity", ctx.tenant_id, submission_key(source, source_id),
+                                     json.dumps(identity, ensure_ascii=False, sort_keys=True, default=str)).hex()
+
+
+def _plain(value) -> str:
+    return "" if value in (None, "", [], {}) else json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def _changes(ctx: TenantContext, keyring: KeyRing, form, source: str, outcome, doc: dict,
+             ledger: ImportedRow | None) -> list[tuple[str, str, str]]:
+    """(key, zh, en) of what a row imported before says differently now: the form's fields (compared with the
+    petition), the date received, channel, anonymity, the identity (by its digest) and the register's state."""
+    secret = identity_keys(form.json_schema)
+    model = read_form(form.json_schema)
+    public = {k: v for k, v in outcome.answers.items() if k not in secret}
+    old = doc.get("answers") or {}
+    found = []
+    for key in sorted(set(public) | set(old)):
+        if _plain(public.get(key)) != _plain(old.get(key)):
+            zh, en = path_labels(model, key)
+            found.append((key, zh or key, en or key))
+    if outcome.received_on and outcome.received_on.isoformat() != doc.get("received_on"):
+        found.append(("_received_on", "收到日期", "date received"))
+    if outcome.channel.value != doc.get("channel"):
+        found.append(("_channel", "渠道", "channel"))
+    if bool(outcome.anonymous) != bool(doc.get("anonymous")):
+        found.append(("_anonymous", "是否匿名", "anonymous"))
+    identity = {k: v for k, v in outcome.answers.items() if k in secret}
+    if ledger is not None and ledger.identity_digest and \
+            ledger.identity_digest != identity_digest(keyring, ctx, source, outcome.source_id, identity):
+        found.append(("_identity", "信访人身份信息", "the petitioner's identity"))
+    said = (ledger.state, ledger.closed_on) if ledger is not None else (None, None)
+    if (outcome.state, outcome.closed_on.isoformat() if outcome.closed_on and outcome.state else None) != said:
+        found.append(("_state", "办理状态", "state"))
+    return found
+
+
+def _short(value) -> str:
+    text = value if isinstance(value, str) else _plain(value)
+    return (text[:200] + "…") if len(text) > 200 else (text or "（空）")
+
+
+def _closing_step(ctx: TenantContext, actor: Principal, petition: Petition, outcome, now: datetime) -> Step:
+    """Dated the day the register says it closed (noon, the tenant's zone): analytics counts it closed that day, and
+    closed late only if that day is after its time limit; the timeline shows when it really closed."""
+    closed_at = datetime.combine(outcome.closed_on, dtime(12, 0), ZoneInfo(ctx.tenant.settings.time_zone)).astimezone(UTC)
+    return Step(at=min(closed_at, now), tenant_id=ctx.tenant_id, actor=SYSTEM_ACTOR, actor_name=actor.display_name, action=IMPORTED_STATE,
+                from_state=petition.state, to_state=outcome.state, public=False,
+                fields={"state_in_source": outcome.state_text, "closed_on": outcome.closed_on.isoformat()})
+
+
+def _close_as_imported(ctx: TenantContext, actor: Principal, petition: Petition, outcome, now: datetime) -> None:
+    """The register says the case was closed (on ``outcome.closed_on``): its final state, no running time limit (so
+    not overdue), the step recorded as imported. The time limit that ran stays as ``last_due_on`` (analytics)."""
+    petition.steps = [*petition.steps, _closing_step(ctx, actor, petition, outcome, now)]
+    # carried in the same write: analytics recounts it closed, search re-indexes it (any petition.* event does)
+    carry(petition, DomainEvent("petition.import_closed", ctx.tenant_id, str(petition.id),
+                                {"state": outcome.state, "closed_on": outcome.closed_on.isoformat()}), now)
+    petition.last_due_on = petition.due_on or petition.last_due_on
+    petition.state, petition.due_on, petition.due_rule, petition.overdue = outcome.state, None, None, False
+
+
+# A petition changed under the import every time it tried to write it (each write is versioned, a few tries).
+PETITION_BUSY = {"zh": "信访件正被同时修改，请重新运行导入", "en": "the petition was being changed at the same moment; run the import again"}
+
+
+async def _put_in_register_state(ctx: TenantContext, actor: Principal, petition_id, outcome) -> None:
+    """A just-imported petition moved to the state its register gives (read, change, versioned replace; a few tries)."""
+    repo = ctx.scope.repo(Petition)
+    for _ in range(6):
+        petition = await repo.get(petition_id)
+        if petition is None or petition.state == outcome.state:
+            return
+        _close_as_imported(ctx, actor, petition, outcome, utcnow())
+        if await repo.replace_versioned(petition):
+            await hand_over_carried(petition)
+            return
+    raise Conflict(PETITION_BUSY)
+
+
+def _blocked(ctx: TenantContext, workflow, doc: dict, ledger: ImportedRow | None, outcome, found) -> dict | None:
+    """Why a changed row cannot update its petition (said in the dry run already), or None."""
+    if doc.get("tenant_id") != ctx.tenant_id:
+        return {"zh": "该信访件已转往其他单位办理，未按文件更新", "en": "the case has moved to another body; not updated"}
+    if any(key == "_state" for key, _, _ in found):
+        ledger_state = ledger.state if ledger is not None else None
+        if doc.get("state") != (ledger_state or workflow.initial):
+            return {"zh": "该信访件在平台上已有办理，不按文件更改，请人工核对",
+                    "en": "the case has been handled on the platform since; it is not changed from the file: check it by hand"}
+        if outcome.state is None and ledger_state is not None:
+            return {"zh": "文件改为未办结：已办结的信访件不会被重新打开，请人工核对",
+                    "en": "the file now says open: a closed case is not reopened by an import; check it by hand"}
+    return None
+
+
+async def _update(ctx: TenantContext, keyring: KeyRing, run: ImportRun, form, workflow, outcome, doc: dict,
+                  ledger: ImportedRow | None, found: list[tuple[str, str, str]]) -> dict | None:
+    """Bring a petition imported before in line with the row as the file says it now; the step keeps the values
+    before (identity excepted: it is resealed, never written out), the audit chain gets the change. None, or why not."""
+    keys = {key for key, _, _ in found}
+    repo = ctx.scope.repo(Petition)
+    actor = importer(ctx, run)
+    secret = identity_keys(form.json_schema)
+    public = {k: v for k, v in outcome.answers.items() if k not in secret}
+    identity = {k: v for k, v in outcome.answers.items() if k in secret}
+    for _ in range(6):
+        petition = await repo.get(doc["_id"])
+        if petition is None:
+            return {"zh": "找不到原先导入的信访件", "en": "the petition imported before is gone"}
+        blocked = _blocked(ctx, workflow, {"tenant_id": petition.tenant_id, "state": petition.state}, ledger, outcome, found)
+        if blocked is not None:  # staff moved it on since the dry run
+            return blocked
+        now = utcnow()
+        previous = [f"{zh}：{_short(petition.answers.get(key))}" for key, zh, _ in found if not key.startswith("_")]
+        if "_received_on" in keys:
+            previous.append(f"收到日期：{petition.received_on or '（空）'}")
+            petition.received_on, petition.received_zone = outcome.received_on.isoformat(), ctx.tenant.settings.time_zone
+        if "_channel" in keys:
+            previous.append(f"渠道：{CHANNEL_NAMES[petition.channel]['zh']}")
+            petition.channel = outcome.channel
+        if "_anonymous" in keys:
+            previous.append(f"是否匿名：{'是' if petition.anonymous else '否'}")
+            petition.anonymous = outcome.anonymous
+        if "_identity" in keys or "_anonymous" in keys:
+            petition.identity_sealed = await keyring.seal_record(ctx.tenant_id, str(petition.id), str(petition.id), identity) \
+                if identity else None
+            petition.petitioner_key = petitioner_key(keyring, identity)
+        petition.answers = public
+        petition.title, petition.subject_name = _title_of(public, form), _subject_of(public)
+        petition.steps = [*petition.steps, Step(
+            at=now, tenant_id=ctx.tenant_id, actor=SYSTEM_ACTOR, actor_name=actor.display_name, action=IMPORT_UPDATED,
+            public=False, fields={"changed": "、".join(zh for _, zh, _ in found),
+                                  **({"previous": "；".join(previous)[:4000]} if previous else {})})]
+        carry(petition, DomainEvent("petition.import_updated", ctx.tenant_id, str(petition.id),
+                                    {"fields": sorted(keys), "source": run.source}), now)
+        if "_state" in keys and outcome.state is not None:
+            _close_as_imported(ctx, actor, petition, outcome, now)
+        if await repo.replace_versioned(petition):
+            await hand_over_carried(petition)
+            break
+    else:
+        return PETITION_BUSY
+    await do_append_audit(actor_id=run.started_by or SYSTEM_ACTOR, actor_username=run.started_by_name or SYSTEM_ACTOR,
+                          action="petitions.import.update", purpose=f"批量导入 {run.source}：按文件更新"[:500], subject=str(petition.id),
+                          query={"source": run.source, "source_id": outcome.source_id, "run": str(run.id), "fields": sorted(keys)},
+                          tenant_ids=[ctx.tenant_id], result_count=1)
+    await _write_ledger(ctx, keyring, run, outcome, str(petition.id), secret, updated=True)
+    return None
+
+
+async def _write_ledger(ctx: TenantContext, keyring: KeyRing, run: ImportRun, outcome, petition_id: str, secret: set[str], *,
+                        updated: bool = False) -> None:
+    """The ledger row of a source row: which petition it became and what the register said (compared next time)."""
+    identity = {k: v for k, v in outcome.answers.items() if k in secret}
+    said = {"state": outcome.state, "closed_on": outcome.closed_on.isoformat() if outcome.closed_on and outcome.state else None,
+            "identity_digest": identity_digest(keyring, ctx, run.source, outcome.source_id, identity)}
+    row = ImportedRow(id=deterministic_id(ctx.tenant_id, "import", run.source, outcome.source_id), tenant_id=ctx.tenant_id,
+                      source=run.source, source_id=outcome.source_id, petition_id=petition_id, run_id=str(run.id), **said)
+    if updated:
+        said["updated_run_id"] = str(run.id)
+        if await ctx.scope.repo(ImportedRow).update_one({"_id": row.id}, {"$set": said}):
+            return
+    await insert_new(ImportedRow.get_pymongo_collection(), [get_dict(row, to_db=True)])
 
 
 async def _register_all(ctx: TenantContext, keyring: KeyRing, run: ImportRun, form, outcomes) -> list[dict | str]:
     """Register each row's petition (a few at once): its petition's id, or why it was refused."""
     gate = asyncio.Semaphore(PARALLEL)
     actor = importer(ctx, run)
+    secret = identity_keys(form.json_schema)
 
     async def one(outcome) -> dict | str:
         async with gate:
             try:
                 petition, _ = await do_submit_petition(
                     ctx, keyring, form, answers=outcome.answers, anonymous=outcome.anonymous, channel=outcome.channel,
-                    registered_by=actor, received_on=outcome.received_on,
+                    registered_by=actor, received_on=outcome.received_on, with_receipt=False,
                     idempotency_key=submission_key(run.source, outcome.source_id))
             except Conflict:
                 return {"zh": "这个原系统编号已经以不同的内容导入过，未再导入", "en": "this ID was imported before with other content; not imported again"}
             except InvalidInput as refused:
                 first = next(iter(refused.fields.values()), refused.message)
                 return {"zh": first["zh"], "en": first["en"]}
-            row = ImportedRow(id=deterministic_id(ctx.tenant_id, "import", run.source, outcome.source_id), tenant_id=ctx.tenant_id,
-                              source=run.source, source_id=outcome.source_id, petition_id=str(petition.id), run_id=str(run.id))
-            await insert_new(ImportedRow.get_pymongo_collection(), [get_dict(row, to_db=True)])
+            if outcome.state is not None:  # 已办结 in the register: closed here too, not overdue
+                await _put_in_register_state(ctx, actor, petition.id, outcome)
+            await _write_ledger(ctx, keyring, run, outcome, str(petition.id), secret)
             return str(petition.id)
 
     results = await asyncio.gather(*(one(o) for o in outcomes), return_exceptions=True)

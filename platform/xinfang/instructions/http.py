@@ -5,7 +5,9 @@
   POST petitions/<id>/instructions     supervisions/<id>/instructions   write one {text, assignee_ids, assignee_roles,
                                                                         due_on | due_working_days}
   GET  instructions/<id>
-  POST instructions/<id>/actions {text}                  a person named reports what was done
+  POST instructions/<id>/actions {text}                  a person named reports what was done (JSON, or multipart with a
+                                                         ``payload`` JSON field and ``files``)
+  GET  instructions/<id>/files/<file_id>                 a file of an action report, for either body
   POST instructions/<id>/fulfil {note?}                  a leader of the writing body confirms
   POST instructions/<id>/ask-again {text, due_on?, due_working_days?}
 """
@@ -20,6 +22,7 @@ from ..auth.access import current_principal
 from ..auth.permissions import Permission, requires
 from ..http import parse_body
 from ..petitions.service import china_today
+from ..petitions.uploads import attachment_download, read_uploads
 from ..tenancy.resolution import current_tenant
 from . import lists, service
 
@@ -136,10 +139,19 @@ async def show_instruction(tenant_slug, instruction_id):
 @requires(Permission.PETITIONS_ACT)
 @document_request(ActionIn)
 async def record_action(tenant_slug, instruction_id):
-    """落实情况: one of the people named reports what was done."""
-    body = await parse_body(ActionIn)
+    """落实情况: one of the people named reports what was done (JSON, or multipart with a `payload` JSON field and `files`:
+    PDF, JPEG or PNG by their content, at most 5 of 5 MB)."""
+    body, uploads = await read_uploads(ActionIn)
     principal, row = await one(instruction_id)
-    return await shown(await service.do_record_action(row, principal, text=body.text), principal)
+    return await shown(await service.do_record_action(row, principal, text=body.text, uploads=uploads), principal)
+
+
+@instructions_api_bp.get("/instructions/<instruction_id>/files/<file_id>")
+@requires(Permission.PETITIONS_READ)
+async def instruction_file(tenant_slug, instruction_id, file_id):
+    """A file attached to an action report, for the body holding the case and the body that wrote the instruction."""
+    _, row = await one(instruction_id)
+    return attachment_download(await service.action_attachment(row, file_id))
 
 
 @instructions_api_bp.post("/instructions/<instruction_id>/fulfil")

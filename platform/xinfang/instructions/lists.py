@@ -57,7 +57,7 @@ async def tenant_names(instructions: list[Instruction]) -> dict[str, dict]:
     return {str(t.id): t.name.model_dump() for t in await Tenant.find({"_id": {"$in": oids}}).to_list()} if oids else {}
 
 
-def view(instruction: Instruction, principal: Principal, tenants: dict[str, dict], today_iso: str) -> dict:
+def view(instruction: Instruction, principal: Principal, tenants: dict[str, dict], today_iso: str, files: dict | None = None) -> dict:
     """One instruction as the pages and the API show it, with the steps ``principal`` may take now."""
     mine = principal.tenant_id
     state = instruction.state
@@ -79,7 +79,8 @@ def view(instruction: Instruction, principal: Principal, tenants: dict[str, dict
         "flagged_overdue": instruction.overdue,
         "fulfilled_at": instruction.fulfilled_at.isoformat() if instruction.fulfilled_at else None,
         "steps": [{"at": s.at.isoformat(), "kind": s.kind, "name": STEP_NAMES[s.kind], "body": tenants.get(s.tenant_id, unknown),
-                   "actor_name": s.actor_name, "text": s.text, "due_on": s.due_on} for s in instruction.steps],
+                   "actor_name": s.actor_name, "text": s.text, "due_on": s.due_on,
+                   "attachments": [(files or {})[a] for a in s.attachment_ids if a in (files or {})]} for s in instruction.steps],
         "may_act": may_act,
         "may_fulfil": leader_side and state == InstructionState.ACTED,
         "may_ask_again": leader_side and state != InstructionState.FULFILLED,
@@ -87,5 +88,7 @@ def view(instruction: Instruction, principal: Principal, tenants: dict[str, dict
 
 
 async def views(instructions: list[Instruction], principal: Principal, today_iso: str) -> list[dict]:
+    from .service import attachment_rows
+
     tenants = await tenant_names(instructions)
-    return [view(i, principal, tenants, today_iso) for i in instructions]
+    return [view(i, principal, tenants, today_iso, await attachment_rows(i)) for i in instructions]

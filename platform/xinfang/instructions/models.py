@@ -51,6 +51,7 @@ class InstructionStep(BaseModel):
     actor_name: str
     text: str = ""
     due_on: str | None = None  # a new deadline (asked again)
+    attachment_ids: list[IdRef] = Field(default_factory=list)  # files with an action report (PDF, JPEG, PNG), kept as Attachments
 
 
 class Instruction(TenantDocument, CarriesEvents):

@@ -9,6 +9,7 @@ from beanie.odm.utils.parsing import parse_obj
 
 from ..store.scoped import TenantScope, parse_object_id
 from ..tenancy.service import get_tenant
+from ..timefmt import local_date
 from .models import Instruction
 
 WORDS = {
@@ -30,7 +31,7 @@ async def notify_instruction(instruction: Instruction, kind: str, step: int) -> 
 
     notice_kind, zh, en = WORDS[kind]
     values = {"label": instruction.target_label, "text": instruction.text[:80], "due": instruction.due_on}
-    text = {"zh": zh.format(**values), "en": en.format(**values)}
+    text = {"zh": zh.format(**(values | {"due": local_date(instruction.due_on)})), "en": en.format(**values)}  # 2027年1月6日 in Chinese
     key = f"instruction:{instruction.id}:{step}"
     to_assignees = kind in ("written", "asked_again", "overdue", "fulfilled")
     to_author = kind in ("acted", "overdue")

@@ -13,6 +13,8 @@ from ..display_words import words
 from ..errors import DomainError
 from ..http import refusal_message, staff_page
 from ..petitions.service import china_today
+from ..petitions.uploads import attachment_download, request_uploads
+from ..records.guard import archive_number_of
 from ..store.scoped import TenantScope
 from ..tenancy.resolution import current_tenant
 from . import lists, service
@@ -73,7 +75,7 @@ async def target_page(tenant_slug, kind: str, target_id: str, *, message=None, v
             else url_for("upper_level.followed_page", tenant_slug=tenant_slug, petition_id=target.id))
     return await staff_page("staff/instruction_target.html", status, target=target, items=items, back_url=back, message=message,
                             people=await _people(target.tenant_id, principal.account_id), roles=_roles(), values=values or {}, errors=errors or {},
-                            may_write=Permission.INSTRUCTIONS_WRITE in principal.permissions, today=_today())
+                            may_write=Permission.INSTRUCTIONS_WRITE in principal.permissions and not target.archived_number, today=_today())
 
 
 @instruction_pages_bp.get("/petitions/<petition_id>/instructions")
@@ -133,7 +135,18 @@ async def step_submit(tenant_slug, instruction_id, step):
 @instruction_pages_bp.post("/instructions/<instruction_id>/act")
 @requires(Permission.PETITIONS_ACT)
 async def act_submit(tenant_slug, instruction_id):
-    return await step_submit(tenant_slug, instruction_id, lambda row, p, form: service.do_record_action(row, p, text=form.get("text")))
+    async def act(row, p, form):
+        await service.do_record_action(row, p, text=form.get("text"), uploads=await request_uploads())
+
+    return await step_submit(tenant_slug, instruction_id, act)
+
+
+@instruction_pages_bp.get("/instructions/<instruction_id>/files/<file_id>")
+@requires(Permission.PETITIONS_READ)
+async def file_download(tenant_slug, instruction_id, file_id):
+    ctx, principal = current_tenant(), current_principal()
+    row = await service.access_instruction(principal, ctx.tenant_id, instruction_id)
+    return attachment_download(await service.action_attachment(row, file_id))
 
 
 @instruction_pages_bp.post("/instructions/<instruction_id>/fulfil")
@@ -154,7 +167,8 @@ async def petition_panel(tenant, petition, principal) -> Markup | None:
     if principal is None or principal.tenant_id != str(tenant.id):
         return None
     rows = await lists.on_target(str(tenant.id), petition.tenant_id, "petition", str(petition.id))
-    may_write = Permission.INSTRUCTIONS_WRITE in principal.permissions
+    may_write = (Permission.INSTRUCTIONS_WRITE in principal.permissions
+                 and not await archive_number_of(TenantScope(petition.tenant_id), "petition", petition.id))  # archived: closed for good
     if not rows and not may_write:
         return None
     items = await lists.views(rows, principal, _today())

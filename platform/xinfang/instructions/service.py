@@ -16,6 +16,7 @@ after the instruction's.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 from datetime import date, datetime, timedelta
 
@@ -24,11 +25,12 @@ from bson import ObjectId
 
 from ..auth.models import Role, StaffAccount
 from ..auth.principal import Principal
-from ..errors import Conflict, Forbidden, InvalidInput, NotFound
+from ..errors import Conflict, Forbidden, InvalidInput, NotFound, changed_meanwhile
 from ..events import DomainEvent, carry, hand_over_carried
 from ..petitions import service as petitions
-from ..petitions.models import Petition, Step
+from ..petitions.models import Attachment, Petition, Step
 from ..petitions.upper_level import access_followed_case
+from ..records.guard import archive_number_of, archived_words
 from ..store.documents import utcnow
 from ..store.scoped import TenantScope, parse_object_id
 from ..tenancy.context import TenantContext
@@ -52,6 +54,7 @@ class Target:
     id: str
     tenant_id: str  # the body holding it
     label: str
+    archived_number: str | None = None  # 归档号 once archived: closed for good, no new instruction on it
 
 
 # -- access ----------------------------------------------------------------------------------------
@@ -63,12 +66,14 @@ async def access_target(ctx: TenantContext, principal: Principal, kind: str, tar
         from ..cards.service import access_supervision
 
         card = await access_supervision(ctx.scope, target_id)
-        return Target("supervision", str(card.id), ctx.tenant_id, f"{card.subject.name}" + (f"（{card.subject.unit}）" if card.subject.unit else ""))
+        return Target("supervision", str(card.id), ctx.tenant_id, f"{card.subject.name}" + (f"（{card.subject.unit}）" if card.subject.unit else ""),
+                      await archive_number_of(ctx.scope, "supervision", card.id))
     try:
         petition = await petitions.access_petition(ctx, target_id)
     except NotFound:
         petition = await access_followed_case(principal, ctx.tenant, target_id)  # the same 404 when it is not followed
-    return Target("petition", str(petition.id), petition.tenant_id, f"{petition.number} · {petition.title}")
+    return Target("petition", str(petition.id), petition.tenant_id, f"{petition.number} · {petition.title}",
+                  await archive_number_of(TenantScope(petition.tenant_id), "petition", petition.id))
 
 
 async def access_instruction(principal: Principal, tenant_id: str, instruction_id: str) -> Instruction:
@@ -147,10 +152,12 @@ async def _assignees(holder_id: str, author: Principal, ids, roles) -> tuple[lis
     return ids, roles, names
 
 
-def _step(instruction: Instruction, kind: str, actor: Principal | None, now: datetime, text: str = "", due_on: str | None = None) -> None:
+def _step(instruction: Instruction, kind: str, actor: Principal | None, now: datetime, text: str = "", due_on: str | None = None,
+          attachment_ids: list[str] = ()) -> None:
     instruction.steps.append(InstructionStep(at=now, kind=kind, tenant_id=actor.tenant_id if actor else instruction.tenant_id,
                                              actor_id=actor.account_id if actor else "system",
-                                             actor_name=actor.display_name if actor else "系统 system", text=text, due_on=due_on))
+                                             actor_name=actor.display_name if actor else "系统 system", text=text, due_on=due_on,
+                                             attachment_ids=list(attachment_ids)))
 
 
 def carry_step(instruction: Instruction, kind: str) -> None:
@@ -162,7 +169,7 @@ def carry_step(instruction: Instruction, kind: str) -> None:
 async def _save(instruction: Instruction, kind: str) -> Instruction:
     carry_step(instruction, kind)
     if not await TenantScope(instruction.tenant_id).repo(Instruction).replace_versioned(instruction):
-        raise Conflict({"zh": "这件批示刚被其他人处理过，请刷新后再试", "en": "someone else changed this instruction meanwhile; reload and retry"})
+        raise changed_meanwhile("这件批示", "this instruction")
     await hand_over_carried(instruction)
     return instruction
 
@@ -173,6 +180,8 @@ async def _case_step(instruction: Instruction, kind: str, actor: Principal, now:
     subdocuments into strings on a push.)"""
     if instruction.target_kind != "petition":
         return
+    if await archive_number_of(TenantScope(instruction.tenant_id), "petition", instruction.target_id):
+        return  # archived since: the frozen case is not written to; the instruction keeps its own steps
     step = Step(at=now, tenant_id=actor.tenant_id, actor=actor.account_id, actor_name=actor.display_name, action=CASE_STEP[kind],
                 public=False, fields={k: v for k, v in fields.items() if v})
     repo = TenantScope(instruction.tenant_id).repo(Petition)
@@ -191,6 +200,8 @@ async def _case_step(instruction: Instruction, kind: str, actor: Principal, now:
 
 async def do_write_instruction(author: Principal, target: Target, *, text, assignee_ids=(), assignee_roles=(), due_on=None,
                                due_working_days=None, now: datetime | None = None) -> Instruction:
+    if target.archived_number:  # the case or card is closed for good: a new matter is a new case (409 in words)
+        raise Conflict(archived_words(target.archived_number))
     now = now or utcnow()
     text = _text(text, "text", required=True)
     ids, roles, names = await _assignees(target.tenant_id, author, assignee_ids, assignee_roles)
@@ -207,8 +218,11 @@ async def do_write_instruction(author: Principal, target: Target, *, text, assig
     return instruction
 
 
-async def do_record_action(instruction: Instruction, actor: Principal, *, text, now: datetime | None = None) -> Instruction:
-    """One of the people named reports what was done; the leader's side then checks it."""
+async def do_record_action(instruction: Instruction, actor: Principal, *, text, uploads: list[petitions.Upload] = (),
+                           now: datetime | None = None) -> Instruction:
+    """One of the people named reports what was done, with files if any (checked by their content before this is called:
+    petitions/uploads.py); the leader's side then checks it. The files are kept in the holding body's scope under the
+    instruction's id (``Attachment.petition_id``: they belong to no case) and reached only through the instruction."""
     if actor.tenant_id != instruction.tenant_id or not instruction.names(actor.account_id, actor.roles):
         raise Forbidden({"zh": "您不是这件批示指定的落实人", "en": "you are not named to act on this instruction"})
     if actor.account_id == instruction.author_id:
@@ -221,7 +235,12 @@ async def do_record_action(instruction: Instruction, actor: Principal, *, text, 
     instruction.state = InstructionState.ACTED
     if actor.account_id not in instruction.acted_by:
         instruction.acted_by.append(actor.account_id)
-    _step(instruction, "acted", actor, now, text)
+    files = [Attachment(id=ObjectId(), tenant_id=instruction.tenant_id, petition_id=str(instruction.id), filename=u.filename[:200],
+                        content_type=u.content_type, size=len(u.data), sha256=hashlib.sha256(u.data).hexdigest(), data=u.data)
+             for u in uploads]
+    _step(instruction, "acted", actor, now, text, attachment_ids=[str(f.id) for f in files])
+    for attachment in files:  # files first: a crash leaves files nothing refers to, never a report without its files
+        await TenantScope(instruction.tenant_id).repo(Attachment).insert(attachment)
     await _save(instruction, "acted")
     await _case_step(instruction, "acted", actor, now, {"report": text})
     return instruction
@@ -266,3 +285,21 @@ async def do_ask_again(instruction: Instruction, actor: Principal, *, text, due_
     await _save(instruction, "asked_again")
     await _case_step(instruction, "asked_again", actor, now, {"reason": f"{text}（期限：{instruction.due_on}）"})
     return instruction
+
+
+async def action_attachment(instruction: Instruction, attachment_id: str) -> Attachment:
+    """A file of an action report, for the holding and the writing body alike; the same 404 for anything else."""
+    from ..petitions.page_lookups import listed_file
+
+    listed = any(attachment_id in s.attachment_ids for s in instruction.steps)
+    return await listed_file(instruction.tenant_id, str(instruction.id), attachment_id, listed)
+
+
+async def attachment_rows(instruction: Instruction) -> dict[str, dict]:
+    """id -> {id, filename, size, size_text} of the instruction's files, without their bytes (one indexed find)."""
+    if not any(s.attachment_ids for s in instruction.steps):
+        return {}
+    from ..petitions.page_lookups import files_kept_under, human_size
+
+    files = await files_kept_under(instruction.tenant_id, str(instruction.id))
+    return {key: {**row, "size_text": human_size(row["size"])} for key, row in files.items()}

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 from pymongo.errors import DuplicateKeyError
 
+from ..due_sweeps import swept_day, tenant_ids_of
 from ..petitions.models import Petition
 from ..petitions.service import petition_workflow, tenant_calendar
 from ..store.scoped import TenantScope
@@ -20,9 +21,22 @@ REMINDER_WORKING_DAYS = 3
 OVERDUE_LOOKBACK_DAYS = 14  # how far back a missed day's sweep still catches an overdue petition
 
 
-async def swept_on(scope: TenantScope) -> str | None:
+SWEEP_PART = "petition_deadlines"  # due_sweeps.py: the platform's "every tenant swept on this day"
+
+
+async def swept_on(scope: TenantScope, own_only: bool = False) -> str | None:
+    """The day the tenant was last swept (due_sweeps.swept_day: its own mark, or the platform's day)."""
     row = await scope.repo(NoticeSweepMark).find_one({})
-    return row.day if row else None
+    return await swept_day(row.day if row else None, SWEEP_PART, own_only)
+
+
+async def tenants_due(today: date) -> set[str]:
+    """The tenants with a petition whose time limit is on or after the overdue look-back's first day, by one
+    question across all tenants (the tenant on each row). A superset of what ``sweep_petition_deadlines`` notifies:
+    the reminder horizon is working days of each tenant's own calendar, so no upper bound here; closed cases have
+    no time limit and are not among the rows."""
+    since = (today - timedelta(days=OVERDUE_LOOKBACK_DAYS)).isoformat()
+    return await tenant_ids_of(Petition.get_pymongo_collection(), {"due_on": {"$gte": since}})
 
 
 async def mark_swept(scope: TenantScope, day: str) -> None:

@@ -3,13 +3,14 @@ in the inbox (notifications/deadlines.py), each person's read state and channels
 petitioner asked for."""
 
 import logging
+from datetime import date
 
 from ..hookspecs import hookimpl
 from ..petitions.service import china_today
 from ..plugins import PluginInfo
 from ..store.scoped import TenantScope
-from ..tenancy.service import list_active_tenants
-from .deadlines import mark_swept, sweep_petition_deadlines, swept_on
+from ..due_sweeps import sweep_due_tenants
+from .deadlines import SWEEP_PART, mark_swept, sweep_petition_deadlines, swept_on, tenants_due
 from .handlers import handle
 from .models import CitizenNotice, Notification, NotificationDelivery, NotificationPreference, NoticeSweepMark
 
@@ -42,14 +43,12 @@ async def xinfang_handle_event(event, tenant, config):
 
 @hookimpl
 async def xinfang_sweep(now, runtime):
-    """Petitions due soon or overdue, once per tenant per China day."""
-    today = china_today(now)
-    for tenant in await list_active_tenants():
-        scope = TenantScope(tenant.id)
-        last = await swept_on(scope)
-        if last is not None and last >= today.isoformat():
-            continue
-        reminders, overdue = await sweep_petition_deadlines(scope, today)
-        await mark_swept(scope, today.isoformat())
+    """Petitions due soon or overdue, once per tenant per China day, for the tenants with a petition due
+    (deadlines.tenants_due: one question across all tenants); then the day is done for the platform and the day's
+    later beats read one document (issue 18)."""
+    async def sweep_one(scope: TenantScope, slug: str, day: date) -> None:
+        reminders, overdue = await sweep_petition_deadlines(scope, day)
         if reminders or overdue:
-            log.info("petition deadlines %s: %d reminder(s), %d overdue", tenant.slug, reminders, overdue)
+            log.info("petition deadlines %s: %d reminder(s), %d overdue", slug, reminders, overdue)
+
+    await sweep_due_tenants(SWEEP_PART, china_today(now).isoformat(), tenants_due, swept_on, mark_swept, sweep_one)

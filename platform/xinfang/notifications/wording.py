@@ -38,7 +38,7 @@ from ..sandbox.pool import render_untrusted
 from ..store.documents import utcnow
 from ..store.scoped import TenantScope
 from ..tenancy.service import get_tenant
-from ..timefmt import zone
+from ..timefmt import as_day, local_date, zone
 from ..tenancy.config_versions import (ConfigActor, do_record_config_version, latest_config_version,
                                        register_config_area)
 
@@ -98,11 +98,12 @@ def refusal_words(refused: TemplateRefused, what: dict) -> dict:
         return {"zh": f"{zh}过长（超过 {DEFAULT_BUDGET.source_chars} 个字符）", "en": f"{en} is too long (over {DEFAULT_BUDGET.source_chars} characters)"}
     if refused.kind == "crashed":
         return {"zh": f"{zh}使生成程序异常退出", "en": f"{en} made its renderer fail"}
+    # the sandbox's own detail is English (Jinja's words): it goes to the English message only
     if refused.kind == "syntax":
-        return {"zh": f"{zh}{where_zh}写法有误（例如花括号不成对）：{detail}", "en": f"{en}, {where_en}syntax error: {detail}"}
+        return {"zh": f"{zh}{where_zh}写法有误（例如花括号不成对）", "en": f"{en}, {where_en}syntax error: {detail}"}
     if refused.kind == "forbidden":
-        return {"zh": f"{zh}{where_zh}使用了不允许的写法：{detail}", "en": f"{en}, {where_en}not allowed: {detail}"}
-    return {"zh": f"{zh}{where_zh}生成时出错：{detail}", "en": f"{en}, {where_en}fails when filled in: {detail}"}
+        return {"zh": f"{zh}{where_zh}使用了不允许的写法", "en": f"{en}, {where_en}not allowed: {detail}"}
+    return {"zh": f"{zh}{where_zh}生成时出错，请检查写法", "en": f"{en}, {where_en}fails when filled in: {detail}"}
 
 
 BUSY = {"zh": "预览繁忙，请稍后再试", "en": "the preview is busy; try again shortly"}
@@ -135,13 +136,13 @@ PLACEHOLDERS = {p.name: p for p in (
     Placeholder("step_name", {"zh": "信访人提出的申请，如“申请复查”", "en": "what the petitioner asked for, e.g. “Request a review”"}),
     Placeholder("state_name", {"zh": "信访件现在的办理状态，如“已受理”", "en": "the petition's state now, e.g. “Accepted”"}),
     Placeholder("body_name", {"zh": "本单位名称", "en": "this body's name"}),
-    Placeholder("answer_due", {"zh": "书面说明的期限（数字格式，如 2027-01-18）", "en": "the answer deadline, as digits (2027-01-18)"}),
-    Placeholder("visit_on", {"zh": "回访日期（数字格式，如 2027-04-04）", "en": "the follow-up visit's date, as digits (2027-04-04)"}),
+    Placeholder("answer_due", {"zh": "书面说明的期限，如 2027年1月18日", "en": "the answer deadline (2027-01-18)"}),
+    Placeholder("visit_on", {"zh": "回访日期，如 2027年4月4日", "en": "the follow-up visit's date (2027-04-04)"}),
     Placeholder("reason", {"zh": "规则写明的理由，如“两年内第二次被发预警卡……”", "en": "the reason the rule gives, e.g. “the second yellow card within 2 years …”"}),
     Placeholder("copy_to", {"zh": "要抄送的部门名称，如“组织人事部门”", "en": "who the copy is for, e.g. “Organization and personnel department”"}),
     Placeholder("sender_name", {"zh": "抄送来的单位名称", "en": "the body the copy comes from"}),
-    Placeholder("issued_on", {"zh": "发文日期（数字格式，如 2027-01-04）", "en": "the date of issue, as digits (2027-01-04)"}),
-    Placeholder("due_on", {"zh": "办理期限（数字格式，如 2027-03-05）", "en": "the time limit, as digits (2027-03-05)"}),
+    Placeholder("issued_on", {"zh": "发文日期，如 2027年1月4日", "en": "the date of issue (2027-01-04)"}),
+    Placeholder("due_on", {"zh": "办理期限，如 2027年3月5日", "en": "the time limit (2027-03-05)"}),
     Placeholder("item_name", {"zh": "督办的事项，如“信访件 KORLA-2026-000012”", "en": "what is supervised, e.g. “petition KORLA-2026-000012”"}),
 )}
 
@@ -245,6 +246,9 @@ MESSAGES: dict[str, Message] = {m.key: m for m in (
     Message("oversight_accepted", {"zh": "上级采纳督办事项办理结果", "en": "The upper body accepted an oversight result"}, LOWER,
             OVERSIGHT_VALUES, {"zh": "上级采纳了督办事项{{ item_name }}的办理结果，督办办结",
                                "en": "The upper body accepted the result on {{ item_name }}; oversight closed"}),
+    Message("oversight_withdrawn", {"zh": "上级撤销督办事项", "en": "The upper body withdrew an oversight"}, LOWER,
+            OVERSIGHT_VALUES, {"zh": "上级撤销了对{{ item_name }}的督办，无需再报送办理结果",
+                               "en": "The upper body withdrew its oversight of {{ item_name }}; no result report is needed"}),
     Message("oversight_returned", {"zh": "上级退回督办事项办理结果", "en": "The upper body returned an oversight result"}, LOWER,
             OVERSIGHT_VALUES, {"zh": "上级退回了督办事项{{ item_name }}的办理结果，请重新报送",
                                "en": "The upper body returned the result on {{ item_name }}; report again"}),
@@ -257,6 +261,8 @@ _PLACEHOLDER = re.compile(r"{{\s*([A-Za-z_][A-Za-z0-9_]*)\s*}}")
 def _value(value, lang: str) -> str:
     if isinstance(value, dict):
         value = value.get(lang) or value.get("zh")
+    if isinstance(value, str) and as_day(value):
+        return local_date(value, lang=lang)  # a day as the pages say it: 2027年1月6日 (an ISO day in English)
     return "" if value is None else str(value)
 
 

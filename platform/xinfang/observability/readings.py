@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 
 import pymongo
 
+from ..store.documents import stored_moment
+
 log = logging.getLogger(__name__)
 
 READ_TIMEOUT_SECONDS = 2.0
@@ -28,17 +30,6 @@ class Reading:
     value: float
     labels: dict[str, str] = field(default_factory=dict)
 
-
-def _as_utc(value) -> datetime | None:
-    """A stored time: a datetime (naive means UTC), or the string the embedded store sometimes turns it into."""
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-    if not isinstance(value, datetime):
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 # -- the broker ----------------------------------------------------------------------------------
@@ -85,21 +76,23 @@ async def event_readings(now: datetime | None = None) -> list[Reading]:
     """Pending and failed events, and the age of the oldest event not yet handled (carried in a document or in
     the outbox): the lag between a write and its consequences (search, notifications, counts)."""
     from ..events import EventStatus, OutboxEvent, carrier_kinds, stale_carriers
+    from ..store.scoped import count_matching
 
     now = now or datetime.now(UTC)
     collection = OutboxEvent.get_pymongo_collection()
     with pymongo.timeout(READ_TIMEOUT_SECONDS):
-        pending = await collection.count_documents({"status": EventStatus.PENDING.value})
-        failed = await collection.count_documents({"status": EventStatus.FAILED.value})
+        # count_matching: through the status index on the embedded store too, not a read of every event (store/scoped.py)
+        pending = await count_matching(collection, {"status": EventStatus.PENDING.value})
+        failed = await count_matching(collection, {"status": EventStatus.FAILED.value})
         oldest_row = await collection.find_one({"status": EventStatus.PENDING.value}, projection={"created_at": 1},
                                                sort=[("created_at", pymongo.ASCENDING)])
-        oldest = [_as_utc(oldest_row.get("created_at"))] if oldest_row else []
+        oldest = [stored_moment(oldest_row.get("created_at"))] if oldest_row else []
         carried = 0
         for kind in carrier_kinds():
             for raw in await stale_carriers(kind, now, CARRIERS_LOOKED_AT):
                 for event in raw.get("outbox") or []:
                     carried += 1
-                    oldest.append(_as_utc(event.get("at")))
+                    oldest.append(stored_moment(event.get("at")))
     oldest = [at for at in oldest if at is not None]
     lag = max(0.0, (now - min(oldest)).total_seconds()) if oldest else 0.0
     return [

@@ -3,7 +3,10 @@
   GET  api/oversight?side=issued|received&state=&page=     督办事项 I issued / 上级督办 I received
   POST api/oversight {subject_kind, subject, requirement, due_on | working_days, remind_working_days?}   open (upper)
   GET  api/oversight/<id>                                  the record and its subject, on my side
-  POST api/oversight/<id>/reports {text}                   the supervised body reports its result (lower)
+  POST api/oversight/<id>/reports {text}                   the supervised body reports its result (lower); JSON, or
+                                                           multipart with a ``payload`` JSON field and ``files``
+  GET  api/oversight/<id>/files/<file_id>                  a file of a report, for either side
+  POST api/oversight/<id>/withdraw {reason}                a leader of the upper body withdraws it (已撤销)
   POST api/oversight/<id>/accept {reason?}                 accept the pending report: closed (upper)
   POST api/oversight/<id>/return {reason}                  return it: report again (upper)
   POST api/oversight/<id>/reminders {message, due_on?}     催办, optionally with a new deadline (upper)
@@ -22,6 +25,7 @@ from ..auth.access import current_principal
 from ..auth.permissions import Permission, requires
 from ..http import parse_body
 from ..petitions.service import china_today
+from ..petitions.uploads import attachment_download, read_uploads
 from ..tenancy.resolution import current_tenant
 from . import service
 from .stats import statistics
@@ -56,6 +60,11 @@ class AcceptIn(BaseModel):
 class ReturnIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reason: str = Field(min_length=1, max_length=2000)
+
+
+class WithdrawIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=2000, description="why the oversight is withdrawn")
 
 
 class RemindIn(BaseModel):
@@ -121,10 +130,30 @@ async def show_oversight(tenant_slug, oversight_id):
 @requires(Permission.PETITIONS_ACT)
 @document_request(ReportIn)
 async def report_oversight(tenant_slug, oversight_id):
-    """办理结果报送: the supervised body reports its result up."""
-    body = await parse_body(ReportIn)
+    """办理结果报送: the supervised body reports its result up (JSON, or multipart with a `payload` JSON field and `files`:
+    PDF, JPEG or PNG by their content, at most 5 of 5 MB)."""
+    body, uploads = await read_uploads(ReportIn)
     _, principal, record, side = await mine(oversight_id)
-    return await record_view(await service.do_report(record, side, principal, text=body.text), side, principal, today()), 201
+    return await record_view(await service.do_report(record, side, principal, text=body.text, uploads=uploads), side, principal,
+                             today()), 201
+
+
+@oversight_bp.get("/api/oversight/<oversight_id>/files/<file_id>")
+@requires(Permission.PETITIONS_READ)
+async def oversight_file(tenant_slug, oversight_id, file_id):
+    """A file attached to a result report, for the supervising and the supervised body alike."""
+    _, _, record, _ = await mine(oversight_id)
+    return attachment_download(await service.report_attachment(record, file_id))
+
+
+@oversight_bp.post("/api/oversight/<oversight_id>/withdraw")
+@requires(Permission.PETITIONS_ACT)
+@document_request(WithdrawIn)
+async def withdraw_oversight(tenant_slug, oversight_id):
+    """撤销督办: a leader of the supervising body withdraws an open oversight with a reason; the lower body is told."""
+    body = await parse_body(WithdrawIn)
+    _, principal, record, side = await mine(oversight_id)
+    return await record_view(await service.do_withdraw(record, side, principal, reason=body.reason), side, principal, today())
 
 
 @oversight_bp.post("/api/oversight/<oversight_id>/accept")

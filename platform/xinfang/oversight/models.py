@@ -32,6 +32,7 @@ class OversightState(StrEnum):
     REPORTED = "reported"  # a result report waits for the upper body's decision
     RETURNED = "returned"  # the upper body sent the report back: report again
     ACCEPTED = "accepted"  # the upper body accepted the result: the oversight is closed (办结)
+    WITHDRAWN = "withdrawn"  # a leader of the upper body withdrew it, with a reason (已撤销)
 
 
 STATE_NAMES = {
@@ -39,6 +40,7 @@ STATE_NAMES = {
     OversightState.REPORTED: {"zh": "结果已报送，待上级审核", "en": "Result reported, awaiting decision"},
     OversightState.RETURNED: {"zh": "已退回，待重新报送", "en": "Returned, awaiting a new report"},
     OversightState.ACCEPTED: {"zh": "结果已采纳，督办办结", "en": "Result accepted, oversight closed"},
+    OversightState.WITHDRAWN: {"zh": "已撤销", "en": "Withdrawn"},
 }
 
 SUBJECT_KIND_NAMES = {"petition": {"zh": "信访件", "en": "Petition"}, "card": {"zh": "监督卡", "en": "Supervision card"}}
@@ -74,6 +76,12 @@ class Oversight(TenantDocument, CarriesEvents):
     reminders: list[Reminder] = Field(default_factory=list)
     closed_at: UtcDateTime | None = None
     finished_on: str | None = None  # China day of the accepted report: on time when <= due_on
+    withdrawn_by_name: str | None = None
+    withdraw_reason: str | None = None
+    # One open oversight per subject and supervising body, held by the store: ``open_key`` is the subject's id
+    # while open and ``closed:<own id>`` once accepted or withdrawn; unique per body (records written before
+    # the field existed have none and are not indexed).
+    open_key: str | None = None
     revision: int = 0
 
     class Settings:
@@ -85,7 +93,13 @@ class Oversight(TenantDocument, CarriesEvents):
             IndexModel([("open", ASCENDING), ("overdue", ASCENDING), ("due_on", ASCENDING)]),  # the beat: overdue, any tenant
             IndexModel([("remind_on", ASCENDING)]),  # the beat: warnings due, any tenant
             IndexModel([("outbox_pending", ASCENDING)]),  # the event sweeper's question, across tenants
+            IndexModel([("tenant_id", ASCENDING), ("open_key", ASCENDING)], name="oversight_open_key_unique", unique=True,
+                       partialFilterExpression={"open_key": {"$exists": True, "$type": "string"}}),
         ]
+
+    def close_key(self) -> None:
+        """Accepted or withdrawn: the subject is free for a new oversight by the same body."""
+        self.open_key = f"closed:{self.id}"
 
     def pending_report(self) -> ResultReport | None:
         return self.reports[-1] if self.reports and self.reports[-1].status == ReportStatus.PENDING else None
@@ -93,6 +107,10 @@ class Oversight(TenantDocument, CarriesEvents):
     def on_time(self) -> bool | None:
         """Closed: whether the accepted result was reported by the deadline. Open: None."""
         return None if self.open or not self.finished_on else self.finished_on <= self.due_on
+
+    @property
+    def withdrawn(self) -> bool:
+        return self.state == OversightState.WITHDRAWN
 
     def late_now(self, today_iso: str) -> bool:
         return self.open and self.due_on < today_iso

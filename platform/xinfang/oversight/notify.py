@@ -22,6 +22,7 @@ EVENTS = {
     "oversight.reported": ("oversight_report", "oversight_reported"),
     "oversight.accepted": ("oversight_decided", "oversight_accepted"),
     "oversight.returned": ("oversight_decided", "oversight_returned"),
+    "oversight.withdrawn": ("oversight_decided", "oversight_withdrawn"),
 }
 
 

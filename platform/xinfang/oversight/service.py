@@ -18,21 +18,26 @@ Each write is one versioned write of the record carrying its event; notification
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, datetime, timedelta
 from typing import Literal
 
 from beanie.odm.utils.parsing import parse_obj
 from bson import ObjectId
+from pymongo.errors import DuplicateKeyError
 
+from ..audit.service import do_append_audit
 from ..auth.principal import Principal
 from ..calendar import WorkingCalendar
-from ..errors import Conflict, Forbidden, InvalidInput, NotFound
+from ..errors import Conflict, Forbidden, InvalidInput, NotFound, changed_meanwhile
 from ..events import DomainEvent, carry, hand_over_carried, register_carrier
 from ..petitions.level_steps import bounded_text, day_from_today, takes_steps
-from ..petitions.service import china_today, tenant_calendar
+from ..petitions.models import Attachment
+from ..petitions.page_lookups import files_kept_under, listed_file
+from ..petitions.service import Upload, china_today, tenant_calendar
 from ..petitions.upper_level_models import Reminder, ReportStatus, ResultReport
 from ..store.documents import utcnow
-from ..store.scoped import TenantScope, parse_object_id
+from ..store.scoped import TenantScope, count_matching, parse_object_id
 from ..tenancy.models import Tenant
 from ..tenancy.service import get_tenant
 from .models import Oversight, OversightState, SubjectKind
@@ -86,10 +91,15 @@ def _require_side(side: Side, wanted: Side) -> None:
                          "en": "the upper body takes this step" if wanted == "upper" else "the supervised body takes this step"})
 
 
+def is_leader(principal: Principal | None) -> bool:
+    return principal is not None and "leader" in {str(r) for r in principal.roles}
+
+
 def upper_actions(record: Oversight, side: Side, principal: Principal | None) -> list[str]:
     if side != "upper" or not takes_steps(principal) or not record.open:
         return []
-    return (["accept", "return"] if record.state == OversightState.REPORTED else []) + ["remind"]
+    return ((["accept", "return"] if record.state == OversightState.REPORTED else []) + ["remind"]
+            + (["withdraw"] if is_leader(principal) else []))
 
 
 def can_report(record: Oversight, side: Side, principal: Principal | None) -> bool:
@@ -115,7 +125,7 @@ async def list_oversights(tenant_id: str, side: Side, *, state: str | None = Non
     elif state == "overdue":
         query.update({"open": True, "overdue": True})
     collection = Oversight.get_pymongo_collection()
-    total = await collection.count_documents(query)
+    total = await count_matching(collection, query)  # through the index on the embedded store too (store/scoped.py)
     page = min(max(page, 1), 100_000)
     cursor = collection.find(query).sort([("created_at", -1)]).skip((page - 1) * page_size).limit(page_size)
     return [parse_obj(Oversight, raw) async for raw in cursor], total
@@ -183,7 +193,7 @@ async def _deadline(scope: TenantScope, today: date, due_on: str | None, working
 
 
 def _changed_meanwhile() -> Conflict:
-    return Conflict({"zh": "这件督办事项刚被其他人处理过，请刷新后再试", "en": "someone else changed this oversight meanwhile; reload and retry"})
+    return changed_meanwhile("这件督办事项", "this oversight")
 
 
 def announce(record: Oversight, name: str, notify: list[str], now: datetime) -> None:
@@ -219,31 +229,53 @@ async def do_open(upper: Tenant, actor: Principal, *, subject_kind: SubjectKind,
     warn = _working_days(remind_working_days, "remind_working_days", low=0, high=30)
     subject = await find_below(subject_kind, subject_ref, upper)
     if await scope.repo(Oversight).find_one({"subject_id": str(subject.id), "open": True}) is not None:
-        raise Conflict({"zh": "本单位对这件事项已有正在进行的督办", "en": "this body already has an open oversight of it"})
+        raise _already_open()
     record = Oversight(id=ObjectId(), tenant_id=str(upper.id), lower_tenant_id=subject.tenant_id, subject_kind=subject_kind,
                        subject_id=str(subject.id), subject_label=label_of(subject_kind, subject), requirement=requirement,
                        opened_by=actor.account_id, opened_by_name=actor.display_name, due_on=due.isoformat(),
-                       remind_working_days=warn or 0, remind_on=remind_day(calendar, due, warn or 0, today), created_at=now)
+                       remind_working_days=warn or 0, remind_on=remind_day(calendar, due, warn or 0, today), created_at=now,
+                       open_key=str(subject.id))
     announce(record, "oversight.opened", [record.lower_tenant_id], now)
-    await scope.repo(Oversight).insert(record)
+    try:  # the query above answers the usual case in words; the unique open_key holds when two open at once
+        await scope.repo(Oversight).insert(record)
+    except DuplicateKeyError:
+        raise _already_open() from None
     await hand_over_carried(record)
     return record
 
 
-async def do_report(record: Oversight, side: Side, actor: Principal, *, text: str, now: datetime | None = None) -> Oversight:
+def _already_open() -> Conflict:
+    return Conflict({"zh": "本单位对这件事项已有正在进行的督办", "en": "this body already has an open oversight of it"})
+
+
+def _closed_conflict(record: Oversight) -> Conflict:
+    if record.withdrawn:
+        return Conflict({"zh": "这件督办已撤销", "en": "this oversight was withdrawn"})
+    return Conflict({"zh": "上级已采纳办理结果，督办已办结", "en": "the upper body already accepted the result"})
+
+
+async def do_report(record: Oversight, side: Side, actor: Principal, *, text: str, uploads: list[Upload] = (),
+                    now: datetime | None = None) -> Oversight:
     """The supervised body reports its result up (办理结果报送)."""
     _require_role(actor)
     _require_side(side, "lower")
     if record.state == OversightState.REPORTED:
         raise Conflict({"zh": "办理结果已报送，正待上级审核", "en": "a result report already awaits the upper body's decision"})
-    if record.state == OversightState.ACCEPTED:
-        raise Conflict({"zh": "上级已采纳办理结果，督办已办结", "en": "the upper body already accepted the result"})
+    if not record.open:
+        raise _closed_conflict(record)
     text = _text(text, "text", required=True)
     now = now or utcnow()
+    # The files are the lower body's (it wrote them): kept in its scope, named by this record (``petition_id`` holds
+    # the record's id: they belong to no case), reached only through this record (``report_attachment``).
+    files = [Attachment(id=ObjectId(), tenant_id=record.lower_tenant_id, petition_id=str(record.id), filename=u.filename[:200],
+                        content_type=u.content_type, size=len(u.data), sha256=hashlib.sha256(u.data).hexdigest(), data=u.data)
+             for u in uploads]
     record.reports.append(ResultReport(at=now, tenant_id=record.lower_tenant_id, actor=actor.account_id, actor_name=actor.display_name,
-                                       text=text))
+                                       text=text, attachment_ids=[str(f.id) for f in files]))
     record.state = OversightState.REPORTED
     announce(record, "oversight.reported", [record.tenant_id], now)
+    for attachment in files:  # files first: a crash leaves files nothing refers to, never a report without its files
+        await TenantScope(record.lower_tenant_id).repo(Attachment).insert(attachment)
     return await _save(record)
 
 
@@ -262,6 +294,7 @@ async def do_decide(record: Oversight, side: Side, actor: Principal, *, accept: 
     if accept:
         record.state, record.open, record.closed_at, record.remind_on = OversightState.ACCEPTED, False, now, None
         record.finished_on = china_today(report.at).isoformat()
+        record.close_key()
     else:
         record.state = OversightState.RETURNED
     announce(record, "oversight.accepted" if accept else "oversight.returned", [record.lower_tenant_id], now)
@@ -274,7 +307,8 @@ async def do_remind(record: Oversight, side: Side, actor: Principal, *, message:
     _require_role(actor)
     _require_side(side, "upper")
     if not record.open:
-        raise Conflict({"zh": "督办已办结，无需催办", "en": "the oversight is closed; nothing to remind"})
+        raise Conflict({"zh": "督办已撤销，无需催办", "en": "the oversight was withdrawn; nothing to remind"} if record.withdrawn
+                       else {"zh": "督办已办结，无需催办", "en": "the oversight is closed; nothing to remind"})
     message = _text(message, "message", required=True, limit=2000)
     now = now or utcnow()
     today = china_today(now)
@@ -287,3 +321,39 @@ async def do_remind(record: Oversight, side: Side, actor: Principal, *, message:
         record.remind_on = remind_day(calendar, new_due, record.remind_working_days, today)
     announce(record, "oversight.reminded", [record.lower_tenant_id], now)
     return await _save(record)
+
+
+async def do_withdraw(record: Oversight, side: Side, actor: Principal, *, reason: str, now: datetime | None = None) -> Oversight:
+    """撤销督办: a leader of the supervising body withdraws an open oversight, with a reason. The lower body is told
+    (the event), the step is in the audit chain before the record changes, and the item leaves the open lists and
+    the timeliness counts as 已撤销 (its reports and reminders are kept)."""
+    _require_side(side, "upper")
+    if not is_leader(actor):
+        raise Forbidden({"zh": "只有督办单位的领导可以撤销督办", "en": "only a leader of the supervising body may withdraw it"})
+    if not record.open:
+        raise _closed_conflict(record)
+    reason = _text(reason, "reason", required=True, limit=2000)
+    now = now or utcnow()
+    await do_append_audit(actor_id=actor.account_id, actor_username=actor.username,
+                          action="oversight.withdrawn", purpose=f"撤销督办 {record.subject_label}：{reason}"[:500], subject=str(record.id),
+                          tenant_ids=[record.tenant_id, record.lower_tenant_id], result_count=1)
+    record.state, record.open, record.closed_at, record.remind_on, record.overdue = OversightState.WITHDRAWN, False, now, None, False
+    record.withdrawn_by_name, record.withdraw_reason = actor.display_name, reason
+    # A report still waiting stays as it was sent (not "returned": nobody judged it); the pages say it was never decided.
+    record.close_key()
+    announce(record, "oversight.withdrawn", [record.lower_tenant_id], now)
+    return await _save(record)
+
+
+async def report_attachment(record: Oversight, attachment_id: str) -> Attachment:
+    """A file of one of the record's reports (either side may download it); the same 404 for anything else."""
+    listed = any(attachment_id in r.attachment_ids for r in record.reports)
+    return await listed_file(record.lower_tenant_id, str(record.id), attachment_id, listed)
+
+
+async def attachment_rows(record: Oversight) -> dict[str, dict]:
+    """id -> {id, filename, size} of the record's report files (kept under its id in the lower body's scope), without
+    their bytes."""
+    if not any(r.attachment_ids for r in record.reports):
+        return {}
+    return await files_kept_under(record.lower_tenant_id, str(record.id))

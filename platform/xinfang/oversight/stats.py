@@ -6,7 +6,8 @@ a body's oversight records are hundreds or thousands, read once (service.LIST_LI
 - on time: closed, and the accepted result was reported by the deadline (``finished_on`` <= ``due_on``);
 - late: closed, but the accepted result came after the deadline;
 - overdue: still open and past the deadline (today in China);
-- in time: still open, the deadline not passed.
+- in time: still open, the deadline not passed;
+- withdrawn: withdrawn by the supervising body (已撤销): in none of the four above, nor in the on-time rate.
 """
 
 from __future__ import annotations
@@ -17,14 +18,17 @@ from .models import STATE_NAMES, Oversight, OversightState
 from .service import Side, all_of
 from .subjects import GONE, tenant_names
 
-BUCKETS = ("on_time", "late", "overdue", "in_time")
+BUCKETS = ("on_time", "late", "overdue", "in_time", "withdrawn")
 BUCKET_NAMES = {
     "on_time": {"zh": "按期办结", "en": "Closed on time"}, "late": {"zh": "逾期办结", "en": "Closed late"},
     "overdue": {"zh": "逾期未办结", "en": "Open, overdue"}, "in_time": {"zh": "办理中（未到期）", "en": "Open, in time"},
+    "withdrawn": {"zh": "已撤销", "en": "Withdrawn"},
 }
 
 
 def bucket(record: Oversight, today_iso: str) -> str:
+    if record.state == OversightState.WITHDRAWN:
+        return "withdrawn"
     if not record.open:
         return "on_time" if record.on_time() else "late"
     return "overdue" if record.late_now(today_iso) else "in_time"
@@ -38,7 +42,8 @@ def count(records: list[Oversight], today_iso: str, other_side: str) -> tuple[di
         body = getattr(r, other_side)
         per_body[body]["total"] += 1
         per_body[body][bucket(r, today_iso)] += 1
-        per_body[body][r.state.value] += 1
+        if r.state.value not in BUCKETS:  # "withdrawn" is a state and a bucket alike: counted once
+            per_body[body][r.state.value] += 1
     return by_state, buckets, per_body
 
 

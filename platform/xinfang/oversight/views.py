@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from ..auth.principal import Principal
-from ..petitions.upper_level_models import REPORT_STATUS_NAMES
+from ..petitions.upper_level_models import REPORT_STATUS_NAMES, ReportStatus
 from .models import STATE_NAMES, SUBJECT_KIND_NAMES, Oversight
-from .service import Side, can_report, upper_actions
+from .service import Side, attachment_rows, can_report, upper_actions
 from .subjects import GONE, read_subject, subject_view, tenant_names
+
+
+UNDECIDED = {"zh": "督办已撤销，未审核", "en": "Not decided: the oversight was withdrawn"}
 
 
 def _involved(records: list[Oversight]) -> set[str]:
@@ -24,6 +27,8 @@ def row(record: Oversight, names: dict[str, dict], today_iso: str) -> dict:
         "state": record.state.value, "state_name": STATE_NAMES[record.state], "open": record.open,
         "on_time": record.on_time(), "finished_on": record.finished_on,
         "report_count": len(record.reports), "reminder_count": len(record.reminders), "escalation_count": len(record.escalations),
+        "withdrawn": record.withdrawn, "withdraw_reason": record.withdraw_reason, "withdrawn_by_name": record.withdrawn_by_name,
+        "closed_at": record.closed_at.isoformat() if record.closed_at else None,
     }
 
 
@@ -38,13 +43,15 @@ async def record_view(record: Oversight, side: Side, principal: Principal | None
     subject = await read_subject(record.subject_kind, record.subject_id)
     names = await tenant_names(_involved([record]) | ({subject.tenant_id} if subject is not None else set()))
     view = row(record, names, today_iso)
+    files = await attachment_rows(record)
     view.update({
         "side": side,
         "subject": await subject_view(record.subject_kind, subject, names),
         "remind_working_days": record.remind_working_days, "remind_on": record.remind_on,
         "reports": [{"at": r.at.isoformat(), "actor_name": r.actor_name, "text": r.text, "status": r.status.value,
-                     "status_name": REPORT_STATUS_NAMES[r.status], "decided_at": r.decided_at.isoformat() if r.decided_at else None,
-                     "decided_by_name": r.decided_by_name, "reason": r.reason} for r in record.reports],
+                     "status_name": UNDECIDED if record.withdrawn and r.status == ReportStatus.PENDING else REPORT_STATUS_NAMES[r.status], "decided_at": r.decided_at.isoformat() if r.decided_at else None,
+                     "decided_by_name": r.decided_by_name, "reason": r.reason,
+                     "attachments": [files[a] for a in r.attachment_ids if a in files]} for r in record.reports],
         "reminders": [{"at": m.at.isoformat(), "actor_name": m.actor_name, "message": m.message, "due_on": m.due_on}
                       for m in record.reminders],
         "escalations": [{"at": e.at.isoformat(), "due_on": e.due_on} for e in record.escalations],

@@ -109,10 +109,15 @@ async def inbox_page(tenant_slug):
     can_assign = Permission.PETITIONS_ACT in principal.permissions and _assign_step(workflow, principal) is not None
     names = await account_names(ctx.scope, [p.assignee_id for p in items])
     workflows = await service.petition_workflows(ctx.scope, items)  # each case in its own version's words
+    from ..supervisors.lookups import relayers_of  # who relayed which case (信访监督员代为反映)
+
+    relayers = await relayers_of([p.id for p in items])
     return await _page("staff/inbox.html", principal=principal, items=[dict(summary_view(p, workflows[p.workflow_version]),
-                                                                             assignee_name=names.get(p.assignee_id or ""))
+                                                                             assignee_name=names.get(p.assignee_id or ""),
+                                                                             relayed_by=relayers.get(str(p.id)))
                                                                         for p in items],
                        total=total, page=page, pages=max(1, -(-total // 20)), filters=shown, workflow=workflow,
+                       sources=service.INBOX_SOURCES,
                        channels=CHANNEL_NAMES, can_assign=can_assign, handlers=await _handlers(ctx) if can_assign else [],
                        export_query=request.query_string.decode())
 
@@ -246,9 +251,9 @@ async def transition_submit(tenant_slug, petition_id, key):
     ctx, principal = current_tenant(), current_principal()
     submitted = await request.form
     fields = {k: v for k, v in submitted.items() if k != "csrf_token" and v != ""}
-    petition = await service.access_petition(ctx, petition_id)
+    await service.access_petition(ctx, petition_id)  # not this body's (or none): the 404 page, not a message on it
     try:
-        petition = await service.do_transition(ctx, keyring(), petition, key, actor=principal, fields=fields)
+        petition = await service.do_transition_of(ctx, keyring(), petition_id, key, actor=principal, fields=fields)
     except DomainError as refused:
         details = "; ".join(f"{FIELD_TITLES.get(k, {}).get(current_lang(), k)}: {v[current_lang()]}" for k, v in refused.fields.items())
         message = {"zh": refused.message["zh"] + (f"（{details}）" if details else ""), "en": refused.message["en"] + (f" ({details})" if details else "")}

@@ -172,8 +172,7 @@ async def transition(tenant_slug, petition_id, key):
     """Take one workflow action (its fields as the workflow declares them)."""
     ctx, principal = current_tenant(), current_principal()
     body = await parse_body(TransitionIn)
-    petition = await service.access_petition(ctx, petition_id)
-    petition = await service.do_transition(ctx, keyring(), petition, key, actor=principal, fields=body.fields)
+    petition = await service.do_transition_of(ctx, keyring(), petition_id, key, actor=principal, fields=body.fields)
     if petition.tenant_id != ctx.tenant_id:  # moved away: this tenant no longer holds it
         return {"moved_to": petition.tenant_id, "number": petition.number}
     workflow = await service.petition_workflow(ctx.scope, petition)

@@ -82,6 +82,9 @@ class Petition(TenantDocument, CarriesEvents):
     workflow_version: int | None = None
     due_on: str | None = None  # ISO date of the running time limit
     due_rule: str | None = None
+    # The time limit that ran when the case reached a state without one (its final state, mostly): analytics counts a
+    # case closed after it as 超期办结 (closed late), though closing clears ``due_on`` and ``overdue``. None: never had one.
+    last_due_on: str | None = None
     overdue: bool = False
     assignee_id: IdRef | None = None
     used_once: list[str] = Field(default_factory=list)  # transitions marked `once` that happened
@@ -129,6 +132,8 @@ class Petition(TenantDocument, CarriesEvents):
             IndexModel([("outbox_pending", ASCENDING)]),
             # The upper body's list of the cases it assigned down (upper_level.followed_cases).
             IndexModel([("followed_by", ASCENDING)]),
+            # The beat's overdue question across tenants (plugin.xinfang_sweep): not flagged, time limit passed.
+            IndexModel([("overdue", ASCENDING), ("due_on", ASCENDING)]),
         ]
 
 

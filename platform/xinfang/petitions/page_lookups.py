@@ -1,13 +1,15 @@
-"""Reads the staff petition page needs beside the petition itself: its attachments' descriptions and staff names.
+"""Reads the staff petition page needs beside the petition itself: its attachments' descriptions and staff names;
+and the files kept under another record's id (an instruction's or an oversight record's reports).
 
-Both are one query per page, whatever the number of attachments or steps.
+Each is one query per page, whatever the number of attachments or steps.
 """
 
 from __future__ import annotations
 
 from ..auth.models import StaffAccount
-from ..cards.console import STATE_NAMES as SUPERVISION_STATE_NAMES
 from ..cards.models import ActionType, CardType, Supervision
+from ..display_words import supervision_state_names
+from ..errors import NotFound
 from ..store.scoped import TenantScope, parse_object_id
 from ..tenancy.models import Tenant
 from .models import Attachment, Petition
@@ -30,6 +32,27 @@ async def attachment_rows(petition: Petition) -> list[dict]:
     found = {str(row["_id"]): row async for row in cursor}
     return [{"id": aid, "filename": found[aid]["filename"], "content_type": found[aid]["content_type"], "size": found[aid]["size"]}
             for aid in petition.attachment_ids if aid in found]
+
+
+async def files_kept_under(tenant_id: str, owner_id: str) -> dict[str, dict]:
+    """id -> {id, filename, size} of the files kept under ``owner_id`` in ``tenant_id``'s scope (an instruction's or an
+    oversight record's reports), without their bytes: one find through the attachments' (tenant_id, petition_id)
+    index."""
+    cursor = Attachment.get_pymongo_collection().find({"tenant_id": tenant_id, "petition_id": owner_id},
+                                                       projection={"filename": 1, "size": 1})
+    return {str(row["_id"]): {"id": str(row["_id"]), "filename": row["filename"], "size": row["size"]} async for row in cursor}
+
+
+async def listed_file(tenant_id: str, owner_id: str, attachment_id: str, listed: bool) -> Attachment:
+    """A file kept under ``owner_id`` in ``tenant_id``'s scope that the record lists (``listed``); the same 404 for
+    anything else."""
+    missing = NotFound({"zh": "没有这个附件", "en": "no such attachment"})
+    if not listed:
+        raise missing
+    attachment = await TenantScope(tenant_id).repo(Attachment).get(attachment_id)
+    if attachment is None or attachment.petition_id != owner_id:
+        raise missing
+    return attachment
 
 
 async def staff_names(petition: Petition) -> dict[tuple[str, str], str]:
@@ -72,7 +95,7 @@ async def supervisions_from(scope: TenantScope, petition: Petition) -> list[dict
     types = {("card", t.key): t async for t in scope.repo(CardType).find({})}
     types.update({("action", t.key): t async for t in scope.repo(ActionType).find({})})
     return [{"id": str(s.id), "kind": s.kind, "type": types.get((s.kind, s.type_key)), "type_key": s.type_key,
-             "subject": s.subject, "state_name": SUPERVISION_STATE_NAMES.get(str(s.state.value), {"zh": "—", "en": "—"}),
+             "subject": s.subject, "state_name": supervision_state_names(s),
              "issued_on": s.issued_on, "due": s.response_due or s.rectify_due, "overdue": s.overdue} for s in found]
 
 

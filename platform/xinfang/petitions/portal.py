@@ -93,7 +93,7 @@ async def submit_petition(tenant_slug, key):
 @portal_bp.get("/track")
 @public("citizens follow their petition with the receipt")
 async def track(tenant_slug):
-    return await _page("portal/track.html", message=None)
+    return await _page("portal/track.html", message=None, typed="")
 
 
 @portal_bp.post("/track")
@@ -103,20 +103,21 @@ async def track_lookup(tenant_slug):
     try:
         row, petition = await receipt_lookup(submitted.get("receipt", ""))
     except (NotFound, TooManyRequests) as refused:
-        status = refused.status
-        return await _page("portal/track.html", status, message=refused.message)
+        status = refused.status  # what was typed stays in the box: a slip of one digit is corrected, not retyped
+        return await _page("portal/track.html", status, message=refused.message, typed=submitted.get("receipt", "")[:32])
     session["portal"] = {"pid": row.petition_id, "exp": int(time.time()) + FOLLOW_UP_SECONDS}
     return await _status_page(row, petition)
 
 
-async def _status_page(row: Receipt, petition: Petition, message=None, status=200, notice=None):
-    """``message`` is a refusal (red alert box); ``notice`` says a change was made (neutral box)."""
+async def _status_page(row: Receipt, petition: Petition, message=None, status=200, notice=None, typed=None):
+    """``message`` is a refusal (red alert box); ``notice`` says a change was made (neutral box); ``typed`` is the
+    refused form's text, put back in its boxes so that nothing the citizen wrote is lost."""
     ctx = TenantContext.of(await get_tenant(row.tenant_id))
     workflow = await service.petition_workflow(ctx.scope, petition)
     view = public_view(petition, workflow)
     actions = service.allowed_transitions(workflow, petition, None)
     return await _page("portal/status.html", status, view=view, citizen_actions=actions, field_titles=FIELD_TITLES,
-                       portal_csrf=_portal_csrf(), message=message, notice=notice)
+                       portal_csrf=_portal_csrf(), message=message, notice=notice, typed=typed or {})
 
 
 async def _followed_petition() -> tuple[Receipt, Petition]:
@@ -139,13 +140,14 @@ async def _follow_up(change, done: dict):
     try:
         row, petition = await _followed_petition()
     except NotFound as expired:
-        return await _page("portal/track.html", 403, message=expired.message)
+        return await _page("portal/track.html", 403, message=expired.message, typed="")
     ctx = TenantContext.of(await get_tenant(row.tenant_id))
     try:
         petition = await change(ctx, petition, await request.form)
     except DomainError as refused:
         message = next(iter(refused.fields.values()), refused.message)
-        return await _status_page(row, petition, message=message, status=refused.status)
+        typed = {name: value for name, value in (await request.form).items() if name != "csrf_token"}
+        return await _status_page(row, petition, message=message, status=refused.status, typed=typed)
     return await _status_page(row, petition, notice=done)
 
 

@@ -22,12 +22,13 @@ from ..auth.models import Role, StaffAccount
 from ..auth.principal import Principal
 from ..calendar import TenantCalendarRules, WorkingCalendar
 from ..crypto import KeyRing, RecordKeyGone
-from ..errors import Conflict, Forbidden, InvalidInput, NotFound
+from ..errors import Conflict, Forbidden, InvalidInput, NotFound, changed_meanwhile
 from ..events import DomainEvent, OutboxEvent, carry, hand_over_carried, insert_new, register_carrier, unit_of_work
 from ..forms.models import FormVersion
 from ..forms.schema_safety import validate_submission
 from ..store.cache import tenant_config
 from ..store.documents import deterministic_id, utcnow
+from ..records.guard import refuse_if_archived
 from ..store.scoped import TenantScope, parse_object_id
 from ..tenancy.config_versions import BUNDLE_ACTOR, ConfigActor, do_record_config_version
 from ..tenancy.context import TenantContext
@@ -94,7 +95,9 @@ def new_receipt() -> str:
 
 
 def normalise_receipt(text: str) -> str:
-    return "".join(ch for ch in (text or "") if ch.isdigit())[:64]
+    """The receipt's digits as ASCII, whatever was typed around them: spaces, dashes, or full-width digits
+    (a Chinese input method in full-width mode types ３１８９, which must find the same case as 3189)."""
+    return "".join(str(unicodedata.decimal(ch)) for ch in (text or "") if ch.isdecimal())[:64]
 
 
 async def hash_receipt(keyring: KeyRing, receipt: str) -> str:
@@ -343,6 +346,9 @@ async def _stored_under_key(keyring: KeyRing, submission: SubmissionKey, content
         raise _key_reused()
     if petition.submission_content_hash != content_hash:
         raise _key_reused()
+    if petition.receipt_hash is None:  # stored without a receipt (with_receipt=False): none to give back
+        await hand_over_carried(petition)
+        return petition, ""
     for attempt in range(RECEIPT_CANDIDATES):
         receipt = submission.receipt(attempt)
         if await hash_receipt(keyring, receipt) == petition.receipt_hash:
@@ -367,7 +373,7 @@ async def do_submit_petition(
     ctx: TenantContext, keyring: KeyRing, form: FormVersion, *, answers: dict, anonymous: bool,
     channel: Channel = Channel.ONLINE, registered_by: Principal | None = None,
     uploads: list[Upload] = (), now: datetime | None = None, idempotency_key: str | None = None,
-    received_on: date | None = None, relay_consent: str | None = None,
+    received_on: date | None = None, relay_consent: str | None = None, with_receipt: bool = True,
 ) -> tuple[Petition, str]:
     """Validate, seal the identity, and store the petition in ONE write, atomic on every store.
 
@@ -390,6 +396,9 @@ async def do_submit_petition(
 
     ``relay_consent``: a village supervisor (信访监督员) relays the petition on a villager's behalf; the villager's
     consent, in words, is kept on the registration step (RELAY_CONSENT_FIELD), which marks the petition as relayed.
+
+    ``with_receipt=False``: no receipt at all (the returned receipt is ""): for rows of an old register (imports/),
+    whose receipts nobody is ever shown; it saves the slow hash. Such a petition opens from no receipt.
     """
     now = now or utcnow()
     check_submission_key(idempotency_key)
@@ -405,8 +414,8 @@ async def do_submit_petition(
     public_answers = {k: v for k, v in answers.items() if k not in secret_keys}
     workflow_version, workflow = await current_workflow(ctx.scope, fresh=True)
     petition_id = submission.petition_id if submission else ObjectId()
-    receipt = submission.receipt(0) if submission else new_receipt()
-    receipt_hash = await hash_receipt(keyring, receipt)
+    receipt = (submission.receipt(0) if submission else new_receipt()) if with_receipt else ""
+    receipt_hash = await hash_receipt(keyring, receipt) if with_receipt else None
     initial = workflow.state(workflow.initial)
     actor = registered_by
     petition = Petition(
@@ -560,7 +569,8 @@ async def open_identity(keyring: KeyRing, petition: Petition) -> dict:
 
 
 MAX_PAGE = 100_000
-INBOX_FILTERS = ("state", "channel", "overdue", "subject", "due_before", "assignee")
+INBOX_FILTERS = ("state", "channel", "overdue", "subject", "due_before", "assignee", "source")
+INBOX_SOURCES = {"supervisor": {"zh": "信访监督员代为反映", "en": "Relayed by a village supervisor"}}
 
 
 async def inbox(ctx: TenantContext, *, filters: dict, page: int = 1, page_size: int = 20, today: date | None = None) -> tuple[list[Petition], int]:
@@ -575,10 +585,16 @@ async def inbox(ctx: TenantContext, *, filters: dict, page: int = 1, page_size: 
         query["due_on"] = {"$lte": str(filters["due_before"])}
     if filters.get("assignee"):
         query["assignee_id"] = str(filters["assignee"])
-    if filters.get("subject"):
-        query["subject_name"] = str(filters["subject"])[:100]
+    if str(filters.get("subject") or "").strip():  # any part of the name: 王 finds 王五, 教育局 finds 泗阳县教育局
+        query["subject_name"] = {"$regex": re.escape(str(filters["subject"]).strip()[:100])}
+    if filters.get("source") and filters["source"] not in INBOX_SOURCES:
+        raise InvalidInput(fields={"source": {"zh": "请选择来源：信访监督员代为反映", "en": "choose a source: relayed by a village supervisor"}})
     repo = ctx.scope.repo(Petition)
-    total = await repo.count(query)
+    if filters.get("source") == "supervisor":  # relayed by a village supervisor (信访监督员): the relay rows name the cases
+        from ..supervisors.lookups import relayed_petition_ids
+
+        query["_id"] = {"$in": await relayed_petition_ids(ctx.tenant)}
+    total = await repo.count(query)  # through the index on both stores; ObjectIds in the filter counted as ids (store/scoped.py)
     page = min(max(page, 1), MAX_PAGE)
     items = await repo.find(query).sort("-created_at").skip((page - 1) * page_size).limit(page_size).to_list()
     return items, total
@@ -635,13 +651,24 @@ def barred_as_reviewer(transition: Transition, petition: Petition, actor: Princi
     return actor is not None and any(s.actor == actor.account_id and s.action in transition.not_by for s in petition.steps)
 
 
+def is_archive_step(transition: Transition) -> bool:
+    """The workflow's 归档 step: the archive record (records/) takes it when it freezes and numbers the case, so it is
+    never offered or taken on its own (a case reading 已归档 without a record and a 归档号 would be a lie)."""
+    return transition.key == "archive" or transition.to == "archived"
+
+
+ARCHIVE_THROUGH_RECORD = {"zh": "归档请在案件页面的“归档并编归档号”办理：由归档记录冻结案卷、编号后进入已归档",
+                          "en": "archive a case with 'Archive and number it' on its page: the archive record freezes and numbers it"}
+
+
 def allowed_transitions(workflow: Workflow, petition: Petition, actor: Principal | None, *,
-                        lower_bodies: bool = True) -> list[Transition]:
+                        lower_bodies: bool = True, archiving: bool = False) -> list[Transition]:
     """The steps ``actor`` may take now. ``lower_bodies`` False (see ``has_lower_bodies``): a move down
-    (交办下级) is not offered, since with nobody below it could only fail."""
+    (交办下级) is not offered, since with nobody below it could only fail. The 归档 step only when ``archiving``
+    (the archive record asks)."""
     return [t for t in workflow.available(petition.state, actor_roles(actor))
             if not (t.once and t.key in petition.used_once) and not barred_as_reviewer(t, petition, actor)
-            and (lower_bodies or t.move != "child")]
+            and (lower_bodies or t.move != "child") and (archiving or not is_archive_step(t))]
 
 
 async def has_lower_bodies(ctx: TenantContext) -> bool:
@@ -651,14 +678,18 @@ async def has_lower_bodies(ctx: TenantContext) -> bool:
 
 async def do_transition(
     ctx: TenantContext, keyring: KeyRing, petition: Petition, key: str, *, actor: Principal | None,
-    fields: dict, now: datetime | None = None,
+    fields: dict, now: datetime | None = None, archiving: bool = False,
 ) -> Petition:
-    """Move a petition along one transition of the tenant's workflow (``actor`` None: the citizen)."""
+    """Move a petition along one transition of the tenant's workflow (``actor`` None: the citizen). The 归档 step
+    only for the archive record (``archiving``): anyone else gets a 409 that says where to archive."""
     now = now or utcnow()
+    await refuse_if_archived(ctx.scope, "petition", petition.id)  # an archived case is closed for good (409 in words)
     workflow = await petition_workflow(ctx.scope, petition)
     transition = workflow.transition(key)
     if transition is None:
         raise NotFound({"zh": f"没有操作 {key}", "en": f"no action {key!r}"})
+    if is_archive_step(transition) and not archiving:
+        raise Conflict(ARCHIVE_THROUGH_RECORD)
     if petition.state not in transition.from_ or (transition.once and key in petition.used_once):
         raise Conflict({"zh": "当前状态下不能执行此操作", "en": "this action is not possible in the current state"})
     if not actor_roles(actor) & set(transition.roles):
@@ -686,6 +717,7 @@ async def do_transition(
         petition.due_on = await _deadline(target_scope, target_workflow, state.deadline, today)
         petition.due_rule, petition.overdue = state.deadline, False
     elif not state.deadline:
+        petition.last_due_on = petition.due_on or petition.last_due_on  # what analytics reads a late close by
         petition.due_on, petition.due_rule, petition.overdue = None, None, False
     if transition.once:
         petition.used_once.append(key)
@@ -712,8 +744,32 @@ async def do_transition(
     return petition
 
 
+class ChangedMeanwhile(Conflict):
+    """The petition was written between this request's read and its write (optimistic concurrency)."""
+
+
 def _changed_meanwhile() -> Conflict:
-    return Conflict({"zh": "这件信访件刚被其他人处理过，请刷新后再试", "en": "someone else changed this petition meanwhile; reload and retry"})
+    return changed_meanwhile("这件信访件", "this petition", ChangedMeanwhile)
+
+
+TRANSITION_ATTEMPTS = 3
+
+
+async def do_transition_of(ctx: TenantContext, keyring: KeyRing, petition_id: str, key: str, *, actor: Principal | None,
+                           fields: dict) -> Petition:
+    """``do_transition`` on the petition as it is now. A write between this request's read and its write (the beat
+    flagging the case overdue, a reminder noted, another person's action) makes it read the petition again and try
+    again, up to ``TRANSITION_ATTEMPTS`` times: the request carries no revision of a page its person saw, and the action
+    is checked again against the new state (a step someone else took first is refused in words). Nothing is written
+    before the petition's one versioned write, so trying again repeats nothing."""
+    for attempt in range(1, TRANSITION_ATTEMPTS + 1):
+        petition = await access_petition(ctx, petition_id)
+        try:
+            return await do_transition(ctx, keyring, petition, key, actor=actor, fields=fields)
+        except ChangedMeanwhile:
+            if attempt == TRANSITION_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
 
 
 async def _move(ctx: TenantContext, keyring: KeyRing, petition: Petition, target: Tenant) -> None:
@@ -757,6 +813,7 @@ async def do_add_supplement(ctx: TenantContext, petition: Petition, *, text: str
     if len(text) > MAX_TEXT:
         raise InvalidInput(fields={"text": {"zh": f"最多 {MAX_TEXT} 个字", "en": f"at most {MAX_TEXT} characters"}})
     now = now or utcnow()
+    await refuse_if_archived(ctx.scope, "petition", petition.id)
     attachments = [_attachment(ctx, petition.id, upload) for upload in uploads]
     petition.attachment_ids += [str(a.id) for a in attachments]
     petition.steps.append(Step(at=now, tenant_id=ctx.tenant_id, actor=CITIZEN, actor_name="信访人 Petitioner",

@@ -32,10 +32,10 @@ from beanie.odm.utils.parsing import parse_obj
 from bson import ObjectId
 
 from ..auth.principal import Principal
-from ..errors import Conflict, Forbidden, NotFound
+from ..errors import Conflict, Forbidden, NotFound, changed_meanwhile
 from ..events import DomainEvent, carry, hand_over_carried
 from ..store.documents import utcnow
-from ..store.scoped import TenantScope, parse_object_id
+from ..store.scoped import TenantScope, count_matching, parse_object_id
 from ..tenancy.context import TenantContext
 from ..tenancy.models import Tenant
 from .models import CHANNEL_NAMES, Attachment, Petition, Step
@@ -131,7 +131,7 @@ async def followed_cases(upper_tenant_id: str, *, page: int = 1, page_size: int 
     # $in, not $eq: the embedded store counts an array field's equality but its find returns nothing for it.
     query = {"followed_by": {"$in": [upper_tenant_id]}}
     collection = Petition.get_pymongo_collection()
-    total = await collection.count_documents(query)
+    total = await count_matching(collection, query)  # through the index on the embedded store too (store/scoped.py)
     page = min(max(page, 1), 100_000)
     cursor = collection.find(query).sort([("created_at", -1)]).skip((page - 1) * page_size).limit(page_size)
     return [parse_obj(Petition, raw) async for raw in cursor], total
@@ -141,7 +141,7 @@ async def followed_cases(upper_tenant_id: str, *, page: int = 1, page_size: int 
 
 
 def _changed_meanwhile() -> Conflict:
-    return Conflict({"zh": "这件信访件刚被其他人处理过，请刷新后再试", "en": "someone else changed this petition meanwhile; reload and retry"})
+    return changed_meanwhile("这件信访件", "this petition")
 
 
 async def _write(petition: Petition, event_name: str, notify_tenant: str, actor: Principal, now: datetime) -> Petition:

@@ -12,7 +12,7 @@ from .workflow import FIELD_TITLES, Workflow, Transition
 PLATFORM_STEPS = ("submitted", "registered", "supplement", "repeat_confirmed", "repeat_withdrawn",
                   "result_reported", "result_accepted", "result_returned", "upper_reminder",
                   "instruction_written", "instruction_acted", "instruction_fulfilled", "instruction_asked_again",
-                  "document_issued", "document_received")
+                  "document_issued", "document_received", "imported_state", "import_updated")
 ACTION_NAMES = {key: words("petition_action")[key] for key in PLATFORM_STEPS}
 
 # What each step of the default workflow does, in a sentence, for the person about to take it.

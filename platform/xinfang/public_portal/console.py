@@ -3,7 +3,7 @@ the tenant admin's theme page. Every handler fetches and checks through ``access
 
 from __future__ import annotations
 
-from quart import Blueprint, redirect, request, url_for
+from quart import Blueprint, Response, redirect, request, url_for
 
 from ..auth.access import current_principal
 from ..auth.permissions import Permission, requires
@@ -11,18 +11,20 @@ from ..errors import DomainError, InvalidInput
 from ..http import refusal_message, staff_page
 from ..tenancy.config_versions import ConfigActor, list_config_versions
 from ..tenancy.resolution import current_tenant
-from . import queries, service, theme as theme_mod
+from . import queries, richtext, service, theme as theme_mod
 from .models import KIND_WORDS, KINDS, ONE_KIND_WORDS, STATE_WORDS, STATES
-from .pages import SECTION_OF
+from .pages import SECTION_OF, file_response
 from .text import paragraphs
 
 portal_console_bp = Blueprint("portal_console", __name__, url_prefix="/t/<tenant_slug>")
 
 STEP_WORDS = {"created": {"zh": "起草", "en": "drafted"}, "edited": {"zh": "修改", "en": "changed"},
               "submitted": {"zh": "送审", "en": "sent for approval"}, "approved": {"zh": "审核发布", "en": "approved and published"},
-              "returned": {"zh": "退回修改", "en": "returned"}, "unpublished": {"zh": "撤下", "en": "withdrawn"}}
+              "returned": {"zh": "退回修改", "en": "returned"}, "unpublished": {"zh": "撤下", "en": "withdrawn"},
+              "file_added": {"zh": "添加附件", "en": "added a file"}, "file_removed": {"zh": "删除附件", "en": "removed a file"}}
 WORDS = dict(kind_words=KIND_WORDS, one_kind_words=ONE_KIND_WORDS, state_words=STATE_WORDS, step_words=STEP_WORDS,
-             kinds=KINDS, states=STATES, section_of=SECTION_OF, paragraphs=paragraphs)
+             kinds=KINDS, states=STATES, section_of=SECTION_OF, paragraphs=paragraphs, rich=richtext.render,
+             formats=richtext.FORMAT_WORDS, max_file_mb=service.MAX_FILE_BYTES // (1024 * 1024))
 
 
 def _slug() -> str:
@@ -34,7 +36,10 @@ def _item_url(row) -> str:
 
 
 def _form_fields(form) -> dict:
-    return {name: form.get(name, "") for name in service.LIMITS}
+    fields = {name: form.get(name, "") for name in service.LIMITS}
+    if form.get("format") is not None:
+        fields["format"] = form.get("format")
+    return fields
 
 
 @portal_console_bp.get("/staff/portal/")
@@ -49,7 +54,7 @@ async def items_page(tenant_slug):
 @requires(Permission.PORTAL_PUBLISH)
 async def new_item_page(tenant_slug):
     kind = request.args.get("kind") if request.args.get("kind") in KINDS[:3] else "notice"
-    return await staff_page("public/console/edit.html", row=None, kind=kind, values={}, errors={}, message=None, **WORDS)
+    return await staff_page("public/console/edit.html", row=None, kind=kind, values={"format": "markdown"}, errors={}, message=None, **WORDS)
 
 
 @portal_console_bp.post("/staff/portal/new")
@@ -68,8 +73,9 @@ async def create_item_submit(tenant_slug):
 async def _item(row, *, values=None, errors=None, message=None, notice=None, status=200):
     principal = current_principal()
     tenant_id = current_tenant().tenant_id
+    files = await service.files_of(current_tenant().scope, str(row.id))
     return await staff_page("public/console/item.html", status, row=row, values=values or row.model_dump(), errors=errors or {},
-                            message=message, notice=notice, may_approve=principal.can(Permission.PORTAL_APPROVE, tenant_id),
+                            message=message, notice=notice, may_approve=principal.can(Permission.PORTAL_APPROVE, tenant_id), files=files,
                             is_author=principal.account_id in service.authors_of(row), **WORDS)
 
 
@@ -122,6 +128,39 @@ async def return_item(tenant_slug, item_id):
 @requires(Permission.PORTAL_APPROVE)
 async def unpublish_item(tenant_slug, item_id):
     return await _act(item_id, lambda s, r, p, f: service.do_unpublish_publication(s, r, p, f.get("note", "")), "unpublished")
+
+
+@portal_console_bp.post("/staff/portal/items/<item_id>/files")
+@requires(Permission.PORTAL_PUBLISH)
+async def add_file_submit(tenant_slug, item_id):
+    """Attach a PDF or image (checked by its bytes) with a description, to a draft or withdrawn item."""
+    async def add(scope, row, principal, form):
+        upload = (await request.files).get("file")
+        data = upload.read(service.MAX_FILE_BYTES + 1) if upload is not None and upload.filename else b""
+        await service.do_add_file(scope, row, principal, filename=upload.filename if upload else "", data=data,
+                                  description=form.get("description", ""))
+        return row
+
+    return await _act(item_id, add, "file_added")
+
+
+@portal_console_bp.post("/staff/portal/items/<item_id>/files/<file_id>/remove")
+@requires(Permission.PORTAL_PUBLISH)
+async def remove_file_submit(tenant_slug, item_id, file_id):
+    async def remove(scope, row, principal, form):
+        await service.do_remove_file(scope, row, principal, await service.access_file(scope, row, file_id))
+        return row
+
+    return await _act(item_id, remove, "file_removed")
+
+
+@portal_console_bp.get("/staff/portal/items/<item_id>/files/<file_id>")
+@requires(Permission.PORTAL_PUBLISH)
+async def file_download(tenant_slug, item_id, file_id) -> Response:
+    """A file of any item of this body, for the staff who check it before approval (never cached)."""
+    scope = current_tenant().scope
+    row = await service.access_publication(scope, item_id)
+    return file_response(await service.access_file(scope, row, file_id), public=False)
 
 
 @portal_console_bp.get("/staff/portal/suggestions")

@@ -46,7 +46,8 @@ class Step(BaseModel):
 class Publication(TenantDocument):
     kind: str
     title: str
-    body: str = ""  # plain text: paragraphs separated by line breaks, never HTML
+    body: str = ""  # what staff typed, never HTML: plain paragraphs or Markdown, as ``format`` says (richtext.py)
+    format: str = "plain"  # "plain" (each line a paragraph; every item written before formatting) or "markdown"
     source: str = ""  # a policy's issuing body and document number; a case's unit
     reply: str = ""  # a suggestion's published reply
     suggestion_id: IdRef | None = None
@@ -69,6 +70,24 @@ class Publication(TenantDocument):
             IndexModel([("tenant_id", ASCENDING), ("state", ASCENDING), ("updated_at", DESCENDING)]),
             IndexModel([("tenant_id", ASCENDING), ("terms", ASCENDING)]),
         ]
+
+
+class PortalFile(TenantDocument):
+    """A PDF or image attached to a publication (recognised by its bytes), public only while the publication is."""
+
+    publication_id: IdRef
+    filename: str
+    description: str  # what it is, in words: the link's text and an image's alternative text
+    content_type: str
+    size: int
+    digest: str  # SHA-256 of the bytes
+    data: bytes
+    added_by_id: str
+    added_at: UtcDateTime = Field(default_factory=utcnow)
+
+    class Settings:
+        name = "portal_files"
+        indexes = [IndexModel([("tenant_id", ASCENDING), ("publication_id", ASCENDING), ("added_at", ASCENDING)])]
 
 
 class Suggestion(TenantDocument):

@@ -19,8 +19,9 @@ from ..auth.permissions import public
 from ..errors import InvalidInput, NotFound
 from ..ratelimit import TooManyRequests, hit
 from ..tenancy.resolution import current_tenant
-from . import queries, service
-from .models import KIND_WORDS, ONE_KIND_WORDS
+from ..petitions.uploads import content_disposition
+from . import queries, richtext, service
+from .models import KIND_WORDS, ONE_KIND_WORDS, PortalFile
 from .text import paragraphs
 from .theme import logo_of, portal_theme
 
@@ -32,6 +33,7 @@ MAX_AGE = 60
 NO_STORE = {"Cache-Control": "no-store"}
 SUGGESTIONS_PER_HOUR = 5  # from one address, per tenant
 CSRF_KEY = "integrity_csrf"
+CORRECT_MARKED = {"zh": "请修改标出的内容后再提交。", "en": "Please correct the fields marked below."}
 
 
 async def _render(template: str, **context) -> tuple[str, float]:
@@ -40,7 +42,7 @@ async def _render(template: str, **context) -> tuple[str, float]:
     started = time.perf_counter()
     html = await render_template(template, tenant=ctx.tenant, theme=theme, home_url=url_for("public_portal.home", tenant_slug=ctx.tenant.slug),
                                  sections=SECTIONS, section_of=SECTION_OF, kind_words=KIND_WORDS, one_kind_words=ONE_KIND_WORDS,
-                                 paragraphs=paragraphs, **context)
+                                 paragraphs=paragraphs, rich=richtext.render, **context)
     return html, (time.perf_counter() - started) * 1000
 
 
@@ -105,8 +107,37 @@ async def section_page(tenant_slug, section):
 @public_portal_bp.get("/<section>/<item_id>")
 @public("one published item of the integrity portal")
 async def item_page(tenant_slug, section, item_id):
-    row = await queries.public_item(current_tenant().scope, _kind(section), item_id)
-    return await cached_page("public/item.html", section=section, kind=row.kind, row=row)
+    scope = current_tenant().scope
+    row = await queries.public_item(scope, _kind(section), item_id)
+    files = await service.files_of(scope, str(row.id))
+    return await cached_page("public/item.html", section=section, kind=row.kind, row=row, files=files)
+
+
+def file_response(stored: PortalFile, *, public: bool) -> Response:
+    """A portal file as what its bytes are: an image shown in the page, a PDF downloaded under its name; never sniffed
+    into anything else, never run as a page (a sandbox CSP). Public files are cached a minute (a withdrawn item's
+    files disappear with it), staff previews never."""
+    disposition = "inline" if stored.content_type.startswith("image/") else content_disposition(stored.filename)
+    response = Response(stored.data, status=200, content_type=stored.content_type)
+    response.headers.update({"Content-Disposition": disposition, "X-Content-Type-Options": "nosniff",
+                             "Content-Security-Policy": "default-src 'none'; sandbox"})
+    if public:
+        response.set_etag(stored.digest[:32])
+        response.headers["Cache-Control"] = f"public, max-age={MAX_AGE}"
+        if request.if_none_match.contains(stored.digest[:32]):
+            response.status_code = 304
+            response.set_data(b"")
+    else:
+        response.headers.update(NO_STORE)
+    return response
+
+
+@public_portal_bp.get("/<section>/<item_id>/files/<file_id>")
+@public("a PDF or image of one published item (gone as soon as the item is withdrawn)")
+async def file_page(tenant_slug, section, item_id, file_id):
+    scope = current_tenant().scope
+    row = await queries.public_item(scope, _kind(section), item_id)
+    return file_response(await service.access_file(scope, row, file_id), public=True)
 
 
 def _csrf() -> str:
@@ -135,8 +166,8 @@ async def suggestion_submit(tenant_slug):
         service.checked_suggestion(values)
         await hit(f"suggest:{ctx.tenant_id}:{request.remote_addr}", limit=SUGGESTIONS_PER_HOUR, window_seconds=3600)
         await service.do_submit_suggestion(ctx.scope, values)
-    except InvalidInput as invalid:
-        return await private_page("public/suggest.html", invalid.status, values=values, errors=invalid.fields, message=invalid.message,
+    except InvalidInput as invalid:  # said as the petition form says it ("字段" is the programmers' word)
+        return await private_page("public/suggest.html", invalid.status, values=values, errors=invalid.fields, message=CORRECT_MARKED,
                                   csrf=_csrf())
     except TooManyRequests as refused:
         return await private_page("public/suggest.html", 429, values=values, errors={}, message=refused.message, csrf=_csrf())

@@ -16,9 +16,9 @@ def xinfang_plugin_info():
 
 @hookimpl
 def xinfang_document_models():
-    from .models import PortalLogo, Publication, Suggestion
+    from .models import PortalFile, PortalLogo, Publication, Suggestion
 
-    return [Publication, Suggestion, PortalLogo]
+    return [Publication, Suggestion, PortalLogo, PortalFile]
 
 
 @hookimpl

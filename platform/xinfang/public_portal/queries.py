@@ -12,7 +12,7 @@ from pymongo import DESCENDING
 from ..errors import NotFound
 from ..store.documents import is_id_ref
 from ..store.scoped import TenantScope
-from . import text
+from . import richtext, text
 from .models import Publication, Suggestion
 
 PAGE_SIZE = 20
@@ -25,6 +25,7 @@ class Listed(BaseModel):
     kind: str
     title: str
     source: str = ""
+    format: str = "plain"
     published_at: datetime | None = None
 
 
@@ -74,8 +75,9 @@ async def search_policies(scope: TenantScope, query: str, limit: int = 50) -> li
                                                  "terms": {"$all": text.required_terms(pieces)}}).limit(MAX_CANDIDATES).project(Searched).to_list()
     hits = []
     for row in found:
-        score = text.score(pieces, f"{row.title}\n{row.source}", row.body)
+        said = richtext.plain_text(row.body, row.format)  # what the text says, without Markdown's marks
+        score = text.score(pieces, f"{row.title}\n{row.source}", said)
         if score is not None:
-            hits.append(Hit(row, score, text.excerpt(row.body, pieces)))
+            hits.append(Hit(row, score, text.excerpt(" ".join(said.split()) if row.format == "markdown" else said, pieces)))
     hits.sort(key=lambda h: (-h.score, -(h.row.published_at.timestamp() if h.row.published_at else 0)))
     return hits[:limit]

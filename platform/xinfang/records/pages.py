@@ -75,21 +75,30 @@ async def archive_supervision_submit(tenant_slug, supervision_id):
 
 async def petition_panel(tenant, petition, principal) -> Markup | None:
     """The case page: its archive number once archived; the 归档 button when it is closed and this person may archive."""
-    if principal is None or principal.tenant_id != str(tenant.id) or petition.tenant_id != str(tenant.id):
+    return await archive_panel(tenant, "petition", petition, principal)
+
+
+async def archive_panel(tenant, kind: str, subject, principal) -> Markup | None:
+    """A case's, card's or action's page: its archive number once archived; the 归档 button when it is closed and this
+    person may archive (the same panel for every kind of subject)."""
+    if principal is None or principal.tenant_id != str(tenant.id) or subject.tenant_id != str(tenant.id):
         return None
     may_archive = Permission.RECORDS_ARCHIVE in principal.permissions
     may_read = Permission.RECORDS_READ in principal.permissions
-    record = await service.record_of_subject(TenantScope(str(tenant.id)), "petition", str(petition.id))
+    record = await service.record_of_subject(TenantScope(str(tenant.id)), kind, str(subject.id))
     closed = None
     if record is None and may_archive:
         try:
-            closed = await service.closed_on(TenantContext.of(tenant), "petition", petition)
+            closed = await service.closed_on(TenantContext.of(tenant), kind, subject)
         except DomainError:
             closed = None
     if record is None and closed is None:
         return None
+    submit = "archive_petition_submit" if kind == "petition" else "archive_supervision_submit"
+    key = "petition_id" if kind == "petition" else "supervision_id"
+    archive_url = url_for(f"record_pages.{submit}", tenant_slug=tenant.slug, **{key: str(subject.id)})
     return Markup(await render_template("staff/_record_panel.html", tenant=tenant, record=record, closed=closed, may_read=may_read,
-                                        may_archive=may_archive, petition_id=str(petition.id)))
+                                        may_archive=may_archive, archive_url=archive_url, kind=kind))
 
 
 # -- the tenant admin's rule -------------------------------------------------------------------------

@@ -77,7 +77,9 @@ async def closed_on(ctx: TenantContext, kind: str, subject) -> date:
 def _closer(kind: str, subject) -> str | None:
     if kind != "petition":
         return None
-    step = next((s for s in reversed(subject.steps) if s.to_state == subject.state), None)
+    steps = [s for s in subject.steps if s.action != "archive"]  # the workflow's 归档 step (taken by archiving) is not the closing
+    state = steps[-1].to_state if steps and subject.state == "archived" else subject.state
+    step = next((s for s in reversed(steps) if s.to_state == state), None)
     return step.actor if step else None
 
 
@@ -132,6 +134,8 @@ async def do_archive(ctx: TenantContext, actor: Principal, kind: str, subject_id
             record = await repo.find_one({"subject_kind": kind, "subject_id": str(subject.id)})
     if record.number:
         raise Conflict({"zh": f"已归档，归档号 {record.number}", "en": f"already archived as {record.number}"})
+    if kind == "petition":
+        await _to_archived_state(ctx, actor, subject)
     rule = await rules.rule_of(ctx.scope, ctx.tenant)
     serial = await _claim(ctx.scope, record)
     number = rules.format_number(rule, record.year, kind, serial)
@@ -140,7 +144,30 @@ async def do_archive(ctx: TenantContext, actor: Principal, kind: str, subject_id
     record = await repo.get(record.id)
     await do_append_audit(actor_id=actor.account_id, actor_username=actor.username, action="records.archived",
                           purpose=f"归档 {record.number}", subject=str(record.id), tenant_ids=[ctx.tenant_id], result_count=1)
+    from ..events import DomainEvent, unit_of_work
+
+    async with unit_of_work() as uow:  # the search plugin indexes the record (its number, title, case number, frozen words)
+        uow.record(DomainEvent("record.archived", ctx.tenant_id, str(record.id)))
     return record
+
+
+async def _to_archived_state(ctx: TenantContext, actor: Principal, petition) -> None:
+    """The case follows its workflow's own 归档 step (a transition into a terminal state keyed ``archived``, or the one
+    keyed ``archive``) when the workflow has one from where the case stands and the archiver's role may take it: the case
+    then reads 已归档 everywhere its state is shown. Taken before the number is claimed (the case is not archived yet,
+    so the guard lets the step through); a workflow without such a step leaves the state as it is (the archive panel
+    and the 409 on any change still say it is archived)."""
+    from ..petitions.service import allowed_transitions, do_transition, is_archive_step, petition_workflow
+
+    workflow = await petition_workflow(ctx.scope, petition)
+    step = next((t for t in allowed_transitions(workflow, petition, actor, archiving=True)
+                 if is_archive_step(t) and not t.move and not t.fields), None)
+    if step is None:
+        return
+    try:
+        await do_transition(ctx, None, petition, step.key, actor=actor, fields={}, archiving=True)
+    except (Conflict, Forbidden) as refused:  # changed meanwhile, or barred: the record is still made
+        log.info("records: the case %s stays in its state (%s)", petition.id, refused)
 
 
 # -- reading ----------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import hashlib
 import json
 from datetime import date
 
-from ..display_words import words
+from ..display_words import supervision_state_names, words
 from ..petitions.models import Attachment, Petition
 from ..store.scoped import TenantScope
 from ..timefmt import local_time
@@ -39,7 +39,7 @@ async def official_documents(scope: TenantScope, kind: str, subject_id: str) -> 
     except ImportError:
         return [], []
     rows, files = [], []
-    for doc in await documents_of(scope, kind, subject_id) or await _linked_documents(scope, kind, subject_id):
+    for doc in await documents_of(scope, kind, subject_id):
         rows.append({"id": str(doc.id), "direction": str(doc.direction), "kind": str(doc.kind), "title": doc.title,
                      "document_no": doc.document_no, "state": str(doc.state), "body": doc.body, "pdf_sha256": doc.pdf_sha256,
                      "issued_at": doc.issued_at.isoformat() if doc.issued_at else None,
@@ -55,17 +55,6 @@ async def official_documents(scope: TenantScope, kind: str, subject_id: str) -> 
                 files.append(FrozenFile(source="document_scan", source_id=str(scan.id), filename=scan.filename,
                                         content_type=scan.content_type, size=len(scan.data), sha256=scan.sha256))
     return rows, files
-
-
-async def _linked_documents(scope: TenantScope, kind: str, subject_id: str) -> list:
-    """documents_of asks with ``$elemMatch``, which the embedded store answers with nothing (STACK.md): the body's
-    documents' links are read and matched here instead (archiving is rare; only ids and links are fetched)."""
-    from ..documents.models import OfficialDocument
-
-    collection = OfficialDocument.get_pymongo_collection()
-    ids = [raw["_id"] async for raw in collection.find({"tenant_id": {"$eq": scope.tenant_id}}, projection={"links": 1})
-           if any(isinstance(link, dict) and link.get("kind") == kind and link.get("id") == subject_id for link in raw.get("links") or [])]
-    return await scope.repo(OfficialDocument).find({"_id": {"$in": ids}}).sort("created_at").to_list() if ids else []
 
 
 def _documents_area_present() -> bool:
@@ -138,7 +127,7 @@ async def of_supervision(sup, zone_name: str, closed_on: date) -> tuple[dict, li
         "version": SNAPSHOT_VERSION, "kind": "supervision", "id": str(sup.id), "number": sup.document_no or "",
         "title": f"{words('supervision_kind')[sup.kind]['zh']}：{sup.subject.name}", "type_key": sup.type_key,
         "supervision_kind": words("supervision_kind")[sup.kind], "subject": sup.subject.model_dump(),
-        "state": words("supervision_state").get(str(sup.state), {"zh": str(sup.state), "en": str(sup.state)}),
+        "state": supervision_state_names(sup),
         "issued_on": sup.issued_on, "closed_on": closed_on.isoformat(), "document_no": sup.document_no, "document_html": sup.document_html,
         "answer": sup.answer, "talk_record": sup.record, "outcome": sup.outcome, "petition_ids": sup.petition_ids,
         "follow_ups": [f.model_dump() for f in sup.follow_ups], "timeline": timeline,

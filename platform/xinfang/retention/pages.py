@@ -13,6 +13,7 @@ from ..store.documents import utcnow
 from ..tenancy.config_versions import ConfigActor, latest_config_version
 from ..tenancy.resolution import current_tenant
 from . import policy, service
+from .due import ARCHIVED_RECORDS, ARCHIVED_RECORDS_NAME
 from .models import RetentionDue
 
 retention_bp = Blueprint("retention", __name__, url_prefix="/t/<tenant_slug>/admin/retention")
@@ -23,6 +24,7 @@ async def _page(status: int = 200, *, years=None, errors=None, previewed: bool =
     current = await service.current_years(ctx.scope)
     shown = years or current
     due = {k.key: await ctx.scope.repo(RetentionDue).count({"kind": k.key}) for k in policy.KINDS if k.key != "closed_petitions"}
+    due[ARCHIVED_RECORDS] = await ctx.scope.repo(RetentionDue).count({"kind": ARCHIVED_RECORDS})
     from ..petitions.models import Petition
 
     destroyed = await ctx.scope.repo(Petition).count({"identity_destroyed_on": {"$type": "string"}})  # ("$ne": None would count a missing field on the embedded store)
@@ -30,7 +32,7 @@ async def _page(status: int = 200, *, years=None, errors=None, previewed: bool =
         "admin/retention.html", status, kinds=policy.KINDS, choices=policy.CHOICES, permanent=policy.PERMANENT, shown=shown,
         current=current, errors=errors or {}, previewed=previewed, saved=saved,
         preview=await service.preview(ctx, shown, utcnow()) if previewed else None,
-        last=await latest_config_version(ctx.scope, service.AREA), due=due, destroyed=destroyed, years_words=policy.years_words,
+        last=await latest_config_version(ctx.scope, service.AREA), due=due, archived_records_name=ARCHIVED_RECORDS_NAME, destroyed=destroyed, years_words=policy.years_words,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from ..due_sweeps import reopen
 from ..store.documents import utcnow
 from ..store.scoped import TenantScope
 from ..tenancy.config_versions import ConfigActor, do_record_config_version, register_config_area
@@ -46,6 +47,7 @@ async def do_set_retention(scope: TenantScope, years: dict[str, int | None], *, 
     # What the old periods listed, and today's progress, are the old periods' work: the sweep goes through again.
     await RetentionDue.get_pymongo_collection().delete_many({"tenant_id": scope.tenant_id})
     await RetentionMark.get_pymongo_collection().delete_many({"tenant_id": scope.tenant_id})
+    await reopen("retention")  # the beat's retention part asks again (sweep.GATE)
     await do_record_config_version(scope, AREA, {"years": years}, actor=actor, note=note)
     return years
 

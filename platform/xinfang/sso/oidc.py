@@ -18,7 +18,7 @@ import socket
 import time
 from urllib.parse import urlencode, urlsplit
 
-import httpx
+import httpx2
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 from authlib.integrations.base_client import OAuthError
 from joserfc import jws, jwt
@@ -32,7 +32,7 @@ ALGORITHMS = ["RS256", "PS256", "ES256"]
 LEEWAY_SECONDS = 30  # clocks differ a little between us and the provider; an ID token is still fresh enough
 DISCOVERY_TTL_SECONDS = 3600
 JWKS_REFRESH_FLOOR_SECONDS = 1.0  # an unknown kid fetches the JWKS again, but not more than once a second per issuer
-HTTP_TIMEOUT = httpx.Timeout(5.0)
+HTTP_TIMEOUT = httpx2.Timeout(5.0)
 MAX_DOCUMENT = 256 * 1024
 LOGOUT_TOKEN_MAX_AGE_SECONDS = 12 * 3600  # older logout tokens are refused (the used ones are remembered 24 h: service.py)
 BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
@@ -114,9 +114,9 @@ async def _get_json(url: str, provider: Provider) -> dict:
     if not provider.allow_insecure and (urlsplit(url).scheme != "https" or not await asyncio.to_thread(_public_address, host)):
         raise ProviderUnreachable({"zh": "身份认证服务的地址不是公网 https 地址", "en": "the provider's address is not a public https address"})
     try:
-        async with httpx.AsyncClient(timeout=HTTP_TIMEOUT, follow_redirects=False) as http:
+        async with httpx2.AsyncClient(timeout=HTTP_TIMEOUT, follow_redirects=False) as http:
             response = await http.get(url, headers={"Accept": "application/json"})
-    except httpx.HTTPError:
+    except httpx2.HTTPError:
         raise ProviderUnreachable() from None
     if response.status_code != 200 or len(response.content) > MAX_DOCUMENT:
         raise ProviderUnreachable()
@@ -191,9 +191,9 @@ async def exchange_code(provider: Provider, redirect_uri: str, flow: dict, code:
             token = await client.fetch_token(meta["token_endpoint"], grant_type="authorization_code", code=code,
                                              code_verifier=flow["verifier"])
     except OAuthError as error:
-        raise refused("身份认证服务拒绝了本次登录（授权码无效或已被使用）",
+        raise refused("身份认证服务拒绝了本次登录（授权码无效、已被使用或不是签发给本平台的）",
                       f"the provider refused the code (invalid, used, or issued to another client: {error.error})") from None
-    except httpx.HTTPError:
+    except httpx2.HTTPError:
         raise ProviderUnreachable() from None
     raw = token.get("id_token")
     if not isinstance(raw, str):
@@ -209,10 +209,10 @@ async def _userinfo(provider: Provider, url: str, access_token: str, sub: str) -
     if not provider.allow_insecure and not url.startswith("https://"):
         return {}
     try:
-        async with httpx.AsyncClient(timeout=HTTP_TIMEOUT) as http:
+        async with httpx2.AsyncClient(timeout=HTTP_TIMEOUT) as http:
             response = await http.get(url, headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"})
         info = response.json() if response.status_code == 200 else {}
-    except (httpx.HTTPError, ValueError):
+    except (httpx2.HTTPError, ValueError):
         return {}
     # Another subject's answer (a mix-up) is ignored rather than merged into this person's claims.
     return info if isinstance(info, dict) and info.get("sub") == sub else {}

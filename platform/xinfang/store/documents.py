@@ -66,6 +66,19 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def stored_moment(value) -> datetime | None:
+    """A time read raw from the store, aware in UTC: a datetime (naive means UTC), or the string the embedded store
+    turns a datetime written by an update operator into; None for anything else."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if not isinstance(value, datetime):
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 def _as_utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 

@@ -1,7 +1,8 @@
 """The village supervisors' JSON routes (信访监督员), under /t/<slug>/api/:
 
   GET  relays                               my relays, newest first (nobody else's)
-  POST relays {form, answers, anonymous, consent, consent_method, received_on}   relay a villager's petition (201)
+  POST relays {form, answers, anonymous, consent, consent_method, received_on}   relay a villager's petition (201);
+       as multipart: a ``payload`` JSON field and up to 5 ``files`` (PDF, JPEG, PNG, checked by their bytes)
   GET  relays/<id>                          one of my relays: state, public steps, consent, follow-ups (else 404)
   POST relays/<id>/follow-ups {kind, happened_on, note}                           a visit or call (201)
   GET  supervisor-network                   an upper body's statistics of the supervisors below it
@@ -17,9 +18,11 @@ from quart_schema import document_request
 
 from ..auth.access import current_principal
 from ..auth.permissions import Permission, requires
+from ..errors import Forbidden
 from ..forms.service import require_form
 from ..http import parse_body
 from ..petitions.http import idempotency_key, keyring
+from ..petitions.uploads import read_uploads
 from ..tenancy.resolution import current_tenant
 from . import network, service
 from .models import ConsentMethod, FollowUpKind
@@ -57,11 +60,16 @@ async def list_relays(tenant_slug):
 @requires(Permission.RELAYS_WRITE)
 @document_request(RelayIn)
 async def relay(tenant_slug):
-    """Relay a villager's petition with their consent: registered, identity sealed, the consent kept with it."""
-    body, ctx = await parse_body(RelayIn), current_tenant()
+    """Relay a villager's petition with their consent: registered, identity sealed, the consent kept with it. JSON, or
+    multipart with the JSON in ``payload`` and the villager's papers or photos in ``files`` (PDF, JPEG, PNG by content)."""
+    (body, uploads), ctx = await read_uploads(RelayIn), current_tenant()
+    if not service.relays_here(ctx.tenant):
+        raise Forbidden(service.WRONG_LEVEL)
+    intake = await service.intake_context(ctx)
     petition, receipt, _ = await service.do_relay_petition(
-        ctx, keyring(), current_principal(), await require_form(ctx.scope, body.form), answers=body.answers, anonymous=body.anonymous,
-        consent=body.consent, consent_method=body.consent_method.value, received_on=body.received_on, idempotency_key=idempotency_key())
+        ctx, keyring(), current_principal(), await require_form(intake.scope, body.form), answers=body.answers, anonymous=body.anonymous,
+        consent=body.consent, consent_method=body.consent_method.value, received_on=body.received_on, idempotency_key=idempotency_key(),
+        uploads=uploads)
     return {"id": str(petition.id), "number": petition.number, "receipt": receipt, "state": petition.state}, 201, {"Cache-Control": "no-store"}
 
 

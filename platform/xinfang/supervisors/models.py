@@ -49,10 +49,14 @@ class Relay(TenantDocument):
     consent_method: ConsentMethod
     consent_statement: str  # the words kept on the petition's registration step
     relayed_at: UtcDateTime = Field(default_factory=utcnow)
+    # The body the petition was registered with: this one, or a village's township (service.intake_context).
+    # None on rows written before villages existed (= tenant_id).
+    registered_at: IdRef | None = None
 
     class Settings:
         name = "supervisor_relays"
         indexes = [
+            IndexModel([("registered_at", ASCENDING), ("relayed_at", DESCENDING)]),
             IndexModel([("tenant_id", ASCENDING), ("supervisor_id", ASCENDING), ("relayed_at", DESCENDING)]),
             IndexModel([("tenant_id", ASCENDING), ("relayed_at", DESCENDING)]),
         ]

@@ -14,8 +14,8 @@ from quart import Blueprint, redirect, request, url_for
 
 from ..auth.access import current_principal
 from ..auth.permissions import Permission, requires
-from ..errors import DomainError, InvalidInput
-from ..forms.reading import answer_rows
+from ..errors import DomainError, Forbidden, InvalidInput
+from ..forms.reading import answer_rows, file_field_names
 from ..forms.rendering import parse_form, render_form
 from ..forms.schema_safety import FieldError
 from ..forms.service import list_forms, require_form
@@ -23,6 +23,7 @@ from ..http import refusal_message, staff_page
 from ..i18n import current_lang
 from ..petitions.http import keyring
 from ..petitions.service import china_today, form_of
+from ..petitions.uploads import request_uploads
 from ..tenancy.context import TenantContext
 from ..tenancy.resolution import current_tenant
 from . import network, service
@@ -32,6 +33,17 @@ supervisor_pages_bp = Blueprint("supervisor_pages", __name__, url_prefix="/t/<te
 
 SUBMISSION_KEY = "_submission_key"
 OWN_FIELDS = ("consent", "consent_method", "received_on", "body")
+
+
+async def _intake(ctx: TenantContext) -> TenantContext:
+    """Whose forms the relay form shows: this body's, or a village's township's (service.intake_context); a body
+    that cannot relay shows its own (the page then says it cannot relay)."""
+    if not service.relays_here(ctx.tenant):
+        return ctx
+    try:
+        return await service.intake_context(ctx)
+    except Forbidden:
+        return ctx
 
 
 @supervisor_pages_bp.get("/relays")
@@ -45,22 +57,25 @@ async def relays_page(tenant_slug):
 
 
 async def _relay_form(ctx: TenantContext, form, *, values=None, errors=(), consent=False, consent_method="", anonymous=False,
-                      received_on="", own_errors=None, general=(), status=200):
-    return await staff_page("staff/supervisor_relay_form.html", status, forms=await list_forms(ctx.scope), form=form,
+                      received_on="", own_errors=None, general=(), file_errors=(), status=200):
+    intake = await _intake(ctx)
+    return await staff_page("staff/supervisor_relay_form.html", status, forms=await list_forms(intake.scope), form=form,
                             fields=render_form(form.json_schema, lang=current_lang(), values=values or {}, errors=list(errors)),
                             consent=consent, consent_method=consent_method, anonymous=anonymous, methods=CONSENT_METHODS,
                             received_on=received_on or china_today().isoformat(), today=china_today().isoformat(),
                             own_errors=own_errors or {}, general=list(general), submission_key=secrets.token_urlsafe(16),
-                            may_relay=service.relays_here(ctx.tenant))
+                            may_relay=service.relays_here(ctx.tenant), file_errors=list(file_errors),
+                            registering_body=intake.tenant if intake.tenant_id != ctx.tenant_id else None)
 
 
 @supervisor_pages_bp.get("/relays/new")
 @requires(Permission.RELAYS_WRITE)
 async def new_relay_page(tenant_slug):
     ctx = current_tenant()
-    forms = await list_forms(ctx.scope)
+    intake = await _intake(ctx)
+    forms = await list_forms(intake.scope)
     key = request.args.get("form") or (forms[0].key if forms else "petition")
-    return await _relay_form(ctx, await require_form(ctx.scope, key))
+    return await _relay_form(ctx, await require_form(intake.scope, key))
 
 
 def _received_on(text: str | None) -> date | None:
@@ -77,23 +92,30 @@ def _received_on(text: str | None) -> date | None:
 async def relay_submit(tenant_slug):
     ctx, principal = current_tenant(), current_principal()
     submitted = await request.form
-    form = await require_form(ctx.scope, submitted.get("_form", "petition"))
-    answers = parse_form(form.json_schema, submitted)
+    if not service.relays_here(ctx.tenant):
+        raise Forbidden(service.WRONG_LEVEL)
+    intake = await service.intake_context(ctx)
+    form = await require_form(intake.scope, submitted.get("_form", "petition"))
+    answers = parse_form(form.json_schema, submitted, files=await request.files)
     anonymous, consent, method = submitted.get("_anonymous") == "1", submitted.get("consent") == "1", submitted.get("consent_method", "")
     try:
+        uploads = await request_uploads(form_fields=file_field_names(form.json_schema))
         petition, receipt, _ = await service.do_relay_petition(
             ctx, keyring(), principal, form, answers=answers, anonymous=anonymous, consent=consent, consent_method=method,
-            received_on=_received_on(submitted.get("received_on")), idempotency_key=submitted.get(SUBMISSION_KEY) or None)
+            received_on=_received_on(submitted.get("received_on")), idempotency_key=submitted.get(SUBMISSION_KEY) or None,
+            uploads=uploads)
     except DomainError as refused:
         if refused.status not in (409, 422):
             raise
-        errors = [FieldError(path, m["zh"], m["en"]) for path, m in refused.fields.items() if path not in OWN_FIELDS]
+        errors = [FieldError(path, m["zh"], m["en"]) for path, m in refused.fields.items()
+                  if path not in OWN_FIELDS and not path.startswith("files")]
         own = {path: m for path, m in refused.fields.items() if path in OWN_FIELDS}
         return await _relay_form(ctx, form, values=answers, errors=errors, consent=consent, consent_method=method, anonymous=anonymous,
                                  received_on=submitted.get("received_on", ""), own_errors=own,
+                                 file_errors=[m for path, m in refused.fields.items() if path.startswith("files")],
                                  general=[] if refused.fields else [refused.message], status=refused.status)
     return await staff_page("staff/supervisor_relayed.html", 201, petition=petition, receipt=receipt, petition_id=str(petition.id),
-                            track_url=url_for("portal.track", tenant_slug=ctx.tenant.slug, _external=True))
+                            track_url=url_for("portal.track", tenant_slug=intake.tenant.slug, _external=True))
 
 
 @supervisor_pages_bp.get("/relays/<petition_id>")

@@ -33,13 +33,12 @@ def xinfang_blueprints():
 async def xinfang_petition_panels(tenant, petition, principal):
     """On the staff case page of a relayed petition: who relayed it, the villager's consent, the follow-ups."""
     from ..store.scoped import TenantScope
-    from .service import follow_up_view, follow_ups_of
+    from .service import follow_up_view, follow_ups_of, relay_registered_at
 
     if principal is None or principal.tenant_id != str(tenant.id):
         return None
-    scope = TenantScope(tenant.id)
-    relay = await scope.repo(Relay).get(petition.id)
+    relay = await relay_registered_at(tenant, petition.id)
     if relay is None:
         return None
-    follow_ups = [follow_up_view(f) for f in await follow_ups_of(scope, relay.petition_id)]
+    follow_ups = [follow_up_view(f) for f in await follow_ups_of(TenantScope(relay.tenant_id), relay.petition_id)]
     return Markup(await render_template("staff/supervisor_panel.html", relay=relay, follow_ups=follow_ups))

@@ -20,6 +20,7 @@ from ..petitions.views import public_view
 from ..store.scoped import TenantScope, parse_object_id
 from ..tenancy.context import TenantContext
 from ..tenancy.models import Tenant, TenantLevel
+from ..tenancy.service import get_tenant
 from .models import CONSENT_METHODS, FOLLOW_UP_KINDS, ConsentMethod, FollowUp, FollowUpKind, Relay
 
 MAX_NOTE = 2000
@@ -30,11 +31,26 @@ WRONG_LEVEL = {"zh": "信访监督员只设在乡镇、村一级：本单位不�
                "en": "village supervisors serve township and village bodies only: this body cannot relay petitions"}
 CONSENT_MISSING = {"zh": "请先征得村民同意，并勾选同意声明", "en": "get the villager's consent first and tick the statement"}
 METHOD_UNKNOWN = {"zh": "请选择村民同意的方式", "en": "choose how the villager agreed"}
+NO_TOWNSHIP = {"zh": "本村（社区）上面没有可以登记信访件的乡镇单位：请联系平台管理员",
+               "en": "this village has no township body above it to register petitions: ask the platform's operator"}
 
 
 def relays_here(tenant: Tenant) -> bool:
     """Supervisors relay at township level and below (the village level, when a hierarchy has one)."""
     return TenantLevel(tenant.level).rank >= TenantLevel.TOWNSHIP.rank
+
+
+async def intake_context(ctx: TenantContext) -> TenantContext:
+    """The body a relay is registered with: the supervisor's own body at township level; for a village (村), which
+    handles no cases itself, the nearest active body above it (its township), whose forms, numbering, key and staff
+    take the case. The relay row stays with the village: it counts there and its supervisor follows it from there."""
+    if TenantLevel(ctx.tenant.level) != TenantLevel.VILLAGE:
+        return ctx
+    for ancestor_id in reversed(ctx.tenant.ancestor_ids):
+        ancestor = await get_tenant(ancestor_id)
+        if ancestor is not None and ancestor.active and TenantLevel(ancestor.level) != TenantLevel.VILLAGE:
+            return TenantContext.of(ancestor)
+    raise Forbidden(NO_TOWNSHIP)
 
 
 def consent_statement(method: ConsentMethod, supervisor_name: str, on: date) -> str:
@@ -54,21 +70,27 @@ def check_consent(consent: bool, method: str | None) -> ConsentMethod:
 
 async def do_relay_petition(ctx: TenantContext, keyring: KeyRing, principal: Principal, form: FormVersion, *, answers: dict,
                             anonymous: bool, consent: bool, consent_method: str | None, received_on: date | None = None,
-                            idempotency_key: str | None = None, channel: Channel = Channel.VISIT) -> tuple[Petition, str, Relay]:
+                            idempotency_key: str | None = None, channel: Channel = Channel.VISIT,
+                            uploads: list[petitions.Upload] = ()) -> tuple[Petition, str, Relay]:
     """Register the villager's petition on their behalf: validated, identity sealed and numbered exactly as any
-    registration (petitions.service.do_submit_petition), the consent kept on its registration step; then the relay
-    row that lets this supervisor, and only them, follow it. A retry with the same key returns the same three."""
+    registration (petitions.service.do_submit_petition), with the files the supervisor attached (checked by their
+    bytes by the caller: petitions.uploads.check_files), the consent kept on its registration step; then the relay
+    row that lets this supervisor, and only them, follow it. A retry with the same key returns the same three.
+    ``form`` is a form of ``intake_context(ctx)``: a village's relays are registered with its township."""
     if not relays_here(ctx.tenant):
         raise Forbidden(WRONG_LEVEL)
     method = check_consent(consent, consent_method)
+    intake = await intake_context(ctx)
+    if form.tenant_id != intake.tenant_id:
+        raise NotFound({"zh": "没有这个表单", "en": "no such form"})
     today = petitions.china_today()
     statement = consent_statement(method, principal.display_name or principal.username, today)
     petition, receipt = await petitions.do_submit_petition(
-        ctx, keyring, form, answers=answers, anonymous=anonymous, channel=channel, registered_by=principal,
-        received_on=received_on, idempotency_key=idempotency_key, relay_consent=statement)
+        intake, keyring, form, answers=answers, anonymous=anonymous, channel=channel, registered_by=principal,
+        received_on=received_on, idempotency_key=idempotency_key, relay_consent=statement, uploads=list(uploads))
     relay = Relay(id=petition.id, tenant_id=ctx.tenant_id, petition_id=str(petition.id), supervisor_id=principal.account_id,
                   supervisor_name=principal.display_name or principal.username, number=petition.number, title=petition.title,
-                  consent_method=method, consent_statement=statement)
+                  consent_method=method, consent_statement=statement, registered_at=intake.tenant_id)
     try:
         await ctx.scope.repo(Relay).insert(relay)
     except DuplicateKeyError:  # a retried relay: the first one's row stands
@@ -142,7 +164,7 @@ async def relay_view(ctx: TenantContext, relay: Relay, petition: Petition) -> di
     follow_ups = await follow_ups_of(ctx.scope, relay.petition_id)
     view.update({
         "id": relay.petition_id, "answers": petition.answers, "anonymous": petition.anonymous,
-        "closed": petition.state in set(workflow.terminal_states()),
+        "closed": petition.state in set(workflow.terminal_states()), "attachments": len(petition.attachment_ids or []),
         "relayed_at": relay.relayed_at.isoformat(), "consent": {"method": relay.consent_method.value,
                                                                 "method_name": CONSENT_METHODS[relay.consent_method],
                                                                 "statement": relay.consent_statement},
@@ -183,6 +205,18 @@ async def petitions_by_id(ids: list) -> dict[str, Petition]:
         return {}
     raw = Petition.get_pymongo_collection().find({"_id": {"$in": list(ids)}})
     return {str(doc["_id"]): parse_obj(Petition, doc) async for doc in raw}
+
+
+async def relay_registered_at(tenant: Tenant, petition_id) -> Relay | None:
+    """The relay of a petition registered with ``tenant``: its own supervisors' (this body's scope), or a village's below
+    it (the relay row kept with the village, ``registered_at`` naming this body)."""
+    relay = await TenantScope(tenant.id).repo(Relay).get(petition_id)
+    if relay is not None:
+        return relay
+    raw = await Relay.get_pymongo_collection().find_one({"_id": petition_id, "registered_at": str(tenant.id)})
+    return parse_obj(Relay, raw) if raw else None
+
+
 
 
 def relay_row(relay: Relay) -> dict:

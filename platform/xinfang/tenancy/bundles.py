@@ -39,6 +39,7 @@ from ..store.scoped import TenantScope
 from ..timefmt import DEFAULT_ZONE, is_time_zone
 from .config_versions import BUNDLE_ACTOR
 from .models import Tenant, TenantLevel
+from .roster import forget_roster
 
 PLATFORM_FILE = "platform.toml"
 BUNDLE_FILE = "bundle.toml"
@@ -287,12 +288,14 @@ class BundleLoader:
             async with unit_of_work() as uow:
                 await tenant.insert(session=uow.session)
                 uow.record(DomainEvent("tenant.created", str(tenant.id), str(tenant.id), {}))
+            await forget_roster()
             self.report.add("tenants", "created")
         elif tenant.bundle_digest != bundle.digest or tenant.parent_id != fields["parent_id"]:
             updated = Tenant.model_validate(dict(tenant.model_dump(), **fields))
             async with unit_of_work() as uow:
                 await updated.replace(session=uow.session)
                 uow.record(DomainEvent("tenant.updated", str(tenant.id), str(tenant.id), {}))
+            await forget_roster()
             tenant = updated
             self.report.add("tenants", "updated")
         else:

@@ -22,6 +22,7 @@ from ..http import path_number, staff_page
 from ..i18n import current_lang
 from ..navigation import allowed_target
 from ..store.scoped import TenantScope
+from ..timefmt import as_day, local_date
 from .config_versions import (
     ConfigActor, ConfigVersion, area_title, config_area, config_areas, config_diff, do_roll_back_config, is_area_name,
     latest_config_version, latest_config_versions, list_config_versions, path_words, require_config_version,
@@ -47,7 +48,7 @@ SECTIONS = (
             {"zh": "群众和工作人员填写的信访表单：有哪些栏目、哪些必填、提示文字和条件。",
              "en": "The petition forms citizens and staff fill in: their fields, what is required, help texts and conditions."},
             ("form",), ("/admin/forms/builder", "/admin/forms")),
-    Section("archive_types", {"zh": "档案文书类型", "en": "Archive document types"},
+    Section("archive_types", {"zh": "档案材料类型", "en": "Archive document types"},
             {"zh": "廉政档案里可以存放的文书种类及其栏目，如民主评廉表。",
              "en": "The kinds of documents an integrity archive holds and their fields, e.g. the integrity evaluation."},
             ("archive_type",), ("/admin/archive-types/builder",)),
@@ -67,10 +68,22 @@ SECTIONS = (
             {"zh": "监督卡、监督措施文书的文字，以及发给工作人员的提醒。",
              "en": "The wording of card and action documents, and of the reminders staff receive."},
             ("card_wording", "action_wording", "notification_wording"), ("/admin/wording",)),
+    Section("document_templates", {"zh": "公文模板", "en": "Document templates"},
+            {"zh": "督办函、交办函、受理告知书等各种公文正文的版式，以及文号和核稿、签发的角色。",
+             "en": "The layout of each kind of official document (supervision letters, assignment letters, notices of acceptance, ...), "
+                   "its number rule and who reviews and signs."},
+            ("document_template",), ("/staff/document-settings",)),
     Section("search", {"zh": "检索词典", "en": "Search dictionary"},
             {"zh": "检索和高频词统计使用的本单位专有词语和不计入的词。",
              "en": "This body's own words for search and frequent-word counts, and the words left out."},
             ("search_dictionary",), ("/admin/search-dictionary",)),
+    Section("alerts", {"zh": "预警阈值", "en": "Early-warning thresholds"},
+            {"zh": "信访件多发、重复信访、超期等预警在多少件、多少天时发出，以及发给谁。",
+             "en": "At how many cases or days early warnings (clusters, repeats, overdue cases) go out, and to whom."},
+            ("alert_settings",), ("/staff/analytics/alert-settings",)),
+    Section("portal_theme", {"zh": "廉政监督网外观", "en": "Integrity portal theme"},
+            {"zh": "对外的廉政监督网的名称、标志和颜色。", "en": "The public integrity portal's name, logo and colours."},
+            ("portal_theme",), ("/admin/portal-theme",)),
     Section("plugins", {"zh": "插件", "en": "Plugins"},
             {"zh": "开启或关闭附加功能，并设置它们的选项。", "en": "Switch additional features on or off and set their options."},
             ("plugin",), ("/admin/plugins",)),
@@ -162,8 +175,16 @@ def readable_path(area: str, path: str, lang: str) -> list[dict]:
     return parts or [{"text": "（全部）" if lang == "zh" else "(all)", "literal": False}]
 
 
-def _shown(value: str | None) -> str | None:
-    """A flattened leaf (JSON text) as people read it: strings without quotes, true/false/null in words."""
+def _item(value, lang: str) -> str:
+    """One value of a list or a leaf as read: a day in the page's language (2027年10月1日, 1 Oct 2027), else as written."""
+    day = as_day(value) if isinstance(value, str) else None
+    if day is None:
+        return str(value)
+    return local_date(day, lang=lang) if lang == "zh" else f"{day.day} {day:%b %Y}"
+
+
+def _shown(value: str | None, lang: str = "zh") -> str | None:
+    """A flattened leaf (JSON text) as people read it: strings without quotes, true/false/null and days in words."""
     if value is None:
         return None
     try:
@@ -171,13 +192,15 @@ def _shown(value: str | None) -> str | None:
     except ValueError:
         return value
     if isinstance(decoded, str):
-        return decoded
+        return _item(decoded, lang)
     if isinstance(decoded, bool):
         return "是 / yes" if decoded else "否 / no"
     if decoded is None:
         return "（空）/ (empty)"
+    if decoded == {}:
+        return "（无）/ (none)"
     if isinstance(decoded, list) and all(isinstance(i, (str, int, float)) for i in decoded):
-        return "、".join(map(str, decoded)) if decoded else "（无）/ (none)"
+        return "、".join(_item(i, lang) for i in decoded) if decoded else "（无）/ (none)"
     return value
 
 
@@ -189,12 +212,12 @@ def _list_of(value: str | None) -> list | None:
     return decoded if isinstance(decoded, list) and all(isinstance(i, (str, int, float)) for i in decoded) else None
 
 
-def _items_changed(before: str | None, after: str | None) -> dict | None:
+def _items_changed(before: str | None, after: str | None, lang: str = "zh") -> dict | None:
     """For a list of words or dates: which items came and which went (a clerk reads that, not two long lists)."""
     old, new = _list_of(before), _list_of(after)
     if old is None or new is None:
         return None
-    return {"added": "、".join(str(i) for i in new if i not in old), "removed": "、".join(str(i) for i in old if i not in new)}
+    return {"added": "、".join(_item(i, lang) for i in new if i not in old), "removed": "、".join(_item(i, lang) for i in old if i not in new)}
 
 
 # A leaf whose value is a code, by the leaf's name (its path's last part): the words group that says it.
@@ -212,7 +235,7 @@ def _worded(path: str, value: str | None, lang: str) -> str | None:
     """A flattened leaf as people read it: codes the platform knows (units, conditions, roles...) in words."""
     group = _leaf_group(path)
     if value is None or group is None:
-        return _shown(value)
+        return _shown(value, lang)
     try:
         decoded = json.loads(value)
     except ValueError:
@@ -222,7 +245,7 @@ def _worded(path: str, value: str | None, lang: str) -> str | None:
         return word(group, decoded, lang)
     if isinstance(decoded, list) and decoded and all(isinstance(i, str) and i in known for i in decoded):
         return "、".join(word(group, i, lang) for i in decoded)
-    return _shown(value)
+    return _shown(value, lang)
 
 
 def diff_rows(area: str, before: dict, after: dict, lang: str) -> list[dict]:
@@ -230,7 +253,7 @@ def diff_rows(area: str, before: dict, after: dict, lang: str) -> list[dict]:
     for row in config_diff(before, after):
         change = "added" if row.before is None else "removed" if row.after is None else "changed"
         rows.append({"path": row.path, "parts": readable_path(area, row.path, lang), "before": _worded(row.path, row.before, lang),
-                     "after": _worded(row.path, row.after, lang), "change": change, "listed": _items_changed(row.before, row.after),
+                     "after": _worded(row.path, row.after, lang), "change": change, "listed": _items_changed(row.before, row.after, lang),
                      "raw_before": row.before, "raw_after": row.after})
     return rows
 
@@ -241,7 +264,8 @@ async def require_area(scope: TenantScope, area: str) -> None:
         raise NotFound({"zh": "没有这项配置", "en": "no such configuration"})
 
 
-def _number(name: str, value) -> int:
+def version_number(name: str, value) -> int:
+    """A version number posted or asked for under ``name``; 422 with the field's words for anything else."""
     try:
         number = int(value)
     except (TypeError, ValueError):
@@ -251,14 +275,37 @@ def _number(name: str, value) -> int:
     return number
 
 
+async def answer_wording_form(scope: TenantScope, form, *, area: str, draft, actor: ConfigActor, write, preview, page, done):
+    """The form every wording editor posts (card and action documents, notifications, official-document templates).
+
+    ``do=save`` writes the draft, ``restore`` writes None (the default), ``rollback`` rolls ``area`` back to the
+    posted ``number`` through the area's own writer, anything else previews the draft. A refusal shows the editor
+    again with the draft and the refused fields, so nothing typed is lost. ``write(value)``, ``preview(draft)``,
+    ``page(status, **context)`` and ``done(todo)`` are the editor's own.
+    """
+    todo = form.get("do", "preview")
+    try:
+        if todo == "save":
+            await write(draft)
+        elif todo == "restore":
+            await write(None)
+        elif todo == "rollback":
+            await do_roll_back_config(scope, area, version_number("number", form.get("number")), actor=actor)
+        else:
+            return await page(200, draft=draft, preview=await preview(draft))
+    except InvalidInput as refused:
+        return await page(refused.status, draft=draft, errors=refused.fields)
+    return done(todo)
+
+
 async def versions_diff(scope: TenantScope, area: str, args, lang: str) -> tuple[ConfigVersion, ConfigVersion, list[dict]]:
     """The two versions ``?from=N&to=M`` names (to: the newest; from: the one before ``to``) and their rows."""
     await require_area(scope, area)
     newest = await latest_config_version(scope, area)
     if newest is None:
         raise NotFound({"zh": "这项配置还没有版本", "en": "this configuration has no versions yet"})
-    to_number = _number("to", args.get("to")) if args.get("to") else newest.number
-    from_number = _number("from", args.get("from")) if args.get("from") else max(to_number - 1, 1)
+    to_number = version_number("to", args.get("to")) if args.get("to") else newest.number
+    from_number = version_number("from", args.get("from")) if args.get("from") else max(to_number - 1, 1)
     old, new = await require_config_version(scope, area, from_number), await require_config_version(scope, area, to_number)
     return old, new, diff_rows(area, old.content, new.content, lang)
 

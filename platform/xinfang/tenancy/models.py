@@ -17,6 +17,7 @@ class TenantLevel(StrEnum):
     PREFECTURE = "prefecture"
     COUNTY = "county"
     TOWNSHIP = "township"
+    VILLAGE = "village"  # 村（社区）: below a township; holds village supervisors (信访监督员), registers no cases itself
 
     @property
     def rank(self) -> int:
@@ -81,6 +82,12 @@ class Tenant(PlatformDocument):
             IndexModel([("slug", ASCENDING)], unique=True),
             IndexModel([("hosts", ASCENDING)]),
             IndexModel([("ancestor_ids", ASCENDING)]),
+            # The beat counts the active tenants several times a beat (due_sweeps.tenant_count): without this index
+            # the embedded store reads every tenant for it (5 ms at 2,156 tenants, 0.4 ms with it).
+            IndexModel([("active", ASCENDING)]),
+            # Every staff page asks whether an active tenant sits below this one (service.children_of,
+            # has_lower_tenant): without it the embedded store read every tenant (3.3 ms a page at 2,156 tenants).
+            IndexModel([("parent_id", ASCENDING)]),
         ]
 
     def public_view(self) -> dict:

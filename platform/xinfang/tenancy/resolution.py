@@ -16,9 +16,10 @@ from .context import TenantContext
 from .service import StoreUnreachable, TenantDirectory
 
 TENANT_PREFIX = "/t/"
-# Paths that belong to the platform itself, never to the tenant a host name maps to:
-# the superusers' API and pages, the shared static files and the health check.
-PLATFORM_PREFIXES = ("/api/platform", "/platform/", "/static", "/healthz")
+# Paths that belong to the platform itself, never to the tenant a host name maps to: the superusers'
+# API and pages, the shared static files and the health checks. They never look the host up, so
+# static files and probes are answered without the store, on any host, even while it is down.
+PLATFORM_PREFIXES = ("/api/platform", "/platform/", "/static/", "/healthz", "/livez", "/readyz")
 
 
 class HostTenantMiddleware:

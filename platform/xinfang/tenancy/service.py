@@ -8,7 +8,7 @@ import pymongo
 from pymongo.errors import ConnectionFailure, PyMongoError
 
 from ..errors import ServiceUnavailable
-from ..store.cache import TtlCache
+from ..store.cache import LruTtl, TtlCache
 from ..store.client import driver_sees_a_server
 from ..store.scoped import parse_object_id
 from .models import Tenant
@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 # Resolving the tenant comes before everything else in a request: while the store is down it must
 # not hold every request for the driver's whole server-selection time.
 LOOKUP_TIMEOUT_SECONDS = 1.0
-MAX_REMEMBERED = 10_000
+MAX_HOST_NAME = 253  # characters of the longest DNS name
 
 
 class StoreUnreachable(ServiceUnavailable):
@@ -33,6 +33,10 @@ def _unreachable(error: PyMongoError) -> bool:
 class TenantDirectory:
     """Slug and host lookups with a short, bounded cache: every request resolves its tenant once.
 
+    One indexed read per slug or host (``slug`` unique, ``hosts`` indexed), cached ``ttl_seconds``
+    per key, least recently used out past the configured bound (slugs and hosts are anyone's input),
+    and single-flight: requests missing the same key at once share one read (store/cache.py).
+
     While the store cannot be reached, a lookup answers from the last answer it had (at once
     when the driver already knows the store is down, else after ``LOOKUP_TIMEOUT_SECONDS``):
     tenants rarely change, and the request meets the store again in its handler anyway. With
@@ -40,47 +44,60 @@ class TenantDirectory:
     answers again, lookups are fresh again.
     """
 
-    def __init__(self, ttl_seconds: float = 5.0, lookup_timeout: float = LOOKUP_TIMEOUT_SECONDS):
-        # Bounded: slugs in URLs are anyone's input, and unknown ones are cached (as None) too.
-        self._cache = TtlCache(ttl_seconds)
+    def __init__(self, ttl_seconds: float = 5.0, lookup_timeout: float = LOOKUP_TIMEOUT_SECONDS, max_entries: int | None = None):
+        self._cache = TtlCache(ttl_seconds, max_entries)
         self._lookup_timeout = lookup_timeout
-        self._last_known: dict = {}  # key -> the last answer the store gave, for when it cannot answer
+        # key -> the last answer the store gave, for when it cannot answer; bounded like the cache, with no
+        # lifetime (an answer from memory is better than a 503 while the store is down).
+        self._last_known = LruTtl(float("inf"), max_entries)
 
-    async def _lookup(self, key, load):
-        if key in self._last_known and not driver_sees_a_server(Tenant.get_pymongo_collection().database.client):
-            return self._last_known[key]  # the store is known to be down: no point waiting for it
+    @property
+    def loads(self) -> int:
+        """How many lookups reached the store (tests and benchmarks count them)."""
+        return self._cache.loads
+
+    async def _lookup(self, key, load, *, remember_unknown: bool = False):
+        known = self._last_known.get(key, _UNKNOWN)
+        if known is not _UNKNOWN and not driver_sees_a_server(Tenant.get_pymongo_collection().database.client):
+            return known  # the store is known to be down: no point waiting for it
         try:
             with pymongo.timeout(self._lookup_timeout):
                 value = await self._cache.get(key, load)
         except PyMongoError as exc:
             if not _unreachable(exc):
                 raise
-            if key in self._last_known:
+            if known is not _UNKNOWN:
                 log.warning("store unreachable (%s): tenant lookup %r answered from memory", type(exc).__name__, key)
-                return self._last_known[key]
+                return known
             raise StoreUnreachable() from None
-        if value is not None:  # unknown slugs are anyone's input: not worth remembering
-            if len(self._last_known) >= MAX_REMEMBERED:
-                self._last_known.clear()
-            self._last_known[key] = value
+        if value is not None or remember_unknown:
+            self._last_known.set(key, value)
         return value
 
     async def by_slug(self, slug: str) -> Tenant | None:
+        # Unknown slugs are not remembered: with the store down an unknown slug is a 503, as before.
         return await self._lookup(("slug", slug), lambda: Tenant.find_one({"slug": slug, "active": True}))
 
     async def slug_for_host(self, host: str) -> str | None:
-        mapping = await self._lookup("hosts", _host_map)
-        return mapping.get(host.split(":")[0].lower())
+        """The slug of the active tenant that owns ``host`` (its port dropped), or None: one indexed read.
+
+        Unmapped hosts (the platform's own name, addresses) are remembered too, so the platform's own
+        pages on its own name keep answering from memory while the store is down.
+        """
+        name = host.split(":")[0].lower()
+        if len(name) > MAX_HOST_NAME:
+            return None  # no DNS name is that long: not worth a read, nor a place in the cache
+        return await self._lookup(("host", name), lambda: _slug_of_host(name), remember_unknown=True)
 
 
-async def _host_map() -> dict[str, str]:
-    mapping = {}
-    # All active tenants, filtered here: the embedded store cannot match
-    # "hosts.0 exists" or "hosts != []" (it finds nothing); tenants are few.
-    async for tenant in Tenant.find({"active": True}):
-        for tenant_host in tenant.hosts:
-            mapping[tenant_host.lower()] = tenant.slug
-    return mapping
+_UNKNOWN = object()
+
+
+async def _slug_of_host(name: str) -> str | None:
+    # {"$in": [name]}, not the plain array-contains form: nx-27017's find misses a value inside an
+    # indexed array asked that way (tests/test_store_contract.py); hosts are lower case (bundle schema).
+    raw = await Tenant.get_pymongo_collection().find_one({"hosts": {"$in": [name]}, "active": True}, projection={"slug": 1})
+    return raw["slug"] if raw else None
 
 
 async def list_active_tenants() -> list[Tenant]:
