@@ -27,7 +27,7 @@ from xinfang.analytics.reports import ReportSpec
 from xinfang.analytics.rollups import _compute, counts_by_region, daily_counts, drill_down, run_report, snapshot
 from xinfang.analytics.service import handle, rebuild, refresh_overdue
 from xinfang.petitions.models import Petition, Step
-from xinfang.petitions.service import flag_overdue
+from xinfang.petitions.service import china_today, flag_overdue
 from xinfang.store.scoped import TenantScope
 from xinfang.tenancy.models import Tenant
 
@@ -152,8 +152,8 @@ async def test_rollups_equal_a_recount_after_random_orders_retries_and_a_rebuild
     # Every number from the cells equals the count from the facts and the count made here from the petitions as they
     # are in the store (the beat's petition sweep may have flagged some overdue meanwhile; its refresh follows).
     for tenant_id in ids.values():  # what the beat does anyway (and then nothing more): no race with it
-        await flag_overdue(TenantScope(tenant_id), date.today())
-    await refresh_overdue(None, date.today())  # the beat's one query over every tenant
+        await flag_overdue(TenantScope(tenant_id), china_today())
+    await refresh_overdue(None, china_today())  # the beat's one query over every tenant
 
     # The session's worker may still be handling these tenants' events (of this test or an earlier one, in a full run):
     # compare once it is done with them and nothing is left marked, then count once more.
@@ -164,7 +164,7 @@ async def test_rollups_equal_a_recount_after_random_orders_retries_and_a_rebuild
         return pending is None or None
 
     await eventually(worker_done, timeout=120, message="the worker done with these tenants' events")
-    await refresh_overdue(None, date.today())
+    await refresh_overdue(None, china_today())
     await cells_module.settle_all()
     petitions = [Petition.model_validate(raw) async for raw in Petition.get_pymongo_collection().find({"_id": {"$in": [p.id for p in petitions]}})]
     for viewer, members in ((bazhou, {ids["bazhou"], ids["korla"]}), (korla, {ids["korla"]}), (siyang, {ids["siyang"]})):

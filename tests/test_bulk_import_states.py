@@ -9,7 +9,6 @@ import asyncio
 import csv
 import io
 import uuid
-from datetime import date
 
 from bson import ObjectId
 
@@ -18,7 +17,7 @@ from tests.test_bulk_import import _facts_of, _importer, _inline, _petitions_of,
 from xinfang.audit.models import AuditRecord
 from xinfang.imports import service as import_service
 from xinfang.imports.models import ImportedRow, ImportRun
-from xinfang.petitions.service import flag_overdue
+from xinfang.petitions.service import china_today, flag_overdue
 from xinfang.tenancy.context import TenantContext
 from xinfang.tenancy.models import Tenant
 
@@ -91,14 +90,14 @@ async def test_a_2023_registers_closed_cases_arrive_closed_and_not_overdue(clien
         assert step.fields == {"state_in_source": words, "closed_on": closed_on}
         assert closed.last_due_on  # the time limit that ran (analytics reads a late closing from it)
     for title in ("仍在办理", "没写状态"):
-        assert petitions[title].state == "registered" and petitions[title].due_on < date.today().isoformat()
+        assert petitions[title].state == "registered" and petitions[title].due_on < china_today().isoformat()
     assert closed.steps[-1].at.date().isoformat() == "2023-06-02"  # dated the day the register says it closed
     # analytics counts each closed on the register's day (the worker handles the events the writes carried)
     facts = await _facts_of(app, list(petitions.values()))
     assert facts[petitions["已办结的旧案"].id]["closed_day"] == "2023-04-10" and facts[petitions["已办结的旧案"].id]["open"] is False
     assert facts[petitions["仍在办理"].id]["open"] is True
     # the overdue sweep flags the open 2023 cases, never the closed ones
-    await flag_overdue(ctx.scope, date.today())
+    await flag_overdue(ctx.scope, china_today())
     after = {p.title: p for p in await _petitions_of(ctx.scope, keyring, source, [f"{tag}-{i}" for i in range(1, 6)])}
     assert after["仍在办理"].overdue is True and after["没写状态"].overdue is True
     assert not any(after[t].overdue for t in ("已办结的旧案", "办结的旧案（只写办结）", "只有办结日期"))
