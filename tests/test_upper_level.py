@@ -190,6 +190,9 @@ async def test_the_county_page_shows_the_panel_and_reports_through_it(app, clien
     page = await upper.get(f"/t/{tenants.B}/staff/followed/{case.pid}")
     text = await page.get_data(as_text=True)
     assert page.status_code == 200 and "经核查，已办结。" in text and 'data-action="accept"' in text
+    # A link to the case page from before it was assigned down (a notification of the new case) leads to the follow.
+    old_link = await upper.get(f"/t/{tenants.B}/staff/petitions/{case.pid}")
+    assert old_link.status_code == 302 and old_link.headers["Location"].endswith(f"/t/{tenants.B}/staff/followed/{case.pid}")
     assert "transitions/" not in text and "result_reported" not in text
     # The report's notification, in words, leads to the followed case (not to the API).
     async def noticed():
@@ -254,6 +257,7 @@ async def test_nobody_but_the_assigning_body_reaches_the_case(app, client, tenan
         assert response.status_code in (403, 404), (path, response.status_code)  # 403: a POST without its CSRF token
     page = await siyang_browser.get(f"/t/{tenants.A}/staff/followed")
     assert page.status_code == 200 and case.number not in await page.get_data(as_text=True)
+    assert (await siyang_browser.get(f"/t/{tenants.A}/staff/petitions/{case.pid}")).status_code == 404  # no way round by the case page
     other_case = await siyang_browser.post(f"/t/{tenants.A}/staff/petitions/{case.pid}/result-report", form={})
     assert other_case.status_code in (403, 404)
 
@@ -265,6 +269,9 @@ async def test_a_body_that_did_not_assign_the_case_gets_404_even_if_it_is_above(
     pid = await petition_id_of(tenants.CHILD_OF_B, result["number"])
     leader = await login_token(client, tenants.B, "leader")
     assert (await client.get(followed(tenants.B, pid), headers=leader)).status_code == 404
+    browser = client.__class__(client.app)
+    assert (await staff_login(browser, tenants.B, "leader")).status_code == 302
+    assert (await browser.get(f"/t/{tenants.B}/staff/petitions/{pid}")).status_code == 404  # nor the case page's way round
     korla = await login_token(client, tenants.CHILD_OF_B, "handler")
     refused = await report(client, tenants.CHILD_OF_B, korla, pid, "无上级交办")
     assert refused.status_code == 409  # nothing assigned it here: nobody to report to

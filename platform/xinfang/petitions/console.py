@@ -27,7 +27,7 @@ from ..tenancy.resolution import current_tenant
 from ..timefmt import local_date, request_zone, zone
 from ..store.documents import utcnow
 from ..audit.service import do_append_audit
-from . import exports, service
+from . import exports, service, upper_level
 from .http import keyring
 from .models import CHANNEL_NAMES, Channel, Petition
 from .page_lookups import (STAFF_ID_FIELDS, account_names, attachment_rows, human_size, receiving_body_names, staff_names,
@@ -200,7 +200,15 @@ async def export_inbox(tenant_slug, kind):
 @requires(Permission.PETITIONS_READ)
 async def petition_page(tenant_slug, petition_id, message=None, status=200):
     ctx, principal = current_tenant(), current_principal()
-    petition = await service.access_petition(ctx, petition_id)
+    try:
+        petition = await service.access_petition(ctx, petition_id)
+    except NotFound as missing:
+        # A link to a case this body has since assigned down (a notification's, a bookmark): it now follows the case.
+        try:
+            await upper_level.access_followed_case(principal, ctx.tenant, petition_id)
+        except NotFound:
+            raise missing from None  # the case page's own 404, the same for any other id
+        return redirect(url_for("upper_level.followed_page", tenant_slug=tenant_slug, petition_id=petition_id))
     workflow = await service.petition_workflow(ctx.scope, petition)
     identity = await service.open_identity(keyring(), petition) if Permission.PETITION_IDENTITY_READ in principal.permissions else None
     view = staff_view(petition, workflow, principal, service.allowed_transitions(
