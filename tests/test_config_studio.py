@@ -397,7 +397,7 @@ def test_every_route_here_asks_for_the_configuration_permission(app):
 
 
 def test_a_calendar_diff_reads_days_and_names_in_words(app):
-    """The calendar's rows: 节日名称 › the day, days as 2027年10月1日 (the English page: 1 Oct 2027), no raw key or {}."""
+    """The calendar's rows: 节日名称 › the day, days as 2027年10月1日 (the English page: 2027-10-01, as every English page), no raw key or {}."""
     from xinfang.tenancy.config_pages import diff_rows
 
     before = {"holidays": ["2027-01-01"], "workdays": [], "names": {}}
@@ -408,4 +408,4 @@ def test_a_calendar_diff_reads_days_and_names_in_words(app):
     assert rows["names"]["parts"] == [{"text": "节日名称", "literal": False}] and rows["names"]["before"] == "（无）/ (none)"
     assert rows["names.2027-10-01"]["parts"][0]["text"] == "节日名称 › 2027年10月1日（星期五）"
     english = {r["path"]: r for r in diff_rows("calendar", before, after, "en")}
-    assert english["holidays"]["listed"]["added"] == "1 Oct 2027" and english["names"]["parts"][0]["text"] == "holiday names"
+    assert english["holidays"]["listed"]["added"] == "2027-10-01" and english["names"]["parts"][0]["text"] == "holiday names"

@@ -176,11 +176,11 @@ def readable_path(area: str, path: str, lang: str) -> list[dict]:
 
 
 def _item(value, lang: str) -> str:
-    """One value of a list or a leaf as read: a day in the page's language (2027年10月1日, 1 Oct 2027), else as written."""
+    """One value of a list or a leaf as read: a day as every page writes it (2027年10月1日, 2027-10-01), else as written."""
     day = as_day(value) if isinstance(value, str) else None
     if day is None:
         return str(value)
-    return local_date(day, lang=lang) if lang == "zh" else f"{day.day} {day:%b %Y}"
+    return local_date(day, lang=lang)
 
 
 def _shown(value: str | None, lang: str = "zh") -> str | None:
