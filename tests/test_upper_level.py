@@ -296,3 +296,24 @@ async def test_the_navigation_offers_the_followed_list_only_to_bodies_with_a_bod
         assert (await staff_login(browser, slug, "handler")).status_code == 302
         page = await (await browser.get(f"/t/{slug}/staff/")).get_data(as_text=True)
         assert (f"/t/{slug}/staff/followed" in page) is expected, slug
+
+
+async def test_the_case_page_offers_the_bodies_a_step_moves_the_case_to(app, client, tenants):
+    """转送 lists the other active bodies, 交办下级 the bodies directly below; the lists are read only for a step offered."""
+    result = await submitted(client, tenants.B)
+    pid = await petition_id_of(tenants.B, result["number"])
+    browser = app.test_client()
+    assert (await staff_login(browser, tenants.B, "leader")).status_code == 302
+
+    def targets(html: str, action: str) -> set[str]:
+        form = html.split(f'data-action="{action}"', 1)[1].split("</form>", 1)[0]
+        return set(re.findall(r'<option value="([^"]+)"', form))
+
+    registered = await (await browser.get(f"/t/{tenants.B}/staff/petitions/{pid}")).get_data(as_text=True)
+    assert {tenants.A, tenants.CHILD_OF_B} <= targets(registered, "transfer") and tenants.B not in targets(registered, "transfer")
+    assert 'data-action="assign_down"' not in registered
+    leader = await login_token(client, tenants.B, "leader")
+    assert (await _act(client, tenants.B, leader, pid, "accept")).status_code == 200
+    accepted = await (await browser.get(f"/t/{tenants.B}/staff/petitions/{pid}")).get_data(as_text=True)
+    assert tenants.CHILD_OF_B in targets(accepted, "assign_down") and tenants.A not in targets(accepted, "assign_down")
+    assert 'data-action="transfer"' not in accepted

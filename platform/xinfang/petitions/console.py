@@ -227,8 +227,10 @@ async def petition_page(tenant_slug, petition_id, message=None, status=200):
     # The download route asks for petitions.read; the list is offered only to whoever it would serve.
     attachments = await attachment_rows(petition) if Permission.PETITIONS_READ in principal.permissions else []
     handlers = await _handlers(ctx)
-    children = await Tenant.find({"parent_id": ctx.tenant_id, "active": True}).to_list()
-    others = await Tenant.find({"active": True}).to_list()
+    # The bodies a move may go to, read only when an offered step moves the case (every active tenant is thousands).
+    moves = {action["moves_case"] for action in view["actions"]}
+    children = await Tenant.find({"parent_id": ctx.tenant_id, "active": True}).to_list() if "child" in moves else []
+    others = await Tenant.find({"active": True}).to_list() if "any" in moves else []
     form = await service.form_of(ctx, petition)
     pm = current_app.extensions["xinfang.pm"]
     panels = [await maybe_await(p) for p in pm.hook.xinfang_petition_panels(tenant=ctx.tenant, petition=petition, principal=principal)]
