@@ -108,3 +108,43 @@ async def test_the_admin_page_saves_a_rule_and_a_bundle_reload_keeps_the_admins_
     assert report.counts["card_types.kept_admin_edit"] >= 1
     after = await bazhou.repo(CardType).find_one({"key": "orange"})
     assert after.consequence.zh == "限期 1 个月整改（已调整）" and after.copy_to == orange.copy_to and after.follow_up_visits == orange.follow_up_visits
+
+
+async def test_a_new_card_needs_no_key_typed_and_an_edit_cannot_change_or_take_one(client, tenants):
+    """As form designers name a field from its label: a new definition left without a key gets one from its English
+    name (a second the same name: _2); the new form refuses a key already in use; the edit form keeps its key."""
+    from xinfang.cards.admin import unused_key
+
+    admin = await login_token(client, tenants.B, "admin")
+    new_page = await (await client.get(f"/t/{tenants.B}/admin/supervision?edit=card:", headers=admin)).get_data(as_text=True)
+    assert "代码（可不填，系统按英文名称生成）" in new_page and 'name="new" value="1"' in new_page
+    form = {"new": "1", "key": "", "name_zh": "约谈卡", "name_en": "Interview card!", "colour": "#7b2cbf", "colour_name_zh": "紫色",
+            "colour_name_en": "purple", "when_zh": "需当面说明的", "when_en": "in person", "consequence_zh": "当面说明",
+            "consequence_en": "explain in person", "rank": "3", "deadline_amount": "5", "deadline_unit": "working_days"}
+    first = await client.post(f"/t/{tenants.B}/admin/supervision/card", headers=admin, form=form)
+    assert first.status_code == 302 and first.headers["Location"].endswith("saved=card:interview_card"), await first.get_data(as_text=True)
+    second = await client.post(f"/t/{tenants.B}/admin/supervision/card", headers=admin, form=dict(form, name_zh="约谈卡（二）"))
+    assert second.headers["Location"].endswith("saved=card:interview_card_2")
+    scope = TenantScope((await Tenant.find_one({"slug": tenants.B})).id)
+    assert (await scope.repo(CardType).find_one({"key": "interview_card"})).name.zh == "约谈卡"  # the second did not replace it
+
+    taken = await client.post(f"/t/{tenants.B}/admin/supervision/card", headers=admin, form=dict(form, key="orange"))
+    text = await taken.get_data(as_text=True)
+    assert taken.status_code == 422 and "这个代码已有定义在用" in text
+    assert (await scope.repo(CardType).find_one({"key": "orange"})).name.zh != "约谈卡"  # the orange card untouched
+
+    edit_page = await (await client.get(f"/t/{tenants.B}/admin/supervision?edit=card:interview_card", headers=admin)).get_data(as_text=True)
+    assert 'name="existing_key" value="interview_card"' in edit_page and 'name="new"' not in edit_page
+    assert "保存后不可修改" in edit_page and '<input name="key"' not in edit_page  # shown, not a box to type in
+    renamed = await client.post(f"/t/{tenants.B}/admin/supervision/card", headers=admin,
+                                form=dict(form, new="", existing_key="interview_card", key="something_else", rank="4"))
+    assert renamed.headers["Location"].endswith("saved=card:interview_card")
+    assert await scope.repo(CardType).find_one({"key": "something_else"}) is None
+    assert (await scope.repo(CardType).find_one({"key": "interview_card"})).rank == 4
+
+    # No English name to make it from (only signs, or digits first): the kind and the next free number.
+    assert await unused_key(scope, "card", {"name_en": "（）"}) == "card_1"
+    assert await unused_key(scope, "rule", {"reason_en": "2 reminders in a year"}) == "rule_1"
+    assert await unused_key(scope, "rule", {"reason_en": "Second reminder, a year"}) == "second_reminder_a_year"
+    for key in ("interview_card", "interview_card_2"):
+        await scope.repo(CardType).delete(await scope.repo(CardType).find_one({"key": key}))

@@ -14,7 +14,7 @@ from ..auth.access import current_principal
 from ..auth.permissions import Permission, requires
 from ..calendar import PeriodUnit
 from ..display_words import word, words
-from ..errors import DomainError
+from ..errors import DomainError, InvalidInput
 from ..i18n import current_lang
 from ..navigation import staff_home_url
 from ..tenancy.resolution import current_tenant
@@ -165,11 +165,11 @@ async def _page(status: int = 200, *, editing: str | None = None, values: dict |
     actions = await scope.repo(ActionType).find({}).sort("key").to_list()
     rules = await scope.repo(EscalationRule).find({}).sort("key").to_list()
     what, _, key = (editing or "").partition(":")
+    row = await scope.repo(MODELS[what]).find_one({"key": key}) if what in MODELS and key else None
     if values is None and what in MODELS:
-        row = await scope.repo(MODELS[what]).find_one({"key": key}) if key else None
         values = form_values(what, row.model_dump(mode="json") if row else {"key": key, "needs_approval": True})
     html = await render_template("admin/supervision.html", tenant=ctx.tenant, principal=current_principal(), cards=cards, actions=actions,
-                                 rules=rules, what=what, values=values or {}, errors=errors or {},
+                                 rules=rules, what=what, values=values or {}, errors=errors or {}, existing_key=row.key if row else "",
                                  saved=saved_words(saved, {"card": cards, "action": actions, "rule": rules}, current_lang()), rows=range(ROWS),
                                  units=UNIT_NAMES, kinds=KIND_NAMES, labels=FIELD_LABELS, picker_colour=picker_colour((values or {}).get("colour")),
                                  errs=lambda *prefixes: [m for path, m in (errors or {}).items() if path.split(".")[0] in prefixes],
@@ -192,15 +192,36 @@ async def supervision_admin_page(tenant_slug):
     return await _page(editing=request.args.get("edit"), saved=request.args.get("saved"))
 
 
+KEY_PATTERN = re.compile(r"[a-z][a-z0-9_]*")
+
+
+async def unused_key(scope, what: str, form) -> str:
+    """A key for a new definition the admin left without one (as form designers name a field from its label): its
+    English name in lower case with ``_`` (``Orange card`` -> ``orange_card``), else ``card_2``; never one in use."""
+    english = _text(form, "reason_en" if what == "rule" else "name_en").lower()
+    base = re.sub(r"[^a-z0-9]+", "_", english).strip("_")[:40].strip("_")
+    base = base if KEY_PATTERN.fullmatch(base) else what
+    taken = {row.key for row in await scope.repo(MODELS[what]).find({}).to_list()}
+    if base != what and base not in taken:
+        return base
+    return next(f"{base}_{n}" for n in range(2 if base != what else 1, len(taken) + 3) if f"{base}_{n}" not in taken)
+
+
 @supervision_admin_bp.post("/<what>")
 @requires(Permission.SUPERVISION_CONFIGURE)
 async def define_from_form(tenant_slug, what):
     form = await request.form
     what = what if what in MODELS else "card"
-    key, scope = _text(form, "key"), current_tenant().scope
+    scope = current_tenant().scope
+    # Editing keeps the definition's key (a changed key would be another definition); a new one may leave it out.
+    key = _text(form, "existing_key") or _text(form, "key") or await unused_key(scope, what, form)
     data = await keep_wording(scope, what, key, definition_from_form(what, form))
     try:
+        if _text(form, "new") and await scope.repo(MODELS[what]).find_one({"key": key}):  # the new form's, not an edit
+            raise InvalidInput(fields={"key": {"zh": "这个代码已有定义在用，请换一个，或留空由系统生成",
+                                               "en": "this key is in use by another definition: choose another or leave it empty"}})
         await configuration.do_define(scope, MODELS[what], key, data, current_principal())
     except DomainError as refused:
-        return await _page(refused.status, editing=f"{what}:", values=dict(form), errors=refused.fields)
+        editing = f"{what}:{_text(form, 'existing_key')}"
+        return await _page(refused.status, editing=editing, values=dict(form), errors=refused.fields)
     return redirect(url_for("supervision_admin.supervision_admin_page", tenant_slug=tenant_slug, saved=f"{what}:{key}"))
