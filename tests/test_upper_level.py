@@ -312,6 +312,12 @@ async def test_the_case_page_offers_the_bodies_a_step_moves_the_case_to(app, cli
     registered = await (await browser.get(f"/t/{tenants.B}/staff/petitions/{pid}")).get_data(as_text=True)
     assert {tenants.A, tenants.CHILD_OF_B} <= targets(registered, "transfer") and tenants.B not in targets(registered, "transfer")
     assert 'data-action="assign_down"' not in registered
+    # Nearest first: the bodies beside 巴州 (泗阳, at the top level too), then each body's lower bodies under its name.
+    transfer = registered.split('data-action="transfer"', 1)[1].split("</form>", 1)[0]
+    groups = re.findall(r'<optgroup label="([^"]+)">(.*?)</optgroup>', transfer)
+    assert groups[0][0] == "同级单位" and f'value="{tenants.A}"' in groups[0][1]
+    korla_group = next(label for label, options in groups if f'value="{tenants.CHILD_OF_B}"' in options)
+    assert korla_group.endswith("下属单位") and korla_group != "同级单位"
     leader = await login_token(client, tenants.B, "leader")
     assert (await _act(client, tenants.B, leader, pid, "accept")).status_code == 200
     accepted = await (await browser.get(f"/t/{tenants.B}/staff/petitions/{pid}")).get_data(as_text=True)

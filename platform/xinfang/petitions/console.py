@@ -24,6 +24,7 @@ from ..navigation import allowed_target, staff_home_url
 from ..plugins import maybe_await
 from ..tenancy.models import Tenant
 from ..tenancy.resolution import current_tenant
+from ..tenancy.service import grouped_near_first
 from ..timefmt import local_date, request_zone, zone
 from ..store.documents import utcnow
 from ..audit.service import do_append_audit
@@ -238,7 +239,7 @@ async def petition_page(tenant_slug, petition_id, message=None, status=200):
                        panels=[p for p in panels if p],
                        answer_rows=answer_rows(form.json_schema if form else {}, petition.answers, current_lang()),
                        identity_rows=answer_rows(form.json_schema if form else {}, view.get("identity") or {}, current_lang()),
-                       form_title=form.title() if form else None, handlers=handlers, children=children, others=[t for t in others if str(t.id) != ctx.tenant_id],
+                       form_title=form.title() if form else None, handlers=handlers, children=children, others=grouped_near_first(others, ctx.tenant),
                        channels=CHANNEL_NAMES, attachments=[dict(a, size_text=human_size(a["size"])) for a in attachments],
                        supervisions=await supervisions_from(ctx.scope, petition), notice=_decision(petition, ctx.tenant_id),
                        may_issue_card=Permission.PETITIONS_ACT in principal.permissions and petition.state not in _settled(workflow),

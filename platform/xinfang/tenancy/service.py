@@ -122,3 +122,24 @@ async def get_tenant(tenant_id: str) -> Tenant | None:
 async def has_lower_bodies(tenant_id: str) -> bool:
     """Whether an active tenant sits directly below this one (a case can be assigned down to it); one indexed look-up."""
     return await Tenant.find_one({"parent_id": tenant_id, "active": True}) is not None
+
+
+def grouped_near_first(tenants: list[Tenant], here: Tenant) -> list[tuple[dict, list[Tenant]]]:
+    """Other bodies as a long list reads best: the bodies beside this one first, then the one above, then the rest
+    under the body each sits below (a 转送 list at the national scale is thousands of bodies)."""
+    others = [t for t in tenants if t.id != here.id]
+    by_id = {str(t.id): t for t in tenants}
+    beside = [t for t in others if t.parent_id == here.parent_id]
+    above = [t for t in others if str(t.id) == here.parent_id]
+    groups: list[tuple[dict, list[Tenant]]] = [({"zh": "同级单位", "en": "Bodies at the same level"}, beside),
+                                                ({"zh": "上级单位", "en": "The body above"}, above)]
+    placed = {t.id for t in beside + above}
+    rest: dict[str | None, list[Tenant]] = {}
+    for tenant in others:
+        if tenant.id not in placed:
+            rest.setdefault(tenant.parent_id if tenant.parent_id in by_id else None, []).append(tenant)
+    for parent_id in sorted(rest, key=lambda pid: (pid is None, by_id[pid].slug if pid else "")):
+        name = by_id[parent_id].name.model_dump() if parent_id else {"zh": "其他单位", "en": "Other bodies"}
+        label = {"zh": f"{name['zh']}下属单位", "en": f"Below {name['en']}"} if parent_id else name
+        groups.append((label, rest[parent_id]))
+    return [(label, sorted(members, key=lambda t: t.slug)) for label, members in groups if members]
