@@ -148,3 +148,28 @@ async def test_a_new_card_needs_no_key_typed_and_an_edit_cannot_change_or_take_o
     assert await unused_key(scope, "rule", {"reason_en": "Second reminder, a year"}) == "second_reminder_a_year"
     for key in ("interview_card", "interview_card_2"):
         await scope.repo(CardType).delete(await scope.repo(CardType).find_one({"key": key}))
+
+
+async def test_a_copy_to_a_role_or_a_body_is_picked_and_named_by_itself(client, tenants):
+    """The copy box offers this body's roles and the bodies above and directly below it; picked without a name, the
+    copy is named as the role or the body is (a department keeps the name the admin gives)."""
+    admin = await login_token(client, tenants.B, "admin")
+    page = await (await client.get(f"/t/{tenants.B}/admin/supervision?edit=card:", headers=admin)).get_data(as_text=True)
+    choices = page.split('<datalist id="copy-choices">', 1)[1].split("</datalist>", 1)[0]
+    assert '<option value="leader">领导（本单位角色）</option>' in choices
+    assert f'<option value="{tenants.CHILD_OF_B}">' in choices and "（下级单位）" in choices and tenants.A not in choices
+    form = {"new": "1", "name_zh": "抄送卡", "name_en": "Copy probe card", "colour": "#7b2cbf", "colour_name_zh": "紫色",
+            "colour_name_en": "purple", "when_zh": "试", "when_en": "probe", "consequence_zh": "试", "consequence_en": "probe",
+            "rank": "3", "copy_kind_0": "role", "copy_ref_0": "leader", "copy_kind_1": "tenant", "copy_ref_1": tenants.CHILD_OF_B,
+            "copy_kind_2": "department", "copy_ref_2": "org-personnel", "copy_name_2_zh": "组织人事部", "copy_name_2_en": "Personnel"}
+    saved = await client.post(f"/t/{tenants.B}/admin/supervision/card", headers=admin, form=form)
+    assert saved.status_code == 302, await saved.get_data(as_text=True)
+    scope = TenantScope((await Tenant.find_one({"slug": tenants.B})).id)
+    card = await scope.repo(CardType).find_one({"key": "copy_probe_card"})
+    korla = await Tenant.find_one({"slug": tenants.CHILD_OF_B})
+    assert [(c.kind, c.ref, c.name.zh) for c in card.copy_to] == [("role", "leader", "领导"), ("tenant", tenants.CHILD_OF_B, korla.name.zh),
+                                                                  ("department", "org-personnel", "组织人事部")]
+    nameless = await client.post(f"/t/{tenants.B}/admin/supervision/card", headers=admin,
+                                 form={k: v for k, v in form.items() if k not in ("copy_name_2_zh", "copy_name_2_en")})
+    assert nameless.status_code == 422  # a department has no name of its own to take
+    await scope.repo(CardType).delete(card)

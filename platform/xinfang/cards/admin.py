@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from bson import ObjectId
 from quart import Blueprint, redirect, render_template, request, url_for
 
 from ..auth.access import current_principal
@@ -17,7 +18,9 @@ from ..display_words import word, words
 from ..errors import DomainError, InvalidInput
 from ..i18n import current_lang
 from ..navigation import staff_home_url
+from ..tenancy.models import Tenant
 from ..tenancy.resolution import current_tenant
+from ..tenancy.service import children_of
 from . import configuration
 from .models import ActionKind, ActionType, CardType, EscalationRule
 
@@ -173,7 +176,7 @@ async def _page(status: int = 200, *, editing: str | None = None, values: dict |
                                  saved=saved_words(saved, {"card": cards, "action": actions, "rule": rules}, current_lang()), rows=range(ROWS),
                                  units=UNIT_NAMES, kinds=KIND_NAMES, labels=FIELD_LABELS, picker_colour=picker_colour((values or {}).get("colour")),
                                  errs=lambda *prefixes: [m for path, m in (errors or {}).items() if path.split(".")[0] in prefixes],
-                                 home_url=staff_home_url(current_principal(), ctx.tenant))
+                                 copy_choices=await copy_suggestions(ctx.tenant), home_url=staff_home_url(current_principal(), ctx.tenant))
     return html, status, {"Cache-Control": "no-store"}
 
 
@@ -193,6 +196,32 @@ async def supervision_admin_page(tenant_slug):
 
 
 KEY_PATTERN = re.compile(r"[a-z][a-z0-9_]*")
+COPY_ROLES = ("leader", "handler", "registrar", "auditor", "tenant_admin")
+
+
+async def copy_suggestions(tenant) -> list[dict]:
+    """What a copy's box offers to pick from: this body's roles, the bodies above it and those directly below
+    (copies.py lets a copy reach its own line; a body that accepted copies can still be typed)."""
+    above = await Tenant.find({"_id": {"$in": [ObjectId(i) for i in tenant.ancestor_ids]}, "active": True}).to_list() if tenant.ancestor_ids else []
+    below = await children_of(tenant)
+    role_words = words("role")
+    return ([{"ref": role, "name": role_words[role], "kind": {"zh": "本单位角色", "en": "role here"}} for role in COPY_ROLES]
+            + [{"ref": t.slug, "name": t.name.model_dump(), "kind": {"zh": "上级单位", "en": "body above"}} for t in above]
+            + [{"ref": t.slug, "name": t.name.model_dump(), "kind": {"zh": "下级单位", "en": "body below"}} for t in below])
+
+
+async def named_copies(data: dict) -> dict:
+    """A copy to a role or a body left without a name is named as the role or the body is (a department's name is
+    the admin's to give): the admin picks 领导 or 库尔勒市纪委 and types nothing more."""
+    rows = data.get("copy_to") or (data.get("outcome") or {}).get("copy_to") or []
+    for row in rows:
+        if row.get("name") or not row.get("ref"):
+            continue
+        if row.get("kind") == "role" and row["ref"] in words("role"):
+            row["name"] = dict(words("role")[row["ref"]])
+        elif row.get("kind") == "tenant" and (target := await Tenant.find_one({"slug": row["ref"], "active": True})) is not None:
+            row["name"] = target.name.model_dump()
+    return data
 
 
 async def unused_key(scope, what: str, form) -> str:
@@ -215,7 +244,7 @@ async def define_from_form(tenant_slug, what):
     scope = current_tenant().scope
     # Editing keeps the definition's key (a changed key would be another definition); a new one may leave it out.
     key = _text(form, "existing_key") or _text(form, "key") or await unused_key(scope, what, form)
-    data = await keep_wording(scope, what, key, definition_from_form(what, form))
+    data = await keep_wording(scope, what, key, await named_copies(definition_from_form(what, form)))
     try:
         if _text(form, "new") and await scope.repo(MODELS[what]).find_one({"key": key}):  # the new form's, not an edit
             raise InvalidInput(fields={"key": {"zh": "这个代码已有定义在用，请换一个，或留空由系统生成",
