@@ -209,6 +209,9 @@ async def test_an_upper_level_message_is_in_the_receiving_bodys_wording(client, 
     await notify_for(event)  # 巴州 changed nothing: the default words
     [reported] = await scopes.B.repo(Notification).find({"subject_id": subject_id}).to_list()
     assert reported.text.zh == "下级报送了交办件 KORLA-2027-000042 的办理结果，请审核"
+    # They link to a case that does not exist: left in the session's tenants, the page crawl would follow them to a 404.
+    await scopes.K.repo(Notification).delete(told)
+    await scopes.B.repo(Notification).delete(reported)
 
 
 # -- 2. the plain starting text ----------------------------------------------------------------------------------
