@@ -133,7 +133,9 @@ async def test_public_pages_are_cacheable_with_an_etag(client, tenants):
     assert re.fullmatch(r"render;dur=[0-9.]+", first.headers["Server-Timing"])
     form = await client.get(f"/t/{tenants.A}/integrity/suggestions/new")
     assert form.headers["Cache-Control"] == "no-store"  # carries a CSRF token
-    assert (await client.get(f"/t/{tenants.A}/integrity/nonsense/")).status_code == 404
+    missing = await client.get(f"/t/{tenants.A}/integrity/nonsense/")
+    assert missing.status_code == 404  # and its way back is to the integrity portal, not the petition portal beside it
+    assert f'href="/t/{tenants.A}/integrity/">返回廉政监督网首页</a>' in await missing.get_data(as_text=True)
     assert (await client.get(f"/t/{tenants.A}/integrity/notices/?page=abc")).status_code == 200  # a bad page number: the first
 
 

@@ -120,8 +120,12 @@ async def error_page(message: Message, status: int, headers: dict | None = None)
     tenant_ctx = g.get("tenant_ctx")
     tenant = tenant_ctx.tenant if tenant_ctx else None
     home_url = home_url_for(g.get("principal"), tenant)  # the role's home when signed in: never a page that answers 403
+    home_name = None
+    if tenant is not None and home_url == f"/t/{tenant.slug}/" and request.path.startswith(f"/t/{tenant.slug}/integrity/"):
+        # A reader of the integrity portal (廉政监督网) goes back to it, not to the petition portal beside it.
+        home_url, home_name = f"/t/{tenant.slug}/integrity/", {"zh": "返回廉政监督网首页", "en": "Back to the integrity portal"}
     try:
-        html = await render_template("error.html", message=message, status=status, tenant=tenant, home_url=home_url)
+        html = await render_template("error.html", message=message, status=status, tenant=tenant, home_url=home_url, home_name=home_name)
     except Exception:  # a request too broken to render a page for (a bad Host, say): plain words will do
         log.warning("could not render the error page for %s", request.path, exc_info=True)
         html = f"{status} {message['zh']} / {message['en']}"
