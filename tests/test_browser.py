@@ -209,7 +209,7 @@ async def test_a_promotion_review_from_opening_to_the_opinion_and_the_tenants_ac
     await handler.set_viewport_size({"width": 1280, "height": 900})
     await handler.goto(f"{live_server}/t/{tenants.A}/staff/archive-access-log")
     log = await handler.inner_text("table")
-    assert "组织部干部监督科" in log and "查阅廉政综合意见（网页）" in log  # the reader by name, the action in words
+    assert "何晓东" in log and "查阅廉政综合意见（网页）" in log  # the reader by name, the action in words
     assert "org-reviewer" not in log and "archive.opinion.page" not in log
     whose = await handler.locator("table.access-log td.whose").all_inner_texts()  # whose archive each read was
     # This review's reads name its official (other tests read other officials of the tenant: their names, never an id).

@@ -76,7 +76,7 @@ async def test_drafting_approving_and_receiving_a_document_at_phone_width(live_s
     assert await page.locator("dd.document-no").inner_text() == number
     assert "PDF 在来文单位" in await page.locator("dd.issued-text").inner_text()  # a bare hash left the clerk looking for a link
     form = page.locator("form[data-action='distribute']")
-    await form.get_by_role("group", name="承办人", exact=True).get_by_label("信访室承办人 Handler").check()
+    await form.get_by_role("group", name="承办人", exact=True).get_by_label("阿依古丽").check()
     await form.locator("input[name='due_working_days']").fill("3")
     await form.get_by_role("button", name="分发").click()
     await page.wait_for_selector("span.badge.state[data-state='distributed']")

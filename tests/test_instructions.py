@@ -108,7 +108,7 @@ async def test_an_instruction_is_written_acted_on_and_fulfilled(client, tenants)
     assert written.status_code == 201, await written.get_data(as_text=True)
     item = await written.get_json()
     iid = item["id"]
-    assert item["state"] == "open" and item["assignee_names"] == ["信访室承办人 Handler"] and item["due_on"] > china_today().isoformat()
+    assert item["state"] == "open" and item["assignee_names"] == ["杨帆"] and item["due_on"] > china_today().isoformat()
     assert item["may_ask_again"] and not item["may_fulfil"] and not item["may_act"]
     # On the case's timeline (staff only), in words; in the handler's to-do list and the leader's open list.
     step = (await _timeline(client, slug, leader, pid))[-1]

@@ -23,14 +23,14 @@ async def test_an_instruction_on_the_case_page_at_phone_width(live_server, brows
     panel = leader.locator("section.instructions")
     await panel.locator("details.instruction-write > summary").click()
     await panel.locator("textarea[name='text']").fill("请信访室三个工作日内约谈校长，核实收费情况并报告。")
-    await panel.get_by_label("信访室承办人 Handler").check()
+    await panel.get_by_label("杨帆").check()
     await panel.locator("input[name='due_working_days']").fill("3")
     await panel.screenshot(path=str(tmp_path / "instruction-write-phone.png"))
     await panel.get_by_role("button", name="发出批示").click()
     await leader.wait_for_url(f"**/staff/petitions/{pid}#instructions")
     item = leader.locator("article.instruction")
     assert await item.count() == 1 and await item.get_attribute("data-state") == "open"
-    assert await item.locator("dd.assignees").inner_text() == "信访室承办人 Handler"
+    assert await item.locator("dd.assignees").inner_text() == "杨帆"
     assert await leader.locator("ol.timeline li", has_text="领导批示").count() >= 1
 
     await phone.clear_cookies()
