@@ -22,6 +22,7 @@ from ..tenancy.models import Tenant
 from ..tenancy.resolution import current_tenant
 from ..tenancy.service import children_of
 from . import configuration
+from .copies import copy_target
 from .models import ActionKind, ActionType, CardType, EscalationRule
 
 supervision_admin_bp = Blueprint("supervision_admin", __name__, url_prefix="/t/<tenant_slug>/admin/supervision")
@@ -219,7 +220,7 @@ async def named_copies(data: dict) -> dict:
             continue
         if row.get("kind") == "role" and row["ref"] in words("role"):
             row["name"] = dict(words("role")[row["ref"]])
-        elif row.get("kind") == "tenant" and (target := await Tenant.find_one({"slug": row["ref"], "active": True})) is not None:
+        elif row.get("kind") == "tenant" and (target := await copy_target(row["ref"])) is not None:
             row["name"] = target.name.model_dump()
     return data
 

@@ -22,9 +22,8 @@ from ..i18n import current_lang
 from ..http import staff_page
 from ..navigation import allowed_target, staff_home_url
 from ..plugins import maybe_await
-from ..tenancy.models import Tenant
 from ..tenancy.resolution import current_tenant
-from ..tenancy.service import grouped_near_first
+from ..tenancy.service import children_of, grouped_near_first, list_active_tenants
 from ..timefmt import local_date, request_zone, zone
 from ..store.documents import utcnow
 from ..audit.service import do_append_audit
@@ -230,8 +229,8 @@ async def petition_page(tenant_slug, petition_id, message=None, status=200):
     handlers = await _handlers(ctx)
     # The bodies a move may go to, read only when an offered step moves the case (every active tenant is thousands).
     moves = {action["moves_case"] for action in view["actions"]}
-    children = await Tenant.find({"parent_id": ctx.tenant_id, "active": True}).to_list() if "child" in moves else []
-    others = await Tenant.find({"active": True}).to_list() if "any" in moves else []
+    children = await children_of(ctx.tenant) if "child" in moves else []
+    others = await list_active_tenants() if "any" in moves else []
     form = await service.form_of(ctx, petition)
     pm = current_app.extensions["xinfang.pm"]
     panels = [await maybe_await(p) for p in pm.hook.xinfang_petition_panels(tenant=ctx.tenant, petition=petition, principal=principal)]
